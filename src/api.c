@@ -1,0 +1,143 @@
+/*
+ * api.c - the public functions of libupperwatch (upperwatch.h), thin
+ * wrappers that check arguments and hand over to the parts.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "config.h"
+#include "store.h"
+#include "util.h"
+
+struct uw_db {
+	struct store *store;
+};
+
+UW_API const char *
+uw_version(void)
+{
+	return UW_VERSION;
+}
+
+UW_API const char *
+uw_file_type_name(enum uw_file_type type)
+{
+	switch (type) {
+	case UW_TYPE_FILE:
+		return "file";
+	case UW_TYPE_DIR:
+		return "dir";
+	case UW_TYPE_SYMLINK:
+		return "symlink";
+	case UW_TYPE_FIFO:
+		return "fifo";
+	case UW_TYPE_SOCKET:
+		return "socket";
+	case UW_TYPE_CHARDEV:
+		return "chardev";
+	case UW_TYPE_BLOCKDEV:
+		return "blockdev";
+	}
+	return "unknown";
+}
+
+UW_API struct uw_db *
+uw_db_open(const char *path, unsigned flags, struct uw_error *err)
+{
+	struct uw_db *db;
+
+	if (path == NULL || path[0] == '\0') {
+		uw_fail(err, -EINVAL, "no database path given");
+		return NULL;
+	}
+	db = calloc(1, sizeof(*db));
+	if (db == NULL) {
+		uw_fail(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	db->store = store_open(path, flags, err);
+	if (db->store == NULL) {
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+UW_API void
+uw_db_close(struct uw_db *db)
+{
+	if (db == NULL)
+		return;
+	store_close(db->store);
+	free(db);
+}
+
+UW_API int
+uw_baseline_build(struct uw_db *db, const struct uw_baseline_opts *opts,
+    struct uw_baseline_stats *stats, struct uw_error *err)
+{
+	struct uw_baseline_opts resolved;
+	char **real = NULL;
+	size_t i;
+	int rc;
+
+	if (db == NULL || opts == NULL || opts->layers == NULL)
+		return uw_fail(err, -EINVAL, "bad arguments");
+	if (opts->layer_count == 0 || opts->layer_count > BASELINE_MAX_LAYERS)
+		return uw_fail(err, -EINVAL, "%zu layers: 1 to %d are allowed",
+		    opts->layer_count, BASELINE_MAX_LAYERS);
+	/* The stack is recorded (and later matched) by real paths. */
+	real = calloc(opts->layer_count, sizeof(*real));
+	if (real == NULL)
+		return uw_fail(err, -ENOMEM, "out of memory");
+	for (i = 0; i < opts->layer_count; i++) {
+		real[i] = realpath(opts->layers[i], NULL);
+		if (real[i] == NULL) {
+			rc = uw_fail(err, -errno, "%s: %s", opts->layers[i],
+			    strerror(errno));
+			goto out;
+		}
+	}
+	resolved = *opts;
+	resolved.layers = (const char *const *)real;
+	rc = baseline_build(db->store, &resolved, stats, err);
+out:
+	for (i = 0; i < opts->layer_count; i++)
+		free(real[i]);
+	free(real);
+	return rc;
+}
+
+UW_API int
+uw_images_foreach(struct uw_db *db,
+    int (*cb)(const struct uw_image_info *info, void *arg), void *arg,
+    struct uw_error *err)
+{
+	return store_images_foreach(db->store, cb, arg, err);
+}
+
+UW_API int
+uw_image_remove(struct uw_db *db, const char *image, struct uw_error *err)
+{
+	return store_image_remove(db->store, image, err);
+}
+
+UW_API int
+uw_baseline_lookup(struct uw_db *db, const char *image,
+    const unsigned char *path, size_t path_len,
+    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err)
+{
+	return store_lookup(db->store, image, path, path_len, cb, arg, err);
+}
+
+UW_API int
+uw_baseline_foreach(struct uw_db *db, const char *image,
+    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err)
+{
+	return store_foreach(db->store, image, cb, arg, err);
+}

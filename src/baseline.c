@@ -1,0 +1,939 @@
+/*
+ * baseline.c - an image's layer stack merged as overlayfs would show it,
+ * every entry recorded, every regular file hashed on all cores.
+ *
+ * The calling thread walks the merged tree depth first, one directory at
+ * a time: it lists the directory in every layer that contributes to it,
+ * applies whiteouts and opaque markers top down, records directories,
+ * symlinks and special files itself and hands regular files to a pool of
+ * hashing threads.  The threads open each file relative to its (reference
+ * counted) directory fd, so no path is ever resolved twice and no symlink
+ * ever followed.  Results come back to the calling thread, the only one
+ * that touches SQLite.  Work in flight is bounded in count and bytes, so
+ * memory stays flat however large the tree is.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "baseline.h"
+#include "hash.h"
+#include "overlay.h"
+#include "util.h"
+#include "walk.h"
+
+#define MAX_INFLIGHT 2048
+#define MAX_INFLIGHT_BYTES (8u << 20)
+#define PROGRESS_NS 200000000
+
+/* A directory fd shared by the walker and the jobs opening files in it. */
+struct dirref {
+	int fd;
+	atomic_uint refs;
+};
+
+static struct dirref *
+dirref_new(int fd)
+{
+	struct dirref *ref;
+
+	ref = malloc(sizeof(*ref));
+	if (ref == NULL)
+		return NULL;
+	ref->fd = fd;
+	atomic_init(&ref->refs, 1);
+	return ref;
+}
+
+static struct dirref *
+dirref_get(struct dirref *ref)
+{
+	atomic_fetch_add(&ref->refs, 1);
+	return ref;
+}
+
+static void
+dirref_put(struct dirref *ref)
+{
+	if (ref != NULL && atomic_fetch_sub(&ref->refs, 1) == 1) {
+		close(ref->fd);
+		free(ref);
+	}
+}
+
+/* One regular file to hash, then its result. */
+struct job {
+	struct job *next;
+	struct dirref *dir;
+	char *name;
+	unsigned char *path;
+	size_t path_len;
+	/* result */
+	int rc;
+	struct stat st;
+	struct walk_xattrs x;
+	struct hash_result hash;
+	int hashed;
+	unsigned char *link;
+	size_t link_len;
+};
+
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	struct job *todo_head, *todo_tail, *done_head;
+	size_t inflight, inflight_bytes;
+	int stop;
+	const unsigned char *secret;
+	pthread_t *threads;
+	unsigned nthreads;
+};
+
+static void
+job_free(struct job *job)
+{
+	dirref_put(job->dir);
+	free(job->name);
+	free(job->path);
+	free(job->link);
+	free(job);
+}
+
+/* Stat (and for a symlink read) an entry that turned out not to be a
+ * regular file between listing and opening. */
+static void
+job_fallback(struct job *job)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+
+	if (walk_stat(job->dir->fd, job->name, &job->st) < 0) {
+		job->rc = -errno;
+		return;
+	}
+	job->rc = 0;
+	if (S_ISLNK(job->st.st_mode)) {
+		n = readlinkat(job->dir->fd, job->name, target,
+		    sizeof(target));
+		if (n >= 0 && (size_t)n < sizeof(target)) {
+			job->link = malloc((size_t)n + 1);
+			if (job->link != NULL) {
+				memcpy(job->link, target, (size_t)n);
+				job->link_len = (size_t)n;
+			}
+		}
+	}
+}
+
+static void
+job_run(struct job *job, const unsigned char *secret, unsigned char *buf)
+{
+	int fd, rc;
+
+	fd = walk_open_file(job->dir->fd, job->name, &job->st);
+	if (fd == -EINVAL || fd == -ENXIO || fd == -ENODEV) {
+		job_fallback(job);
+		return;
+	}
+	if (fd < 0) {
+		job->rc = fd;
+		return;
+	}
+	rc = walk_read_xattrs(fd, &job->x);
+	if (rc == 0)
+		rc = hash_fd(fd, secret, buf, &job->hash);
+	if (rc == 0) {
+		job->st = job->hash.st;
+		job->hashed = 1;
+	}
+	job->rc = rc;
+	close(fd);
+}
+
+static void *
+pool_worker(void *arg)
+{
+	struct pool *pool = arg;
+	unsigned char *buf;
+	struct job *job;
+
+	buf = malloc(HASH_BUF_LEN);
+	pthread_mutex_lock(&pool->mu);
+	for (;;) {
+		while (pool->todo_head == NULL && !pool->stop)
+			pthread_cond_wait(&pool->work_cv, &pool->mu);
+		if (pool->todo_head == NULL)
+			break;
+		job = pool->todo_head;
+		pool->todo_head = job->next;
+		if (pool->todo_head == NULL)
+			pool->todo_tail = NULL;
+		pthread_mutex_unlock(&pool->mu);
+		if (buf == NULL)
+			job->rc = -ENOMEM;
+		else
+			job_run(job, pool->secret, buf);
+		pthread_mutex_lock(&pool->mu);
+		job->next = pool->done_head;
+		pool->done_head = job;
+		pthread_cond_signal(&pool->done_cv);
+	}
+	pthread_mutex_unlock(&pool->mu);
+	free(buf);
+	return NULL;
+}
+
+static int
+pool_start(struct pool *pool, unsigned nthreads, const unsigned char *secret)
+{
+	unsigned i;
+
+	memset(pool, 0, sizeof(*pool));
+	pthread_mutex_init(&pool->mu, NULL);
+	pthread_cond_init(&pool->work_cv, NULL);
+	pthread_cond_init(&pool->done_cv, NULL);
+	pool->secret = secret;
+	pool->threads = calloc(nthreads, sizeof(*pool->threads));
+	if (pool->threads == NULL)
+		return -ENOMEM;
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&pool->threads[i], NULL, pool_worker,
+		    pool) != 0)
+			break;
+		pool->nthreads++;
+	}
+	return pool->nthreads > 0 ? 0 : -EAGAIN;
+}
+
+/* Stop the threads after the queued jobs ran; free unclaimed results. */
+static void
+pool_stop(struct pool *pool)
+{
+	struct job *job;
+	unsigned i;
+
+	pthread_mutex_lock(&pool->mu);
+	pool->stop = 1;
+	pthread_cond_broadcast(&pool->work_cv);
+	pthread_mutex_unlock(&pool->mu);
+	for (i = 0; i < pool->nthreads; i++)
+		pthread_join(pool->threads[i], NULL);
+	while (pool->done_head != NULL) {
+		job = pool->done_head;
+		pool->done_head = job->next;
+		job_free(job);
+	}
+	while (pool->todo_head != NULL) {
+		job = pool->todo_head;
+		pool->todo_head = job->next;
+		job_free(job);
+	}
+	free(pool->threads);
+	pthread_cond_destroy(&pool->work_cv);
+	pthread_cond_destroy(&pool->done_cv);
+	pthread_mutex_destroy(&pool->mu);
+}
+
+/* ---- the merged tree walk ---- */
+
+/* One layer directory contributing to a merged directory. */
+struct layer_dir {
+	struct dirref *ref;
+	int xwhiteouts;		/* overlay.opaque=x: may hold xattr whiteouts */
+	struct walk_names names;
+};
+
+/* What one layer says about one name. */
+enum elem_kind { ELEM_DIR, ELEM_OTHER, ELEM_WHITEOUT };
+
+struct elem {
+	const char *name;
+	unsigned short name_len;
+	unsigned short dir;	/* index into frame->dirs */
+	unsigned char kind;	/* enum elem_kind */
+	unsigned char d_type;
+};
+
+/* One entry of the merged directory, to be recorded. */
+struct mentry {
+	const char *name;
+	unsigned short name_len;
+	unsigned short win;	/* frame dir the entry comes from */
+	unsigned char d_type;
+	size_t stack_off, stack_len;	/* for dirs: frame dirs below */
+};
+
+struct frame {
+	struct layer_dir *dirs;
+	size_t ndirs;
+	struct mentry *entries;
+	size_t count, next;
+	unsigned short *stack;
+	size_t path_len;	/* of this dir's path, "" for the root */
+};
+
+struct build {
+	struct store *store;
+	const struct uw_baseline_opts *opts;
+	struct uw_baseline_stats *stats;
+	struct uw_error *err;
+	int64_t image_id;
+	struct pool pool;
+	struct uw_buf path;
+	struct uw_buf link;
+	struct frame *frames;
+	size_t depth;
+	int64_t start_ns, last_progress_ns;
+	uint64_t steps;
+	struct uw_progress progress;
+};
+
+static int
+cmp_elem(const void *a, const void *b)
+{
+	const struct elem *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c;
+
+	c = memcmp(x->name, y->name, n);
+	if (c != 0)
+		return c;
+	if (x->name_len != y->name_len)
+		return x->name_len < y->name_len ? -1 : 1;
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	/* In one layer a real entry comes before its own ".wh." marker: the
+	 * marker hides what lies below, not its neighbour. */
+	return (int)x->kind - (int)y->kind;
+}
+
+static unsigned char
+dtype_of(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return DT_REG;
+	case S_IFDIR:
+		return DT_DIR;
+	case S_IFLNK:
+		return DT_LNK;
+	case S_IFIFO:
+		return DT_FIFO;
+	case S_IFSOCK:
+		return DT_SOCK;
+	case S_IFCHR:
+		return DT_CHR;
+	case S_IFBLK:
+		return DT_BLK;
+	default:
+		return DT_UNKNOWN;
+	}
+}
+
+/* Decide what layer entry `name` in `ld` is: dir, other, or whiteout. */
+static int
+classify_elem(struct layer_dir *ld, const char *name, unsigned char *d_type,
+    unsigned char *kind)
+{
+	struct walk_xattrs x;
+	struct stat st;
+	int fd, rc;
+
+	if (*d_type == DT_UNKNOWN || *d_type == DT_CHR) {
+		rc = walk_stat(ld->ref->fd, name, &st);
+		if (rc < 0)
+			return rc;
+		*d_type = dtype_of(st.st_mode);
+		if (overlay_is_chardev_whiteout(&st)) {
+			*kind = ELEM_WHITEOUT;
+			return 0;
+		}
+	}
+	if (*d_type == DT_REG && ld->xwhiteouts) {
+		fd = walk_open_file(ld->ref->fd, name, &st);
+		if (fd >= 0) {
+			rc = walk_read_xattrs(fd, &x);
+			close(fd);
+			if (rc == 0 && overlay_is_xattr_whiteout(&st, &x, 1)) {
+				*kind = ELEM_WHITEOUT;
+				return 0;
+			}
+		}
+	}
+	*kind = *d_type == DT_DIR ? ELEM_DIR : ELEM_OTHER;
+	return 0;
+}
+
+static void
+frame_free(struct frame *frame)
+{
+	size_t i;
+
+	for (i = 0; i < frame->ndirs; i++) {
+		dirref_put(frame->dirs[i].ref);
+		walk_names_free(&frame->dirs[i].names);
+	}
+	free(frame->dirs);
+	free(frame->entries);
+	free(frame->stack);
+	memset(frame, 0, sizeof(*frame));
+}
+
+/*
+ * Add the directory open at `fd` to the frame's stack and list it.  Sets
+ * *opaque when nothing below it may show through.
+ */
+static int
+frame_push_dir(struct frame *frame, int fd, int *opaque)
+{
+	struct layer_dir *ld;
+	struct walk_xattrs x;
+	size_t i;
+	int rc;
+
+	ld = &frame->dirs[frame->ndirs];
+	memset(ld, 0, sizeof(*ld));
+	walk_names_init(&ld->names);
+	ld->ref = dirref_new(fd);
+	if (ld->ref == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	frame->ndirs++;
+	rc = walk_read_xattrs(fd, &x);
+	if (rc < 0)
+		return rc;
+	ld->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
+	rc = walk_list(fd, &ld->names);
+	if (rc < 0)
+		return rc;
+	*opaque = overlay_dir_is_opaque(&x, 0);
+	for (i = 0; i < ld->names.count && !*opaque; i++)
+		if (strcmp(walk_name_str(&ld->names, i),
+		    OVERLAY_WH_OPAQUE) == 0)
+			*opaque = 1;
+	return 0;
+}
+
+/* Merge the listed layer dirs of `frame` into its entries. */
+static int
+frame_merge(struct frame *frame)
+{
+	struct elem *elems = NULL;
+	size_t total = 0, n = 0, i, j, k, nstack = 0;
+	const char *name, *target;
+	size_t target_len;
+	struct layer_dir *ld;
+	struct mentry *me;
+	unsigned char d_type, kind;
+	int wh, rc = 0;
+
+	for (i = 0; i < frame->ndirs; i++)
+		total += frame->dirs[i].names.count;
+	if (total == 0)
+		return 0;
+	elems = malloc(total * sizeof(*elems));
+	frame->entries = malloc(total * sizeof(*frame->entries));
+	frame->stack = malloc(total * sizeof(*frame->stack));
+	if (elems == NULL || frame->entries == NULL || frame->stack == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < frame->ndirs; i++) {
+		ld = &frame->dirs[i];
+		for (j = 0; j < ld->names.count; j++) {
+			name = walk_name_str(&ld->names, j);
+			d_type = ld->names.v[j].d_type;
+			wh = overlay_wh_name(name, ld->names.v[j].len,
+			    &target, &target_len);
+			if (wh == 2 || wh == 3)
+				continue;
+			if (wh == 1) {
+				elems[n].name = target;
+				elems[n].name_len = (unsigned short)target_len;
+				kind = ELEM_WHITEOUT;
+			} else {
+				rc = classify_elem(ld, name, &d_type, &kind);
+				if (rc == -ENOENT)
+					continue;	/* gone since listed */
+				if (rc < 0)
+					goto out;
+				elems[n].name = name;
+				elems[n].name_len = ld->names.v[j].len;
+			}
+			elems[n].dir = (unsigned short)i;
+			elems[n].kind = kind;
+			elems[n].d_type = d_type;
+			n++;
+		}
+	}
+	qsort(elems, n, sizeof(*elems), cmp_elem);
+
+	/* Each group of one name, top layer first: overlayfs lookup. */
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && elems[j].name_len ==
+		    elems[i].name_len && memcmp(elems[j].name, elems[i].name,
+		    elems[i].name_len) == 0; j++)
+			;
+		if (elems[i].kind == ELEM_WHITEOUT)
+			continue;	/* deleted: nothing shows */
+		me = &frame->entries[frame->count++];
+		me->name = elems[i].name;
+		me->name_len = elems[i].name_len;
+		me->win = elems[i].dir;
+		me->d_type = elems[i].d_type;
+		me->stack_off = nstack;
+		me->stack_len = 0;
+		if (elems[i].kind != ELEM_DIR)
+			continue;
+		/* A merged dir: lower dirs of the same name join it until
+		 * a whiteout or a non-dir ends the stack.  Opaque dirs are
+		 * found when the stack is opened. */
+		for (k = i + 1; k < j; k++) {
+			if (elems[k].dir == elems[k - 1].dir)
+				break;	/* a layer's own ".wh." marker */
+			if (elems[k].kind != ELEM_DIR)
+				break;
+			frame->stack[nstack++] = elems[k].dir;
+			me->stack_len++;
+		}
+	}
+out:
+	free(elems);
+	return rc;
+}
+
+/* ---- recording ---- */
+
+static void
+progress_tick(struct build *b, int force)
+{
+	int64_t now;
+
+	if (b->opts->progress == NULL)
+		return;
+	now = uw_now_mono_ns();
+	if (!force && now - b->last_progress_ns < PROGRESS_NS)
+		return;
+	b->last_progress_ns = now;
+	b->progress.entries = b->stats->entries;
+	b->progress.files = b->stats->files;
+	b->progress.bytes = b->stats->bytes;
+	b->progress.seconds = (double)(now - b->start_ns) / 1e9;
+	b->opts->progress(&b->progress, b->opts->progress_arg);
+}
+
+static void
+record_from_stat(struct uw_record *rec, const unsigned char *path,
+    size_t path_len, const struct stat *st)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->path = path;
+	rec->path_len = path_len;
+	rec->type = walk_type_of(st->st_mode);
+	rec->mode = st->st_mode & 07777;
+	rec->uid = st->st_uid;
+	rec->gid = st->st_gid;
+	rec->size = (uint64_t)st->st_size;
+	rec->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+	    st->st_mtim.tv_nsec;
+}
+
+static int
+put(struct build *b, const struct uw_record *rec)
+{
+	int rc;
+
+	rc = store_baseline_put(b->store, b->image_id, rec, b->err);
+	if (rc < 0)
+		return rc;
+	b->stats->entries++;
+	return 0;
+}
+
+static const char *
+path_str(const unsigned char *path, size_t len)
+{
+	(void)len;
+	return (const char *)path;
+}
+
+/* Record a finished job. */
+static int
+job_record(struct build *b, struct job *job)
+{
+	struct uw_record rec;
+
+	if (job->rc == -ENOENT)
+		return 0;	/* removed since listed */
+	if (job->rc < 0)
+		return uw_fail(b->err, job->rc, "%s: cannot read: %s",
+		    path_str(job->path, job->path_len), strerror(-job->rc));
+	record_from_stat(&rec, job->path, job->path_len, &job->st);
+	if (job->link != NULL) {
+		rec.link = job->link;
+		rec.link_len = job->link_len;
+	}
+	if (job->hashed) {
+		rec.flags |= UW_REC_HASHED;
+		memcpy(rec.hash, job->hash.digest, UW_HASH_LEN);
+		b->stats->files++;
+		b->stats->bytes += job->hash.bytes_read;
+		if (job->hash.unstable) {
+			rec.flags |= UW_REC_UNSTABLE;
+			b->stats->unstable++;
+		}
+		if (job->x.flags & WALK_X_CAPS) {
+			rec.caps = job->x.caps;
+			rec.caps_len = job->x.caps_len;
+		}
+	}
+	return put(b, &rec);
+}
+
+/* Record the finished jobs; with `wait`, first wait until in-flight work
+ * is under its bounds (or, with wait == 2, all done). */
+static int
+drain(struct build *b, int wait)
+{
+	struct pool *pool = &b->pool;
+	struct job *done, *job;
+	int rc = 0;
+
+	pthread_mutex_lock(&pool->mu);
+	if (wait == 2) {
+		while (pool->inflight > 0 && pool->done_head == NULL)
+			pthread_cond_wait(&pool->done_cv, &pool->mu);
+	} else if (wait) {
+		while ((pool->inflight >= MAX_INFLIGHT ||
+		    pool->inflight_bytes >= MAX_INFLIGHT_BYTES) &&
+		    pool->done_head == NULL)
+			pthread_cond_wait(&pool->done_cv, &pool->mu);
+	}
+	done = pool->done_head;
+	pool->done_head = NULL;
+	for (job = done; job != NULL; job = job->next) {
+		pool->inflight--;
+		pool->inflight_bytes -= job->path_len;
+	}
+	pthread_mutex_unlock(&pool->mu);
+	while (done != NULL) {
+		job = done;
+		done = job->next;
+		if (rc == 0)
+			rc = job_record(b, job);
+		job_free(job);
+	}
+	progress_tick(b, 0);
+	return rc;
+}
+
+static int
+submit(struct build *b, struct layer_dir *ld, const char *name)
+{
+	struct pool *pool = &b->pool;
+	struct job *job;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&pool->mu);
+		if (pool->inflight < MAX_INFLIGHT &&
+		    pool->inflight_bytes < MAX_INFLIGHT_BYTES) {
+			pthread_mutex_unlock(&pool->mu);
+			break;
+		}
+		pthread_mutex_unlock(&pool->mu);
+		rc = drain(b, 1);
+		if (rc < 0)
+			return rc;
+	}
+	job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return uw_fail(b->err, -ENOMEM, "out of memory");
+	job->name = strdup(name);
+	job->path = malloc(b->path.len + 1);
+	if (job->name == NULL || job->path == NULL) {
+		job_free(job);
+		return uw_fail(b->err, -ENOMEM, "out of memory");
+	}
+	memcpy(job->path, b->path.data, b->path.len + 1);
+	job->path_len = b->path.len;
+	job->dir = dirref_get(ld->ref);
+	pthread_mutex_lock(&pool->mu);
+	if (pool->todo_tail != NULL)
+		pool->todo_tail->next = job;
+	else
+		pool->todo_head = job;
+	pool->todo_tail = job;
+	pool->inflight++;
+	pool->inflight_bytes += job->path_len;
+	pthread_cond_signal(&pool->work_cv);
+	pthread_mutex_unlock(&pool->mu);
+	return 0;
+}
+
+/* Set b->path to the frame's path + "/" + name. */
+static int
+path_enter(struct build *b, const struct frame *frame, const char *name,
+    size_t len)
+{
+	int rc;
+
+	b->path.len = frame->path_len;
+	rc = uw_buf_addc(&b->path, '/');
+	if (rc == 0)
+		rc = uw_buf_add(&b->path, name, len);
+	if (rc < 0)
+		return uw_fail(b->err, -ENAMETOOLONG,
+		    "path longer than %u bytes under %.*s",
+		    BASELINE_MAX_PATH, (int)(frame->path_len > 200 ? 200 :
+		    frame->path_len), (const char *)b->path.data);
+	return 0;
+}
+
+/* Open the merged dir `me` of `parent` as a new frame and record it. */
+static int
+enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
+{
+	struct frame *child;
+	struct uw_record rec;
+	struct stat st = { 0 };
+	size_t i;
+	int fd, opaque = 0, rc;
+	unsigned short dir;
+
+	if (b->depth + 1 >= BASELINE_MAX_DEPTH)
+		return uw_fail(b->err, -ELOOP, "%s: more than %d directories "
+		    "deep", (const char *)b->path.data, BASELINE_MAX_DEPTH);
+	child = &b->frames[b->depth + 1];
+	memset(child, 0, sizeof(*child));
+	child->dirs = calloc(me->stack_len + 1, sizeof(*child->dirs));
+	if (child->dirs == NULL)
+		return uw_fail(b->err, -ENOMEM, "out of memory");
+	child->path_len = b->path.len;
+	b->depth++;	/* from here the frame is freed on any failure */
+	for (i = 0; i <= me->stack_len && !opaque; i++) {
+		dir = i == 0 ? me->win : parent->stack[me->stack_off + i - 1];
+		fd = walk_open_dir(parent->dirs[dir].ref->fd, me->name);
+		if (fd == -ENOENT && i == 0)
+			return 1;	/* gone since listed */
+		if (fd < 0)
+			return uw_fail(b->err, fd, "%s: cannot open: %s",
+			    (const char *)b->path.data, strerror(-fd));
+		if (i == 0 && fstat(fd, &st) < 0) {
+			close(fd);
+			return uw_fail(b->err, -errno, "%s: %s",
+			    (const char *)b->path.data, strerror(errno));
+		}
+		rc = frame_push_dir(child, fd, &opaque);
+		if (rc < 0)
+			return uw_fail(b->err, rc, "%s: cannot list: %s",
+			    (const char *)b->path.data, strerror(-rc));
+	}
+	rc = frame_merge(child);
+	if (rc < 0)
+		return uw_fail(b->err, rc, "%s: %s",
+		    (const char *)b->path.data, strerror(-rc));
+	record_from_stat(&rec, b->path.data, b->path.len, &st);
+	return put(b, &rec);
+}
+
+/* Record a non-directory entry, or queue it for hashing. */
+static int
+record_entry(struct build *b, struct frame *frame, const struct mentry *me)
+{
+	struct layer_dir *ld = &frame->dirs[me->win];
+	struct uw_record rec;
+	struct stat st;
+	int rc;
+
+	if (me->d_type == DT_REG)
+		return submit(b, ld, me->name);
+	rc = walk_stat(ld->ref->fd, me->name, &st);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return uw_fail(b->err, rc, "%s: %s",
+		    (const char *)b->path.data, strerror(-rc));
+	if (S_ISREG(st.st_mode))
+		return submit(b, ld, me->name);
+	record_from_stat(&rec, b->path.data, b->path.len, &st);
+	if (S_ISLNK(st.st_mode)) {
+		rc = walk_readlink(ld->ref->fd, me->name, &b->link);
+		if (rc < 0)
+			return uw_fail(b->err, rc, "%s: cannot read link: %s",
+			    (const char *)b->path.data, strerror(-rc));
+		rec.link = b->link.data ? b->link.data :
+		    (const unsigned char *)"";
+		rec.link_len = b->link.len;
+	}
+	return put(b, &rec);
+}
+
+static int
+walk_tree(struct build *b)
+{
+	struct frame *frame;
+	struct mentry *me;
+	int rc;
+
+	while (b->depth > 0) {
+		frame = &b->frames[b->depth];
+		if (b->opts->cancel != NULL && *b->opts->cancel)
+			return uw_fail(b->err, -ECANCELED,
+			    "interrupted; the previous baseline is kept");
+		if (frame->next == frame->count) {
+			frame_free(frame);
+			b->depth--;
+			continue;
+		}
+		me = &frame->entries[frame->next++];
+		rc = path_enter(b, frame, me->name, me->name_len);
+		if (rc < 0)
+			return rc;
+		if (me->d_type == DT_DIR)
+			rc = enter_dir(b, frame, me);
+		else
+			rc = record_entry(b, frame, me);
+		if (rc < 0)
+			return rc;
+		if ((++b->steps & 255) == 0) {
+			rc = drain(b, 0);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The root: layer roots opened from the operator's paths. */
+static int
+enter_root(struct build *b)
+{
+	struct frame *root = &b->frames[1];
+	struct uw_record rec;
+	struct stat st = { 0 };
+	size_t i;
+	int fd, opaque = 0, rc;
+
+	root->dirs = calloc(b->opts->layer_count, sizeof(*root->dirs));
+	if (root->dirs == NULL)
+		return uw_fail(b->err, -ENOMEM, "out of memory");
+	b->depth = 1;
+	for (i = 0; i < b->opts->layer_count && !opaque; i++) {
+		fd = walk_open_root(b->opts->layers[i]);
+		if (fd < 0)
+			return uw_fail(b->err, fd, "%s: %s", b->opts->layers[i],
+			    strerror(-fd));
+		if (i == 0 && fstat(fd, &st) < 0) {
+			close(fd);
+			return uw_fail(b->err, -errno, "%s: %s",
+			    b->opts->layers[0], strerror(errno));
+		}
+		rc = frame_push_dir(root, fd, &opaque);
+		if (rc < 0)
+			return uw_fail(b->err, rc, "%s: cannot list: %s",
+			    b->opts->layers[i], strerror(-rc));
+		/* A root is never opaque to the layers below it. */
+		opaque = 0;
+	}
+	rc = frame_merge(root);
+	if (rc < 0)
+		return uw_fail(b->err, rc, "%s", strerror(-rc));
+	record_from_stat(&rec, (const unsigned char *)"/", 1, &st);
+	return put(b, &rec);
+}
+
+static unsigned
+default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+int
+baseline_build(struct store *store, const struct uw_baseline_opts *opts,
+    struct uw_baseline_stats *stats, struct uw_error *err)
+{
+	struct build b;
+	struct uw_baseline_stats local;
+	int rc, pool_up = 0, in_txn = 0;
+	size_t i;
+
+	if (stats == NULL)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
+	if (opts->image == NULL || opts->image[0] == '\0')
+		return uw_fail(err, -EINVAL, "an image reference is needed");
+	if (opts->layer_count == 0)
+		return uw_fail(err, -EINVAL, "no layers given");
+	if (opts->layer_count > BASELINE_MAX_LAYERS)
+		return uw_fail(err, -E2BIG, "%zu layers: at most %d",
+		    opts->layer_count, BASELINE_MAX_LAYERS);
+	memset(&b, 0, sizeof(b));
+	b.store = store;
+	b.opts = opts;
+	b.stats = stats;
+	b.err = err;
+	b.start_ns = uw_now_mono_ns();
+	uw_buf_init(&b.path, BASELINE_MAX_PATH);
+	uw_buf_init(&b.link, PATH_MAX);
+	b.frames = calloc(BASELINE_MAX_DEPTH + 1, sizeof(*b.frames));
+	if (b.frames == NULL) {
+		rc = uw_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = uw_buf_add(&b.path, "", 0);
+	if (rc < 0)
+		goto out;
+
+	rc = store_baseline_begin(store, opts->image, opts->layers,
+	    opts->layer_count, &b.image_id, err);
+	if (rc < 0)
+		goto out;
+	in_txn = 1;
+	rc = pool_start(&b.pool, opts->jobs ? opts->jobs : default_jobs(),
+	    store_secret(store));
+	pool_up = 1;
+	if (rc < 0) {
+		uw_fail(err, rc, "cannot start hashing threads");
+		goto out;
+	}
+	rc = enter_root(&b);
+	if (rc == 0)
+		rc = walk_tree(&b);
+	while (rc == 0) {
+		pthread_mutex_lock(&b.pool.mu);
+		i = b.pool.inflight;
+		pthread_mutex_unlock(&b.pool.mu);
+		if (i == 0)
+			break;
+		rc = drain(&b, 2);
+	}
+	if (rc < 0)
+		goto out;
+	stats->seconds = (double)(uw_now_mono_ns() - b.start_ns) / 1e9;
+	progress_tick(&b, 1);
+	rc = store_baseline_commit(store, b.image_id, stats, err);
+	in_txn = 0;
+out:
+	if (pool_up)
+		pool_stop(&b.pool);
+	if (in_txn)
+		store_baseline_abort(store);
+	if (b.frames != NULL) {
+		for (i = 0; i <= BASELINE_MAX_DEPTH; i++)
+			if (b.frames[i].dirs != NULL)
+				frame_free(&b.frames[i]);
+		free(b.frames);
+	}
+	uw_buf_free(&b.path);
+	uw_buf_free(&b.link);
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * cli.h - what the command files share: the command table entry, error
+ * printing, opening the database named on the command line.
+ */
+#ifndef UW_CLI_H
+#define UW_CLI_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "upperwatch.h"
+
+/* Exit codes of every command. */
+#define CLI_OK 0
+#define CLI_FOUND 1		/* diff: drift found; show: a path missing */
+#define CLI_ERROR 2
+#define CLI_INTERRUPTED 130
+
+struct cli_ctx {
+	const char *db_path;
+};
+
+struct cli_cmd {
+	const char *name;
+	const char *args;	/* synopsis after the name */
+	const char *summary;	/* one line for the command list */
+	const char *help;	/* the full --help text after the synopsis */
+	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+};
+
+extern const struct cli_cmd cli_cmd_baseline;
+extern const struct cli_cmd cli_cmd_images;
+extern const struct cli_cmd cli_cmd_show;
+extern const struct cli_cmd cli_cmd_forget;
+
+/* Set by SIGINT/SIGTERM (main.c). */
+extern volatile sig_atomic_t cli_interrupted;
+
+/* "upperwatch: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print the command's usage and help to `out`. */
+void cli_usage(const struct cli_cmd *cmd, FILE *out);
+
+/* A usage error: one line naming the problem and pointing at --help.
+ * Returns CLI_ERROR. */
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Open the database (ctx->db_path); prints the error and returns NULL on
+ * failure. */
+struct uw_db *cli_open_db(struct cli_ctx *ctx, unsigned flags);
+
+/* Parse a container path argument: must start with '/'; a trailing '/'
+ * (but for "/" itself) is dropped. */
+int cli_container_path(const char *arg, const unsigned char **path,
+    size_t *len);
+
+#endif /* UW_CLI_H */

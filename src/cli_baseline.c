@@ -1,0 +1,546 @@
+/*
+ * cli_baseline.c - the baseline commands: build one (baseline), list them
+ * (images), print recorded rows (show), remove one (forget).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "json.h"
+#include "util.h"
+
+/* Hex output buffers: a hash or capability data, whichever is longer. */
+#define WALK_HEX_MAX 64
+
+enum { OPT_DB = 0x100 };
+
+/* Options every command takes. */
+#define COMMON_LONGOPTS \
+	{ "db", required_argument, NULL, OPT_DB }, \
+	{ "help", no_argument, NULL, 'h' }
+
+/* ---- baseline ---- */
+
+static void
+show_progress(const struct uw_progress *p, void *arg)
+{
+	double rate = p->seconds > 0 ? (double)p->bytes / 1e6 / p->seconds : 0;
+
+	(void)arg;
+	fprintf(stderr, "\r\033[K%llu entries, %llu files, %.1f MB, "
+	    "%.0f MB/s", (unsigned long long)p->entries,
+	    (unsigned long long)p->files, (double)p->bytes / 1e6, rate);
+	fflush(stderr);
+}
+
+static int
+run_baseline(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "image", required_argument, NULL, 'i' },
+		{ "rootfs", required_argument, NULL, 'r' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "quiet", no_argument, NULL, 'q' },
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cli_cmd *cmd = &cli_cmd_baseline;
+	struct uw_baseline_opts opts;
+	struct uw_baseline_stats stats;
+	struct uw_error err;
+	struct uw_db *db = NULL;
+	const char *image = NULL, *rootfs = NULL;
+	char *end;
+	unsigned long jobs = 0;
+	int json = 0, quiet = 0, c, rc, tty;
+	double mbps;
+
+	while ((c = getopt_long(argc, argv, "hi:j:q", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			image = optarg;
+			break;
+		case 'r':
+			rootfs = optarg;
+			break;
+		case 'j':
+			errno = 0;
+			jobs = strtoul(optarg, &end, 10);
+			if (errno || *end || jobs == 0 || jobs > 256)
+				return cli_usage_error(cmd, "--jobs takes a "
+				    "number from 1 to 256, not '%s'", optarg);
+			break;
+		case 'J':
+			json = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case OPT_DB:
+			ctx->db_path = optarg;
+			break;
+		case 'h':
+			cli_usage(cmd, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error(cmd, "bad option");
+		}
+	}
+	if (image == NULL)
+		return cli_usage_error(cmd, "--image REF is required");
+	if (rootfs != NULL && optind < argc)
+		return cli_usage_error(cmd, "give --rootfs DIR or layers, "
+		    "not both");
+	if (rootfs == NULL && optind == argc)
+		return cli_usage_error(cmd, "no layers given");
+
+	memset(&opts, 0, sizeof(opts));
+	opts.image = image;
+	if (rootfs != NULL) {
+		opts.layers = (const char *const *)&rootfs;
+		opts.layer_count = 1;
+	} else {
+		opts.layers = (const char *const *)(argv + optind);
+		opts.layer_count = (size_t)(argc - optind);
+	}
+	opts.jobs = (unsigned)jobs;
+	tty = isatty(STDERR_FILENO) && !quiet;
+	if (tty)
+		opts.progress = show_progress;
+	opts.cancel = &cli_interrupted;
+
+	db = cli_open_db(ctx, 0);
+	if (db == NULL)
+		return CLI_ERROR;
+	rc = uw_baseline_build(db, &opts, &stats, &err);
+	if (tty)
+		fputs("\r\033[K", stderr);
+	uw_db_close(db);
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return rc == -ECANCELED ? CLI_INTERRUPTED : CLI_ERROR;
+	}
+	mbps = stats.seconds > 0 ? (double)stats.bytes / 1e6 / stats.seconds :
+	    0;
+	if (json) {
+		int first = 1;
+
+		fputc('{', stdout);
+		json_str_field(stdout, &first, "image", image);
+		json_uint_field(stdout, &first, "entries", stats.entries);
+		json_uint_field(stdout, &first, "files", stats.files);
+		json_uint_field(stdout, &first, "bytes", stats.bytes);
+		json_double_field(stdout, &first, "seconds", stats.seconds);
+		json_double_field(stdout, &first, "mb_per_s", mbps);
+		json_uint_field(stdout, &first, "unstable", stats.unstable);
+		fputs("}\n", stdout);
+	} else {
+		printf("baseline %s: %llu entries, %llu files, %llu bytes in "
+		    "%.2fs (%.0f MB/s)\n", image,
+		    (unsigned long long)stats.entries,
+		    (unsigned long long)stats.files,
+		    (unsigned long long)stats.bytes, stats.seconds, mbps);
+		if (stats.unstable > 0)
+			printf("warning: %llu files kept changing while "
+			    "hashed; they are flagged unstable\n",
+			    (unsigned long long)stats.unstable);
+	}
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_cmd_baseline = {
+	.name = "baseline",
+	.args = "--image REF (--rootfs DIR | LAYER...)",
+	.summary = "record what an image's files should be",
+	.help =
+	    "\n"
+	    "Walks the image's layer stack as overlayfs would merge it and "
+	    "records every\nentry (type, mode, owner, size, mtime, symlink "
+	    "target, file capabilities)\nand the keyed XXH3-128 hash of every "
+	    "regular file.  Whiteouts (char 0/0,\noverlay.whiteout xattrs, "
+	    ".wh. files) and opaque dirs (overlay.opaque=y,\n.wh..wh..opq) "
+	    "hide what lies below.  Symlinks are recorded, never followed;\n"
+	    "FIFOs, sockets and devices are recorded, never opened.  Running "
+	    "it again\nreplaces the image's baseline in one transaction: if "
+	    "it fails or is\ninterrupted, the old baseline is kept whole.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --image REF     the image reference to record under "
+	    "(required)\n"
+	    "  LAYER...        layer dirs, top first (the overlay lowerdir "
+	    "order)\n"
+	    "  --rootfs DIR    a plain root tree instead of layers\n"
+	    "  -j, --jobs N    hashing threads (default: one per CPU)\n"
+	    "  --json          print the summary as one JSON object\n"
+	    "  -q, --quiet     no progress line on a terminal\n"
+	    "  --db PATH       the database\n"
+	    "\n"
+	    "Examples:\n"
+	    "  upperwatch baseline --image myapp:1.4 /var/lib/layers/3 "
+	    "/var/lib/layers/2 /var/lib/layers/1\n"
+	    "  upperwatch baseline --image debian:12 --rootfs "
+	    "/srv/rootfs/debian12\n",
+	.run = run_baseline,
+};
+
+/* ---- images ---- */
+
+static void
+format_time(int64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (ns <= 0 || gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct images_out {
+	int json;
+	size_t count;
+};
+
+static int
+print_image(const struct uw_image_info *info, void *arg)
+{
+	struct images_out *o = arg;
+	char when[32];
+	size_t i;
+	int first = 1;
+
+	if (o->json) {
+		fputc('{', stdout);
+		json_str_field(stdout, &first, "image", info->image);
+		json_key(stdout, &first, "layers");
+		fputc('[', stdout);
+		for (i = 0; i < info->layer_count; i++) {
+			if (i > 0)
+				fputc(',', stdout);
+			json_string(stdout,
+			    (const unsigned char *)info->layers[i],
+			    strlen(info->layers[i]));
+		}
+		fputc(']', stdout);
+		json_int_field(stdout, &first, "built", info->built_ns);
+		json_uint_field(stdout, &first, "entries", info->entries);
+		json_uint_field(stdout, &first, "files", info->files);
+		json_uint_field(stdout, &first, "bytes", info->bytes);
+		json_double_field(stdout, &first, "seconds", info->seconds);
+		fputs("}\n", stdout);
+	} else {
+		if (o->count == 0)
+			printf("%-32s %10s %10s %14s %-20s %7s %6s\n", "IMAGE",
+			    "ENTRIES", "FILES", "BYTES", "BUILT", "SECONDS",
+			    "LAYERS");
+		format_time(info->built_ns, when, sizeof(when));
+		uw_escape_bytes(stdout, (const unsigned char *)info->image,
+		    strlen(info->image));
+		printf("%*s %10llu %10llu %14llu %-20s %7.2f %6zu\n",
+		    strlen(info->image) < 32 ?
+		    (int)(32 - strlen(info->image)) : 0, "",
+		    (unsigned long long)info->entries,
+		    (unsigned long long)info->files,
+		    (unsigned long long)info->bytes, when, info->seconds,
+		    info->layer_count);
+	}
+	o->count++;
+	return 0;
+}
+
+static int
+run_images(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cli_cmd *cmd = &cli_cmd_images;
+	struct images_out out = { 0, 0 };
+	struct uw_error err;
+	struct uw_db *db;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'J':
+			out.json = 1;
+			break;
+		case OPT_DB:
+			ctx->db_path = optarg;
+			break;
+		case 'h':
+			cli_usage(cmd, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error(cmd, "bad option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	db = cli_open_db(ctx, UW_DB_READONLY);
+	if (db == NULL)
+		return CLI_ERROR;
+	rc = uw_images_foreach(db, print_image, &out, &err);
+	uw_db_close(db);
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return CLI_ERROR;
+	}
+	if (out.count == 0 && !out.json)
+		fprintf(stderr, "no baselines yet (see 'upperwatch baseline "
+		    "--help')\n");
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_cmd_images = {
+	.name = "images",
+	.args = "[--json]",
+	.summary = "list the images that have a baseline",
+	.help =
+	    "\n"
+	    "One row per image: its reference, how many entries and regular "
+	    "files its\nbaseline holds, the bytes hashed, when it was built "
+	    "(UTC), how long the\nbuild took and how many layers it has.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --json      JSON Lines: image, layers (top first), built (ns), "
+	    "entries,\n"
+	    "              files, bytes, seconds\n"
+	    "  --db PATH   the database\n"
+	    "\n"
+	    "Example:\n"
+	    "  upperwatch images --json\n",
+	.run = run_images,
+};
+
+/* ---- show ---- */
+
+static int
+print_record(const struct uw_record *rec, void *arg)
+{
+	char hex[2 * WALK_HEX_MAX + 1];
+	int json = *(int *)arg, first = 1;
+
+	if (json) {
+		fputc('{', stdout);
+		json_bytes_field(stdout, &first, "path", rec->path,
+		    rec->path_len);
+		json_str_field(stdout, &first, "type",
+		    uw_file_type_name(rec->type));
+		json_uint_field(stdout, &first, "mode", rec->mode);
+		json_uint_field(stdout, &first, "uid", rec->uid);
+		json_uint_field(stdout, &first, "gid", rec->gid);
+		json_uint_field(stdout, &first, "size", rec->size);
+		json_int_field(stdout, &first, "mtime", rec->mtime_ns);
+		if (rec->flags & UW_REC_HASHED) {
+			uw_hex(hex, rec->hash, UW_HASH_LEN);
+			json_str_field(stdout, &first, "hash", hex);
+		}
+		if (rec->link != NULL)
+			json_bytes_field(stdout, &first, "link", rec->link,
+			    rec->link_len);
+		if (rec->caps != NULL && rec->caps_len <= WALK_HEX_MAX) {
+			uw_hex(hex, rec->caps, rec->caps_len);
+			json_str_field(stdout, &first, "caps", hex);
+		}
+		json_bool_field(stdout, &first, "unstable",
+		    (rec->flags & UW_REC_UNSTABLE) != 0);
+		fputs("}\n", stdout);
+		return 0;
+	}
+	if (rec->flags & UW_REC_HASHED)
+		uw_hex(hex, rec->hash, UW_HASH_LEN);
+	else
+		strcpy(hex, "-");
+	printf("%-7s %04o %u %u %llu %s ", uw_file_type_name(rec->type),
+	    rec->mode, rec->uid, rec->gid, (unsigned long long)rec->size,
+	    hex);
+	uw_escape_bytes(stdout, rec->path, rec->path_len);
+	if (rec->link != NULL) {
+		fputs(" -> ", stdout);
+		uw_escape_bytes(stdout, rec->link, rec->link_len);
+	}
+	if (rec->caps != NULL && rec->caps_len <= WALK_HEX_MAX) {
+		uw_hex(hex, rec->caps, rec->caps_len);
+		printf(" caps=%s", hex);
+	}
+	if (rec->flags & UW_REC_UNSTABLE)
+		fputs(" (unstable)", stdout);
+	fputc('\n', stdout);
+	return 0;
+}
+
+static int
+run_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "image", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'J' },
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cli_cmd *cmd = &cli_cmd_show;
+	const unsigned char *path;
+	struct uw_error err;
+	struct uw_db *db;
+	const char *image = NULL;
+	int json = 0, c, rc, status = CLI_OK;
+	size_t len;
+
+	while ((c = getopt_long(argc, argv, "hi:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			image = optarg;
+			break;
+		case 'J':
+			json = 1;
+			break;
+		case OPT_DB:
+			ctx->db_path = optarg;
+			break;
+		case 'h':
+			cli_usage(cmd, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error(cmd, "bad option");
+		}
+	}
+	if (image == NULL)
+		return cli_usage_error(cmd, "--image REF is required");
+	for (c = optind; c < argc; c++)
+		if (cli_container_path(argv[c], &path, &len) < 0)
+			return cli_usage_error(cmd, "'%s' is not an absolute "
+			    "container path", argv[c]);
+	db = cli_open_db(ctx, UW_DB_READONLY);
+	if (db == NULL)
+		return CLI_ERROR;
+	if (optind == argc) {
+		rc = uw_baseline_foreach(db, image, print_record, &json,
+		    &err);
+		if (rc < 0) {
+			cli_error("%s", err.msg);
+			status = rc == -ENOENT ? CLI_FOUND : CLI_ERROR;
+		}
+	}
+	for (c = optind; c < argc; c++) {
+		(void)cli_container_path(argv[c], &path, &len);
+		rc = uw_baseline_lookup(db, image, path, len, print_record,
+		    &json, &err);
+		if (rc == -ENOENT) {
+			cli_error("%s: %s", argv[c], err.msg);
+			if (status == CLI_OK)
+				status = CLI_FOUND;
+		} else if (rc < 0) {
+			cli_error("%s", err.msg);
+			status = CLI_ERROR;
+			break;
+		}
+	}
+	uw_db_close(db);
+	return status;
+}
+
+const struct cli_cmd cli_cmd_show = {
+	.name = "show",
+	.args = "--image REF [--json] [PATH...]",
+	.summary = "print the recorded rows of an image's baseline",
+	.help =
+	    "\n"
+	    "Prints the baseline row of each container PATH (e.g. "
+	    "/etc/passwd), or every\nrow sorted by path when no PATH is "
+	    "given.  Text form, one line per row:\n"
+	    "  TYPE MODE UID GID SIZE HASH PATH [-> TARGET] [caps=HEX]\n"
+	    "with names escaped C-style (\\n, \\\\, \\xNN), so a name cannot "
+	    "forge a line.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --image REF   the image (required)\n"
+	    "  --json        JSON Lines: path, type, mode (permission bits as "
+	    "a number),\n"
+	    "                uid, gid, size, mtime (ns), hash (hex), link, "
+	    "caps (hex),\n"
+	    "                unstable; a name that is not UTF-8 also gets "
+	    "path_hex\n"
+	    "  --db PATH     the database\n"
+	    "\n"
+	    "Exit status: 0 all found, 1 a PATH or the image has no baseline "
+	    "row, 2 error.\n"
+	    "\n"
+	    "Example:\n"
+	    "  upperwatch show --image debian:12 /etc/passwd /usr/bin/su\n",
+	.run = run_show,
+};
+
+/* ---- forget ---- */
+
+static int
+run_forget(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "image", required_argument, NULL, 'i' },
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cli_cmd *cmd = &cli_cmd_forget;
+	struct uw_error err;
+	struct uw_db *db;
+	const char *image = NULL;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "hi:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			image = optarg;
+			break;
+		case OPT_DB:
+			ctx->db_path = optarg;
+			break;
+		case 'h':
+			cli_usage(cmd, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error(cmd, "bad option");
+		}
+	}
+	if (image == NULL)
+		return cli_usage_error(cmd, "--image REF is required");
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	db = cli_open_db(ctx, 0);
+	if (db == NULL)
+		return CLI_ERROR;
+	rc = uw_image_remove(db, image, &err);
+	uw_db_close(db);
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return rc == -ENOENT ? CLI_FOUND : CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_cmd_forget = {
+	.name = "forget",
+	.args = "--image REF",
+	.summary = "remove an image's baseline",
+	.help =
+	    "\n"
+	    "Deletes the image's baseline rows in one transaction.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --image REF   the image (required)\n"
+	    "  --db PATH     the database\n"
+	    "\n"
+	    "Exit status: 0 removed, 1 the image had no baseline, 2 error.\n",
+	.run = run_forget,
+};

@@ -1,0 +1,181 @@
+/*
+ * hash.c - keyed content hashing.
+ *
+ * The digest is XXH3-128, keyed with a random per-database secret, over a
+ * canonical form of the content rather than the raw bytes: the file is cut
+ * into 4 KiB blocks at fixed offsets; each block that is not all zero
+ * contributes its index (8 bytes, little endian) and its bytes; the file
+ * size (8 bytes) ends the stream.  The form is injective (so a collision
+ * of files is a collision of XXH3), does not depend on where the file has
+ * holes, and lets us skip holes with SEEK_DATA/SEEK_HOLE instead of
+ * hashing a terabyte of zeros that a sparse file claims to hold.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define XXH_STATIC_LINKING_ONLY	/* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+#include "hash.h"
+
+#define BLOCK 4096
+
+static const unsigned char zero_block[BLOCK];
+
+static void
+put_le64(unsigned char *out, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		out[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Feed [start, end) of the file (block-aligned start) into the state. */
+static int
+hash_range(XXH3_state_t *state, int fd, unsigned char *buf, uint64_t start,
+    uint64_t end, uint64_t *bytes_read)
+{
+	unsigned char index_le[8];
+	uint64_t pos = start, off;
+	size_t want, blen;
+	ssize_t got;
+
+	while (pos < end) {
+		want = end - pos > HASH_BUF_LEN ? HASH_BUF_LEN :
+		    (size_t)(end - pos);
+		got = pread(fd, buf, want, (off_t)pos);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (got == 0)
+			return 0;	/* shrank under us: fstat will tell */
+		*bytes_read += (uint64_t)got;
+		for (off = 0; off < (uint64_t)got; off += BLOCK) {
+			blen = (uint64_t)got - off < BLOCK ?
+			    (size_t)((uint64_t)got - off) : BLOCK;
+			if (memcmp(buf + off, zero_block, blen) == 0)
+				continue;
+			put_le64(index_le, (pos + off) / BLOCK);
+			XXH3_128bits_update(state, index_le, sizeof(index_le));
+			XXH3_128bits_update(state, buf + off, blen);
+		}
+		/* A short read not on a block boundary would shift the
+		 * block grid: only whole reads advance by `got`. */
+		pos += (uint64_t)got;
+		if ((uint64_t)got < want && pos % BLOCK != 0)
+			return 0;
+	}
+	return 0;
+}
+
+static int
+hash_once(XXH3_state_t *state, int fd, const unsigned char *secret,
+    unsigned char *buf, uint64_t size, struct hash_result *result)
+{
+	unsigned char size_le[8];
+	uint64_t pos = 0, data, hole;
+	off_t o;
+	XXH128_hash_t h;
+	int rc;
+
+	if (XXH3_128bits_reset_withSecret(state, secret,
+	    HASH_SECRET_LEN) != XXH_OK)
+		return -EINVAL;
+	result->bytes_read = 0;
+	while (pos < size) {
+		o = lseek(fd, (off_t)pos, SEEK_DATA);
+		if (o < 0) {
+			if (errno == ENXIO)
+				break;	/* only a hole is left */
+			if (errno != EINVAL && errno != EOPNOTSUPP)
+				return -errno;
+			data = pos;	/* no hole support: read it all */
+			hole = size;
+		} else {
+			data = (uint64_t)o;
+			o = lseek(fd, o, SEEK_HOLE);
+			hole = o < 0 ? size : (uint64_t)o;
+		}
+		data -= data % BLOCK;
+		if (hole % BLOCK != 0)
+			hole += BLOCK - hole % BLOCK;
+		if (hole > size)
+			hole = size;
+		if (data < pos)
+			data = pos;
+		if (hole <= data)
+			break;
+		rc = hash_range(state, fd, buf, data, hole,
+		    &result->bytes_read);
+		if (rc < 0)
+			return rc;
+		pos = hole;
+	}
+	put_le64(size_le, size);
+	XXH3_128bits_update(state, size_le, sizeof(size_le));
+	h = XXH3_128bits_digest(state);
+	XXH128_canonicalFromHash((XXH128_canonical_t *)result->digest, h);
+	return 0;
+}
+
+static int
+same_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int
+hash_fd(int fd, const unsigned char *secret, unsigned char *buf,
+    struct hash_result *result)
+{
+	XXH3_state_t state;
+	struct stat before, after;
+	int attempt, rc;
+
+	result->unstable = 0;
+	for (attempt = 0; attempt < HASH_RETRIES; attempt++) {
+		if (fstat(fd, &before) < 0)
+			return -errno;
+		if (!S_ISREG(before.st_mode))
+			return -EINVAL;
+		rc = hash_once(&state, fd, secret, buf,
+		    (uint64_t)before.st_size, result);
+		if (rc < 0)
+			return rc;
+		if (fstat(fd, &after) < 0)
+			return -errno;
+		result->st = after;
+		if (same_state(&before, &after))
+			return 0;
+	}
+	result->unstable = 1;
+	return 0;
+}
+
+int
+hash_new_secret(unsigned char *secret)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < HASH_SECRET_LEN) {
+		n = getrandom(secret + got, HASH_SECRET_LEN - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}

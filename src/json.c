@@ -1,0 +1,109 @@
+/*
+ * json.c - JSON output of byte strings and scalars.
+ */
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+int
+json_string(FILE *out, const unsigned char *bytes, size_t len)
+{
+	size_t i = 0, n;
+	unsigned char c;
+	int lossy = 0;
+
+	fputc('"', out);
+	while (i < len) {
+		c = bytes[i];
+		if (c == '"' || c == '\\') {
+			fputc('\\', out);
+			fputc(c, out);
+		} else if (c == '\n') {
+			fputs("\\n", out);
+		} else if (c == '\t') {
+			fputs("\\t", out);
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(out, "\\u%04x", c);
+		} else if (c < 0x80) {
+			fputc(c, out);
+		} else {
+			n = uw_utf8_seq_len(bytes + i, len - i);
+			if (n == 0) {
+				fputs("\\ufffd", out);
+				lossy = 1;
+				n = 1;
+			} else {
+				fwrite(bytes + i, 1, n, out);
+			}
+			i += n;
+			continue;
+		}
+		i++;
+	}
+	fputc('"', out);
+	return lossy;
+}
+
+void
+json_key(FILE *out, int *first, const char *key)
+{
+	if (!*first)
+		fputc(',', out);
+	*first = 0;
+	json_string(out, (const unsigned char *)key, strlen(key));
+	fputc(':', out);
+}
+
+void
+json_bytes_field(FILE *out, int *first, const char *key,
+    const unsigned char *bytes, size_t len)
+{
+	char hexkey[64];
+	size_t i;
+
+	json_key(out, first, key);
+	if (!json_string(out, bytes, len))
+		return;
+	snprintf(hexkey, sizeof(hexkey), "%s_hex", key);
+	json_key(out, first, hexkey);
+	fputc('"', out);
+	for (i = 0; i < len; i++)
+		fprintf(out, "%02x", bytes[i]);
+	fputc('"', out);
+}
+
+void
+json_str_field(FILE *out, int *first, const char *key, const char *value)
+{
+	json_bytes_field(out, first, key, (const unsigned char *)value,
+	    strlen(value));
+}
+
+void
+json_int_field(FILE *out, int *first, const char *key, int64_t value)
+{
+	json_key(out, first, key);
+	fprintf(out, "%lld", (long long)value);
+}
+
+void
+json_uint_field(FILE *out, int *first, const char *key, uint64_t value)
+{
+	json_key(out, first, key);
+	fprintf(out, "%llu", (unsigned long long)value);
+}
+
+void
+json_double_field(FILE *out, int *first, const char *key, double value)
+{
+	json_key(out, first, key);
+	fprintf(out, "%.3f", value);
+}
+
+void
+json_bool_field(FILE *out, int *first, const char *key, int value)
+{
+	json_key(out, first, key);
+	fputs(value ? "true" : "false", out);
+}

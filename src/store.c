@@ -1,0 +1,811 @@
+/*
+ * store.c - the SQLite database.
+ *
+ * One file holds everything: the hash secret, one baseline per image, and
+ * (for later parts) the containers seen and the event journal.  The schema
+ * is versioned with PRAGMA user_version and stamped with our
+ * application_id, so a stranger's SQLite file is refused, not altered.
+ * Writes go through WAL; a baseline is replaced inside one transaction.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "hash.h"
+#include "store.h"
+#include "util.h"
+
+/* 'UpWa': marks a SQLite file as ours. */
+#define STORE_APPLICATION_ID 0x55705761
+#define STORE_SCHEMA_VERSION 1
+
+enum stmt_id {
+	ST_IMAGE_FIND,
+	ST_IMAGE_INSERT,
+	ST_IMAGE_UPDATE,
+	ST_FILES_CLEAR,
+	ST_FILE_INSERT,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_IMAGE_FIND] = "SELECT id FROM images WHERE ref = ?1",
+	[ST_IMAGE_INSERT] = "INSERT INTO images (ref, layers) VALUES (?1, ?2)",
+	[ST_IMAGE_UPDATE] = "UPDATE images SET layers = ?2, built_ns = ?3, "
+	    "entries = ?4, files = ?5, bytes = ?6, seconds = ?7 WHERE id = ?1",
+	[ST_FILES_CLEAR] = "DELETE FROM files WHERE image_id = ?1",
+	[ST_FILE_INSERT] = "INSERT INTO files (image_id, path, type, mode, "
+	    "uid, gid, size, mtime_ns, link, caps, hash, flags) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	unsigned flags;
+	unsigned char secret[HASH_SECRET_LEN];
+	sqlite3_stmt *stmt[ST_COUNT];
+};
+
+/*
+ * Migrations, in order: migrations[i] takes the schema from version i to
+ * i + 1.  Never edit one that has shipped; add the next.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL"
+	");"
+	"CREATE TABLE images ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ref TEXT NOT NULL UNIQUE,"
+	"  layers BLOB NOT NULL,"	/* NUL-separated, top first */
+	"  built_ns INTEGER NOT NULL DEFAULT 0,"
+	"  entries INTEGER NOT NULL DEFAULT 0,"
+	"  files INTEGER NOT NULL DEFAULT 0,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  seconds REAL NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE files ("
+	"  image_id INTEGER NOT NULL,"
+	"  path BLOB NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  gid INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  mtime_ns INTEGER NOT NULL,"
+	"  link BLOB,"
+	"  caps BLOB,"
+	"  hash BLOB,"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (image_id, path)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE containers ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT,"
+	"  runtime TEXT,"
+	"  image_id INTEGER,"
+	"  upper BLOB,"
+	"  first_seen_ns INTEGER,"
+	"  last_seen_ns INTEGER"
+	");"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time_ns INTEGER NOT NULL,"
+	"  container TEXT NOT NULL,"
+	"  op TEXT NOT NULL,"
+	"  path BLOB NOT NULL,"
+	"  type TEXT,"
+	"  detail TEXT"			/* the event as JSON */
+	");"
+	"CREATE INDEX events_container ON events (container, time_ns);",
+};
+
+static int
+sql_fail(struct store *store, struct uw_error *err, const char *what)
+{
+	return uw_fail(err, -EIO, "%s: %s: %s", store->path, what,
+	    sqlite3_errmsg(store->db));
+}
+
+static int
+exec(struct store *store, const char *sql, struct uw_error *err)
+{
+	char *msg = NULL;
+	int rc;
+
+	rc = sqlite3_exec(store->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		uw_fail(err, -EIO, "%s: %s", store->path,
+		    msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Run a query returning one integer. */
+static int
+query_int(struct store *store, const char *sql, int64_t *out, int *sqlrc)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int64(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	*sqlrc = rc;
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
+/* Explain a failure to open: the directory, then the file. */
+static int
+open_fail(struct store *store, int sqlrc, struct uw_error *err)
+{
+	char dir[PATH_MAX];
+	int sys_errno;
+
+	sys_errno = store->db ? sqlite3_system_errno(store->db) : 0;
+	if (sqlrc == SQLITE_NOTADB)
+		return uw_fail(err, -EINVAL,
+		    "%s: not an upperwatch database (not a SQLite file)",
+		    store->path);
+	snprintf(dir, sizeof(dir), "%s", store->path);
+	if (sys_errno == EROFS || sqlrc == SQLITE_READONLY ||
+	    access(dirname(dir), W_OK) != 0)
+		return uw_fail(err, -EROFS,
+		    "%s: cannot write the database: %s", store->path,
+		    sys_errno ? strerror(sys_errno) :
+		    "read-only file or directory");
+	return uw_fail(err, -EIO, "%s: cannot open the database: %s",
+	    store->path, sys_errno ? strerror(sys_errno) :
+	    sqlite3_errstr(sqlrc));
+}
+
+/* Check the parent dir exists (creating it when asked). */
+static int
+check_parent(struct store *store, struct uw_error *err)
+{
+	char dir[PATH_MAX], *parent;
+	struct stat st;
+
+	if (strlen(store->path) >= sizeof(dir))
+		return uw_fail(err, -ENAMETOOLONG, "%s: path too long",
+		    store->path);
+	snprintf(dir, sizeof(dir), "%s", store->path);
+	parent = dirname(dir);
+	if (stat(parent, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return uw_fail(err, -ENOTDIR,
+			    "%s: %s is not a directory", store->path, parent);
+		return 0;
+	}
+	if (errno != ENOENT || !(store->flags & STORE_CREATE_DIR))
+		return uw_fail(err, -errno, "%s: directory %s: %s",
+		    store->path, parent, strerror(errno));
+	if (mkdir(parent, 0700) != 0)
+		return uw_fail(err, -errno, "%s: cannot create %s: %s",
+		    store->path, parent, strerror(errno));
+	return 0;
+}
+
+static int
+migrate(struct store *store, int64_t version, struct uw_error *err)
+{
+	const int64_t target = STORE_SCHEMA_VERSION;
+	char sql[64];
+	int rc;
+
+	if (exec(store, "BEGIN IMMEDIATE", err) < 0)
+		return -EIO;
+	for (; version < target; version++) {
+		rc = exec(store, migrations[version], err);
+		if (rc < 0)
+			goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld",
+	    (long long)target);
+	if (exec(store, sql, err) < 0)
+		goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d",
+	    STORE_APPLICATION_ID);
+	if (exec(store, sql, err) < 0)
+		goto fail;
+	return exec(store, "COMMIT", err);
+fail:
+	sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+	return -EIO;
+}
+
+/* Read the hash secret, making it on first use. */
+static int
+load_secret(struct store *store, struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -EIO;
+
+	rc = sqlite3_prepare_v2(store->db,
+	    "SELECT value FROM meta WHERE key = 'hash_secret'", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(store, err, "reading the hash secret");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) != HASH_SECRET_LEN) {
+			ret = uw_fail(err, -EINVAL,
+			    "%s: damaged database: bad hash secret",
+			    store->path);
+			goto out;
+		}
+		memcpy(store->secret, sqlite3_column_blob(st, 0),
+		    HASH_SECRET_LEN);
+		ret = 0;
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = sql_fail(store, err, "reading the hash secret");
+		goto out;
+	}
+	if (store->flags & STORE_READONLY) {
+		ret = uw_fail(err, -EINVAL,
+		    "%s: damaged database: no hash secret", store->path);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = hash_new_secret(store->secret);
+	if (rc < 0) {
+		ret = uw_fail(err, rc, "cannot make a hash secret: %s",
+		    strerror(-rc));
+		goto out;
+	}
+	rc = sqlite3_prepare_v2(store->db, "INSERT INTO meta (key, value) "
+	    "VALUES ('hash_secret', ?1)", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(st, 1, store->secret, HASH_SECRET_LEN,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		ret = sql_fail(store, err, "storing the hash secret");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+struct store *
+store_open(const char *path, unsigned flags, struct uw_error *err)
+{
+	struct store *store;
+	struct stat st;
+	int64_t app_id = 0, version = 0, objects = 0;
+	int rc, sqlrc, i;
+
+	store = calloc(1, sizeof(*store));
+	if (store == NULL) {
+		uw_fail(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	store->flags = flags;
+	store->path = strdup(path);
+	if (store->path == NULL) {
+		uw_fail(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (flags & STORE_READONLY) {
+		if (stat(path, &st) != 0) {
+			uw_fail(err, -errno, errno == ENOENT ?
+			    "%s: no database here (build a baseline first)" :
+			    "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+	} else if (check_parent(store, err) < 0) {
+		goto fail;
+	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		uw_fail(err, -EINVAL, "%s: not a regular file", path);
+		goto fail;
+	}
+
+	rc = sqlite3_open_v2(path, &store->db, (flags & STORE_READONLY) ?
+	    SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		open_fail(store, rc, err);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(store->db, 0);
+	sqlite3_busy_timeout(store->db, 10000);
+
+	/* The first read is where SQLite finds out it is not a database. */
+	if (query_int(store, "PRAGMA application_id", &app_id, &sqlrc) < 0 ||
+	    query_int(store, "PRAGMA user_version", &version, &sqlrc) < 0 ||
+	    query_int(store, "SELECT count(*) FROM sqlite_master", &objects,
+	    &sqlrc) < 0) {
+		open_fail(store, sqlrc, err);
+		goto fail;
+	}
+	if (app_id != STORE_APPLICATION_ID && (objects > 0 || version > 0)) {
+		uw_fail(err, -EINVAL, "%s: not an upperwatch database "
+		    "(a SQLite file of another program)", path);
+		goto fail;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		uw_fail(err, -EPROTO, "%s: database schema version %lld is "
+		    "newer than this upperwatch supports (%d); upgrade "
+		    "upperwatch", path, (long long)version,
+		    STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (flags & STORE_READONLY) {
+		if (version < STORE_SCHEMA_VERSION) {
+			uw_fail(err, -EPROTO, "%s: database schema version "
+			    "%lld is older than this upperwatch (%d); open it "
+			    "read-write once to migrate it", path,
+			    (long long)version, STORE_SCHEMA_VERSION);
+			goto fail;
+		}
+	} else {
+		/* WAL keeps readers going while a baseline is written. */
+		rc = sqlite3_exec(store->db, "PRAGMA journal_mode = WAL",
+		    NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			open_fail(store, rc, err);
+			goto fail;
+		}
+		if (exec(store, "PRAGMA synchronous = NORMAL", err) < 0)
+			goto fail;
+		if (version < STORE_SCHEMA_VERSION &&
+		    migrate(store, version, err) < 0)
+			goto fail;
+	}
+	if (load_secret(store, err) < 0)
+		goto fail;
+	for (i = 0; i < ST_COUNT && !(flags & STORE_READONLY); i++) {
+		rc = sqlite3_prepare_v3(store->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &store->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			sql_fail(store, err, "preparing statements");
+			goto fail;
+		}
+	}
+	return store;
+fail:
+	store_close(store);
+	return NULL;
+}
+
+void
+store_close(struct store *store)
+{
+	int i;
+
+	if (store == NULL)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(store->stmt[i]);
+	sqlite3_close(store->db);
+	free(store->path);
+	free(store);
+}
+
+const char *
+store_path(const struct store *store)
+{
+	return store->path;
+}
+
+const unsigned char *
+store_secret(const struct store *store)
+{
+	return store->secret;
+}
+
+/* Layer paths joined with NUL bytes (and one after the last). */
+static int
+join_layers(const char *const *layers, size_t count, struct uw_buf *out)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < count; i++) {
+		rc = uw_buf_add(out, layers[i], strlen(layers[i]) + 1);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+writable(struct store *store, struct uw_error *err)
+{
+	if (store->flags & STORE_READONLY)
+		return uw_fail(err, -EROFS, "%s: opened read-only",
+		    store->path);
+	return 0;
+}
+
+int
+store_baseline_begin(struct store *store, const char *image,
+    const char *const *layers, size_t layer_count, int64_t *image_id,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st;
+	struct uw_buf joined;
+	int rc, ret = -EIO;
+
+	if (writable(store, err) < 0)
+		return -EROFS;
+	uw_buf_init(&joined, 1 << 20);
+	if (join_layers(layers, layer_count, &joined) < 0) {
+		uw_buf_free(&joined);
+		return uw_fail(err, -E2BIG, "layer list too long");
+	}
+	if (exec(store, "BEGIN IMMEDIATE", err) < 0)
+		goto out;
+	st = store->stmt[ST_IMAGE_FIND];
+	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*image_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	} else {
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			goto sqlfail;
+		st = store->stmt[ST_IMAGE_INSERT];
+		sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, joined.data, (int)joined.len,
+		    SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			goto sqlfail;
+		*image_id = sqlite3_last_insert_rowid(store->db);
+	}
+	st = store->stmt[ST_FILES_CLEAR];
+	sqlite3_bind_int64(st, 1, *image_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	st = store->stmt[ST_IMAGE_UPDATE];
+	sqlite3_bind_int64(st, 1, *image_id);
+	sqlite3_bind_blob(st, 2, joined.data, (int)joined.len,
+	    SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, 0);
+	sqlite3_bind_int64(st, 4, 0);
+	sqlite3_bind_int64(st, 5, 0);
+	sqlite3_bind_int64(st, 6, 0);
+	sqlite3_bind_double(st, 7, 0);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	ret = 0;
+	goto out;
+sqlfail:
+	sql_fail(store, err, "starting the baseline");
+	sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	uw_buf_free(&joined);
+	return ret;
+}
+
+int
+store_baseline_put(struct store *store, int64_t image_id,
+    const struct uw_record *rec, struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_FILE_INSERT];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, image_id);
+	sqlite3_bind_blob(st, 2, rec->path, (int)rec->path_len,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, rec->type);
+	sqlite3_bind_int(st, 4, (int)rec->mode);
+	sqlite3_bind_int64(st, 5, rec->uid);
+	sqlite3_bind_int64(st, 6, rec->gid);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)rec->size);
+	sqlite3_bind_int64(st, 8, rec->mtime_ns);
+	if (rec->link != NULL)
+		sqlite3_bind_blob(st, 9, rec->link, (int)rec->link_len,
+		    SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 9);
+	if (rec->caps != NULL)
+		sqlite3_bind_blob(st, 10, rec->caps, (int)rec->caps_len,
+		    SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 10);
+	if (rec->flags & UW_REC_HASHED)
+		sqlite3_bind_blob(st, 11, rec->hash, UW_HASH_LEN,
+		    SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 11);
+	sqlite3_bind_int(st, 12, (int)rec->flags);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sql_fail(store, err, "recording a file");
+	return 0;
+}
+
+int
+store_baseline_commit(struct store *store, int64_t image_id,
+    const struct uw_baseline_stats *stats, struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_IMAGE_UPDATE];
+	int rc;
+
+	/* ?2 (layers) keeps the copy bound by store_baseline_begin. */
+	sqlite3_bind_int64(st, 1, image_id);
+	sqlite3_bind_int64(st, 3, uw_now_real_ns());
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)stats->entries);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)stats->files);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)stats->bytes);
+	sqlite3_bind_double(st, 7, stats->seconds);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		sql_fail(store, err, "finishing the baseline");
+		store_baseline_abort(store);
+		return -EIO;
+	}
+	if (exec(store, "COMMIT", err) < 0) {
+		store_baseline_abort(store);
+		return -EIO;
+	}
+	return 0;
+}
+
+void
+store_baseline_abort(struct store *store)
+{
+	if (!sqlite3_get_autocommit(store->db))
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Split a NUL-separated layer blob into a pointer array. */
+static const char **
+split_layers(const void *blob, int len, size_t *count)
+{
+	const char *p = blob, *end = p + len;
+	const char **v;
+	size_t n = 0, i = 0;
+
+	for (const char *q = p; q < end; q++)
+		if (*q == '\0')
+			n++;
+	v = calloc(n + 1, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	while (p < end && i < n) {
+		v[i++] = p;
+		p += strlen(p) + 1;
+	}
+	*count = n;
+	return v;
+}
+
+int
+store_images_foreach(struct store *store,
+    int (*cb)(const struct uw_image_info *info, void *arg), void *arg,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct uw_image_info info;
+	const char **layers;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(store->db, "SELECT ref, layers, built_ns, "
+	    "entries, files, bytes, seconds FROM images ORDER BY ref", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(store, err, "listing images");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&info, 0, sizeof(info));
+		info.image = (const char *)sqlite3_column_text(st, 0);
+		layers = split_layers(sqlite3_column_blob(st, 1),
+		    sqlite3_column_bytes(st, 1), &info.layer_count);
+		if (layers == NULL) {
+			ret = uw_fail(err, -ENOMEM, "out of memory");
+			break;
+		}
+		info.layers = layers;
+		info.built_ns = sqlite3_column_int64(st, 2);
+		info.entries = (uint64_t)sqlite3_column_int64(st, 3);
+		info.files = (uint64_t)sqlite3_column_int64(st, 4);
+		info.bytes = (uint64_t)sqlite3_column_int64(st, 5);
+		info.seconds = sqlite3_column_double(st, 6);
+		ret = cb(&info, arg);
+		free(layers);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_fail(store, err, "listing images");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_image_remove(struct store *store, const char *image,
+    struct uw_error *err)
+{
+	int64_t id;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -EIO;
+
+	if (writable(store, err) < 0)
+		return -EROFS;
+	if (exec(store, "BEGIN IMMEDIATE", err) < 0)
+		return -EIO;
+	st = store->stmt[ST_IMAGE_FIND];
+	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		ret = uw_fail(err, -ENOENT, "no baseline for image %s",
+		    image);
+		goto rollback;
+	}
+	if (rc != SQLITE_ROW)
+		goto sqlfail;
+	st = store->stmt[ST_FILES_CLEAR];
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	st = NULL;
+	rc = sqlite3_prepare_v2(store->db, "DELETE FROM images WHERE id = ?1",
+	    -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	return exec(store, "COMMIT", err);
+sqlfail:
+	ret = sql_fail(store, err, "removing the image");
+rollback:
+	sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+static void
+row_to_record(sqlite3_stmt *st, struct uw_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->path = sqlite3_column_blob(st, 0);
+	rec->path_len = (size_t)sqlite3_column_bytes(st, 0);
+	rec->type = (enum uw_file_type)sqlite3_column_int(st, 1);
+	rec->mode = (unsigned)sqlite3_column_int(st, 2);
+	rec->uid = (uint32_t)sqlite3_column_int64(st, 3);
+	rec->gid = (uint32_t)sqlite3_column_int64(st, 4);
+	rec->size = (uint64_t)sqlite3_column_int64(st, 5);
+	rec->mtime_ns = sqlite3_column_int64(st, 6);
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+		rec->link = sqlite3_column_blob(st, 7);
+		rec->link_len = (size_t)sqlite3_column_bytes(st, 7);
+		if (rec->link == NULL)
+			rec->link = (const unsigned char *)"";
+	}
+	if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+		rec->caps = sqlite3_column_blob(st, 8);
+		rec->caps_len = (size_t)sqlite3_column_bytes(st, 8);
+	}
+	rec->flags = (unsigned)sqlite3_column_int(st, 10);
+	if (sqlite3_column_bytes(st, 9) == UW_HASH_LEN)
+		memcpy(rec->hash, sqlite3_column_blob(st, 9), UW_HASH_LEN);
+	else
+		rec->flags &= ~(unsigned)UW_REC_HASHED;
+}
+
+#define FILE_COLUMNS "f.path, f.type, f.mode, f.uid, f.gid, f.size, " \
+	"f.mtime_ns, f.link, f.caps, f.hash, f.flags"
+
+static int
+image_exists(struct store *store, const char *image, struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(store->db, "SELECT 1 FROM images WHERE "
+	    "ref = ?1", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return uw_fail(err, -ENOENT, "no baseline for image %s",
+		    image);
+	return sql_fail(store, err, "looking up the image");
+}
+
+int
+store_lookup(struct store *store, const char *image,
+    const unsigned char *path, size_t path_len,
+    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct uw_record rec;
+	int rc, ret;
+
+	ret = image_exists(store, image, err);
+	if (ret < 0)
+		return ret;
+	rc = sqlite3_prepare_v2(store->db, "SELECT " FILE_COLUMNS
+	    " FROM files f JOIN images i ON i.id = f.image_id"
+	    " WHERE i.ref = ?1 AND f.path = ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(store, err, "looking up a file");
+	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_to_record(st, &rec);
+		ret = cb(&rec, arg);
+	} else if (rc == SQLITE_DONE) {
+		ret = uw_fail(err, -ENOENT, "not in the baseline of %s",
+		    image);
+	} else {
+		ret = sql_fail(store, err, "looking up a file");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_foreach(struct store *store, const char *image,
+    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct uw_record rec;
+	int rc, ret;
+
+	ret = image_exists(store, image, err);
+	if (ret < 0)
+		return ret;
+	rc = sqlite3_prepare_v2(store->db, "SELECT " FILE_COLUMNS
+	    " FROM files f JOIN images i ON i.id = f.image_id"
+	    " WHERE i.ref = ?1 ORDER BY f.path", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(store, err, "listing files");
+	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_to_record(st, &rec);
+		ret = cb(&rec, arg);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_fail(store, err, "listing files");
+	sqlite3_finalize(st);
+	return ret;
+}

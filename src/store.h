@@ -1,0 +1,57 @@
+/*
+ * store.h - the SQLite database: schema and migrations, the per-database
+ * hash secret, image baselines and their file rows.  The only part that
+ * includes sqlite3.h.
+ */
+#ifndef UW_STORE_H
+#define UW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upperwatch.h"
+
+struct store;
+
+#define STORE_READONLY UW_DB_READONLY
+#define STORE_CREATE_DIR UW_DB_CREATE_DIR
+
+struct store *store_open(const char *path, unsigned flags,
+    struct uw_error *err);
+void store_close(struct store *store);
+const char *store_path(const struct store *store);
+
+/* The HASH_SECRET_LEN-byte secret that keys every content hash. */
+const unsigned char *store_secret(const struct store *store);
+
+/*
+ * Replacing a baseline: store_baseline_begin opens the write transaction,
+ * creates the image row if needed and drops its old file rows;
+ * store_baseline_put adds one row; store_baseline_commit records the stats
+ * and commits.  store_baseline_abort rolls everything back, leaving the old
+ * baseline as it was.  `layers` are NUL-separated layer paths.
+ */
+int store_baseline_begin(struct store *store, const char *image,
+    const char *const *layers, size_t layer_count, int64_t *image_id,
+    struct uw_error *err) UW_WARN_UNUSED;
+int store_baseline_put(struct store *store, int64_t image_id,
+    const struct uw_record *rec, struct uw_error *err) UW_WARN_UNUSED;
+int store_baseline_commit(struct store *store, int64_t image_id,
+    const struct uw_baseline_stats *stats, struct uw_error *err)
+    UW_WARN_UNUSED;
+void store_baseline_abort(struct store *store);
+
+int store_images_foreach(struct store *store,
+    int (*cb)(const struct uw_image_info *info, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+int store_image_remove(struct store *store, const char *image,
+    struct uw_error *err) UW_WARN_UNUSED;
+int store_lookup(struct store *store, const char *image,
+    const unsigned char *path, size_t path_len,
+    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+int store_foreach(struct store *store, const char *image,
+    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+#endif /* UW_STORE_H */

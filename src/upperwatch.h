@@ -1,0 +1,186 @@
+/*
+ * upperwatch.h - the public API of libupperwatch.
+ *
+ * libupperwatch records what a container image's files should be (its
+ * baseline) and, later, compares what a running container changed against
+ * it.  Every handle is opaque; every function that can fail returns 0 (or
+ * a pointer) on success and a negative errno-style code (or NULL) on
+ * failure, with a one-line reason in the caller's struct uw_error.
+ *
+ * Threading: a struct uw_db may be used by one thread at a time.  Distinct
+ * handles may be used from distinct threads.  Callbacks run on the calling
+ * thread, before the function that takes them returns; the records they
+ * are given are valid only for the duration of the callback.
+ */
+#ifndef UPPERWATCH_H
+#define UPPERWATCH_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define UW_API __attribute__((visibility("default")))
+#define UW_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define UW_API
+#define UW_WARN_UNUSED
+#endif
+
+#define UW_ERRLEN 512
+
+/* Why a call failed: `code` is a negative errno value, `msg` one line
+ * suitable for "upperwatch: <msg>". */
+struct uw_error {
+	int code;
+	char msg[UW_ERRLEN];
+};
+
+/* The library version, e.g. "0.1.0". */
+UW_API const char *uw_version(void);
+
+enum uw_file_type {
+	UW_TYPE_FILE = 1,
+	UW_TYPE_DIR,
+	UW_TYPE_SYMLINK,
+	UW_TYPE_FIFO,
+	UW_TYPE_SOCKET,
+	UW_TYPE_CHARDEV,
+	UW_TYPE_BLOCKDEV,
+};
+
+/* "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev", or
+ * "unknown" for a value outside the enum. */
+UW_API const char *uw_file_type_name(enum uw_file_type type);
+
+/* Record flags. */
+#define UW_REC_HASHED 0x1	/* hash[] holds the content hash */
+#define UW_REC_UNSTABLE 0x2	/* the file kept changing while hashed */
+
+#define UW_HASH_LEN 16
+
+/*
+ * One file as recorded in a baseline.  Paths are container paths ("/",
+ * "/etc/passwd") kept as bytes with a length: a name may hold any byte but
+ * '/' and NUL, and need not be UTF-8.
+ */
+struct uw_record {
+	const unsigned char *path;
+	size_t path_len;
+	enum uw_file_type type;
+	unsigned mode;		/* permission bits: st_mode & 07777 */
+	uint32_t uid, gid;
+	uint64_t size;		/* apparent size */
+	int64_t mtime_ns;
+	const unsigned char *link;	/* symlink target, or NULL */
+	size_t link_len;
+	const unsigned char *caps;	/* security.capability, or NULL */
+	size_t caps_len;
+	unsigned flags;		/* UW_REC_* */
+	unsigned char hash[UW_HASH_LEN];
+};
+
+/* ---- the database ---- */
+
+struct uw_db;
+
+#define UW_DB_READONLY 0x1	/* never write; fail if missing */
+#define UW_DB_CREATE_DIR 0x2	/* create the parent dir if missing */
+
+/*
+ * Open (and, unless UW_DB_READONLY, create or migrate) the database at
+ * `path`.  Fails with a one-line reason naming `path` when the file is not
+ * an upperwatch database, its schema is newer than this library, or its
+ * directory is missing or read-only.
+ */
+UW_API struct uw_db *uw_db_open(const char *path, unsigned flags,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Close the handle.  NULL is a no-op. */
+UW_API void uw_db_close(struct uw_db *db);
+
+/* ---- baselines ---- */
+
+struct uw_progress {
+	uint64_t entries;	/* entries recorded so far */
+	uint64_t files;		/* regular files hashed so far */
+	uint64_t bytes;		/* bytes hashed so far */
+	double seconds;		/* since the build started */
+};
+
+struct uw_baseline_opts {
+	const char *image;		/* the image reference (the key) */
+	const char *const *layers;	/* layer dirs, top first */
+	size_t layer_count;		/* 1 for a plain rootfs */
+	unsigned jobs;			/* hashing threads; 0 = one per CPU */
+	/* Called about five times a second from the calling thread. */
+	void (*progress)(const struct uw_progress *progress, void *arg);
+	void *progress_arg;
+	/* When non-NULL and it becomes non-zero, the build stops and the
+	 * old baseline is kept (the call fails with -ECANCELED). */
+	const volatile sig_atomic_t *cancel;
+};
+
+struct uw_baseline_stats {
+	uint64_t entries;	/* rows recorded */
+	uint64_t files;		/* regular files */
+	uint64_t bytes;		/* bytes of regular-file content hashed */
+	uint64_t unstable;	/* files that changed while hashed */
+	double seconds;
+};
+
+/*
+ * Build the baseline of opts->image from its layer stack: the merged view
+ * overlayfs would show (whiteouts and opaque dirs in a layer hide what lies
+ * below), every entry with its metadata and every regular file with its
+ * keyed XXH3-128 content hash.  It replaces a previous baseline of the same
+ * image in one transaction: on any failure or cancel the old one is whole.
+ * Symlinks are recorded and never followed; FIFOs, sockets and devices are
+ * recorded and never opened.
+ */
+UW_API int uw_baseline_build(struct uw_db *db,
+    const struct uw_baseline_opts *opts, struct uw_baseline_stats *stats,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+struct uw_image_info {
+	const char *image;
+	const char *const *layers;	/* top first */
+	size_t layer_count;
+	int64_t built_ns;	/* when the baseline was built */
+	uint64_t entries, files, bytes;
+	double seconds;		/* how long the build took */
+};
+
+/* Call `cb` for each image with a baseline, sorted by reference.  A
+ * non-zero return from `cb` stops the walk and is returned. */
+UW_API int uw_images_foreach(struct uw_db *db,
+    int (*cb)(const struct uw_image_info *info, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Remove an image's baseline.  -ENOENT when it has none. */
+UW_API int uw_image_remove(struct uw_db *db, const char *image,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Look up one path of an image's baseline and pass its record to `cb`.
+ * Returns -ENOENT (with a message) when the image or the path is not
+ * recorded. */
+UW_API int uw_baseline_lookup(struct uw_db *db, const char *image,
+    const unsigned char *path, size_t path_len,
+    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Call `cb` for every record of an image's baseline, sorted by path bytes.
+ * A non-zero return from `cb` stops the walk and is returned. */
+UW_API int uw_baseline_foreach(struct uw_db *db, const char *image,
+    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UPPERWATCH_H */

@@ -1,0 +1,215 @@
+/*
+ * util.c - error reporting, the capped buffer, clocks and escaping.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int
+uw_fail(struct uw_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL) {
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+void
+uw_buf_init(struct uw_buf *buf, size_t cap)
+{
+	buf->data = NULL;
+	buf->len = 0;
+	buf->size = 0;
+	buf->cap = cap;
+}
+
+void
+uw_buf_free(struct uw_buf *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->len = 0;
+	buf->size = 0;
+}
+
+void
+uw_buf_reset(struct uw_buf *buf)
+{
+	buf->len = 0;
+}
+
+/* Make room for `extra` more bytes plus a terminating NUL. */
+static int
+buf_grow(struct uw_buf *buf, size_t extra)
+{
+	size_t need, size;
+	unsigned char *data;
+
+	if (extra > buf->cap || buf->len > buf->cap - extra)
+		return -E2BIG;
+	need = buf->len + extra + 1;
+	if (need <= buf->size)
+		return 0;
+	size = buf->size ? buf->size : 64;
+	while (size < need)
+		size *= 2;
+	if (size > buf->cap + 1)
+		size = buf->cap + 1;
+	data = realloc(buf->data, size);
+	if (data == NULL)
+		return -ENOMEM;
+	buf->data = data;
+	buf->size = size;
+	return 0;
+}
+
+int
+uw_buf_add(struct uw_buf *buf, const void *data, size_t len)
+{
+	int rc;
+
+	rc = buf_grow(buf, len);
+	if (rc < 0)
+		return rc;
+	if (len > 0)
+		memcpy(buf->data + buf->len, data, len);
+	buf->len += len;
+	buf->data[buf->len] = '\0';
+	return 0;
+}
+
+int
+uw_buf_addc(struct uw_buf *buf, unsigned char c)
+{
+	return uw_buf_add(buf, &c, 1);
+}
+
+int
+uw_buf_printf(struct uw_buf *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	rc = buf_grow(buf, (size_t)n);
+	if (rc < 0)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf((char *)buf->data + buf->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf->len += (size_t)n;
+	return 0;
+}
+
+static int64_t
+clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+uw_now_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+int64_t
+uw_now_real_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+size_t
+uw_utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (avail < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void
+uw_escape_bytes(FILE *out, const unsigned char *bytes, size_t len)
+{
+	size_t i = 0, n;
+	unsigned char c;
+
+	while (i < len) {
+		c = bytes[i];
+		if (c == '\\') {
+			fputs("\\\\", out);
+		} else if (c == '\n') {
+			fputs("\\n", out);
+		} else if (c == '\t') {
+			fputs("\\t", out);
+		} else if (c == '\r') {
+			fputs("\\r", out);
+		} else if (c >= 0x20 && c < 0x7f) {
+			fputc(c, out);
+		} else if (c >= 0x80 && (n = uw_utf8_seq_len(bytes + i,
+		    len - i)) > 1 && !(n == 2 && c == 0xc2 &&
+		    bytes[i + 1] < 0xa0)) {
+			/* valid UTF-8, but not a C1 control (U+0080-009F),
+			 * which terminals may act on */
+			fwrite(bytes + i, 1, n, out);
+			i += n;
+			continue;
+		} else {
+			fprintf(out, "\\x%02x", c);
+		}
+		i++;
+	}
+}
+
+void
+uw_hex(char *out, const unsigned char *bytes, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}

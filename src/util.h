@@ -1,0 +1,59 @@
+/*
+ * util.h - small helpers shared by every part: error reporting, a capped
+ * growing buffer, clocks, and escaping of path bytes for humans.
+ */
+#ifndef UW_UTIL_H
+#define UW_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "upperwatch.h"
+
+#if defined(__GNUC__)
+#define UW_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define UW_PRINTF(a, b)
+#endif
+
+/* Set err->code to `code` (a negative errno) and err->msg from fmt;
+ * returns `code` so callers can `return uw_fail(err, -EIO, "...")`.
+ * `err` may be NULL. */
+int uw_fail(struct uw_error *err, int code, const char *fmt, ...)
+    UW_PRINTF(3, 4);
+
+/* A growing byte buffer that refuses to grow past `cap`. */
+struct uw_buf {
+	unsigned char *data;
+	size_t len, size, cap;
+};
+
+void uw_buf_init(struct uw_buf *buf, size_t cap);
+void uw_buf_free(struct uw_buf *buf);
+void uw_buf_reset(struct uw_buf *buf);
+int uw_buf_add(struct uw_buf *buf, const void *data, size_t len)
+    UW_WARN_UNUSED;
+int uw_buf_addc(struct uw_buf *buf, unsigned char c) UW_WARN_UNUSED;
+int uw_buf_printf(struct uw_buf *buf, const char *fmt, ...) UW_PRINTF(2, 3)
+    UW_WARN_UNUSED;
+
+/* Nanoseconds on CLOCK_MONOTONIC / CLOCK_REALTIME. */
+int64_t uw_now_mono_ns(void);
+int64_t uw_now_real_ns(void);
+
+/* Write `len` bytes to `out` escaped C-style: printable ASCII and valid
+ * UTF-8 as they are; \\, \n, \t, \r and any other byte as \xNN.  A name
+ * holding a newline can therefore never start a new output line. */
+void uw_escape_bytes(FILE *out, const unsigned char *bytes, size_t len);
+
+/* Length of the valid UTF-8 sequence starting at s (1-4), or 0 if the
+ * bytes there are not valid UTF-8 (overlong forms and surrogates are
+ * invalid). */
+size_t uw_utf8_seq_len(const unsigned char *s, size_t avail);
+
+/* Lower-case hex of `len` bytes into out (2 * len + 1 bytes). */
+void uw_hex(char *out, const unsigned char *bytes, size_t len);
+
+#endif /* UW_UTIL_H */

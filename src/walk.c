@@ -1,0 +1,293 @@
+/*
+ * walk.c - safe primitives for reading attacker-written trees.
+ *
+ * Every open carries O_NOFOLLOW (a symlink in a container dir is data,
+ * never a path to take), O_NONBLOCK (a FIFO swapped in for a file cannot
+ * hang us) and O_NOCTTY, and is checked with fstat afterwards: what we
+ * hash is what we checked.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "walk.h"
+
+#define OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | \
+	O_CLOEXEC)
+
+int
+walk_open_root(const char *path)
+{
+	int fd;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
+int
+walk_open_dir(int dirfd, const char *name)
+{
+	int fd;
+
+	fd = openat(dirfd, name, OPEN_FLAGS | O_DIRECTORY);
+	return fd < 0 ? -errno : fd;
+}
+
+int
+walk_open_file(int dirfd, const char *name, struct stat *st)
+{
+	int fd, saved;
+
+	fd = openat(dirfd, name, OPEN_FLAGS);
+	if (fd < 0)
+		return errno == ELOOP ? -EINVAL : -errno;
+	if (fstat(fd, st) < 0) {
+		saved = errno;
+		close(fd);
+		return -saved;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+int
+walk_stat(int dirfd, const char *name, struct stat *st)
+{
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+walk_readlink(int dirfd, const char *name, struct uw_buf *out)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+	int rc;
+
+	n = readlinkat(dirfd, name, target, sizeof(target));
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= sizeof(target))
+		return -ENAMETOOLONG;
+	uw_buf_reset(out);
+	rc = uw_buf_add(out, target, (size_t)n);
+	return rc;
+}
+
+void
+walk_names_init(struct walk_names *names)
+{
+	names->v = NULL;
+	names->count = 0;
+	names->alloc = 0;
+	/* 4M names of up to 255 bytes: the arena cap follows. */
+	uw_buf_init(&names->arena, (size_t)WALK_MAX_ENTRIES * 64);
+}
+
+void
+walk_names_free(struct walk_names *names)
+{
+	free(names->v);
+	names->v = NULL;
+	names->count = names->alloc = 0;
+	uw_buf_free(&names->arena);
+}
+
+static int
+names_add(struct walk_names *names, const char *name, size_t len,
+    unsigned char d_type)
+{
+	struct walk_name *v;
+	size_t alloc;
+	int rc;
+
+	if (names->count == names->alloc) {
+		if (names->count >= WALK_MAX_ENTRIES)
+			return -E2BIG;
+		alloc = names->alloc ? names->alloc * 2 : 64;
+		v = realloc(names->v, alloc * sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		names->v = v;
+		names->alloc = alloc;
+	}
+	names->v[names->count].off = names->arena.len;
+	names->v[names->count].len = (unsigned short)len;
+	names->v[names->count].d_type = d_type;
+	rc = uw_buf_add(&names->arena, name, len + 1);
+	if (rc < 0)
+		return rc;
+	names->count++;
+	return 0;
+}
+
+int
+walk_list(int dirfd, struct walk_names *names)
+{
+	char buf[32768];
+	ssize_t n, pos;
+	struct dirent64 *d;
+	size_t len;
+	int rc;
+
+	names->count = 0;
+	uw_buf_reset(&names->arena);
+	if (lseek(dirfd, 0, SEEK_SET) < 0)
+		return -errno;
+	for (;;) {
+		n = getdents64(dirfd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		for (pos = 0; pos < n; pos += d->d_reclen) {
+			d = (struct dirent64 *)(buf + pos);
+			if (d->d_name[0] == '.' && (d->d_name[1] == '\0' ||
+			    (d->d_name[1] == '.' && d->d_name[2] == '\0')))
+				continue;
+			len = strlen(d->d_name);
+			rc = names_add(names, d->d_name, len, d->d_type);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The overlay xattr `name` (without prefix) in either dialect. */
+static ssize_t
+get_overlay(int fd, const char *name, unsigned *flags, void *value,
+    size_t size)
+{
+	char key[64];
+	ssize_t n;
+
+	snprintf(key, sizeof(key), "trusted.overlay.%s", name);
+	n = fgetxattr(fd, key, value, size);
+	if (n >= 0)
+		return n;
+	snprintf(key, sizeof(key), "user.overlay.%s", name);
+	n = fgetxattr(fd, key, value, size);
+	if (n >= 0) {
+		*flags |= WALK_X_USER;
+		return n;
+	}
+	return -1;
+}
+
+/* Is `key` among the NUL-separated names of `list`? */
+static int
+listed(const char *list, size_t len, const char *key)
+{
+	const char *p = list, *end = list + len;
+
+	while (p < end) {
+		if (strcmp(p, key) == 0)
+			return 1;
+		p += strlen(p) + 1;
+	}
+	return 0;
+}
+
+int
+walk_read_xattrs(int fd, struct walk_xattrs *x)
+{
+	char list[4096], value[8];
+	ssize_t len, n;
+	int all = 0;
+
+	x->flags = 0;
+	x->caps_len = 0;
+	x->redirect_len = 0;
+	len = flistxattr(fd, list, sizeof(list));
+	if (len < 0) {
+		if (errno == ENOTSUP)
+			return 0;
+		if (errno != ERANGE)
+			return -errno;
+		all = 1;	/* too many to list: ask for each */
+	} else if (len == 0) {
+		return 0;
+	}
+
+#define HAS(k) (all || listed(list, (size_t)len, k))
+	if (HAS("security.capability")) {
+		n = fgetxattr(fd, "security.capability", x->caps,
+		    sizeof(x->caps));
+		if (n > 0) {
+			x->caps_len = (size_t)n;
+			x->flags |= WALK_X_CAPS;
+		}
+	}
+	if (!all && !listed(list, (size_t)len, "trusted.overlay.opaque") &&
+	    !listed(list, (size_t)len, "user.overlay.opaque") &&
+	    !listed(list, (size_t)len, "user.fuseoverlayfs.opaque") &&
+	    !listed(list, (size_t)len, "trusted.overlay.whiteout") &&
+	    !listed(list, (size_t)len, "user.overlay.whiteout") &&
+	    !listed(list, (size_t)len, "trusted.overlay.metacopy") &&
+	    !listed(list, (size_t)len, "user.overlay.metacopy") &&
+	    !listed(list, (size_t)len, "trusted.overlay.redirect") &&
+	    !listed(list, (size_t)len, "user.overlay.redirect") &&
+	    !listed(list, (size_t)len, "trusted.overlay.origin") &&
+	    !listed(list, (size_t)len, "user.overlay.origin"))
+		return 0;
+#undef HAS
+
+	n = get_overlay(fd, "opaque", &x->flags, value, sizeof(value));
+	if (n < 0)
+		n = fgetxattr(fd, "user.fuseoverlayfs.opaque", value,
+		    sizeof(value));
+	if (n == 1 && value[0] == 'y')
+		x->flags |= WALK_X_OPAQUE;
+	else if (n == 1 && value[0] == 'x')
+		x->flags |= WALK_X_XWHITEOUTS;
+	if (get_overlay(fd, "whiteout", &x->flags, value, sizeof(value)) >= 0
+	    || errno == ERANGE)
+		x->flags |= WALK_X_WHITEOUT;
+	if (get_overlay(fd, "metacopy", &x->flags, value, 0) >= 0)
+		x->flags |= WALK_X_METACOPY;
+	if (get_overlay(fd, "origin", &x->flags, value, 0) >= 0)
+		x->flags |= WALK_X_ORIGIN;
+	n = get_overlay(fd, "redirect", &x->flags, x->redirect,
+	    sizeof(x->redirect) - 1);
+	if (n >= 0) {
+		x->redirect[n] = '\0';
+		x->redirect_len = (size_t)n;
+		x->flags |= WALK_X_REDIRECT;
+	}
+	return 0;
+}
+
+enum uw_file_type
+walk_type_of(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return UW_TYPE_FILE;
+	case S_IFDIR:
+		return UW_TYPE_DIR;
+	case S_IFLNK:
+		return UW_TYPE_SYMLINK;
+	case S_IFIFO:
+		return UW_TYPE_FIFO;
+	case S_IFSOCK:
+		return UW_TYPE_SOCKET;
+	case S_IFCHR:
+		return UW_TYPE_CHARDEV;
+	case S_IFBLK:
+		return UW_TYPE_BLOCKDEV;
+	default:
+		return 0;
+	}
+}
