@@ -152,7 +152,8 @@ query_int(struct store *store, const char *sql, int64_t *out, int *sqlrc)
 	return rc == SQLITE_OK ? 0 : -EIO;
 }
 
-/* Explain a failure to open: the directory, then the file. */
+/* Explain a failure to open: not SQLite, then what stops a write (the
+ * file or its directory), then whatever SQLite saw. */
 static int
 open_fail(struct store *store, int sqlrc, struct uw_error *err)
 {
@@ -164,13 +165,15 @@ open_fail(struct store *store, int sqlrc, struct uw_error *err)
 		return uw_fail(err, -EINVAL,
 		    "%s: not an upperwatch database (not a SQLite file)",
 		    store->path);
-	snprintf(dir, sizeof(dir), "%s", store->path);
-	if (sys_errno == EROFS || sqlrc == SQLITE_READONLY ||
-	    access(dirname(dir), W_OK) != 0)
-		return uw_fail(err, -EROFS,
-		    "%s: cannot write the database: %s", store->path,
-		    sys_errno ? strerror(sys_errno) :
-		    "read-only file or directory");
+	if (!(store->flags & STORE_READONLY)) {
+		snprintf(dir, sizeof(dir), "%s", store->path);
+		if (access(store->path, F_OK) == 0 ?
+		    access(store->path, W_OK) != 0 :
+		    access(dirname(dir), W_OK) != 0)
+			return uw_fail(err, -errno,
+			    "%s: cannot write the database: %s", store->path,
+			    strerror(errno));
+	}
 	return uw_fail(err, -EIO, "%s: cannot open the database: %s",
 	    store->path, sys_errno ? strerror(sys_errno) :
 	    sqlite3_errstr(sqlrc));

@@ -1,0 +1,122 @@
+/*
+ * test_hash.c - the keyed content hash: its canonical form ignores holes,
+ * tells content apart, depends on the key, and skips a 1 TiB hole.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "hash.h"
+
+static char dir[] = "/tmp/uw-test-hash.XXXXXX";
+static unsigned char buf[HASH_BUF_LEN];
+
+static int
+make_file(const char *name, const void *data, size_t len, off_t at,
+    off_t size)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	if (len > 0 && pwrite(fd, data, len, at) != (ssize_t)len)
+		return -1;
+	if (size > 0 && ftruncate(fd, size) < 0)
+		return -1;
+	return fd;
+}
+
+static int
+digest(int fd, const unsigned char *secret, struct hash_result *r)
+{
+	return hash_fd(fd, secret, buf, r);
+}
+
+int
+main(void)
+{
+	unsigned char secret[HASH_SECRET_LEN], other[HASH_SECRET_LEN];
+	unsigned char *zeros, data[10000];
+	struct hash_result a, b;
+	int fa, fb, fc;
+	size_t i;
+
+	if (mkdtemp(dir) == NULL)
+		return 2;
+	CHECK(hash_new_secret(secret) == 0, "a secret is made");
+	CHECK(hash_new_secret(other) == 0, "another secret is made");
+	CHECK(memcmp(secret, other, HASH_SECRET_LEN) != 0,
+	    "two secrets differ");
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7 + 1);
+
+	/* The same bytes, one file dense, one with a hole at the start. */
+	zeros = calloc(1, 1 << 20);
+	fa = make_file("dense", zeros, 1 << 20, 0, 0);
+	CHECK(fa >= 0 && pwrite(fa, data, sizeof(data), 1 << 20) ==
+	    (ssize_t)sizeof(data), "dense file written");
+	fb = make_file("sparse", data, sizeof(data), 1 << 20, 0);
+	CHECK(digest(fa, secret, &a) == 0 && digest(fb, secret, &b) == 0,
+	    "both hashed");
+	CHECK(memcmp(a.digest, b.digest, UW_HASH_LEN) == 0,
+	    "a hole and written zeros hash the same");
+	CHECK(b.bytes_read < a.bytes_read, "the hole was not read "
+	    "(%llu < %llu)", (unsigned long long)b.bytes_read,
+	    (unsigned long long)a.bytes_read);
+
+	CHECK(digest(fb, other, &a) == 0, "hashed with another key");
+	CHECK(memcmp(a.digest, b.digest, UW_HASH_LEN) != 0,
+	    "the digest depends on the key");
+
+	/* One byte changed. */
+	data[5000] ^= 1;
+	fc = make_file("changed", data, sizeof(data), 1 << 20, 0);
+	CHECK(digest(fc, secret, &a) == 0, "changed file hashed");
+	CHECK(memcmp(a.digest, b.digest, UW_HASH_LEN) != 0,
+	    "one flipped bit changes the digest");
+	close(fc);
+
+	/* Trailing zeros are still content: the size is in the form. */
+	fc = make_file("short", data, 10, 0, 0);
+	CHECK(digest(fc, secret, &a) == 0, "short file hashed");
+	close(fc);
+	memset(data + 10, 0, 10);
+	fc = make_file("padded", data, 20, 0, 0);
+	CHECK(digest(fc, secret, &b) == 0, "padded file hashed");
+	CHECK(memcmp(a.digest, b.digest, UW_HASH_LEN) != 0,
+	    "appended zero bytes change the digest");
+	close(fc);
+
+	/* Empty files. */
+	fc = make_file("empty", NULL, 0, 0, 0);
+	CHECK(digest(fc, secret, &a) == 0 && a.bytes_read == 0,
+	    "an empty file hashes without reading");
+	close(fc);
+
+	/* A 1 TiB sparse file with one block of data at its end. */
+	fc = make_file("huge", "tail", 4, (off_t)1 << 40, 0);
+	CHECK(fc >= 0, "1 TiB sparse file made");
+	CHECK(digest(fc, secret, &a) == 0, "1 TiB sparse file hashed");
+	CHECK(a.bytes_read <= 8192, "only its data was read (%llu bytes)",
+	    (unsigned long long)a.bytes_read);
+	CHECK(!a.unstable, "it is stable");
+	close(fc);
+
+	/* Not a regular file. */
+	fc = open(dir, O_RDONLY | O_DIRECTORY);
+	CHECK(digest(fc, secret, &a) == -EINVAL, "a directory is refused");
+	close(fc);
+
+	close(fa);
+	close(fb);
+	free(zeros);
+	snprintf((char *)buf, 512, "rm -rf '%s'", dir);
+	(void)!system((char *)buf);
+	return check_done();
+}

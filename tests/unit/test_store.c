@@ -1,0 +1,199 @@
+/*
+ * test_store.c - the database: creation, the kept secret, refusing files
+ * that are not ours or too new, and a baseline replaced all or nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "check.h"
+#include "hash.h"
+#include "store.h"
+#include "upperwatch.h"
+
+static char dir[] = "/tmp/uw-test-store.XXXXXX";
+static char path[512];
+
+static const char *
+at(const char *name)
+{
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+static void
+write_file(const char *p, const char *text)
+{
+	FILE *f = fopen(p, "w");
+
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static int
+count_rows(const struct uw_record *rec, void *arg)
+{
+	(void)rec;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static volatile sig_atomic_t cancel_now;
+
+static void
+cancel_on_progress(const struct uw_progress *p, void *arg)
+{
+	(void)p;
+	(void)arg;
+	cancel_now = 1;
+}
+
+int
+main(void)
+{
+	unsigned char secret[HASH_SECRET_LEN];
+	struct uw_error err;
+	struct store *store;
+	struct uw_db *db;
+	struct uw_baseline_opts opts;
+	struct uw_baseline_stats stats;
+	const char *layers[1];
+	sqlite3 *raw;
+	char cmd[1024], dbpath[512];
+	int rows, rc, i;
+
+	if (mkdtemp(dir) == NULL)
+		return 2;
+
+	/* Created fresh, with a secret that survives a reopen. */
+	snprintf(dbpath, sizeof(dbpath), "%s/uw.db", dir);
+	store = store_open(dbpath, 0, &err);
+	CHECK(store != NULL, "a new database is created");
+	if (store == NULL)
+		return check_done();
+	memcpy(secret, store_secret(store), HASH_SECRET_LEN);
+	store_close(store);
+	store = store_open(dbpath, STORE_READONLY, &err);
+	CHECK(store != NULL && memcmp(secret, store_secret(store),
+	    HASH_SECRET_LEN) == 0, "the secret is kept across opens");
+	store_close(store);
+
+	/* Not a SQLite file at all. */
+	write_file(at("junk.db"), "this is not a database, just text\n"
+	    "padding padding padding padding padding padding padding\n");
+	store = store_open(at("junk.db"), 0, &err);
+	CHECK(store == NULL, "a text file is refused");
+	snprintf(cmd, sizeof(cmd),
+	    "%s/junk.db: not an upperwatch database (not a SQLite file)",
+	    dir);
+	CHECK_STR(err.msg, cmd, "with the reason");
+
+	/* Another program's SQLite database. */
+	CHECK(sqlite3_open(at("other.db"), &raw) == SQLITE_OK &&
+	    sqlite3_exec(raw, "CREATE TABLE t (x)", NULL, NULL, NULL) ==
+	    SQLITE_OK, "a foreign SQLite file made");
+	sqlite3_close(raw);
+	store = store_open(at("other.db"), 0, &err);
+	CHECK(store == NULL, "a foreign SQLite file is refused");
+	snprintf(cmd, sizeof(cmd), "%s/other.db: not an upperwatch database "
+	    "(a SQLite file of another program)", dir);
+	CHECK_STR(err.msg, cmd, "with the reason");
+
+	/* A schema from the future. */
+	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
+	    sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL) ==
+	    SQLITE_OK, "schema version bumped to 99");
+	sqlite3_close(raw);
+	store = store_open(dbpath, 0, &err);
+	CHECK(store == NULL, "a newer schema is refused");
+	snprintf(cmd, sizeof(cmd), "%s: database schema version 99 is newer "
+	    "than this upperwatch supports (1); upgrade upperwatch", dbpath);
+	CHECK_STR(err.msg, cmd, "with the reason");
+	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
+	    sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL) ==
+	    SQLITE_OK, "schema version put back");
+	sqlite3_close(raw);
+
+	/* A missing directory. */
+	store = store_open(at("missing/dir/uw.db"), 0, &err);
+	CHECK(store == NULL, "a missing directory is refused");
+	CHECK_INT(err.code, -ENOENT, "as ENOENT");
+	snprintf(cmd, sizeof(cmd), "%s/missing/dir/uw.db: directory "
+	    "%s/missing/dir: No such file or directory", dir, dir);
+	CHECK_STR(err.msg, cmd, "with the reason");
+
+	/* Read-only open of a database that is not there. */
+	store = store_open(at("none.db"), STORE_READONLY, &err);
+	CHECK(store == NULL, "reading a missing database fails");
+	CHECK(access(at("none.db"), F_OK) != 0, "and does not create it");
+
+	/* A baseline is replaced whole or not at all. */
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/root/a/b && "
+	    "for i in $(seq 300); do echo $i > %s/root/a/f$i; done && "
+	    "echo x > %s/root/a/b/g", dir, dir, dir);
+	CHECK(system(cmd) == 0, "a tree made");
+	snprintf(cmd, sizeof(cmd), "%s/root", dir);
+	layers[0] = cmd;
+	db = uw_db_open(dbpath, 0, &err);
+	CHECK(db != NULL, "opened through the API");
+	memset(&opts, 0, sizeof(opts));
+	opts.image = "img";
+	opts.layers = layers;
+	opts.layer_count = 1;
+	opts.jobs = 2;
+	rc = uw_baseline_build(db, &opts, &stats, &err);
+	CHECK(rc == 0, "first baseline built");
+	CHECK_INT(stats.entries, 304, "root, a, a/b, 300 files and a/b/g");
+	CHECK_INT(stats.files, 301, "301 regular files");
+	rows = 0;
+	CHECK(uw_baseline_foreach(db, "img", count_rows, &rows, &err) == 0 &&
+	    rows == 304, "304 rows stored");
+
+	snprintf(path, sizeof(path), "for i in $(seq 301 2000); do "
+	    "echo $i > %s/root/a/f$i; done", dir);
+	CHECK(system(path) == 0, "the tree grown");
+	opts.progress = cancel_on_progress;
+	opts.cancel = &cancel_now;
+	rc = uw_baseline_build(db, &opts, &stats, &err);
+	CHECK_INT(rc, -ECANCELED, "a cancelled build fails");
+	rows = 0;
+	CHECK(uw_baseline_foreach(db, "img", count_rows, &rows, &err) == 0,
+	    "the image is still there");
+	CHECK_INT(rows, 304, "with its old rows, whole");
+
+	opts.progress = NULL;
+	opts.cancel = NULL;
+	rc = uw_baseline_build(db, &opts, &stats, &err);
+	CHECK(rc == 0 && stats.entries == 2004, "a full rebuild replaces it");
+	rows = 0;
+	CHECK(uw_baseline_foreach(db, "img", count_rows, &rows, &err) == 0 &&
+	    rows == 2004, "2004 rows now");
+
+	layers[0] = at("no-such-layer");
+	rc = uw_baseline_build(db, &opts, &stats, &err);
+	CHECK(rc == -ENOENT, "a missing layer is an error");
+	rows = 0;
+	CHECK(uw_baseline_foreach(db, "img", count_rows, &rows, &err) == 0 &&
+	    rows == 2004, "and leaves the baseline alone");
+
+	CHECK(uw_image_remove(db, "img", &err) == 0, "an image is removed");
+	CHECK(uw_baseline_foreach(db, "img", count_rows, &rows, &err) ==
+	    -ENOENT, "and is gone");
+	CHECK(uw_image_remove(db, "img", &err) == -ENOENT,
+	    "removing it again says so");
+	uw_db_close(db);
+
+	for (i = 0; i < 1; i++) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		(void)!system(cmd);
+	}
+	return check_done();
+}
