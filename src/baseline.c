@@ -83,11 +83,19 @@ struct job {
 	size_t link_len;
 };
 
+/*
+ * Jobs move in batches, so that the lock and the futex wake-ups are paid
+ * once per batch rather than once per file.
+ */
+#define SUBMIT_BATCH 32
+#define TAKE_BATCH 8
+
 struct pool {
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
 	struct job *todo_head, *todo_tail, *done_head;
-	size_t inflight, inflight_bytes;
+	size_t queued;		/* jobs in the todo list */
+	int main_waiting;	/* the walker sleeps on done_cv */
 	int stop;
 	const unsigned char *secret;
 	pthread_t *threads;
@@ -146,7 +154,7 @@ job_run(struct job *job, const unsigned char *secret, unsigned char *buf)
 	}
 	rc = walk_read_xattrs(fd, &job->x);
 	if (rc == 0)
-		rc = hash_fd(fd, secret, buf, &job->hash);
+		rc = hash_fd(fd, secret, buf, &job->st, &job->hash);
 	if (rc == 0) {
 		job->st = job->hash.st;
 		job->hashed = 1;
@@ -160,7 +168,8 @@ pool_worker(void *arg)
 {
 	struct pool *pool = arg;
 	unsigned char *buf;
-	struct job *job;
+	struct job *take, *job, *last;
+	size_t n, want;
 
 	buf = malloc(HASH_BUF_LEN);
 	pthread_mutex_lock(&pool->mu);
@@ -169,19 +178,30 @@ pool_worker(void *arg)
 			pthread_cond_wait(&pool->work_cv, &pool->mu);
 		if (pool->todo_head == NULL)
 			break;
-		job = pool->todo_head;
-		pool->todo_head = job->next;
+		/* Take a share of the queue, so the other threads get some
+		 * and one big file does not hold up a long batch. */
+		want = pool->queued / (2 * pool->nthreads);
+		want = want < 1 ? 1 : want > TAKE_BATCH ? TAKE_BATCH : want;
+		take = last = pool->todo_head;
+		for (n = 1; n < want && last->next != NULL; n++)
+			last = last->next;
+		pool->todo_head = last->next;
 		if (pool->todo_head == NULL)
 			pool->todo_tail = NULL;
+		pool->queued -= n;
+		last->next = NULL;
 		pthread_mutex_unlock(&pool->mu);
-		if (buf == NULL)
-			job->rc = -ENOMEM;
-		else
-			job_run(job, pool->secret, buf);
+		for (job = take; job != NULL; job = job->next) {
+			if (buf == NULL)
+				job->rc = -ENOMEM;
+			else
+				job_run(job, pool->secret, buf);
+		}
 		pthread_mutex_lock(&pool->mu);
-		job->next = pool->done_head;
-		pool->done_head = job;
-		pthread_cond_signal(&pool->done_cv);
+		last->next = pool->done_head;
+		pool->done_head = take;
+		if (pool->main_waiting)
+			pthread_cond_signal(&pool->done_cv);
 	}
 	pthread_mutex_unlock(&pool->mu);
 	free(buf);
@@ -284,6 +304,9 @@ struct build {
 	struct uw_error *err;
 	int64_t image_id;
 	struct pool pool;
+	struct job *batch_head, *batch_tail;	/* not yet handed over */
+	size_t batch_count;
+	size_t inflight, inflight_bytes;	/* submitted, not recorded */
 	struct uw_buf path;
 	struct uw_buf link;
 	struct frame *frames;
@@ -596,8 +619,33 @@ job_record(struct build *b, struct job *job)
 	return put(b, &rec);
 }
 
-/* Record the finished jobs; with `wait`, first wait until in-flight work
- * is under its bounds (or, with wait == 2, all done). */
+/* Hand the batch of submitted jobs to the threads. */
+static void
+flush_batch(struct build *b)
+{
+	struct pool *pool = &b->pool;
+
+	if (b->batch_head == NULL)
+		return;
+	pthread_mutex_lock(&pool->mu);
+	if (pool->todo_tail != NULL)
+		pool->todo_tail->next = b->batch_head;
+	else
+		pool->todo_head = b->batch_head;
+	pool->todo_tail = b->batch_tail;
+	pool->queued += b->batch_count;
+	if (b->batch_count > 1)
+		pthread_cond_broadcast(&pool->work_cv);
+	else
+		pthread_cond_signal(&pool->work_cv);
+	pthread_mutex_unlock(&pool->mu);
+	b->batch_head = b->batch_tail = NULL;
+	b->batch_count = 0;
+}
+
+/* Record the finished jobs.  With wait == 1, first wait until the work
+ * in flight is under its bounds; with wait == 2, until some job is done
+ * (or none is in flight). */
 static int
 drain(struct build *b, int wait)
 {
@@ -605,26 +653,24 @@ drain(struct build *b, int wait)
 	struct job *done, *job;
 	int rc = 0;
 
+	flush_batch(b);
 	pthread_mutex_lock(&pool->mu);
-	if (wait == 2) {
-		while (pool->inflight > 0 && pool->done_head == NULL)
+	if ((wait == 2 && b->inflight > 0) || (wait == 1 &&
+	    (b->inflight >= MAX_INFLIGHT ||
+	    b->inflight_bytes >= MAX_INFLIGHT_BYTES))) {
+		pool->main_waiting = 1;
+		while (pool->done_head == NULL)
 			pthread_cond_wait(&pool->done_cv, &pool->mu);
-	} else if (wait) {
-		while ((pool->inflight >= MAX_INFLIGHT ||
-		    pool->inflight_bytes >= MAX_INFLIGHT_BYTES) &&
-		    pool->done_head == NULL)
-			pthread_cond_wait(&pool->done_cv, &pool->mu);
+		pool->main_waiting = 0;
 	}
 	done = pool->done_head;
 	pool->done_head = NULL;
-	for (job = done; job != NULL; job = job->next) {
-		pool->inflight--;
-		pool->inflight_bytes -= job->path_len;
-	}
 	pthread_mutex_unlock(&pool->mu);
 	while (done != NULL) {
 		job = done;
 		done = job->next;
+		b->inflight--;
+		b->inflight_bytes -= job->path_len;
 		if (rc == 0)
 			rc = job_record(b, job);
 		job_free(job);
@@ -636,18 +682,11 @@ drain(struct build *b, int wait)
 static int
 submit(struct build *b, struct layer_dir *ld, const char *name)
 {
-	struct pool *pool = &b->pool;
 	struct job *job;
 	int rc;
 
-	for (;;) {
-		pthread_mutex_lock(&pool->mu);
-		if (pool->inflight < MAX_INFLIGHT &&
-		    pool->inflight_bytes < MAX_INFLIGHT_BYTES) {
-			pthread_mutex_unlock(&pool->mu);
-			break;
-		}
-		pthread_mutex_unlock(&pool->mu);
+	while (b->inflight >= MAX_INFLIGHT ||
+	    b->inflight_bytes >= MAX_INFLIGHT_BYTES) {
 		rc = drain(b, 1);
 		if (rc < 0)
 			return rc;
@@ -664,16 +703,16 @@ submit(struct build *b, struct layer_dir *ld, const char *name)
 	memcpy(job->path, b->path.data, b->path.len + 1);
 	job->path_len = b->path.len;
 	job->dir = dirref_get(ld->ref);
-	pthread_mutex_lock(&pool->mu);
-	if (pool->todo_tail != NULL)
-		pool->todo_tail->next = job;
+	if (b->batch_tail != NULL)
+		b->batch_tail->next = job;
 	else
-		pool->todo_head = job;
-	pool->todo_tail = job;
-	pool->inflight++;
-	pool->inflight_bytes += job->path_len;
-	pthread_cond_signal(&pool->work_cv);
-	pthread_mutex_unlock(&pool->mu);
+		b->batch_head = job;
+	b->batch_tail = job;
+	b->batch_count++;
+	b->inflight++;
+	b->inflight_bytes += job->path_len;
+	if (b->batch_count >= SUBMIT_BATCH)
+		flush_batch(b);
 	return 0;
 }
 
@@ -908,14 +947,8 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 	rc = enter_root(&b);
 	if (rc == 0)
 		rc = walk_tree(&b);
-	while (rc == 0) {
-		pthread_mutex_lock(&b.pool.mu);
-		i = b.pool.inflight;
-		pthread_mutex_unlock(&b.pool.mu);
-		if (i == 0)
-			break;
+	while (rc == 0 && b.inflight > 0)
 		rc = drain(&b, 2);
-	}
 	if (rc < 0)
 		goto out;
 	stats->seconds = (double)(uw_now_mono_ns() - b.start_ns) / 1e9;
@@ -923,6 +956,7 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 	rc = store_baseline_commit(store, b.image_id, stats, err);
 	in_txn = 0;
 out:
+	flush_batch(&b);	/* so that pool_stop frees what was not sent */
 	if (pool_up)
 		pool_stop(&b.pool);
 	if (in_txn)

@@ -13,13 +13,14 @@
 /* Size of the per-database secret (XXH3's default secret size). */
 #define HASH_SECRET_LEN 192
 /* Read buffer each hashing thread should own. */
-#define HASH_BUF_LEN (256 * 1024)
+#define HASH_BUF_LEN 262144
 /* How often a file that changes while hashed is read again. */
 #define HASH_RETRIES 3
 
 struct hash_result {
 	unsigned char digest[UW_HASH_LEN];
 	uint64_t bytes_read;	/* data bytes actually read */
+	unsigned reads;		/* pread calls it took */
 	struct stat st;		/* the file's state the digest belongs to */
 	int unstable;		/* it changed on every try */
 };
@@ -29,12 +30,13 @@ struct hash_result {
  * canonical form (see hash.c): equal content gives an equal digest however
  * the file is laid out on disk, holes cost nothing to skip, so a sparse
  * file of any apparent size hashes in time proportional to its data.
- * `buf` is the caller's scratch buffer of HASH_BUF_LEN bytes.  If the file
+ * `buf` is the caller's scratch buffer of HASH_BUF_LEN bytes; `known`,
+ * when not NULL, is an fstat of `fd` just taken (it saves a syscall).  If the file
  * changes while it is read, it is read again, up to HASH_RETRIES times,
  * then reported unstable with the last digest.  Returns 0 or -errno.
  */
 int hash_fd(int fd, const unsigned char *secret, unsigned char *buf,
-    struct hash_result *result) UW_WARN_UNUSED;
+    const struct stat *known, struct hash_result *result) UW_WARN_UNUSED;
 
 /* Fill `secret` with HASH_SECRET_LEN bytes from the kernel's CSPRNG. */
 int hash_new_secret(unsigned char *secret) UW_WARN_UNUSED;
