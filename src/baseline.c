@@ -804,6 +804,8 @@ record_entry(struct build *b, struct frame *frame, const struct mentry *me)
 	record_from_stat(&rec, b->path.data, b->path.len, &st);
 	if (S_ISLNK(st.st_mode)) {
 		rc = walk_readlink(ld->ref->fd, me->name, &b->link);
+		if (rc == -ENOENT)
+			return 0;	/* removed since listed */
 		if (rc < 0)
 			return uw_fail(b->err, rc, "%s: cannot read link: %s",
 			    (const char *)b->path.data, strerror(-rc));

@@ -35,7 +35,7 @@ make_file(const char *name, const void *data, size_t len, off_t at,
 static int
 digest(int fd, const unsigned char *secret, struct hash_result *r)
 {
-	return hash_fd(fd, secret, buf, r);
+	return hash_fd(fd, secret, buf, NULL, r);
 }
 
 int

@@ -1,0 +1,252 @@
+/*
+ * glob.c - glob matching as a set of live pattern positions.
+ *
+ * The pattern is compiled into a small list of tokens; matching keeps the
+ * set of tokens the path may be at (a bitmap) and advances the whole set
+ * one path byte at a time, so the work is O(path bytes * tokens) whatever
+ * the pattern: `a*a*a*a*b` against a long run of `a` cannot blow up the
+ * way a backtracking matcher does.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glob.h"
+
+enum tok_kind {
+	T_BYTE,		/* one given byte */
+	T_ANY,		/* ? */
+	T_STAR,		/* * */
+	T_GLOBSTAR,	/* ** */
+	T_GLOBDIRS,	/* ** / : zero or more whole components */
+	T_SET		/* [...] */
+};
+
+struct tok {
+	enum tok_kind kind;
+	unsigned char byte;
+	unsigned char set[32];	/* T_SET: bitmap of accepted bytes */
+};
+
+/* Parse a bracket expression at pattern[*i] (just past '['). */
+static int
+parse_set(const char *p, size_t len, size_t *i, struct tok *t)
+{
+	int negate = 0, first = 1;
+	unsigned lo, hi, c;
+	size_t j = *i;
+
+	memset(t->set, 0, sizeof(t->set));
+	if (j < len && (p[j] == '!' || p[j] == '^')) {
+		negate = 1;
+		j++;
+	}
+	for (;;) {
+		if (j >= len)
+			return -1;
+		if (p[j] == ']' && !first)
+			break;
+		first = 0;
+		if (p[j] == '\\') {
+			if (++j >= len)
+				return -1;
+		}
+		lo = (unsigned char)p[j++];
+		hi = lo;
+		if (j + 1 < len && p[j] == '-' && p[j + 1] != ']') {
+			j++;
+			if (p[j] == '\\' && ++j >= len)
+				return -1;
+			hi = (unsigned char)p[j++];
+		}
+		for (c = lo; c <= hi; c++)
+			t->set[c >> 3] |= (unsigned char)(1u << (c & 7));
+	}
+	if (negate)
+		for (c = 0; c < 32; c++)
+			t->set[c] = (unsigned char)~t->set[c];
+	/* A set never matches '/': it stands for one name byte. */
+	t->set['/' >> 3] &= (unsigned char)~(1u << ('/' & 7));
+	*i = j + 1;
+	return 0;
+}
+
+/* Compile into toks (at most len + 1 of them); returns the count or -1. */
+static long
+compile(const char *p, size_t len, struct tok *toks)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len) {
+		struct tok *t = &toks[n];
+
+		if (p[i] == '*') {
+			if (i + 1 < len && p[i + 1] == '*') {
+				while (i < len && p[i] == '*')
+					i++;
+				t->kind = T_GLOBSTAR;
+				/* "**" + "/" after a "/" (or first): zero or
+				 * more whole components, so that "a/ ** /b"
+				 * matches "a/b" and "a/x/y/b" but not "a/xb". */
+				if (i < len && p[i] == '/' && (n == 0 ||
+				    (toks[n - 1].kind == T_BYTE &&
+				    toks[n - 1].byte == '/'))) {
+					t->kind = T_GLOBDIRS;
+					i++;
+				}
+			} else {
+				t->kind = T_STAR;
+				i++;
+			}
+		} else if (p[i] == '?') {
+			t->kind = T_ANY;
+			i++;
+		} else if (p[i] == '[') {
+			i++;
+			t->kind = T_SET;
+			if (parse_set(p, len, &i, t) < 0)
+				return -1;
+		} else {
+			if (p[i] == '\\' && ++i >= len)
+				return -1;
+			t->kind = T_BYTE;
+			t->byte = (unsigned char)p[i++];
+		}
+		n++;
+	}
+	return (long)n;
+}
+
+#define BITS(n) (((n) + 63) / 64)
+
+static void
+set_bit(uint64_t *s, size_t i)
+{
+	s[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static int
+has_bit(const uint64_t *s, size_t i)
+{
+	return (s[i / 64] >> (i % 64)) & 1;
+}
+
+/* Add position i and every position reachable from it by an empty match
+ * (stars and globstars may match nothing). */
+static void
+close_over(const struct tok *toks, size_t n, uint64_t *s, size_t i)
+{
+	for (;;) {
+		set_bit(s, i);
+		if (i < n && (toks[i].kind == T_STAR ||
+		    toks[i].kind == T_GLOBSTAR || toks[i].kind == T_GLOBDIRS))
+			i++;
+		else
+			return;
+	}
+}
+
+static int
+tok_accepts(const struct tok *t, unsigned char c)
+{
+	switch (t->kind) {
+	case T_BYTE:
+		return t->byte == c;
+	case T_ANY:
+		return c != '/';
+	case T_SET:
+		return (t->set[c >> 3] >> (c & 7)) & 1;
+	default:
+		return 0;
+	}
+}
+
+int
+glob_match(const char *pattern, size_t pattern_len,
+    const unsigned char *path, size_t path_len)
+{
+	struct tok *toks;
+	uint64_t *cur, *next;
+	size_t n, words, k, i;
+	long compiled;
+	int ret = -1;
+
+	if (pattern_len > GLOB_MAX_PATTERN)
+		return -1;
+	toks = malloc((pattern_len + 1) * sizeof(*toks));
+	if (toks == NULL)
+		return -1;
+	compiled = compile(pattern, pattern_len, toks);
+	if (compiled < 0)
+		goto out_toks;
+	n = (size_t)compiled;
+	words = BITS(n + 1);
+	cur = calloc(2 * words, sizeof(*cur));
+	if (cur == NULL)
+		goto out_toks;
+	next = cur + words;
+	close_over(toks, n, cur, 0);
+	for (k = 0; k < path_len; k++) {
+		unsigned char c = path[k];
+		int any = 0;
+
+		memset(next, 0, words * sizeof(*next));
+		for (i = 0; i < n; i++) {
+			if (!has_bit(cur, i))
+				continue;
+			switch (toks[i].kind) {
+			case T_STAR:
+				if (c != '/') {
+					close_over(toks, n, next, i);
+					any = 1;
+				}
+				break;
+			case T_GLOBSTAR:
+				close_over(toks, n, next, i);
+				any = 1;
+				break;
+			case T_GLOBDIRS:
+				/* Inside a component it may only go on; at
+				 * its end it may also stop. */
+				if (c == '/')
+					close_over(toks, n, next, i);
+				else
+					set_bit(next, i);
+				any = 1;
+				break;
+			default:
+				if (tok_accepts(&toks[i], c)) {
+					close_over(toks, n, next, i + 1);
+					any = 1;
+				}
+			}
+		}
+		if (!any) {
+			ret = 0;
+			goto out;
+		}
+		memcpy(cur, next, words * sizeof(*cur));
+	}
+	ret = has_bit(cur, n);
+out:
+	free(cur);
+out_toks:
+	free(toks);
+	return ret;
+}
+
+int
+glob_check(const char *pattern, size_t pattern_len)
+{
+	struct tok *toks;
+	long n;
+
+	if (pattern_len > GLOB_MAX_PATTERN)
+		return -1;
+	toks = malloc((pattern_len + 1) * sizeof(*toks));
+	if (toks == NULL)
+		return -1;
+	n = compile(pattern, pattern_len, toks);
+	free(toks);
+	return n < 0 ? -1 : 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * glob.h - path glob matching in time linear in the path for a given
+ * pattern (no backtracking), for excludes and policy prefilters.
+ *
+ * Syntax: `*` any run of bytes but '/', `?` one byte but '/', `**` any run
+ * of bytes including '/' (as a whole component, `a/ ** /b` also matches
+ * `a/b`), `[abc]`, `[a-z]`, `[!a-z]` or `[^a-z]` one byte of (not of) the
+ * set, `\x` the byte x.  Matching is on bytes and anchored at both ends.
+ */
+#ifndef UW_GLOB_H
+#define UW_GLOB_H
+
+#include <stddef.h>
+
+/* Longest pattern accepted, in bytes. */
+#define GLOB_MAX_PATTERN 4096
+
+/* 1 if `path` matches `pattern`, 0 if not, -1 if the pattern is malformed
+ * (an unclosed '[' or a trailing '\') or longer than GLOB_MAX_PATTERN. */
+int glob_match(const char *pattern, size_t pattern_len,
+    const unsigned char *path, size_t path_len);
+
+/* 0 if the pattern is well-formed, -1 if not. */
+int glob_check(const char *pattern, size_t pattern_len);
+
+#endif /* UW_GLOB_H */
