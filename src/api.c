@@ -9,6 +9,7 @@
 
 #include "baseline.h"
 #include "config.h"
+#include "drift.h"
 #include "store.h"
 #include "util.h"
 
@@ -140,4 +141,14 @@ uw_baseline_foreach(struct uw_db *db, const char *image,
     struct uw_error *err)
 {
 	return store_foreach(db->store, image, cb, arg, err);
+}
+
+UW_API int
+uw_diff(struct uw_db *db, const struct uw_diff_opts *opts,
+    struct uw_diff_stats *stats, struct uw_error *err)
+{
+	if (db == NULL || opts == NULL || opts->image == NULL ||
+	    opts->upper == NULL || opts->cb == NULL)
+		return uw_fail(err, -EINVAL, "bad arguments");
+	return drift_diff(db->store, opts, stats, err);
 }

@@ -32,6 +32,7 @@ extern const struct cli_cmd cli_cmd_baseline;
 extern const struct cli_cmd cli_cmd_images;
 extern const struct cli_cmd cli_cmd_show;
 extern const struct cli_cmd cli_cmd_forget;
+extern const struct cli_cmd cli_cmd_diff;
 
 /* Set by SIGINT/SIGTERM (main.c). */
 extern volatile sig_atomic_t cli_interrupted;

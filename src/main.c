@@ -18,6 +18,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_baseline,
 	&cli_cmd_images,
 	&cli_cmd_show,
+	&cli_cmd_diff,
 	&cli_cmd_forget,
 };
 

@@ -31,6 +31,8 @@ enum stmt_id {
 	ST_IMAGE_UPDATE,
 	ST_FILES_CLEAR,
 	ST_FILE_INSERT,
+	ST_FILE_GET,
+	ST_FILES_BELOW,
 	ST_COUNT
 };
 
@@ -43,6 +45,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_FILE_INSERT] = "INSERT INTO files (image_id, path, type, mode, "
 	    "uid, gid, size, mtime_ns, link, caps, hash, flags) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_FILE_GET] = "SELECT path, type, mode, uid, gid, size, mtime_ns, "
+	    "link, caps, hash, flags FROM files WHERE image_id = ?1 AND "
+	    "path = ?2",
+	/* Paths below P sort between "P/" and "P0" ('0' follows '/'). */
+	[ST_FILES_BELOW] = "SELECT count(*) FROM files WHERE image_id = ?1 "
+	    "AND path > ?2 AND path < ?3",
 };
 
 struct store {
@@ -380,7 +388,7 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 	}
 	if (load_secret(store, err) < 0)
 		goto fail;
-	for (i = 0; i < ST_COUNT && !(flags & STORE_READONLY); i++) {
+	for (i = 0; i < ST_COUNT; i++) {
 		rc = sqlite3_prepare_v3(store->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &store->stmt[i], NULL);
 		if (rc != SQLITE_OK) {
@@ -811,4 +819,124 @@ store_foreach(struct store *store, const char *image,
 		ret = sql_fail(store, err, "listing files");
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int
+store_image_id(struct store *store, const char *image, int64_t *image_id,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_IMAGE_FIND];
+	int rc;
+
+	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*image_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return uw_fail(err, -ENOENT, "no baseline for image %s",
+		    image);
+	return sql_fail(store, err, "looking up the image");
+}
+
+/* Copy a blob column into `buf`; NULL columns leave *out NULL. */
+static int
+copy_blob(sqlite3_stmt *st, int col, struct uw_buf *buf,
+    const unsigned char **out, size_t *len)
+{
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	uw_buf_reset(buf);
+	rc = uw_buf_add(buf, sqlite3_column_blob(st, col),
+	    (size_t)sqlite3_column_bytes(st, col));
+	if (rc < 0)
+		return rc;
+	*out = buf->data ? buf->data : (const unsigned char *)"";
+	*len = buf->len;
+	return 0;
+}
+
+int
+store_get_row(struct store *store, int64_t image_id,
+    const unsigned char *path, size_t path_len, struct store_row *row,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_FILE_GET];
+	struct uw_record *rec = &row->rec;
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(st, 1, image_id);
+	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = 1;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		ret = sql_fail(store, err, "looking up a file");
+		goto out;
+	}
+	row_to_record(st, rec);
+	if (copy_blob(st, 0, &row->path, &rec->path, &rec->path_len) < 0 ||
+	    copy_blob(st, 7, &row->link, &rec->link, &rec->link_len) < 0 ||
+	    copy_blob(st, 8, &row->caps, &rec->caps, &rec->caps_len) < 0)
+		ret = uw_fail(err, -ENOMEM, "out of memory");
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+int
+store_count_below(struct store *store, int64_t image_id,
+    const unsigned char *path, size_t path_len, uint64_t *count,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_FILES_BELOW];
+	unsigned char *lo;
+	int rc;
+
+	/* "/" is the root: everything but itself is below it. */
+	if (path_len == 1 && path[0] == '/')
+		path_len = 0;
+	lo = malloc(path_len + 1);
+	if (lo == NULL)
+		return uw_fail(err, -ENOMEM, "out of memory");
+	memcpy(lo, path, path_len);
+	lo[path_len] = '/';
+	sqlite3_bind_int64(st, 1, image_id);
+	sqlite3_bind_blob(st, 2, lo, (int)path_len + 1, SQLITE_TRANSIENT);
+	lo[path_len] = '/' + 1;
+	sqlite3_bind_blob(st, 3, lo, (int)path_len + 1, SQLITE_TRANSIENT);
+	free(lo);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return sql_fail(store, err, "counting files");
+	return 0;
+}
+
+void
+store_row_init(struct store_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	uw_buf_init(&row->path, 1u << 24);
+	uw_buf_init(&row->link, 1u << 16);
+	uw_buf_init(&row->caps, 1u << 16);
+}
+
+void
+store_row_free(struct store_row *row)
+{
+	uw_buf_free(&row->path);
+	uw_buf_free(&row->link);
+	uw_buf_free(&row->caps);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "upperwatch.h"
+#include "util.h"
 
 struct store;
 
@@ -52,6 +53,29 @@ int store_lookup(struct store *store, const char *image,
     struct uw_error *err) UW_WARN_UNUSED;
 int store_foreach(struct store *store, const char *image,
     int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* The id of an image's baseline; -ENOENT (with a message) if none. */
+int store_image_id(struct store *store, const char *image,
+    int64_t *image_id, struct uw_error *err) UW_WARN_UNUSED;
+
+/* One baseline row with storage of its own (reused across lookups). */
+struct store_row {
+	struct uw_record rec;
+	struct uw_buf path, link, caps;
+};
+
+void store_row_init(struct store_row *row);
+void store_row_free(struct store_row *row);
+
+/* Fetch the row of `path`: 0 found, 1 not in the baseline, <0 error. */
+int store_get_row(struct store *store, int64_t image_id,
+    const unsigned char *path, size_t path_len, struct store_row *row,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* How many baseline rows lie below the dir `path` (by index range). */
+int store_count_below(struct store *store, int64_t image_id,
+    const unsigned char *path, size_t path_len, uint64_t *count,
     struct uw_error *err) UW_WARN_UNUSED;
 
 #endif /* UW_STORE_H */

@@ -179,6 +179,83 @@ UW_API int uw_baseline_foreach(struct uw_db *db, const char *image,
     int (*cb)(const struct uw_record *rec, void *arg), void *arg,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* ---- drift ---- */
+
+enum uw_op {
+	UW_OP_ADDED = 1,	/* not in the baseline */
+	UW_OP_MODIFIED,		/* content (or symlink target) differs */
+	UW_OP_METADATA,		/* same content; mode, owner or caps differ */
+	UW_OP_DELETED,		/* a whiteout over a baseline path */
+	UW_OP_REPLACED,		/* an opaque dir over a baseline dir, or a
+				 * type change */
+};
+
+/* "added", "modified", "metadata", "deleted", "replaced" or "unknown". */
+UW_API const char *uw_op_name(enum uw_op op);
+
+/* What differs between an event's current and baseline records. */
+#define UW_CHG_TYPE 0x001
+#define UW_CHG_MODE 0x002
+#define UW_CHG_UID 0x004
+#define UW_CHG_GID 0x008
+#define UW_CHG_CAPS 0x010
+#define UW_CHG_SIZE 0x020
+#define UW_CHG_HASH 0x040
+#define UW_CHG_LINK 0x080
+#define UW_CHG_OPAQUE 0x100	/* a dir re-created: nothing below kept */
+
+/*
+ * One drift event: what one upper-dir entry means against the baseline.
+ * `path` is the path inside the container, never the host upper path.
+ */
+struct uw_event {
+	enum uw_op op;
+	const unsigned char *path;
+	size_t path_len;
+	enum uw_file_type type;	/* current type; the baseline's if deleted */
+	const struct uw_record *current;	/* NULL when deleted */
+	const struct uw_record *baseline;	/* NULL when added */
+	unsigned changes;	/* UW_CHG_* */
+	/* Deleted or replaced dir: baseline entries below it that are gone
+	 * with it.  Renamed dir: baseline entries it carries. */
+	uint64_t count;
+	/* A renamed dir (or metacopy file): the baseline path its content
+	 * comes from; NULL otherwise. */
+	const unsigned char *redirect;
+	size_t redirect_len;
+	int metacopy;		/* the upper file holds metadata only */
+};
+
+struct uw_diff_opts {
+	const char *image;	/* the baseline to compare against */
+	const char *upper;	/* the container's upper dir */
+	/* Globs of container paths not to report (nor descend into):
+	 * `*`, `?`, `**`, `[...]`. */
+	const char *const *excludes;
+	size_t exclude_count;
+	/* Called for each event, in path order within each directory.  A
+	 * non-zero return stops the diff and is returned. */
+	int (*cb)(const struct uw_event *ev, void *arg);
+	void *arg;
+	const volatile sig_atomic_t *cancel;
+};
+
+struct uw_diff_stats {
+	uint64_t entries;	/* upper entries read */
+	uint64_t events;	/* events reported */
+	double seconds;
+};
+
+/*
+ * Compare a container's upper dir with its image's baseline, entry by
+ * entry, the way overlayfs means each one (whiteouts, opaque dirs,
+ * metacopy files, redirected dirs, in the trusted., user. and .wh.
+ * dialects).  Walks only the upper dir: the cost follows the drift, not
+ * the image.  Never follows a symlink, never opens a FIFO or device.
+ */
+UW_API int uw_diff(struct uw_db *db, const struct uw_diff_opts *opts,
+    struct uw_diff_stats *stats, struct uw_error *err) UW_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,730 @@
+/*
+ * drift.c - classifying upper-dir entries against the baseline.
+ *
+ * inotify (or a scan) only says where to look: the truth is the upper
+ * entry as it is now, with its overlay xattrs, read against the baseline
+ * row of the path it stands for.  The rules (overlayfs.rst, Linux 6.x):
+ *   - a whiteout (char 0/0, an xattr whiteout in an opaque=x dir, or a
+ *     ".wh.NAME" file) over a baseline path: deleted;
+ *   - an opaque dir over a baseline dir: replaced; what is below it is
+ *     compared entry by entry (a new dir marked opaque is just added);
+ *   - a dir with overlay.redirect was renamed: its content is the lower
+ *     dir it names, so it is added (the old name carries a whiteout) and
+ *     what is below it is compared with the old path's rows;
+ *   - a metacopy file holds no data: its content is the lower's, so it
+ *     is never hashed, only its metadata compared;
+ *   - anything else is compared with its row: the hash decides content,
+ *     never the mere presence of a copied-up file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "baseline.h"
+#include "drift.h"
+#include "glob.h"
+#include "hash.h"
+#include "overlay.h"
+#include "walk.h"
+
+struct drift {
+	struct store *store;
+	int64_t image_id;
+	const unsigned char *secret;
+	unsigned char *buf;		/* hashing buffer */
+	struct store_row row;		/* the entry's baseline row */
+	struct store_row src_row;	/* a metacopy file's source row */
+	struct uw_buf path;		/* the entry's container path */
+	struct uw_buf bpath;		/* its baseline path */
+	struct uw_buf redirect;
+	struct uw_buf link;
+};
+
+UW_API const char *
+uw_op_name(enum uw_op op)
+{
+	switch (op) {
+	case UW_OP_ADDED:
+		return "added";
+	case UW_OP_MODIFIED:
+		return "modified";
+	case UW_OP_METADATA:
+		return "metadata";
+	case UW_OP_DELETED:
+		return "deleted";
+	case UW_OP_REPLACED:
+		return "replaced";
+	}
+	return "unknown";
+}
+
+struct drift *
+drift_new(struct store *store, const char *image, struct uw_error *err)
+{
+	struct drift *d;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		uw_fail(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	d->store = store;
+	d->secret = store_secret(store);
+	store_row_init(&d->row);
+	store_row_init(&d->src_row);
+	uw_buf_init(&d->path, BASELINE_MAX_PATH);
+	uw_buf_init(&d->bpath, BASELINE_MAX_PATH);
+	uw_buf_init(&d->redirect, WALK_REDIRECT_MAX);
+	uw_buf_init(&d->link, PATH_MAX);
+	d->buf = malloc(HASH_BUF_LEN);
+	if (d->buf == NULL) {
+		uw_fail(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (store_image_id(store, image, &d->image_id, err) < 0)
+		goto fail;
+	return d;
+fail:
+	drift_free(d);
+	return NULL;
+}
+
+void
+drift_free(struct drift *d)
+{
+	if (d == NULL)
+		return;
+	store_row_free(&d->row);
+	store_row_free(&d->src_row);
+	uw_buf_free(&d->path);
+	uw_buf_free(&d->bpath);
+	uw_buf_free(&d->redirect);
+	uw_buf_free(&d->link);
+	free(d->buf);
+	free(d);
+}
+
+void
+drift_child_init(struct drift_child *child)
+{
+	memset(child, 0, sizeof(*child));
+	child->fd = -1;
+	uw_buf_init(&child->bpath, BASELINE_MAX_PATH);
+	walk_names_init(&child->names);
+}
+
+void
+drift_child_free(struct drift_child *child)
+{
+	if (child->fd >= 0)
+		close(child->fd);
+	child->fd = -1;
+	uw_buf_free(&child->bpath);
+	walk_names_free(&child->names);
+}
+
+/* buf = prefix + "/" + name */
+static int
+join(struct uw_buf *buf, const unsigned char *prefix, size_t prefix_len,
+    const char *name, size_t name_len)
+{
+	int rc;
+
+	uw_buf_reset(buf);
+	rc = uw_buf_add(buf, prefix, prefix_len);
+	if (rc == 0)
+		rc = uw_buf_addc(buf, '/');
+	if (rc == 0)
+		rc = uw_buf_add(buf, name, name_len);
+	return rc;
+}
+
+static void
+record_from_stat(struct uw_record *rec, const struct uw_buf *path,
+    const struct stat *st)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->path = path->data;
+	rec->path_len = path->len;
+	rec->type = walk_type_of(st->st_mode);
+	rec->mode = st->st_mode & 07777;
+	rec->uid = st->st_uid;
+	rec->gid = st->st_gid;
+	rec->size = (uint64_t)st->st_size;
+	rec->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+	    st->st_mtim.tv_nsec;
+}
+
+/* Mode, owner and capability differences. */
+static unsigned
+meta_changes(const struct uw_record *cur, const struct uw_record *base)
+{
+	unsigned changes = 0;
+
+	if (cur->mode != base->mode)
+		changes |= UW_CHG_MODE;
+	if (cur->uid != base->uid)
+		changes |= UW_CHG_UID;
+	if (cur->gid != base->gid)
+		changes |= UW_CHG_GID;
+	if ((cur->caps == NULL) != (base->caps == NULL) ||
+	    (cur->caps != NULL && (cur->caps_len != base->caps_len ||
+	    memcmp(cur->caps, base->caps, cur->caps_len) != 0)))
+		changes |= UW_CHG_CAPS;
+	return changes;
+}
+
+/* Look up `bpath` unless the dir is new: 0 found, 1 absent, <0 error. */
+static int
+lookup(struct drift *d, const struct drift_dir *dir, struct store_row *row,
+    const struct uw_buf *bpath, struct uw_error *err)
+{
+	if (dir->new_tree)
+		return 1;
+	return store_get_row(d->store, d->image_id, bpath->data, bpath->len,
+	    row, err);
+}
+
+/* The event for a whiteout at d->path / d->bpath. */
+static int
+whiteout_event(struct drift *d, const struct drift_dir *dir,
+    int (*cb)(const struct uw_event *, void *), void *arg,
+    struct uw_error *err)
+{
+	struct uw_event ev;
+	int rc;
+
+	if (dir->opaque || dir->new_tree)
+		return 0;	/* nothing below for it to hide */
+	rc = lookup(d, dir, &d->row, &d->bpath, err);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.op = UW_OP_DELETED;
+	ev.path = d->path.data;
+	ev.path_len = d->path.len;
+	ev.type = d->row.rec.type;
+	ev.baseline = &d->row.rec;
+	if (ev.type == UW_TYPE_DIR) {
+		rc = store_count_below(d->store, d->image_id, d->bpath.data,
+		    d->bpath.len, &ev.count, err);
+		if (rc < 0)
+			return rc;
+	}
+	return cb(&ev, arg);
+}
+
+/* Resolve an overlay.redirect value against the entry's parent. */
+static int
+resolve_redirect(struct drift *d, const struct drift_dir *dir,
+    const struct walk_xattrs *x)
+{
+	uw_buf_reset(&d->redirect);
+	if (x->redirect_len > 0 && x->redirect[0] == '/')
+		return uw_buf_add(&d->redirect, x->redirect, x->redirect_len);
+	return join(&d->redirect, dir->bpath, dir->bpath_len, x->redirect,
+	    x->redirect_len);
+}
+
+static int
+dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
+    struct drift_child *child, struct uw_event *ev, struct uw_record *cur,
+    struct uw_error *err)
+{
+	struct walk_xattrs x;
+	struct stat st;
+	size_t i;
+	int fd, rc, opaque;
+
+	fd = walk_open_dir(dir->fd, name);
+	if (fd < 0)
+		return fd == -ENOENT ? 1 : uw_fail(err, fd, "%s: %s",
+		    (const char *)d->path.data, strerror(-fd));
+	child->fd = fd;
+	if (fstat(fd, &st) < 0)
+		return uw_fail(err, -errno, "%s: %s",
+		    (const char *)d->path.data, strerror(errno));
+	rc = walk_read_xattrs(fd, &x);
+	if (rc == 0)
+		rc = walk_list(fd, &child->names);
+	if (rc < 0)
+		return uw_fail(err, rc, "%s: cannot read: %s",
+		    (const char *)d->path.data, strerror(-rc));
+	opaque = (x.flags & WALK_X_OPAQUE) != 0;
+	for (i = 0; i < child->names.count && !opaque; i++)
+		if (strcmp(walk_name_str(&child->names, i),
+		    OVERLAY_WH_OPAQUE) == 0)
+			opaque = 1;
+	record_from_stat(cur, &d->path, &st);
+	child->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
+	child->opaque = opaque;
+	uw_buf_reset(&child->bpath);
+
+	if (x.flags & WALK_X_REDIRECT) {
+		/* Renamed: the content is the lower dir it names. */
+		if (resolve_redirect(d, dir, &x) < 0 ||
+		    uw_buf_add(&child->bpath, d->redirect.data,
+		    d->redirect.len) < 0)
+			return uw_fail(err, -ENAMETOOLONG, "%s: path too long",
+			    (const char *)d->path.data);
+		ev->op = UW_OP_ADDED;
+		ev->redirect = d->redirect.data;
+		ev->redirect_len = d->redirect.len;
+		return store_count_below(d->store, d->image_id,
+		    d->redirect.data, d->redirect.len, &ev->count, err);
+	}
+	if (uw_buf_add(&child->bpath, d->bpath.data, d->bpath.len) < 0)
+		return uw_fail(err, -ENAMETOOLONG, "%s: path too long",
+		    (const char *)d->path.data);
+	rc = lookup(d, dir, &d->row, &d->bpath, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		ev->op = UW_OP_ADDED;
+		child->new_tree = 1;
+		return 0;
+	}
+	ev->baseline = &d->row.rec;
+	if (d->row.rec.type != UW_TYPE_DIR) {
+		ev->op = UW_OP_REPLACED;
+		ev->changes = UW_CHG_TYPE;
+		child->new_tree = 1;
+		return 0;
+	}
+	ev->changes = meta_changes(cur, &d->row.rec) & ~UW_CHG_CAPS;
+	if (opaque) {
+		ev->op = UW_OP_REPLACED;
+		ev->changes |= UW_CHG_OPAQUE;
+		return store_count_below(d->store, d->image_id, d->bpath.data,
+		    d->bpath.len, &ev->count, err);
+	}
+	if (ev->changes != 0)
+		ev->op = UW_OP_METADATA;
+	return 0;
+}
+
+/* Read a regular file's current record (hashed unless metacopy). */
+static int
+file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
+    struct uw_event *ev, struct uw_record *cur, int *is_whiteout,
+    struct uw_error *err)
+{
+	struct hash_result h;
+	struct walk_xattrs x;
+	struct stat st;
+	int fd, rc;
+
+	fd = walk_open_file(dir->fd, name, &st);
+	if (fd == -ENOENT)
+		return 1;
+	if (fd < 0)
+		return fd;	/* -EINVAL: swapped for another type */
+	rc = walk_read_xattrs(fd, &x);
+	if (rc < 0)
+		goto out;
+	if (overlay_is_xattr_whiteout(&st, &x, dir->xwhiteouts)) {
+		*is_whiteout = 1;
+		goto out;
+	}
+	if (x.flags & WALK_X_METACOPY) {
+		/* A data-less copy-up: reading it gives zeros, never its
+		 * content, which is the lower file's (at the redirect
+		 * target if it was renamed or linked). */
+		ev->metacopy = 1;
+		record_from_stat(cur, &d->path, &st);
+		if ((x.flags & WALK_X_REDIRECT) &&
+		    resolve_redirect(d, dir, &x) == 0) {
+			ev->redirect = d->redirect.data;
+			ev->redirect_len = d->redirect.len;
+		}
+	} else {
+		rc = hash_fd(fd, d->secret, d->buf, &st, &h);
+		if (rc < 0) {
+			rc = uw_fail(err, rc, "%s: cannot read: %s",
+			    (const char *)d->path.data, strerror(-rc));
+			goto out;
+		}
+		record_from_stat(cur, &d->path, &h.st);
+		memcpy(cur->hash, h.digest, UW_HASH_LEN);
+		cur->flags |= UW_REC_HASHED;
+		if (h.unstable)
+			cur->flags |= UW_REC_UNSTABLE;
+	}
+	if (x.flags & WALK_X_CAPS) {
+		cur->caps = x.caps;
+		cur->caps_len = x.caps_len;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+/* Compare a file's content with its baseline row; sets ev->changes. */
+static int
+file_content(struct drift *d, struct uw_event *ev, struct uw_record *cur,
+    const struct uw_record *base, struct uw_error *err)
+{
+	const struct uw_record *src = base;
+	int rc;
+
+	if (ev->metacopy) {
+		if (ev->redirect != NULL) {
+			rc = store_get_row(d->store, d->image_id,
+			    ev->redirect, ev->redirect_len, &d->src_row, err);
+			if (rc < 0)
+				return rc;
+			src = rc == 0 ? &d->src_row.rec : NULL;
+		}
+		if (src != NULL && (src->flags & UW_REC_HASHED)) {
+			memcpy(cur->hash, src->hash, UW_HASH_LEN);
+			cur->flags |= UW_REC_HASHED;
+		}
+	}
+	if (cur->size != base->size)
+		ev->changes |= UW_CHG_SIZE;
+	if (!(cur->flags & UW_REC_HASHED) || !(base->flags & UW_REC_HASHED) ||
+	    memcmp(cur->hash, base->hash, UW_HASH_LEN) != 0 ||
+	    (cur->flags & UW_REC_UNSTABLE))
+		ev->changes |= UW_CHG_HASH;
+	return 0;
+}
+
+/* Fill d->path and d->bpath for `name` in `dir`. */
+static int
+set_paths(struct drift *d, const struct drift_dir *dir, const char *name,
+    size_t name_len, struct uw_error *err)
+{
+	if (join(&d->path, dir->path, dir->path_len, name, name_len) < 0 ||
+	    join(&d->bpath, dir->bpath, dir->bpath_len, name, name_len) < 0)
+		return uw_fail(err, -ENAMETOOLONG, "path too long under %.*s",
+		    (int)(dir->path_len > 200 ? 200 : dir->path_len),
+		    (const char *)dir->path);
+	return 0;
+}
+
+int
+drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
+    size_t name_len, struct drift_child *child,
+    int (*cb)(const struct uw_event *ev, void *arg), void *arg,
+    struct uw_error *err)
+{
+	struct uw_event ev;
+	struct uw_record cur;
+	struct stat st;
+	const char *target;
+	size_t target_len;
+	int rc, wh, is_whiteout = 0, tries;
+
+	if (child->fd >= 0)
+		close(child->fd);
+	child->fd = -1;
+	wh = overlay_wh_name(name, name_len, &target, &target_len);
+	if (wh == 2 || wh == 3)
+		return 0;	/* OCI markers are not entries */
+	if (wh == 1) {
+		rc = set_paths(d, dir, target, target_len, err);
+		return rc < 0 ? rc : whiteout_event(d, dir, cb, arg, err);
+	}
+	rc = set_paths(d, dir, name, name_len, err);
+	if (rc < 0)
+		return rc;
+
+	memset(&ev, 0, sizeof(ev));
+	for (tries = 0; tries < 3; tries++) {
+		rc = walk_stat(dir->fd, name, &st);
+		if (rc == -ENOENT)
+			return 0;	/* gone since listed */
+		if (rc < 0)
+			return uw_fail(err, rc, "%s: %s",
+			    (const char *)d->path.data, strerror(-rc));
+		if (overlay_is_chardev_whiteout(&st))
+			return whiteout_event(d, dir, cb, arg, err);
+		memset(&ev, 0, sizeof(ev));
+		ev.current = &cur;
+		if (S_ISDIR(st.st_mode)) {
+			rc = dir_entry(d, dir, name, child, &ev, &cur, err);
+			if (rc != 0)
+				return rc > 0 ? 0 : rc;
+			if (ev.op == 0)
+				return 0;
+			ev.path = d->path.data;
+			ev.path_len = d->path.len;
+			ev.type = UW_TYPE_DIR;
+			return cb(&ev, arg);
+		}
+		if (!S_ISREG(st.st_mode))
+			break;
+		rc = file_entry(d, dir, name, &ev, &cur, &is_whiteout, err);
+		if (rc == 1)
+			return 0;
+		if (rc != -EINVAL)
+			break;	/* -EINVAL: swapped under us; look again */
+	}
+	if (rc < 0)
+		return rc;
+	if (is_whiteout)
+		return whiteout_event(d, dir, cb, arg, err);
+	if (!S_ISREG(st.st_mode)) {
+		record_from_stat(&cur, &d->path, &st);
+		if (S_ISLNK(st.st_mode)) {
+			rc = walk_readlink(dir->fd, name, &d->link);
+			if (rc == -ENOENT)
+				return 0;
+			if (rc < 0)
+				return uw_fail(err, rc, "%s: %s",
+				    (const char *)d->path.data,
+				    strerror(-rc));
+			cur.link = d->link.data ? d->link.data :
+			    (const unsigned char *)"";
+			cur.link_len = d->link.len;
+		}
+	}
+
+	ev.path = d->path.data;
+	ev.path_len = d->path.len;
+	ev.type = cur.type;
+	rc = lookup(d, dir, &d->row, &d->bpath, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		ev.op = UW_OP_ADDED;
+		return cb(&ev, arg);
+	}
+	ev.baseline = &d->row.rec;
+	if (d->row.rec.type != cur.type) {
+		ev.op = UW_OP_REPLACED;
+		ev.changes = UW_CHG_TYPE;
+		return cb(&ev, arg);
+	}
+	ev.changes = meta_changes(&cur, &d->row.rec);
+	if (cur.type == UW_TYPE_FILE) {
+		rc = file_content(d, &ev, &cur, &d->row.rec, err);
+		if (rc < 0)
+			return rc;
+	} else if (cur.type == UW_TYPE_SYMLINK) {
+		ev.changes &= ~(unsigned)UW_CHG_MODE;	/* always 0777 */
+		if (d->row.rec.link == NULL || cur.link_len !=
+		    d->row.rec.link_len || memcmp(cur.link,
+		    d->row.rec.link, cur.link_len) != 0)
+			ev.changes |= UW_CHG_LINK;
+	}
+	if (ev.changes & (UW_CHG_SIZE | UW_CHG_HASH | UW_CHG_LINK))
+		ev.op = UW_OP_MODIFIED;
+	else if (ev.changes != 0)
+		ev.op = UW_OP_METADATA;
+	else
+		return 0;	/* copied up, but the same as the image */
+	return cb(&ev, arg);
+}
+
+/* ---- the offline diff ---- */
+
+struct diff_frame {
+	struct drift_child dir;	/* fd, flags, bpath and listing */
+	size_t path_len;	/* of this dir's container path */
+	size_t next;		/* next name to look at */
+	size_t *order;		/* names sorted by bytes */
+};
+
+static const struct walk_names *sort_names;
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	const struct walk_name *x = &sort_names->v[*(const size_t *)a];
+	const struct walk_name *y = &sort_names->v[*(const size_t *)b];
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c;
+
+	c = memcmp(walk_name_str(sort_names, *(const size_t *)a),
+	    walk_name_str(sort_names, *(const size_t *)b), n);
+	if (c != 0)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int
+frame_sort(struct diff_frame *f)
+{
+	size_t i, n = f->dir.names.count;
+
+	free(f->order);
+	f->order = malloc((n ? n : 1) * sizeof(*f->order));
+	if (f->order == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		f->order[i] = i;
+	/* qsort has no context argument in C11: the frame being sorted is
+	 * the only user, on the calling thread. */
+	sort_names = &f->dir.names;
+	qsort(f->order, n, sizeof(*f->order), cmp_names);
+	sort_names = NULL;
+	f->next = 0;
+	return 0;
+}
+
+static int
+excluded(const struct uw_diff_opts *opts, const struct uw_buf *path)
+{
+	size_t i;
+
+	for (i = 0; i < opts->exclude_count; i++)
+		if (glob_match(opts->excludes[i], strlen(opts->excludes[i]),
+		    path->data, path->len) == 1)
+			return 1;
+	return 0;
+}
+
+struct diff_counter {
+	int (*cb)(const struct uw_event *, void *);
+	void *arg;
+	uint64_t events;
+};
+
+static int
+count_event(const struct uw_event *ev, void *arg)
+{
+	struct diff_counter *c = arg;
+
+	c->events++;
+	return c->cb(ev, c->arg);
+}
+
+int
+drift_diff(struct store *store, const struct uw_diff_opts *opts,
+    struct uw_diff_stats *stats, struct uw_error *err)
+{
+	struct uw_diff_stats local;
+	struct diff_frame *frames = NULL, *f, *c;
+	struct drift_dir dir;
+	struct uw_buf path;
+	struct diff_counter counter;
+	struct drift *d = NULL;
+	struct walk_xattrs x;
+	const char *name;
+	size_t depth = 0, i, idx, len;
+	int64_t start = uw_now_mono_ns();
+	int fd, rc = 0;
+
+	if (stats == NULL)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
+	for (i = 0; i < opts->exclude_count; i++)
+		if (glob_check(opts->excludes[i],
+		    strlen(opts->excludes[i])) < 0)
+			return uw_fail(err, -EINVAL, "bad exclude pattern: %s",
+			    opts->excludes[i]);
+	counter.cb = opts->cb;
+	counter.arg = opts->arg;
+	counter.events = 0;
+	uw_buf_init(&path, BASELINE_MAX_PATH);
+	d = drift_new(store, opts->image, err);
+	if (d == NULL)
+		return err->code;
+	frames = calloc(BASELINE_MAX_DEPTH + 1, sizeof(*frames));
+	if (frames == NULL) {
+		rc = uw_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	fd = walk_open_root(opts->upper);
+	if (fd < 0) {
+		rc = uw_fail(err, fd, "%s: %s", opts->upper, strerror(-fd));
+		goto out;
+	}
+	f = &frames[0];
+	drift_child_init(&f->dir);
+	f->dir.fd = fd;
+	rc = walk_read_xattrs(fd, &x);
+	if (rc == 0)
+		rc = walk_list(fd, &f->dir.names);
+	if (rc == 0)
+		rc = frame_sort(f);
+	if (rc < 0) {
+		rc = uw_fail(err, rc, "%s: cannot read: %s", opts->upper,
+		    strerror(-rc));
+		goto out;
+	}
+	f->dir.xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
+	depth = 1;
+	if (uw_buf_add(&path, "", 0) < 0)
+		goto out;
+
+	while (depth > 0) {
+		f = &frames[depth - 1];
+		if (opts->cancel != NULL && *opts->cancel) {
+			rc = uw_fail(err, -ECANCELED, "interrupted");
+			goto out;
+		}
+		if (f->next == f->dir.names.count) {
+			drift_child_free(&f->dir);
+			free(f->order);
+			f->order = NULL;
+			depth--;
+			continue;
+		}
+		idx = f->order[f->next++];
+		name = walk_name_str(&f->dir.names, idx);
+		len = f->dir.names.v[idx].len;
+		stats->entries++;
+		path.len = f->path_len;
+		if (uw_buf_addc(&path, '/') < 0 ||
+		    uw_buf_add(&path, name, len) < 0) {
+			rc = uw_fail(err, -ENAMETOOLONG, "path too long");
+			goto out;
+		}
+		if (excluded(opts, &path))
+			continue;
+		memset(&dir, 0, sizeof(dir));
+		dir.fd = f->dir.fd;
+		dir.xwhiteouts = f->dir.xwhiteouts;
+		dir.opaque = f->dir.opaque;
+		dir.new_tree = f->dir.new_tree;
+		dir.path = path.data;
+		dir.path_len = f->path_len;
+		dir.bpath = f->dir.bpath.data ? f->dir.bpath.data :
+		    (const unsigned char *)"";
+		dir.bpath_len = f->dir.bpath.len;
+		if (depth >= BASELINE_MAX_DEPTH) {
+			rc = uw_fail(err, -ELOOP, "%s: more than %d "
+			    "directories deep", (const char *)path.data,
+			    BASELINE_MAX_DEPTH);
+			goto out;
+		}
+		c = &frames[depth];
+		drift_child_init(&c->dir);
+		rc = drift_entry(d, &dir, name, len, &c->dir, count_event,
+		    &counter, err);
+		if (rc != 0) {
+			drift_child_free(&c->dir);
+			goto out;
+		}
+		if (c->dir.fd < 0) {
+			drift_child_free(&c->dir);
+			continue;
+		}
+		c->path_len = path.len;
+		rc = frame_sort(c);
+		if (rc < 0) {
+			drift_child_free(&c->dir);
+			rc = uw_fail(err, rc, "out of memory");
+			goto out;
+		}
+		depth++;
+	}
+out:
+	while (depth > 0) {
+		depth--;
+		drift_child_free(&frames[depth].dir);
+		free(frames[depth].order);
+	}
+	free(frames);
+	drift_free(d);
+	uw_buf_free(&path);
+	stats->events = counter.events;
+	stats->seconds = (double)(uw_now_mono_ns() - start) / 1e9;
+	return rc;
+}

@@ -1,0 +1,65 @@
+/*
+ * drift.h - what one upper-dir entry means against the image baseline,
+ * and the offline diff of a whole upper dir built on it.
+ */
+#ifndef UW_DRIFT_H
+#define UW_DRIFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "upperwatch.h"
+#include "util.h"
+#include "walk.h"
+
+struct drift;
+
+/* The classifier for one image's baseline. */
+struct drift *drift_new(struct store *store, const char *image,
+    struct uw_error *err);
+void drift_free(struct drift *d);
+
+/*
+ * The directory an entry sits in, as the classifier needs to know it.
+ * `bpath` is the baseline path its entries are compared with: the dir's
+ * own path, or the path a renamed (redirected) dir's content comes from.
+ */
+struct drift_dir {
+	int fd;			/* the upper dir, open */
+	int xwhiteouts;		/* overlay.opaque=x: may hold xattr whiteouts */
+	int opaque;		/* nothing from below shows: whiteouts are noise */
+	int new_tree;		/* not in the baseline: nothing can be deleted */
+	const unsigned char *path;	/* container path ("" for the root) */
+	size_t path_len;
+	const unsigned char *bpath;	/* baseline path ("" for the root) */
+	size_t bpath_len;
+};
+
+/* When the entry is a directory to descend into: its context. */
+struct drift_child {
+	int fd;			/* -1 when not a directory */
+	int xwhiteouts, opaque, new_tree;
+	struct uw_buf bpath;
+	struct walk_names names;	/* its listing */
+};
+
+void drift_child_init(struct drift_child *child);
+void drift_child_free(struct drift_child *child);
+
+/*
+ * Classify the upper entry `name` of `dir` and call `cb` with the event it
+ * makes, if any.  For a directory, `child` is filled (fd open, owned by
+ * the caller, and listed) so the caller can walk it.  Returns 0, the
+ * callback's non-zero value, or a negative error.
+ */
+int drift_entry(struct drift *d, const struct drift_dir *dir,
+    const char *name, size_t name_len, struct drift_child *child,
+    int (*cb)(const struct uw_event *ev, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* The offline diff of a whole upper dir (uw_diff). */
+int drift_diff(struct store *store, const struct uw_diff_opts *opts,
+    struct uw_diff_stats *stats, struct uw_error *err) UW_WARN_UNUSED;
+
+#endif /* UW_DRIFT_H */
