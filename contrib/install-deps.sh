@@ -8,7 +8,7 @@ BUILD="gcc libc6-dev meson ninja-build pkg-config liblua5.4-dev
 libinotifytools0-dev libxxhash-dev libsqlite3-dev"
 RUN="busybox-static"
 TEST="attr libcap2-bin runc sqlite3 xxhash inotify-tools jq time aide
-python3 util-linux xxd"
+python3 util-linux xxd clang libclang-rt-14-dev"
 
 want="$BUILD $RUN"
 case "${1:-}" in
