@@ -6,10 +6,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "baseline.h"
 #include "config.h"
+#include "discover.h"
 #include "drift.h"
+#include "mountinfo.h"
 #include "store.h"
 #include "util.h"
 
@@ -151,4 +155,65 @@ uw_diff(struct uw_db *db, const struct uw_diff_opts *opts,
 	    opts->upper == NULL || opts->cb == NULL)
 		return uw_fail(err, -EINVAL, "bad arguments");
 	return drift_diff(db->store, opts, stats, err);
+}
+
+UW_API int
+uw_containers_foreach(const struct uw_discover_opts *opts,
+    int (*cb)(const struct uw_container *c, void *arg), void *arg,
+    size_t *malformed, struct uw_error *err)
+{
+	if (cb == NULL)
+		return uw_fail(err, -EINVAL, "bad arguments");
+	return discover_foreach(opts, cb, arg, malformed, err);
+}
+
+UW_API int
+uw_image_exists(struct uw_db *db, const char *image, struct uw_error *err)
+{
+	int64_t id;
+	int rc;
+
+	rc = store_image_id(db->store, image, &id, err);
+	if (rc == -ENOENT)
+		return 0;
+	return rc < 0 ? rc : 1;
+}
+
+struct uw_mounts {
+	int fd;
+};
+
+UW_API struct uw_mounts *
+uw_mounts_open(struct uw_error *err)
+{
+	struct uw_mounts *m;
+
+	m = malloc(sizeof(*m));
+	if (m == NULL) {
+		uw_fail(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	m->fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (m->fd < 0) {
+		uw_fail(err, -errno, "/proc/self/mountinfo: %s",
+		    strerror(errno));
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+UW_API int
+uw_mounts_wait(struct uw_mounts *m, int timeout_ms)
+{
+	return mnt_wait_change(m->fd, timeout_ms);
+}
+
+UW_API void
+uw_mounts_close(struct uw_mounts *m)
+{
+	if (m == NULL)
+		return;
+	close(m->fd);
+	free(m);
 }

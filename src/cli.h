@@ -33,6 +33,7 @@ extern const struct cli_cmd cli_cmd_images;
 extern const struct cli_cmd cli_cmd_show;
 extern const struct cli_cmd cli_cmd_forget;
 extern const struct cli_cmd cli_cmd_diff;
+extern const struct cli_cmd cli_cmd_containers;
 
 /* Set by SIGINT/SIGTERM (main.c). */
 extern volatile sig_atomic_t cli_interrupted;
@@ -56,5 +57,19 @@ struct uw_db *cli_open_db(struct cli_ctx *ctx, unsigned flags);
  * (but for "/" itself) is dropped. */
 int cli_container_path(const char *arg, const unsigned char **path,
     size_t *len);
+
+/* What --container needs of a container, copied out of discovery. */
+struct cli_container {
+	char *id;
+	char *image_key;
+	char *upper;
+	char **lower;
+	size_t lower_count;
+};
+
+/* Find one container by id, name or a unique id prefix (4+ characters);
+ * prints why on failure and returns -1. */
+int cli_find_container(const char *want, struct cli_container *out);
+void cli_container_free(struct cli_container *c);
 
 #endif /* UW_CLI_H */

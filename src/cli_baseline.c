@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "json.h"
+#include "jsonw.h"
 #include "util.h"
 
 /* Hex output buffers: a hash or capability data, whichever is longer. */
@@ -43,6 +43,7 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "image", required_argument, NULL, 'i' },
 		{ "rootfs", required_argument, NULL, 'r' },
+		{ "container", required_argument, NULL, 'c' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -54,7 +55,8 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_baseline_stats stats;
 	struct uw_error err;
 	struct uw_db *db = NULL;
-	const char *image = NULL, *rootfs = NULL;
+	const char *image = NULL, *rootfs = NULL, *container = NULL;
+	struct cli_container found;
 	char *end;
 	unsigned long jobs = 0;
 	int json = 0, quiet = 0, c, rc, tty;
@@ -67,6 +69,9 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case 'r':
 			rootfs = optarg;
+			break;
+		case 'c':
+			container = optarg;
 			break;
 		case 'j':
 			errno = 0;
@@ -91,17 +96,36 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_usage_error(cmd, "bad option");
 		}
 	}
+	memset(&found, 0, sizeof(found));
+	if (container != NULL) {
+		if (image != NULL || rootfs != NULL || optind < argc)
+			return cli_usage_error(cmd, "--container takes no "
+			    "--image, --rootfs or layers");
+		if (cli_find_container(container, &found) < 0)
+			return CLI_ERROR;
+		if (found.lower_count == 0) {
+			cli_error("container %s has no image layers", container);
+			cli_container_free(&found);
+			return CLI_ERROR;
+		}
+		image = found.image_key;
+	}
 	if (image == NULL)
 		return cli_usage_error(cmd, "--image REF is required");
 	if (rootfs != NULL && optind < argc)
 		return cli_usage_error(cmd, "give --rootfs DIR or layers, "
 		    "not both");
-	if (rootfs == NULL && optind == argc)
+	if (rootfs == NULL && optind == argc && container == NULL)
 		return cli_usage_error(cmd, "no layers given");
 
 	memset(&opts, 0, sizeof(opts));
 	opts.image = image;
-	if (rootfs != NULL) {
+	if (container != NULL) {
+		/* From the image's layers, never from the running container,
+		 * which may already be compromised. */
+		opts.layers = (const char *const *)found.lower;
+		opts.layer_count = found.lower_count;
+	} else if (rootfs != NULL) {
 		opts.layers = (const char *const *)&rootfs;
 		opts.layer_count = 1;
 	} else {
@@ -115,14 +139,17 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	opts.cancel = &cli_interrupted;
 
 	db = cli_open_db(ctx, 0);
-	if (db == NULL)
+	if (db == NULL) {
+		cli_container_free(&found);
 		return CLI_ERROR;
+	}
 	rc = uw_baseline_build(db, &opts, &stats, &err);
 	if (tty)
 		fputs("\r\033[K", stderr);
 	uw_db_close(db);
 	if (rc < 0) {
 		cli_error("%s", err.msg);
+		cli_container_free(&found);
 		return rc == -ECANCELED ? CLI_INTERRUPTED : CLI_ERROR;
 	}
 	mbps = stats.seconds > 0 ? (double)stats.bytes / 1e6 / stats.seconds :
@@ -131,13 +158,13 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		int first = 1;
 
 		fputc('{', stdout);
-		json_str_field(stdout, &first, "image", image);
-		json_uint_field(stdout, &first, "entries", stats.entries);
-		json_uint_field(stdout, &first, "files", stats.files);
-		json_uint_field(stdout, &first, "bytes", stats.bytes);
-		json_double_field(stdout, &first, "seconds", stats.seconds);
-		json_double_field(stdout, &first, "mb_per_s", mbps);
-		json_uint_field(stdout, &first, "unstable", stats.unstable);
+		jsonw_str(stdout, &first, "image", image);
+		jsonw_uint(stdout, &first, "entries", stats.entries);
+		jsonw_uint(stdout, &first, "files", stats.files);
+		jsonw_uint(stdout, &first, "bytes", stats.bytes);
+		jsonw_double(stdout, &first, "seconds", stats.seconds);
+		jsonw_double(stdout, &first, "mb_per_s", mbps);
+		jsonw_uint(stdout, &first, "unstable", stats.unstable);
 		fputs("}\n", stdout);
 	} else {
 		printf("baseline %s: %llu entries, %llu files, %llu bytes in "
@@ -150,12 +177,13 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 			    "hashed; they are flagged unstable\n",
 			    (unsigned long long)stats.unstable);
 	}
+	cli_container_free(&found);
 	return CLI_OK;
 }
 
 const struct cli_cmd cli_cmd_baseline = {
 	.name = "baseline",
-	.args = "--image REF (--rootfs DIR | LAYER...)",
+	.args = "(--image REF (--rootfs DIR | LAYER...) | --container ID)",
 	.summary = "record what an image's files should be",
 	.help =
 	    "\n"
@@ -175,6 +203,13 @@ const struct cli_cmd cli_cmd_baseline = {
 	    "  LAYER...        layer dirs, top first (the overlay lowerdir "
 	    "order)\n"
 	    "  --rootfs DIR    a plain root tree instead of layers\n"
+	    "  --container ID  the image of a running container (id, name or "
+	    "id prefix),\n"
+	    "                  built from its image layers (never from the "
+	    "container's\n"
+	    "                  own files) under its image key, so every "
+	    "container of\n"
+	    "                  that image shares it\n"
 	    "  -j, --jobs N    hashing threads (default: one per CPU)\n"
 	    "  --json          print the summary as one JSON object\n"
 	    "  -q, --quiet     no progress line on a terminal\n"
@@ -218,22 +253,22 @@ print_image(const struct uw_image_info *info, void *arg)
 
 	if (o->json) {
 		fputc('{', stdout);
-		json_str_field(stdout, &first, "image", info->image);
-		json_key(stdout, &first, "layers");
+		jsonw_str(stdout, &first, "image", info->image);
+		jsonw_key(stdout, &first, "layers");
 		fputc('[', stdout);
 		for (i = 0; i < info->layer_count; i++) {
 			if (i > 0)
 				fputc(',', stdout);
-			json_string(stdout,
+			jsonw_string(stdout,
 			    (const unsigned char *)info->layers[i],
 			    strlen(info->layers[i]));
 		}
 		fputc(']', stdout);
-		json_int_field(stdout, &first, "built", info->built_ns);
-		json_uint_field(stdout, &first, "entries", info->entries);
-		json_uint_field(stdout, &first, "files", info->files);
-		json_uint_field(stdout, &first, "bytes", info->bytes);
-		json_double_field(stdout, &first, "seconds", info->seconds);
+		jsonw_int(stdout, &first, "built", info->built_ns);
+		jsonw_uint(stdout, &first, "entries", info->entries);
+		jsonw_uint(stdout, &first, "files", info->files);
+		jsonw_uint(stdout, &first, "bytes", info->bytes);
+		jsonw_double(stdout, &first, "seconds", info->seconds);
 		fputs("}\n", stdout);
 	} else {
 		if (o->count == 0)
@@ -333,27 +368,27 @@ print_record(const struct uw_record *rec, void *arg)
 
 	if (json) {
 		fputc('{', stdout);
-		json_bytes_field(stdout, &first, "path", rec->path,
+		jsonw_bytes(stdout, &first, "path", rec->path,
 		    rec->path_len);
-		json_str_field(stdout, &first, "type",
+		jsonw_str(stdout, &first, "type",
 		    uw_file_type_name(rec->type));
-		json_uint_field(stdout, &first, "mode", rec->mode);
-		json_uint_field(stdout, &first, "uid", rec->uid);
-		json_uint_field(stdout, &first, "gid", rec->gid);
-		json_uint_field(stdout, &first, "size", rec->size);
-		json_int_field(stdout, &first, "mtime", rec->mtime_ns);
+		jsonw_uint(stdout, &first, "mode", rec->mode);
+		jsonw_uint(stdout, &first, "uid", rec->uid);
+		jsonw_uint(stdout, &first, "gid", rec->gid);
+		jsonw_uint(stdout, &first, "size", rec->size);
+		jsonw_int(stdout, &first, "mtime", rec->mtime_ns);
 		if (rec->flags & UW_REC_HASHED) {
 			uw_hex(hex, rec->hash, UW_HASH_LEN);
-			json_str_field(stdout, &first, "hash", hex);
+			jsonw_str(stdout, &first, "hash", hex);
 		}
 		if (rec->link != NULL)
-			json_bytes_field(stdout, &first, "link", rec->link,
+			jsonw_bytes(stdout, &first, "link", rec->link,
 			    rec->link_len);
 		if (rec->caps != NULL && rec->caps_len <= WALK_HEX_MAX) {
 			uw_hex(hex, rec->caps, rec->caps_len);
-			json_str_field(stdout, &first, "caps", hex);
+			jsonw_str(stdout, &first, "caps", hex);
 		}
-		json_bool_field(stdout, &first, "unstable",
+		jsonw_bool(stdout, &first, "unstable",
 		    (rec->flags & UW_REC_UNSTABLE) != 0);
 		fputs("}\n", stdout);
 		return 0;

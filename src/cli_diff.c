@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json.h"
+#include "jsonw.h"
 #include "util.h"
 
 #define MAX_EXCLUDES 1024
@@ -44,25 +44,25 @@ json_record(FILE *out, const struct uw_record *rec)
 	int first = 1;
 
 	fputc('{', out);
-	json_str_field(out, &first, "type", uw_file_type_name(rec->type));
-	json_uint_field(out, &first, "mode", rec->mode);
-	json_uint_field(out, &first, "uid", rec->uid);
-	json_uint_field(out, &first, "gid", rec->gid);
-	json_uint_field(out, &first, "size", rec->size);
-	json_int_field(out, &first, "mtime", rec->mtime_ns);
+	jsonw_str(out, &first, "type", uw_file_type_name(rec->type));
+	jsonw_uint(out, &first, "mode", rec->mode);
+	jsonw_uint(out, &first, "uid", rec->uid);
+	jsonw_uint(out, &first, "gid", rec->gid);
+	jsonw_uint(out, &first, "size", rec->size);
+	jsonw_int(out, &first, "mtime", rec->mtime_ns);
 	if (rec->flags & UW_REC_HASHED) {
 		uw_hex(hex, rec->hash, UW_HASH_LEN);
-		json_str_field(out, &first, "hash", hex);
+		jsonw_str(out, &first, "hash", hex);
 	}
 	if (rec->link != NULL)
-		json_bytes_field(out, &first, "link", rec->link,
+		jsonw_bytes(out, &first, "link", rec->link,
 		    rec->link_len);
 	if (rec->caps != NULL && rec->caps_len <= 64) {
 		uw_hex(hex, rec->caps, rec->caps_len);
-		json_str_field(out, &first, "caps", hex);
+		jsonw_str(out, &first, "caps", hex);
 	}
 	if (rec->flags & UW_REC_UNSTABLE)
-		json_bool_field(out, &first, "unstable", 1);
+		jsonw_bool(out, &first, "unstable", 1);
 	fputc('}', out);
 }
 
@@ -128,31 +128,31 @@ print_event(const struct uw_event *ev, void *arg)
 
 	if (o->json) {
 		fputc('{', stdout);
-		json_str_field(stdout, &first, "op", uw_op_name(ev->op));
-		json_bytes_field(stdout, &first, "path", ev->path,
+		jsonw_str(stdout, &first, "op", uw_op_name(ev->op));
+		jsonw_bytes(stdout, &first, "path", ev->path,
 		    ev->path_len);
-		json_str_field(stdout, &first, "type",
+		jsonw_str(stdout, &first, "type",
 		    uw_file_type_name(ev->type));
 		if (ev->current != NULL) {
-			json_key(stdout, &first, "current");
+			jsonw_key(stdout, &first, "current");
 			json_record(stdout, ev->current);
 		}
 		if (ev->baseline != NULL) {
-			json_key(stdout, &first, "baseline");
+			jsonw_key(stdout, &first, "baseline");
 			json_record(stdout, ev->baseline);
 		}
 		if (ev->op == UW_OP_DELETED || ev->op == UW_OP_REPLACED ||
 		    ev->redirect != NULL)
-			json_uint_field(stdout, &first, "count", ev->count);
+			jsonw_uint(stdout, &first, "count", ev->count);
 		if (ev->redirect != NULL)
-			json_bytes_field(stdout, &first, "redirect",
+			jsonw_bytes(stdout, &first, "redirect",
 			    ev->redirect, ev->redirect_len);
 		if (ev->metacopy)
-			json_bool_field(stdout, &first, "metacopy", 1);
-		json_key(stdout, &first, "container");
+			jsonw_bool(stdout, &first, "metacopy", 1);
+		jsonw_key(stdout, &first, "container");
 		fputc('{', stdout);
 		first = 1;
-		json_str_field(stdout, &first, "image", o->image);
+		jsonw_str(stdout, &first, "image", o->image);
 		fputs("}}\n", stdout);
 		return ferror(stdout) ? -EIO : 0;
 	}
@@ -176,6 +176,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "image", required_argument, NULL, 'i' },
 		{ "exclude", required_argument, NULL, 'x' },
+		{ "container", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "db", required_argument, NULL, 0x100 },
 		{ "help", no_argument, NULL, 'h' },
@@ -188,9 +189,12 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	struct diff_out out = { 0, NULL };
 	struct uw_error err;
 	struct uw_db *db;
+	struct cli_container found;
+	const char *container = NULL;
 	int c, rc;
 
 	memset(&opts, 0, sizeof(opts));
+	memset(&found, 0, sizeof(found));
 	while ((c = getopt_long(argc, argv, "hi:x:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
@@ -201,6 +205,9 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 				return cli_usage_error(cmd, "at most %d "
 				    "--exclude patterns", MAX_EXCLUDES);
 			excludes[opts.exclude_count++] = optarg;
+			break;
+		case 'c':
+			container = optarg;
 			break;
 		case 'J':
 			out.json = 1;
@@ -215,21 +222,35 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_usage_error(cmd, "bad option");
 		}
 	}
-	if (opts.image == NULL)
-		return cli_usage_error(cmd, "--image REF is required");
-	if (optind + 1 != argc)
-		return cli_usage_error(cmd, "give exactly one UPPERDIR");
-	opts.upper = argv[optind];
+	if (container != NULL) {
+		if (opts.image != NULL || optind < argc)
+			return cli_usage_error(cmd, "--container takes no "
+			    "--image or UPPERDIR");
+		if (cli_find_container(container, &found) < 0)
+			return CLI_ERROR;
+		opts.image = found.image_key;
+		opts.upper = found.upper;
+	} else {
+		if (opts.image == NULL)
+			return cli_usage_error(cmd, "--image REF is required");
+		if (optind + 1 != argc)
+			return cli_usage_error(cmd, "give exactly one "
+			    "UPPERDIR");
+		opts.upper = argv[optind];
+	}
 	opts.excludes = excludes;
 	opts.cb = print_event;
 	opts.arg = &out;
 	opts.cancel = &cli_interrupted;
 	out.image = opts.image;
 	db = cli_open_db(ctx, UW_DB_READONLY);
-	if (db == NULL)
+	if (db == NULL) {
+		cli_container_free(&found);
 		return CLI_ERROR;
+	}
 	rc = uw_diff(db, &opts, &stats, &err);
 	uw_db_close(db);
+	cli_container_free(&found);
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = uw_fail(&err, -EIO, "cannot write the output");
 	if (rc < 0) {
@@ -241,7 +262,8 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 
 const struct cli_cmd cli_cmd_diff = {
 	.name = "diff",
-	.args = "--image REF [--json] [--exclude GLOB]... UPPERDIR",
+	.args = "(--image REF UPPERDIR | --container ID) [--json] "
+	    "[--exclude GLOB]...",
 	.summary = "report what a container's upper dir changed",
 	.help =
 	    "\n"
@@ -262,8 +284,10 @@ const struct cli_cmd cli_cmd_diff = {
 	    "drift, not the image.\n"
 	    "\n"
 	    "Options:\n"
-	    "  --image REF      the image whose baseline to compare with "
-	    "(required)\n"
+	    "  --image REF      the image whose baseline to compare with\n"
+	    "  --container ID   a running container (id, name or id prefix): "
+	    "its upper dir\n"
+	    "                   against its image key's baseline\n"
 	    "  --exclude GLOB   do not report paths matching GLOB, nor "
 	    "anything below\n"
 	    "                   them (repeatable; * ? ** [...], e.g. "

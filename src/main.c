@@ -15,6 +15,7 @@
 volatile sig_atomic_t cli_interrupted;
 
 static const struct cli_cmd *const commands[] = {
+	&cli_cmd_containers,
 	&cli_cmd_baseline,
 	&cli_cmd_images,
 	&cli_cmd_show,

@@ -161,6 +161,10 @@ UW_API int uw_images_foreach(struct uw_db *db,
     int (*cb)(const struct uw_image_info *info, void *arg), void *arg,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* 1 if the image has a baseline, 0 if not, <0 on error. */
+UW_API int uw_image_exists(struct uw_db *db, const char *image,
+    struct uw_error *err) UW_WARN_UNUSED;
+
 /* Remove an image's baseline.  -ENOENT when it has none. */
 UW_API int uw_image_remove(struct uw_db *db, const char *image,
     struct uw_error *err) UW_WARN_UNUSED;
@@ -255,6 +259,79 @@ struct uw_diff_stats {
  */
 UW_API int uw_diff(struct uw_db *db, const struct uw_diff_opts *opts,
     struct uw_diff_stats *stats, struct uw_error *err) UW_WARN_UNUSED;
+
+/* ---- containers ---- */
+
+/* One label or annotation. */
+struct uw_label {
+	const char *key;
+	const char *value;
+};
+
+/*
+ * A running container as discovery sees it: its overlay mount joined with
+ * its runtime's metadata.  Strings are never NULL ("" when unknown).
+ */
+struct uw_container {
+	const char *id;
+	const char *name;
+	const char *runtime;	/* runc, crun, containerd, docker, podman,
+				 * or unknown */
+	const char *image;	/* reference, e.g. docker.io/library/nginx:1 */
+	const char *image_id;
+	const char *image_key;	/* the baseline key: its layer stack */
+	const char *pod;
+	const char *namespace;
+	int pid;		/* init pid, 0 if unknown */
+	const char *mount_point;	/* the merged rootfs */
+	const char *upper;
+	const char *const *lower;	/* top first */
+	size_t lower_count;
+	unsigned overlay_flags;	/* UW_OVERLAY_* */
+	const char *cgroup_v1_freezer;	/* absolute dir, "" if none */
+	const char *cgroup_v2;		/* absolute dir, "" if none */
+	const struct uw_label *labels;
+	size_t label_count;
+};
+
+#define UW_OVERLAY_METACOPY 0x01
+#define UW_OVERLAY_REDIRECT_DIR 0x02
+#define UW_OVERLAY_INDEX 0x04
+#define UW_OVERLAY_USERXATTR 0x08
+#define UW_OVERLAY_VOLATILE 0x10
+
+struct uw_discover_opts {
+	/* Where the host's files are: "" or NULL for "/".  Tests point it
+	 * at a fixture tree. */
+	const char *root;
+	/* The mount table to read; NULL for /proc/self/mountinfo. */
+	const char *mountinfo;
+};
+
+/*
+ * Call `cb` for every container on the host: every overlay mount with an
+ * upper dir, named by the runtime metadata found for it (runc and crun
+ * state, containerd task bundles, Docker's overlay2 store, Podman/CRI-O
+ * containers/storage); an overlay no runtime claims is still listed, as
+ * runtime "unknown".  `malformed`, when not NULL, gets the number of
+ * mount table lines that could not be read.
+ */
+/*
+ * Waiting for containers to start and stop: the mount table of our mount
+ * namespace changes when a runtime mounts or unmounts a rootfs.
+ * uw_mounts_wait returns 1 on a change, 0 when `timeout_ms` (-1: no
+ * limit) passed, -EINTR on a signal, or another negative errno.
+ */
+struct uw_mounts;
+UW_API struct uw_mounts *uw_mounts_open(struct uw_error *err)
+    UW_WARN_UNUSED;
+UW_API int uw_mounts_wait(struct uw_mounts *m, int timeout_ms)
+    UW_WARN_UNUSED;
+UW_API void uw_mounts_close(struct uw_mounts *m);
+
+UW_API int uw_containers_foreach(const struct uw_discover_opts *opts,
+    int (*cb)(const struct uw_container *c, void *arg), void *arg,
+    size_t *malformed, struct uw_error *err) UW_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -78,7 +78,7 @@ expect_error "unknown path" 1 \
 	"$U" --db "$S/uw.db" show --image keep /etc/shadow
 
 # Every command answers --help with its synopsis.
-for c in baseline images show forget; do
+for c in containers baseline images show diff forget; do
 	out=$("$U" "$c" --help)
 	check "$c --help works" test $? -eq 0
 	case $out in

@@ -1,13 +1,13 @@
 /*
- * json.c - JSON output of byte strings and scalars.
+ * jsonw.c - JSON output of byte strings and scalars.
  */
 #include <string.h>
 
-#include "json.h"
+#include "jsonw.h"
 #include "util.h"
 
 int
-json_string(FILE *out, const unsigned char *bytes, size_t len)
+jsonw_string(FILE *out, const unsigned char *bytes, size_t len)
 {
 	size_t i = 0, n;
 	unsigned char c;
@@ -46,27 +46,27 @@ json_string(FILE *out, const unsigned char *bytes, size_t len)
 }
 
 void
-json_key(FILE *out, int *first, const char *key)
+jsonw_key(FILE *out, int *first, const char *key)
 {
 	if (!*first)
 		fputc(',', out);
 	*first = 0;
-	json_string(out, (const unsigned char *)key, strlen(key));
+	jsonw_string(out, (const unsigned char *)key, strlen(key));
 	fputc(':', out);
 }
 
 void
-json_bytes_field(FILE *out, int *first, const char *key,
+jsonw_bytes(FILE *out, int *first, const char *key,
     const unsigned char *bytes, size_t len)
 {
 	char hexkey[64];
 	size_t i;
 
-	json_key(out, first, key);
-	if (!json_string(out, bytes, len))
+	jsonw_key(out, first, key);
+	if (!jsonw_string(out, bytes, len))
 		return;
 	snprintf(hexkey, sizeof(hexkey), "%s_hex", key);
-	json_key(out, first, hexkey);
+	jsonw_key(out, first, hexkey);
 	fputc('"', out);
 	for (i = 0; i < len; i++)
 		fprintf(out, "%02x", bytes[i]);
@@ -74,36 +74,36 @@ json_bytes_field(FILE *out, int *first, const char *key,
 }
 
 void
-json_str_field(FILE *out, int *first, const char *key, const char *value)
+jsonw_str(FILE *out, int *first, const char *key, const char *value)
 {
-	json_bytes_field(out, first, key, (const unsigned char *)value,
+	jsonw_bytes(out, first, key, (const unsigned char *)value,
 	    strlen(value));
 }
 
 void
-json_int_field(FILE *out, int *first, const char *key, int64_t value)
+jsonw_int(FILE *out, int *first, const char *key, int64_t value)
 {
-	json_key(out, first, key);
+	jsonw_key(out, first, key);
 	fprintf(out, "%lld", (long long)value);
 }
 
 void
-json_uint_field(FILE *out, int *first, const char *key, uint64_t value)
+jsonw_uint(FILE *out, int *first, const char *key, uint64_t value)
 {
-	json_key(out, first, key);
+	jsonw_key(out, first, key);
 	fprintf(out, "%llu", (unsigned long long)value);
 }
 
 void
-json_double_field(FILE *out, int *first, const char *key, double value)
+jsonw_double(FILE *out, int *first, const char *key, double value)
 {
-	json_key(out, first, key);
+	jsonw_key(out, first, key);
 	fprintf(out, "%.3f", value);
 }
 
 void
-json_bool_field(FILE *out, int *first, const char *key, int value)
+jsonw_bool(FILE *out, int *first, const char *key, int value)
 {
-	json_key(out, first, key);
+	jsonw_key(out, first, key);
 	fputs(value ? "true" : "false", out);
 }

@@ -1,0 +1,19 @@
+/*
+ * discover.h - the containers on this host: overlay mounts from the mount
+ * table joined with each runtime's own metadata files.
+ */
+#ifndef UW_DISCOVER_H
+#define UW_DISCOVER_H
+
+#include "upperwatch.h"
+
+/* See uw_containers_foreach in upperwatch.h. */
+int discover_foreach(const struct uw_discover_opts *opts,
+    int (*cb)(const struct uw_container *c, void *arg), void *arg,
+    size_t *malformed, struct uw_error *err) UW_WARN_UNUSED;
+
+/* The baseline key of a layer stack: "stack:" and 16 hex digits of a
+ * hash of the layers' real paths, top first.  `out` holds 24 bytes. */
+void discover_image_key(const char *const *lower, size_t count, char *out);
+
+#endif /* UW_DISCOVER_H */
