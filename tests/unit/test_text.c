@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "json.h"
+#include "jsonw.h"
 #include "overlay.h"
 #include "util.h"
 
@@ -29,7 +29,7 @@ json_field(const char *bytes, size_t len)
 	FILE *f = fmemopen(out, sizeof(out), "w");
 	int first = 1;
 
-	json_bytes_field(f, &first, "path", (const unsigned char *)bytes,
+	jsonw_bytes(f, &first, "path", (const unsigned char *)bytes,
 	    len);
 	fclose(f);
 	return out;
