@@ -15,7 +15,7 @@
 
 struct diff_out {
 	int json;
-	const char *image;
+	struct uw_container container;	/* only the image is known */
 };
 
 static char
@@ -34,36 +34,6 @@ op_letter(enum uw_op op)
 		return 'R';
 	}
 	return '?';
-}
-
-/* The DESIGN §4 record: mode, uid, gid, size, mtime, hash, link, caps. */
-static void
-json_record(FILE *out, const struct uw_record *rec)
-{
-	char hex[2 * 64 + 1];
-	int first = 1;
-
-	fputc('{', out);
-	jsonw_str(out, &first, "type", uw_file_type_name(rec->type));
-	jsonw_uint(out, &first, "mode", rec->mode);
-	jsonw_uint(out, &first, "uid", rec->uid);
-	jsonw_uint(out, &first, "gid", rec->gid);
-	jsonw_uint(out, &first, "size", rec->size);
-	jsonw_int(out, &first, "mtime", rec->mtime_ns);
-	if (rec->flags & UW_REC_HASHED) {
-		uw_hex(hex, rec->hash, UW_HASH_LEN);
-		jsonw_str(out, &first, "hash", hex);
-	}
-	if (rec->link != NULL)
-		jsonw_bytes(out, &first, "link", rec->link,
-		    rec->link_len);
-	if (rec->caps != NULL && rec->caps_len <= 64) {
-		uw_hex(hex, rec->caps, rec->caps_len);
-		jsonw_str(out, &first, "caps", hex);
-	}
-	if (rec->flags & UW_REC_UNSTABLE)
-		jsonw_bool(out, &first, "unstable", 1);
-	fputc('}', out);
 }
 
 static void
@@ -124,37 +94,12 @@ static int
 print_event(const struct uw_event *ev, void *arg)
 {
 	struct diff_out *o = arg;
-	int first = 1;
 
 	if (o->json) {
-		fputc('{', stdout);
-		jsonw_str(stdout, &first, "op", uw_op_name(ev->op));
-		jsonw_bytes(stdout, &first, "path", ev->path,
-		    ev->path_len);
-		jsonw_str(stdout, &first, "type",
-		    uw_file_type_name(ev->type));
-		if (ev->current != NULL) {
-			jsonw_key(stdout, &first, "current");
-			json_record(stdout, ev->current);
-		}
-		if (ev->baseline != NULL) {
-			jsonw_key(stdout, &first, "baseline");
-			json_record(stdout, ev->baseline);
-		}
-		if (ev->op == UW_OP_DELETED || ev->op == UW_OP_REPLACED ||
-		    ev->redirect != NULL)
-			jsonw_uint(stdout, &first, "count", ev->count);
-		if (ev->redirect != NULL)
-			jsonw_bytes(stdout, &first, "redirect",
-			    ev->redirect, ev->redirect_len);
-		if (ev->metacopy)
-			jsonw_bool(stdout, &first, "metacopy", 1);
-		jsonw_key(stdout, &first, "container");
-		fputc('{', stdout);
-		first = 1;
-		jsonw_str(stdout, &first, "image", o->image);
-		fputs("}}\n", stdout);
-		return ferror(stdout) ? -EIO : 0;
+		struct uw_event copy = *ev;
+
+		copy.container = &o->container;
+		return uw_event_write_json(stdout, &copy);
 	}
 	printf("%c ", op_letter(ev->op));
 	uw_escape_bytes(stdout, ev->path, ev->path_len);
@@ -186,7 +131,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	const char *excludes[MAX_EXCLUDES];
 	struct uw_diff_opts opts;
 	struct uw_diff_stats stats;
-	struct diff_out out = { 0, NULL };
+	struct diff_out out;
 	struct uw_error err;
 	struct uw_db *db;
 	struct cli_container found;
@@ -195,6 +140,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 
 	memset(&opts, 0, sizeof(opts));
 	memset(&found, 0, sizeof(found));
+	memset(&out, 0, sizeof(out));
 	while ((c = getopt_long(argc, argv, "hi:x:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
@@ -242,7 +188,14 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	opts.cb = print_event;
 	opts.arg = &out;
 	opts.cancel = &cli_interrupted;
-	out.image = opts.image;
+	out.container.id = out.container.name = out.container.runtime = "";
+	out.container.image_id = out.container.image_key = "";
+	out.container.pod = out.container.namespace = "";
+	out.container.image = opts.image;
+	if (container != NULL) {
+		out.container.id = found.id;
+		out.container.image_key = opts.image;
+	}
 	db = cli_open_db(ctx, UW_DB_READONLY);
 	if (db == NULL) {
 		cli_container_free(&found);

@@ -236,7 +236,6 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 {
 	struct walk_xattrs x;
 	struct stat st;
-	size_t i;
 	int fd, rc, opaque;
 
 	fd = walk_open_dir(dir->fd, name);
@@ -248,16 +247,15 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		return uw_fail(err, -errno, "%s: %s",
 		    (const char *)d->path.data, strerror(errno));
 	rc = walk_read_xattrs(fd, &x);
-	if (rc == 0)
+	if (rc == 0 && child->want_names)
 		rc = walk_list(fd, &child->names);
 	if (rc < 0)
 		return uw_fail(err, rc, "%s: cannot read: %s",
 		    (const char *)d->path.data, strerror(-rc));
 	opaque = (x.flags & WALK_X_OPAQUE) != 0;
-	for (i = 0; i < child->names.count && !opaque; i++)
-		if (strcmp(walk_name_str(&child->names, i),
-		    OVERLAY_WH_OPAQUE) == 0)
-			opaque = 1;
+	if (!opaque && faccessat(fd, OVERLAY_WH_OPAQUE, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		opaque = 1;	/* the OCI marker */
 	record_from_stat(cur, &d->path, &st);
 	child->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
 	child->opaque = opaque;
@@ -422,6 +420,7 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	if (child->fd >= 0)
 		close(child->fd);
 	child->fd = -1;
+	child->names.count = 0;
 	wh = overlay_wh_name(name, name_len, &target, &target_len);
 	if (wh == 2 || wh == 3)
 		return 0;	/* OCI markers are not entries */
@@ -696,6 +695,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 		}
 		c = &frames[depth];
 		drift_child_init(&c->dir);
+		c->dir.want_names = 1;
 		rc = drift_entry(d, &dir, name, len, &c->dir, count_event,
 		    &counter, err);
 		if (rc != 0) {

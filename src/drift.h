@@ -41,6 +41,7 @@ struct drift_child {
 	int fd;			/* -1 when not a directory */
 	int xwhiteouts, opaque, new_tree;
 	struct uw_buf bpath;
+	int want_names;		/* set by the caller: list it into names */
 	struct walk_names names;	/* its listing */
 };
 

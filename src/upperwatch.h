@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -185,6 +186,8 @@ UW_API int uw_baseline_foreach(struct uw_db *db, const char *image,
 
 /* ---- drift ---- */
 
+struct uw_container;
+
 enum uw_op {
 	UW_OP_ADDED = 1,	/* not in the baseline */
 	UW_OP_MODIFIED,		/* content (or symlink target) differs */
@@ -228,7 +231,21 @@ struct uw_event {
 	const unsigned char *redirect;
 	size_t redirect_len;
 	int metacopy;		/* the upper file holds metadata only */
+	/* Who and when: NULL and 0 in an offline diff. */
+	const struct uw_container *container;
+	int64_t time_ns;	/* detection time, ns since the epoch */
+	uint64_t id;		/* journal id, 0 when not journaled */
 };
+
+/*
+ * Write the event as one JSON line with the DESIGN fields: op, path, type,
+ * current and baseline (type, mode, uid, gid, size, mtime, hash, link,
+ * caps), count, redirect, metacopy, container (id, name, image, image_id,
+ * runtime, labels, pod, namespace), time, id.  A name that is not UTF-8
+ * also gets an exact "_hex" twin.  Returns 0 or -EIO.
+ */
+UW_API int uw_event_write_json(FILE *out, const struct uw_event *ev)
+    UW_WARN_UNUSED;
 
 struct uw_diff_opts {
 	const char *image;	/* the baseline to compare against */

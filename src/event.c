@@ -1,0 +1,96 @@
+/*
+ * event.c - a drift event as one JSON line: the same field names the Lua
+ * event table and the journal use (DESIGN §4).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "util.h"
+
+static void
+write_record(FILE *out, const struct uw_record *rec)
+{
+	char hex[2 * 64 + 1];
+	int first = 1;
+
+	fputc('{', out);
+	jsonw_str(out, &first, "type", uw_file_type_name(rec->type));
+	jsonw_uint(out, &first, "mode", rec->mode);
+	jsonw_uint(out, &first, "uid", rec->uid);
+	jsonw_uint(out, &first, "gid", rec->gid);
+	jsonw_uint(out, &first, "size", rec->size);
+	jsonw_int(out, &first, "mtime", rec->mtime_ns);
+	if (rec->flags & UW_REC_HASHED) {
+		uw_hex(hex, rec->hash, UW_HASH_LEN);
+		jsonw_str(out, &first, "hash", hex);
+	}
+	if (rec->link != NULL)
+		jsonw_bytes(out, &first, "link", rec->link, rec->link_len);
+	if (rec->caps != NULL && rec->caps_len <= 64) {
+		uw_hex(hex, rec->caps, rec->caps_len);
+		jsonw_str(out, &first, "caps", hex);
+	}
+	if (rec->flags & UW_REC_UNSTABLE)
+		jsonw_bool(out, &first, "unstable", 1);
+	fputc('}', out);
+}
+
+static void
+write_container(FILE *out, const struct uw_container *c)
+{
+	size_t i;
+	int first = 1, inner = 1;
+
+	fputc('{', out);
+	jsonw_str(out, &first, "id", c->id);
+	jsonw_str(out, &first, "name", c->name);
+	jsonw_str(out, &first, "image", c->image);
+	jsonw_str(out, &first, "image_id", c->image_id);
+	jsonw_str(out, &first, "runtime", c->runtime);
+	jsonw_key(out, &first, "labels");
+	fputc('{', out);
+	for (i = 0; i < c->label_count; i++)
+		jsonw_str(out, &inner, c->labels[i].key, c->labels[i].value);
+	fputc('}', out);
+	jsonw_str(out, &first, "pod", c->pod);
+	jsonw_str(out, &first, "namespace", c->namespace);
+	fputc('}', out);
+}
+
+UW_API int
+uw_event_write_json(FILE *out, const struct uw_event *ev)
+{
+	int first = 1;
+
+	fputc('{', out);
+	jsonw_str(out, &first, "op", uw_op_name(ev->op));
+	jsonw_bytes(out, &first, "path", ev->path, ev->path_len);
+	jsonw_str(out, &first, "type", uw_file_type_name(ev->type));
+	if (ev->current != NULL) {
+		jsonw_key(out, &first, "current");
+		write_record(out, ev->current);
+	}
+	if (ev->baseline != NULL) {
+		jsonw_key(out, &first, "baseline");
+		write_record(out, ev->baseline);
+	}
+	if (ev->op == UW_OP_DELETED || ev->op == UW_OP_REPLACED ||
+	    ev->redirect != NULL)
+		jsonw_uint(out, &first, "count", ev->count);
+	if (ev->redirect != NULL)
+		jsonw_bytes(out, &first, "redirect", ev->redirect,
+		    ev->redirect_len);
+	if (ev->metacopy)
+		jsonw_bool(out, &first, "metacopy", 1);
+	if (ev->container != NULL) {
+		jsonw_key(out, &first, "container");
+		write_container(out, ev->container);
+	}
+	if (ev->time_ns != 0)
+		jsonw_int(out, &first, "time", ev->time_ns);
+	if (ev->id != 0)
+		jsonw_uint(out, &first, "id", ev->id);
+	fputs("}\n", out);
+	return ferror(out) ? -EIO : 0;
+}
