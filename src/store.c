@@ -23,7 +23,7 @@
 
 /* 'UpWa': marks a SQLite file as ours. */
 #define STORE_APPLICATION_ID 0x55705761
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum stmt_id {
 	ST_IMAGE_FIND,
@@ -33,6 +33,10 @@ enum stmt_id {
 	ST_FILE_INSERT,
 	ST_FILE_GET,
 	ST_FILES_BELOW,
+	ST_STATE_GET,
+	ST_STATE_PUT,
+	ST_STATE_DEL,
+	ST_EVENT_ADD,
 	ST_COUNT
 };
 
@@ -51,6 +55,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* Paths below P sort between "P/" and "P0" ('0' follows '/'). */
 	[ST_FILES_BELOW] = "SELECT count(*) FROM files WHERE image_id = ?1 "
 	    "AND path > ?2 AND path < ?3",
+	[ST_STATE_GET] = "SELECT sig FROM path_state WHERE container = ?1 "
+	    "AND path = ?2",
+	[ST_STATE_PUT] = "INSERT OR REPLACE INTO path_state (container, path, "
+	    "sig) VALUES (?1, ?2, ?3)",
+	[ST_STATE_DEL] = "DELETE FROM path_state WHERE container = ?1 AND "
+	    "path = ?2",
+	[ST_EVENT_ADD] = "INSERT INTO events (id, time_ns, container, op, "
+	    "path, type, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
 
 struct store {
@@ -115,6 +127,15 @@ static const char *const migrations[] = {
 	"  detail TEXT"			/* the event as JSON */
 	");"
 	"CREATE INDEX events_container ON events (container, time_ns);",
+	/* 1 -> 2: what the watcher last reported of each path, so that a
+	 * rescan reports only what changed since. */
+	"CREATE TABLE path_state ("
+	"  container TEXT NOT NULL,"
+	"  path BLOB NOT NULL,"
+	"  sig TEXT NOT NULL,"
+	"  PRIMARY KEY (container, path)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX events_time ON events (time_ns);",
 };
 
 static int
@@ -939,4 +960,172 @@ store_row_free(struct store_row *row)
 	uw_buf_free(&row->path);
 	uw_buf_free(&row->link);
 	uw_buf_free(&row->caps);
+}
+
+int
+store_begin(struct store *store, struct uw_error *err)
+{
+	if (!sqlite3_get_autocommit(store->db))
+		return 0;
+	return exec(store, "BEGIN IMMEDIATE", err);
+}
+
+int
+store_commit(struct store *store, struct uw_error *err)
+{
+	if (sqlite3_get_autocommit(store->db))
+		return 0;
+	return exec(store, "COMMIT", err);
+}
+
+int
+store_state_get(struct store *store, const char *container,
+    const unsigned char *path, size_t path_len, struct uw_buf *sig,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_STATE_GET];
+	int rc, ret = 1;
+
+	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		uw_buf_reset(sig);
+		ret = uw_buf_add(sig, sqlite3_column_text(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0)) < 0 ? -ENOMEM : 0;
+	} else if (rc != SQLITE_DONE) {
+		ret = sql_fail(store, err, "reading path state");
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+int
+store_state_put(struct store *store, const char *container,
+    const unsigned char *path, size_t path_len, const char *sig,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_STATE_PUT];
+	int rc;
+
+	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sig, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,
+	    "recording path state");
+}
+
+int
+store_state_del(struct store *store, const char *container,
+    const unsigned char *path, size_t path_len, struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_STATE_DEL];
+	int rc;
+
+	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,
+	    "clearing path state");
+}
+
+int
+store_state_foreach(struct store *store, const char *container,
+    int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(store->db, "SELECT path FROM path_state "
+	    "WHERE container = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(store, err, "listing path state");
+	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = cb(sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), arg);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_fail(store, err, "listing path state");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_next_event_id(struct store *store, uint64_t *id, struct uw_error *err)
+{
+	int64_t max = 0;
+	int sqlrc;
+
+	if (query_int(store, "SELECT coalesce(max(id), 0) FROM events", &max,
+	    &sqlrc) < 0)
+		return sql_fail(store, err, "reading the journal");
+	*id = (uint64_t)max + 1;
+	return 0;
+}
+
+int
+store_event_add(struct store *store, uint64_t id, int64_t time_ns,
+    const char *container, const char *op, const unsigned char *path,
+    size_t path_len, const char *type, const char *detail, size_t detail_len,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_EVENT_ADD];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	sqlite3_bind_int64(st, 2, time_ns);
+	sqlite3_bind_text(st, 3, container, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, op, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, path, (int)path_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, detail, (int)detail_len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,
+	    "journaling an event");
+}
+
+int
+store_events_foreach(struct store *store, const char *container,
+    int64_t since_ns, const char *op,
+    int (*cb)(uint64_t id, int64_t time_ns, const char *container,
+    const char *op, const unsigned char *path, size_t path_len,
+    const char *detail, void *arg), void *arg, struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(store->db, "SELECT id, time_ns, container, "
+	    "op, path, detail FROM events WHERE (?1 IS NULL OR container = ?1 "
+	    "OR container LIKE ?1 || '%') AND time_ns >= ?2 AND (?3 IS NULL "
+	    "OR op = ?3) ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(store, err, "reading the journal");
+	if (container != NULL)
+		sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since_ns);
+	if (op != NULL)
+		sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = cb((uint64_t)sqlite3_column_int64(st, 0),
+		    sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    (const char *)sqlite3_column_text(st, 3),
+		    sqlite3_column_blob(st, 4),
+		    (size_t)sqlite3_column_bytes(st, 4),
+		    (const char *)sqlite3_column_text(st, 5), arg);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_fail(store, err, "reading the journal");
+	sqlite3_finalize(st);
+	return ret;
 }

@@ -78,4 +78,41 @@ int store_count_below(struct store *store, int64_t image_id,
     const unsigned char *path, size_t path_len, uint64_t *count,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* ---- the journal ---- */
+
+/* Group writes: begin is a no-op inside a transaction, commit outside. */
+int store_begin(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
+int store_commit(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
+
+/* What was last reported of a container's path (a signature string):
+ * get returns 0 with it in `sig`, 1 when there is none. */
+int store_state_get(struct store *store, const char *container,
+    const unsigned char *path, size_t path_len, struct uw_buf *sig,
+    struct uw_error *err) UW_WARN_UNUSED;
+int store_state_put(struct store *store, const char *container,
+    const unsigned char *path, size_t path_len, const char *sig,
+    struct uw_error *err) UW_WARN_UNUSED;
+int store_state_del(struct store *store, const char *container,
+    const unsigned char *path, size_t path_len, struct uw_error *err)
+    UW_WARN_UNUSED;
+int store_state_foreach(struct store *store, const char *container,
+    int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Events: ids are given by the (single) writer, from next_event_id on. */
+int store_next_event_id(struct store *store, uint64_t *id,
+    struct uw_error *err) UW_WARN_UNUSED;
+int store_event_add(struct store *store, uint64_t id, int64_t time_ns,
+    const char *container, const char *op, const unsigned char *path,
+    size_t path_len, const char *type, const char *detail, size_t detail_len,
+    struct uw_error *err) UW_WARN_UNUSED;
+/* Events in id order; NULL filters match everything; `container`
+ * matches an id or an id prefix. */
+int store_events_foreach(struct store *store, const char *container,
+    int64_t since_ns, const char *op,
+    int (*cb)(uint64_t id, int64_t time_ns, const char *container,
+    const char *op, const unsigned char *path, size_t path_len,
+    const char *detail, void *arg), void *arg, struct uw_error *err)
+    UW_WARN_UNUSED;
+
 #endif /* UW_STORE_H */

@@ -115,11 +115,25 @@ main(void)
 	store = store_open(dbpath, 0, &err);
 	CHECK(store == NULL, "a newer schema is refused");
 	snprintf(cmd, sizeof(cmd), "%s: database schema version 99 is newer "
-	    "than this upperwatch supports (1); upgrade upperwatch", dbpath);
+	    "than this upperwatch supports (2); upgrade upperwatch", dbpath);
 	CHECK_STR(err.msg, cmd, "with the reason");
+	/* A version 1 database (no path_state yet) is migrated on open. */
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
-	    sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL) ==
-	    SQLITE_OK, "schema version put back");
+	    sqlite3_exec(raw, "DROP TABLE path_state; DROP INDEX events_time; "
+	    "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK,
+	    "made a version 1 database");
+	sqlite3_close(raw);
+	store = store_open(dbpath, STORE_READONLY, &err);
+	CHECK(store == NULL && strstr(err.msg, "is older than this") != NULL,
+	    "read-only, an old schema is refused, not changed");
+	store = store_open(dbpath, 0, &err);
+	CHECK(store != NULL, "read-write, it is migrated");
+	CHECK(store != NULL && memcmp(secret, store_secret(store),
+	    HASH_SECRET_LEN) == 0, "keeping its secret");
+	store_close(store);
+	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
+	    sqlite3_exec(raw, "SELECT count(*) FROM path_state", NULL, NULL,
+	    NULL) == SQLITE_OK, "the new table is there");
 	sqlite3_close(raw);
 
 	/* A missing directory. */
