@@ -14,6 +14,7 @@
 #include "discover.h"
 #include "drift.h"
 #include "mountinfo.h"
+#include "watch.h"
 #include "store.h"
 #include "util.h"
 
@@ -216,4 +217,47 @@ uw_mounts_close(struct uw_mounts *m)
 		return;
 	close(m->fd);
 	free(m);
+}
+
+UW_API int
+uw_watch(struct uw_db *db, const struct uw_watch_opts *opts,
+    struct uw_error *err)
+{
+	if (db == NULL || opts == NULL)
+		return uw_fail(err, -EINVAL, "bad arguments");
+	return watch_run(db->store, opts, err);
+}
+
+struct journal_cb {
+	int (*cb)(const struct uw_journal_entry *e, void *arg);
+	void *arg;
+};
+
+static int
+journal_one(uint64_t id, int64_t time_ns, const char *container,
+    const char *op, const unsigned char *path, size_t path_len,
+    const char *detail, void *arg)
+{
+	struct journal_cb *j = arg;
+	struct uw_journal_entry e;
+
+	e.id = id;
+	e.time_ns = time_ns;
+	e.container = container ? container : "";
+	e.op = op ? op : "";
+	e.path = path ? path : (const unsigned char *)"";
+	e.path_len = path_len;
+	e.json = detail ? detail : "{}";
+	return j->cb(&e, j->arg);
+}
+
+UW_API int
+uw_journal_foreach(struct uw_db *db, const char *container, int64_t since_ns,
+    const char *op, int (*cb)(const struct uw_journal_entry *e, void *arg),
+    void *arg, struct uw_error *err)
+{
+	struct journal_cb j = { cb, arg };
+
+	return store_events_foreach(db->store, container, since_ns, op,
+	    journal_one, &j, err);
 }

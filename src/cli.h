@@ -34,6 +34,8 @@ extern const struct cli_cmd cli_cmd_show;
 extern const struct cli_cmd cli_cmd_forget;
 extern const struct cli_cmd cli_cmd_diff;
 extern const struct cli_cmd cli_cmd_containers;
+extern const struct cli_cmd cli_cmd_watch;
+extern const struct cli_cmd cli_cmd_events;
 
 /* Set by SIGINT/SIGTERM (main.c). */
 extern volatile sig_atomic_t cli_interrupted;

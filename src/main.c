@@ -15,6 +15,8 @@
 volatile sig_atomic_t cli_interrupted;
 
 static const struct cli_cmd *const commands[] = {
+	&cli_cmd_watch,
+	&cli_cmd_events,
 	&cli_cmd_containers,
 	&cli_cmd_baseline,
 	&cli_cmd_images,

@@ -350,6 +350,66 @@ UW_API int uw_containers_foreach(const struct uw_discover_opts *opts,
     int (*cb)(const struct uw_container *c, void *arg), void *arg,
     size_t *malformed, struct uw_error *err) UW_WARN_UNUSED;
 
+/* ---- the watcher ---- */
+
+struct uw_watch_opts {
+	/* Sidecar: watch only this container (id, name or id prefix)... */
+	const char *container;
+	/* ...or only this upper dir, against this image's baseline. */
+	const char *upper;
+	const char *image;
+	/* Full rescans: every this many seconds (0: 300). */
+	unsigned rescan_seconds;
+	/* Events on one path are coalesced until it has been quiet this long
+	 * (0: 50 ms), and held at most ten times as long. */
+	unsigned quiet_ms;
+	/* Do not build a missing baseline from a new container's layers. */
+	int no_auto_baseline;
+	/* Paths never reported (globs, as uw_diff_opts.excludes). */
+	const char *const *excludes;
+	size_t exclude_count;
+	/* Each drift event, after it is journaled.  A non-zero return stops
+	 * the watcher. */
+	int (*on_event)(const struct uw_event *ev, void *arg);
+	/* Things an operator should know: containers seen and gone,
+	 * baselines built, the watch limit reached, queue overflows. */
+	void (*on_notice)(const char *message, void *arg);
+	void *arg;
+	/* Stop cleanly (every accepted event committed) once non-zero. */
+	const volatile sig_atomic_t *stop;
+};
+
+/*
+ * Watch containers' upper dirs and report drift as it happens: every
+ * container on the host (following the mount table as they start and
+ * stop), or one (opts->container, or opts->upper with opts->image).  Each
+ * upper dir is scanned at start (drift made while nobody watched is
+ * reported), watched recursively with inotify, rescanned after a queue
+ * overflow and periodically.  A change is reported once: the journal
+ * keeps each path's last reported state.  Returns 0 when stopped, or a
+ * negative error.
+ */
+UW_API int uw_watch(struct uw_db *db, const struct uw_watch_opts *opts,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* One journaled event. */
+struct uw_journal_entry {
+	uint64_t id;
+	int64_t time_ns;
+	const char *container;
+	const char *op;
+	const unsigned char *path;
+	size_t path_len;
+	const char *json;	/* the event's JSON line, without newline */
+};
+
+/* Journaled events in id order; NULL filters (and since 0) match all;
+ * `container` matches an id or an id prefix. */
+UW_API int uw_journal_foreach(struct uw_db *db, const char *container,
+    int64_t since_ns, const char *op,
+    int (*cb)(const struct uw_journal_entry *e, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,391 @@
+/*
+ * cli_watch.c - `upperwatch watch`, the monitor (host daemon or sidecar),
+ * and `upperwatch events`, the journal.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "util.h"
+
+#define MAX_EXCLUDES 1024
+
+struct watch_out {
+	FILE *out;
+	int quiet;
+};
+
+static int
+print_event(const struct uw_event *ev, void *arg)
+{
+	struct watch_out *o = arg;
+	int rc;
+
+	rc = uw_event_write_json(o->out, ev);
+	if (rc == 0 && fflush(o->out) != 0)
+		rc = -EIO;
+	return rc;
+}
+
+static void
+print_notice(const char *msg, void *arg)
+{
+	struct watch_out *o = arg;
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (o->quiet && strncmp(msg, "WARNING", 7) != 0)
+		return;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+	    gmtime_r(&t, &tm));
+	fprintf(stderr, "%s upperwatch: %s\n", when, msg);
+}
+
+static int
+parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+run_watch(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "container", required_argument, NULL, 'c' },
+		{ "upper", required_argument, NULL, 'u' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "rescan", required_argument, NULL, 'r' },
+		{ "quiet-ms", required_argument, NULL, 'Q' },
+		{ "exclude", required_argument, NULL, 'x' },
+		{ "no-baseline", no_argument, NULL, 'N' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "db", required_argument, NULL, 0x100 },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cli_cmd *cmd = &cli_cmd_watch;
+	const char *excludes[MAX_EXCLUDES], *output = NULL;
+	struct uw_watch_opts opts;
+	struct watch_out out = { stdout, 0 };
+	struct uw_error err;
+	struct uw_db *db;
+	int c, rc;
+
+	memset(&opts, 0, sizeof(opts));
+	while ((c = getopt_long(argc, argv, "hc:o:qx:", longopts, NULL))
+	    != -1) {
+		switch (c) {
+		case 'c':
+			opts.container = optarg;
+			break;
+		case 'u':
+			opts.upper = optarg;
+			break;
+		case 'i':
+			opts.image = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'r':
+			if (parse_uint(optarg, 86400 * 7, &opts.rescan_seconds)
+			    < 0 || opts.rescan_seconds == 0)
+				return cli_usage_error(cmd, "--rescan takes "
+				    "seconds, 1 to 604800, not '%s'", optarg);
+			break;
+		case 'Q':
+			if (parse_uint(optarg, 60000, &opts.quiet_ms) < 0 ||
+			    opts.quiet_ms == 0)
+				return cli_usage_error(cmd, "--quiet-ms takes "
+				    "1 to 60000, not '%s'", optarg);
+			break;
+		case 'x':
+			if (opts.exclude_count == MAX_EXCLUDES)
+				return cli_usage_error(cmd, "at most %d "
+				    "--exclude patterns", MAX_EXCLUDES);
+			excludes[opts.exclude_count++] = optarg;
+			break;
+		case 'N':
+			opts.no_auto_baseline = 1;
+			break;
+		case 'q':
+			out.quiet = 1;
+			break;
+		case 0x100:
+			ctx->db_path = optarg;
+			break;
+		case 'h':
+			cli_usage(cmd, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error(cmd, "bad option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	if (opts.container != NULL && opts.upper != NULL)
+		return cli_usage_error(cmd, "give --container or --upper, "
+		    "not both");
+	if ((opts.upper == NULL) != (opts.image == NULL))
+		return cli_usage_error(cmd, "--upper and --image go "
+		    "together");
+	opts.excludes = excludes;
+	opts.on_event = print_event;
+	opts.on_notice = print_notice;
+	opts.arg = &out;
+	opts.stop = &cli_interrupted;
+	if (output != NULL) {
+		out.out = fopen(output, "ae");
+		if (out.out == NULL) {
+			cli_error("%s: %s", output, strerror(errno));
+			return CLI_ERROR;
+		}
+	}
+	db = cli_open_db(ctx, 0);
+	if (db == NULL) {
+		if (output != NULL)
+			fclose(out.out);
+		return CLI_ERROR;
+	}
+	rc = uw_watch(db, &opts, &err);
+	uw_db_close(db);
+	if (output != NULL && fclose(out.out) != 0 && rc == 0)
+		rc = uw_fail(&err, -EIO, "%s: %s", output, strerror(errno));
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_cmd_watch = {
+	.name = "watch",
+	.args = "[--container ID | --upper DIR --image REF] [OPTIONS]",
+	.summary = "report drift as it happens (host daemon or sidecar)",
+	.help =
+	    "\n"
+	    "The monitor.  With no --container or --upper it is the host "
+	    "daemon: it\nwatches every container on the host, follows the "
+	    "mount table as containers\nstart and stop, and builds the "
+	    "baseline of an image it has not seen from the\nimage's layers "
+	    "(never from the running container).  With --container ID it\n"
+	    "watches one container; with --upper DIR --image REF it watches "
+	    "an upper dir\nit can only see through a mounted path (a "
+	    "sidecar).\n"
+	    "\n"
+	    "Every upper dir is scanned at start, so drift made while nobody "
+	    "watched is\nreported; then inotify triggers a re-read of each "
+	    "changed entry (bursts on\none path are coalesced), a queue "
+	    "overflow triggers a rescan, and a periodic\nrescan catches what "
+	    "inotify cannot see.  A change is reported once: the\njournal "
+	    "keeps each path's last reported state.  Each drift event is "
+	    "stored in\nthe journal and written as one JSON line (see "
+	    "'upperwatch diff --help' for\nthe fields; here with container, "
+	    "time and id).  Notices go to stderr.\nSIGINT or SIGTERM stop it "
+	    "with every accepted event committed.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --container ID   watch one container (id, name or id prefix)\n"
+	    "  --upper DIR      watch this upper dir...\n"
+	    "  --image REF      ...against this image's baseline\n"
+	    "  -o, --output FILE  append the JSON lines to FILE, not stdout\n"
+	    "  --rescan SECONDS full rescans this often (default 300)\n"
+	    "  --quiet-ms N     coalesce events on a path until it is quiet "
+	    "N ms (50)\n"
+	    "  -x, --exclude GLOB  never report matching paths "
+	    "(repeatable)\n"
+	    "  --no-baseline    do not build missing baselines; such "
+	    "containers are\n"
+	    "                   not watched\n"
+	    "  -q, --quiet      only warnings on stderr\n"
+	    "  --db PATH        the database\n"
+	    "\n"
+	    "Example:\n"
+	    "  upperwatch watch --exclude '/etc/host*' --output "
+	    "/var/log/upperwatch.jsonl\n",
+	.run = run_watch,
+};
+
+/* ---- events ---- */
+
+/* "30s", "10m", "2h", "7d" ago; an ISO date; or ns since the epoch. */
+static int
+parse_since(const char *s, int64_t *ns)
+{
+	struct tm tm;
+	char *end;
+	long long v;
+	int64_t unit;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL)
+		end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && *end == '\0') {
+		*ns = (int64_t)timegm(&tm) * 1000000000;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return -1;
+	if (*end == '\0') {
+		*ns = v;
+		return 0;
+	}
+	switch (*end) {
+	case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (end[1] != '\0' || v > 36500LL * 86400 / unit)
+		return -1;
+	*ns = uw_now_real_ns() - (int64_t)v * unit * 1000000000;
+	return 0;
+}
+
+static int
+print_journal(const struct uw_journal_entry *e, void *arg)
+{
+	int json = *(int *)arg;
+	char when[32];
+	time_t t = (time_t)(e->time_ns / 1000000000);
+	struct tm tm;
+
+	if (json) {
+		fputs(e->json, stdout);
+		fputc('\n', stdout);
+		return ferror(stdout) ? -EIO : 0;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+	    gmtime_r(&t, &tm));
+	printf("%s %6llu %-12.12s %-8s ", when, (unsigned long long)e->id,
+	    e->container, e->op);
+	uw_escape_bytes(stdout, e->path, e->path_len);
+	fputc('\n', stdout);
+	return ferror(stdout) ? -EIO : 0;
+}
+
+static int
+run_events(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "container", required_argument, NULL, 'c' },
+		{ "since", required_argument, NULL, 's' },
+		{ "op", required_argument, NULL, 'O' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "db", required_argument, NULL, 0x100 },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const ops[] = {
+		"added", "modified", "metadata", "deleted", "replaced", NULL
+	};
+	const struct cli_cmd *cmd = &cli_cmd_events;
+	const char *container = NULL, *op = NULL;
+	struct uw_error err;
+	struct uw_db *db;
+	int64_t since = 0;
+	int json = 0, c, rc, i;
+
+	while ((c = getopt_long(argc, argv, "hc:s:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			container = optarg;
+			break;
+		case 's':
+			if (parse_since(optarg, &since) < 0)
+				return cli_usage_error(cmd, "--since takes "
+				    "30s, 10m, 2h, 7d, YYYY-MM-DD, "
+				    "YYYY-MM-DDTHH:MM:SSZ or ns, not '%s'",
+				    optarg);
+			break;
+		case 'O':
+			for (i = 0; ops[i] != NULL; i++)
+				if (strcmp(ops[i], optarg) == 0)
+					break;
+			if (ops[i] == NULL)
+				return cli_usage_error(cmd, "--op takes added, "
+				    "modified, metadata, deleted or replaced, "
+				    "not '%s'", optarg);
+			op = optarg;
+			break;
+		case 'J':
+			json = 1;
+			break;
+		case 0x100:
+			ctx->db_path = optarg;
+			break;
+		case 'h':
+			cli_usage(cmd, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error(cmd, "bad option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	db = cli_open_db(ctx, UW_DB_READONLY);
+	if (db == NULL)
+		return CLI_ERROR;
+	rc = uw_journal_foreach(db, container, since, op, print_journal,
+	    &json, &err);
+	uw_db_close(db);
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_cmd_events = {
+	.name = "events",
+	.args = "[--container ID] [--since WHEN] [--op OP] [--json]",
+	.summary = "query the journal of drift events",
+	.help =
+	    "\n"
+	    "Prints the drift events the watcher journaled, oldest first: "
+	    "time (UTC), id,\ncontainer, op and path.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --container ID  only this container (an id or id prefix)\n"
+	    "  --since WHEN    only events since WHEN: 30s, 10m, 2h, 7d ago, "
+	    "a date\n"
+	    "                  (2026-11-28 or 2026-11-28T10:00:00Z), or ns "
+	    "since the epoch\n"
+	    "  --op OP         only added, modified, metadata, deleted or "
+	    "replaced\n"
+	    "  --json          the events as the watcher wrote them, one "
+	    "JSON line each\n"
+	    "  --db PATH       the database\n"
+	    "\n"
+	    "Example:\n"
+	    "  upperwatch events --since 1h --op added --json\n",
+	.run = run_events,
+};

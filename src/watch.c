@@ -1,0 +1,1348 @@
+/*
+ * watch.c - drift as it happens: inotify on every watched upper dir (via
+ * libinotifytools), each event a trigger to re-read one entry and
+ * classify it, the result journaled once.
+ *
+ * libinotifytools keeps one process-wide inotify instance and its
+ * wd-to-path table in globals: this file is the only one that talks to
+ * it, and only one watcher may run in a process.  It adds and removes
+ * the watches and maps watch descriptors to paths; the events themselves
+ * are read here from its inotify fd, because its next_event() blocks
+ * whatever the timeout says, and the loop must also wait on the mount
+ * table, on timers and on signals.  Directory renames are passed back to
+ * its table as libinotifytools itself would.
+ *
+ * Nothing is lost on purpose: a new directory is scanned right after its
+ * watch is added (a plain recursive watch misses what is created in it
+ * before the watch lands); an IN_Q_OVERFLOW, the start, and a timer
+ * trigger full rescans; a container over the watch limit is rescanned
+ * periodically instead.  A change is reported once: path_state keeps
+ * what was last reported of each path, and a rescan reports only what
+ * differs.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <inotifytools/inotifytools.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "baseline.h"
+#include "discover.h"
+#include "drift.h"
+#include "glob.h"
+#include "hash.h"
+#include "store.h"
+#include "util.h"
+#include "walk.h"
+#include "watch.h"
+
+#define WATCH_MASK (IN_CREATE | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB | \
+	IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR | \
+	IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+#define DEFAULT_RESCAN_S 300
+#define LIMITED_RESCAN_S 30	/* containers over the watch limit */
+#define DEFAULT_QUIET_MS 50
+#define MAX_PENDING (1u << 20)
+#define COMMIT_NS 100000000	/* group journal writes: 100 ms */
+#define EVENTS_PER_TURN 8192
+
+/* ---- a set of byte strings (pending paths, paths seen in a scan) ---- */
+
+struct pent {
+	unsigned char *key;	/* NULL: empty slot; (void *)1: removed */
+	size_t len;
+	int64_t first_ns, last_ns;
+	unsigned flags;
+};
+
+#define PENT_TOMB ((unsigned char *)1)
+#define PENT_SCAN_DIR 0x1	/* look for whiteouts in this dir */
+
+struct pset {
+	struct pent *v;
+	size_t size, count, used;	/* used counts tombstones too */
+};
+
+static uint64_t
+pset_hash(const unsigned char *key, size_t len)
+{
+	return XXH3_64bits(key, len);
+}
+
+static void
+pset_free(struct pset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->size; i++)
+		if (s->v[i].key != NULL && s->v[i].key != PENT_TOMB)
+			free(s->v[i].key);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static struct pent *pset_get(struct pset *s, const unsigned char *key,
+    size_t len, int create);
+
+static int
+pset_grow(struct pset *s)
+{
+	struct pset n;
+	struct pent *e;
+	size_t i;
+
+	memset(&n, 0, sizeof(n));
+	n.size = s->size ? s->size * 2 : 1024;
+	if (s->count * 4 < s->size)
+		n.size = s->size;	/* mostly tombstones: same size */
+	n.v = calloc(n.size, sizeof(*n.v));
+	if (n.v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < s->size; i++) {
+		if (s->v[i].key == NULL || s->v[i].key == PENT_TOMB)
+			continue;
+		e = pset_get(&n, s->v[i].key, s->v[i].len, 2);
+		*e = s->v[i];
+	}
+	free(s->v);
+	*s = n;
+	return 0;
+}
+
+/* Find `key`; with create, add it (create == 2: adopt no copy). */
+static struct pent *
+pset_get(struct pset *s, const unsigned char *key, size_t len, int create)
+{
+	struct pent *e, *tomb = NULL;
+	size_t i;
+
+	if (s->size == 0 || (create && (s->used + 1) * 4 > s->size * 3)) {
+		if (!create)
+			return NULL;
+		if (pset_grow(s) < 0)
+			return NULL;
+	}
+	for (i = pset_hash(key, len) & (s->size - 1);;
+	    i = (i + 1) & (s->size - 1)) {
+		e = &s->v[i];
+		if (e->key == NULL)
+			break;
+		if (e->key == PENT_TOMB) {
+			if (tomb == NULL)
+				tomb = e;
+			continue;
+		}
+		if (e->len == len && memcmp(e->key, key, len) == 0)
+			return e;
+	}
+	if (!create)
+		return NULL;
+	if (tomb != NULL)
+		e = tomb;
+	else
+		s->used++;
+	memset(e, 0, sizeof(*e));
+	if (create == 2) {
+		e->key = (unsigned char *)key;
+	} else {
+		e->key = malloc(len ? len : 1);
+		if (e->key == NULL)
+			return NULL;
+		memcpy(e->key, key, len);
+	}
+	e->len = len;
+	s->count++;
+	return e;
+}
+
+static void
+pset_del(struct pset *s, struct pent *e)
+{
+	free(e->key);
+	e->key = PENT_TOMB;
+	s->count--;
+}
+
+/* ---- watched containers ---- */
+
+struct wctr {
+	struct uw_container info;	/* strings below are owned */
+	char *strs[10];
+	char **lower;
+	struct uw_label *labels;
+	size_t label_count;
+	char *mount_point;	/* the discovery key */
+	struct drift *drift;
+	int root_fd;
+	int *wds;
+	size_t wd_count, wd_alloc;
+	int root_xwhiteouts;	/* the upper root is overlay.opaque=x */
+	int limited;		/* over the watch limit: rescans only */
+	int needs_rescan;
+	int alive;
+	int64_t next_rescan_ns;
+	struct pset pending;	/* container paths waiting for quiet */
+};
+
+struct watcher {
+	struct store *store;
+	const struct uw_watch_opts *opts;
+	struct uw_error *err;
+	int inotify_fd;
+	struct uw_mounts_fd {
+		int fd;
+	} mounts;
+	struct wctr **ctrs;
+	size_t ctr_count;
+	struct wctr **by_wd;	/* indexed by watch descriptor */
+	size_t by_wd_size;
+	uint64_t next_id;
+	int in_txn;
+	int64_t txn_start_ns;
+	int64_t quiet_ns, max_hold_ns, rescan_ns;
+	int limit_warned;
+	char *moved_from;	/* a dir's old path, until its MOVED_TO */
+	uint32_t moved_cookie;
+	/* scratch */
+	struct uw_buf sig, old_sig, path, json;
+	struct pset *seen;	/* during a full scan: paths with drift */
+	int leaf_reported;
+	struct wctr *cur;
+};
+
+static void
+notice(struct watcher *w, const char *fmt, ...) UW_PRINTF(2, 3);
+
+static void
+notice(struct watcher *w, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (w->opts->on_notice == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	w->opts->on_notice(msg, w->opts->arg);
+}
+
+static char *
+xstrdup(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+static void
+ctr_free(struct wctr *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < sizeof(c->strs) / sizeof(c->strs[0]); i++)
+		free(c->strs[i]);
+	for (i = 0; c->lower != NULL && i < c->info.lower_count; i++)
+		free(c->lower[i]);
+	free(c->lower);
+	for (i = 0; i < c->label_count; i++) {
+		free((char *)c->labels[i].key);
+		free((char *)c->labels[i].value);
+	}
+	free(c->labels);
+	free(c->mount_point);
+	drift_free(c->drift);
+	if (c->root_fd >= 0)
+		close(c->root_fd);
+	free(c->wds);
+	pset_free(&c->pending);
+	free(c);
+}
+
+/* Copy what discovery said of a container. */
+static struct wctr *
+ctr_new(const struct uw_container *src)
+{
+	struct wctr *c;
+	const char *fields[10] = {
+		src->id, src->name, src->runtime, src->image, src->image_id,
+		src->image_key, src->pod, src->namespace, src->upper,
+		src->cgroup_v2
+	};
+	size_t i;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->root_fd = -1;
+	for (i = 0; i < 10; i++) {
+		c->strs[i] = xstrdup(fields[i]);
+		if (c->strs[i] == NULL)
+			goto fail;
+	}
+	c->info = *src;
+	c->info.id = c->strs[0];
+	c->info.name = c->strs[1];
+	c->info.runtime = c->strs[2];
+	c->info.image = c->strs[3];
+	c->info.image_id = c->strs[4];
+	c->info.image_key = c->strs[5];
+	c->info.pod = c->strs[6];
+	c->info.namespace = c->strs[7];
+	c->info.upper = c->strs[8];
+	c->info.cgroup_v2 = c->strs[9];
+	c->info.cgroup_v1_freezer = "";
+	c->info.mount_point = "";
+	c->mount_point = xstrdup(src->mount_point);
+	c->lower = calloc(src->lower_count + 1, sizeof(*c->lower));
+	c->labels = calloc(src->label_count + 1, sizeof(*c->labels));
+	if (c->mount_point == NULL || c->lower == NULL || c->labels == NULL)
+		goto fail;
+	for (i = 0; i < src->lower_count; i++) {
+		c->lower[i] = xstrdup(src->lower[i]);
+		if (c->lower[i] == NULL)
+			goto fail;
+	}
+	c->info.lower = (const char *const *)c->lower;
+	for (i = 0; i < src->label_count; i++) {
+		c->labels[i].key = xstrdup(src->labels[i].key);
+		c->labels[i].value = xstrdup(src->labels[i].value);
+		c->label_count++;
+		if (c->labels[i].key == NULL || c->labels[i].value == NULL)
+			goto fail;
+	}
+	c->info.labels = c->labels;
+	c->info.label_count = c->label_count;
+	return c;
+fail:
+	ctr_free(c);
+	return NULL;
+}
+
+/* ---- the journal ---- */
+
+static int
+txn_begin(struct watcher *w)
+{
+	int rc;
+
+	if (w->in_txn)
+		return 0;
+	rc = store_begin(w->store, w->err);
+	if (rc < 0)
+		return rc;
+	w->in_txn = 1;
+	w->txn_start_ns = uw_now_mono_ns();
+	return 0;
+}
+
+static int
+txn_commit(struct watcher *w)
+{
+	if (!w->in_txn)
+		return 0;
+	w->in_txn = 0;
+	return store_commit(w->store, w->err);
+}
+
+/* A signature of what an event says, to tell a change from a repeat. */
+static int
+event_sig(struct uw_buf *sig, const struct uw_event *ev)
+{
+	const struct uw_record *r = ev->current;
+	char hex[2 * 64 + 1] = "";
+	int rc;
+
+	uw_buf_reset(sig);
+	rc = uw_buf_printf(sig, "%s %s", uw_op_name(ev->op),
+	    uw_file_type_name(ev->type));
+	if (rc == 0 && r != NULL) {
+		if (r->flags & UW_REC_HASHED)
+			uw_hex(hex, r->hash, UW_HASH_LEN);
+		rc = uw_buf_printf(sig, " %o %u %u %llu %s", r->mode, r->uid,
+		    r->gid, (unsigned long long)r->size, hex);
+		if (rc == 0 && r->caps != NULL && r->caps_len <= 64) {
+			uw_hex(hex, r->caps, r->caps_len);
+			rc = uw_buf_printf(sig, " caps=%s", hex);
+		}
+		if (rc == 0 && r->link != NULL) {
+			uw_hex(hex, r->link, r->link_len > 64 ? 64 :
+			    r->link_len);
+			rc = uw_buf_printf(sig, " link=%s/%zu", hex,
+			    r->link_len);
+		}
+	}
+	if (rc == 0)
+		rc = uw_buf_printf(sig, " n=%llu", (unsigned long long)
+		    ev->count);
+	return rc;
+}
+
+static int
+excluded(const struct watcher *w, const unsigned char *path, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < w->opts->exclude_count; i++)
+		if (glob_match(w->opts->excludes[i],
+		    strlen(w->opts->excludes[i]), path, len) == 1)
+			return 1;
+	return 0;
+}
+
+/* The classifier's callback: journal and report what is new. */
+static int
+report(const struct uw_event *ev, void *arg)
+{
+	struct watcher *w = arg;
+	struct wctr *c = w->cur;
+	struct uw_event out;
+	FILE *mem;
+	char *json = NULL;
+	size_t json_len = 0;
+	int rc;
+
+	w->leaf_reported = 1;
+	if (excluded(w, ev->path, ev->path_len))
+		return 0;
+	if (w->seen != NULL && pset_get(w->seen, ev->path, ev->path_len, 1)
+	    == NULL)
+		return -ENOMEM;
+	if (event_sig(&w->sig, ev) < 0)
+		return -ENOMEM;
+	rc = store_state_get(w->store, c->info.id, ev->path, ev->path_len,
+	    &w->old_sig, w->err);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && w->old_sig.len == w->sig.len &&
+	    memcmp(w->old_sig.data, w->sig.data, w->sig.len) == 0)
+		return 0;	/* reported already */
+	rc = txn_begin(w);
+	if (rc < 0)
+		return rc;
+	out = *ev;
+	out.container = &c->info;
+	out.time_ns = uw_now_real_ns();
+	out.id = w->next_id++;
+	mem = open_memstream(&json, &json_len);
+	if (mem == NULL)
+		return -ENOMEM;
+	rc = uw_event_write_json(mem, &out);
+	fclose(mem);
+	if (rc == 0 && json_len > 0)
+		json_len--;	/* the newline */
+	if (rc == 0)
+		rc = store_event_add(w->store, out.id, out.time_ns,
+		    c->info.id, uw_op_name(ev->op), ev->path, ev->path_len,
+		    uw_file_type_name(ev->type), json, json_len, w->err);
+	free(json);
+	if (rc == 0)
+		rc = store_state_put(w->store, c->info.id, ev->path,
+		    ev->path_len, (const char *)w->sig.data, w->err);
+	if (rc < 0)
+		return rc;
+	if (w->opts->on_event != NULL)
+		return w->opts->on_event(&out, w->opts->arg);
+	return 0;
+}
+
+static int
+ignore_event(const struct uw_event *ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	return 0;
+}
+
+/* ---- inotify (libinotifytools) ---- */
+
+/* libinotifytools hides its fd: find the inotify instance it opened. */
+static int
+find_inotify_fd(void)
+{
+	char link[64], target[64];
+	struct dirent *de;
+	DIR *dh;
+	ssize_t n;
+	int fd, best = -1;
+
+	dh = opendir("/proc/self/fd");
+	if (dh == NULL)
+		return -errno;
+	while ((de = readdir(dh)) != NULL) {
+		fd = atoi(de->d_name);
+		if (de->d_name[0] == '.' || fd == dirfd(dh))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:inotify") == 0 && fd > best)
+			best = fd;
+	}
+	closedir(dh);
+	return best >= 0 ? best : -ENOENT;
+}
+
+static int
+remember_wd(struct watcher *w, struct wctr *c, int wd)
+{
+	struct wctr **v;
+	int *wds;
+	size_t size;
+
+	if ((size_t)wd >= w->by_wd_size) {
+		size = w->by_wd_size ? w->by_wd_size : 1024;
+		while (size <= (size_t)wd)
+			size *= 2;
+		v = realloc(w->by_wd, size * sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		memset(v + w->by_wd_size, 0, (size - w->by_wd_size) *
+		    sizeof(*v));
+		w->by_wd = v;
+		w->by_wd_size = size;
+	}
+	if (w->by_wd[wd] == c)
+		return 0;
+	w->by_wd[wd] = c;
+	if (c->wd_count == c->wd_alloc) {
+		size = c->wd_alloc ? c->wd_alloc * 2 : 64;
+		wds = realloc(c->wds, size * sizeof(*wds));
+		if (wds == NULL)
+			return -ENOMEM;
+		c->wds = wds;
+		c->wd_alloc = size;
+	}
+	c->wds[c->wd_count++] = wd;
+	return 0;
+}
+
+/* Watch the upper dir at container path `path` of `c`.  Over the watch
+ * limit the container falls back to periodic rescans, loudly. */
+static int
+add_watch(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len)
+{
+	int wd;
+
+	if (c->limited)
+		return 0;
+	uw_buf_reset(&w->path);
+	if (uw_buf_add(&w->path, c->info.upper, strlen(c->info.upper)) < 0 ||
+	    uw_buf_add(&w->path, path, len) < 0)
+		return 0;	/* too long to watch: rescans find it */
+	if (!inotifytools_watch_file((const char *)w->path.data,
+	    WATCH_MASK)) {
+		int e = inotifytools_error();
+
+		if (e == ENOSPC) {
+			c->limited = 1;
+			c->next_rescan_ns = uw_now_mono_ns() +
+			    (int64_t)LIMITED_RESCAN_S * 1000000000;
+			notice(w, "WARNING: the inotify watch limit "
+			    "(fs.inotify.max_user_watches = %d) is reached: "
+			    "container %s is rescanned every %d s instead of "
+			    "watched; raise the limit", 
+			    inotifytools_get_max_user_watches(), c->info.id,
+			    LIMITED_RESCAN_S);
+		}
+		return 0;	/* gone, or not a dir any more */
+	}
+	wd = inotifytools_wd_from_filename((const char *)w->path.data);
+	if (wd < 0) {
+		/* libinotifytools keys dirs with a trailing slash */
+		if (uw_buf_addc(&w->path, '/') == 0)
+			wd = inotifytools_wd_from_filename(
+			    (const char *)w->path.data);
+	}
+	return wd >= 0 ? remember_wd(w, c, wd) : 0;
+}
+
+static void
+drop_watches(struct watcher *w, struct wctr *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->wd_count; i++) {
+		if ((size_t)c->wds[i] < w->by_wd_size &&
+		    w->by_wd[c->wds[i]] == c) {
+			w->by_wd[c->wds[i]] = NULL;
+			inotifytools_remove_watch_by_wd(c->wds[i]);
+		}
+	}
+	c->wd_count = 0;
+}
+
+/* ---- classification ---- */
+
+/*
+ * Classify the entry at container path `path` of `c`: walk its ancestors
+ * from the upper root (each classified silently, for the context it
+ * gives its children), then the entry itself.  With `child`, a directory
+ * entry is left open there for the caller to scan.
+ */
+static int
+classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, struct drift_child *leaf_child)
+{
+	struct drift_child ctx[2], *parent, *next;
+	struct drift_dir dir;
+	struct uw_buf ppath;
+	char comp[NAME_MAX + 1];
+	size_t start, end;
+	int rc = 0, depth = 0, i, root_dup;
+
+	if (len <= 1)
+		return 0;	/* the root itself */
+	for (i = 0; i < 2; i++)
+		drift_child_init(&ctx[i]);
+	uw_buf_init(&ppath, BASELINE_MAX_PATH);
+	parent = &ctx[0];
+	root_dup = dup(c->root_fd);
+	if (root_dup < 0) {
+		rc = uw_fail(w->err, -errno, "dup: %s", strerror(errno));
+		goto out;
+	}
+	parent->fd = root_dup;
+	parent->xwhiteouts = c->root_xwhiteouts;
+	if (uw_buf_add(&ppath, "", 0) < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	w->cur = c;
+	for (start = 1; start <= len; start = end + 1) {
+		for (end = start; end < len && path[end] != '/'; end++)
+			;
+		if (end - start > NAME_MAX || end == start) {
+			rc = 1;		/* no such name can exist */
+			break;
+		}
+		memcpy(comp, path + start, end - start);
+		comp[end - start] = '\0';
+		memset(&dir, 0, sizeof(dir));
+		dir.fd = parent->fd;
+		dir.xwhiteouts = parent->xwhiteouts;
+		dir.opaque = parent->opaque;
+		dir.new_tree = parent->new_tree;
+		dir.path = ppath.data ? ppath.data : (const unsigned char *)"";
+		dir.path_len = ppath.len;
+		dir.bpath = parent->bpath.data ? parent->bpath.data :
+		    (const unsigned char *)"";
+		dir.bpath_len = parent->bpath.len;
+		if (end == len) {
+			w->leaf_reported = 0;
+			next = leaf_child != NULL ? leaf_child : &ctx[!depth];
+			rc = drift_entry(c->drift, &dir, comp, end - start,
+			    next, report, w, w->err);
+			break;
+		}
+		next = &ctx[!depth];
+		rc = drift_entry(c->drift, &dir, comp, end - start, next,
+		    ignore_event, NULL, w->err);
+		if (rc < 0)
+			break;
+		if (next->fd < 0) {
+			rc = 1;		/* an ancestor is gone */
+			break;
+		}
+		uw_buf_reset(&ppath);
+		if (uw_buf_add(&ppath, path, end) < 0) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		if (parent->fd >= 0)
+			close(parent->fd);
+		parent->fd = -1;
+		parent = next;
+		depth = !depth;
+	}
+out:
+	for (i = 0; i < 2; i++)
+		drift_child_free(&ctx[i]);
+	uw_buf_free(&ppath);
+	return rc;
+}
+
+/* The entry is not drift (any more): forget what was reported. */
+static int
+forget_path(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len)
+{
+	int rc;
+
+	rc = store_state_get(w->store, c->info.id, path, len, &w->old_sig,
+	    w->err);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	rc = txn_begin(w);
+	if (rc == 0)
+		rc = store_state_del(w->store, c->info.id, path, len, w->err);
+	return rc;
+}
+
+static int scan_tree(struct watcher *w, struct wctr *c,
+    const unsigned char *path, size_t len, struct drift_child *top);
+
+/* Process one quiet path. */
+static int
+process_path(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, unsigned flags)
+{
+	struct drift_child leaf;
+	int rc;
+
+	drift_child_init(&leaf);
+	leaf.want_names = 1;
+	rc = classify_path(w, c, path, len, &leaf);
+	if (rc < 0)
+		goto out;
+	if (!w->leaf_reported || rc == 1) {
+		rc = forget_path(w, c, path, len);
+		if (rc < 0)
+			goto out;
+	}
+	if (leaf.fd >= 0 && (flags & PENT_SCAN_DIR)) {
+		/* A dir that appeared: watch it, then read what is already
+		 * in it, so nothing made before the watch landed is lost. */
+		rc = scan_tree(w, c, path, len, &leaf);
+	}
+	rc = rc < 0 ? rc : 0;
+out:
+	drift_child_free(&leaf);
+	return rc;
+}
+
+/*
+ * Scan the subtree at container path `path` (open in `top`, listed):
+ * watch each dir before reading it, classify every entry.
+ */
+struct scan_frame {
+	struct drift_child dir;
+	size_t path_len, next;
+};
+
+static int
+scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, struct drift_child *top)
+{
+	struct scan_frame *frames;
+	struct drift_dir dir;
+	struct uw_buf p;
+	const char *name;
+	size_t depth, nlen, i;
+	int rc = 0;
+
+	frames = calloc(BASELINE_MAX_DEPTH + 1, sizeof(*frames));
+	if (frames == NULL)
+		return -ENOMEM;
+	uw_buf_init(&p, BASELINE_MAX_PATH);
+	if (uw_buf_add(&p, path, len) < 0) {
+		free(frames);
+		return -ENAMETOOLONG;
+	}
+	if (len == 1 && path[0] == '/')
+		p.len = 0;	/* the root: children are "/name" */
+	/* Watch first, then list again: what appeared in between is in
+	 * the listing, what comes after is in the queue. */
+	rc = add_watch(w, c, path, len);
+	frames[0].dir = *top;
+	drift_child_init(top);
+	if (rc == 0 && walk_list(frames[0].dir.fd, &frames[0].dir.names) < 0)
+		frames[0].dir.names.count = 0;
+	frames[0].path_len = p.len;
+	depth = 1;
+	w->cur = c;
+	while (depth > 0 && rc >= 0) {
+		struct scan_frame *f = &frames[depth - 1], *ch;
+
+		if (f->next == f->dir.names.count) {
+			drift_child_free(&f->dir);
+			depth--;
+			continue;
+		}
+		i = f->next++;
+		name = walk_name_str(&f->dir.names, i);
+		nlen = f->dir.names.v[i].len;
+		p.len = f->path_len;
+		if (uw_buf_addc(&p, '/') < 0 || uw_buf_add(&p, name, nlen) < 0)
+			continue;
+		if (excluded(w, p.data, p.len))
+			continue;
+		if (depth >= BASELINE_MAX_DEPTH)
+			continue;
+		if (f->dir.names.v[i].d_type == DT_DIR ||
+		    f->dir.names.v[i].d_type == DT_UNKNOWN) {
+			rc = add_watch(w, c, p.data, p.len);
+			if (rc < 0)
+				break;
+		}
+		memset(&dir, 0, sizeof(dir));
+		dir.fd = f->dir.fd;
+		dir.xwhiteouts = f->dir.xwhiteouts;
+		dir.opaque = f->dir.opaque;
+		dir.new_tree = f->dir.new_tree;
+		dir.path = p.data;
+		dir.path_len = f->path_len;
+		dir.bpath = f->dir.bpath.data ? f->dir.bpath.data :
+		    (const unsigned char *)"";
+		dir.bpath_len = f->dir.bpath.len;
+		ch = &frames[depth];
+		drift_child_init(&ch->dir);
+		ch->dir.want_names = 1;
+		w->leaf_reported = 0;
+		rc = drift_entry(c->drift, &dir, name, nlen, &ch->dir, report,
+		    w, w->err);
+		if (rc == 0 && !w->leaf_reported && w->seen == NULL)
+			rc = forget_path(w, c, p.data, p.len);
+		if (rc < 0 || ch->dir.fd < 0) {
+			drift_child_free(&ch->dir);
+			continue;
+		}
+		ch->path_len = p.len;
+		ch->next = 0;
+		depth++;
+	}
+	while (depth > 0)
+		drift_child_free(&frames[--depth].dir);
+	free(frames);
+	uw_buf_free(&p);
+	return rc < 0 ? rc : 0;
+}
+
+/* Forget reported paths that a full scan no longer found. */
+struct reconcile {
+	struct watcher *w;
+	struct pset stale;
+};
+
+static int
+collect_stale(const unsigned char *path, size_t len, void *arg)
+{
+	struct reconcile *r = arg;
+
+	if (pset_get(r->w->seen, path, len, 0) != NULL)
+		return 0;
+	return pset_get(&r->stale, path, len, 1) != NULL ? 0 : -ENOMEM;
+}
+
+/* A full rescan of a container: report what differs from the journal. */
+static int
+rescan(struct watcher *w, struct wctr *c)
+{
+	struct drift_child top;
+	struct reconcile r;
+	struct pset seen;
+	size_t i;
+	int rc;
+
+	memset(&seen, 0, sizeof(seen));
+	memset(&r, 0, sizeof(r));
+	drift_child_init(&top);
+	top.fd = dup(c->root_fd);
+	if (top.fd < 0) {
+		drift_child_free(&top);
+		return uw_fail(w->err, -errno, "dup: %s", strerror(errno));
+	}
+	top.xwhiteouts = c->root_xwhiteouts;
+	w->seen = &seen;
+	rc = scan_tree(w, c, (const unsigned char *)"/", 1, &top);
+	drift_child_free(&top);
+	if (rc == 0) {
+		r.w = w;
+		rc = store_state_foreach(w->store, c->info.id, collect_stale,
+		    &r, w->err);
+	}
+	w->seen = NULL;
+	for (i = 0; rc == 0 && i < r.stale.size; i++) {
+		if (r.stale.v[i].key == NULL || r.stale.v[i].key == PENT_TOMB)
+			continue;
+		rc = txn_begin(w);
+		if (rc == 0)
+			rc = store_state_del(w->store, c->info.id,
+			    r.stale.v[i].key, r.stale.v[i].len, w->err);
+	}
+	pset_free(&r.stale);
+	pset_free(&seen);
+	c->needs_rescan = 0;
+	c->next_rescan_ns = uw_now_mono_ns() + (c->limited ?
+	    (int64_t)LIMITED_RESCAN_S * 1000000000 : w->rescan_ns);
+	return rc;
+}
+
+/* ---- containers coming and going ---- */
+
+static int
+start_container(struct watcher *w, const struct uw_container *info)
+{
+	struct uw_baseline_opts bopts;
+	struct uw_baseline_stats stats;
+	struct wctr *c, **v;
+	int64_t image_id;
+	int rc;
+
+	c = ctr_new(info);
+	if (c == NULL)
+		return uw_fail(w->err, -ENOMEM, "out of memory");
+	c->alive = 1;
+	if (w->opts->image != NULL) {
+		free(c->strs[5]);
+		c->strs[5] = xstrdup(w->opts->image);
+		c->info.image_key = c->strs[5];
+		if (c->info.image[0] == '\0')
+			c->info.image = c->strs[5];
+	}
+	rc = store_image_id(w->store, c->info.image_key, &image_id, w->err);
+	if (rc == -ENOENT && !w->opts->no_auto_baseline &&
+	    c->info.lower_count > 0 && w->opts->image == NULL) {
+		/* First sight of this image: its baseline comes from its
+		 * layers, never from the running container. */
+		rc = txn_commit(w);
+		memset(&bopts, 0, sizeof(bopts));
+		bopts.image = c->info.image_key;
+		bopts.layers = c->info.lower;
+		bopts.layer_count = c->info.lower_count;
+		bopts.cancel = w->opts->stop;
+		if (rc == 0)
+			rc = baseline_build(w->store, &bopts, &stats, w->err);
+		if (rc == 0)
+			notice(w, "baseline of %s (%s) built from %zu layers: "
+			    "%llu entries in %.2f s", c->info.image_key,
+			    c->info.image[0] ? c->info.image : c->info.id,
+			    c->info.lower_count,
+			    (unsigned long long)stats.entries, stats.seconds);
+	}
+	if (rc < 0) {
+		notice(w, "container %s not watched: %s", c->info.id,
+		    w->err->msg);
+		ctr_free(c);
+		return rc == -ECANCELED ? rc : 0;
+	}
+	c->drift = drift_new(w->store, c->info.image_key, w->err);
+	c->root_fd = walk_open_root(c->info.upper);
+	if (c->root_fd >= 0) {
+		struct walk_xattrs x;
+
+		if (walk_read_xattrs(c->root_fd, &x) == 0)
+			c->root_xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
+	}
+	if (c->drift == NULL || c->root_fd < 0) {
+		notice(w, "container %s not watched: %s", c->info.id,
+		    c->drift == NULL ? w->err->msg : strerror(-c->root_fd));
+		ctr_free(c);
+		return 0;
+	}
+	v = realloc(w->ctrs, (w->ctr_count + 1) * sizeof(*v));
+	if (v == NULL) {
+		ctr_free(c);
+		return uw_fail(w->err, -ENOMEM, "out of memory");
+	}
+	w->ctrs = v;
+	w->ctrs[w->ctr_count++] = c;
+	notice(w, "watching container %s (%s, %s) upper %s", c->info.id,
+	    c->info.name, c->info.runtime, c->info.upper);
+	/* The start-up scan: drift made while nobody watched. */
+	return rescan(w, c);
+}
+
+static void
+stop_container(struct watcher *w, size_t i)
+{
+	struct wctr *c = w->ctrs[i];
+
+	notice(w, "container %s is gone; %zu watches released", c->info.id,
+	    c->wd_count);
+	drop_watches(w, c);
+	ctr_free(c);
+	w->ctrs[i] = w->ctrs[--w->ctr_count];
+}
+
+struct sync_ctx {
+	struct watcher *w;
+	int rc;
+};
+
+static int
+want_container(const struct watcher *w, const struct uw_container *info)
+{
+	const char *want = w->opts->container;
+
+	if (want == NULL)
+		return 1;
+	return strcmp(info->id, want) == 0 || strcmp(info->name, want) == 0 ||
+	    (strlen(want) >= 4 && strncmp(info->id, want, strlen(want)) == 0);
+}
+
+static int
+sync_one(const struct uw_container *info, void *arg)
+{
+	struct sync_ctx *s = arg;
+	struct watcher *w = s->w;
+	size_t i;
+
+	if (!want_container(w, info))
+		return 0;
+	for (i = 0; i < w->ctr_count; i++) {
+		if (strcmp(w->ctrs[i]->mount_point, info->mount_point) == 0) {
+			w->ctrs[i]->alive = 1;
+			return 0;
+		}
+	}
+	s->rc = start_container(w, info);
+	return s->rc == -ECANCELED ? 1 : 0;
+}
+
+/* Follow the host: start new containers, drop the gone ones. */
+static int
+sync_containers(struct watcher *w)
+{
+	struct sync_ctx s = { w, 0 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->ctr_count; i++)
+		w->ctrs[i]->alive = 0;
+	rc = discover_foreach(NULL, sync_one, &s, NULL, w->err);
+	if (rc < 0)
+		return rc;
+	if (s.rc < 0)
+		return s.rc;
+	for (i = w->ctr_count; i > 0; i--)
+		if (!w->ctrs[i - 1]->alive)
+			stop_container(w, i - 1);
+	return 0;
+}
+
+/* ---- the event loop ---- */
+
+static int
+queue_path(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, unsigned flags, int64_t now)
+{
+	struct pent *e;
+
+	if (c->pending.count >= MAX_PENDING) {
+		c->needs_rescan = 1;	/* too much at once: rescan */
+		return 0;
+	}
+	e = pset_get(&c->pending, path, len, 1);
+	if (e == NULL)
+		return uw_fail(w->err, -ENOMEM, "out of memory");
+	if (e->first_ns == 0)
+		e->first_ns = now;
+	e->last_ns = now;
+	e->flags |= flags;
+	return 0;
+}
+
+static int
+handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
+{
+	const char *dir;
+	struct wctr *c;
+	size_t ulen, dlen, nlen;
+	unsigned flags = 0;
+	int rc;
+
+	if (ev->mask & IN_Q_OVERFLOW) {
+		size_t i;
+
+		notice(w, "inotify queue overflow: rescanning every "
+		    "container");
+		for (i = 0; i < w->ctr_count; i++)
+			w->ctrs[i]->needs_rescan = 1;
+		return 0;
+	}
+	if (ev->wd < 0 || (size_t)ev->wd >= w->by_wd_size ||
+	    w->by_wd[ev->wd] == NULL)
+		return 0;
+	c = w->by_wd[ev->wd];
+	if (ev->mask & IN_IGNORED) {
+		w->by_wd[ev->wd] = NULL;
+		return 0;
+	}
+	dir = inotifytools_filename_from_wd(ev->wd);
+	if (dir == NULL)
+		return 0;
+	ulen = strlen(c->info.upper);
+	dlen = strlen(dir);
+	if (dlen < ulen || memcmp(dir, c->info.upper, ulen) != 0)
+		return 0;
+	uw_buf_reset(&w->path);
+	rc = uw_buf_add(&w->path, dir + ulen, dlen - ulen);
+	while (rc == 0 && w->path.len > 0 &&
+	    w->path.data[w->path.len - 1] == '/')
+		w->path.len--;
+	nlen = ev->len ? strlen(ev->name) : 0;
+	if (rc == 0 && nlen > 0) {
+		rc = uw_buf_addc(&w->path, '/');
+		if (rc == 0)
+			rc = uw_buf_add(&w->path, ev->name, nlen);
+	}
+	if (rc < 0 || w->path.len == 0)
+		return 0;	/* the upper root itself, or too long */
+	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+		flags |= PENT_SCAN_DIR;
+	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM)) {
+		/* Remember the old name, for its MOVED_TO twin. */
+		free(w->moved_from);
+		w->moved_from = malloc(dlen + nlen + 2);
+		if (w->moved_from != NULL)
+			snprintf(w->moved_from, dlen + nlen + 2, "%s%s/", dir,
+			    ev->name);
+		w->moved_cookie = ev->cookie;
+	} else if ((ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_TO) &&
+	    w->moved_from != NULL && ev->cookie == w->moved_cookie) {
+		char *to = malloc(dlen + nlen + 2);
+
+		/* Keep libinotifytools' paths of the moved subtree true. */
+		if (to != NULL) {
+			snprintf(to, dlen + nlen + 2, "%s%s/", dir, ev->name);
+			inotifytools_replace_filename(w->moved_from, to);
+			free(to);
+		}
+		free(w->moved_from);
+		w->moved_from = NULL;
+	}
+	rc = queue_path(w, c, w->path.data, w->path.len, flags, now);
+	if (rc == 0 && (ev->mask & (IN_MOVED_FROM | IN_MOVED_TO))) {
+		/* A rename in the upper can leave a whiteout at the old name
+		 * that inotify never reports: look at the dir again. */
+		while (w->path.len > 0 &&
+		    w->path.data[w->path.len - 1] != '/')
+			w->path.len--;
+		if (w->path.len > 1) {
+			w->path.len--;
+			rc = queue_path(w, c, w->path.data, w->path.len,
+			    PENT_SCAN_DIR, now);
+		}
+	}
+	return rc;
+}
+
+/* Read what the kernel queued (never blocking) and handle each event. */
+static int
+read_events(struct watcher *w, int64_t now)
+{
+	char buf[65536] __attribute__((aligned(__alignof__(struct
+	    inotify_event))));
+	struct inotify_event *ev;
+	ssize_t n, pos;
+	int turns, rc;
+
+	for (turns = 0; turns < EVENTS_PER_TURN / 64; turns++) {
+		n = read(w->inotify_fd, buf, sizeof(buf));
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 :
+			    uw_fail(w->err, -errno, "inotify: %s",
+			    strerror(errno));
+		for (pos = 0; pos + (ssize_t)sizeof(*ev) <= n;
+		    pos += (ssize_t)(sizeof(*ev) + ev->len)) {
+			ev = (struct inotify_event *)(buf + pos);
+			rc = handle_event(w, ev, now);
+			if (rc < 0)
+				return rc;
+		}
+		if (n < (ssize_t)sizeof(buf) / 2)
+			break;
+	}
+	return 0;
+}
+
+/* Classify the paths that have been quiet long enough. */
+static int
+drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
+{
+	struct pent *e;
+	size_t i, k;
+	int64_t due;
+	int rc;
+
+	for (k = 0; k < w->ctr_count; k++) {
+		struct wctr *c = w->ctrs[k];
+
+		if (c->pending.count == 0)
+			continue;
+		for (i = 0; i < c->pending.size; i++) {
+			e = &c->pending.v[i];
+			if (e->key == NULL || e->key == PENT_TOMB)
+				continue;
+			due = e->last_ns + w->quiet_ns;
+			if (due > e->first_ns + w->max_hold_ns)
+				due = e->first_ns + w->max_hold_ns;
+			if (due > now) {
+				if (due < *next_due)
+					*next_due = due;
+				continue;
+			}
+			rc = txn_begin(w);
+			if (rc == 0)
+				rc = process_path(w, c, e->key, e->len,
+				    e->flags);
+			pset_del(&c->pending, e);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int
+watch_run(struct store *store, const struct uw_watch_opts *opts,
+    struct uw_error *err)
+{
+	struct watcher w;
+	struct pollfd pfd[2];
+	struct uw_container sidecar;
+	int64_t now, next_due;
+	size_t i;
+	int rc, n, host = opts->upper == NULL, timeout;
+
+	memset(&w, 0, sizeof(w));
+	w.store = store;
+	w.opts = opts;
+	w.err = err;
+	w.mounts.fd = -1;
+	w.quiet_ns = (int64_t)(opts->quiet_ms ? opts->quiet_ms :
+	    DEFAULT_QUIET_MS) * 1000000;
+	w.max_hold_ns = 10 * w.quiet_ns;
+	w.rescan_ns = (int64_t)(opts->rescan_seconds ? opts->rescan_seconds :
+	    DEFAULT_RESCAN_S) * 1000000000;
+	uw_buf_init(&w.sig, 1 << 16);
+	uw_buf_init(&w.old_sig, 1 << 16);
+	uw_buf_init(&w.path, BASELINE_MAX_PATH);
+	uw_buf_init(&w.json, 1 << 20);
+	if (opts->upper != NULL && opts->image == NULL)
+		return uw_fail(err, -EINVAL, "--upper needs --image");
+	for (i = 0; i < opts->exclude_count; i++)
+		if (glob_check(opts->excludes[i],
+		    strlen(opts->excludes[i])) < 0)
+			return uw_fail(err, -EINVAL, "bad exclude pattern: %s",
+			    opts->excludes[i]);
+	rc = store_next_event_id(store, &w.next_id, err);
+	if (rc < 0)
+		return rc;
+	if (!inotifytools_initialize()) {
+		rc = uw_fail(err, -inotifytools_error(), "inotify: %s",
+		    strerror(inotifytools_error()));
+		goto out;
+	}
+	w.inotify_fd = find_inotify_fd();
+	if (w.inotify_fd < 0) {
+		rc = uw_fail(err, w.inotify_fd, "cannot find the inotify fd");
+		goto out;
+	}
+	fcntl(w.inotify_fd, F_SETFL, fcntl(w.inotify_fd, F_GETFL) |
+	    O_NONBLOCK);
+	if (host) {
+		w.mounts.fd = open("/proc/self/mountinfo", O_RDONLY |
+		    O_CLOEXEC);
+		if (w.mounts.fd < 0) {
+			rc = uw_fail(err, -errno, "/proc/self/mountinfo: %s",
+			    strerror(errno));
+			goto out;
+		}
+		rc = sync_containers(&w);
+		if (rc == 0 && opts->container != NULL && w.ctr_count == 0)
+			rc = uw_fail(err, -ENOENT, "no container %s on this "
+			    "host", opts->container);
+	} else {
+		memset(&sidecar, 0, sizeof(sidecar));
+		sidecar.id = opts->upper;
+		sidecar.name = sidecar.runtime = sidecar.image_id = "";
+		sidecar.pod = sidecar.namespace = sidecar.cgroup_v2 = "";
+		sidecar.cgroup_v1_freezer = "";
+		sidecar.image = opts->image;
+		sidecar.image_key = opts->image;
+		sidecar.upper = opts->upper;
+		sidecar.mount_point = opts->upper;
+		rc = start_container(&w, &sidecar);
+		if (rc == 0 && w.ctr_count == 0)
+			rc = uw_fail(err, -ENOENT, "%s: %s", opts->upper,
+			    err->msg);
+	}
+	if (rc == 0)
+		rc = txn_commit(&w);
+
+	while (rc == 0 && !(opts->stop != NULL && *opts->stop)) {
+		now = uw_now_mono_ns();
+		next_due = now + 1000000000;
+		rc = drain_pending(&w, now, &next_due);
+		if (rc < 0)
+			break;
+		for (i = 0; i < w.ctr_count && rc == 0; i++) {
+			struct wctr *c = w.ctrs[i];
+
+			if (c->needs_rescan || now >= c->next_rescan_ns)
+				rc = rescan(&w, c);
+			if (c->next_rescan_ns < next_due)
+				next_due = c->next_rescan_ns;
+		}
+		if (rc < 0)
+			break;
+		if (w.in_txn && (uw_now_mono_ns() - w.txn_start_ns >=
+		    COMMIT_NS || next_due - now > COMMIT_NS)) {
+			rc = txn_commit(&w);
+			if (rc < 0)
+				break;
+		}
+		if (w.in_txn && w.txn_start_ns + COMMIT_NS < next_due)
+			next_due = w.txn_start_ns + COMMIT_NS;
+		timeout = (int)((next_due - uw_now_mono_ns() + 999999) /
+		    1000000);
+		if (timeout < 0)
+			timeout = 0;
+		pfd[0].fd = w.inotify_fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = w.mounts.fd;
+		pfd[1].events = POLLPRI;
+		pfd[0].revents = pfd[1].revents = 0;
+		n = poll(pfd, w.mounts.fd >= 0 ? 2 : 1, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = uw_fail(err, -errno, "poll: %s", strerror(errno));
+			break;
+		}
+		now = uw_now_mono_ns();
+		if (pfd[0].revents & POLLIN)
+			rc = read_events(&w, now);
+		if (rc == 0 && (pfd[1].revents & (POLLPRI | POLLERR))) {
+			rc = txn_commit(&w);
+			if (rc == 0)
+				rc = sync_containers(&w);
+		}
+	}
+	if (w.in_txn) {
+		int crc = txn_commit(&w);
+
+		if (rc == 0)
+			rc = crc;
+	}
+out:
+	for (i = 0; i < w.ctr_count; i++)
+		ctr_free(w.ctrs[i]);
+	free(w.ctrs);
+	free(w.by_wd);
+	free(w.moved_from);
+	if (w.mounts.fd >= 0)
+		close(w.mounts.fd);
+	inotifytools_cleanup();
+	uw_buf_free(&w.sig);
+	uw_buf_free(&w.old_sig);
+	uw_buf_free(&w.path);
+	uw_buf_free(&w.json);
+	return rc == -ECANCELED ? 0 : rc;
+}
