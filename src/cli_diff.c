@@ -122,6 +122,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' },
 		{ "exclude", required_argument, NULL, 'x' },
 		{ "container", required_argument, NULL, 'c' },
+		{ "oci-whiteouts", no_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "db", required_argument, NULL, 0x100 },
 		{ "help", no_argument, NULL, 'h' },
@@ -154,6 +155,9 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case 'c':
 			container = optarg;
+			break;
+		case 'W':
+			opts.oci_whiteouts = 1;
 			break;
 		case 'J':
 			out.json = 1;
@@ -246,6 +250,12 @@ const struct cli_cmd cli_cmd_diff = {
 	    "                   them (repeatable; * ? ** [...], e.g. "
 	    "'/etc/hostname',\n"
 	    "                   '/tmp/**')\n"
+	    "  --oci-whiteouts  the upper is fuse-overlayfs's (rootless): read "
+	    ".wh.NAME\n"
+	    "                   files as whiteouts and .wh..wh..opq as an "
+	    "opaque marker\n"
+	    "                   (in a kernel overlay upper they are ordinary "
+	    "files)\n"
 	    "  --json           JSON Lines with the fields op, path, type, "
 	    "current,\n"
 	    "                   baseline (mode, uid, gid, size, mtime, hash, "

@@ -41,7 +41,14 @@ struct drift {
 	struct uw_buf bpath;		/* its baseline path */
 	struct uw_buf redirect;
 	struct uw_buf link;
+	int oci_whiteouts;		/* read .wh. files as whiteouts */
 };
+
+void
+drift_set_oci_whiteouts(struct drift *d, int on)
+{
+	d->oci_whiteouts = on;
+}
 
 UW_API const char *
 uw_op_name(enum uw_op op)
@@ -253,7 +260,7 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		return uw_fail(err, rc, "%s: cannot read: %s",
 		    (const char *)d->path.data, strerror(-rc));
 	opaque = (x.flags & WALK_X_OPAQUE) != 0;
-	if (!opaque && faccessat(fd, OVERLAY_WH_OPAQUE, F_OK,
+	if (!opaque && d->oci_whiteouts && faccessat(fd, OVERLAY_WH_OPAQUE, F_OK,
 	    AT_SYMLINK_NOFOLLOW) == 0)
 		opaque = 1;	/* the OCI marker */
 	record_from_stat(cur, &d->path, &st);
@@ -261,16 +268,31 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	child->opaque = opaque;
 	uw_buf_reset(&child->bpath);
 
-	if (x.flags & WALK_X_REDIRECT) {
-		/* Renamed: the content is the lower dir it names. */
-		if (resolve_redirect(d, dir, &x) < 0 ||
-		    uw_buf_add(&child->bpath, d->redirect.data,
+	if ((x.flags & WALK_X_REDIRECT) && resolve_redirect(d, dir, &x) < 0)
+		return uw_fail(err, -ENAMETOOLONG, "%s: path too long",
+		    (const char *)d->path.data);
+	if ((x.flags & WALK_X_REDIRECT) && !(d->redirect.len == d->bpath.len &&
+	    memcmp(d->redirect.data, d->bpath.data, d->bpath.len) == 0)) {
+		/* Renamed: the content is the lower dir it names.  Over a
+		 * dir of the image it replaces that dir's content. */
+		if (uw_buf_add(&child->bpath, d->redirect.data,
 		    d->redirect.len) < 0)
 			return uw_fail(err, -ENAMETOOLONG, "%s: path too long",
 			    (const char *)d->path.data);
-		ev->op = UW_OP_ADDED;
 		ev->redirect = d->redirect.data;
 		ev->redirect_len = d->redirect.len;
+		rc = lookup(d, dir, &d->row, &d->bpath, err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			ev->op = UW_OP_REPLACED;
+			ev->baseline = &d->row.rec;
+			ev->changes = d->row.rec.type != UW_TYPE_DIR ?
+			    UW_CHG_TYPE : UW_CHG_OPAQUE;
+			return store_count_below(d->store, d->image_id,
+			    d->bpath.data, d->bpath.len, &ev->count, err);
+		}
+		ev->op = UW_OP_ADDED;
 		return store_count_below(d->store, d->image_id,
 		    d->redirect.data, d->redirect.len, &ev->count, err);
 	}
@@ -421,7 +443,11 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		close(child->fd);
 	child->fd = -1;
 	child->names.count = 0;
-	wh = overlay_wh_name(name, name_len, &target, &target_len);
+	/* In a kernel overlay upper ".wh." names are ordinary files (a
+	 * container may create them to hide others); only fuse-overlayfs
+	 * writes them as whiteouts. */
+	wh = d->oci_whiteouts ? overlay_wh_name(name, name_len, &target,
+	    &target_len) : 0;
 	if (wh == 2 || wh == 3)
 		return 0;	/* OCI markers are not entries */
 	if (wh == 1) {
@@ -491,12 +517,33 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		return rc;
 	if (rc == 1) {
 		ev.op = UW_OP_ADDED;
+		if (ev.metacopy && ev.redirect != NULL) {
+			/* A renamed or linked data-less copy: its content is
+			 * the image file it points at. */
+			rc = store_get_row(d->store, d->image_id, ev.redirect,
+			    ev.redirect_len, &d->src_row, err);
+			if (rc < 0)
+				return rc;
+			if (rc == 0 && (d->src_row.rec.flags &
+			    UW_REC_HASHED)) {
+				memcpy(cur.hash, d->src_row.rec.hash,
+				    UW_HASH_LEN);
+				cur.flags |= UW_REC_HASHED;
+			}
+		}
 		return cb(&ev, arg);
 	}
 	ev.baseline = &d->row.rec;
 	if (d->row.rec.type != cur.type) {
 		ev.op = UW_OP_REPLACED;
 		ev.changes = UW_CHG_TYPE;
+		if (d->row.rec.type == UW_TYPE_DIR) {
+			/* What was below the dir went with it. */
+			rc = store_count_below(d->store, d->image_id,
+			    d->bpath.data, d->bpath.len, &ev.count, err);
+			if (rc < 0)
+				return rc;
+		}
 		return cb(&ev, arg);
 	}
 	ev.changes = meta_changes(&cur, &d->row.rec);
@@ -624,6 +671,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	d = drift_new(store, opts->image, err);
 	if (d == NULL)
 		return err->code;
+	drift_set_oci_whiteouts(d, opts->oci_whiteouts);
 	frames = calloc(BASELINE_MAX_DEPTH + 1, sizeof(*frames));
 	if (frames == NULL) {
 		rc = uw_fail(err, -ENOMEM, "out of memory");

@@ -20,6 +20,10 @@ struct drift *drift_new(struct store *store, const char *image,
     struct uw_error *err);
 void drift_free(struct drift *d);
 
+/* Read ".wh.NAME" files as whiteouts (a fuse-overlayfs upper).  Off by
+ * default: in a kernel overlay upper they are ordinary files. */
+void drift_set_oci_whiteouts(struct drift *d, int on);
+
 /*
  * The directory an entry sits in, as the classifier needs to know it.
  * `bpath` is the baseline path its entries are compared with: the dir's

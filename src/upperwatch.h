@@ -254,6 +254,10 @@ struct uw_diff_opts {
 	 * `*`, `?`, `**`, `[...]`. */
 	const char *const *excludes;
 	size_t exclude_count;
+	/* The upper dir is fuse-overlayfs's: ".wh.NAME" files are whiteouts
+	 * and ".wh..wh..opq" marks an opaque dir.  In a kernel overlay upper
+	 * they are ordinary files a container made. */
+	int oci_whiteouts;
 	/* Called for each event, in path order within each directory.  A
 	 * non-zero return stops the diff and is returned. */
 	int (*cb)(const struct uw_event *ev, void *arg);
