@@ -1,15 +1,11 @@
 #!/bin/sh
-# Install, build, and run upperwatch's main job on this host with the
-# embedded database at its default path.  Run as root from the source
-# tree.  Until the watcher lands, the main job records the baseline of a
-# demo image and shows what was recorded.
+# Install, build, and run upperwatch's main job on this host: the host
+# daemon, watching every container with the database at its default path
+# (/var/lib/upperwatch/upperwatch.db).  Drift events are printed as JSON
+# lines and journaled; Ctrl-C stops it with everything committed.  Run
+# as root from the source tree.
 set -eu
 cd "$(dirname "$0")/.."
 contrib/install-deps.sh
 contrib/build.sh build
-demo=/var/lib/upperwatch/demo
-mkdir -p "$demo"
-contrib/demo/make-image.sh "$demo/layers"
-build/upperwatch baseline --image demo:1 "$demo/layers/2" "$demo/layers/1"
-build/upperwatch images
-build/upperwatch show --image demo:1 /etc/app.conf /opt/data/new.txt /bin/sh
+exec build/upperwatch watch "$@"
