@@ -551,22 +551,6 @@ progress_tick(struct build *b, int force)
 	b->opts->progress(&b->progress, b->opts->progress_arg);
 }
 
-static void
-record_from_stat(struct uw_record *rec, const unsigned char *path,
-    size_t path_len, const struct stat *st)
-{
-	memset(rec, 0, sizeof(*rec));
-	rec->path = path;
-	rec->path_len = path_len;
-	rec->type = walk_type_of(st->st_mode);
-	rec->mode = st->st_mode & 07777;
-	rec->uid = st->st_uid;
-	rec->gid = st->st_gid;
-	rec->size = (uint64_t)st->st_size;
-	rec->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
-	    st->st_mtim.tv_nsec;
-}
-
 static int
 put(struct build *b, const struct uw_record *rec)
 {
@@ -597,7 +581,7 @@ job_record(struct build *b, struct job *job)
 	if (job->rc < 0)
 		return uw_fail(b->err, job->rc, "%s: cannot read: %s",
 		    path_str(job->path, job->path_len), strerror(-job->rc));
-	record_from_stat(&rec, job->path, job->path_len, &job->st);
+	walk_record_from_stat(&rec, job->path, job->path_len, &job->st);
 	if (job->link != NULL) {
 		rec.link = job->link;
 		rec.link_len = job->link_len;
@@ -778,7 +762,7 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 	if (rc < 0)
 		return uw_fail(b->err, rc, "%s: %s",
 		    (const char *)b->path.data, strerror(-rc));
-	record_from_stat(&rec, b->path.data, b->path.len, &st);
+	walk_record_from_stat(&rec, b->path.data, b->path.len, &st);
 	return put(b, &rec);
 }
 
@@ -801,7 +785,7 @@ record_entry(struct build *b, struct frame *frame, const struct mentry *me)
 		    (const char *)b->path.data, strerror(-rc));
 	if (S_ISREG(st.st_mode))
 		return submit(b, ld, me->name);
-	record_from_stat(&rec, b->path.data, b->path.len, &st);
+	walk_record_from_stat(&rec, b->path.data, b->path.len, &st);
 	if (S_ISLNK(st.st_mode)) {
 		rc = walk_readlink(ld->ref->fd, me->name, &b->link);
 		if (rc == -ENOENT)
@@ -886,7 +870,7 @@ enter_root(struct build *b)
 	rc = frame_merge(root);
 	if (rc < 0)
 		return uw_fail(b->err, rc, "%s", strerror(-rc));
-	record_from_stat(&rec, (const unsigned char *)"/", 1, &st);
+	walk_record_from_stat(&rec, (const unsigned char *)"/", 1, &st);
 	return put(b, &rec);
 }
 

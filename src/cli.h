@@ -43,6 +43,17 @@ extern volatile sig_atomic_t cli_interrupted;
 /* "upperwatch: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* getopt_long value of --db in every command's option table. */
+#define CLI_OPT_DB 0x100
+
+/*
+ * The options every command takes: --db PATH, -h/--help, and getopt's
+ * errors.  Returns 0 when `c` is none of them; else 1 with *status -1
+ * (go on parsing) or the exit status the command should return now.
+ */
+int cli_common_option(int c, const struct cli_cmd *cmd, struct cli_ctx *ctx,
+    int *status);
+
 /* Print the command's usage and help to `out`. */
 void cli_usage(const struct cli_cmd *cmd, FILE *out);
 

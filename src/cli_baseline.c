@@ -16,11 +16,9 @@
 /* Hex output buffers: a hash or capability data, whichever is longer. */
 #define WALK_HEX_MAX 64
 
-enum { OPT_DB = 0x100 };
-
 /* Options every command takes. */
 #define COMMON_LONGOPTS \
-	{ "db", required_argument, NULL, OPT_DB }, \
+	{ "db", required_argument, NULL, CLI_OPT_DB }, \
 	{ "help", no_argument, NULL, 'h' }
 
 /* ---- baseline ---- */
@@ -59,10 +57,15 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	struct cli_container found;
 	char *end;
 	unsigned long jobs = 0;
-	int json = 0, quiet = 0, c, rc, tty;
+	int json = 0, quiet = 0, c, rc, tty, opt_status;
 	double mbps;
 
 	while ((c = getopt_long(argc, argv, "hi:j:q", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
 		switch (c) {
 		case 'i':
 			image = optarg;
@@ -86,12 +89,6 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
-		case OPT_DB:
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			cli_usage(cmd, stdout);
-			return CLI_OK;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
@@ -302,19 +299,18 @@ run_images(struct cli_ctx *ctx, int argc, char **argv)
 	struct images_out out = { 0, 0 };
 	struct uw_error err;
 	struct uw_db *db;
-	int c, rc;
+	int c, rc, opt_status;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
 		switch (c) {
 		case 'J':
 			out.json = 1;
 			break;
-		case OPT_DB:
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			cli_usage(cmd, stdout);
-			return CLI_OK;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
@@ -429,10 +425,15 @@ run_show(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_error err;
 	struct uw_db *db;
 	const char *image = NULL;
-	int json = 0, c, rc, status = CLI_OK;
+	int json = 0, c, rc, status = CLI_OK, opt_status;
 	size_t len;
 
 	while ((c = getopt_long(argc, argv, "hi:", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
 		switch (c) {
 		case 'i':
 			image = optarg;
@@ -440,12 +441,6 @@ run_show(struct cli_ctx *ctx, int argc, char **argv)
 		case 'J':
 			json = 1;
 			break;
-		case OPT_DB:
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			cli_usage(cmd, stdout);
-			return CLI_OK;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
@@ -530,19 +525,18 @@ run_forget(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_error err;
 	struct uw_db *db;
 	const char *image = NULL;
-	int c, rc;
+	int c, rc, opt_status;
 
 	while ((c = getopt_long(argc, argv, "hi:", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
 		switch (c) {
 		case 'i':
 			image = optarg;
 			break;
-		case OPT_DB:
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			cli_usage(cmd, stdout);
-			return CLI_OK;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}

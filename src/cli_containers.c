@@ -41,6 +41,21 @@ short_id(const char *id, char *buf)
 	return buf;
 }
 
+/* A name for humans: escaped, so a newline cannot forge a line, and
+ * padded to `width` bytes. */
+static void
+print_escaped(const char *s, int width)
+{
+	long start = ftell(stdout), n;
+
+	uw_escape_bytes(stdout, (const unsigned char *)s, strlen(s));
+	n = ftell(stdout) - start;
+	if (start < 0 || n < 0)
+		n = (long)strlen(s);
+	for (; n < width; n++)
+		fputc(' ', stdout);
+}
+
 static int
 has_baseline(struct uw_db *db, const char *key)
 {
@@ -153,17 +168,26 @@ list_one(const struct uw_container *c, void *arg)
 	if (o->json) {
 		json_container(c, baseline, o->event);
 	} else if (o->event != NULL) {
-		printf("%s %s %s %s %d %s\n", o->event, c->id, c->name,
-		    c->runtime, c->pid, c->upper);
+		printf("%s ", o->event);
+		print_escaped(c->id, 0);
+		fputc(' ', stdout);
+		print_escaped(c->name, 0);
+		printf(" %s %d ", c->runtime, c->pid);
+		print_escaped(c->upper, 0);
+		fputc('\n', stdout);
 	} else {
 		if (o->count == 0)
 			printf("%-12s %-20s %-10s %-24s %7s %-8s %s\n", "ID",
 			    "NAME", "RUNTIME", "IMAGE", "PID", "BASELINE",
 			    "UPPER");
-		printf("%-12s %-20s %-10s %-24s %7d %-8s %s\n",
-		    short_id(c->id, idbuf), c->name, c->runtime,
-		    c->image[0] ? c->image : c->image_key, c->pid,
-		    baseline ? "yes" : "no", c->upper);
+		print_escaped(short_id(c->id, idbuf), 12);
+		fputc(' ', stdout);
+		print_escaped(c->name, 20);
+		printf(" %-10s ", c->runtime);
+		print_escaped(c->image[0] ? c->image : c->image_key, 24);
+		printf(" %7d %-8s ", c->pid, baseline ? "yes" : "no");
+		print_escaped(c->upper, 0);
+		fputc('\n', stdout);
 	}
 	o->count++;
 	return 0;
@@ -223,6 +247,7 @@ follow(struct list_out *o, struct uw_error *err)
 		o->seen = o->now;
 		o->seen_count = o->now_count;
 		o->now = NULL;
+		o->now_count = 0;
 		if (o->unresolved) {
 			o->tries++;
 			rc = uw_mounts_wait(mounts, 500);
@@ -252,7 +277,7 @@ run_containers(struct cli_ctx *ctx, int argc, char **argv)
 		{ "follow", no_argument, NULL, 'f' },
 		{ "host-root", required_argument, NULL, 'R' },
 		{ "mountinfo", required_argument, NULL, 'M' },
-		{ "db", required_argument, NULL, 0x100 },
+		{ "db", required_argument, NULL, CLI_OPT_DB },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -261,11 +286,16 @@ run_containers(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_discover_opts dopts;
 	struct uw_error err;
 	size_t malformed = 0;
-	int c, rc, follow_on = 0;
+	int c, rc, follow_on = 0, opt_status;
 
 	memset(&out, 0, sizeof(out));
 	memset(&dopts, 0, sizeof(dopts));
 	while ((c = getopt_long(argc, argv, "hf", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
 		switch (c) {
 		case 'J':
 			out.json = 1;
@@ -279,12 +309,6 @@ run_containers(struct cli_ctx *ctx, int argc, char **argv)
 		case 'M':
 			dopts.mountinfo = optarg;
 			break;
-		case 0x100:
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			cli_usage(cmd, stdout);
-			return CLI_OK;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
@@ -365,8 +389,8 @@ const struct cli_cmd cli_cmd_containers = {
 struct find {
 	const char *want;
 	struct cli_container *out;
-	int matches;
-	int exact;
+	int matches;		/* by name or id prefix */
+	int exact;		/* by the full id */
 };
 
 static void
@@ -410,13 +434,13 @@ find_one(const struct uw_container *c, void *arg)
 {
 	struct find *f = arg;
 
-	if (strcmp(c->id, f->want) == 0 || strcmp(c->name, f->want) == 0) {
+	if (strcmp(c->id, f->want) == 0) {
 		f->exact = 1;
-		f->matches = 1;
 		return keep(f, c) < 0 ? -ENOMEM : 1;
 	}
-	if (strlen(f->want) >= 4 &&
-	    strncmp(c->id, f->want, strlen(f->want)) == 0) {
+	/* A name may be shared (replicas): ambiguous like a prefix. */
+	if (strcmp(c->name, f->want) == 0 || (strlen(f->want) >= 4 &&
+	    strncmp(c->id, f->want, strlen(f->want)) == 0)) {
 		f->matches++;
 		return keep(f, c) < 0 ? -ENOMEM : 0;
 	}
@@ -437,15 +461,15 @@ cli_find_container(const char *want, struct cli_container *out)
 		found_free(out);
 		return -1;
 	}
-	if (f.matches == 0) {
+	if (f.matches == 0 && !f.exact) {
 		cli_error("no container %s on this host (see 'upperwatch "
 		    "containers')", want);
 		found_free(out);
 		return -1;
 	}
 	if (f.matches > 1 && !f.exact) {
-		cli_error("%s names %d containers: give more of the id", want,
-		    f.matches);
+		cli_error("%s names %d containers: give the id (see "
+		    "'upperwatch containers')", want, f.matches);
 		found_free(out);
 		return -1;
 	}

@@ -124,7 +124,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		{ "container", required_argument, NULL, 'c' },
 		{ "oci-whiteouts", no_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'J' },
-		{ "db", required_argument, NULL, 0x100 },
+		{ "db", required_argument, NULL, CLI_OPT_DB },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -137,12 +137,17 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_db *db;
 	struct cli_container found;
 	const char *container = NULL;
-	int c, rc;
+	int c, rc, opt_status;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(&found, 0, sizeof(found));
 	memset(&out, 0, sizeof(out));
 	while ((c = getopt_long(argc, argv, "hi:x:", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
 		switch (c) {
 		case 'i':
 			opts.image = optarg;
@@ -162,12 +167,6 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		case 'J':
 			out.json = 1;
 			break;
-		case 0x100:
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			cli_usage(cmd, stdout);
-			return CLI_OK;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}

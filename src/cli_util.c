@@ -1,6 +1,7 @@
 /*
  * cli_util.c - helpers every command file uses.
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,5 +71,27 @@ cli_container_path(const char *arg, const unsigned char **path,
 		n--;
 	*path = (const unsigned char *)arg;
 	*len = n;
+	return 0;
+}
+
+int
+cli_common_option(int c, const struct cli_cmd *cmd, struct cli_ctx *ctx,
+    int *status)
+{
+	switch (c) {
+	case CLI_OPT_DB:
+		ctx->db_path = optarg;
+		*status = -1;
+		return 1;
+	case 'h':
+		cli_usage(cmd, stdout);
+		*status = CLI_OK;
+		return 1;
+	case '?':
+	case ':':
+		/* getopt has said what was wrong */
+		*status = cli_usage_error(cmd, "bad option");
+		return 1;
+	}
 	return 0;
 }

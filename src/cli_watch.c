@@ -72,7 +72,7 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 		{ "exclude", required_argument, NULL, 'x' },
 		{ "no-baseline", no_argument, NULL, 'N' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "db", required_argument, NULL, 0x100 },
+		{ "db", required_argument, NULL, CLI_OPT_DB },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -82,11 +82,16 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	struct watch_out out = { stdout, 0 };
 	struct uw_error err;
 	struct uw_db *db;
-	int c, rc;
+	int c, rc, opt_status;
 
 	memset(&opts, 0, sizeof(opts));
 	while ((c = getopt_long(argc, argv, "hc:o:qx:", longopts, NULL))
 	    != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
 		switch (c) {
 		case 'c':
 			opts.container = optarg;
@@ -124,12 +129,6 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 		case 'q':
 			out.quiet = 1;
 			break;
-		case 0x100:
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			cli_usage(cmd, stdout);
-			return CLI_OK;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
@@ -299,7 +298,7 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ "op", required_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'J' },
-		{ "db", required_argument, NULL, 0x100 },
+		{ "db", required_argument, NULL, CLI_OPT_DB },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -311,9 +310,14 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_error err;
 	struct uw_db *db;
 	int64_t since = 0;
-	int json = 0, c, rc, i;
+	int json = 0, c, rc, i, opt_status;
 
 	while ((c = getopt_long(argc, argv, "hc:s:", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
 		switch (c) {
 		case 'c':
 			container = optarg;
@@ -338,12 +342,6 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 		case 'J':
 			json = 1;
 			break;
-		case 0x100:
-			ctx->db_path = optarg;
-			break;
-		case 'h':
-			cli_usage(cmd, stdout);
-			return CLI_OK;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}

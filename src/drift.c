@@ -149,22 +149,6 @@ join(struct uw_buf *buf, const unsigned char *prefix, size_t prefix_len,
 	return rc;
 }
 
-static void
-record_from_stat(struct uw_record *rec, const struct uw_buf *path,
-    const struct stat *st)
-{
-	memset(rec, 0, sizeof(*rec));
-	rec->path = path->data;
-	rec->path_len = path->len;
-	rec->type = walk_type_of(st->st_mode);
-	rec->mode = st->st_mode & 07777;
-	rec->uid = st->st_uid;
-	rec->gid = st->st_gid;
-	rec->size = (uint64_t)st->st_size;
-	rec->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
-	    st->st_mtim.tv_nsec;
-}
-
 /* Mode, owner and capability differences. */
 static unsigned
 meta_changes(const struct uw_record *cur, const struct uw_record *base)
@@ -263,7 +247,7 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	if (!opaque && d->oci_whiteouts && faccessat(fd, OVERLAY_WH_OPAQUE, F_OK,
 	    AT_SYMLINK_NOFOLLOW) == 0)
 		opaque = 1;	/* the OCI marker */
-	record_from_stat(cur, &d->path, &st);
+	walk_record_from_stat(cur, d->path.data, d->path.len, &st);
 	child->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
 	child->opaque = opaque;
 	uw_buf_reset(&child->bpath);
@@ -354,7 +338,7 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		 * content, which is the lower file's (at the redirect
 		 * target if it was renamed or linked). */
 		ev->metacopy = 1;
-		record_from_stat(cur, &d->path, &st);
+		walk_record_from_stat(cur, d->path.data, d->path.len, &st);
 		if ((x.flags & WALK_X_REDIRECT) &&
 		    resolve_redirect(d, dir, &x) == 0) {
 			ev->redirect = d->redirect.data;
@@ -367,7 +351,7 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 			    (const char *)d->path.data, strerror(-rc));
 			goto out;
 		}
-		record_from_stat(cur, &d->path, &h.st);
+		walk_record_from_stat(cur, d->path.data, d->path.len, &h.st);
 		memcpy(cur->hash, h.digest, UW_HASH_LEN);
 		cur->flags |= UW_REC_HASHED;
 		if (h.unstable)
@@ -494,7 +478,7 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	if (is_whiteout)
 		return whiteout_event(d, dir, cb, arg, err);
 	if (!S_ISREG(st.st_mode)) {
-		record_from_stat(&cur, &d->path, &st);
+		walk_record_from_stat(&cur, d->path.data, d->path.len, &st);
 		if (S_ISLNK(st.st_mode)) {
 			rc = walk_readlink(dir->fd, name, &d->link);
 			if (rc == -ENOENT)

@@ -291,3 +291,19 @@ walk_type_of(mode_t mode)
 		return 0;
 	}
 }
+
+void
+walk_record_from_stat(struct uw_record *rec, const unsigned char *path,
+    size_t path_len, const struct stat *st)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->path = path;
+	rec->path_len = path_len;
+	rec->type = walk_type_of(st->st_mode);
+	rec->mode = st->st_mode & 07777;
+	rec->uid = st->st_uid;
+	rec->gid = st->st_gid;
+	rec->size = (uint64_t)st->st_size;
+	rec->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+	    st->st_mtim.tv_nsec;
+}

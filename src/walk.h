@@ -91,4 +91,8 @@ int walk_read_xattrs(int fd, struct walk_xattrs *x) UW_WARN_UNUSED;
 /* Map st_mode's type bits to the record type (0 for an unknown type). */
 enum uw_file_type walk_type_of(mode_t mode);
 
+/* A record of `path` from its lstat (no hash, link or caps yet). */
+void walk_record_from_stat(struct uw_record *rec, const unsigned char *path,
+    size_t path_len, const struct stat *st);
+
 #endif /* UW_WALK_H */
