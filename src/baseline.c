@@ -70,25 +70,27 @@ dirref_put(struct dirref *ref)
 struct job {
 	struct job *next;
 	struct dirref *dir;
-	char *name;
+	char *name;		/* both point into bytes[] */
 	unsigned char *path;
 	size_t path_len;
 	/* result */
 	int rc;
-	struct stat st;
-	struct walk_xattrs x;
-	struct hash_result hash;
 	int hashed;
+	struct stat st;
+	struct hash_result hash;
+	size_t caps_len;	/* 0: no security.capability */
+	unsigned char caps[WALK_CAPS_MAX];
 	unsigned char *link;
 	size_t link_len;
+	char bytes[];		/* name, NUL, path, NUL: one allocation */
 };
 
 /*
  * Jobs move in batches, so that the lock and the futex wake-ups are paid
  * once per batch rather than once per file.
  */
-#define SUBMIT_BATCH 32
-#define TAKE_BATCH 8
+#define SUBMIT_BATCH 256
+#define TAKE_BATCH 64
 
 struct pool {
 	pthread_mutex_t mu;
@@ -106,8 +108,6 @@ static void
 job_free(struct job *job)
 {
 	dirref_put(job->dir);
-	free(job->name);
-	free(job->path);
 	free(job->link);
 	free(job);
 }
@@ -141,6 +141,7 @@ job_fallback(struct job *job)
 static void
 job_run(struct job *job, const unsigned char *secret, unsigned char *buf)
 {
+	struct walk_xattrs x;
 	int fd, rc;
 
 	fd = walk_open_file(job->dir->fd, job->name, &job->st);
@@ -152,9 +153,13 @@ job_run(struct job *job, const unsigned char *secret, unsigned char *buf)
 		job->rc = fd;
 		return;
 	}
-	rc = walk_read_xattrs(fd, &job->x);
+	rc = walk_read_xattrs(fd, &x);
+	if (rc == 0 && (x.flags & WALK_X_CAPS)) {
+		memcpy(job->caps, x.caps, x.caps_len);
+		job->caps_len = x.caps_len;
+	}
 	if (rc == 0)
-		rc = hash_fd(fd, secret, buf, &job->st, &job->hash);
+		rc = hash_fd(fd, secret, buf, &job->st, 1, &job->hash);
 	if (rc == 0) {
 		job->st = job->hash.st;
 		job->hashed = 1;
@@ -595,9 +600,9 @@ job_record(struct build *b, struct job *job)
 			rec.flags |= UW_REC_UNSTABLE;
 			b->stats->unstable++;
 		}
-		if (job->x.flags & WALK_X_CAPS) {
-			rec.caps = job->x.caps;
-			rec.caps_len = job->x.caps_len;
+		if (job->caps_len > 0) {
+			rec.caps = job->caps;
+			rec.caps_len = job->caps_len;
 		}
 	}
 	return put(b, &rec);
@@ -667,6 +672,7 @@ static int
 submit(struct build *b, struct layer_dir *ld, const char *name)
 {
 	struct job *job;
+	size_t name_len;
 	int rc;
 
 	while (b->inflight >= MAX_INFLIGHT ||
@@ -675,15 +681,19 @@ submit(struct build *b, struct layer_dir *ld, const char *name)
 		if (rc < 0)
 			return rc;
 	}
-	job = calloc(1, sizeof(*job));
+	name_len = strlen(name);
+	job = malloc(sizeof(*job) + name_len + 1 + b->path.len + 1);
 	if (job == NULL)
 		return uw_fail(b->err, -ENOMEM, "out of memory");
-	job->name = strdup(name);
-	job->path = malloc(b->path.len + 1);
-	if (job->name == NULL || job->path == NULL) {
-		job_free(job);
-		return uw_fail(b->err, -ENOMEM, "out of memory");
-	}
+	job->next = NULL;
+	job->rc = 0;
+	job->hashed = 0;
+	job->caps_len = 0;
+	job->link = NULL;
+	job->link_len = 0;
+	job->name = job->bytes;
+	memcpy(job->name, name, name_len + 1);
+	job->path = (unsigned char *)job->bytes + name_len + 1;
 	memcpy(job->path, b->path.data, b->path.len + 1);
 	job->path_len = b->path.len;
 	job->dir = dirref_get(ld->ref);

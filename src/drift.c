@@ -345,7 +345,7 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 			ev->redirect_len = d->redirect.len;
 		}
 	} else {
-		rc = hash_fd(fd, d->secret, d->buf, &st, &h);
+		rc = hash_fd(fd, d->secret, d->buf, &st, 0, &h);
 		if (rc < 0) {
 			rc = uw_fail(err, rc, "%s: cannot read: %s",
 			    (const char *)d->path.data, strerror(-rc));

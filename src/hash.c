@@ -11,7 +11,11 @@
  * hashing a terabyte of zeros that a sparse file claims to hold.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -41,14 +45,112 @@ put_le64(unsigned char *out, uint64_t v)
 		out[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* Feed `len` bytes of data read at file offset `pos` (block-aligned)
+ * into the state, in the canonical form. */
+static void
+feed_blocks(XXH3_state_t *state, const unsigned char *data, size_t len,
+    uint64_t pos)
+{
+	unsigned char index_le[8];
+	size_t off, blen;
+
+	for (off = 0; off < len; off += BLOCK) {
+		blen = len - off < BLOCK ? len - off : BLOCK;
+		if (memcmp(data + off, zero_block, blen) == 0)
+			continue;
+		put_le64(index_le, (pos + off) / BLOCK);
+		hash_update(state, index_le, sizeof(index_le));
+		hash_update(state, data + off, blen);
+	}
+}
+
+/*
+ * Reading through a mapping saves the copy into a buffer, the largest
+ * cost of hashing a big file from the page cache (about 15% of the CPU
+ * time measured on a 1.2 GB tree).  A file truncated under the mapping
+ * raises SIGBUS: a handler, installed once and only active for the
+ * thread reading a mapping, turns that into a jump back, and the file is
+ * read again with pread.  Any other SIGBUS goes to the handler that was
+ * there before.
+ */
+static _Thread_local sigjmp_buf *bus_env;
+static struct sigaction bus_old;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+static int bus_ready;
+
+static void
+on_bus(int sig, siginfo_t *info, void *context)
+{
+	(void)info;
+	(void)context;
+	if (bus_env != NULL)
+		siglongjmp(*bus_env, 1);
+	/* Not ours: put the old disposition back; the faulting access
+	 * runs again and meets it. */
+	sigaction(sig, &bus_old, NULL);
+}
+
+static void
+bus_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_bus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	bus_ready = sigaction(SIGBUS, &sa, &bus_old) == 0;
+}
+
+/* Hash [0, size) through mappings of HASH_MAP_WINDOW bytes.  Returns 0,
+ * 1 when the file shrank under the mapping (read it again), or -errno. */
+static int
+hash_mapped(XXH3_state_t *state, int fd, uint64_t size,
+    uint64_t *bytes_read)
+{
+	sigjmp_buf env;
+	volatile uint64_t pos = 0;
+	void *volatile map = NULL;
+	volatile size_t map_len = 0;
+	size_t len;
+
+	pthread_once(&bus_once, bus_install);
+	if (!bus_ready)
+		return -ENOTSUP;
+	if (sigsetjmp(env, 1) != 0) {
+		bus_env = NULL;
+		if (map != NULL)
+			munmap(map, map_len);
+		return 1;
+	}
+	while (pos < size) {
+		len = size - pos > HASH_MAP_WINDOW ? HASH_MAP_WINDOW :
+		    (size_t)(size - pos);
+		map_len = len;
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+		    fd, (off_t)pos);
+		if (map == MAP_FAILED) {
+			map = NULL;
+			return -errno;
+		}
+		bus_env = &env;
+		feed_blocks(state, map, len, pos);
+		bus_env = NULL;
+		munmap(map, len);
+		map = NULL;
+		*bytes_read += len;
+		pos += len;
+	}
+	return 0;
+}
+
 /* Feed [start, end) of the file (block-aligned start) into the state. */
 static int
 hash_range(XXH3_state_t *state, int fd, unsigned char *buf, uint64_t start,
     uint64_t end, uint64_t *bytes_read, unsigned *reads)
 {
-	unsigned char index_le[8];
-	uint64_t pos = start, off;
-	size_t want, blen;
+	uint64_t pos = start;
+	size_t want;
 	ssize_t got;
 
 	while (pos < end) {
@@ -64,15 +166,7 @@ hash_range(XXH3_state_t *state, int fd, unsigned char *buf, uint64_t start,
 			return 0;	/* shrank under us: fstat will tell */
 		*bytes_read += (uint64_t)got;
 		(*reads)++;
-		for (off = 0; off < (uint64_t)got; off += BLOCK) {
-			blen = (uint64_t)got - off < BLOCK ?
-			    (size_t)((uint64_t)got - off) : BLOCK;
-			if (memcmp(buf + off, zero_block, blen) == 0)
-				continue;
-			put_le64(index_le, (pos + off) / BLOCK);
-			hash_update(state, index_le, sizeof(index_le));
-			hash_update(state, buf + off, blen);
-		}
+		feed_blocks(state, buf, (size_t)got, pos);
 		/* A short read not on a block boundary would shift the
 		 * block grid: only whole reads advance by `got`. */
 		pos += (uint64_t)got;
@@ -84,7 +178,8 @@ hash_range(XXH3_state_t *state, int fd, unsigned char *buf, uint64_t start,
 
 static int
 hash_once(XXH3_state_t *state, int fd, const unsigned char *secret,
-    unsigned char *buf, uint64_t size, int sparse, struct hash_result *result)
+    unsigned char *buf, uint64_t size, int sparse, int map,
+    struct hash_result *result)
 {
 	unsigned char size_le[8];
 	uint64_t pos = 0, data, hole;
@@ -97,7 +192,22 @@ hash_once(XXH3_state_t *state, int fd, const unsigned char *secret,
 		return -EINVAL;
 	result->bytes_read = 0;
 	result->reads = 0;
-	if (!sparse) {
+	if (!sparse && map && size >= HASH_MAP_MIN) {
+		rc = hash_mapped(state, fd, size, &result->bytes_read);
+		if (rc == 0) {
+			result->reads = 2;	/* check it held still */
+			pos = size;
+		} else if (rc > 0) {
+			result->reads = 2;
+			return 1;	/* truncated under us: again */
+		} else {
+			/* no mapping: read it */
+			XXH3_128bits_reset_withSecret(state, secret,
+			    HASH_SECRET_LEN);
+			result->bytes_read = 0;
+		}
+	}
+	if (!sparse && pos < size) {
 		/* The common case: no holes to skip, so no lseek calls. */
 		rc = hash_range(state, fd, buf, 0, size, &result->bytes_read,
 		    &result->reads);
@@ -154,7 +264,7 @@ same_state(const struct stat *a, const struct stat *b)
 
 int
 hash_fd(int fd, const unsigned char *secret, unsigned char *buf,
-    const struct stat *known, struct hash_result *result)
+    const struct stat *known, int map, struct hash_result *result)
 {
 	XXH3_state_t state;
 	struct stat before, after;
@@ -172,9 +282,11 @@ hash_fd(int fd, const unsigned char *secret, unsigned char *buf,
 		sparse = (uint64_t)before.st_blocks * 512 <
 		    (uint64_t)before.st_size;
 		rc = hash_once(&state, fd, secret, buf,
-		    (uint64_t)before.st_size, sparse, result);
+		    (uint64_t)before.st_size, sparse, map, result);
 		if (rc < 0)
 			return rc;
+		if (rc > 0)
+			continue;	/* shrank under a mapping */
 		/* A file read whole by one pread() is one snapshot of the
 		 * page cache, of exactly the size we stat'ed: there was no
 		 * "while" for it to change in.  Only longer reads are

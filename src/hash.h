@@ -14,6 +14,10 @@
 #define HASH_SECRET_LEN 192
 /* Read buffer each hashing thread should own. */
 #define HASH_BUF_LEN 262144
+/* Files at least this big may be read through mmap, in windows of this
+ * size (so the mapped pages in memory stay bounded). */
+#define HASH_MAP_MIN (1u << 20)
+#define HASH_MAP_WINDOW (8u << 20)
 /* How often a file that changes while hashed is read again. */
 #define HASH_RETRIES 3
 
@@ -31,12 +35,15 @@ struct hash_result {
  * the file is laid out on disk, holes cost nothing to skip, so a sparse
  * file of any apparent size hashes in time proportional to its data.
  * `buf` is the caller's scratch buffer of HASH_BUF_LEN bytes; `known`,
- * when not NULL, is an fstat of `fd` just taken (it saves a syscall).  If the file
+ * when not NULL, is an fstat of `fd` just taken (it saves a syscall).
+ * With `map`, a dense file of HASH_MAP_MIN bytes or more is read through
+ * mmap windows (see hash.c for how a truncation is survived).  If the file
  * changes while it is read, it is read again, up to HASH_RETRIES times,
  * then reported unstable with the last digest.  Returns 0 or -errno.
  */
 int hash_fd(int fd, const unsigned char *secret, unsigned char *buf,
-    const struct stat *known, struct hash_result *result) UW_WARN_UNUSED;
+    const struct stat *known, int map, struct hash_result *result)
+    UW_WARN_UNUSED;
 
 /* Fill `secret` with HASH_SECRET_LEN bytes from the kernel's CSPRNG. */
 int hash_new_secret(unsigned char *secret) UW_WARN_UNUSED;
