@@ -72,6 +72,12 @@ uw_db_open(const char *path, unsigned flags, struct uw_error *err)
 	return db;
 }
 
+struct store *
+uw_db_store(struct uw_db *db)
+{
+	return db->store;
+}
+
 UW_API void
 uw_db_close(struct uw_db *db)
 {

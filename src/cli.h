@@ -36,9 +36,11 @@ extern const struct cli_cmd cli_cmd_diff;
 extern const struct cli_cmd cli_cmd_containers;
 extern const struct cli_cmd cli_cmd_watch;
 extern const struct cli_cmd cli_cmd_events;
+extern const struct cli_cmd cli_cmd_policy;
 
-/* Set by SIGINT/SIGTERM (main.c). */
+/* Set by SIGINT/SIGTERM, and by SIGHUP (main.c). */
 extern volatile sig_atomic_t cli_interrupted;
+extern volatile sig_atomic_t cli_reload;
 
 /* "upperwatch: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "cli.h"
+#include "config.h"
 #include "util.h"
 
 #define MAX_EXCLUDES 1024
@@ -71,6 +74,10 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 		{ "quiet-ms", required_argument, NULL, 'Q' },
 		{ "exclude", required_argument, NULL, 'x' },
 		{ "no-baseline", no_argument, NULL, 'N' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "no-policy", no_argument, NULL, 'P' },
+		{ "max-action", required_argument, NULL, 'm' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "db", required_argument, NULL, CLI_OPT_DB },
 		{ "help", no_argument, NULL, 'h' },
@@ -78,6 +85,8 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	const struct cli_cmd *cmd = &cli_cmd_watch;
 	const char *excludes[MAX_EXCLUDES], *output = NULL;
+	const char *policies[MAX_EXCLUDES];
+	int no_policy = 0, act;
 	struct uw_watch_opts opts;
 	struct watch_out out = { stdout, 0 };
 	struct uw_error err;
@@ -85,6 +94,7 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	int c, rc, opt_status;
 
 	memset(&opts, 0, sizeof(opts));
+	opts.max_action = UW_ACT_KILL;
 	while ((c = getopt_long(argc, argv, "hc:o:qx:", longopts, NULL))
 	    != -1) {
 		if (cli_common_option(c, cmd, ctx, &opt_status)) {
@@ -126,6 +136,25 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 		case 'N':
 			opts.no_auto_baseline = 1;
 			break;
+		case 'p':
+			if (opts.policy_path_count == MAX_EXCLUDES)
+				return cli_usage_error(cmd, "too many --policy");
+			policies[opts.policy_path_count++] = optarg;
+			break;
+		case 'P':
+			no_policy = 1;
+			break;
+		case 'm':
+			act = uw_action_from_name(optarg);
+			if (act < 0)
+				return cli_usage_error(cmd, "--max-action takes "
+				    "log, alert, pause or kill, not '%s'",
+				    optarg);
+			opts.max_action = (enum uw_action)act;
+			break;
+		case 'D':
+			opts.max_action = UW_ACT_LOG;
+			break;
 		case 'q':
 			out.quiet = 1;
 			break;
@@ -142,6 +171,23 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	if ((opts.upper == NULL) != (opts.image == NULL))
 		return cli_usage_error(cmd, "--upper and --image go "
 		    "together");
+	if (no_policy && opts.policy_path_count > 0)
+		return cli_usage_error(cmd, "give --policy or --no-policy, not "
+		    "both");
+	if (!no_policy && opts.policy_path_count == 0) {
+		/* the installed default set, or the source tree's */
+		if (access(UW_POLICY_DIR, R_OK) == 0)
+			policies[opts.policy_path_count++] = UW_POLICY_DIR;
+		else if (access(UW_SOURCE_POLICY_DIR, R_OK) == 0)
+			policies[opts.policy_path_count++] =
+			    UW_SOURCE_POLICY_DIR;
+		else
+			return cli_usage_error(cmd, "no default policies at "
+			    "%s; give --policy DIR or --no-policy",
+			    UW_POLICY_DIR);
+	}
+	opts.policy_paths = policies;
+	opts.reload = &cli_reload;
 	opts.excludes = excludes;
 	opts.on_event = print_event;
 	opts.on_notice = print_notice;
@@ -194,8 +240,10 @@ const struct cli_cmd cli_cmd_watch = {
 	    "keeps each path's last reported state.  Each drift event is "
 	    "stored in\nthe journal and written as one JSON line (see "
 	    "'upperwatch diff --help' for\nthe fields; here with container, "
-	    "time and id).  Notices go to stderr.\nSIGINT or SIGTERM stop it "
-	    "with every accepted event committed.\n"
+	    "time, id and the policies' verdict).  Notices go to stderr.\n"
+	    "SIGHUP reloads the policies between events (a set that fails to "
+	    "load is\nreported and the old one kept).  SIGINT or SIGTERM stop "
+	    "it with every\naccepted event committed.\n"
 	    "\n"
 	    "Options:\n"
 	    "  --container ID   watch one container (id, name or id prefix)\n"
@@ -210,6 +258,15 @@ const struct cli_cmd cli_cmd_watch = {
 	    "  --no-baseline    do not build missing baselines; such "
 	    "containers are\n"
 	    "                   not watched\n"
+	    "  --policy PATH    judge events with these policies (a file or "
+	    "a dir of\n"
+	    "                   *.lua; repeatable); default: the shipped "
+	    "default set\n"
+	    "  --no-policy      report drift without verdicts\n"
+	    "  --max-action A   cap every verdict's action: log, alert, "
+	    "pause, kill\n"
+	    "                   (default kill)\n"
+	    "  --dry-run        the same as --max-action log\n"
 	    "  -q, --quiet      only warnings on stderr\n"
 	    "  --db PATH        the database\n"
 	    "\n"

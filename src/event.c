@@ -58,6 +58,51 @@ write_container(FILE *out, const struct uw_container *c)
 	fputc('}', out);
 }
 
+static void
+write_verdict(FILE *out, const struct uw_verdict *v)
+{
+	const struct uw_reason *r;
+	size_t i, t;
+	int first = 1, inner;
+
+	fputc('{', out);
+	jsonw_str(out, &first, "severity", uw_severity_name(v->severity));
+	jsonw_str(out, &first, "action", uw_action_name(v->action));
+	if (v->wanted != v->action)
+		jsonw_str(out, &first, "wanted", uw_action_name(v->wanted));
+	jsonw_str(out, &first, "policy_set", v->policy_set);
+	jsonw_key(out, &first, "reasons");
+	fputc('[', out);
+	for (i = 0; i < v->reason_count; i++) {
+		r = &v->reasons[i];
+		if (i > 0)
+			fputc(',', out);
+		inner = 1;
+		fputc('{', out);
+		jsonw_str(out, &inner, "policy", r->policy);
+		jsonw_str(out, &inner, "severity",
+		    uw_severity_name(r->severity));
+		jsonw_str(out, &inner, "action", uw_action_name(r->action));
+		jsonw_str(out, &inner, "reason", r->reason);
+		if (r->tag_count > 0) {
+			jsonw_key(out, &inner, "tags");
+			fputc('[', out);
+			for (t = 0; t < r->tag_count; t++) {
+				if (t > 0)
+					fputc(',', out);
+				jsonw_string(out,
+				    (const unsigned char *)r->tags[t],
+				    strlen(r->tags[t]));
+			}
+			fputc(']', out);
+		}
+		if (r->failed)
+			jsonw_bool(out, &inner, "failed", 1);
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
 UW_API int
 uw_event_write_json(FILE *out, const struct uw_event *ev)
 {
@@ -86,6 +131,10 @@ uw_event_write_json(FILE *out, const struct uw_event *ev)
 	if (ev->container != NULL) {
 		jsonw_key(out, &first, "container");
 		write_container(out, ev->container);
+	}
+	if (ev->verdict != NULL) {
+		jsonw_key(out, &first, "verdict");
+		write_verdict(out, ev->verdict);
 	}
 	if (ev->time_ns != 0)
 		jsonw_int(out, &first, "time", ev->time_ns);

@@ -9,13 +9,27 @@
 int
 jsonw_string(FILE *out, const unsigned char *bytes, size_t len)
 {
-	size_t i = 0, n;
+	size_t i = 0, run = 0, n;
 	unsigned char c;
 	int lossy = 0;
 
 	fputc('"', out);
+	/* Plain runs go out in one fwrite; only what needs escaping is
+	 * written byte by byte. */
 	while (i < len) {
 		c = bytes[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			n = uw_utf8_seq_len(bytes + i, len - i);
+			if (n > 0) {
+				i += n;
+				continue;
+			}
+		}
+		fwrite(bytes + run, 1, i - run, out);
 		if (c == '"' || c == '\\') {
 			fputc('\\', out);
 			fputc(c, out);
@@ -23,24 +37,15 @@ jsonw_string(FILE *out, const unsigned char *bytes, size_t len)
 			fputs("\\n", out);
 		} else if (c == '\t') {
 			fputs("\\t", out);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(out, "\\u%04x", c);
 		} else if (c < 0x80) {
-			fputc(c, out);
+			fprintf(out, "\\u%04x", c);
 		} else {
-			n = uw_utf8_seq_len(bytes + i, len - i);
-			if (n == 0) {
-				fputs("\\ufffd", out);
-				lossy = 1;
-				n = 1;
-			} else {
-				fwrite(bytes + i, 1, n, out);
-			}
-			i += n;
-			continue;
+			fputs("\\ufffd", out);
+			lossy = 1;
 		}
-		i++;
+		run = ++i;
 	}
+	fwrite(bytes + run, 1, i - run, out);
 	fputc('"', out);
 	return lossy;
 }

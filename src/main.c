@@ -13,10 +13,12 @@
 #include "config.h"
 
 volatile sig_atomic_t cli_interrupted;
+volatile sig_atomic_t cli_reload;
 
 static const struct cli_cmd *const commands[] = {
 	&cli_cmd_watch,
 	&cli_cmd_events,
+	&cli_cmd_policy,
 	&cli_cmd_containers,
 	&cli_cmd_baseline,
 	&cli_cmd_images,
@@ -30,8 +32,10 @@ static const struct cli_cmd *const commands[] = {
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	cli_interrupted = 1;
+	if (sig == SIGHUP)
+		cli_reload = 1;
+	else
+		cli_interrupted = 1;
 }
 
 static void
@@ -127,6 +131,7 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	raise_fd_limit();
 
 	optind = 1;

@@ -23,7 +23,7 @@
 
 /* 'UpWa': marks a SQLite file as ours. */
 #define STORE_APPLICATION_ID 0x55705761
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 enum stmt_id {
 	ST_IMAGE_FIND,
@@ -62,7 +62,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_STATE_DEL] = "DELETE FROM path_state WHERE container = ?1 AND "
 	    "path = ?2",
 	[ST_EVENT_ADD] = "INSERT INTO events (id, time_ns, container, op, "
-	    "path, type, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    "path, type, detail, severity, action, policy_set) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 };
 
 struct store {
@@ -136,6 +137,10 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (container, path)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX events_time ON events (time_ns);",
+	/* 2 -> 3: each event's verdict, for queries and replay. */
+	"ALTER TABLE events ADD COLUMN severity TEXT;"
+	"ALTER TABLE events ADD COLUMN action TEXT;"
+	"ALTER TABLE events ADD COLUMN policy_set TEXT;",
 };
 
 static int
@@ -1074,6 +1079,7 @@ int
 store_event_add(struct store *store, uint64_t id, int64_t time_ns,
     const char *container, const char *op, const unsigned char *path,
     size_t path_len, const char *type, const char *detail, size_t detail_len,
+    const char *severity, const char *action, const char *policy_set,
     struct uw_error *err)
 {
 	sqlite3_stmt *st = store->stmt[ST_EVENT_ADD];
@@ -1086,6 +1092,9 @@ store_event_add(struct store *store, uint64_t id, int64_t time_ns,
 	sqlite3_bind_blob(st, 5, path, (int)path_len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, detail, (int)detail_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, severity, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, policy_set, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,

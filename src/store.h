@@ -78,6 +78,9 @@ int store_count_below(struct store *store, int64_t image_id,
     const unsigned char *path, size_t path_len, uint64_t *count,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* The store behind a public handle (api.c). */
+struct store *uw_db_store(struct uw_db *db);
+
 /* ---- the journal ---- */
 
 /* Group writes: begin is a no-op inside a transaction, commit outside. */
@@ -102,9 +105,11 @@ int store_state_foreach(struct store *store, const char *container,
 /* Events: ids are given by the (single) writer, from next_event_id on. */
 int store_next_event_id(struct store *store, uint64_t *id,
     struct uw_error *err) UW_WARN_UNUSED;
+/* severity, action and policy_set may be NULL (not judged). */
 int store_event_add(struct store *store, uint64_t id, int64_t time_ns,
     const char *container, const char *op, const unsigned char *path,
     size_t path_len, const char *type, const char *detail, size_t detail_len,
+    const char *severity, const char *action, const char *policy_set,
     struct uw_error *err) UW_WARN_UNUSED;
 /* Events in id order; NULL filters match everything; `container`
  * matches an id or an id prefix. */

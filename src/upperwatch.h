@@ -187,6 +187,7 @@ UW_API int uw_baseline_foreach(struct uw_db *db, const char *image,
 /* ---- drift ---- */
 
 struct uw_container;
+struct uw_verdict;
 
 enum uw_op {
 	UW_OP_ADDED = 1,	/* not in the baseline */
@@ -235,6 +236,7 @@ struct uw_event {
 	const struct uw_container *container;
 	int64_t time_ns;	/* detection time, ns since the epoch */
 	uint64_t id;		/* journal id, 0 when not journaled */
+	const struct uw_verdict *verdict;	/* NULL when not judged */
 };
 
 /*
@@ -354,6 +356,119 @@ UW_API int uw_containers_foreach(const struct uw_discover_opts *opts,
     int (*cb)(const struct uw_container *c, void *arg), void *arg,
     size_t *malformed, struct uw_error *err) UW_WARN_UNUSED;
 
+/* ---- policies ---- */
+
+enum uw_severity {
+	UW_SEV_INFO = 0,
+	UW_SEV_LOW,
+	UW_SEV_MEDIUM,
+	UW_SEV_HIGH,
+	UW_SEV_CRITICAL,
+};
+
+enum uw_action {
+	UW_ACT_LOG = 0,
+	UW_ACT_ALERT,
+	UW_ACT_PAUSE,
+	UW_ACT_KILL,
+};
+
+/* Names, and back: -1 for an unknown name. */
+UW_API const char *uw_severity_name(enum uw_severity severity);
+UW_API const char *uw_action_name(enum uw_action action);
+UW_API int uw_severity_from_name(const char *name);
+UW_API int uw_action_from_name(const char *name);
+
+/* What one policy said of an event. */
+struct uw_reason {
+	const char *policy;
+	enum uw_severity severity;
+	enum uw_action action;
+	const char *reason;
+	const char *const *tags;
+	size_t tag_count;
+	int failed;		/* the policy failed: this is the fallback */
+};
+
+/*
+ * The combined verdict: the highest severity and action of every policy
+ * that had an opinion, clamped to the operator's cap, with every reason.
+ * No opinion at all is info/log with no reasons.
+ */
+struct uw_verdict {
+	enum uw_severity severity;
+	enum uw_action action;		/* after the cap */
+	enum uw_action wanted;		/* before the cap */
+	const struct uw_reason *reasons;
+	size_t reason_count;
+	const char *policy_set;		/* digest of the policy files (hex) */
+};
+
+/* Limits every policy set runs under; 0 fields take the defaults. */
+struct uw_policy_limits {
+	size_t memory;		/* bytes for the whole set (16 MiB) */
+	uint64_t instructions;	/* per policy call (1,000,000) */
+	unsigned deadline_us;	/* wall clock per policy call (20,000) */
+	unsigned quarantine_after;	/* consecutive failures (5) */
+};
+
+struct uw_policy_set;
+struct uw_journal_entry;
+
+/*
+ * Load a policy set: each path is a policy file or a directory whose
+ * *.lua files are loaded in name order.  Every file runs in its own
+ * sandbox (see upperwatch-policy(5)); any error fails the whole load with
+ * "file:line: message", so a reload can keep the old set.  `log`, when
+ * not NULL, receives upperwatch.log() lines, tagged with the policy.
+ */
+UW_API struct uw_policy_set *uw_policy_load(const char *const *paths,
+    size_t path_count, const struct uw_policy_limits *limits,
+    void (*log)(const char *policy, const char *line, void *arg),
+    void *log_arg, struct uw_error *err) UW_WARN_UNUSED;
+
+UW_API void uw_policy_free(struct uw_policy_set *set);
+
+/* The digest of the set's files (hex), and how many policies it has. */
+UW_API const char *uw_policy_digest(const struct uw_policy_set *set);
+UW_API size_t uw_policy_count(const struct uw_policy_set *set);
+
+/*
+ * Judge one event with every matching policy.  The verdict points into
+ * the set and stays valid until the next call.  A policy that fails, hits
+ * a limit or returns something malformed gives medium/alert with the
+ * cause as its reason, never pause or kill; one that keeps failing is
+ * quarantined until the set is reloaded (`notice`, when not NULL, hears
+ * of it).  Returns 0 or a negative error.
+ */
+UW_API int uw_policy_evaluate(struct uw_policy_set *set,
+    const struct uw_event *ev, enum uw_action max_action,
+    struct uw_verdict *verdict, struct uw_error *err) UW_WARN_UNUSED;
+
+/*
+ * The authoring tools.  uw_policy_check judges synthetic events of every
+ * op with every policy (prefilter off) and prints each failure to `out`;
+ * it returns how many there were.  uw_policy_test runs case files (files
+ * or dirs of *.lua, see upperwatch-policy(5)) through the same loader,
+ * sandbox and evaluation and prints TAP to `out`, adding to *total and
+ * *failed; it fails only when a case file cannot be loaded.
+ */
+UW_API int uw_policy_check(struct uw_policy_set *set, FILE *out);
+UW_API int uw_policy_test(struct uw_policy_set *set,
+    const char *const *case_paths, size_t path_count, FILE *out,
+    int *total, int *failed, struct uw_error *err) UW_WARN_UNUSED;
+
+/*
+ * Judge journaled events again with `set`: `cb` gets each event (as
+ * journaled), the severity and action it was given (-1 when it was not
+ * judged) and the new verdict.  Filters as uw_journal_foreach.
+ */
+UW_API int uw_policy_replay(struct uw_db *db, struct uw_policy_set *set,
+    const char *container, int64_t since_ns, enum uw_action max_action,
+    int (*cb)(const struct uw_journal_entry *e, int old_severity,
+    int old_action, const struct uw_verdict *now, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
 /* ---- the watcher ---- */
 
 struct uw_watch_opts {
@@ -381,6 +496,16 @@ struct uw_watch_opts {
 	void *arg;
 	/* Stop cleanly (every accepted event committed) once non-zero. */
 	const volatile sig_atomic_t *stop;
+	/* Policies judging every event (files or dirs of *.lua); none: no
+	 * verdicts.  The set is loaded at start (a failure is fatal) and
+	 * again, between events, whenever *reload is non-zero (the watcher
+	 * resets it); a failed reload keeps the old set. */
+	const char *const *policy_paths;
+	size_t policy_path_count;
+	struct uw_policy_limits policy_limits;
+	volatile sig_atomic_t *reload;
+	/* The operator's cap: no verdict does more than this. */
+	enum uw_action max_action;
 };
 
 /*

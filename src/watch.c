@@ -38,6 +38,7 @@
 #include <xxhash.h>
 
 #include "baseline.h"
+#include "policy.h"
 #include "discover.h"
 #include "drift.h"
 #include "glob.h"
@@ -214,6 +215,11 @@ struct watcher {
 	int limit_warned;
 	char *moved_from;	/* a dir's old path, until its MOVED_TO */
 	uint32_t moved_cookie;
+	struct uw_policy_set *policies;
+	/* Mounts no runtime has claimed yet, and when first seen: a runtime
+	 * mounts the rootfs a moment before it writes its state. */
+	struct pset unclaimed;
+	int64_t resync_ns;		/* look at the host again then */
 	/* scratch */
 	struct uw_buf sig, old_sig, path, json;
 	struct pset *seen;	/* during a full scan: paths with drift */
@@ -370,8 +376,11 @@ event_sig(struct uw_buf *sig, const struct uw_event *ev)
 	if (rc == 0 && r != NULL) {
 		if (r->flags & UW_REC_HASHED)
 			uw_hex(hex, r->hash, UW_HASH_LEN);
+		/* A dir's size follows its entries: not part of what was
+		 * reported about the dir itself. */
 		rc = uw_buf_printf(sig, " %o %u %u %llu %s", r->mode, r->uid,
-		    r->gid, (unsigned long long)r->size, hex);
+		    r->gid, r->type == UW_TYPE_DIR ? 0ULL :
+		    (unsigned long long)r->size, hex);
 		if (rc == 0 && r->caps != NULL && r->caps_len <= 64) {
 			uw_hex(hex, r->caps, r->caps_len);
 			rc = uw_buf_printf(sig, " caps=%s", hex);
@@ -408,6 +417,7 @@ report(const struct uw_event *ev, void *arg)
 	struct watcher *w = arg;
 	struct wctr *c = w->cur;
 	struct uw_event out;
+	struct uw_verdict verdict;
 	FILE *mem;
 	char *json = NULL;
 	size_t json_len = 0;
@@ -435,6 +445,13 @@ report(const struct uw_event *ev, void *arg)
 	out.container = &c->info;
 	out.time_ns = uw_now_real_ns();
 	out.id = w->next_id++;
+	if (w->policies != NULL) {
+		rc = uw_policy_evaluate(w->policies, &out, w->opts->max_action,
+		    &verdict, w->err);
+		if (rc < 0)
+			return rc;
+		out.verdict = &verdict;
+	}
 	mem = open_memstream(&json, &json_len);
 	if (mem == NULL)
 		return -ENOMEM;
@@ -445,7 +462,10 @@ report(const struct uw_event *ev, void *arg)
 	if (rc == 0)
 		rc = store_event_add(w->store, out.id, out.time_ns,
 		    c->info.id, uw_op_name(ev->op), ev->path, ev->path_len,
-		    uw_file_type_name(ev->type), json, json_len, w->err);
+		    uw_file_type_name(ev->type), json, json_len,
+		    out.verdict ? uw_severity_name(verdict.severity) : NULL,
+		    out.verdict ? uw_action_name(verdict.action) : NULL,
+		    out.verdict ? verdict.policy_set : NULL, w->err);
 	free(json);
 	if (rc == 0)
 		rc = store_state_put(w->store, c->info.id, ev->path,
@@ -544,6 +564,16 @@ add_watch(struct watcher *w, struct wctr *c, const unsigned char *path,
 	if (uw_buf_add(&w->path, c->info.upper, strlen(c->info.upper)) < 0 ||
 	    uw_buf_add(&w->path, path, len) < 0)
 		return 0;	/* too long to watch: rescans find it */
+	/* Watched already (a rescan walks them all again): adding it anew
+	 * would make libinotifytools allocate another record for it. */
+	while (w->path.len > 1 && w->path.data[w->path.len - 1] == '/')
+		w->path.len--;
+	w->path.data[w->path.len] = '\0';
+	if (uw_buf_addc(&w->path, '/') < 0)
+		return 0;
+	wd = inotifytools_wd_from_filename((const char *)w->path.data);
+	if (wd >= 0 && (size_t)wd < w->by_wd_size && w->by_wd[wd] == c)
+		return 0;
 	if (!inotifytools_watch_file((const char *)w->path.data,
 	    WATCH_MASK)) {
 		int e = inotifytools_error();
@@ -561,13 +591,8 @@ add_watch(struct watcher *w, struct wctr *c, const unsigned char *path,
 		}
 		return 0;	/* gone, or not a dir any more */
 	}
+	/* libinotifytools keys dirs with a trailing slash */
 	wd = inotifytools_wd_from_filename((const char *)w->path.data);
-	if (wd < 0) {
-		/* libinotifytools keys dirs with a trailing slash */
-		if (uw_buf_addc(&w->path, '/') == 0)
-			wd = inotifytools_wd_from_filename(
-			    (const char *)w->path.data);
-	}
 	return wd >= 0 ? remember_wd(w, c, wd) : 0;
 }
 
@@ -985,21 +1010,39 @@ want_container(const struct watcher *w, const struct uw_container *info)
 	    (strlen(want) >= 4 && strncmp(info->id, want, strlen(want)) == 0);
 }
 
+#define UNCLAIMED_WAIT_NS 2000000000	/* then watch it as "unknown" */
+#define RESYNC_NS 300000000
+
 static int
 sync_one(const struct uw_container *info, void *arg)
 {
 	struct sync_ctx *s = arg;
 	struct watcher *w = s->w;
+	struct pent *e;
+	int64_t now;
 	size_t i;
 
-	if (!want_container(w, info))
-		return 0;
 	for (i = 0; i < w->ctr_count; i++) {
 		if (strcmp(w->ctrs[i]->mount_point, info->mount_point) == 0) {
 			w->ctrs[i]->alive = 1;
 			return 0;
 		}
 	}
+	if (strcmp(info->runtime, "unknown") == 0) {
+		now = uw_now_mono_ns();
+		e = pset_get(&w->unclaimed, (const unsigned char *)
+		    info->mount_point, strlen(info->mount_point), 1);
+		if (e == NULL)
+			return -ENOMEM;
+		if (e->first_ns == 0)
+			e->first_ns = now;
+		if (now - e->first_ns < UNCLAIMED_WAIT_NS) {
+			w->resync_ns = now + RESYNC_NS;
+			return 0;
+		}
+	}
+	if (!want_container(w, info))
+		return 0;
 	s->rc = start_container(w, info);
 	return s->rc == -ECANCELED ? 1 : 0;
 }
@@ -1014,6 +1057,7 @@ sync_containers(struct watcher *w)
 
 	for (i = 0; i < w->ctr_count; i++)
 		w->ctrs[i]->alive = 0;
+	w->resync_ns = 0;
 	rc = discover_foreach(NULL, sync_one, &s, NULL, w->err);
 	if (rc < 0)
 		return rc;
@@ -1022,6 +1066,49 @@ sync_containers(struct watcher *w)
 	for (i = w->ctr_count; i > 0; i--)
 		if (!w->ctrs[i - 1]->alive)
 			stop_container(w, i - 1);
+	return 0;
+}
+
+/* ---- policies ---- */
+
+static void
+policy_log(const char *policy, const char *line, void *arg)
+{
+	struct watcher *w = arg;
+
+	notice(w, "policy %s: %s", policy, line);
+}
+
+static void
+policy_notice(const char *msg, void *arg)
+{
+	notice((struct watcher *)arg, "%s", msg);
+}
+
+/* Load the policy set; at start a failure is fatal, on reload the old
+ * set stays. */
+static int
+load_policies(struct watcher *w, int reload)
+{
+	struct uw_policy_set *set;
+	struct uw_error err;
+
+	set = uw_policy_load(w->opts->policy_paths,
+	    w->opts->policy_path_count, &w->opts->policy_limits, policy_log,
+	    w, &err);
+	if (set == NULL) {
+		if (!reload)
+			return uw_fail(w->err, err.code, "policies: %s",
+			    err.msg);
+		notice(w, "WARNING: policy reload failed, the previous set "
+		    "stays: %s", err.msg);
+		return 0;
+	}
+	policy_set_notice(set, policy_notice, w);
+	uw_policy_free(w->policies);
+	w->policies = set;
+	notice(w, "policies %s: %zu policies, set %s", reload ? "reloaded" :
+	    "loaded", uw_policy_count(set), uw_policy_digest(set));
 	return 0;
 }
 
@@ -1070,7 +1157,17 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 		return 0;
 	c = w->by_wd[ev->wd];
 	if (ev->mask & IN_IGNORED) {
+		/* The kernel dropped it (the dir is gone): so do we. */
+		size_t k;
+
 		w->by_wd[ev->wd] = NULL;
+		for (k = 0; k < c->wd_count; k++) {
+			if (c->wds[k] == ev->wd) {
+				c->wds[k] = c->wds[--c->wd_count];
+				break;
+			}
+		}
+		inotifytools_remove_watch_by_wd(ev->wd);
 		return 0;
 	}
 	dir = inotifytools_filename_from_wd(ev->wd);
@@ -1234,6 +1331,11 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	rc = store_next_event_id(store, &w.next_id, err);
 	if (rc < 0)
 		return rc;
+	if (opts->policy_path_count > 0) {
+		rc = load_policies(&w, 0);
+		if (rc < 0)
+			return rc;
+	}
 	if (!inotifytools_initialize()) {
 		rc = uw_fail(err, -inotifytools_error(), "inotify: %s",
 		    strerror(inotifytools_error()));
@@ -1277,6 +1379,14 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		rc = txn_commit(&w);
 
 	while (rc == 0 && !(opts->stop != NULL && *opts->stop)) {
+		if (opts->reload != NULL && *opts->reload) {
+			*opts->reload = 0;
+			if (opts->policy_path_count > 0) {
+				rc = load_policies(&w, 1);
+				if (rc < 0)
+					break;
+			}
+		}
 		now = uw_now_mono_ns();
 		next_due = now + 1000000000;
 		rc = drain_pending(&w, now, &next_due);
@@ -1300,6 +1410,8 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		}
 		if (w.in_txn && w.txn_start_ns + COMMIT_NS < next_due)
 			next_due = w.txn_start_ns + COMMIT_NS;
+		if (w.resync_ns != 0 && w.resync_ns < next_due)
+			next_due = w.resync_ns;
 		timeout = (int)((next_due - uw_now_mono_ns() + 999999) /
 		    1000000);
 		if (timeout < 0)
@@ -1319,7 +1431,8 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		now = uw_now_mono_ns();
 		if (pfd[0].revents & POLLIN)
 			rc = read_events(&w, now);
-		if (rc == 0 && (pfd[1].revents & (POLLPRI | POLLERR))) {
+		if (rc == 0 && ((pfd[1].revents & (POLLPRI | POLLERR)) ||
+		    (w.resync_ns != 0 && uw_now_mono_ns() >= w.resync_ns))) {
 			rc = txn_commit(&w);
 			if (rc == 0)
 				rc = sync_containers(&w);
@@ -1340,6 +1453,8 @@ out:
 	if (w.mounts.fd >= 0)
 		close(w.mounts.fd);
 	inotifytools_cleanup();
+	uw_policy_free(w.policies);
+	pset_free(&w.unclaimed);
 	uw_buf_free(&w.sig);
 	uw_buf_free(&w.old_sig);
 	uw_buf_free(&w.path);

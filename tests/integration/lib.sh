@@ -88,3 +88,69 @@ finish() {
 	fi
 	exit 0
 }
+
+# wait_until SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds;
+# returns 1 when it did not within SECONDS (which may be fractional).
+wait_until() {
+	local now deadline
+	deadline=$(awk -v t="$EPOCHREALTIME" -v s="$1" 'BEGIN { printf "%.0f", (t + s) * 1e6 }')
+	shift
+	until "$@"; do
+		now=${EPOCHREALTIME/[.,]/}
+		[ "$now" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
+# my_child PID: PID is (still) a child process of this shell, so never a
+# recycled pid of someone else's process.
+my_child() {
+	[ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]
+}
+
+# stop_bg PID [SIGNAL]: send SIGNAL (TERM) to a background job of this
+# shell, give it 10 s, then SIGKILL; reap it and set BG_STATUS to its exit
+# status.  (Not in $(...): a subshell cannot wait for its parent's jobs.)
+BG_STATUS=
+stop_bg() {
+	local pid=$1 i st
+	BG_STATUS=
+	my_child "$pid" || { wait "$pid" 2>/dev/null; BG_STATUS=$?; return 0; }
+	kill -s "${2:-TERM}" "$pid" 2>/dev/null
+	for ((i = 0; i < 200; i++)); do
+		st=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || break
+		[ "$st" = Z ] && break
+		sleep 0.05
+	done
+	[ $i -lt 200 ] || kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	BG_STATUS=$?
+}
+
+# sysctl_set NAME VALUE: set a sysctl and register putting back the old
+# value.
+sysctl_set() {
+	local old
+	old=$(sysctl -n "$1") || return 1
+	cleanup_push "sysctl -qw '$1=$old'"
+	sysctl -qw "$1=$2"
+}
+
+# inotify_watches PID: one line "SDEV INO" (hex, as the kernel prints
+# them in fdinfo) per inotify watch that process PID holds.
+inotify_watches() {
+	local f
+	for f in "/proc/$1/fd/"*; do
+		[ "$(readlink "$f" 2>/dev/null)" = anon_inode:inotify ] || continue
+		sed -n 's/^inotify wd:[0-9a-f]* ino:\([0-9a-f]*\) sdev:\([0-9a-f]*\) .*/\2 \1/p' \
+		    "/proc/$1/fdinfo/${f##*/}" 2>/dev/null
+	done
+}
+
+# dir_keys DIR: "SDEV INO" as inotify_watches prints them, for DIR and
+# every dir below it on the same filesystem.
+dir_keys() {
+	local dev
+	dev=$(stat -c '%Hd %Ld' "$1" | awk '{ printf "%x", $1 * 1048576 + $2 }') || return 1
+	find "$1" -xdev -type d -printf '%i\n' | awk -v d="$dev" '{ printf "%s %x\n", d, $1 }'
+}

@@ -1,0 +1,117 @@
+---@meta upperwatch
+-- Type annotations for lua-language-server: editors that load this
+-- directory (see lua/.luarc.json) complete and check policy code.  The
+-- functions themselves are built into upperwatch, in C; this file is
+-- never run.
+
+---@alias upperwatch.severity "info"|"low"|"medium"|"high"|"critical"
+---@alias upperwatch.action "log"|"alert"|"pause"|"kill"
+---@alias upperwatch.op "added"|"modified"|"metadata"|"deleted"|"replaced"
+---@alias upperwatch.type "file"|"dir"|"symlink"|"fifo"|"socket"|"chardev"|"blockdev"
+
+---What a file is, or was in the image.
+---@class upperwatch.record
+---@field type upperwatch.type
+---@field mode integer permission bits (st_mode & 07777)
+---@field uid integer
+---@field gid integer
+---@field size integer bytes
+---@field mtime integer nanoseconds since the epoch
+---@field hash? string keyed XXH3-128, hex (regular files)
+---@field link? string symlink target
+---@field caps? string security.capability, hex
+
+---@class upperwatch.container
+---@field id string
+---@field name string
+---@field image string
+---@field image_id string
+---@field runtime string runc, crun, containerd, docker, podman or unknown
+---@field labels table<string, string> labels and OCI annotations
+---@field pod string
+---@field namespace string
+
+---One drift event (a fresh table for each policy call).
+---@class upperwatch.event
+---@field op upperwatch.op
+---@field path string the path inside the container, as bytes
+---@field type upperwatch.type
+---@field current? upperwatch.record absent when deleted
+---@field baseline? upperwatch.record absent when added
+---@field container upperwatch.container
+---@field time integer detection time, nanoseconds since the epoch
+---@field id integer journal id
+
+---@class upperwatch.verdict
+---@field severity upperwatch.severity
+---@field action upperwatch.action
+---@field reason string
+---@field tags string[]
+
+---A policy file returns one of these.
+---@class upperwatch.policy
+---@field name string unique in the set
+---@field description string
+---@field match? { paths?: string[], ops?: upperwatch.op[] } checked in C before Lua runs
+---@field evaluate fun(ev: upperwatch.event): upperwatch.verdict?
+
+---@class upperwatchlib
+local upperwatch = {}
+
+---Make a verdict.  An unknown severity or action is an error.
+---@param severity upperwatch.severity
+---@param action upperwatch.action
+---@param reason string
+---@param opts? { tags?: string[] }
+---@return upperwatch.verdict
+function upperwatch.verdict(severity, action, reason, opts) end
+
+---Does `path` match the glob?  `*` and `?` stay within a component,
+---`**` crosses them (`/usr/**/bin/*`), `[a-z]`, `[!a-z]`, `\x`.  Linear
+---time.
+---@param path string
+---@param pattern string
+---@return boolean
+function upperwatch.glob(path, pattern) end
+
+---Is `path` the dir `dir` or below it, by whole components?
+---@param path string
+---@param dir string
+---@return boolean
+function upperwatch.under(path, dir) end
+
+---@param path string
+---@return string the last component
+function upperwatch.basename(path) end
+
+---@param path string
+---@return string all but the last component ("/" for "/x")
+function upperwatch.dirname(path) end
+
+---@param path string
+---@return string the extension without its dot, or ""
+function upperwatch.ext(path) end
+
+---@param mode? integer
+---@return boolean
+function upperwatch.setuid(mode) end
+
+---@param mode? integer
+---@return boolean
+function upperwatch.setgid(mode) end
+
+---@param mode? integer
+---@return boolean
+function upperwatch.world_writable(mode) end
+
+---@param mode? integer
+---@return boolean any execute bit
+function upperwatch.executable(mode) end
+
+---A line for the operator's log, tagged with the policy's name; at most
+---10 a second per policy.  Arguments as string.format.
+---@param fmt string
+---@param ... any
+function upperwatch.log(fmt, ...) end
+
+return upperwatch

@@ -1,0 +1,44 @@
+-- New or changed programs: the classic dropped binary, or a tampered one.
+local uw = require("upperwatch")
+
+local program_dirs = {
+	"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin",
+	"/usr/local/sbin", "/usr/libexec", "/opt",
+}
+
+local function in_program_dir(path)
+	for _, d in ipairs(program_dirs) do
+		if uw.under(path, d) then
+			return true
+		end
+	end
+	return false
+end
+
+return {
+	name = "executables",
+	description = "A new or changed executable file is high.",
+	match = { ops = { "added", "modified", "metadata", "replaced" } },
+	evaluate = function(ev)
+		local cur = ev.current
+		if ev.type ~= "file" or not cur or not uw.executable(cur.mode) then
+			return nil
+		end
+		local was_exec = ev.baseline and uw.executable(ev.baseline.mode)
+		if ev.op == "metadata" and was_exec then
+			return nil	-- an owner change of a program: privilege.lua
+		end
+		local where = in_program_dir(ev.path) and " in a program dir" or ""
+		if ev.op == "added" then
+			return uw.verdict("high", "alert",
+				"new executable" .. where, { tags = { "persistence",
+				"execution" } })
+		elseif ev.op == "metadata" then
+			return uw.verdict("high", "alert",
+				"file made executable" .. where,
+				{ tags = { "execution" } })
+		end
+		return uw.verdict("high", "alert", "executable changed" .. where,
+			{ tags = { "tampering" } })
+	end,
+}

@@ -1,0 +1,27 @@
+/*
+ * lua_pattern.h - Lua 5.4 pattern matching (string.find, string.match,
+ * string.gmatch, string.gsub) whose work is bounded, for policies.
+ *
+ * Stock Lua matches patterns in C, where the policy sandbox's
+ * instruction-count hook never fires, and backtracks without limit:
+ * ('a'):rep(512):find('.-.-.-b') runs for seconds.  These functions
+ * follow the Lua 5.4 manual (§6.4.1, and the specs of the four functions
+ * in §6.4) and give stock results, but count their work and fail with
+ * "pattern too complex (more than N steps)" past a budget.
+ */
+#ifndef UW_LUA_PATTERN_H
+#define UW_LUA_PATTERN_H
+
+#include <lua.h>
+
+/* Longest backtracking work one pattern call may do before it fails
+ * with "pattern too complex". */
+#if !defined(LUA_PATTERN_MAX_STEPS)
+#define LUA_PATTERN_MAX_STEPS 1000000
+#endif
+
+/* Set find, match, gmatch and gsub, bounded, into the table at index
+ * `idx` (a policy's copy of the string library). */
+void lua_pattern_register(lua_State *L, int idx);
+
+#endif /* UW_LUA_PATTERN_H */

@@ -1,0 +1,63 @@
+/*
+ * policy.h - the policy engine's parts beyond the public API: the
+ * prefilter, what an evaluation used, the sandbox for case files.
+ * lua.h stays inside the policy files (policy.c, policy_test.c,
+ * lua_pattern.c); this header only names lua_State.
+ */
+#ifndef UW_POLICY_H
+#define UW_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "upperwatch.h"
+
+struct lua_State;
+
+/* Append the files `path` names (itself, or a dir's *.lua in name
+ * order) to the growing array *files. */
+int policy_list_lua(const char *path, char ***files, size_t *count,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Where quarantine alerts go. */
+void policy_set_notice(struct uw_policy_set *set,
+    void (*notice)(const char *msg, void *arg), void *arg);
+
+/* Does policy `i`'s C prefilter (match.paths, match.ops) pass `ev`? */
+int policy_matches(const struct uw_policy_set *set, size_t i,
+    const struct uw_event *ev);
+
+/* uw_policy_evaluate, with the C prefilter on or off. */
+int policy_evaluate_all(struct uw_policy_set *set, const struct uw_event *ev,
+    int prefilter, enum uw_action max_action, struct uw_verdict *verdict,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Count instructions every `period` (0: the default, 1000; 1: exact,
+ * for tests). */
+void policy_set_hook_period(struct uw_policy_set *set, int period);
+
+/* Instructions (in hook periods) and peak Lua memory of the last
+ * uw_policy_evaluate. */
+void policy_last_usage(const struct uw_policy_set *set,
+    uint64_t *instructions, size_t *memory);
+
+/* The set's Lua state, and a fresh sandbox environment pushed on it. */
+struct lua_State *policy_lua(struct uw_policy_set *set);
+void policy_push_env(struct lua_State *L);
+
+/*
+ * Run the case files in `paths` (files or dirs of *.lua) against the set,
+ * printing TAP to `out`.  Adds to *total and *failed.  Returns 0, or a
+ * negative error when a case file cannot be loaded (err says where).
+ */
+int policy_run_cases(struct uw_policy_set *set, const char *const *paths,
+    size_t path_count, FILE *out, int *total, int *failed,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Judge one synthetic event of each op with every policy, prefilter off;
+ * report any policy that fails on them.  Returns the number of
+ * failures. */
+int policy_self_check(struct uw_policy_set *set, FILE *out);
+
+#endif /* UW_POLICY_H */

@@ -1,0 +1,20 @@
+-- policies/examples/lockdown.lua
+return {
+	{ name = "drift outside scratch dirs pauses",
+	  event = { op = "modified", path = "/etc/app.conf" },
+	  expect = { severity = "high", action = "pause", policy = "lockdown" } },
+	{ name = "a new executable kills",
+	  event = { op = "added", path = "/usr/local/bin/x",
+	            current = { mode = "0755" } },
+	  expect = { severity = "critical", action = "kill" } },
+	{ name = "a setuid change kills",
+	  event = { op = "metadata", path = "/bin/busybox",
+	            baseline = { mode = "0755" }, current = { mode = "4755" } },
+	  expect = { action = "kill", reason = "privilege" } },
+	{ name = "scratch dirs are free",
+	  event = { op = "added", path = "/tmp/upload.bin" },
+	  expect = false },
+	{ name = "a deleted file outside scratch pauses",
+	  event = { op = "deleted", path = "/etc/motd", baseline = { size = 1 } },
+	  expect = { action = "pause" } },
+}

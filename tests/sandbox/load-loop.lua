@@ -1,0 +1,3 @@
+-- expect: instruction budget exceeded
+-- at: load
+while true do end

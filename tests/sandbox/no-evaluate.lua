@@ -1,0 +1,3 @@
+-- expect: has no evaluate function
+-- at: load
+return { name = "x", description = "y" }
