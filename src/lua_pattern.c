@@ -15,7 +15,9 @@
  * manual's semantics fix (greedy longest first, '-' shortest first, '?'
  * with the byte first), which is stock Lua's order, so the match, its
  * captures and any error are stock's.  Every item tried and every
- * subject byte scanned costs a step; past LUA_PATTERN_MAX_STEPS in one
+ * subject byte scanned costs a step (start positions where the first
+ * byte-taking item cannot match are skipped by a free linear scan, as
+ * trying them could only fail); past LUA_PATTERN_MAX_STEPS in one
  * call (one iteration, for gmatch) the call fails, so no pattern can
  * keep a policy in C for long.  Nesting is limited as stock Lua limits
  * its recursion, with the same count, so the same patterns are refused.
@@ -414,8 +416,10 @@ pat_parse(struct pat_prog *prog, const char *p, size_t len)
 	while (at < len) {
 		struct pat_item item;
 		unsigned char c = (unsigned char)p[at];
-		unsigned char next = at + 1 < len ? (unsigned char)p[at + 1] : 0;
+		unsigned char next = 0;
 
+		if (at + 1 < len)
+			next = (unsigned char)p[at + 1];
 		memset(&item, 0, sizeof(item));
 		if (c == '(' && next == ')') {
 			item.op = PAT_POSITION;
@@ -630,10 +634,12 @@ pat_backtrack(struct pat_state *st, size_t *index, size_t *pos)
 	struct pat_prog *prog = st->prog;
 
 	while (st->choice_count > 0) {
-		struct pat_choice *choice = &prog->choices[st->choice_count - 1];
-		const struct pat_item *item = &prog->items[choice->item];
+		struct pat_choice *choice;
+		const struct pat_item *item;
 		int keep = 1;
 
+		choice = &prog->choices[st->choice_count - 1];
+		item = &prog->items[choice->item];
 		if (choice->kind == CHOICE_OPTIONAL) {
 			keep = 0;
 		} else if (choice->kind == CHOICE_GREEDY) {

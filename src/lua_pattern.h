@@ -6,8 +6,14 @@
  * instruction-count hook never fires, and backtracks without limit:
  * ('a'):rep(512):find('.-.-.-b') runs for seconds.  These functions
  * follow the Lua 5.4 manual (§6.4.1, and the specs of the four functions
- * in §6.4) and give stock results, but count their work and fail with
- * "pattern too complex (more than N steps)" past a budget.
+ * in §6.4) and give stock results, errors included, with two
+ * differences: past a budget of work they fail with "pattern too complex
+ * (more than N steps)" where stock would go on, and where stock's
+ * nesting limit refuses a pattern ("pattern too complex") they refuse
+ * the same pattern with "pattern too complex (too deep)".  A step is one
+ * pattern item tried at one position or one subject byte scanned, so
+ * the budget also caps ordinary work: about a megabyte of subject per
+ * call (per iteration for gmatch, for the whole call for gsub).
  */
 #ifndef UW_LUA_PATTERN_H
 #define UW_LUA_PATTERN_H

@@ -642,7 +642,6 @@ run_generated(lua_State *stock, lua_State *ours, struct tally *tally,
 {
 	struct rng r = { seed };
 	struct text pattern, subject;
-	char numbuf[32];
 	long k;
 
 	for (k = 0; k < combinations; k++) {
@@ -664,10 +663,8 @@ run_generated(lua_State *stock, lua_State *ours, struct tally *tally,
 			s.i = (lua_Integer)rng_below(&r, 100000);
 		}
 		if (rng_below(&r, 100) == 0) {
-			snprintf(numbuf, sizeof(numbuf), "%u",
-			    rng_below(&r, 100));
 			p.type = V_INT;
-			p.i = atoi(numbuf);
+			p.i = (lua_Integer)rng_below(&r, 100);
 		}
 		gen_init(&r, s.type == V_STRING ? s.len : 5, &init);
 		compare_all(stock, ours, tally, &r, &s, &p, &init);
@@ -677,9 +674,9 @@ run_generated(lua_State *stock, lua_State *ours, struct tally *tally,
 /*
  * Patterns at stock's nesting limit: k repetitions of "a?", "a*", "a-",
  * "%f[a]a?" or "(a)" against runs of 'a' (units that can always match
- * empty: stock backtracks exponentially over "a+" repeated).  Both must refuse the same ones
- * (stock's refusals are left out of the comparison, but ours must refuse
- * them too).
+ * empty: stock backtracks exponentially over "a+" repeated).  Both must
+ * refuse the same ones (stock's refusals are left out of the comparison,
+ * but ours must refuse them too).
  */
 static void
 run_depth(lua_State *stock, lua_State *ours, struct tally *tally)
@@ -936,11 +933,10 @@ main(int argc, char **argv)
 		    tally.compared[op]);
 	}
 	printf("# seed %#" PRIx64 ": %ld + %ld combinations, %ld calls "
-	    "compared, "
-	    "%ld mismatched; left out: %ld where stock gave up, %ld where "
-	    "ours ran out of steps\n", seed, combinations, combinations / 4,
-	    total,
-	    tally.mismatched, tally.stock_limit, tally.ours_budget);
+	    "compared, %ld mismatched; left out: %ld where stock gave up, "
+	    "%ld where ours ran out of steps\n", seed, combinations,
+	    combinations / 4, total, tally.mismatched, tally.stock_limit,
+	    tally.ours_budget);
 	CHECK(total >= combinations * 5, "compared %ld calls", total);
 	CHECK_INT(tally.mismatched, 0, "results identical to stock Lua");
 	CHECK_INT(tally.stock_limit_ours_not, 0,
