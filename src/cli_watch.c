@@ -27,7 +27,14 @@ print_event(const struct uw_event *ev, void *arg)
 	struct watch_out *o = arg;
 	int rc;
 
-	rc = uw_event_write_json(o->out, ev);
+	if (ev->json != NULL) {
+		fwrite(ev->json, 1, ev->json_len, o->out);
+		fputc('\n', o->out);
+		rc = ferror(o->out) ? -EIO : 0;
+	} else {
+		rc = uw_event_write_json(o->out, ev);
+	}
+	/* whole lines, as they come: a reader sees every event at once */
 	if (rc == 0 && fflush(o->out) != 0)
 		rc = -EIO;
 	return rc;

@@ -161,30 +161,79 @@ tok_accepts(const struct tok *t, unsigned char c)
 	}
 }
 
-int
-glob_match(const char *pattern, size_t pattern_len,
-    const unsigned char *path, size_t path_len)
-{
-	struct tok *toks;
-	uint64_t *cur, *next;
-	size_t n, words, k, i;
-	long compiled;
-	int ret = -1;
+struct glob {
+	size_t count;		/* tokens */
+	size_t prefix;		/* leading tokens that are plain bytes */
+	int literal;		/* nothing but plain bytes */
+	unsigned char *bytes;	/* those bytes */
+	struct tok toks[];
+};
 
-	if (pattern_len > GLOB_MAX_PATTERN)
-		return -1;
-	toks = malloc((pattern_len + 1) * sizeof(*toks));
-	if (toks == NULL)
-		return -1;
-	compiled = compile(pattern, pattern_len, toks);
-	if (compiled < 0)
-		goto out_toks;
-	n = (size_t)compiled;
-	words = BITS(n + 1);
-	cur = calloc(2 * words, sizeof(*cur));
-	if (cur == NULL)
-		goto out_toks;
+struct glob *
+glob_compile(const char *pattern, size_t len)
+{
+	struct glob *g;
+	long n;
+
+	if (len > GLOB_MAX_PATTERN)
+		return NULL;
+	g = malloc(sizeof(*g) + (len + 1) * sizeof(g->toks[0]));
+	if (g == NULL)
+		return NULL;
+	n = compile(pattern, len, g->toks);
+	if (n < 0) {
+		free(g);
+		return NULL;
+	}
+	g->count = (size_t)n;
+	/* Most patterns start with a plain prefix ("/etc/ssh/"): checking
+	 * it with memcmp first rejects most paths without the NFA. */
+	for (g->prefix = 0; g->prefix < g->count &&
+	    g->toks[g->prefix].kind == T_BYTE; g->prefix++)
+		;
+	g->literal = g->prefix == g->count;
+	g->bytes = malloc(g->prefix + 1);
+	if (g->bytes == NULL) {
+		free(g);
+		return NULL;
+	}
+	for (n = 0; (size_t)n < g->prefix; n++)
+		g->bytes[n] = g->toks[n].byte;
+	return g;
+}
+
+void
+glob_free(struct glob *g)
+{
+	if (g != NULL)
+		free(g->bytes);
+	free(g);
+}
+
+#define STACK_WORDS 16		/* patterns of up to 1023 tokens */
+
+int
+glob_exec(const struct glob *g, const unsigned char *path, size_t path_len)
+{
+	const struct tok *toks = g->toks;
+	uint64_t stack[2 * STACK_WORDS], *cur, *next, *heap = NULL;
+	size_t n = g->count, words = BITS(n + 1), k, i;
+	int ret;
+
+	if (path_len < g->prefix || memcmp(path, g->bytes, g->prefix) != 0)
+		return 0;
+	if (g->literal)
+		return path_len == g->prefix;
+	if (words <= STACK_WORDS) {
+		cur = stack;
+	} else {
+		heap = malloc(2 * words * sizeof(*heap));
+		if (heap == NULL)
+			return -1;
+		cur = heap;
+	}
 	next = cur + words;
+	memset(cur, 0, words * sizeof(*cur));
 	close_over(toks, n, cur, 0);
 	for (k = 0; k < path_len; k++) {
 		unsigned char c = path[k];
@@ -222,16 +271,28 @@ glob_match(const char *pattern, size_t pattern_len,
 			}
 		}
 		if (!any) {
-			ret = 0;
-			goto out;
+			free(heap);
+			return 0;
 		}
 		memcpy(cur, next, words * sizeof(*cur));
 	}
 	ret = has_bit(cur, n);
-out:
-	free(cur);
-out_toks:
-	free(toks);
+	free(heap);
+	return ret;
+}
+
+int
+glob_match(const char *pattern, size_t pattern_len,
+    const unsigned char *path, size_t path_len)
+{
+	struct glob *g;
+	int ret;
+
+	g = glob_compile(pattern, pattern_len);
+	if (g == NULL)
+		return -1;
+	ret = glob_exec(g, path, path_len);
+	glob_free(g);
 	return ret;
 }
 

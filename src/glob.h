@@ -20,6 +20,15 @@
 int glob_match(const char *pattern, size_t pattern_len,
     const unsigned char *path, size_t path_len);
 
+/* A compiled pattern, to match many paths against: NULL when the pattern
+ * is malformed or too long (or memory is short). */
+struct glob;
+struct glob *glob_compile(const char *pattern, size_t len);
+void glob_free(struct glob *g);
+/* 1 match, 0 no match, -1 out of memory. */
+int glob_exec(const struct glob *g, const unsigned char *path,
+    size_t path_len);
+
 /* 0 if the pattern is well-formed, -1 if not. */
 int glob_check(const char *pattern, size_t pattern_len);
 

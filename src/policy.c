@@ -59,6 +59,7 @@ struct policy {
 	char *file;
 	int evaluate_ref;		/* registry ref of evaluate */
 	char **globs;			/* match.paths */
+	struct glob **compiled;
 	size_t glob_count;
 	unsigned op_mask;		/* match.ops: 1 << op; 0 = all */
 	unsigned failures;		/* consecutive */
@@ -76,8 +77,17 @@ struct reason_store {
 	size_t tag_count;
 };
 
+#define GLOB_CACHE 128
+
+struct glob_slot {
+	char *pattern;
+	size_t len;
+	struct glob *g;
+};
+
 struct uw_policy_set {
 	lua_State *L;
+	struct glob_slot glob_cache[GLOB_CACHE];
 	size_t mem_used, mem_limit, mem_peak;
 	int mem_failed;			/* the allocator refused */
 	int slack;			/* allow ERROR_SLACK above the cap */
@@ -423,16 +433,37 @@ trim_slashes(const char *s, size_t len)
 	return len;
 }
 
-/* upperwatch.glob(path, pattern): does path match the glob? */
+/* upperwatch.glob(path, pattern): does path match the glob?  Policies
+ * use a handful of constant patterns: compiled ones are kept, by slot. */
 static int
 m_glob(lua_State *L)
 {
+	struct uw_policy_set *set;
+	struct glob_slot *slot;
 	size_t plen, glen;
 	const char *path = luaL_checklstring(L, 1, &plen);
 	const char *pat = luaL_checklstring(L, 2, &glen);
 	int rc;
 
-	rc = glob_match(pat, glen, (const unsigned char *)path, plen);
+	lua_getallocf(L, (void **)&set);
+	slot = &set->glob_cache[XXH3_64bits(pat, glen) % GLOB_CACHE];
+	if (slot->g == NULL || slot->len != glen ||
+	    memcmp(slot->pattern, pat, glen) != 0) {
+		glob_free(slot->g);
+		free(slot->pattern);
+		slot->g = glob_compile(pat, glen);
+		slot->pattern = malloc(glen + 1);
+		slot->len = glen;
+		if (slot->g == NULL || slot->pattern == NULL) {
+			glob_free(slot->g);
+			free(slot->pattern);
+			slot->g = NULL;
+			slot->pattern = NULL;
+			return luaL_error(L, "bad glob pattern '%s'", pat);
+		}
+		memcpy(slot->pattern, pat, glen + 1);
+	}
+	rc = glob_exec(slot->g, (const unsigned char *)path, plen);
 	if (rc < 0)
 		return luaL_error(L, "bad glob pattern '%s'", pat);
 	lua_pushboolean(L, rc);
@@ -697,9 +728,12 @@ policy_free_one(struct policy *p)
 
 	free(p->name);
 	free(p->file);
-	for (i = 0; i < p->glob_count; i++)
+	for (i = 0; i < p->glob_count; i++) {
 		free(p->globs[i]);
+		glob_free(p->compiled[i]);
+	}
 	free(p->globs);
+	free(p->compiled);
 }
 
 static void
@@ -731,6 +765,10 @@ uw_policy_free(struct uw_policy_set *set)
 	free_reasons(set);
 	free(set->reasons);
 	free(set->store);
+	for (i = 0; i < GLOB_CACHE; i++) {
+		glob_free(set->glob_cache[i].g);
+		free(set->glob_cache[i].pattern);
+	}
 	free(set);
 }
 
@@ -798,7 +836,8 @@ load_match(lua_State *L, struct policy *p, const char *file,
 			return uw_fail(err, -EINVAL, "%s: at most %d globs in "
 			    "match.paths", file, MAX_GLOBS);
 		p->globs = calloc(n + 1, sizeof(*p->globs));
-		if (p->globs == NULL)
+		p->compiled = calloc(n + 1, sizeof(*p->compiled));
+		if (p->globs == NULL || p->compiled == NULL)
 			return uw_fail(err, -ENOMEM, "out of memory");
 		for (i = 1; i <= n; i++) {
 			if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING)
@@ -809,7 +848,9 @@ load_match(lua_State *L, struct policy *p, const char *file,
 				return uw_fail(err, -EINVAL, "%s: bad glob "
 				    "'%s' in match.paths", file, s);
 			p->globs[p->glob_count] = strdup(s);
-			if (p->globs[p->glob_count] == NULL)
+			p->compiled[p->glob_count] = glob_compile(s, len);
+			if (p->globs[p->glob_count] == NULL ||
+			    p->compiled[p->glob_count] == NULL)
 				return uw_fail(err, -ENOMEM, "out of memory");
 			p->glob_count++;
 			lua_pop(L, 1);
@@ -1319,8 +1360,7 @@ path_matches(const struct policy *p, const struct uw_event *ev)
 	if (p->glob_count == 0)
 		return 1;
 	for (i = 0; i < p->glob_count; i++)
-		if (glob_match(p->globs[i], strlen(p->globs[i]), ev->path,
-		    ev->path_len) == 1)
+		if (glob_exec(p->compiled[i], ev->path, ev->path_len) == 1)
 			return 1;
 	return 0;
 }

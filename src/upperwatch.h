@@ -237,6 +237,10 @@ struct uw_event {
 	int64_t time_ns;	/* detection time, ns since the epoch */
 	uint64_t id;		/* journal id, 0 when not journaled */
 	const struct uw_verdict *verdict;	/* NULL when not judged */
+	/* The event's JSON line (no newline) as journaled; NULL when not
+	 * journaled. */
+	const char *json;
+	size_t json_len;
 };
 
 /*
@@ -480,7 +484,7 @@ struct uw_watch_opts {
 	/* Full rescans: every this many seconds (0: 300). */
 	unsigned rescan_seconds;
 	/* Events on one path are coalesced until it has been quiet this long
-	 * (0: 50 ms), and held at most ten times as long. */
+	 * (0: 20 ms), and held at most ten times as long. */
 	unsigned quiet_ms;
 	/* Do not build a missing baseline from a new container's layers. */
 	int no_auto_baseline;

@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -53,7 +54,7 @@
 	IN_DONT_FOLLOW | IN_EXCL_UNLINK)
 #define DEFAULT_RESCAN_S 300
 #define LIMITED_RESCAN_S 30	/* containers over the watch limit */
-#define DEFAULT_QUIET_MS 50
+#define DEFAULT_QUIET_MS 20
 #define MAX_PENDING (1u << 20)
 #define COMMIT_NS 100000000	/* group journal writes: 100 ms */
 #define EVENTS_PER_TURN 8192
@@ -216,6 +217,16 @@ struct watcher {
 	char *moved_from;	/* a dir's old path, until its MOVED_TO */
 	uint32_t moved_cookie;
 	struct uw_policy_set *policies;
+	/* The context of the dir the last path was in: bursts of events
+	 * come from few dirs.  Anything that happens to a dir (dir_gen)
+	 * makes it stale. */
+	struct drift_child ctx;
+	struct uw_buf ctx_path;
+	struct wctr *ctx_ctr;
+	uint64_t ctx_gen, dir_gen;
+	int ctx_valid;
+	struct glob **excludes;		/* compiled opts->excludes */
+	size_t exclude_count;
 	/* Mounts no runtime has claimed yet, and when first seen: a runtime
 	 * mounts the rootfs a moment before it writes its state. */
 	struct pset unclaimed;
@@ -403,9 +414,8 @@ excluded(const struct watcher *w, const unsigned char *path, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < w->opts->exclude_count; i++)
-		if (glob_match(w->opts->excludes[i],
-		    strlen(w->opts->excludes[i]), path, len) == 1)
+	for (i = 0; i < w->exclude_count; i++)
+		if (glob_exec(w->excludes[i], path, len) == 1)
 			return 1;
 	return 0;
 }
@@ -455,6 +465,8 @@ report(const struct uw_event *ev, void *arg)
 	mem = open_memstream(&json, &json_len);
 	if (mem == NULL)
 		return -ENOMEM;
+	/* one thread writes it: no stdio locking per character */
+	__fsetlocking(mem, FSETLOCKING_BYCALLER);
 	rc = uw_event_write_json(mem, &out);
 	fclose(mem);
 	if (rc == 0 && json_len > 0)
@@ -466,15 +478,16 @@ report(const struct uw_event *ev, void *arg)
 		    out.verdict ? uw_severity_name(verdict.severity) : NULL,
 		    out.verdict ? uw_action_name(verdict.action) : NULL,
 		    out.verdict ? verdict.policy_set : NULL, w->err);
-	free(json);
 	if (rc == 0)
 		rc = store_state_put(w->store, c->info.id, ev->path,
 		    ev->path_len, (const char *)w->sig.data, w->err);
-	if (rc < 0)
-		return rc;
-	if (w->opts->on_event != NULL)
-		return w->opts->on_event(&out, w->opts->arg);
-	return 0;
+	if (rc == 0 && w->opts->on_event != NULL) {
+		out.json = json;
+		out.json_len = json_len;
+		rc = w->opts->on_event(&out, w->opts->arg);
+	}
+	free(json);
+	return rc;
 }
 
 static int
@@ -614,46 +627,49 @@ drop_watches(struct watcher *w, struct wctr *c)
 /* ---- classification ---- */
 
 /*
- * Classify the entry at container path `path` of `c`: walk its ancestors
- * from the upper root (each classified silently, for the context it
- * gives its children), then the entry itself.  With `child`, a directory
- * entry is left open there for the caller to scan.
+ * The context of the dir at container path path[0..plen) of `c` (its fd,
+ * overlay flags and baseline path), left in w->ctx: from the cache when
+ * nothing about dirs changed since it was filled, else by classifying
+ * each ancestor from the upper root (silently: only what they mean for
+ * their children counts).  Returns 0, 1 when an ancestor is gone, or a
+ * negative error.
  */
 static int
-classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
-    size_t len, struct drift_child *leaf_child)
+parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t plen)
 {
 	struct drift_child ctx[2], *parent, *next;
 	struct drift_dir dir;
-	struct uw_buf ppath;
 	char comp[NAME_MAX + 1];
 	size_t start, end;
-	int rc = 0, depth = 0, i, root_dup;
+	int rc = 0, depth = 0, i;
 
-	if (len <= 1)
-		return 0;	/* the root itself */
+	if (w->ctx_valid && w->ctx_ctr == c && w->ctx_gen == w->dir_gen &&
+	    w->ctx_path.len == plen &&
+	    memcmp(w->ctx_path.data, path, plen) == 0)
+		return 0;
+	w->ctx_valid = 0;
 	for (i = 0; i < 2; i++)
 		drift_child_init(&ctx[i]);
-	uw_buf_init(&ppath, BASELINE_MAX_PATH);
 	parent = &ctx[0];
-	root_dup = dup(c->root_fd);
-	if (root_dup < 0) {
+	parent->fd = dup(c->root_fd);
+	if (parent->fd < 0) {
 		rc = uw_fail(w->err, -errno, "dup: %s", strerror(errno));
 		goto out;
 	}
-	parent->fd = root_dup;
 	parent->xwhiteouts = c->root_xwhiteouts;
-	if (uw_buf_add(&ppath, "", 0) < 0) {
+	uw_buf_reset(&w->ctx_path);
+	if (uw_buf_add(&w->ctx_path, "", 0) < 0) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	w->cur = c;
-	for (start = 1; start <= len; start = end + 1) {
-		for (end = start; end < len && path[end] != '/'; end++)
+	for (start = 1; start < plen; start = end + 1) {
+		for (end = start; end < plen && path[end] != '/'; end++)
 			;
 		if (end - start > NAME_MAX || end == start) {
 			rc = 1;		/* no such name can exist */
-			break;
+			goto out;
 		}
 		memcpy(comp, path + start, end - start);
 		comp[end - start] = '\0';
@@ -662,42 +678,89 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 		dir.xwhiteouts = parent->xwhiteouts;
 		dir.opaque = parent->opaque;
 		dir.new_tree = parent->new_tree;
-		dir.path = ppath.data ? ppath.data : (const unsigned char *)"";
-		dir.path_len = ppath.len;
+		dir.path = w->ctx_path.data;
+		dir.path_len = w->ctx_path.len;
 		dir.bpath = parent->bpath.data ? parent->bpath.data :
 		    (const unsigned char *)"";
 		dir.bpath_len = parent->bpath.len;
-		if (end == len) {
-			w->leaf_reported = 0;
-			next = leaf_child != NULL ? leaf_child : &ctx[!depth];
-			rc = drift_entry(c->drift, &dir, comp, end - start,
-			    next, report, w, w->err);
-			break;
-		}
 		next = &ctx[!depth];
 		rc = drift_entry(c->drift, &dir, comp, end - start, next,
 		    ignore_event, NULL, w->err);
 		if (rc < 0)
-			break;
+			goto out;
 		if (next->fd < 0) {
 			rc = 1;		/* an ancestor is gone */
-			break;
+			goto out;
 		}
-		uw_buf_reset(&ppath);
-		if (uw_buf_add(&ppath, path, end) < 0) {
+		uw_buf_reset(&w->ctx_path);
+		if (uw_buf_add(&w->ctx_path, path, end) < 0) {
 			rc = -ENAMETOOLONG;
-			break;
+			goto out;
 		}
-		if (parent->fd >= 0)
-			close(parent->fd);
+		close(parent->fd);
 		parent->fd = -1;
 		parent = next;
 		depth = !depth;
 	}
+	/* The cache takes the parent's context over. */
+	drift_child_free(&w->ctx);
+	w->ctx = *parent;
+	drift_child_init(parent);
+	w->ctx_ctr = c;
+	w->ctx_gen = w->dir_gen;
+	w->ctx_valid = 1;
 out:
 	for (i = 0; i < 2; i++)
 		drift_child_free(&ctx[i]);
-	uw_buf_free(&ppath);
+	return rc;
+}
+
+/*
+ * Classify the entry at container path `path` of `c` and report it.
+ * With `leaf_child`, a directory entry is left open there for the caller
+ * to scan.
+ */
+static int
+classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, struct drift_child *leaf_child)
+{
+	struct drift_child tmp;
+	struct drift_dir dir;
+	char comp[NAME_MAX + 1];
+	size_t plen;
+	int rc;
+
+	if (len <= 1)
+		return 0;	/* the root itself */
+	for (plen = len; plen > 0 && path[plen - 1] != '/'; plen--)
+		;
+	if (plen == 0 || len - plen > NAME_MAX)
+		return 1;
+	plen--;			/* the parent, without the slash */
+	rc = parent_context(w, c, path, plen);
+	if (rc != 0)
+		return rc;
+	memcpy(comp, path + plen + 1, len - plen - 1);
+	comp[len - plen - 1] = '\0';
+	memset(&dir, 0, sizeof(dir));
+	dir.fd = w->ctx.fd;
+	dir.xwhiteouts = w->ctx.xwhiteouts;
+	dir.opaque = w->ctx.opaque;
+	dir.new_tree = w->ctx.new_tree;
+	dir.path = path;
+	dir.path_len = plen;
+	dir.bpath = w->ctx.bpath.data ? w->ctx.bpath.data :
+	    (const unsigned char *)"";
+	dir.bpath_len = w->ctx.bpath.len;
+	w->cur = c;
+	w->leaf_reported = 0;
+	if (leaf_child != NULL)
+		return drift_entry(c->drift, &dir, comp, len - plen - 1,
+		    leaf_child, report, w, w->err);
+	drift_child_init(&tmp);
+	rc = drift_entry(c->drift, &dir, comp, len - plen - 1, &tmp, report,
+	    w, w->err);
+	drift_child_free(&tmp);
 	return rc;
 }
 
@@ -875,6 +938,7 @@ rescan(struct watcher *w, struct wctr *c)
 
 	memset(&seen, 0, sizeof(seen));
 	memset(&r, 0, sizeof(r));
+	w->dir_gen++;
 	drift_child_init(&top);
 	top.fd = dup(c->root_fd);
 	if (top.fd < 0) {
@@ -989,6 +1053,8 @@ stop_container(struct watcher *w, size_t i)
 
 	notice(w, "container %s is gone; %zu watches released", c->info.id,
 	    c->wd_count);
+	if (w->ctx_ctr == c)
+		w->ctx_valid = 0;
 	drop_watches(w, c);
 	ctr_free(c);
 	w->ctrs[i] = w->ctrs[--w->ctr_count];
@@ -1192,6 +1258,10 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 		return 0;	/* the upper root itself, or too long */
 	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 		flags |= PENT_SCAN_DIR;
+	/* A dir came, went, was renamed or had its xattrs (opaque,
+	 * redirect) changed: cached dir contexts may be wrong now. */
+	if ((ev->mask & IN_ISDIR) || nlen == 0)
+		w->dir_gen++;
 	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM)) {
 		/* Remember the old name, for its MOVED_TO twin. */
 		free(w->moved_from);
@@ -1321,20 +1391,30 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	uw_buf_init(&w.old_sig, 1 << 16);
 	uw_buf_init(&w.path, BASELINE_MAX_PATH);
 	uw_buf_init(&w.json, 1 << 20);
+	uw_buf_init(&w.ctx_path, BASELINE_MAX_PATH);
+	drift_child_init(&w.ctx);
 	if (opts->upper != NULL && opts->image == NULL)
 		return uw_fail(err, -EINVAL, "--upper needs --image");
-	for (i = 0; i < opts->exclude_count; i++)
-		if (glob_check(opts->excludes[i],
-		    strlen(opts->excludes[i])) < 0)
-			return uw_fail(err, -EINVAL, "bad exclude pattern: %s",
+	w.excludes = calloc(opts->exclude_count + 1, sizeof(*w.excludes));
+	if (w.excludes == NULL)
+		return uw_fail(err, -ENOMEM, "out of memory");
+	for (i = 0; i < opts->exclude_count; i++) {
+		w.excludes[i] = glob_compile(opts->excludes[i],
+		    strlen(opts->excludes[i]));
+		if (w.excludes[i] == NULL) {
+			rc = uw_fail(err, -EINVAL, "bad exclude pattern: %s",
 			    opts->excludes[i]);
+			goto out;
+		}
+		w.exclude_count++;
+	}
 	rc = store_next_event_id(store, &w.next_id, err);
 	if (rc < 0)
-		return rc;
+		goto out;
 	if (opts->policy_path_count > 0) {
 		rc = load_policies(&w, 0);
 		if (rc < 0)
-			return rc;
+			goto out;
 	}
 	if (!inotifytools_initialize()) {
 		rc = uw_fail(err, -inotifytools_error(), "inotify: %s",
@@ -1454,10 +1534,15 @@ out:
 		close(w.mounts.fd);
 	inotifytools_cleanup();
 	uw_policy_free(w.policies);
+	for (i = 0; i < w.exclude_count; i++)
+		glob_free(w.excludes[i]);
+	free(w.excludes);
 	pset_free(&w.unclaimed);
 	uw_buf_free(&w.sig);
 	uw_buf_free(&w.old_sig);
 	uw_buf_free(&w.path);
 	uw_buf_free(&w.json);
+	uw_buf_free(&w.ctx_path);
+	drift_child_free(&w.ctx);
 	return rc == -ECANCELED ? 0 : rc;
 }
