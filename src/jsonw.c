@@ -85,18 +85,37 @@ jsonw_str(FILE *out, int *first, const char *key, const char *value)
 	    strlen(value));
 }
 
+/* Decimal digits of v, written without printf (hot in the watcher). */
+static void
+put_u64(FILE *out, uint64_t v)
+{
+	char buf[20];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	fwrite(buf + i, 1, sizeof(buf) - i, out);
+}
+
 void
 jsonw_int(FILE *out, int *first, const char *key, int64_t value)
 {
 	jsonw_key(out, first, key);
-	fprintf(out, "%lld", (long long)value);
+	if (value < 0) {
+		fputc('-', out);
+		put_u64(out, (uint64_t)0 - (uint64_t)value);
+	} else {
+		put_u64(out, (uint64_t)value);
+	}
 }
 
 void
 jsonw_uint(FILE *out, int *first, const char *key, uint64_t value)
 {
 	jsonw_key(out, first, key);
-	fprintf(out, "%llu", (unsigned long long)value);
+	put_u64(out, value);
 }
 
 void

@@ -195,6 +195,8 @@ struct wctr {
 	int alive;
 	int64_t next_rescan_ns;
 	struct pset pending;	/* container paths waiting for quiet */
+	struct pset reported;	/* path -> signature (first_ns) last
+				 * journaled: path_state, cached */
 };
 
 struct watcher {
@@ -284,6 +286,7 @@ ctr_free(struct wctr *c)
 		close(c->root_fd);
 	free(c->wds);
 	pset_free(&c->pending);
+	pset_free(&c->reported);
 	free(c);
 }
 
@@ -373,40 +376,65 @@ txn_commit(struct watcher *w)
 	return store_commit(w->store, w->err);
 }
 
-/* A signature of what an event says, to tell a change from a repeat. */
+/*
+ * A signature of what an event says, to tell a change from a repeat: a
+ * hash of its op and the current record (a dir's size follows its
+ * entries and is left out), as 16 hex digits.
+ */
 static int
-event_sig(struct uw_buf *sig, const struct uw_event *ev)
+event_sig(struct uw_buf *sig, const struct uw_event *ev, uint64_t *value)
 {
 	const struct uw_record *r = ev->current;
-	char hex[2 * 64 + 1] = "";
-	int rc;
+	XXH3_state_t st;
+	uint64_t fields[8], h;
+	unsigned char be[8];
+	char hex[17];
+	int i;
 
-	uw_buf_reset(sig);
-	rc = uw_buf_printf(sig, "%s %s", uw_op_name(ev->op),
-	    uw_file_type_name(ev->type));
-	if (rc == 0 && r != NULL) {
-		if (r->flags & UW_REC_HASHED)
-			uw_hex(hex, r->hash, UW_HASH_LEN);
-		/* A dir's size follows its entries: not part of what was
-		 * reported about the dir itself. */
-		rc = uw_buf_printf(sig, " %o %u %u %llu %s", r->mode, r->uid,
-		    r->gid, r->type == UW_TYPE_DIR ? 0ULL :
-		    (unsigned long long)r->size, hex);
-		if (rc == 0 && r->caps != NULL && r->caps_len <= 64) {
-			uw_hex(hex, r->caps, r->caps_len);
-			rc = uw_buf_printf(sig, " caps=%s", hex);
-		}
-		if (rc == 0 && r->link != NULL) {
-			uw_hex(hex, r->link, r->link_len > 64 ? 64 :
-			    r->link_len);
-			rc = uw_buf_printf(sig, " link=%s/%zu", hex,
-			    r->link_len);
-		}
+	memset(fields, 0, sizeof(fields));
+	fields[0] = (uint64_t)ev->op;
+	fields[1] = (uint64_t)ev->type;
+	fields[2] = ev->count;
+	if (r != NULL) {
+		fields[3] = r->mode;
+		fields[4] = r->uid;
+		fields[5] = r->gid;
+		fields[6] = r->type == UW_TYPE_DIR ? 0 : r->size;
+		fields[7] = (r->flags & UW_REC_HASHED) ? 1 : 0;
 	}
-	if (rc == 0)
-		rc = uw_buf_printf(sig, " n=%llu", (unsigned long long)
-		    ev->count);
-	return rc;
+	XXH3_64bits_reset(&st);
+	XXH3_64bits_update(&st, fields, sizeof(fields));
+	if (r != NULL && (r->flags & UW_REC_HASHED))
+		XXH3_64bits_update(&st, r->hash, UW_HASH_LEN);
+	if (r != NULL && r->caps != NULL) {
+		XXH3_64bits_update(&st, &r->caps_len, sizeof(r->caps_len));
+		XXH3_64bits_update(&st, r->caps, r->caps_len);
+	}
+	if (r != NULL && r->link != NULL) {
+		XXH3_64bits_update(&st, &r->link_len, sizeof(r->link_len));
+		XXH3_64bits_update(&st, r->link, r->link_len);
+	}
+	h = XXH3_64bits_digest(&st);
+	*value = h;
+	for (i = 0; i < 8; i++)
+		be[i] = (unsigned char)(h >> (56 - 8 * i));
+	uw_hex(hex, be, 8);
+	uw_buf_reset(sig);
+	return uw_buf_add(sig, hex, 16);
+}
+
+/* Identity of a file's state for the rescan shortcut (never 0). */
+static int64_t
+stat_key(const struct stat *st)
+{
+	uint64_t v[5];
+
+	v[0] = (uint64_t)st->st_ino;
+	v[1] = (uint64_t)st->st_dev;
+	v[2] = (uint64_t)st->st_ctim.tv_sec;
+	v[3] = (uint64_t)st->st_ctim.tv_nsec;
+	v[4] = (uint64_t)st->st_size;
+	return (int64_t)(XXH3_64bits(v, sizeof(v)) | 1);
 }
 
 static int
@@ -428,6 +456,8 @@ report(const struct uw_event *ev, void *arg)
 	struct wctr *c = w->cur;
 	struct uw_event out;
 	struct uw_verdict verdict;
+	struct pent *known;
+	uint64_t sigval;
 	FILE *mem;
 	char *json = NULL;
 	size_t json_len = 0;
@@ -439,15 +469,25 @@ report(const struct uw_event *ev, void *arg)
 	if (w->seen != NULL && pset_get(w->seen, ev->path, ev->path_len, 1)
 	    == NULL)
 		return -ENOMEM;
-	if (event_sig(&w->sig, ev) < 0)
+	if (event_sig(&w->sig, ev, &sigval) < 0)
 		return -ENOMEM;
-	rc = store_state_get(w->store, c->info.id, ev->path, ev->path_len,
-	    &w->old_sig, w->err);
-	if (rc < 0)
-		return rc;
-	if (rc == 0 && w->old_sig.len == w->sig.len &&
-	    memcmp(w->old_sig.data, w->sig.data, w->sig.len) == 0)
-		return 0;	/* reported already */
+	known = pset_get(&c->reported, ev->path, ev->path_len, 0);
+	if (known != NULL && (uint64_t)known->first_ns == sigval)
+		return 0;	/* reported already (the cache) */
+	if (known == NULL) {
+		rc = store_state_get(w->store, c->info.id, ev->path,
+		    ev->path_len, &w->old_sig, w->err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && w->old_sig.len == w->sig.len &&
+		    memcmp(w->old_sig.data, w->sig.data, w->sig.len) == 0) {
+			known = pset_get(&c->reported, ev->path,
+			    ev->path_len, 1);
+			if (known != NULL)
+				known->first_ns = (int64_t)sigval;
+			return 0;	/* reported already (the journal) */
+		}
+	}
 	rc = txn_begin(w);
 	if (rc < 0)
 		return rc;
@@ -481,6 +521,13 @@ report(const struct uw_event *ev, void *arg)
 	if (rc == 0)
 		rc = store_state_put(w->store, c->info.id, ev->path,
 		    ev->path_len, (const char *)w->sig.data, w->err);
+	if (rc == 0) {
+		known = pset_get(&c->reported, ev->path, ev->path_len, 1);
+		if (known != NULL) {
+			known->first_ns = (int64_t)sigval;
+			known->last_ns = 0;	/* stat key: set by scans */
+		}
+	}
 	if (rc == 0 && w->opts->on_event != NULL) {
 		out.json = json;
 		out.json_len = json_len;
@@ -726,8 +773,11 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 {
 	struct drift_child tmp;
 	struct drift_dir dir;
+	struct pent *known;
+	struct stat st;
 	char comp[NAME_MAX + 1];
 	size_t plen;
+	int64_t skey;
 	int rc;
 
 	if (len <= 1)
@@ -754,13 +804,23 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	dir.bpath_len = w->ctx.bpath.len;
 	w->cur = c;
 	w->leaf_reported = 0;
-	if (leaf_child != NULL)
-		return drift_entry(c->drift, &dir, comp, len - plen - 1,
+	/* Its state before it is read: what a rescan may skip it by. */
+	skey = walk_stat(w->ctx.fd, comp, &st) == 0 && !S_ISDIR(st.st_mode) ?
+	    stat_key(&st) : 0;
+	if (leaf_child != NULL) {
+		rc = drift_entry(c->drift, &dir, comp, len - plen - 1,
 		    leaf_child, report, w, w->err);
-	drift_child_init(&tmp);
-	rc = drift_entry(c->drift, &dir, comp, len - plen - 1, &tmp, report,
-	    w, w->err);
-	drift_child_free(&tmp);
+	} else {
+		drift_child_init(&tmp);
+		rc = drift_entry(c->drift, &dir, comp, len - plen - 1, &tmp,
+		    report, w, w->err);
+		drift_child_free(&tmp);
+	}
+	if (rc == 0 && w->leaf_reported && skey != 0) {
+		known = pset_get(&c->reported, path, len, 0);
+		if (known != NULL)
+			known->last_ns = skey;
+	}
 	return rc;
 }
 
@@ -769,8 +829,12 @@ static int
 forget_path(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len)
 {
+	struct pent *known;
 	int rc;
 
+	known = pset_get(&c->reported, path, len, 0);
+	if (known != NULL)
+		pset_del(&c->reported, known);
 	rc = store_state_get(w->store, c->info.id, path, len, &w->old_sig,
 	    w->err);
 	if (rc != 0)
@@ -827,6 +891,9 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, struct drift_child *top)
 {
 	struct scan_frame *frames;
+	struct pent *known;
+	struct stat st;
+	int64_t skey;
 	struct drift_dir dir;
 	struct uw_buf p;
 	const char *name;
@@ -887,6 +954,22 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		dir.bpath = f->dir.bpath.data ? f->dir.bpath.data :
 		    (const unsigned char *)"";
 		dir.bpath_len = f->dir.bpath.len;
+		/* A file already reported and not touched since (same inode,
+		 * ctime and size: any write moves ctime) needs no second
+		 * look: overflow and periodic rescans stay cheap. */
+		skey = 0;
+		if (f->dir.names.v[i].d_type != DT_DIR &&
+		    walk_stat(f->dir.fd, name, &st) == 0 &&
+		    !S_ISDIR(st.st_mode)) {
+			skey = stat_key(&st);
+			known = pset_get(&c->reported, p.data, p.len, 0);
+			if (known != NULL && known->last_ns == skey) {
+				if (w->seen != NULL && pset_get(w->seen, p.data,
+				    p.len, 1) == NULL)
+					rc = -ENOMEM;
+				continue;
+			}
+		}
 		ch = &frames[depth];
 		drift_child_init(&ch->dir);
 		ch->dir.want_names = 1;
@@ -895,6 +978,11 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		    w, w->err);
 		if (rc == 0 && !w->leaf_reported && w->seen == NULL)
 			rc = forget_path(w, c, p.data, p.len);
+		if (rc == 0 && w->leaf_reported && skey != 0) {
+			known = pset_get(&c->reported, p.data, p.len, 0);
+			if (known != NULL)
+				known->last_ns = skey;
+		}
 		if (rc < 0 || ch->dir.fd < 0) {
 			drift_child_free(&ch->dir);
 			continue;
@@ -933,6 +1021,7 @@ rescan(struct watcher *w, struct wctr *c)
 	struct drift_child top;
 	struct reconcile r;
 	struct pset seen;
+	struct pent *known;
 	size_t i;
 	int rc;
 
@@ -958,6 +1047,10 @@ rescan(struct watcher *w, struct wctr *c)
 	for (i = 0; rc == 0 && i < r.stale.size; i++) {
 		if (r.stale.v[i].key == NULL || r.stale.v[i].key == PENT_TOMB)
 			continue;
+		known = pset_get(&c->reported, r.stale.v[i].key,
+		    r.stale.v[i].len, 0);
+		if (known != NULL)
+			pset_del(&c->reported, known);
 		rc = txn_begin(w);
 		if (rc == 0)
 			rc = store_state_del(w->store, c->info.id,
