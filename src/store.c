@@ -406,8 +406,14 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 			open_fail(store, rc, err);
 			goto fail;
 		}
-		if (exec(store, "PRAGMA synchronous = NORMAL", err) < 0)
+		/* FULL: a commit is on disk when it returns (the WAL is
+		 * synced), so closing need not checkpoint, which would write
+		 * every page of a fresh baseline a second time; the next
+		 * writer's automatic checkpoints fold the WAL in. */
+		if (exec(store, "PRAGMA synchronous = FULL", err) < 0)
 			goto fail;
+		sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+		    1, NULL);
 		if (version < STORE_SCHEMA_VERSION &&
 		    migrate(store, version, err) < 0)
 			goto fail;
