@@ -21,6 +21,9 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
 #include "baseline.h"
 #include "hash.h"
 #include "overlay.h"
@@ -587,6 +590,13 @@ job_record(struct build *b, struct job *job)
 		return uw_fail(b->err, job->rc, "%s: cannot read: %s",
 		    path_str(job->path, job->path_len), strerror(-job->rc));
 	walk_record_from_stat(&rec, job->path, job->path_len, &job->st);
+	if (job->st.st_nlink > 1 && S_ISREG(job->st.st_mode)) {
+		uint64_t id[2] = { (uint64_t)job->st.st_dev,
+		    (uint64_t)job->st.st_ino };
+
+		/* SQLite integers are signed: keep it positive */
+		rec.link_group = (XXH3_64bits(id, sizeof(id)) >> 1) | 1;
+	}
 	if (job->link != NULL) {
 		rec.link = job->link;
 		rec.link_len = job->link_len;

@@ -18,6 +18,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,17 @@ struct drift {
 	struct uw_buf redirect;
 	struct uw_buf link;
 	int oci_whiteouts;		/* read .wh. files as whiteouts */
+	int root_fd;			/* the upper root, for hard links */
+	nlink_t last_nlink;		/* of the regular file last read */
+	struct uw_buf aliases;		/* NUL-terminated paths */
+	struct store_row alias_row;
 };
+
+void
+drift_set_root(struct drift *d, int root_fd)
+{
+	d->root_fd = root_fd;
+}
 
 void
 drift_set_oci_whiteouts(struct drift *d, int on)
@@ -80,6 +92,9 @@ drift_new(struct store *store, const char *image, struct uw_error *err)
 	}
 	d->store = store;
 	d->secret = store_secret(store);
+	d->root_fd = -1;
+	uw_buf_init(&d->aliases, 1u << 20);
+	store_row_init(&d->alias_row);
 	store_row_init(&d->row);
 	store_row_init(&d->src_row);
 	uw_buf_init(&d->path, BASELINE_MAX_PATH);
@@ -106,6 +121,8 @@ drift_free(struct drift *d)
 		return;
 	store_row_free(&d->row);
 	store_row_free(&d->src_row);
+	store_row_free(&d->alias_row);
+	uw_buf_free(&d->aliases);
 	uw_buf_free(&d->path);
 	uw_buf_free(&d->bpath);
 	uw_buf_free(&d->redirect);
@@ -326,6 +343,7 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		return 1;
 	if (fd < 0)
 		return fd;	/* -EINVAL: swapped for another type */
+	d->last_nlink = st.st_nlink;
 	rc = walk_read_xattrs(fd, &x);
 	if (rc < 0)
 		goto out;
@@ -394,6 +412,87 @@ file_content(struct drift *d, struct uw_event *ev, struct uw_record *cur,
 	    memcmp(cur->hash, base->hash, UW_HASH_LEN) != 0 ||
 	    (cur->flags & UW_REC_UNSTABLE))
 		ev->changes |= UW_CHG_HASH;
+	return 0;
+}
+
+static int
+collect_alias(const unsigned char *path, size_t len, void *arg)
+{
+	struct uw_buf *b = arg;
+
+	if (uw_buf_add(b, path, len) < 0 || uw_buf_addc(b, '\0') < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Is container path `path` present in the upper?  Resolved beneath the
+ * upper root without following any symlink. */
+static int
+in_upper(struct drift *d, const char *path)
+{
+	struct open_how how;
+	int fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	fd = (int)syscall(SYS_openat2, d->root_fd, path + 1, &how,
+	    sizeof(how));
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == ENOENT ? 0 : 1;	/* unsure: say present */
+}
+
+/*
+ * A file hard-linked in the image, changed through an index=on mount:
+ * the upper holds one name (linked into the index dir, hence nlink > 1),
+ * yet every name shows the change.  Report the same at the names the
+ * upper does not hold.
+ */
+static int
+alias_events(struct drift *d, const struct uw_event *ev,
+    const struct uw_record *cur, int (*cb)(const struct uw_event *, void *),
+    void *arg, struct uw_error *err)
+{
+	struct uw_event alias;
+	struct uw_record rec;
+	const char *p, *end;
+	int rc;
+
+	if (d->root_fd < 0)
+		return 0;
+	uw_buf_reset(&d->aliases);
+	rc = store_link_group(d->store, d->image_id, d->row.rec.link_group,
+	    d->bpath.data, d->bpath.len, collect_alias, &d->aliases, err);
+	if (rc < 0)
+		return rc;
+	p = (const char *)d->aliases.data;
+	end = p + d->aliases.len;
+	for (; p != NULL && p < end; p += strlen(p) + 1) {
+		if (in_upper(d, p))
+			continue;	/* classified on its own */
+		rc = store_get_row(d->store, d->image_id,
+		    (const unsigned char *)p, strlen(p), &d->alias_row, err);
+		if (rc != 0) {
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		alias = *ev;
+		rec = *cur;
+		rec.path = (const unsigned char *)p;
+		rec.path_len = strlen(p);
+		alias.path = rec.path;
+		alias.path_len = rec.path_len;
+		alias.current = &rec;
+		alias.baseline = &d->alias_row.rec;
+		rc = cb(&alias, arg);
+		if (rc != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -548,7 +647,11 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		ev.op = UW_OP_METADATA;
 	else
 		return 0;	/* copied up, but the same as the image */
-	return cb(&ev, arg);
+	rc = cb(&ev, arg);
+	if (rc == 0 && cur.type == UW_TYPE_FILE && d->row.rec.link_group != 0 &&
+	    d->last_nlink > 1)
+		rc = alias_events(d, &ev, &cur, cb, arg, err);
+	return rc;
 }
 
 /* ---- the offline diff ---- */
@@ -669,6 +772,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	f = &frames[0];
 	drift_child_init(&f->dir);
 	f->dir.fd = fd;
+	drift_set_root(d, fd);
 	rc = walk_read_xattrs(fd, &x);
 	if (rc == 0)
 		rc = walk_list(fd, &f->dir.names);

@@ -20,6 +20,9 @@ struct drift *drift_new(struct store *store, const char *image,
     struct uw_error *err);
 void drift_free(struct drift *d);
 
+/* The upper root (not owned), for reporting image hard links. */
+void drift_set_root(struct drift *d, int root_fd);
+
 /* Read ".wh.NAME" files as whiteouts (a fuse-overlayfs upper).  Off by
  * default: in a kernel overlay upper they are ordinary files. */
 void drift_set_oci_whiteouts(struct drift *d, int on);

@@ -23,7 +23,7 @@
 
 /* 'UpWa': marks a SQLite file as ours. */
 #define STORE_APPLICATION_ID 0x55705761
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 enum stmt_id {
 	ST_IMAGE_FIND,
@@ -33,6 +33,7 @@ enum stmt_id {
 	ST_FILE_INSERT,
 	ST_FILE_GET,
 	ST_FILES_BELOW,
+	ST_LINK_GROUP,
 	ST_STATE_GET,
 	ST_STATE_PUT,
 	ST_STATE_DEL,
@@ -47,11 +48,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "entries = ?4, files = ?5, bytes = ?6, seconds = ?7 WHERE id = ?1",
 	[ST_FILES_CLEAR] = "DELETE FROM files WHERE image_id = ?1",
 	[ST_FILE_INSERT] = "INSERT INTO files (image_id, path, type, mode, "
-	    "uid, gid, size, mtime_ns, link, caps, hash, flags) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    "uid, gid, size, mtime_ns, link, caps, hash, flags, link_group) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[ST_FILE_GET] = "SELECT path, type, mode, uid, gid, size, mtime_ns, "
-	    "link, caps, hash, flags FROM files WHERE image_id = ?1 AND "
-	    "path = ?2",
+	    "link, caps, hash, flags, link_group FROM files WHERE "
+	    "image_id = ?1 AND path = ?2",
+	[ST_LINK_GROUP] = "SELECT path FROM files WHERE image_id = ?1 AND "
+	    "link_group = ?2 AND path <> ?3 ORDER BY path",
 	/* Paths below P sort between "P/" and "P0" ('0' follows '/'). */
 	[ST_FILES_BELOW] = "SELECT count(*) FROM files WHERE image_id = ?1 "
 	    "AND path > ?2 AND path < ?3",
@@ -141,6 +144,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE events ADD COLUMN severity TEXT;"
 	"ALTER TABLE events ADD COLUMN action TEXT;"
 	"ALTER TABLE events ADD COLUMN policy_set TEXT;",
+	/* 3 -> 4: hard links of the image, so a change that overlayfs's
+	 * index shows at every name of a file can be reported there. */
+	"ALTER TABLE files ADD COLUMN link_group INTEGER;"
+	"CREATE INDEX files_link_group ON files (image_id, link_group) "
+	"WHERE link_group IS NOT NULL;",
 };
 
 static int
@@ -583,6 +591,10 @@ store_baseline_put(struct store *store, int64_t image_id,
 	else
 		sqlite3_bind_null(st, 11);
 	sqlite3_bind_int(st, 12, (int)rec->flags);
+	if (rec->link_group != 0)
+		sqlite3_bind_int64(st, 13, (sqlite3_int64)rec->link_group);
+	else
+		sqlite3_bind_null(st, 13);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -759,6 +771,7 @@ row_to_record(sqlite3_stmt *st, struct uw_record *rec)
 		rec->caps_len = (size_t)sqlite3_column_bytes(st, 8);
 	}
 	rec->flags = (unsigned)sqlite3_column_int(st, 10);
+	rec->link_group = (uint64_t)sqlite3_column_int64(st, 11);
 	if (sqlite3_column_bytes(st, 9) == UW_HASH_LEN)
 		memcpy(rec->hash, sqlite3_column_blob(st, 9), UW_HASH_LEN);
 	else
@@ -766,7 +779,7 @@ row_to_record(sqlite3_stmt *st, struct uw_record *rec)
 }
 
 #define FILE_COLUMNS "f.path, f.type, f.mode, f.uid, f.gid, f.size, " \
-	"f.mtime_ns, f.link, f.caps, f.hash, f.flags"
+	"f.mtime_ns, f.link, f.caps, f.hash, f.flags, f.link_group"
 
 static int
 image_exists(struct store *store, const char *image, struct uw_error *err)
@@ -1142,5 +1155,29 @@ store_events_foreach(struct store *store, const char *container,
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = sql_fail(store, err, "reading the journal");
 	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_link_group(struct store *store, int64_t image_id, uint64_t group,
+    const unsigned char *except, size_t except_len,
+    int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_LINK_GROUP];
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(st, 1, image_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)group);
+	sqlite3_bind_blob(st, 3, except, (int)except_len, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = cb(sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), arg);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_fail(store, err, "reading hard links");
+	sqlite3_reset(st);
 	return ret;
 }

@@ -73,6 +73,13 @@ int store_get_row(struct store *store, int64_t image_id,
     const unsigned char *path, size_t path_len, struct store_row *row,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* Call `cb` with each path of the hard-link group `group` but `except`.
+ * The callback must not use the store. */
+int store_link_group(struct store *store, int64_t image_id, uint64_t group,
+    const unsigned char *except, size_t except_len,
+    int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
 /* How many baseline rows lie below the dir `path` (by index range). */
 int store_count_below(struct store *store, int64_t image_id,
     const unsigned char *path, size_t path_len, uint64_t *count,

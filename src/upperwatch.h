@@ -83,6 +83,9 @@ struct uw_record {
 	size_t caps_len;
 	unsigned flags;		/* UW_REC_* */
 	unsigned char hash[UW_HASH_LEN];
+	/* In a baseline: non-zero for a file hard-linked in its layer,
+	 * the same for each of its names. */
+	uint64_t link_group;
 };
 
 /* ---- the database ---- */

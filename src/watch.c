@@ -1114,6 +1114,8 @@ start_container(struct watcher *w, const struct uw_container *info)
 	}
 	c->drift = drift_new(w->store, c->info.image_key, w->err);
 	c->root_fd = walk_open_root(c->info.upper);
+	if (c->drift != NULL && c->root_fd >= 0)
+		drift_set_root(c->drift, c->root_fd);
 	if (c->root_fd >= 0) {
 		struct walk_xattrs x;
 

@@ -350,15 +350,6 @@ def check_scope(name, events, base, merged):
         % name, problems)
     miss = sorted(set(want.items()) - set(got.items()))
     extra = sorted(set(got.items()) - set(want.items()))
-    # Known limitation: with index=on a copied-up hard link stays linked
-    # to its image aliases, which the upper dir does not show (the copy
-    # is in work/index/).  Reported as TAP TODO, not hidden.
-    todo = [(p, op) for p, op in miss if label.startswith('index')
-            and p == b'/etc/hl2' and op == 'modified']
-    for p, op in todo:
-        print('# TODO %s %s: %s %s: index=on hard-link aliases are not '
-              'followed' % (label, name, op, show(p)))
-    miss = [m for m in miss if m not in todo]
     detail = ['oracle only: %s %s' % (op, show(p)) for p, op in miss] + \
              ['diff only:   %s %s' % (op, show(p)) for p, op in extra]
     if detail:
