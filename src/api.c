@@ -14,6 +14,7 @@
 #include "discover.h"
 #include "drift.h"
 #include "mountinfo.h"
+#include "respond.h"
 #include "watch.h"
 #include "store.h"
 #include "util.h"
@@ -266,4 +267,86 @@ uw_journal_foreach(struct uw_db *db, const char *container, int64_t since_ns,
 
 	return store_events_foreach(db->store, container, since_ns, op,
 	    journal_one, &j, err);
+}
+
+struct find_ctr {
+	const char *want;
+	struct respond_target t;
+	char *strs[4];
+	int matches;
+};
+
+static int
+find_ctr(const struct uw_container *c, void *arg)
+{
+	struct find_ctr *f = arg;
+	int exact = strcmp(c->id, f->want) == 0;
+
+	if (!exact && strcmp(c->name, f->want) != 0 &&
+	    (strlen(f->want) < 4 || strncmp(c->id, f->want,
+	    strlen(f->want)) != 0))
+		return 0;
+	f->matches++;
+	free(f->strs[0]);
+	free(f->strs[1]);
+	free(f->strs[2]);
+	free(f->strs[3]);
+	f->strs[0] = strdup(c->id);
+	f->strs[1] = strdup(c->runtime);
+	f->strs[2] = strdup(c->cgroup_v1_freezer);
+	f->strs[3] = strdup(c->cgroup_v2);
+	if (exact) {
+		f->matches = 1;
+		return 1;
+	}
+	return 0;
+}
+
+UW_API int
+uw_container_resume(struct uw_db *db, const char *container,
+    struct uw_error *err)
+{
+	struct find_ctr f;
+	char method[64];
+	int64_t start = uw_now_mono_ns();
+	int rc, i;
+
+	memset(&f, 0, sizeof(f));
+	f.want = container;
+	rc = discover_foreach(NULL, find_ctr, &f, NULL, err);
+	if (rc < 0)
+		goto out;
+	if (f.matches == 0 || f.strs[0] == NULL) {
+		rc = uw_fail(err, -ENOENT, "no container %s on this host",
+		    container);
+		goto out;
+	}
+	if (f.matches > 1) {
+		rc = uw_fail(err, -EINVAL, "%s names %d containers: give the "
+		    "id", container, f.matches);
+		goto out;
+	}
+	rc = store_last_pause(db->store, f.strs[0], method, sizeof(method),
+	    err);
+	if (rc < 0)
+		goto out;
+	if (rc == 1) {
+		rc = uw_fail(err, -ENOENT, "container %s was not paused by "
+		    "upperwatch", f.strs[0]);
+		goto out;
+	}
+	f.t.id = f.strs[0];
+	f.t.runtime = f.strs[1];
+	f.t.v1_freezer = f.strs[2];
+	f.t.v2 = f.strs[3];
+	rc = respond_resume(&f.t, method, err);
+	if (store_response_add(db->store, 0, f.strs[0], "resume", method,
+	    rc == 0 ? "done" : "failed", rc == 0 ? NULL : err->msg,
+	    uw_now_mono_ns() - start, NULL, rc == 0 ? err : NULL) < 0 &&
+	    rc == 0)
+		rc = err->code;
+out:
+	for (i = 0; i < 4; i++)
+		free(f.strs[i]);
+	return rc;
 }

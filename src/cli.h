@@ -37,6 +37,7 @@ extern const struct cli_cmd cli_cmd_containers;
 extern const struct cli_cmd cli_cmd_watch;
 extern const struct cli_cmd cli_cmd_events;
 extern const struct cli_cmd cli_cmd_policy;
+extern const struct cli_cmd cli_cmd_resume;
 
 /* Set by SIGINT/SIGTERM, and by SIGHUP (main.c). */
 extern volatile sig_atomic_t cli_interrupted;

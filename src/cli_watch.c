@@ -85,6 +85,10 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 		{ "no-policy", no_argument, NULL, 'P' },
 		{ "max-action", required_argument, NULL, 'm' },
 		{ "dry-run", no_argument, NULL, 'D' },
+		{ "alert-url", required_argument, NULL, 'U' },
+		{ "syslog", no_argument, NULL, 'S' },
+		{ "dedupe", required_argument, NULL, 'd' },
+		{ "evidence-dir", required_argument, NULL, 'E' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "db", required_argument, NULL, CLI_OPT_DB },
 		{ "help", no_argument, NULL, 'h' },
@@ -161,6 +165,26 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case 'D':
 			opts.max_action = UW_ACT_LOG;
+			break;
+		case 'U':
+			if (strncmp(optarg, "http://", 7) != 0 &&
+			    strncmp(optarg, "https://", 8) != 0)
+				return cli_usage_error(cmd, "--alert-url takes "
+				    "an http:// or https:// URL, not '%s'",
+				    optarg);
+			opts.alert_url = optarg;
+			break;
+		case 'S':
+			opts.alert_syslog = 1;
+			break;
+		case 'd':
+			if (parse_uint(optarg, 86400, &opts.dedupe_seconds) <
+			    0 || opts.dedupe_seconds == 0)
+				return cli_usage_error(cmd, "--dedupe takes "
+				    "seconds, 1 to 86400, not '%s'", optarg);
+			break;
+		case 'E':
+			opts.evidence_dir = optarg;
 			break;
 		case 'q':
 			out.quiet = 1;
@@ -248,6 +272,11 @@ const struct cli_cmd cli_cmd_watch = {
 	    "stored in\nthe journal and written as one JSON line (see "
 	    "'upperwatch diff --help' for\nthe fields; here with container, "
 	    "time, id and the policies' verdict).  Notices go to stderr.\n"
+	    "A pause or kill verdict is carried out: the offending file is "
+	    "copied as\nevidence first, then the container is paused through "
+	    "its runtime (runc,\npodman) or its cgroup freezer, or killed "
+	    "through cgroup.kill (or freeze,\nSIGKILL, thaw); each response is "
+	    "journaled with its outcome and latency.\n"
 	    "SIGHUP reloads the policies between events (a set that fails to "
 	    "load is\nreported and the old one kept).  SIGINT or SIGTERM stop "
 	    "it with every\naccepted event committed.\n"
@@ -274,6 +303,22 @@ const struct cli_cmd cli_cmd_watch = {
 	    "pause, kill\n"
 	    "                   (default kill)\n"
 	    "  --dry-run        the same as --max-action log\n"
+	    "  --alert-url URL  POST each alert (verdict alert or above) in "
+	    "Falco's\n"
+	    "                   output format, e.g. to Falcosidekick; a sink "
+	    "that is down\n"
+	    "                   never blocks detection (bounded queue, "
+	    "retries, drops\n"
+	    "                   counted and reported)\n"
+	    "  --syslog         also send alerts to syslog (daemon facility)\n"
+	    "  --dedupe SECONDS the same container, path and verdict alert "
+	    "once per\n"
+	    "                   window (60); more than 50 alerts from one "
+	    "container in\n"
+	    "                   a window are summarized\n"
+	    "  --evidence-dir DIR  where the offending file is copied before "
+	    "a pause or\n"
+	    "                   kill (default: evidence/ beside the database)\n"
 	    "  -q, --quiet      only warnings on stderr\n"
 	    "  --db PATH        the database\n"
 	    "\n"
@@ -450,4 +495,58 @@ const struct cli_cmd cli_cmd_events = {
 	    "Example:\n"
 	    "  upperwatch events --since 1h --op added --json\n",
 	.run = run_events,
+};
+
+/* ---- resume ---- */
+
+static int
+run_resume(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, CLI_OPT_DB },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cli_cmd *cmd = &cli_cmd_resume;
+	struct uw_error err;
+	struct uw_db *db;
+	int c, rc, opt_status;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
+		return cli_usage_error(cmd, "bad option");
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(cmd, "give one container id");
+	db = cli_open_db(ctx, 0);
+	if (db == NULL)
+		return CLI_ERROR;
+	rc = uw_container_resume(db, argv[optind], &err);
+	uw_db_close(db);
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return rc == -ENOENT ? CLI_FOUND : CLI_ERROR;
+	}
+	printf("resumed %s\n", argv[optind]);
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_cmd_resume = {
+	.name = "resume",
+	.args = "ID",
+	.summary = "undo a pause upperwatch made",
+	.help =
+	    "\n"
+	    "Resumes a container that upperwatch paused, the way it was "
+	    "paused (runc\nresume, podman unpause, or thawing the cgroup "
+	    "freezer), and journals it.\nID is a container id, name or id "
+	    "prefix.\n"
+	    "\n"
+	    "Exit status: 0 resumed, 1 upperwatch did not pause it, 2 "
+	    "error.\n",
+	.run = run_resume,
 };

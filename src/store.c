@@ -23,7 +23,7 @@
 
 /* 'UpWa': marks a SQLite file as ours. */
 #define STORE_APPLICATION_ID 0x55705761
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 enum stmt_id {
 	ST_IMAGE_FIND,
@@ -149,6 +149,21 @@ static const char *const migrations[] = {
 	"ALTER TABLE files ADD COLUMN link_group INTEGER;"
 	"CREATE INDEX files_link_group ON files (image_id, link_group) "
 	"WHERE link_group IS NOT NULL;",
+	/* 4 -> 5: what was done about events: pause, kill, resume, with
+	 * how, the outcome and the time it took. */
+	"CREATE TABLE responses ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time_ns INTEGER NOT NULL,"
+	"  event_id INTEGER,"
+	"  container TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  method TEXT,"
+	"  outcome TEXT NOT NULL,"	/* done, failed, skipped */
+	"  detail TEXT,"
+	"  latency_ns INTEGER,"
+	"  evidence TEXT"
+	");"
+	"CREATE INDEX responses_container ON responses (container, id);",
 };
 
 static int
@@ -1179,5 +1194,67 @@ store_link_group(struct store *store, int64_t image_id, uint64_t group,
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = sql_fail(store, err, "reading hard links");
 	sqlite3_reset(st);
+	return ret;
+}
+
+int
+store_response_add(struct store *store, uint64_t event_id,
+    const char *container, const char *action, const char *method,
+    const char *outcome, const char *detail, int64_t latency_ns,
+    const char *evidence, struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(store->db, "INSERT INTO responses (time_ns, "
+	    "event_id, container, action, method, outcome, detail, "
+	    "latency_ns, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	    "?9)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(store, err, "journaling a response");
+	sqlite3_bind_int64(st, 1, uw_now_real_ns());
+	if (event_id != 0)
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)event_id);
+	sqlite3_bind_text(st, 3, container, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, method, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, latency_ns);
+	sqlite3_bind_text(st, 9, evidence, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,
+	    "journaling a response");
+}
+
+int
+store_last_pause(struct store *store, const char *container, char *method,
+    size_t method_len, struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *m, *action;
+	int rc, ret = 1;
+
+	rc = sqlite3_prepare_v2(store->db, "SELECT action, method FROM "
+	    "responses WHERE container = ?1 AND outcome = 'done' AND action "
+	    "IN ('pause', 'resume', 'kill') ORDER BY id DESC LIMIT 1", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(store, err, "reading responses");
+	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		action = (const char *)sqlite3_column_text(st, 0);
+		m = (const char *)sqlite3_column_text(st, 1);
+		if (action != NULL && strcmp(action, "pause") == 0 &&
+		    m != NULL) {
+			snprintf(method, method_len, "%s", m);
+			ret = 0;
+		}
+	} else if (rc != SQLITE_DONE) {
+		ret = sql_fail(store, err, "reading responses");
+	}
+	sqlite3_finalize(st);
 	return ret;
 }

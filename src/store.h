@@ -127,4 +127,17 @@ int store_events_foreach(struct store *store, const char *container,
     const char *detail, void *arg), void *arg, struct uw_error *err)
     UW_WARN_UNUSED;
 
+/* ---- responses ---- */
+
+/* Journal a response (outcome "done", "failed" or "skipped"). */
+int store_response_add(struct store *store, uint64_t event_id,
+    const char *container, const char *action, const char *method,
+    const char *outcome, const char *detail, int64_t latency_ns,
+    const char *evidence, struct uw_error *err) UW_WARN_UNUSED;
+
+/* How the container was last paused by us: 0 with the method when its
+ * last done pause/resume/kill was a pause, 1 when it is not paused. */
+int store_last_pause(struct store *store, const char *container,
+    char *method, size_t method_len, struct uw_error *err) UW_WARN_UNUSED;
+
 #endif /* UW_STORE_H */

@@ -513,7 +513,25 @@ struct uw_watch_opts {
 	volatile sig_atomic_t *reload;
 	/* The operator's cap: no verdict does more than this. */
 	enum uw_action max_action;
+	/* Alerts (verdicts of alert and above): POSTed here in Falco's
+	 * output format, and/or to syslog; the same container, path and
+	 * verdict alerts once per dedupe window (0: 60 s). */
+	const char *alert_url;
+	int alert_syslog;
+	unsigned dedupe_seconds;
+	/* Where the offending file is copied before a pause or kill (NULL:
+	 * "evidence" beside the database). */
+	const char *evidence_dir;
 };
+
+/*
+ * Undo a pause upperwatch made, the way it was made (runc resume,
+ * podman unpause, or thawing the cgroup), and journal it.  `container`
+ * is an id, a name or an id prefix.  -ENOENT when upperwatch has not
+ * paused it.
+ */
+UW_API int uw_container_resume(struct uw_db *db, const char *container,
+    struct uw_error *err) UW_WARN_UNUSED;
 
 /*
  * Watch containers' upper dirs and report drift as it happens: every

@@ -38,8 +38,10 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include "alert.h"
 #include "baseline.h"
 #include "policy.h"
+#include "respond.h"
 #include "discover.h"
 #include "drift.h"
 #include "glob.h"
@@ -180,7 +182,7 @@ pset_del(struct pset *s, struct pent *e)
 
 struct wctr {
 	struct uw_container info;	/* strings below are owned */
-	char *strs[10];
+	char *strs[11];
 	char **lower;
 	struct uw_label *labels;
 	size_t label_count;
@@ -191,6 +193,7 @@ struct wctr {
 	size_t wd_count, wd_alloc;
 	int root_xwhiteouts;	/* the upper root is overlay.opaque=x */
 	int limited;		/* over the watch limit: rescans only */
+	int paused, killed;	/* by us */
 	int needs_rescan;
 	int alive;
 	int64_t next_rescan_ns;
@@ -219,6 +222,10 @@ struct watcher {
 	char *moved_from;	/* a dir's old path, until its MOVED_TO */
 	uint32_t moved_cookie;
 	struct uw_policy_set *policies;
+	struct alerter *alerter;
+	int64_t alert_check_ns;
+	uint64_t alert_dropped;
+	char *evidence_dir;
 	/* The context of the dir the last path was in: bursts of events
 	 * come from few dirs.  Anything that happens to a dir (dir_gen)
 	 * makes it stale. */
@@ -295,10 +302,10 @@ static struct wctr *
 ctr_new(const struct uw_container *src)
 {
 	struct wctr *c;
-	const char *fields[10] = {
+	const char *fields[11] = {
 		src->id, src->name, src->runtime, src->image, src->image_id,
 		src->image_key, src->pod, src->namespace, src->upper,
-		src->cgroup_v2
+		src->cgroup_v2, src->cgroup_v1_freezer
 	};
 	size_t i;
 
@@ -306,7 +313,7 @@ ctr_new(const struct uw_container *src)
 	if (c == NULL)
 		return NULL;
 	c->root_fd = -1;
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < 11; i++) {
 		c->strs[i] = xstrdup(fields[i]);
 		if (c->strs[i] == NULL)
 			goto fail;
@@ -322,7 +329,7 @@ ctr_new(const struct uw_container *src)
 	c->info.namespace = c->strs[7];
 	c->info.upper = c->strs[8];
 	c->info.cgroup_v2 = c->strs[9];
-	c->info.cgroup_v1_freezer = "";
+	c->info.cgroup_v1_freezer = c->strs[10];
 	c->info.mount_point = "";
 	c->mount_point = xstrdup(src->mount_point);
 	c->lower = calloc(src->lower_count + 1, sizeof(*c->lower));
@@ -448,6 +455,9 @@ excluded(const struct watcher *w, const unsigned char *path, size_t len)
 	return 0;
 }
 
+static int respond(struct watcher *w, struct wctr *c,
+    const struct uw_event *ev, const struct uw_verdict *v);
+
 /* The classifier's callback: journal and report what is new. */
 static int
 report(const struct uw_event *ev, void *arg)
@@ -528,13 +538,81 @@ report(const struct uw_event *ev, void *arg)
 			known->last_ns = 0;	/* stat key: set by scans */
 		}
 	}
-	if (rc == 0 && w->opts->on_event != NULL) {
-		out.json = json;
-		out.json_len = json_len;
+	out.json = json;
+	out.json_len = json_len;
+	if (rc == 0 && w->opts->on_event != NULL)
 		rc = w->opts->on_event(&out, w->opts->arg);
+	if (rc == 0 && out.verdict != NULL) {
+		if (w->alerter != NULL)
+			alert_event(w->alerter, &out);
+		if (verdict.wanted >= UW_ACT_PAUSE)
+			rc = respond(w, c, &out, &verdict);
 	}
 	free(json);
 	return rc;
+}
+
+/*
+ * Carry out a pause or kill verdict: evidence first (a kill may take the
+ * upper dir with it), then the action, then the journal, with the time
+ * from detection.  A verdict capped below pause is journaled as skipped.
+ */
+static int
+respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
+    const struct uw_verdict *v)
+{
+	struct respond_target t;
+	struct uw_error rerr;
+	char evidence[PATH_MAX] = "", detail[UW_ERRLEN + 64];
+	const char *method = NULL, *what = uw_action_name(v->wanted);
+	int64_t latency;
+	int rc;
+
+	if (v->action < UW_ACT_PAUSE) {
+		snprintf(detail, sizeof(detail), "capped at %s by the "
+		    "operator (--max-action or --dry-run)",
+		    uw_action_name(v->action));
+		notice(w, "container %s: %s on %s not done: %s", c->info.id,
+		    what, (const char *)ev->path, detail);
+		return store_response_add(w->store, ev->id, c->info.id, what,
+		    NULL, "skipped", detail, 0, NULL, w->err);
+	}
+	what = uw_action_name(v->action);
+	if (c->killed || (c->paused && v->action == UW_ACT_PAUSE))
+		return store_response_add(w->store, ev->id, c->info.id, what,
+		    NULL, "skipped", c->killed ? "already killed" :
+		    "already paused", 0, NULL, w->err);
+	if (ev->type == UW_TYPE_FILE && ev->current != NULL &&
+	    respond_evidence(c->root_fd, ev->path, ev->path_len,
+	    w->evidence_dir, ev->id, ev->json, evidence, sizeof(evidence),
+	    &rerr) < 0)
+		notice(w, "container %s: evidence of %s: %s", c->info.id,
+		    (const char *)ev->path, rerr.msg);
+	t.id = c->info.id;
+	t.runtime = c->info.runtime;
+	t.v1_freezer = c->info.cgroup_v1_freezer;
+	t.v2 = c->info.cgroup_v2;
+	if (v->action == UW_ACT_KILL)
+		rc = respond_kill(&t, &method, &rerr);
+	else
+		rc = respond_pause(&t, &method, &rerr);
+	latency = uw_now_real_ns() - ev->time_ns;
+	if (rc == 0) {
+		if (v->action == UW_ACT_KILL)
+			c->killed = 1;
+		else
+			c->paused = 1;
+		notice(w, "container %s %s (%s) %.1f ms after detecting %s %s",
+		    c->info.id, v->action == UW_ACT_KILL ? "killed" :
+		    "paused", method, (double)latency / 1e6,
+		    uw_op_name(ev->op), (const char *)ev->path);
+	} else {
+		notice(w, "WARNING: container %s: %s failed: %s", c->info.id,
+		    what, rerr.msg);
+	}
+	return store_response_add(w->store, ev->id, c->info.id, what, method,
+	    rc == 0 ? "done" : "failed", rc == 0 ? NULL : rerr.msg, latency,
+	    evidence[0] ? evidence : NULL, w->err);
 }
 
 static int
@@ -1511,6 +1589,36 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		if (rc < 0)
 			goto out;
 	}
+	if (opts->alert_url != NULL || opts->alert_syslog) {
+		struct alert_opts ao;
+
+		memset(&ao, 0, sizeof(ao));
+		ao.url = opts->alert_url;
+		ao.syslog = opts->alert_syslog;
+		ao.dedupe_seconds = opts->dedupe_seconds;
+		w.alerter = alert_new(&ao, err);
+		if (w.alerter == NULL) {
+			rc = err->code;
+			goto out;
+		}
+	}
+	if (opts->evidence_dir != NULL) {
+		w.evidence_dir = strdup(opts->evidence_dir);
+	} else {
+		char *slash;
+
+		w.evidence_dir = malloc(strlen(store_path(store)) + 16);
+		if (w.evidence_dir != NULL) {
+			strcpy(w.evidence_dir, store_path(store));
+			slash = strrchr(w.evidence_dir, '/');
+			strcpy(slash != NULL ? slash + 1 : w.evidence_dir,
+			    "evidence");
+		}
+	}
+	if (w.evidence_dir == NULL) {
+		rc = uw_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
 	if (!inotifytools_initialize()) {
 		rc = uw_fail(err, -inotifytools_error(), "inotify: %s",
 		    strerror(inotifytools_error()));
@@ -1554,6 +1662,22 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		rc = txn_commit(&w);
 
 	while (rc == 0 && !(opts->stop != NULL && *opts->stop)) {
+		if (w.alerter != NULL && uw_now_mono_ns() >= w.alert_check_ns) {
+			uint64_t sent, dropped, suppressed, queued;
+
+			/* A sink that is down must not go unnoticed. */
+			w.alert_check_ns = uw_now_mono_ns() + 60000000000LL;
+			alert_stats(w.alerter, &sent, &dropped, &suppressed,
+			    &queued);
+			if (dropped > w.alert_dropped)
+				notice(&w, "WARNING: %llu alerts dropped so far "
+				    "(the alert sink is down or slow; %llu "
+				    "queued, %llu sent)",
+				    (unsigned long long)dropped,
+				    (unsigned long long)queued,
+				    (unsigned long long)sent);
+			w.alert_dropped = dropped;
+		}
 		if (opts->reload != NULL && *opts->reload) {
 			*opts->reload = 0;
 			if (opts->policy_path_count > 0) {
@@ -1629,6 +1753,19 @@ out:
 		close(w.mounts.fd);
 	inotifytools_cleanup();
 	uw_policy_free(w.policies);
+	if (w.alerter != NULL) {
+		uint64_t sent, dropped, suppressed, queued;
+
+		alert_stats(w.alerter, &sent, &dropped, &suppressed, &queued);
+		alert_free(w.alerter);
+		if (dropped > 0 || suppressed > 0 || sent > 0)
+			notice(&w, "alerts: %llu sent, %llu dropped (sink down "
+			    "or queue full), %llu held back (dedupe, bursts)",
+			    (unsigned long long)sent,
+			    (unsigned long long)(dropped + queued),
+			    (unsigned long long)suppressed);
+	}
+	free(w.evidence_dir);
 	for (i = 0; i < w.exclude_count; i++)
 		glob_free(w.excludes[i]);
 	free(w.excludes);

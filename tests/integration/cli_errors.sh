@@ -34,9 +34,9 @@ expect_error "foreign SQLite" 2 \
 "$U" --db "$S/uw.db" baseline --image keep --rootfs "$S/layer" >/dev/null
 sqlite3 "$S/uw.db" "pragma user_version=42"
 expect_error "newer schema" 2 \
-	"upperwatch: $S/uw.db: database schema version 42 is newer than this upperwatch supports (4); upgrade upperwatch" \
+	"upperwatch: $S/uw.db: database schema version 42 is newer than this upperwatch supports (5); upgrade upperwatch" \
 	"$U" --db "$S/uw.db" images
-sqlite3 "$S/uw.db" "pragma user_version=4"
+sqlite3 "$S/uw.db" "pragma user_version=5"
 check "the baseline is still readable after" \
 	"$U" --db "$S/uw.db" show --image keep /etc/passwd
 

@@ -1,0 +1,440 @@
+/*
+ * respond.c - carrying out verdicts on a container: pause, kill, resume,
+ * and the evidence kept before either.
+ *
+ * Pause goes through the container's runtime where one is known (runc
+ * pause, podman pause), so the runtime's own view stays true; otherwise
+ * straight through the cgroup: the v1 freezer (FROZEN, which runc reads
+ * as "paused") or v2 cgroup.freeze, waiting until the kernel says the
+ * tasks are frozen.  Kill is v2 cgroup.kill where it exists (race-free
+ * with forks), else freeze, SIGKILL every pid, thaw; a v1-frozen task
+ * ignores SIGKILL until it is thawed, so a frozen container is thawed
+ * after the kill.  Success means no process of the container is left.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "respond.h"
+#include "util.h"
+
+#define WAIT_STEP_NS 5000000		/* 5 ms between checks */
+#define WAIT_MAX_NS 3000000000LL	/* give the kernel 3 s */
+#define EXEC_TIMEOUT_S 10
+
+static void
+sleep_ns(long ns)
+{
+	struct timespec ts = { 0, ns };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Write `value` to dir/name. */
+static int
+write_file(const char *dir, const char *name, const char *value)
+{
+	char path[PATH_MAX];
+	int fd, rc = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, strlen(value)) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Read dir/name (at most len - 1 bytes). */
+static int
+read_file(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* Wait until dir/name holds `want` (as a line or a substring). */
+static int
+wait_for(const char *dir, const char *name, const char *want)
+{
+	char buf[4096];
+	int64_t deadline = uw_now_mono_ns() + WAIT_MAX_NS;
+
+	do {
+		if (read_file(dir, name, buf, sizeof(buf)) == 0 &&
+		    strstr(buf, want) != NULL)
+			return 0;
+		sleep_ns(WAIT_STEP_NS);
+	} while (uw_now_mono_ns() < deadline);
+	return -ETIMEDOUT;
+}
+
+/* Are there processes in the cgroup dir? */
+static int
+has_procs(const char *dir)
+{
+	char buf[64];
+
+	if (dir == NULL || dir[0] == '\0')
+		return 0;
+	if (read_file(dir, "cgroup.procs", buf, sizeof(buf)) != 0)
+		return 0;	/* gone with its processes */
+	return buf[0] != '\0';
+}
+
+/* Run argv with a time limit; 0 when it exited 0. */
+static int
+run(char *const argv[], char *out, size_t outlen)
+{
+	int pipefd[2], status = 0;
+	int64_t deadline;
+	ssize_t n;
+	size_t got = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	deadline = uw_now_mono_ns() + (int64_t)EXEC_TIMEOUT_S * 1000000000;
+	for (;;) {
+		n = read(pipefd[0], out + got, outlen - 1 - got);
+		if (n > 0 && got + (size_t)n < outlen - 1)
+			got += (size_t)n;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		if (uw_now_mono_ns() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			close(pipefd[0]);
+			snprintf(out, outlen, "%s timed out", argv[0]);
+			return -ETIMEDOUT;
+		}
+		sleep_ns(WAIT_STEP_NS);
+	}
+	while (got < outlen - 1 &&
+	    (n = read(pipefd[0], out + got, outlen - 1 - got)) > 0)
+		got += (size_t)n;
+	close(pipefd[0]);
+	out[got] = '\0';
+	while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == ' '))
+		out[--got] = '\0';
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	return -EIO;
+}
+
+static int
+runtime_is(const struct respond_target *t, const char *name)
+{
+	return t->runtime != NULL && strcmp(t->runtime, name) == 0;
+}
+
+static int
+freeze_cgroup(const struct respond_target *t, const char **method,
+    struct uw_error *err)
+{
+	int rc;
+
+	if (t->v1_freezer != NULL && t->v1_freezer[0] != '\0') {
+		*method = "cgroup-v1";
+		rc = write_file(t->v1_freezer, "freezer.state", "FROZEN");
+		if (rc == 0)
+			rc = wait_for(t->v1_freezer, "freezer.state", "FROZEN");
+		if (rc < 0)
+			return uw_fail(err, rc, "%s/freezer.state: %s",
+			    t->v1_freezer, strerror(-rc));
+		return 0;
+	}
+	if (t->v2 != NULL && t->v2[0] != '\0' &&
+	    exists(t->v2, "cgroup.freeze")) {
+		*method = "cgroup-v2";
+		rc = write_file(t->v2, "cgroup.freeze", "1");
+		if (rc == 0)
+			rc = wait_for(t->v2, "cgroup.events", "frozen 1");
+		if (rc < 0)
+			return uw_fail(err, rc, "%s/cgroup.freeze: %s", t->v2,
+			    strerror(-rc));
+		return 0;
+	}
+	return uw_fail(err, -ENOENT, "container %s: no cgroup freezer "
+	    "found", t->id);
+}
+
+static int
+thaw_cgroup(const struct respond_target *t, const char *method,
+    struct uw_error *err)
+{
+	int rc;
+
+	if (strcmp(method, "cgroup-v1") == 0) {
+		rc = write_file(t->v1_freezer, "freezer.state", "THAWED");
+		if (rc == 0)
+			rc = wait_for(t->v1_freezer, "freezer.state", "THAWED");
+		return rc < 0 ? uw_fail(err, rc, "%s/freezer.state: %s",
+		    t->v1_freezer, strerror(-rc)) : 0;
+	}
+	rc = write_file(t->v2, "cgroup.freeze", "0");
+	if (rc == 0)
+		rc = wait_for(t->v2, "cgroup.events", "frozen 0");
+	return rc < 0 ? uw_fail(err, rc, "%s/cgroup.freeze: %s", t->v2,
+	    strerror(-rc)) : 0;
+}
+
+int
+respond_pause(const struct respond_target *t, const char **method,
+    struct uw_error *err)
+{
+	char out[1024];
+	char *argv[8];
+	int rc;
+
+	if (runtime_is(t, "runc")) {
+		*method = "runc";
+		argv[0] = "runc";
+		argv[1] = "pause";
+		argv[2] = (char *)t->id;
+		argv[3] = NULL;
+		rc = run(argv, out, sizeof(out));
+		if (rc == 0)
+			return 0;
+		/* fall through to the cgroup: a pause must not fail for want
+		 * of a runtime binary */
+	} else if (runtime_is(t, "podman")) {
+		*method = "podman";
+		argv[0] = "podman";
+		argv[1] = "pause";
+		argv[2] = (char *)t->id;
+		argv[3] = NULL;
+		rc = run(argv, out, sizeof(out));
+		if (rc == 0)
+			return 0;
+	}
+	return freeze_cgroup(t, method, err);
+}
+
+int
+respond_resume(const struct respond_target *t, const char *method,
+    struct uw_error *err)
+{
+	char out[1024];
+	char *argv[4];
+	int rc;
+
+	if (strcmp(method, "runc") == 0 || strcmp(method, "podman") == 0) {
+		argv[0] = (char *)method;
+		argv[1] = strcmp(method, "runc") == 0 ? "resume" : "unpause";
+		argv[2] = (char *)t->id;
+		argv[3] = NULL;
+		rc = run(argv, out, sizeof(out));
+		if (rc < 0)
+			return uw_fail(err, rc, "%s %s %s: %s", argv[0],
+			    argv[1], t->id, out[0] ? out : strerror(-rc));
+		return 0;
+	}
+	if (strcmp(method, "cgroup-v1") == 0 ||
+	    strcmp(method, "cgroup-v2") == 0)
+		return thaw_cgroup(t, method, err);
+	return uw_fail(err, -EINVAL, "unknown pause method '%s'", method);
+}
+
+/* SIGKILL every pid listed in dir/cgroup.procs. */
+static void
+kill_procs(const char *dir)
+{
+	char buf[65536], *p, *end;
+	long pid;
+
+	if (read_file(dir, "cgroup.procs", buf, sizeof(buf)) != 0)
+		return;
+	for (p = buf; *p != '\0'; p = end) {
+		pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 1)
+			kill((pid_t)pid, SIGKILL);
+		while (*end == '\n')
+			end++;
+	}
+}
+
+int
+respond_kill(const struct respond_target *t, const char **method,
+    struct uw_error *err)
+{
+	const char *freeze_method = NULL;
+	const char *dir;
+	char state[64];
+	int64_t deadline;
+	int rc, v1_frozen = 0;
+
+	if (t->v1_freezer != NULL && t->v1_freezer[0] != '\0' &&
+	    read_file(t->v1_freezer, "freezer.state", state,
+	    sizeof(state)) == 0 && strncmp(state, "FROZEN", 6) == 0)
+		v1_frozen = 1;
+	if (t->v2 != NULL && t->v2[0] != '\0' &&
+	    exists(t->v2, "cgroup.kill")) {
+		*method = "cgroup.kill";
+		rc = write_file(t->v2, "cgroup.kill", "1");
+		if (rc < 0)
+			return uw_fail(err, rc, "%s/cgroup.kill: %s", t->v2,
+			    strerror(-rc));
+		dir = t->v2;
+	} else {
+		/* Freeze, so nothing forks away, kill each, thaw. */
+		*method = "freeze+sigkill";
+		rc = freeze_cgroup(t, &freeze_method, err);
+		if (rc < 0)
+			return rc;
+		dir = strcmp(freeze_method, "cgroup-v1") == 0 ?
+		    t->v1_freezer : t->v2;
+		kill_procs(dir);
+		if (strcmp(freeze_method, "cgroup-v2") == 0)
+			(void)thaw_cgroup(t, freeze_method, err);
+		v1_frozen = strcmp(freeze_method, "cgroup-v1") == 0;
+	}
+	/* A v1-frozen task dies only once thawed. */
+	if (v1_frozen)
+		(void)write_file(t->v1_freezer, "freezer.state", "THAWED");
+	deadline = uw_now_mono_ns() + WAIT_MAX_NS;
+	while ((has_procs(t->v2) || has_procs(t->v1_freezer)) &&
+	    uw_now_mono_ns() < deadline) {
+		sleep_ns(WAIT_STEP_NS);
+		if (has_procs(dir))
+			kill_procs(dir);
+	}
+	if (has_procs(t->v2) || has_procs(t->v1_freezer))
+		return uw_fail(err, -EBUSY, "container %s: processes remain "
+		    "after the kill", t->id);
+	return 0;
+}
+
+/*
+ * Copy the upper entry at container path `path` (opened beneath the
+ * upper root without following symlinks, never a FIFO or device) into
+ * dir/<event id>/, at most RESPOND_EVIDENCE_MAX bytes, with a
+ * metadata.json beside it.  *where gets the copy's path.
+ */
+int
+respond_evidence(int upper_fd, const unsigned char *path, size_t path_len,
+    const char *dir, uint64_t event_id, const char *meta_json, char *where,
+    size_t where_len, struct uw_error *err)
+{
+	struct open_how how;
+	struct stat st;
+	char sub[PATH_MAX], rel[PATH_MAX + 1];
+	char buf[65536];
+	uint64_t copied = 0;
+	ssize_t n;
+	int in = -1, out = -1, rc = 0;
+	FILE *meta;
+
+	if (path_len == 0 || path_len >= sizeof(rel) || path[0] != '/')
+		return uw_fail(err, -EINVAL, "bad path for evidence");
+	memcpy(rel, path + 1, path_len - 1);
+	rel[path_len - 1] = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return uw_fail(err, -errno, "%s: %s", dir, strerror(errno));
+	snprintf(sub, sizeof(sub), "%s/%llu", dir,
+	    (unsigned long long)event_id);
+	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+		return uw_fail(err, -errno, "%s: %s", sub, strerror(errno));
+	snprintf(where, where_len, "%s/file", sub);
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	in = (int)syscall(SYS_openat2, upper_fd, rel, &how, sizeof(how));
+	if (in < 0) {
+		rc = uw_fail(err, -errno, "%.*s: %s", (int)path_len,
+		    (const char *)path, strerror(errno));
+		goto meta;
+	}
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = uw_fail(err, -EINVAL, "%.*s: not a regular file: "
+		    "metadata only", (int)path_len, (const char *)path);
+		goto meta;
+	}
+	out = open(where, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (out < 0) {
+		rc = uw_fail(err, -errno, "%s: %s", where, strerror(errno));
+		goto meta;
+	}
+	while (copied < RESPOND_EVIDENCE_MAX) {
+		n = read(in, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		if (write(out, buf, (size_t)n) != n) {
+			rc = uw_fail(err, -EIO, "%s: short write", where);
+			break;
+		}
+		copied += (uint64_t)n;
+	}
+meta:
+	snprintf(sub + strlen(sub), sizeof(sub) - strlen(sub),
+	    "/metadata.json");
+	meta = fopen(sub, "we");
+	if (meta != NULL) {
+		fprintf(meta, "{\"copied\":%llu,\"truncated\":%s,\"event\":%s}\n",
+		    (unsigned long long)copied,
+		    copied >= RESPOND_EVIDENCE_MAX ? "true" : "false",
+		    meta_json != NULL ? meta_json : "null");
+		fclose(meta);
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}

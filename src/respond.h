@@ -1,0 +1,39 @@
+/*
+ * respond.h - pause, kill and resume a container; keep evidence.
+ */
+#ifndef UW_RESPOND_H
+#define UW_RESPOND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upperwatch.h"
+
+/* The most of one file an evidence copy keeps. */
+#define RESPOND_EVIDENCE_MAX (64u << 20)
+
+/* What a response needs to know of a container. */
+struct respond_target {
+	const char *id;
+	const char *runtime;	/* runc and podman are asked first */
+	const char *v1_freezer;	/* absolute cgroup dirs, "" if none */
+	const char *v2;
+};
+
+/* Pause; *method says how ("runc", "podman", "cgroup-v1",
+ * "cgroup-v2"), for respond_resume.  Returns once the tasks are frozen. */
+int respond_pause(const struct respond_target *t, const char **method,
+    struct uw_error *err) UW_WARN_UNUSED;
+int respond_resume(const struct respond_target *t, const char *method,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Kill every process of the container; returns once none is left. */
+int respond_kill(const struct respond_target *t, const char **method,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+int respond_evidence(int upper_fd, const unsigned char *path,
+    size_t path_len, const char *dir, uint64_t event_id,
+    const char *meta_json, char *where, size_t where_len,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+#endif /* UW_RESPOND_H */
