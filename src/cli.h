@@ -88,4 +88,10 @@ struct cli_container {
 int cli_find_container(const char *want, struct cli_container *out);
 void cli_container_free(struct cli_container *c);
 
+/* upperwatch(8) in roff, and the bash completion, from the command
+ * table (cli_doc.c). */
+void cli_print_man(FILE *out, const struct cli_cmd *const *cmds, size_t n);
+void cli_print_completion(FILE *out, const struct cli_cmd *const *cmds,
+    size_t n);
+
 #endif /* UW_CLI_H */

@@ -97,6 +97,13 @@ main(int argc, char **argv)
 		    strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return CLI_OK;
+		} else if (strcmp(argv[i], "--man") == 0) {
+			cli_print_man(stdout, commands, NCOMMANDS);
+			return CLI_OK;
+		} else if (strcmp(argv[i], "--completion") == 0 &&
+		    i + 1 < argc && strcmp(argv[i + 1], "bash") == 0) {
+			cli_print_completion(stdout, commands, NCOMMANDS);
+			return CLI_OK;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("upperwatch %s\n", UW_VERSION);
 			return CLI_OK;
