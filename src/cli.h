@@ -38,6 +38,7 @@ extern const struct cli_cmd cli_cmd_watch;
 extern const struct cli_cmd cli_cmd_events;
 extern const struct cli_cmd cli_cmd_policy;
 extern const struct cli_cmd cli_cmd_resume;
+extern const struct cli_cmd cli_cmd_status;
 
 /* Set by SIGINT/SIGTERM, and by SIGHUP (main.c). */
 extern volatile sig_atomic_t cli_interrupted;

@@ -550,3 +550,63 @@ const struct cli_cmd cli_cmd_resume = {
 	    "error.\n",
 	.run = run_resume,
 };
+
+/* ---- status ---- */
+
+static int
+run_status(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "db", required_argument, NULL, CLI_OPT_DB },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cli_cmd *cmd = &cli_cmd_status;
+	struct uw_error err;
+	int c, rc, json = 0, opt_status;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
+		if (c == 'J')
+			json = 1;
+		else
+			return cli_usage_error(cmd, "bad option");
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	rc = uw_status_print(ctx->db_path, stdout, json, &err);
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return CLI_ERROR;
+	}
+	return rc == 0 ? CLI_OK : CLI_FOUND;
+}
+
+const struct cli_cmd cli_cmd_status = {
+	.name = "status",
+	.args = "[--json]",
+	.summary = "what the running daemon is doing",
+	.help =
+	    "\n"
+	    "Reads the status the daemon writes beside its database every 5 s "
+	    "(status.json):\nwhether it runs, the containers watched and their "
+	    "inotify watches, the watch\ncount and limit, events and their "
+	    "rate, alerts sent, dropped and held back,\npauses and kills, the "
+	    "policy set's digest and the last rescan.  The same\nfigures are "
+	    "in upperwatch.prom beside it, in the Prometheus text format, for\n"
+	    "node_exporter's textfile collector (a file rather than a port: "
+	    "the daemon\nneeds no network).\n"
+	    "\n"
+	    "Options:\n"
+	    "  --json      the status as JSON, with \"running\"\n"
+	    "  --db PATH   the daemon's database\n"
+	    "\n"
+	    "Exit status: 0 the daemon runs, 1 it does not, 2 no status.\n",
+	.run = run_status,
+};

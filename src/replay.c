@@ -4,8 +4,10 @@
  * is read back into a struct uw_event here.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -244,4 +246,88 @@ uw_policy_replay(struct uw_db *db, struct uw_policy_set *set,
 	    replay_one, r, err);
 	free(r);
 	return rc;
+}
+
+/* ---- status ---- */
+
+UW_API int
+uw_status_print(const char *db_path, FILE *out, int json,
+    struct uw_error *err)
+{
+	const char *slash = strrchr(db_path, '/');
+	char path[4096], when[64];
+	const json_t *c, *cs;
+	json_error_t jerr;
+	json_t *st;
+	time_t t;
+	struct tm tm;
+	size_t i;
+	int running;
+	long long pid;
+
+	snprintf(path, sizeof(path), "%.*sstatus.json", slash != NULL ?
+	    (int)(slash - db_path + 1) : 0, db_path);
+	st = json_load_file(path, 0, &jerr);
+	if (!json_is_object(st)) {
+		json_decref(st);
+		return uw_fail(err, -ENOENT, "%s: no status (is the daemon "
+		    "running with this database?)", path);
+	}
+	pid = json_integer_value(json_object_get(st, "pid"));
+	running = pid > 0 && kill((pid_t)pid, 0) == 0;
+	if (json) {
+		json_object_set_new(st, "running", json_boolean(running));
+		json_dumpf(st, out, JSON_COMPACT);
+		fputc('\n', out);
+		json_decref(st);
+		return running ? 0 : 1;
+	}
+	t = (time_t)(json_integer_value(json_object_get(st, "updated")) /
+	    1000000000);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(out, "daemon:          %s (status of %s)\n", running ?
+	    "running" : "not running", when);
+	if (running)
+		fprintf(out, "pid:             %lld\n", pid);
+	cs = json_object_get(st, "containers");
+	fprintf(out, "containers:      %zu watched\n", json_array_size(cs));
+	fprintf(out, "watches:         %lld of %lld (fs.inotify."
+	    "max_user_watches)\n",
+	    json_integer_value(json_object_get(st, "watches")),
+	    json_integer_value(json_object_get(st, "watch_limit")));
+	fprintf(out, "events:          %lld, %.1f/s lately\n",
+	    json_integer_value(json_object_get(st, "events_total")),
+	    json_real_value(json_object_get(st, "events_per_second")));
+	fprintf(out, "alerts:          %lld sent, %lld dropped, %lld held "
+	    "back, %lld queued\n",
+	    json_integer_value(json_object_get(st, "alerts_sent")),
+	    json_integer_value(json_object_get(st, "alerts_dropped")),
+	    json_integer_value(json_object_get(st, "alerts_suppressed")),
+	    json_integer_value(json_object_get(st, "alerts_queued")));
+	fprintf(out, "responses:       %lld done, %lld failed\n",
+	    json_integer_value(json_object_get(st, "responses_done")),
+	    json_integer_value(json_object_get(st, "responses_failed")));
+	fprintf(out, "policy set:      %s\n",
+	    json_string_value(json_object_get(st, "policy_set")) ?
+	    json_string_value(json_object_get(st, "policy_set")) : "-");
+	t = (time_t)(json_integer_value(json_object_get(st, "last_rescan")) /
+	    1000000000);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(out, "last rescan:     %s\n", t > 0 ? when : "-");
+	for (i = 0; i < json_array_size(cs); i++) {
+		c = json_array_get(cs, i);
+		fprintf(out, "  %-12.12s %-20.20s %-8s %6lld watches%s%s\n",
+		    json_string_value(json_object_get(c, "id")),
+		    json_string_value(json_object_get(c, "name")),
+		    json_string_value(json_object_get(c, "runtime")),
+		    json_integer_value(json_object_get(c, "watches")),
+		    json_is_true(json_object_get(c, "rescan_only")) ?
+		    " (over the watch limit: rescans)" : "",
+		    json_is_true(json_object_get(c, "paused")) ?
+		    " (paused)" : "");
+	}
+	json_decref(st);
+	return running ? 0 : 1;
 }

@@ -530,6 +530,14 @@ struct uw_watch_opts {
  * is an id, a name or an id prefix.  -ENOENT when upperwatch has not
  * paused it.
  */
+/*
+ * What the daemon using the database at `db_path` says of itself
+ * (status.json beside it, rewritten every 5 s): human text or its JSON.
+ * Returns 0 when it runs, 1 when it does not, <0 when there is no status.
+ */
+UW_API int uw_status_print(const char *db_path, FILE *out, int json,
+    struct uw_error *err) UW_WARN_UNUSED;
+
 UW_API int uw_container_resume(struct uw_db *db, const char *container,
     struct uw_error *err) UW_WARN_UNUSED;
 

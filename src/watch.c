@@ -46,6 +46,7 @@
 #include "drift.h"
 #include "glob.h"
 #include "hash.h"
+#include "jsonw.h"
 #include "store.h"
 #include "util.h"
 #include "walk.h"
@@ -223,6 +224,11 @@ struct watcher {
 	uint32_t moved_cookie;
 	struct uw_policy_set *policies;
 	struct alerter *alerter;
+	/* for status.json and the metrics */
+	char *status_path, *metrics_path;
+	int64_t status_ns, started_ns, last_rescan_real_ns;
+	uint64_t events_total, events_at_status;
+	uint64_t responses_done, responses_failed, responses_skipped;
 	int64_t alert_check_ns;
 	uint64_t alert_dropped;
 	char *evidence_dir;
@@ -501,6 +507,7 @@ report(const struct uw_event *ev, void *arg)
 	rc = txn_begin(w);
 	if (rc < 0)
 		return rc;
+	w->events_total++;
 	out = *ev;
 	out.container = &c->info;
 	out.time_ns = uw_now_real_ns();
@@ -610,9 +617,141 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 		notice(w, "WARNING: container %s: %s failed: %s", c->info.id,
 		    what, rerr.msg);
 	}
+	if (rc == 0)
+		w->responses_done++;
+	else
+		w->responses_failed++;
 	return store_response_add(w->store, ev->id, c->info.id, what, method,
 	    rc == 0 ? "done" : "failed", rc == 0 ? NULL : rerr.msg, latency,
 	    evidence[0] ? evidence : NULL, w->err);
+}
+
+/* ---- status and metrics ---- */
+
+/* Write `path` whole or not at all (a reader never sees half). */
+static FILE *
+open_atomic(const char *path, char *tmp, size_t len)
+{
+	int fd;
+
+	snprintf(tmp, len, "%s.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return NULL;
+	fchmod(fd, 0644);
+	return fdopen(fd, "w");
+}
+
+static void
+close_atomic(FILE *f, const char *tmp, const char *path)
+{
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		unlink(tmp);
+}
+
+/*
+ * status.json for `upperwatch status`, and the same figures in the
+ * Prometheus text format for node_exporter's textfile collector (a file,
+ * not a port: the daemon needs no network).
+ */
+static void
+write_status(struct watcher *w, int final)
+{
+	uint64_t sent = 0, dropped = 0, suppressed = 0, queued = 0;
+	uint64_t watches = 0;
+	int64_t now = uw_now_mono_ns();
+	double interval, rate;
+	char tmp[PATH_MAX];
+	size_t i;
+	int first = 1, inner;
+	FILE *f;
+
+	interval = (double)(now - w->status_ns) / 1e9;
+	rate = interval > 0 ? (double)(w->events_total -
+	    w->events_at_status) / interval : 0;
+	w->status_ns = now;
+	w->events_at_status = w->events_total;
+	if (w->alerter != NULL)
+		alert_stats(w->alerter, &sent, &dropped, &suppressed, &queued);
+	for (i = 0; i < w->ctr_count; i++)
+		watches += w->ctrs[i]->wd_count;
+	f = open_atomic(w->status_path, tmp, sizeof(tmp));
+	if (f != NULL) {
+		fputc('{', f);
+		jsonw_int(f, &first, "pid", final ? 0 : (int64_t)getpid());
+		jsonw_int(f, &first, "updated", uw_now_real_ns());
+		jsonw_int(f, &first, "started", w->started_ns);
+		jsonw_uint(f, &first, "events_total", w->events_total);
+		jsonw_double(f, &first, "events_per_second", rate);
+		jsonw_uint(f, &first, "watches", watches);
+		jsonw_int(f, &first, "watch_limit",
+		    inotifytools_get_max_user_watches());
+		jsonw_uint(f, &first, "alerts_sent", sent);
+		jsonw_uint(f, &first, "alerts_dropped", dropped);
+		jsonw_uint(f, &first, "alerts_suppressed", suppressed);
+		jsonw_uint(f, &first, "alerts_queued", queued);
+		jsonw_uint(f, &first, "responses_done", w->responses_done);
+		jsonw_uint(f, &first, "responses_failed", w->responses_failed);
+		jsonw_str(f, &first, "policy_set", w->policies ?
+		    uw_policy_digest(w->policies) : "");
+		jsonw_int(f, &first, "last_rescan", w->last_rescan_real_ns);
+		jsonw_key(f, &first, "containers");
+		fputc('[', f);
+		for (i = 0; i < w->ctr_count; i++) {
+			struct wctr *c = w->ctrs[i];
+
+			if (i > 0)
+				fputc(',', f);
+			inner = 1;
+			fputc('{', f);
+			jsonw_str(f, &inner, "id", c->info.id);
+			jsonw_str(f, &inner, "name", c->info.name);
+			jsonw_str(f, &inner, "runtime", c->info.runtime);
+			jsonw_uint(f, &inner, "watches", c->wd_count);
+			jsonw_bool(f, &inner, "rescan_only", c->limited);
+			jsonw_bool(f, &inner, "paused", c->paused);
+			fputc('}', f);
+		}
+		fputs("]}\n", f);
+		close_atomic(f, tmp, w->status_path);
+	}
+	f = open_atomic(w->metrics_path, tmp, sizeof(tmp));
+	if (f == NULL)
+		return;
+#define METRIC(name, type, help, value) \
+	fprintf(f, "# HELP upperwatch_" name " " help "\n# TYPE upperwatch_" \
+	    name " " type "\nupperwatch_" name " %llu\n", \
+	    (unsigned long long)(value))
+	METRIC("events_total", "counter", "Drift events journaled.",
+	    w->events_total);
+	METRIC("containers_watched", "gauge", "Containers watched.",
+	    w->ctr_count);
+	METRIC("inotify_watches", "gauge", "inotify watches held.", watches);
+	METRIC("inotify_watch_limit", "gauge",
+	    "fs.inotify.max_user_watches.",
+	    inotifytools_get_max_user_watches());
+	METRIC("alerts_sent_total", "counter", "Alerts delivered.", sent);
+	METRIC("alerts_dropped_total", "counter",
+	    "Alerts dropped (sink down or queue full).", dropped);
+	METRIC("alerts_suppressed_total", "counter",
+	    "Alerts held back by dedupe or burst summaries.", suppressed);
+	METRIC("responses_done_total", "counter",
+	    "Pauses and kills carried out.", w->responses_done);
+	METRIC("responses_failed_total", "counter",
+	    "Pauses and kills that failed.", w->responses_failed);
+	METRIC("last_rescan_timestamp_seconds", "gauge",
+	    "When a container was last rescanned.",
+	    w->last_rescan_real_ns / 1000000000);
+#undef METRIC
+	fprintf(f, "# HELP upperwatch_events_per_second Drift events per "
+	    "second since the last update.\n# TYPE "
+	    "upperwatch_events_per_second gauge\n"
+	    "upperwatch_events_per_second %.3f\n", rate);
+	fprintf(f, "# HELP upperwatch_policy_set_info The policy set in "
+	    "use.\n# TYPE upperwatch_policy_set_info gauge\n"
+	    "upperwatch_policy_set_info{digest=\"%s\"} 1\n",
+	    w->policies ? uw_policy_digest(w->policies) : "");
+	close_atomic(f, tmp, w->metrics_path);
 }
 
 static int
@@ -1137,6 +1276,7 @@ rescan(struct watcher *w, struct wctr *c)
 	pset_free(&r.stale);
 	pset_free(&seen);
 	c->needs_rescan = 0;
+	w->last_rescan_real_ns = uw_now_real_ns();
 	c->next_rescan_ns = uw_now_mono_ns() + (c->limited ?
 	    (int64_t)LIMITED_RESCAN_S * 1000000000 : w->rescan_ns);
 	return rc;
@@ -1539,6 +1679,23 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 	return 0;
 }
 
+#define STATUS_NS 5000000000LL	/* status.json and metrics: every 5 s */
+
+/* A file beside `path` (the database). */
+static char *
+sibling(const char *path, const char *name)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dir = slash != NULL ? (size_t)(slash - path + 1) : 0;
+	char *out = malloc(dir + strlen(name) + 1);
+
+	if (out != NULL) {
+		memcpy(out, path, dir);
+		strcpy(out + dir, name);
+	}
+	return out;
+}
+
 int
 watch_run(struct store *store, const struct uw_watch_opts *opts,
     struct uw_error *err)
@@ -1619,6 +1776,14 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		rc = uw_fail(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	w.status_path = sibling(store_path(store), "status.json");
+	w.metrics_path = sibling(store_path(store), "upperwatch.prom");
+	if (w.status_path == NULL || w.metrics_path == NULL) {
+		rc = uw_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	w.started_ns = uw_now_real_ns();
+	w.status_ns = uw_now_mono_ns();
 	if (!inotifytools_initialize()) {
 		rc = uw_fail(err, -inotifytools_error(), "inotify: %s",
 		    strerror(inotifytools_error()));
@@ -1678,6 +1843,8 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 				    (unsigned long long)sent);
 			w.alert_dropped = dropped;
 		}
+		if (uw_now_mono_ns() - w.status_ns >= STATUS_NS)
+			write_status(&w, 0);
 		if (opts->reload != NULL && *opts->reload) {
 			*opts->reload = 0;
 			if (opts->policy_path_count > 0) {
@@ -1765,6 +1932,10 @@ out:
 			    (unsigned long long)(dropped + queued),
 			    (unsigned long long)suppressed);
 	}
+	if (w.status_path != NULL && w.metrics_path != NULL)
+		write_status(&w, 1);
+	free(w.status_path);
+	free(w.metrics_path);
 	free(w.evidence_dir);
 	for (i = 0; i < w.exclude_count; i++)
 		glob_free(w.excludes[i]);
