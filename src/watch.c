@@ -1911,6 +1911,9 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 			rc = crc;
 	}
 out:
+	/* the last status, while everything it reports still exists */
+	if (w.status_path != NULL && w.metrics_path != NULL)
+		write_status(&w, 1);
 	for (i = 0; i < w.ctr_count; i++)
 		ctr_free(w.ctrs[i]);
 	free(w.ctrs);
@@ -1932,8 +1935,6 @@ out:
 			    (unsigned long long)(dropped + queued),
 			    (unsigned long long)suppressed);
 	}
-	if (w.status_path != NULL && w.metrics_path != NULL)
-		write_status(&w, 1);
 	free(w.status_path);
 	free(w.metrics_path);
 	free(w.evidence_dir);
