@@ -112,6 +112,7 @@ struct uw_policy_set {
 	/* for `policy test`: what the last evaluation used */
 	uint64_t eval_steps;
 	size_t eval_peak;
+	int event_ref;			/* the event being judged */
 };
 
 static const char *const severity_names[] = {
@@ -1196,8 +1197,67 @@ push_str_field(lua_State *L, const char *key, const char *value)
 	lua_setfield(L, -2, key);
 }
 
-/* The DESIGN §4 fields, as a fresh table: policies may scribble on it
- * without reaching the next one. */
+static int
+ro_newindex(lua_State *L)
+{
+	return luaL_error(L, "the event is read-only (field '%s')",
+	    luaL_optstring(L, 2, "?"));
+}
+
+/* The table behind a read-only view (argument 1), pushed. */
+static void
+push_sealed(lua_State *L)
+{
+	if (!lua_getmetatable(L, 1))
+		lua_newtable(L);
+	lua_getfield(L, -1, "__index");
+	lua_remove(L, -2);
+}
+
+static int
+ro_pairs(lua_State *L)
+{
+	lua_getglobal(L, "next");	/* the state's own, not a policy's */
+	push_sealed(L);
+	lua_pushnil(L);
+	return 3;
+}
+
+static int
+ro_len(lua_State *L)
+{
+	push_sealed(L);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+	return 1;
+}
+
+/*
+ * Replace the table on top of the stack by a read-only view of it: reads
+ * (fields, pairs, ipairs, #) see the table, writes fail.  One event is
+ * built once and shared by every policy that judges it, so no policy
+ * can change what the next one sees.  Two tables per view; the
+ * metamethods are light C functions (no allocation).
+ */
+static void
+seal(lua_State *L)
+{
+	lua_newtable(L);			/* the view */
+	lua_createtable(L, 0, 5);		/* its metatable */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, ro_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushcfunction(L, ro_pairs);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushcfunction(L, ro_len);
+	lua_setfield(L, -2, "__len");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_remove(L, -2);
+}
+
+/* The DESIGN §4 fields, as read-only tables. */
 static int
 push_event(lua_State *L)
 {
@@ -1213,10 +1273,12 @@ push_event(lua_State *L)
 	lua_setfield(L, -2, "type");
 	if (ev->current != NULL) {
 		push_record(L, ev->current);
+		seal(L);
 		lua_setfield(L, -2, "current");
 	}
 	if (ev->baseline != NULL) {
 		push_record(L, ev->baseline);
+		seal(L);
 		lua_setfield(L, -2, "baseline");
 	}
 	lua_createtable(L, 0, 8);
@@ -1232,29 +1294,32 @@ push_event(lua_State *L)
 		for (i = 0; i < c->label_count; i++)
 			push_str_field(L, c->labels[i].key,
 			    c->labels[i].value);
+		seal(L);
 		lua_setfield(L, -2, "labels");
 	} else {
 		lua_newtable(L);
+		seal(L);
 		lua_setfield(L, -2, "labels");
 	}
+	seal(L);
 	lua_setfield(L, -2, "container");
 	lua_pushinteger(L, ev->time_ns);
 	lua_setfield(L, -2, "time");
 	lua_pushinteger(L, (lua_Integer)ev->id);
 	lua_setfield(L, -2, "id");
+	seal(L);
 	return 1;
 }
 
-/* Protected: evaluate(event) -> verdict or nil. */
+/* Protected: evaluate(event) -> verdict or nil; the event is the
+ * set's shared one (registry ref in arg 1). */
 static int
 call_evaluate(lua_State *L)
 {
 	int ref = (int)lua_tointeger(L, 2);
 
 	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-	lua_pushcfunction(L, push_event);
-	lua_pushvalue(L, 1);
-	lua_call(L, 1, 1);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, (int)lua_tointeger(L, 1));
 	lua_call(L, 1, 1);
 	return 1;
 }
@@ -1408,9 +1473,10 @@ run_policy(struct uw_policy_set *set, struct policy *p,
 	p->runs++;
 	set->running = p;
 	set->slack = 0;
+	(void)ev;
 	lua_pushcfunction(L, msgh);
 	lua_pushcfunction(L, call_evaluate);
-	lua_pushlightuserdata(L, (void *)ev);
+	lua_pushinteger(L, set->event_ref);
 	lua_pushinteger(L, p->evaluate_ref);
 	arm(set, set->limits.instructions, set->limits.deadline_us);
 	rc = lua_pcall(L, 2, 1, top + 1);
@@ -1471,15 +1537,37 @@ policy_evaluate_all(struct uw_policy_set *set, const struct uw_event *ev,
 	verdict->policy_set = set->digest;
 	set->eval_steps = 0;
 	set->eval_peak = set->mem_used;
+	/* Built once, in protected mode (the memory cap applies), shared
+	 * read-only by every policy. */
+	set->event_ref = LUA_NOREF;
+	lua_pushcfunction(set->L, push_event);
+	lua_pushlightuserdata(set->L, (void *)ev);
+	set->mem_failed = 0;
+	if (lua_pcall(set->L, 1, 1, 0) == LUA_OK) {
+		set->event_ref = luaL_ref(set->L, LUA_REGISTRYINDEX);
+	} else {
+		lua_pop(set->L, 1);
+		lua_gc(set->L, LUA_GCCOLLECT);
+	}
 	for (i = 0; i < set->count; i++) {
 		struct policy *p = &set->policies[i];
 
 		if (p->quarantined || (prefilter &&
 		    !policy_matches(set, i, ev)))
 			continue;
-		if (run_policy(set, p, ev) < 0)
+		if (set->event_ref == LUA_NOREF) {
+			p->errors_memory++;
+			failed(set, p, "memory limit reached (the event)");
+			continue;
+		}
+		if (run_policy(set, p, ev) < 0) {
+			luaL_unref(set->L, LUA_REGISTRYINDEX, set->event_ref);
 			return uw_fail(err, -ENOMEM, "out of memory");
+		}
 	}
+	if (set->event_ref != LUA_NOREF)
+		luaL_unref(set->L, LUA_REGISTRYINDEX, set->event_ref);
+	set->event_ref = LUA_NOREF;
 	for (i = 0; i < set->reason_count; i++) {
 		if (set->reasons[i].severity > verdict->severity)
 			verdict->severity = set->reasons[i].severity;

@@ -4,19 +4,16 @@
 local uw = require("upperwatch")
 
 -- Written by Docker, containerd, Podman and CRI-O when a container starts.
+-- Exact paths are a table lookup; only the secrets dir needs a glob.
 local runtime_files = {
-	"/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/etc/mtab",
-	"/run/.containerenv", "/.containerenv", "/run/secrets",
-	"/run/secrets/**", "/etc/.pwd.lock",
+	["/etc/hostname"] = true, ["/etc/hosts"] = true,
+	["/etc/resolv.conf"] = true, ["/etc/mtab"] = true,
+	["/run/.containerenv"] = true, ["/.containerenv"] = true,
+	["/run/secrets"] = true, ["/etc/.pwd.lock"] = true,
 }
 
 local function runtime_file(path)
-	for _, g in ipairs(runtime_files) do
-		if uw.glob(path, g) then
-			return true
-		end
-	end
-	return false
+	return runtime_files[path] or uw.glob(path, "/run/secrets/**")
 end
 
 return {
