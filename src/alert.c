@@ -109,8 +109,27 @@ discard(char *ptr, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* Abort a transfer in flight once we are told to stop: a sink that
+ * hangs must not hold up the daemon's exit. */
 static int
-post(CURL *curl, const char *url, const char *body)
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct alerter *a = arg;
+	int stop;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	pthread_mutex_lock(&a->mu);
+	stop = a->stop;
+	pthread_mutex_unlock(&a->mu);
+	return stop;
+}
+
+static int
+post(struct alerter *a, CURL *curl, const char *url, const char *body)
 {
 	struct curl_slist *headers;
 	long code = 0;
@@ -125,6 +144,9 @@ post(CURL *curl, const char *url, const char *body)
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "upperwatch");
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, a);
 	rc = curl_easy_perform(curl);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
@@ -156,7 +178,7 @@ sender(void *arg)
 		ok = 0;
 		for (attempt = 0; curl != NULL && attempt < RETRIES && !ok;
 		    attempt++) {
-			if (post(curl, a->opts.url, m->body) == 0) {
+			if (post(a, curl, a->opts.url, m->body) == 0) {
 				ok = 1;
 				break;
 			}
@@ -217,17 +239,17 @@ alert_new(const struct alert_opts *opts, struct uw_error *err)
 }
 
 void
-alert_free(struct alerter *a)
+alert_stop(struct alerter *a)
 {
 	struct msg *m;
 	int64_t deadline;
-	size_t i;
 
 	if (a == NULL)
 		return;
 	if (a->thread_up) {
-		/* Give the queue a moment to drain, then stop. */
-		deadline = uw_now_mono_ns() + 2000000000LL;
+		/* Give the queue a moment to drain (while the sink answers),
+		 * then stop; a transfer in flight is aborted. */
+		deadline = uw_now_mono_ns() + 1000000000LL;
 		pthread_mutex_lock(&a->mu);
 		while (a->queued > 0 && uw_now_mono_ns() < deadline) {
 			pthread_mutex_unlock(&a->mu);
@@ -239,14 +261,27 @@ alert_free(struct alerter *a)
 		pthread_mutex_unlock(&a->mu);
 		pthread_join(a->thread, NULL);
 		curl_global_cleanup();
+		a->thread_up = 0;
 	}
 	while (a->head != NULL) {
 		m = a->head;
 		a->head = m->next;
+		a->queued--;
 		a->dropped++;
 		free(m->body);
 		free(m);
 	}
+	a->tail = NULL;
+}
+
+void
+alert_free(struct alerter *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	alert_stop(a);
 	for (i = 0; i < BURST_SLOTS; i++)
 		free(a->burst[i].container);
 	if (a->opts.syslog)

@@ -23,6 +23,8 @@ struct alerter *alert_new(const struct alert_opts *opts,
 /* Waits up to 2 s for queued alerts, then stops; what is left is
  * dropped (and counted). */
 void alert_free(struct alerter *a);
+/* The same, without freeing: the counters stay readable. */
+void alert_stop(struct alerter *a);
 
 /* Alert on an event whose verdict is alert or above.  Never blocks. */
 int alert_event(struct alerter *a, const struct uw_event *ev);

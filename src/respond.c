@@ -263,6 +263,22 @@ respond_pause(const struct respond_target *t, const char **method,
 }
 
 int
+respond_is_frozen(const struct respond_target *t)
+{
+	char buf[4096];
+
+	if (t->v1_freezer != NULL && t->v1_freezer[0] != '\0' &&
+	    read_file(t->v1_freezer, "freezer.state", buf, sizeof(buf)) == 0 &&
+	    strncmp(buf, "FROZEN", 6) == 0)
+		return 1;
+	if (t->v2 != NULL && t->v2[0] != '\0' &&
+	    read_file(t->v2, "cgroup.events", buf, sizeof(buf)) == 0 &&
+	    strstr(buf, "frozen 1") != NULL)
+		return 1;
+	return 0;
+}
+
+int
 respond_resume(const struct respond_target *t, const char *method,
     struct uw_error *err)
 {

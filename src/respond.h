@@ -26,6 +26,8 @@ int respond_pause(const struct respond_target *t, const char **method,
     struct uw_error *err) UW_WARN_UNUSED;
 int respond_resume(const struct respond_target *t, const char *method,
     struct uw_error *err) UW_WARN_UNUSED;
+/* Is the container frozen now (v1 FROZEN or v2 frozen 1)? */
+int respond_is_frozen(const struct respond_target *t);
 
 /* Kill every process of the container; returns once none is left. */
 int respond_kill(const struct respond_target *t, const char **method,

@@ -585,6 +585,12 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 		    NULL, "skipped", detail, 0, NULL, w->err);
 	}
 	what = uw_action_name(v->action);
+	/* Paused by us, and still frozen?  (upperwatch resume, or the
+	 * runtime, may have thawed it since.) */
+	if (c->paused && v->action == UW_ACT_PAUSE &&
+	    !respond_is_frozen(&(struct respond_target){ c->info.id,
+	    c->info.runtime, c->info.cgroup_v1_freezer, c->info.cgroup_v2 }))
+		c->paused = 0;
 	if (c->killed || (c->paused && v->action == UW_ACT_PAUSE))
 		return store_response_add(w->store, ev->id, c->info.id, what,
 		    NULL, "skipped", c->killed ? "already killed" :
@@ -1926,9 +1932,16 @@ out:
 	if (w.alerter != NULL) {
 		uint64_t sent, dropped, suppressed, queued;
 
+		alert_stop(w.alerter);
 		alert_stats(w.alerter, &sent, &dropped, &suppressed, &queued);
 		alert_free(w.alerter);
-		if (dropped > 0 || suppressed > 0 || sent > 0)
+		if (dropped + queued > 0)
+			notice(&w, "WARNING: alerts: %llu sent, %llu dropped "
+			    "(sink down or queue full), %llu held back (dedupe, "
+			    "bursts)", (unsigned long long)sent,
+			    (unsigned long long)(dropped + queued),
+			    (unsigned long long)suppressed);
+		else if (suppressed > 0 || sent > 0)
 			notice(&w, "alerts: %llu sent, %llu dropped (sink down "
 			    "or queue full), %llu held back (dedupe, bursts)",
 			    (unsigned long long)sent,

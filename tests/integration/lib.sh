@@ -154,3 +154,28 @@ dir_keys() {
 	dev=$(stat -c '%Hd %Ld' "$1" | awk '{ printf "%x", $1 * 1048576 + $2 }') || return 1
 	find "$1" -xdev -type d -printf '%i\n' | awk -v d="$dev" '{ printf "%s %x\n", d, $1 }'
 }
+
+# poll_until STEP SECONDS COMMAND...: wait_until, but checking every STEP
+# seconds (for timings finer than 50 ms).
+poll_until() {
+	local step=$1 now deadline
+	deadline=$(awk -v t="$EPOCHREALTIME" -v s="$2" 'BEGIN { printf "%.0f", (t + s) * 1e6 }')
+	shift 2
+	until "$@"; do
+		now=${EPOCHREALTIME/[.,]/}
+		[ "$now" -ge "$deadline" ] && return 1
+		sleep "$step"
+	done
+}
+
+# elapsed FROM [TO]: seconds from FROM to TO (default: now), both epoch
+# seconds as EPOCHREALTIME or `stat -c %.9Y` print them; three decimals.
+elapsed() {
+	awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.3f", b - a }'
+}
+
+# sql DB QUERY: run QUERY read-only on a database a daemon may be writing
+# (waits up to 5 s for its lock); rows as sqlite3 prints them, "|"-separated.
+sql() {
+	sqlite3 -readonly -cmd '.timeout 5000' "$1" "$2"
+}
