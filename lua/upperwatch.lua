@@ -92,6 +92,13 @@ function upperwatch.dirname(path) end
 ---@return string the extension without its dot, or ""
 function upperwatch.ext(path) end
 
+---Is it a file the container runtime writes into every container at start
+---(/etc/hostname, /etc/hosts, /etc/resolv.conf, /etc/mtab,
+---/run/.containerenv, /run/secrets/...)?
+---@param path string
+---@return boolean
+function upperwatch.runtime_file(path) end
+
 ---@param mode? integer
 ---@return boolean
 function upperwatch.setuid(mode) end

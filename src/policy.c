@@ -548,6 +548,34 @@ m_ext(lua_State *L)
 	return 1;
 }
 
+/* upperwatch.runtime_file(path): is it a file the container runtime
+ * writes into every container at start (Docker, containerd, Podman,
+ * CRI-O)?  Podman writes some with mode 0755: policies on executables
+ * must not mistake them for dropped programs. */
+static int
+m_runtime_file(lua_State *L)
+{
+	static const char *const files[] = {
+		"/etc/hostname", "/etc/hosts", "/etc/resolv.conf",
+		"/etc/mtab", "/run/.containerenv", "/.containerenv",
+		"/etc/.pwd.lock", "/run/secrets", NULL
+	};
+	size_t len, i, n;
+	const char *path = luaL_checklstring(L, 1, &len);
+
+	for (i = 0; files[i] != NULL; i++) {
+		n = strlen(files[i]);
+		if (len >= n && memcmp(path, files[i], n) == 0 &&
+		    (len == n || (path[n] == '/' &&
+		    strcmp(files[i], "/run/secrets") == 0))) {
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+	}
+	lua_pushboolean(L, 0);
+	return 1;
+}
+
 static lua_Integer
 mode_arg(lua_State *L)
 {
@@ -672,6 +700,7 @@ static const luaL_Reg module_funcs[] = {
 	{ "setgid", m_setgid },
 	{ "world_writable", m_world_writable },
 	{ "executable", m_executable },
+	{ "runtime_file", m_runtime_file },
 	{ "log", m_log },
 	{ "verdict", m_verdict },
 	{ NULL, NULL }

@@ -24,6 +24,10 @@ return {
 		if ev.type ~= "file" or not cur or not uw.executable(cur.mode) then
 			return nil
 		end
+		-- Podman writes /etc/hosts and friends with mode 0755.
+		if uw.runtime_file(ev.path) then
+			return nil
+		end
 		local was_exec = ev.baseline and uw.executable(ev.baseline.mode)
 		if ev.op == "metadata" and was_exec then
 			return nil	-- an owner change of a program: privilege.lua

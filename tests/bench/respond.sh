@@ -25,11 +25,10 @@ ID'; wait until 'runc state' says running again.  Per run:
   runc state        whether 'runc state' said paused once frozen
 
 and prints the median, p99 (nearest rank), min and max of each, and the
-goal: write -> frozen < 1 s at p99.  By default each run has its own
-daemon: one daemon does not pause a container again after 'upperwatch
-resume' (it keeps its own "already paused" mark), so a shared daemon
-measures nothing after the first run; BENCH_ONE_DAEMON=1 uses one anyway
-(a run that does not freeze within BENCH_TIMEOUT_S is reported as such).
+goal: write -> frozen < 1 s at p99.  One daemon serves every run (it must
+pause the container again after each 'upperwatch resume'; a run that does
+not freeze within BENCH_TIMEOUT_S is reported as such); BENCH_ONE_DAEMON=0
+starts a fresh daemon for each run instead.
 Exits 0 unless a tool fails.  Needs root, runc, a static busybox, jq,
 sqlite3, a v1 freezer hierarchy.
 
@@ -38,7 +37,7 @@ Environment:
   BENCH_POLL_MS     freezer.state poll interval, ms         (2)
   BENCH_TIMEOUT_S   give up on a run after this many s      (5)
   BENCH_QUIET_MS    the daemon's --quiet-ms                 (its default)
-  BENCH_ONE_DAEMON  1: one daemon for every run             (0)
+  BENCH_ONE_DAEMON  0: a fresh daemon for each run          (1)
   UPPERWATCH        binary to test                          (build/upperwatch)
   TMPDIR            where the scratch dir goes
 EOF
@@ -55,7 +54,7 @@ RUNS=${BENCH_RUNS:-10}
 POLL_MS=${BENCH_POLL_MS:-2}
 TIMEOUT_S=${BENCH_TIMEOUT_S:-5}
 QUIET_MS=${BENCH_QUIET_MS:-}
-ONE_DAEMON=${BENCH_ONE_DAEMON:-0}
+ONE_DAEMON=${BENCH_ONE_DAEMON:-1}
 UW=${UPPERWATCH:-$ROOT/build/upperwatch}
 TAG=uwt-resp-$$
 CID=$TAG-bench
