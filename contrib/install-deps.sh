@@ -9,11 +9,17 @@ libinotifytools0-dev libxxhash-dev libsqlite3-dev libjansson-dev
 libcurl4-openssl-dev"
 RUN="busybox-static"
 TEST="attr libcap2-bin runc sqlite3 xxhash inotify-tools jq time aide
-python3 util-linux xxd clang libclang-rt-14-dev podman"
+python3 util-linux xxd clang libclang-rt-14-dev podman logrotate
+systemd"
 
 want="$BUILD $RUN"
 case "${1:-}" in
---test) want="$want $TEST" ;;
+--test)
+	want="$want $TEST"
+	# the manifest test installs its validator from npm: Debian's npm,
+	# unless a Node.js with npm is there already
+	command -v npm >/dev/null 2>&1 || want="$want nodejs npm"
+	;;
 "") ;;
 *) echo "usage: $0 [--test]" >&2; exit 2 ;;
 esac
