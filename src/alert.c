@@ -408,7 +408,7 @@ falco_json(struct alerter *a, const struct uw_event *ev, const char *output,
 	jsonw_str(out, &inner, "container.name", c->name);
 	jsonw_str(out, &inner, "container.image.repository", c->image);
 	jsonw_str(out, &inner, "k8s.pod.name", c->pod);
-	jsonw_str(out, &inner, "k8s.ns.name", c->namespace);
+	jsonw_str(out, &inner, "k8s.ns.name", c->pod_namespace);
 	jsonw_bytes(out, &inner, "fd.name", ev->path, ev->path_len);
 	jsonw_str(out, &inner, "evt.type", uw_op_name(ev->op));
 	jsonw_str(out, &inner, "upperwatch.severity",

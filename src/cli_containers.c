@@ -85,7 +85,7 @@ json_container(const struct uw_container *c, int baseline,
 	jsonw_str(stdout, &first, "image_key", c->image_key);
 	jsonw_bool(stdout, &first, "baseline", baseline);
 	jsonw_str(stdout, &first, "pod", c->pod);
-	jsonw_str(stdout, &first, "namespace", c->namespace);
+	jsonw_str(stdout, &first, "namespace", c->pod_namespace);
 	jsonw_int(stdout, &first, "pid", c->pid);
 	jsonw_str(stdout, &first, "mount_point", c->mount_point);
 	jsonw_str(stdout, &first, "upper", c->upper);

@@ -193,7 +193,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	opts.cancel = &cli_interrupted;
 	out.container.id = out.container.name = out.container.runtime = "";
 	out.container.image_id = out.container.image_key = "";
-	out.container.pod = out.container.namespace = "";
+	out.container.pod = out.container.pod_namespace = "";
 	out.container.image = opts.image;
 	if (container != NULL) {
 		out.container.id = found.id;

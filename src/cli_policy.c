@@ -39,6 +39,11 @@ run_check(int argc, char **argv)
 	struct uw_policy_set *set;
 	int failures;
 
+	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 ||
+	    strcmp(argv[0], "-h") == 0)) {
+		cli_usage(&cli_cmd_policy, stdout);
+		return CLI_OK;
+	}
 	if (argc < 1) {
 		cli_error("policy check: give the policy files or dirs (see "
 		    "'upperwatch policy --help')");
@@ -65,6 +70,11 @@ run_test(int argc, char **argv)
 	int i, total = 0, failed = 0;
 
 	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			cli_usage(&cli_cmd_policy, stdout);
+			return CLI_OK;
+		}
 		if (strcmp(argv[i], "--cases") == 0 && i + 1 < argc) {
 			if (ncases == MAX_PATHS)
 				break;

@@ -288,7 +288,7 @@ const struct cli_cmd cli_cmd_watch = {
 	    "  -o, --output FILE  append the JSON lines to FILE, not stdout\n"
 	    "  --rescan SECONDS full rescans this often (default 300)\n"
 	    "  --quiet-ms N     coalesce events on a path until it is quiet "
-	    "N ms (50)\n"
+	    "N ms (20)\n"
 	    "  -x, --exclude GLOB  never report matching paths "
 	    "(repeatable)\n"
 	    "  --no-baseline    do not build missing baselines; such "

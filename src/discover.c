@@ -589,7 +589,7 @@ emit(struct disc *d, struct mnt_entry *m,
 	uc.image_id = c.image_id ? c.image_id : "";
 	uc.image_key = key;
 	uc.pod = c.pod ? c.pod : "";
-	uc.namespace = c.ns ? c.ns : "";
+	uc.pod_namespace = c.ns ? c.ns : "";
 	uc.pid = c.pid;
 	uc.mount_point = m->mount_point;
 	uc.upper = m->upper;

@@ -54,7 +54,7 @@ write_container(FILE *out, const struct uw_container *c)
 		jsonw_str(out, &inner, c->labels[i].key, c->labels[i].value);
 	fputc('}', out);
 	jsonw_str(out, &first, "pod", c->pod);
-	jsonw_str(out, &first, "namespace", c->namespace);
+	jsonw_str(out, &first, "namespace", c->pod_namespace);
 	fputc('}', out);
 }
 

@@ -1318,7 +1318,7 @@ push_event(lua_State *L)
 		push_str_field(L, "image_id", c->image_id);
 		push_str_field(L, "runtime", c->runtime);
 		push_str_field(L, "pod", c->pod);
-		push_str_field(L, "namespace", c->namespace);
+		push_str_field(L, "namespace", c->pod_namespace);
 		lua_createtable(L, 0, (int)c->label_count);
 		for (i = 0; i < c->label_count; i++)
 			push_str_field(L, c->labels[i].key,

@@ -203,7 +203,7 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 	ce->ctr.name = "case";
 	ce->ctr.image = "case:1";
 	ce->ctr.runtime = "test";
-	ce->ctr.image_id = ce->ctr.pod = ce->ctr.namespace = "";
+	ce->ctr.image_id = ce->ctr.pod = ce->ctr.pod_namespace = "";
 	ce->ctr.image_key = ce->ctr.upper = ce->ctr.mount_point = "";
 	ce->ctr.cgroup_v1_freezer = ce->ctr.cgroup_v2 = "";
 	if (lua_getfield(L, ev_idx, "container") == LUA_TTABLE) {
@@ -215,7 +215,7 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 		ce->ctr.image_id = opt_string(L, c, "image_id", "");
 		ce->ctr.runtime = opt_string(L, c, "runtime", "test");
 		ce->ctr.pod = opt_string(L, c, "pod", "");
-		ce->ctr.namespace = opt_string(L, c, "namespace", "");
+		ce->ctr.pod_namespace = opt_string(L, c, "namespace", "");
 		if (lua_getfield(L, c, "labels") == LUA_TTABLE) {
 			lua_pushnil(L);
 			while (lua_next(L, -2) != 0 &&
@@ -462,7 +462,7 @@ policy_self_check(struct uw_policy_set *set, FILE *out)
 	ctr.id = ctr.name = "check";
 	ctr.image = "check:1";
 	ctr.runtime = "test";
-	ctr.image_id = ctr.pod = ctr.namespace = ctr.image_key = "";
+	ctr.image_id = ctr.pod = ctr.pod_namespace = ctr.image_key = "";
 	ctr.upper = ctr.mount_point = ctr.cgroup_v1_freezer = "";
 	ctr.cgroup_v2 = "";
 	for (op = UW_OP_ADDED; op <= UW_OP_REPLACED; op++) {

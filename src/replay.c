@@ -162,7 +162,7 @@ read_event(const char *text, struct json_event *je, json_t **root,
 	je->ctr.image_id = jstr(c, "image_id") ? jstr(c, "image_id") : "";
 	je->ctr.runtime = jstr(c, "runtime") ? jstr(c, "runtime") : "";
 	je->ctr.pod = jstr(c, "pod") ? jstr(c, "pod") : "";
-	je->ctr.namespace = jstr(c, "namespace") ? jstr(c, "namespace") : "";
+	je->ctr.pod_namespace = jstr(c, "namespace") ? jstr(c, "namespace") : "";
 	je->ctr.image_key = je->ctr.upper = je->ctr.mount_point = "";
 	je->ctr.cgroup_v1_freezer = je->ctr.cgroup_v2 = "";
 	labels = json_object_get(c, "labels");

@@ -311,7 +311,7 @@ struct uw_container {
 	const char *image_id;
 	const char *image_key;	/* the baseline key: its layer stack */
 	const char *pod;
-	const char *namespace;
+	const char *pod_namespace;	/* "namespace" in JSON and Lua */
 	int pid;		/* init pid, 0 if unknown */
 	const char *mount_point;	/* the merged rootfs */
 	const char *upper;

@@ -220,6 +220,9 @@ struct watcher {
 	int64_t txn_start_ns;
 	int64_t quiet_ns, max_hold_ns, rescan_ns;
 	int limit_warned;
+	int stop_requested;		/* on_event said stop */
+	int stop_rc;
+	int exact_only;			/* --container named one exactly */
 	char *moved_from;	/* a dir's old path, until its MOVED_TO */
 	uint32_t moved_cookie;
 	struct uw_policy_set *policies;
@@ -310,7 +313,7 @@ ctr_new(const struct uw_container *src)
 	struct wctr *c;
 	const char *fields[11] = {
 		src->id, src->name, src->runtime, src->image, src->image_id,
-		src->image_key, src->pod, src->namespace, src->upper,
+		src->image_key, src->pod, src->pod_namespace, src->upper,
 		src->cgroup_v2, src->cgroup_v1_freezer
 	};
 	size_t i;
@@ -332,7 +335,7 @@ ctr_new(const struct uw_container *src)
 	c->info.image_id = c->strs[4];
 	c->info.image_key = c->strs[5];
 	c->info.pod = c->strs[6];
-	c->info.namespace = c->strs[7];
+	c->info.pod_namespace = c->strs[7];
 	c->info.upper = c->strs[8];
 	c->info.cgroup_v2 = c->strs[9];
 	c->info.cgroup_v1_freezer = c->strs[10];
@@ -547,8 +550,15 @@ report(const struct uw_event *ev, void *arg)
 	}
 	out.json = json;
 	out.json_len = json_len;
-	if (rc == 0 && w->opts->on_event != NULL)
-		rc = w->opts->on_event(&out, w->opts->arg);
+	if (rc == 0 && w->opts->on_event != NULL) {
+		/* Non-zero: stop after this event, which is journaled. */
+		int cb = w->opts->on_event(&out, w->opts->arg);
+
+		if (cb != 0 && w->stop_rc == 0) {
+			w->stop_requested = 1;
+			w->stop_rc = cb;
+		}
+	}
 	if (rc == 0 && out.verdict != NULL) {
 		if (w->alerter != NULL)
 			alert_event(w->alerter, &out);
@@ -1384,6 +1394,8 @@ struct sync_ctx {
 	int rc;
 };
 
+/* Does --container name this one?  An exact id or name wins over an id
+ * prefix ("web-1" must not also watch "web-10"). */
 static int
 want_container(const struct watcher *w, const struct uw_container *info)
 {
@@ -1391,8 +1403,21 @@ want_container(const struct watcher *w, const struct uw_container *info)
 
 	if (want == NULL)
 		return 1;
-	return strcmp(info->id, want) == 0 || strcmp(info->name, want) == 0 ||
-	    (strlen(want) >= 4 && strncmp(info->id, want, strlen(want)) == 0);
+	if (strcmp(info->id, want) == 0 || strcmp(info->name, want) == 0)
+		return 1;
+	return !w->exact_only && strlen(want) >= 4 &&
+	    strncmp(info->id, want, strlen(want)) == 0;
+}
+
+static int
+count_exact(const struct uw_container *info, void *arg)
+{
+	struct watcher *w = arg;
+
+	if (strcmp(info->id, w->opts->container) == 0 ||
+	    strcmp(info->name, w->opts->container) == 0)
+		w->exact_only = 1;
+	return 0;
 }
 
 #define UNCLAIMED_WAIT_NS 2000000000	/* then watch it as "unknown" */
@@ -1443,6 +1468,11 @@ sync_containers(struct watcher *w)
 	for (i = 0; i < w->ctr_count; i++)
 		w->ctrs[i]->alive = 0;
 	w->resync_ns = 0;
+	if (w->opts->container != NULL && !w->exact_only) {
+		rc = discover_foreach(NULL, count_exact, w, NULL, w->err);
+		if (rc < 0)
+			return rc;
+	}
 	rc = discover_foreach(NULL, sync_one, &s, NULL, w->err);
 	if (rc < 0)
 		return rc;
@@ -1818,7 +1848,7 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		memset(&sidecar, 0, sizeof(sidecar));
 		sidecar.id = opts->upper;
 		sidecar.name = sidecar.runtime = sidecar.image_id = "";
-		sidecar.pod = sidecar.namespace = sidecar.cgroup_v2 = "";
+		sidecar.pod = sidecar.pod_namespace = sidecar.cgroup_v2 = "";
 		sidecar.cgroup_v1_freezer = "";
 		sidecar.image = opts->image;
 		sidecar.image_key = opts->image;
@@ -1832,7 +1862,8 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	if (rc == 0)
 		rc = txn_commit(&w);
 
-	while (rc == 0 && !(opts->stop != NULL && *opts->stop)) {
+	while (rc == 0 && !w.stop_requested &&
+	    !(opts->stop != NULL && *opts->stop)) {
 		if (w.alerter != NULL && uw_now_mono_ns() >= w.alert_check_ns) {
 			uint64_t sent, dropped, suppressed, queued;
 
@@ -1961,5 +1992,7 @@ out:
 	uw_buf_free(&w.json);
 	uw_buf_free(&w.ctx_path);
 	drift_child_free(&w.ctx);
+	if (rc == 0 && w.stop_rc < 0)
+		rc = w.stop_rc;
 	return rc == -ECANCELED ? 0 : rc;
 }

@@ -161,7 +161,7 @@ static const struct uw_container demo_container = {
 	.image_id = "sha256:0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c",
 	.image_key = "",
 	.pod = "shop-web-7d9f8-x2k4q",
-	.namespace = "shop",
+	.pod_namespace = "shop",
 	.mount_point = "",
 	.upper = "",
 	.cgroup_v1_freezer = "",
@@ -615,7 +615,7 @@ read_container(struct pool *p, json_t *obj)
 	c->image_id = str_field(p, obj, "image_id");
 	c->runtime = str_field(p, obj, "runtime");
 	c->pod = str_field(p, obj, "pod");
-	c->namespace = str_field(p, obj, "namespace");
+	c->pod_namespace = str_field(p, obj, "namespace");
 	c->image_key = c->mount_point = c->upper = "";
 	c->cgroup_v1_freezer = c->cgroup_v2 = "";
 	lab = json_object_get(obj, "labels");
