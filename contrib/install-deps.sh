@@ -10,7 +10,7 @@ libcurl4-openssl-dev"
 RUN="busybox-static"
 TEST="attr libcap2-bin runc sqlite3 xxhash inotify-tools jq time aide
 python3 util-linux xxd clang libclang-rt-14-dev podman logrotate
-systemd"
+systemd man-db"
 
 want="$BUILD $RUN"
 case "${1:-}" in
