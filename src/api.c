@@ -272,7 +272,7 @@ uw_journal_foreach(struct uw_db *db, const char *container, int64_t since_ns,
 struct find_ctr {
 	const char *want;
 	struct respond_target t;
-	char *strs[4];
+	char *strs[5];
 	int matches;
 };
 
@@ -291,6 +291,11 @@ find_ctr(const struct uw_container *c, void *arg)
 	free(f->strs[1]);
 	free(f->strs[2]);
 	free(f->strs[3]);
+	free(f->strs[4]);
+	f->strs[4] = NULL;
+	for (size_t k = 0; k < c->label_count; k++)
+		if (strcmp(c->labels[k].key, "containerd.namespace") == 0)
+			f->strs[4] = strdup(c->labels[k].value);
 	f->strs[0] = strdup(c->id);
 	f->strs[1] = strdup(c->runtime);
 	f->strs[2] = strdup(c->cgroup_v1_freezer);
@@ -339,6 +344,7 @@ uw_container_resume(struct uw_db *db, const char *container,
 	f.t.runtime = f.strs[1];
 	f.t.v1_freezer = f.strs[2];
 	f.t.v2 = f.strs[3];
+	f.t.ns = f.strs[4];
 	rc = respond_resume(&f.t, method, err);
 	if (store_response_add(db->store, 0, f.strs[0], "resume", method,
 	    rc == 0 ? "done" : "failed", rc == 0 ? NULL : err->msg,
@@ -346,7 +352,7 @@ uw_container_resume(struct uw_db *db, const char *container,
 	    rc == 0)
 		rc = err->code;
 out:
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		free(f.strs[i]);
 	return rc;
 }

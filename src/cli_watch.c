@@ -274,7 +274,7 @@ const struct cli_cmd cli_cmd_watch = {
 	    "time, id and the policies' verdict).  Notices go to stderr.\n"
 	    "A pause or kill verdict is carried out: the offending file is "
 	    "copied as\nevidence first, then the container is paused through "
-	    "its runtime (runc,\npodman) or its cgroup freezer, or killed "
+	    "its runtime (runc,\npodman, the Docker API, ctr) or its cgroup freezer, or killed "
 	    "through cgroup.kill (or freeze,\nSIGKILL, thaw); each response is "
 	    "journaled with its outcome and latency.\n"
 	    "SIGHUP reloads the policies between events (a set that fails to "

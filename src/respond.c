@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "respond.h"
 #include "util.h"
 
@@ -173,6 +175,48 @@ run(char *const argv[], char *out, size_t outlen)
 	return -EIO;
 }
 
+#define DOCKER_SOCKET "/var/run/docker.sock"
+
+static size_t
+discard_body(char *ptr, size_t size, size_t n, void *arg)
+{
+	(void)ptr;
+	(void)arg;
+	return size * n;
+}
+
+/* POST /containers/<id>/<verb> to the Docker Engine API over its unix
+ * socket; 0 on a 2xx answer. */
+static int
+docker_api(const char *id, const char *verb, char *out, size_t outlen)
+{
+	char url[512];
+	long code = 0;
+	CURLcode rc;
+	CURL *curl;
+
+	if (access(DOCKER_SOCKET, W_OK) != 0)
+		return -ENOENT;
+	curl = curl_easy_init();
+	if (curl == NULL)
+		return -ENOMEM;
+	snprintf(url, sizeof(url), "http://localhost/containers/%s/%s", id,
+	    verb);
+	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, DOCKER_SOCKET);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(curl);
+	snprintf(out, outlen, "docker API %s: %s (HTTP %ld)", verb,
+	    curl_easy_strerror(rc), code);
+	return rc == CURLE_OK && code >= 200 && code < 300 ? 0 : -EIO;
+}
+
 static int
 runtime_is(const struct respond_target *t, const char *name)
 {
@@ -258,6 +302,23 @@ respond_pause(const struct respond_target *t, const char **method,
 		rc = run(argv, out, sizeof(out));
 		if (rc == 0)
 			return 0;
+	} else if (runtime_is(t, "docker")) {
+		/* The Engine API, so `docker ps` says Paused. */
+		*method = "docker";
+		if (docker_api(t->id, "pause", out, sizeof(out)) == 0)
+			return 0;
+	} else if (runtime_is(t, "containerd") && t->ns != NULL &&
+	    t->ns[0] != '\0') {
+		*method = "ctr";
+		argv[0] = "ctr";
+		argv[1] = "-n";
+		argv[2] = (char *)t->ns;
+		argv[3] = "tasks";
+		argv[4] = "pause";
+		argv[5] = (char *)t->id;
+		argv[6] = NULL;
+		if (run(argv, out, sizeof(out)) == 0)
+			return 0;
 	}
 	return freeze_cgroup(t, method, err);
 }
@@ -286,6 +347,18 @@ respond_resume(const struct respond_target *t, const char *method,
 	char *argv[4];
 	int rc;
 
+	if (strcmp(method, "docker") == 0) {
+		rc = docker_api(t->id, "unpause", out, sizeof(out));
+		return rc < 0 ? uw_fail(err, rc, "%s", out) : 0;
+	}
+	if (strcmp(method, "ctr") == 0) {
+		char *cargv[] = { "ctr", "-n", (char *)t->ns, "tasks", "resume",
+		    (char *)t->id, NULL };
+
+		rc = run(cargv, out, sizeof(out));
+		return rc < 0 ? uw_fail(err, rc, "ctr resume %s: %s", t->id,
+		    out[0] ? out : strerror(-rc)) : 0;
+	}
 	if (strcmp(method, "runc") == 0 || strcmp(method, "podman") == 0) {
 		argv[0] = (char *)method;
 		argv[1] = strcmp(method, "runc") == 0 ? "resume" : "unpause";

@@ -18,9 +18,11 @@ struct respond_target {
 	const char *runtime;	/* runc and podman are asked first */
 	const char *v1_freezer;	/* absolute cgroup dirs, "" if none */
 	const char *v2;
+	const char *ns;		/* containerd namespace, or NULL */
 };
 
-/* Pause; *method says how ("runc", "podman", "cgroup-v1",
+/* Pause; *method says how ("runc", "podman", "docker" (the Engine API on
+ * its socket), "ctr" (containerd), "cgroup-v1",
  * "cgroup-v2"), for respond_resume.  Returns once the tasks are frozen. */
 int respond_pause(const struct respond_target *t, const char **method,
     struct uw_error *err) UW_WARN_UNUSED;

@@ -599,7 +599,7 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 	 * runtime, may have thawed it since.) */
 	if (c->paused && v->action == UW_ACT_PAUSE &&
 	    !respond_is_frozen(&(struct respond_target){ c->info.id,
-	    c->info.runtime, c->info.cgroup_v1_freezer, c->info.cgroup_v2 }))
+	    c->info.runtime, c->info.cgroup_v1_freezer, c->info.cgroup_v2, NULL }))
 		c->paused = 0;
 	if (c->killed || (c->paused && v->action == UW_ACT_PAUSE))
 		return store_response_add(w->store, ev->id, c->info.id, what,
@@ -615,6 +615,10 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 	t.runtime = c->info.runtime;
 	t.v1_freezer = c->info.cgroup_v1_freezer;
 	t.v2 = c->info.cgroup_v2;
+	t.ns = NULL;
+	for (size_t k = 0; k < c->info.label_count; k++)
+		if (strcmp(c->info.labels[k].key, "containerd.namespace") == 0)
+			t.ns = c->info.labels[k].value;
 	if (v->action == UW_ACT_KILL)
 		rc = respond_kill(&t, &method, &rerr);
 	else
