@@ -1071,6 +1071,24 @@ store_state_del(struct store *store, const char *container,
 	    "clearing path state");
 }
 
+/* Step `st`, passing column 0 of each row (a path) to `cb`; a non-zero
+ * return stops and is returned. */
+static int
+each_path(struct store *store, sqlite3_stmt *st,
+    int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
+    const char *what, struct uw_error *err)
+{
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = cb(sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), arg);
+		if (ret != 0)
+			return ret;
+	}
+	return rc == SQLITE_DONE ? 0 : sql_fail(store, err, what);
+}
+
 int
 store_state_foreach(struct store *store, const char *container,
     int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
@@ -1084,14 +1102,7 @@ store_state_foreach(struct store *store, const char *container,
 	if (rc != SQLITE_OK)
 		return sql_fail(store, err, "listing path state");
 	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = cb(sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0), arg);
-		if (ret != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = sql_fail(store, err, "listing path state");
+	ret = each_path(store, st, cb, arg, "listing path state", err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -1180,19 +1191,12 @@ store_link_group(struct store *store, int64_t image_id, uint64_t group,
     struct uw_error *err)
 {
 	sqlite3_stmt *st = store->stmt[ST_LINK_GROUP];
-	int rc, ret = 0;
+	int ret;
 
 	sqlite3_bind_int64(st, 1, image_id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)group);
 	sqlite3_bind_blob(st, 3, except, (int)except_len, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = cb(sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0), arg);
-		if (ret != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = sql_fail(store, err, "reading hard links");
+	ret = each_path(store, st, cb, arg, "reading hard links", err);
 	sqlite3_reset(st);
 	return ret;
 }
