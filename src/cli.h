@@ -50,6 +50,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* getopt_long value of --db in every command's option table. */
 #define CLI_OPT_DB 0x100
 
+/* The entries every command's option table has (see cli_common_option). */
+#define CLI_COMMON_LONGOPTS \
+	{ "db", required_argument, NULL, CLI_OPT_DB }, \
+	{ "help", no_argument, NULL, 'h' }
+
 /*
  * The options every command takes: --db PATH, -h/--help, and getopt's
  * errors.  Returns 0 when `c` is none of them; else 1 with *status -1

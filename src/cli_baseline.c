@@ -16,10 +16,6 @@
 /* Hex output buffers: a hash or capability data, whichever is longer. */
 #define WALK_HEX_MAX 64
 
-/* Options every command takes. */
-#define COMMON_LONGOPTS \
-	{ "db", required_argument, NULL, CLI_OPT_DB }, \
-	{ "help", no_argument, NULL, 'h' }
 
 /* ---- baseline ---- */
 
@@ -45,7 +41,7 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_baseline;
@@ -292,7 +288,7 @@ run_images(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'J' },
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_images;
@@ -417,7 +413,7 @@ run_show(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "image", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'J' },
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_show;
@@ -518,7 +514,7 @@ run_forget(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "image", required_argument, NULL, 'i' },
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_forget;

@@ -277,8 +277,7 @@ run_containers(struct cli_ctx *ctx, int argc, char **argv)
 		{ "follow", no_argument, NULL, 'f' },
 		{ "host-root", required_argument, NULL, 'R' },
 		{ "mountinfo", required_argument, NULL, 'M' },
-		{ "db", required_argument, NULL, CLI_OPT_DB },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_containers;

@@ -124,8 +124,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		{ "container", required_argument, NULL, 'c' },
 		{ "oci-whiteouts", no_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'J' },
-		{ "db", required_argument, NULL, CLI_OPT_DB },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_diff;

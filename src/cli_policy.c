@@ -155,8 +155,7 @@ run_replay(struct cli_ctx *ctx, int argc, char **argv)
 		{ "container", required_argument, NULL, 'c' },
 		{ "max-action", required_argument, NULL, 'm' },
 		{ "all", no_argument, NULL, 'a' },
-		{ "db", required_argument, NULL, CLI_OPT_DB },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *paths[MAX_PATHS], *container = NULL;
