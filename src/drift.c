@@ -543,7 +543,12 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 
 	memset(&ev, 0, sizeof(ev));
 	for (tries = 0; tries < 3; tries++) {
-		rc = walk_stat(dir->fd, name, &st);
+		if (tries == 0 && dir->st != NULL) {
+			st = *dir->st;
+			rc = 0;
+		} else {
+			rc = walk_stat(dir->fd, name, &st);
+		}
 		if (rc == -ENOENT)
 			return 0;	/* gone since listed */
 		if (rc < 0)

@@ -435,6 +435,12 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 		 * writer's automatic checkpoints fold the WAL in. */
 		if (exec(store, "PRAGMA synchronous = FULL", err) < 0)
 			goto fail;
+		/* A baseline or a burst of events writes far more than
+		 * SQLite's default 2 MiB page cache holds; spilling it
+		 * mid-transaction writes pages twice.  16 MiB, used only as
+		 * a transaction needs it. */
+		if (exec(store, "PRAGMA cache_size = -16384", err) < 0)
+			goto fail;
 		sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
 		    1, NULL);
 		if (version < STORE_SCHEMA_VERSION &&
@@ -1091,18 +1097,27 @@ each_path(struct store *store, sqlite3_stmt *st,
 
 int
 store_state_foreach(struct store *store, const char *container,
-    int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
-    struct uw_error *err)
+    int (*cb)(const unsigned char *path, size_t len, const char *sig,
+    void *arg), void *arg, struct uw_error *err)
 {
 	sqlite3_stmt *st = NULL;
+	const char *sig;
 	int rc, ret = 0;
 
-	rc = sqlite3_prepare_v2(store->db, "SELECT path FROM path_state "
+	rc = sqlite3_prepare_v2(store->db, "SELECT path, sig FROM path_state "
 	    "WHERE container = ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sql_fail(store, err, "listing path state");
 	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	ret = each_path(store, st, cb, arg, "listing path state", err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sig = (const char *)sqlite3_column_text(st, 1);
+		ret = cb(sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), sig ? sig : "", arg);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_fail(store, err, "listing path state");
 	sqlite3_finalize(st);
 	return ret;
 }

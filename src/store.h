@@ -105,9 +105,10 @@ int store_state_put(struct store *store, const char *container,
 int store_state_del(struct store *store, const char *container,
     const unsigned char *path, size_t path_len, struct uw_error *err)
     UW_WARN_UNUSED;
+/* Each path of a container's state, with its signature. */
 int store_state_foreach(struct store *store, const char *container,
-    int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
-    struct uw_error *err) UW_WARN_UNUSED;
+    int (*cb)(const unsigned char *path, size_t len, const char *sig,
+    void *arg), void *arg, struct uw_error *err) UW_WARN_UNUSED;
 
 /* Events: ids are given by the (single) writer, from next_event_id on. */
 int store_next_event_id(struct store *store, uint64_t *id,

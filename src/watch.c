@@ -67,6 +67,7 @@
 struct pent {
 	unsigned char *key;	/* NULL: empty slot; (void *)1: removed */
 	size_t len;
+	uint64_t hash;		/* of key: most probes end without memcmp */
 	int64_t first_ns, last_ns;
 	unsigned flags;
 };
@@ -130,16 +131,18 @@ static struct pent *
 pset_get(struct pset *s, const unsigned char *key, size_t len, int create)
 {
 	struct pent *e, *tomb = NULL;
+	uint64_t h;
 	size_t i;
 
-	if (s->size == 0 || (create && (s->used + 1) * 4 > s->size * 3)) {
+	/* Linear probing stays short at half load, tombstones counted. */
+	if (s->size == 0 || (create && (s->used + 1) * 2 > s->size)) {
 		if (!create)
 			return NULL;
 		if (pset_grow(s) < 0)
 			return NULL;
 	}
-	for (i = pset_hash(key, len) & (s->size - 1);;
-	    i = (i + 1) & (s->size - 1)) {
+	h = pset_hash(key, len);
+	for (i = h & (s->size - 1);; i = (i + 1) & (s->size - 1)) {
 		e = &s->v[i];
 		if (e->key == NULL)
 			break;
@@ -148,7 +151,8 @@ pset_get(struct pset *s, const unsigned char *key, size_t len, int create)
 				tomb = e;
 			continue;
 		}
-		if (e->len == len && memcmp(e->key, key, len) == 0)
+		if (e->hash == h && e->len == len &&
+		    memcmp(e->key, key, len) == 0)
 			return e;
 	}
 	if (!create)
@@ -167,6 +171,7 @@ pset_get(struct pset *s, const unsigned char *key, size_t len, int create)
 		memcpy(e->key, key, len);
 	}
 	e->len = len;
+	e->hash = h;
 	s->count++;
 	return e;
 }
@@ -201,6 +206,7 @@ struct wctr {
 	struct pset pending;	/* container paths waiting for quiet */
 	struct pset reported;	/* path -> signature (first_ns) last
 				 * journaled: path_state, cached */
+	int state_loaded;	/* reported holds all of path_state */
 };
 
 struct watcher {
@@ -493,7 +499,7 @@ report(const struct uw_event *ev, void *arg)
 	known = pset_get(&c->reported, ev->path, ev->path_len, 0);
 	if (known != NULL && (uint64_t)known->first_ns == sigval)
 		return 0;	/* reported already (the cache) */
-	if (known == NULL) {
+	if (known == NULL && !c->state_loaded) {
 		rc = store_state_get(w->store, c->info.id, ev->path,
 		    ev->path_len, &w->old_sig, w->err);
 		if (rc < 0)
@@ -1042,8 +1048,12 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	w->cur = c;
 	w->leaf_reported = 0;
 	/* Its state before it is read: what a rescan may skip it by. */
-	skey = walk_stat(w->ctx.fd, comp, &st) == 0 && !S_ISDIR(st.st_mode) ?
-	    stat_key(&st) : 0;
+	if (walk_stat(w->ctx.fd, comp, &st) == 0) {
+		dir.st = &st;
+		skey = S_ISDIR(st.st_mode) ? 0 : stat_key(&st);
+	} else {
+		skey = 0;
+	}
 	if (leaf_child != NULL) {
 		rc = drift_entry(c->drift, &dir, comp, len - plen - 1,
 		    leaf_child, report, w, w->err);
@@ -1072,10 +1082,15 @@ forget_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	known = pset_get(&c->reported, path, len, 0);
 	if (known != NULL)
 		pset_del(&c->reported, known);
-	rc = store_state_get(w->store, c->info.id, path, len, &w->old_sig,
-	    w->err);
-	if (rc != 0)
-		return rc < 0 ? rc : 0;
+	if (c->state_loaded) {
+		if (known == NULL)
+			return 0;	/* never reported */
+	} else {
+		rc = store_state_get(w->store, c->info.id, path, len,
+		    &w->old_sig, w->err);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
 	rc = txn_begin(w);
 	if (rc == 0)
 		rc = store_state_del(w->store, c->info.id, path, len, w->err);
@@ -1196,8 +1211,10 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		 * look: overflow and periodic rescans stay cheap. */
 		skey = 0;
 		if (f->dir.names.v[i].d_type != DT_DIR &&
-		    walk_stat(f->dir.fd, name, &st) == 0 &&
-		    !S_ISDIR(st.st_mode)) {
+		    walk_stat(f->dir.fd, name, &st) == 0) {
+			dir.st = &st;	/* drift_entry needs no second one */
+			if (S_ISDIR(st.st_mode))
+				goto classify;
 			skey = stat_key(&st);
 			known = pset_get(&c->reported, p.data, p.len, 0);
 			if (known != NULL && known->last_ns == skey) {
@@ -1207,6 +1224,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 				continue;
 			}
 		}
+classify:
 		ch = &frames[depth];
 		drift_child_init(&ch->dir);
 		ch->dir.want_names = 1;
@@ -1242,13 +1260,59 @@ struct reconcile {
 };
 
 static int
-collect_stale(const unsigned char *path, size_t len, void *arg)
+collect_stale(const unsigned char *path, size_t len, const char *sig,
+    void *arg)
 {
 	struct reconcile *r = arg;
 
+	(void)sig;
 	if (pset_get(r->w->seen, path, len, 0) != NULL)
 		return 0;
 	return pset_get(&r->stale, path, len, 1) != NULL ? 0 : -ENOMEM;
+}
+
+/* A path_state row into the container's cache of it. */
+static int
+load_state_row(const unsigned char *path, size_t len, const char *sig,
+    void *arg)
+{
+	struct wctr *c = arg;
+	struct pent *e;
+	uint64_t v = 0;
+	int i, d;
+
+	for (i = 0; i < 16; i++) {
+		d = sig[i] >= '0' && sig[i] <= '9' ? sig[i] - '0' :
+		    sig[i] >= 'a' && sig[i] <= 'f' ? sig[i] - 'a' + 10 : -1;
+		if (d < 0)
+			break;	/* not ours: matches no event */
+		v = v << 4 | (uint64_t)d;
+	}
+	e = pset_get(&c->reported, path, len, 1);
+	if (e == NULL)
+		return -ENOMEM;
+	e->first_ns = (int64_t)v;
+	e->last_ns = 0;
+	return 0;
+}
+
+/*
+ * What was reported of a container's paths, read once into memory: new
+ * paths then need no journal lookup, and rescans find what vanished
+ * without reading path_state again.  Only this watcher writes it.
+ */
+static int
+load_state(struct watcher *w, struct wctr *c)
+{
+	int rc;
+
+	rc = store_state_foreach(w->store, c->info.id, load_state_row, c,
+	    w->err);
+	if (rc == -ENOMEM)
+		rc = uw_fail(w->err, rc, "out of memory");
+	if (rc == 0)
+		c->state_loaded = 1;
+	return rc;
 }
 
 /* A full rescan of a container: report what differs from the journal. */
@@ -1265,6 +1329,10 @@ rescan(struct watcher *w, struct wctr *c)
 	memset(&seen, 0, sizeof(seen));
 	memset(&r, 0, sizeof(r));
 	w->dir_gen++;
+	/* Every event read so far happened before this scan reads the
+	 * tree: the scan covers the paths they name (after an overflow,
+	 * thousands), so they need no second look. */
+	pset_free(&c->pending);
 	drift_child_init(&top);
 	top.fd = dup(c->root_fd);
 	if (top.fd < 0) {
@@ -1275,8 +1343,17 @@ rescan(struct watcher *w, struct wctr *c)
 	w->seen = &seen;
 	rc = scan_tree(w, c, (const unsigned char *)"/", 1, &top);
 	drift_child_free(&top);
-	if (rc == 0) {
-		r.w = w;
+	r.w = w;
+	if (rc == 0 && c->state_loaded) {
+		for (i = 0; rc == 0 && i < c->reported.size; i++) {
+			known = &c->reported.v[i];
+			if (known->key != NULL && known->key != PENT_TOMB)
+				rc = collect_stale(known->key, known->len, NULL,
+				    &r);
+		}
+		if (rc < 0)
+			rc = uw_fail(w->err, rc, "out of memory");
+	} else if (rc == 0) {
 		rc = store_state_foreach(w->store, c->info.id, collect_stale,
 		    &r, w->err);
 	}
@@ -1376,7 +1453,8 @@ start_container(struct watcher *w, const struct uw_container *info)
 	notice(w, "watching container %s (%s, %s) upper %s", c->info.id,
 	    c->info.name, c->info.runtime, c->info.upper);
 	/* The start-up scan: drift made while nobody watched. */
-	return rescan(w, c);
+	rc = load_state(w, c);
+	return rc < 0 ? rc : rescan(w, c);
 }
 
 static void
@@ -1539,6 +1617,8 @@ queue_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 {
 	struct pent *e;
 
+	if (c->needs_rescan)
+		return 0;	/* the coming rescan reads it */
 	if (c->pending.count >= MAX_PENDING) {
 		c->needs_rescan = 1;	/* too much at once: rescan */
 		return 0;
@@ -1693,7 +1773,8 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 	for (k = 0; k < w->ctr_count; k++) {
 		struct wctr *c = w->ctrs[k];
 
-		if (c->pending.count == 0)
+		/* A rescan is due: it reads every path, pending or not. */
+		if (c->pending.count == 0 || c->needs_rescan)
 			continue;
 		for (i = 0; i < c->pending.size; i++) {
 			e = &c->pending.v[i];
