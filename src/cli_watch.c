@@ -16,27 +16,59 @@
 
 #define MAX_EXCLUDES 1024
 
+#define OUT_BUF (64 * 1024)
+
+/*
+ * Event lines are gathered and written whole, a batch at a time: when
+ * the batch is full, and whenever the watcher is about to wait (so a
+ * reader sees an event as soon as the burst it came in is handled, and
+ * never half a line).
+ */
 struct watch_out {
 	FILE *out;
 	int quiet;
+	char buf[OUT_BUF];
+	size_t len;
 };
+
+static int
+flush_out(void *arg)
+{
+	struct watch_out *o = arg;
+	size_t len = o->len;
+
+	o->len = 0;
+	if (len > 0 && fwrite(o->buf, 1, len, o->out) != len)
+		return -EIO;
+	return fflush(o->out) != 0 ? -EIO : 0;
+}
 
 static int
 print_event(const struct uw_event *ev, void *arg)
 {
 	struct watch_out *o = arg;
-	int rc;
+	int rc = 0;
 
-	if (ev->json != NULL) {
-		fwrite(ev->json, 1, ev->json_len, o->out);
-		fputc('\n', o->out);
-		rc = ferror(o->out) ? -EIO : 0;
-	} else {
-		rc = uw_event_write_json(o->out, ev);
+	if (ev->json == NULL) {
+		rc = flush_out(o);
+		if (rc == 0)
+			rc = uw_event_write_json(o->out, ev);
+		return rc;
 	}
-	/* whole lines, as they come: a reader sees every event at once */
-	if (rc == 0 && fflush(o->out) != 0)
-		rc = -EIO;
+	if (o->len + ev->json_len + 1 > sizeof(o->buf))
+		rc = flush_out(o);
+	if (rc == 0 && ev->json_len + 1 > sizeof(o->buf)) {
+		/* longer than a batch: on its own */
+		if (fwrite(ev->json, 1, ev->json_len, o->out) != ev->json_len ||
+		    fputc('\n', o->out) == EOF || fflush(o->out) != 0)
+			rc = -EIO;
+		return rc;
+	}
+	if (rc == 0) {
+		memcpy(o->buf + o->len, ev->json, ev->json_len);
+		o->len += ev->json_len;
+		o->buf[o->len++] = '\n';
+	}
 	return rc;
 }
 
@@ -98,13 +130,16 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	const char *policies[MAX_EXCLUDES];
 	int no_policy = 0, act;
 	struct uw_watch_opts opts;
-	struct watch_out out = { stdout, 0 };
+	static struct watch_out out;
 	struct uw_error err;
 	struct uw_db *db;
 	int c, rc, opt_status;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.max_action = UW_ACT_KILL;
+	out.out = stdout;
+	out.quiet = 0;
+	out.len = 0;
 	while ((c = getopt_long(argc, argv, "hc:o:qx:", longopts, NULL))
 	    != -1) {
 		if (cli_common_option(c, cmd, ctx, &opt_status)) {
@@ -220,6 +255,7 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	opts.reload = &cli_reload;
 	opts.excludes = excludes;
 	opts.on_event = print_event;
+	opts.on_idle = flush_out;
 	opts.on_notice = print_notice;
 	opts.arg = &out;
 	opts.stop = &cli_interrupted;
@@ -238,6 +274,9 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	rc = uw_watch(db, &opts, &err);
 	uw_db_close(db);
+	if (flush_out(&out) != 0 && rc == 0)
+		rc = uw_fail(&err, -EIO, "%s: %s", output != NULL ? output :
+		    "stdout", strerror(errno));
 	if (output != NULL && fclose(out.out) != 0 && rc == 0)
 		rc = uw_fail(&err, -EIO, "%s: %s", output, strerror(errno));
 	if (rc < 0) {

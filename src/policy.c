@@ -113,7 +113,12 @@ struct uw_policy_set {
 	uint64_t eval_steps;
 	size_t eval_peak;
 	int event_ref;			/* the event being judged */
+	size_t ctr_views;		/* in the container view cache */
 };
+
+/* Container views kept for reuse (a watcher's events come from a few). */
+#define CTR_VIEW_CACHE 32
+#define CTR_VIEW_KEY "upperwatch.containers"
 
 static const char *const severity_names[] = {
 	"info", "low", "medium", "high", "critical", NULL
@@ -1286,30 +1291,42 @@ seal(lua_State *L)
 	lua_remove(L, -2);
 }
 
-/* The DESIGN §4 fields, as read-only tables. */
-static int
-push_event(lua_State *L)
+static void
+hash_str(XXH3_state_t *st, const char *v)
 {
-	const struct uw_event *ev = lua_touserdata(L, 1);
-	const struct uw_container *c = ev->container;
+	size_t len = v != NULL ? strlen(v) : 0;
+
+	XXH3_64bits_update(st, &len, sizeof(len));
+	XXH3_64bits_update(st, v != NULL ? v : "", len);
+}
+
+/* What a container's view is built from, as one number. */
+static lua_Integer
+container_key(const struct uw_container *c)
+{
+	XXH3_state_t st;
 	size_t i;
 
-	lua_createtable(L, 0, 8);
-	lua_pushstring(L, uw_op_name(ev->op));
-	lua_setfield(L, -2, "op");
-	push_bytes_field(L, "path", ev->path, ev->path_len);
-	lua_pushstring(L, uw_file_type_name(ev->type));
-	lua_setfield(L, -2, "type");
-	if (ev->current != NULL) {
-		push_record(L, ev->current);
-		seal(L);
-		lua_setfield(L, -2, "current");
+	XXH3_64bits_reset(&st);
+	hash_str(&st, c->id);
+	hash_str(&st, c->name);
+	hash_str(&st, c->image);
+	hash_str(&st, c->image_id);
+	hash_str(&st, c->runtime);
+	hash_str(&st, c->pod);
+	hash_str(&st, c->pod_namespace);
+	for (i = 0; i < c->label_count; i++) {
+		hash_str(&st, c->labels[i].key);
+		hash_str(&st, c->labels[i].value);
 	}
-	if (ev->baseline != NULL) {
-		push_record(L, ev->baseline);
-		seal(L);
-		lua_setfield(L, -2, "baseline");
-	}
+	return (lua_Integer)XXH3_64bits_digest(&st);
+}
+
+static void
+push_container(lua_State *L, const struct uw_container *c)
+{
+	size_t i;
+
 	lua_createtable(L, 0, 8);
 	if (c != NULL) {
 		push_str_field(L, "id", c->id);
@@ -1331,6 +1348,68 @@ push_event(lua_State *L)
 		lua_setfield(L, -2, "labels");
 	}
 	seal(L);
+}
+
+/*
+ * The container's view, from the cache when an event of the same
+ * container (same fields) built it: four tables and a dozen strings
+ * less per event.  The cache starts over when full.
+ */
+static void
+push_container_view(lua_State *L, const struct uw_container *c)
+{
+	struct uw_policy_set *set;
+	lua_Integer key;
+	void *ud;
+
+	if (c == NULL) {
+		push_container(L, c);
+		return;
+	}
+	lua_getallocf(L, &ud);
+	set = ud;
+	key = container_key(c);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY) != LUA_TTABLE ||
+	    set->ctr_views >= CTR_VIEW_CACHE) {
+		lua_pop(L, 1);
+		lua_createtable(L, 0, CTR_VIEW_CACHE);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY);
+		set->ctr_views = 0;
+	}
+	if (lua_rawgeti(L, -1, key) == LUA_TNIL) {
+		lua_pop(L, 1);
+		push_container(L, c);
+		lua_pushvalue(L, -1);
+		lua_rawseti(L, -3, key);
+		set->ctr_views++;
+	}
+	lua_remove(L, -2);
+}
+
+/* The DESIGN §4 fields, as read-only tables. */
+static int
+push_event(lua_State *L)
+{
+	const struct uw_event *ev = lua_touserdata(L, 1);
+
+	lua_createtable(L, 0, 8);
+	lua_pushstring(L, uw_op_name(ev->op));
+	lua_setfield(L, -2, "op");
+	push_bytes_field(L, "path", ev->path, ev->path_len);
+	lua_pushstring(L, uw_file_type_name(ev->type));
+	lua_setfield(L, -2, "type");
+	if (ev->current != NULL) {
+		push_record(L, ev->current);
+		seal(L);
+		lua_setfield(L, -2, "current");
+	}
+	if (ev->baseline != NULL) {
+		push_record(L, ev->baseline);
+		seal(L);
+		lua_setfield(L, -2, "baseline");
+	}
+	push_container_view(L, ev->container);
 	lua_setfield(L, -2, "container");
 	lua_pushinteger(L, ev->time_ns);
 	lua_setfield(L, -2, "time");

@@ -522,6 +522,11 @@ struct uw_watch_opts {
 	/* Where the offending file is copied before a pause or kill (NULL:
 	 * "evidence" beside the database). */
 	const char *evidence_dir;
+	/* Called (with arg) when the watcher has handled all it was given
+	 * and is about to wait, and once more before it returns: a caller
+	 * that batches what on_event gave it writes the batch out here.  A
+	 * non-zero return stops the watcher.  May be NULL. */
+	int (*on_idle)(void *arg);
 };
 
 /*

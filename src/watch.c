@@ -98,15 +98,11 @@ pset_free(struct pset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static struct pent *pset_get(struct pset *s, const unsigned char *key,
-    size_t len, int create);
-
 static int
 pset_grow(struct pset *s)
 {
 	struct pset n;
-	struct pent *e;
-	size_t i;
+	size_t i, k;
 
 	memset(&n, 0, sizeof(n));
 	n.size = s->size ? s->size * 2 : 1024;
@@ -118,19 +114,25 @@ pset_grow(struct pset *s)
 	for (i = 0; i < s->size; i++) {
 		if (s->v[i].key == NULL || s->v[i].key == PENT_TOMB)
 			continue;
-		e = pset_get(&n, s->v[i].key, s->v[i].len, 2);
-		*e = s->v[i];
+		/* keys are distinct: the first free slot, by the kept hash */
+		for (k = s->v[i].hash & (n.size - 1); n.v[k].key != NULL;
+		    k = (k + 1) & (n.size - 1))
+			;
+		n.v[k] = s->v[i];
+		n.count++;
+		n.used++;
 	}
 	free(s->v);
 	*s = n;
 	return 0;
 }
 
-/* Find `key`; with create, add it (create == 2: adopt no copy). */
+/* Find `key`; with create, add a copy. */
 static struct pent *
 pset_get(struct pset *s, const unsigned char *key, size_t len, int create)
 {
 	struct pent *e, *tomb = NULL;
+	unsigned char *copy;
 	uint64_t h;
 	size_t i;
 
@@ -157,19 +159,16 @@ pset_get(struct pset *s, const unsigned char *key, size_t len, int create)
 	}
 	if (!create)
 		return NULL;
+	copy = malloc(len ? len : 1);
+	if (copy == NULL)
+		return NULL;	/* the set as it was */
 	if (tomb != NULL)
 		e = tomb;
 	else
 		s->used++;
 	memset(e, 0, sizeof(*e));
-	if (create == 2) {
-		e->key = (unsigned char *)key;
-	} else {
-		e->key = malloc(len ? len : 1);
-		if (e->key == NULL)
-			return NULL;
-		memcpy(e->key, key, len);
-	}
+	e->key = copy;
+	memcpy(e->key, key, len);
 	e->len = len;
 	e->hash = h;
 	s->count++;
@@ -228,6 +227,7 @@ struct watcher {
 	int limit_warned;
 	int stop_requested;		/* on_event said stop */
 	int stop_rc;
+	int idle_failed;		/* on_idle said stop: not called again */
 	int exact_only;			/* --container named one exactly */
 	char *moved_from;	/* a dir's old path, until its MOVED_TO */
 	uint32_t moved_cookie;
@@ -256,7 +256,7 @@ struct watcher {
 	struct pset unclaimed;
 	int64_t resync_ns;		/* look at the host again then */
 	/* scratch */
-	struct uw_buf sig, old_sig, path, json;
+	struct uw_buf sig, old_sig, path;
 	struct pset *seen;	/* during a full scan: paths with drift */
 	int leaf_reported;
 	struct wctr *cur;
@@ -1800,6 +1800,25 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 	return 0;
 }
 
+/* The caller's on_idle; non-zero (and the watcher stops) if it asks. */
+static int
+idle(struct watcher *w)
+{
+	int cb;
+
+	if (w->opts->on_idle == NULL || w->idle_failed)
+		return 0;
+	cb = w->opts->on_idle(w->opts->arg);
+	if (cb != 0) {
+		w->idle_failed = 1;
+		if (w->stop_rc == 0) {
+			w->stop_requested = 1;
+			w->stop_rc = cb;
+		}
+	}
+	return cb;
+}
+
 #define STATUS_NS 5000000000LL	/* status.json and metrics: every 5 s */
 
 /* A file beside `path` (the database). */
@@ -1841,7 +1860,6 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	uw_buf_init(&w.sig, 1 << 16);
 	uw_buf_init(&w.old_sig, 1 << 16);
 	uw_buf_init(&w.path, BASELINE_MAX_PATH);
-	uw_buf_init(&w.json, 1 << 20);
 	uw_buf_init(&w.ctx_path, BASELINE_MAX_PATH);
 	drift_child_init(&w.ctx);
 	if (opts->upper != NULL && opts->image == NULL)
@@ -2009,6 +2027,8 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		pfd[1].fd = w.mounts.fd;
 		pfd[1].events = POLLPRI;
 		pfd[0].revents = pfd[1].revents = 0;
+		if (timeout > 0 && idle(&w) != 0)
+			break;
 		n = poll(pfd, w.mounts.fd >= 0 ? 2 : 1, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -2032,6 +2052,7 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		if (rc == 0)
 			rc = crc;
 	}
+	idle(&w);
 out:
 	/* the last status, while everything it reports still exists */
 	if (w.status_path != NULL && w.metrics_path != NULL)
@@ -2074,7 +2095,6 @@ out:
 	uw_buf_free(&w.sig);
 	uw_buf_free(&w.old_sig);
 	uw_buf_free(&w.path);
-	uw_buf_free(&w.json);
 	uw_buf_free(&w.ctx_path);
 	drift_child_free(&w.ctx);
 	if (rc == 0 && w.stop_rc < 0)

@@ -43,6 +43,40 @@ case $out in
 *) fail "the failure is explained: $out" ;;
 esac
 
+# Events share a container's view while its fields are the same: a case
+# with the same id but other labels or name must see its own.
+mkdir -p "$S/tier"
+cat >"$S/tier/tier.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "tier", description = "prod is alert",
+	evaluate = function(ev)
+		if ev.container.labels.tier == "prod" then
+			return uw.verdict("high", "alert", ev.container.name)
+		end
+		return uw.verdict("low", "log", ev.container.name)
+	end,
+}
+POLICY
+cat >"$S/tier-cases.lua" <<'CASES'
+return {
+	{ name = "prod", event = { op = "added", path = "/a",
+	    container = { id = "c1", name = "n1", labels = { tier = "prod" } } },
+	  expect = { severity = "high", action = "alert" } },
+	{ name = "same id, dev", event = { op = "added", path = "/a",
+	    container = { id = "c1", name = "n1", labels = { tier = "dev" } } },
+	  expect = { severity = "low", action = "log" } },
+	{ name = "prod again", event = { op = "added", path = "/b",
+	    container = { id = "c1", name = "n1", labels = { tier = "prod" } } },
+	  expect = { severity = "high", action = "alert" } },
+	{ name = "no labels", event = { op = "added", path = "/b",
+	    container = { id = "c1", name = "n1" } },
+	  expect = { severity = "low", action = "log" } },
+}
+CASES
+run_cases "a container's fields, not its id, make its view" "$S/tier" \
+	"$S/tier-cases.lua"
+
 # A broken policy does not load, with file:line.
 mkdir -p "$S/broken"
 printf 'return {\n  name = "b", description = "d",\n  evaluate = function(ev)\n    return uw.verdict(\n  end,\n}\n' >"$S/broken/b.lua"
