@@ -100,7 +100,9 @@ struct pool {
 	pthread_cond_t work_cv, done_cv;
 	struct job *todo_head, *todo_tail, *done_head;
 	size_t queued;		/* jobs in the todo list */
-	int main_waiting;	/* the walker sleeps on done_cv */
+	size_t done_count;	/* jobs in the done list */
+	size_t wake_at;		/* the walker sleeps on done_cv until the
+				 * done list is this long (0: awake) */
 	int stop;
 	const unsigned char *secret;
 	pthread_t *threads;
@@ -208,10 +210,12 @@ pool_worker(void *arg)
 		pthread_mutex_lock(&pool->mu);
 		last->next = pool->done_head;
 		pool->done_head = take;
-		if (pool->main_waiting)
+		pool->done_count += n;
+		if (pool->wake_at != 0 && pool->done_count >= pool->wake_at)
 			pthread_cond_signal(&pool->done_cv);
 	}
 	pthread_mutex_unlock(&pool->mu);
+	hash_thread_done();
 	free(buf);
 	return NULL;
 }
@@ -657,13 +661,20 @@ drain(struct build *b, int wait)
 	if ((wait == 2 && b->inflight > 0) || (wait == 1 &&
 	    (b->inflight >= MAX_INFLIGHT ||
 	    b->inflight_bytes >= MAX_INFLIGHT_BYTES))) {
-		pool->main_waiting = 1;
-		while (pool->done_head == NULL)
+		/* Over the bounds: sleep until a quarter of the work in
+		 * flight is done (not the first job: one wake-up per job
+		 * batch costs more than it saves), with plenty still
+		 * queued for the threads meanwhile. */
+		pool->wake_at = wait == 2 ? 1 : b->inflight / 4;
+		if (pool->wake_at == 0)
+			pool->wake_at = 1;
+		while (pool->done_count < pool->wake_at)
 			pthread_cond_wait(&pool->done_cv, &pool->mu);
-		pool->main_waiting = 0;
+		pool->wake_at = 0;
 	}
 	done = pool->done_head;
 	pool->done_head = NULL;
+	pool->done_count = 0;
 	pthread_mutex_unlock(&pool->mu);
 	while (done != NULL) {
 		job = done;

@@ -45,6 +45,10 @@ int hash_fd(int fd, const unsigned char *secret, unsigned char *buf,
     const struct stat *known, int map, struct hash_result *result)
     UW_WARN_UNUSED;
 
+/* Unmap what this thread's hash_fd calls left mapped (each hashing
+ * thread calls it before it ends). */
+void hash_thread_done(void);
+
 /* Fill `secret` with HASH_SECRET_LEN bytes from the kernel's CSPRNG. */
 int hash_new_secret(unsigned char *secret) UW_WARN_UNUSED;
 

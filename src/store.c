@@ -435,12 +435,6 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 		 * writer's automatic checkpoints fold the WAL in. */
 		if (exec(store, "PRAGMA synchronous = FULL", err) < 0)
 			goto fail;
-		/* A baseline or a burst of events writes far more than
-		 * SQLite's default 2 MiB page cache holds; spilling it
-		 * mid-transaction writes pages twice.  16 MiB, used only as
-		 * a transaction needs it. */
-		if (exec(store, "PRAGMA cache_size = -16384", err) < 0)
-			goto fail;
 		sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
 		    1, NULL);
 		if (version < STORE_SCHEMA_VERSION &&
@@ -644,7 +638,16 @@ store_baseline_commit(struct store *store, int64_t image_id,
 		store_baseline_abort(store);
 		return -EIO;
 	}
-	if (exec(store, "COMMIT", err) < 0) {
+	/* The commit makes the baseline durable in the WAL (synchronous
+	 * is FULL).  Copying its pages on into the database file at once
+	 * (the automatic checkpoint after 1000 pages) would double the
+	 * writes on the critical path of every big baseline; leave them
+	 * there until the WAL passes 64 MiB or another commit folds them
+	 * in, as the watcher's next one does. */
+	sqlite3_wal_autocheckpoint(store->db, 16384);
+	rc = exec(store, "COMMIT", err);
+	sqlite3_wal_autocheckpoint(store->db, 1000);
+	if (rc < 0) {
 		store_baseline_abort(store);
 		return -EIO;
 	}
@@ -1093,6 +1096,15 @@ each_path(struct store *store, sqlite3_stmt *st,
 			return ret;
 	}
 	return rc == SQLITE_DONE ? 0 : sql_fail(store, err, what);
+}
+
+int
+store_set_cache(struct store *store, unsigned kib, struct uw_error *err)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%u", kib);
+	return exec(store, sql, err);
 }
 
 int

@@ -94,6 +94,10 @@ struct store *uw_db_store(struct uw_db *db);
 int store_begin(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
 int store_commit(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
 
+/* SQLite's page cache for this connection, in KiB (default 2 MiB). */
+int store_set_cache(struct store *store, unsigned kib, struct uw_error *err)
+    UW_WARN_UNUSED;
+
 /* What was last reported of a container's path (a signature string):
  * get returns 0 with it in `sig`, 1 when there is none. */
 int store_state_get(struct store *store, const char *container,

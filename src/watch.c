@@ -1878,6 +1878,10 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		w.exclude_count++;
 	}
 	rc = store_next_event_id(store, &w.next_id, err);
+	/* A burst journals thousands of rows per transaction: SQLite's
+	 * default 2 MiB page cache would spill them, writing pages twice. */
+	if (rc == 0)
+		rc = store_set_cache(store, 16384, err);
 	if (rc < 0)
 		goto out;
 	if (opts->policy_path_count > 0) {

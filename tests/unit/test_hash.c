@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +38,30 @@ static int
 digest(int fd, const unsigned char *secret, struct hash_result *r)
 {
 	return hash_fd(fd, secret, buf, NULL, 0, r);
+}
+
+/* Truncates a file to half and allocates it back to whole (allocated,
+ * so it still counts as dense and is mapped), over and over: it is only
+ * ever in one of two states, each reached at once. */
+struct shaker {
+	int fd;
+	off_t half;
+	atomic_int stop, failed;
+};
+
+static void *
+shake(void *arg)
+{
+	struct shaker *sh = arg;
+
+	while (!atomic_load(&sh->stop)) {
+		if (ftruncate(sh->fd, sh->half) < 0 ||
+		    fallocate(sh->fd, 0, sh->half, sh->half) < 0) {
+			atomic_store(&sh->failed, 1);
+			break;
+		}
+	}
+	return NULL;
 }
 
 int
@@ -111,6 +137,84 @@ main(void)
 		CHECK(b.bytes_read == (20u << 20), "mmap read it all");
 		close(fm);
 		free(big);
+	}
+
+	/* Many mapped files in a row: they share the thread's mapping
+	 * arena, which is emptied when full (8 MiB: every third file of
+	 * 3 MiB), and each still reads whole and right. */
+	{
+		size_t len = 3u << 20, k, same = 0, whole = 0;
+		unsigned char *m = malloc(len);
+		char name[32];
+		int fm;
+
+		for (k = 0; k < 7; k++) {
+			for (i = 0; i < len; i++)
+				m[i] = (unsigned char)(i * (k + 3) + (i >> 13));
+			snprintf(name, sizeof(name), "arena%zu", k);
+			fm = make_file(name, m, len, 0, 0);
+			if (fm >= 0 && hash_fd(fm, secret, buf, NULL, 0, &a) == 0 &&
+			    hash_fd(fm, secret, buf, NULL, 1, &b) == 0) {
+				same += memcmp(a.digest, b.digest,
+				    UW_HASH_LEN) == 0;
+				whole += b.bytes_read == len;
+			}
+			close(fm);
+			if (k == 4)
+				hash_thread_done();	/* and mapping again */
+		}
+		CHECK(same == 7, "7 mapped files: %zu hash as read", same);
+		CHECK(whole == 7, "and each was read whole (%zu)", whole);
+		free(m);
+	}
+
+	/* A mapped file truncated under the hash (SIGBUS) is read again,
+	 * never a crash: each digest is of a state the file was in. */
+	{
+		struct shaker sh;
+		struct hash_result whole4, small;
+		size_t len = 4u << 20, k, known = 0, ok = 0;
+		unsigned char *m = malloc(len);
+		pthread_t t;
+		int fm;
+
+		for (i = 0; i < len / 2; i++)
+			m[i] = (unsigned char)(i * 13 + 5);
+		fb = make_file("shaken-half", m, len / 2, 0, 0);
+		CHECK(fb >= 0 && hash_fd(fb, secret, buf, NULL, 0, &small) == 0,
+		    "2 MiB of data hashed");
+		close(fb);
+		fb = make_file("shaken-whole", m, len / 2, 0, (off_t)len);
+		CHECK(fb >= 0 && hash_fd(fb, secret, buf, NULL, 0, &whole4) == 0,
+		    "and the same followed by 2 MiB of zeros");
+		close(fb);
+		fm = make_file("shaken", m, len / 2, 0, 0);
+		CHECK(fm >= 0 && fallocate(fm, 0, (off_t)len / 2,
+		    (off_t)len / 2) == 0, "a file allocated to 4 MiB");
+		sh.fd = fm;
+		sh.half = (off_t)len / 2;
+		atomic_init(&sh.stop, 0);
+		atomic_init(&sh.failed, 0);
+		CHECK(pthread_create(&t, NULL, shake, &sh) == 0,
+		    "a thread truncates it over and over");
+		for (k = 0; k < 200; k++) {
+			if (hash_fd(fm, secret, buf, NULL, 1, &a) != 0)
+				continue;
+			ok++;
+			if (a.unstable ||
+			    memcmp(a.digest, whole4.digest, UW_HASH_LEN) == 0 ||
+			    memcmp(a.digest, small.digest, UW_HASH_LEN) == 0)
+				known++;
+		}
+		atomic_store(&sh.stop, 1);
+		pthread_join(t, NULL);
+		CHECK(!atomic_load(&sh.failed), "it was shaken throughout");
+		CHECK(ok == 200, "hashed 200 times meanwhile (%zu ok)", ok);
+		CHECK(known == ok, "each digest is of the whole or the half "
+		    "file, or flagged unstable (%zu of %zu)", known, ok);
+		hash_thread_done();
+		close(fm);
+		free(m);
 	}
 
 	/* Empty files. */
