@@ -76,6 +76,7 @@ struct job {
 	char *name;		/* both point into bytes[] */
 	unsigned char *path;
 	size_t path_len;
+	uint64_t seq;		/* submission order */
 	/* result */
 	int rc;
 	int hashed;
@@ -319,6 +320,8 @@ struct build {
 	struct job *batch_head, *batch_tail;	/* not yet handed over */
 	size_t batch_count;
 	size_t inflight, inflight_bytes;	/* submitted, not recorded */
+	uint64_t next_seq;
+	struct job *done_sorted[MAX_INFLIGHT];
 	struct uw_buf path;
 	struct uw_buf link;
 	struct frame *frames;
@@ -646,6 +649,15 @@ flush_batch(struct build *b)
 	b->batch_count = 0;
 }
 
+static int
+cmp_seq(const void *a, const void *b)
+{
+	const struct job *x = *(struct job *const *)a;
+	const struct job *y = *(struct job *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 /* Record the finished jobs.  With wait == 1, first wait until the work
  * in flight is under its bounds; with wait == 2, until some job is done
  * (or none is in flight). */
@@ -654,6 +666,7 @@ drain(struct build *b, int wait)
 {
 	struct pool *pool = &b->pool;
 	struct job *done, *job;
+	size_t i, n;
 	int rc = 0;
 
 	flush_batch(b);
@@ -676,9 +689,14 @@ drain(struct build *b, int wait)
 	pool->done_head = NULL;
 	pool->done_count = 0;
 	pthread_mutex_unlock(&pool->mu);
-	while (done != NULL) {
-		job = done;
-		done = job->next;
+	/* Record them in walk order, which is path order: rows appended
+	 * to the end of the files table cost SQLite much less than rows
+	 * put in between. */
+	for (n = 0; done != NULL; done = done->next)
+		b->done_sorted[n++] = done;
+	qsort(b->done_sorted, n, sizeof(*b->done_sorted), cmp_seq);
+	for (i = 0; i < n; i++) {
+		job = b->done_sorted[i];
 		b->inflight--;
 		b->inflight_bytes -= job->path_len;
 		if (rc == 0)
@@ -717,6 +735,7 @@ submit(struct build *b, struct layer_dir *ld, const char *name)
 	job->path = (unsigned char *)job->bytes + name_len + 1;
 	memcpy(job->path, b->path.data, b->path.len + 1);
 	job->path_len = b->path.len;
+	job->seq = b->next_seq++;
 	job->dir = dirref_get(ld->ref);
 	if (b->batch_tail != NULL)
 		b->batch_tail->next = job;
