@@ -34,7 +34,6 @@ enum stmt_id {
 	ST_FILE_GET,
 	ST_FILES_BELOW,
 	ST_LINK_GROUP,
-	ST_STATE_GET,
 	ST_STATE_PUT,
 	ST_STATE_DEL,
 	ST_EVENT_ADD,
@@ -58,8 +57,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* Paths below P sort between "P/" and "P0" ('0' follows '/'). */
 	[ST_FILES_BELOW] = "SELECT count(*) FROM files WHERE image_id = ?1 "
 	    "AND path > ?2 AND path < ?3",
-	[ST_STATE_GET] = "SELECT sig FROM path_state WHERE container = ?1 "
-	    "AND path = ?2",
 	[ST_STATE_PUT] = "INSERT OR REPLACE INTO path_state (container, path, "
 	    "sig) VALUES (?1, ?2, ?3)",
 	[ST_STATE_DEL] = "DELETE FROM path_state WHERE container = ?1 AND "
@@ -75,6 +72,8 @@ struct store {
 	unsigned flags;
 	unsigned char secret[HASH_SECRET_LEN];
 	sqlite3_stmt *stmt[ST_COUNT];
+	int ckpt_deferred;	/* the caller checkpoints (store_checkpoint) */
+	int wal_pages;		/* in the WAL, after the last commit */
 };
 
 /*
@@ -647,9 +646,11 @@ store_baseline_commit(struct store *store, int64_t image_id,
 	 * writes on the critical path of every big baseline; leave them
 	 * there until the WAL passes 64 MiB or another commit folds them
 	 * in, as the watcher's next one does. */
-	sqlite3_wal_autocheckpoint(store->db, 16384);
+	if (!store->ckpt_deferred)
+		sqlite3_wal_autocheckpoint(store->db, 16384);
 	rc = exec(store, "COMMIT", err);
-	sqlite3_wal_autocheckpoint(store->db, 1000);
+	if (!store->ckpt_deferred)
+		sqlite3_wal_autocheckpoint(store->db, 1000);
 	if (rc < 0) {
 		store_baseline_abort(store);
 		return -EIO;
@@ -1030,28 +1031,6 @@ store_commit(struct store *store, struct uw_error *err)
 }
 
 int
-store_state_get(struct store *store, const char *container,
-    const unsigned char *path, size_t path_len, struct uw_buf *sig,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_STATE_GET];
-	int rc, ret = 1;
-
-	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		uw_buf_reset(sig);
-		ret = uw_buf_add(sig, sqlite3_column_text(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0)) < 0 ? -ENOMEM : 0;
-	} else if (rc != SQLITE_DONE) {
-		ret = sql_fail(store, err, "reading path state");
-	}
-	sqlite3_reset(st);
-	return ret;
-}
-
-int
 store_state_put(struct store *store, const char *container,
     const unsigned char *path, size_t path_len, const char *sig,
     struct uw_error *err)
@@ -1099,6 +1078,43 @@ each_path(struct store *store, sqlite3_stmt *st,
 			return ret;
 	}
 	return rc == SQLITE_DONE ? 0 : sql_fail(store, err, what);
+}
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *store = arg;
+
+	(void)db;
+	(void)name;
+	store->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+void
+store_defer_checkpoints(struct store *store)
+{
+	store->ckpt_deferred = 1;
+	sqlite3_wal_hook(store->db, wal_hook, store);
+}
+
+int
+store_wal_pages(const struct store *store)
+{
+	return store->wal_pages;
+}
+
+int
+store_checkpoint(struct store *store, struct uw_error *err)
+{
+	int rc;
+
+	rc = sqlite3_wal_checkpoint_v2(store->db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return sql_fail(store, err, "checkpointing the journal");
+	store->wal_pages = 0;
+	return 0;
 }
 
 int

@@ -94,15 +94,23 @@ struct store *uw_db_store(struct uw_db *db);
 int store_begin(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
 int store_commit(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
 
+/*
+ * Checkpoints: by default SQLite copies the WAL into the database file
+ * at the commit that takes it past 1000 pages.  After
+ * store_defer_checkpoints the caller does it, when it suits it, with
+ * store_checkpoint (passive: never waits for readers);
+ * store_wal_pages says how far the WAL has grown.
+ */
+void store_defer_checkpoints(struct store *store);
+int store_wal_pages(const struct store *store);
+int store_checkpoint(struct store *store, struct uw_error *err)
+    UW_WARN_UNUSED;
+
 /* SQLite's page cache for this connection, in KiB (default 2 MiB). */
 int store_set_cache(struct store *store, unsigned kib, struct uw_error *err)
     UW_WARN_UNUSED;
 
-/* What was last reported of a container's path (a signature string):
- * get returns 0 with it in `sig`, 1 when there is none. */
-int store_state_get(struct store *store, const char *container,
-    const unsigned char *path, size_t path_len, struct uw_buf *sig,
-    struct uw_error *err) UW_WARN_UNUSED;
+/* What was last reported of a container's path (a signature string). */
 int store_state_put(struct store *store, const char *container,
     const unsigned char *path, size_t path_len, const char *sig,
     struct uw_error *err) UW_WARN_UNUSED;

@@ -61,8 +61,13 @@
 #define MAX_PENDING (1u << 20)
 #define COMMIT_NS 100000000	/* group journal writes: 100 ms */
 #define EVENTS_PER_TURN 8192
+/* The journal's WAL is copied into the database file when the watcher
+ * is about to wait and the WAL holds this many pages (4 KiB each)... */
+#define CKPT_IDLE_PAGES 1000
+/* ...or at once at this many, however busy it is. */
+#define CKPT_BUSY_PAGES 16384
 
-/* ---- a set of byte strings (pending paths, paths seen in a scan) ---- */
+/* ---- a set of byte strings (pending paths, reported paths) ---- */
 
 struct pent {
 	unsigned char *key;	/* NULL: empty slot; (void *)1: removed */
@@ -70,6 +75,7 @@ struct pent {
 	uint64_t hash;		/* of key: most probes end without memcmp */
 	int64_t first_ns, last_ns;
 	unsigned flags;
+	unsigned gen;		/* reported: the last scan that saw it */
 };
 
 #define PENT_TOMB ((unsigned char *)1)
@@ -204,8 +210,7 @@ struct wctr {
 	int64_t next_rescan_ns;
 	struct pset pending;	/* container paths waiting for quiet */
 	struct pset reported;	/* path -> signature (first_ns) last
-				 * journaled: path_state, cached */
-	int state_loaded;	/* reported holds all of path_state */
+				 * journaled: all of path_state, in memory */
 };
 
 struct watcher {
@@ -256,8 +261,9 @@ struct watcher {
 	struct pset unclaimed;
 	int64_t resync_ns;		/* look at the host again then */
 	/* scratch */
-	struct uw_buf sig, old_sig, path;
-	struct pset *seen;	/* during a full scan: paths with drift */
+	struct uw_buf sig, path;
+	int scanning;		/* in a full scan: it marks what it sees */
+	unsigned scan_gen;	/* the mark of the current full scan */
 	int leaf_reported;
 	struct wctr *cur;
 };
@@ -392,10 +398,17 @@ txn_begin(struct watcher *w)
 static int
 txn_commit(struct watcher *w)
 {
+	int rc;
+
 	if (!w->in_txn)
 		return 0;
 	w->in_txn = 0;
-	return store_commit(w->store, w->err);
+	rc = store_commit(w->store, w->err);
+	/* Checkpoints wait for a quiet moment (see watch_run), but the WAL
+	 * must not grow without bound under a long burst. */
+	if (rc == 0 && store_wal_pages(w->store) >= CKPT_BUSY_PAGES)
+		rc = store_checkpoint(w->store, w->err);
+	return rc;
 }
 
 /*
@@ -491,28 +504,13 @@ report(const struct uw_event *ev, void *arg)
 	w->leaf_reported = 1;
 	if (excluded(w, ev->path, ev->path_len))
 		return 0;
-	if (w->seen != NULL && pset_get(w->seen, ev->path, ev->path_len, 1)
-	    == NULL)
-		return -ENOMEM;
 	if (event_sig(&w->sig, ev, &sigval) < 0)
 		return -ENOMEM;
 	known = pset_get(&c->reported, ev->path, ev->path_len, 0);
+	if (known != NULL && w->scanning)
+		known->gen = w->scan_gen;
 	if (known != NULL && (uint64_t)known->first_ns == sigval)
-		return 0;	/* reported already (the cache) */
-	if (known == NULL && !c->state_loaded) {
-		rc = store_state_get(w->store, c->info.id, ev->path,
-		    ev->path_len, &w->old_sig, w->err);
-		if (rc < 0)
-			return rc;
-		if (rc == 0 && w->old_sig.len == w->sig.len &&
-		    memcmp(w->old_sig.data, w->sig.data, w->sig.len) == 0) {
-			known = pset_get(&c->reported, ev->path,
-			    ev->path_len, 1);
-			if (known != NULL)
-				known->first_ns = (int64_t)sigval;
-			return 0;	/* reported already (the journal) */
-		}
-	}
+		return 0;	/* reported already */
 	rc = txn_begin(w);
 	if (rc < 0)
 		return rc;
@@ -549,9 +547,12 @@ report(const struct uw_event *ev, void *arg)
 		    ev->path_len, (const char *)w->sig.data, w->err);
 	if (rc == 0) {
 		known = pset_get(&c->reported, ev->path, ev->path_len, 1);
-		if (known != NULL) {
+		if (known == NULL)
+			rc = uw_fail(w->err, -ENOMEM, "out of memory");
+		else {
 			known->first_ns = (int64_t)sigval;
 			known->last_ns = 0;	/* stat key: set by scans */
+			known->gen = w->scan_gen;
 		}
 	}
 	out.json = json;
@@ -1080,17 +1081,9 @@ forget_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	int rc;
 
 	known = pset_get(&c->reported, path, len, 0);
-	if (known != NULL)
-		pset_del(&c->reported, known);
-	if (c->state_loaded) {
-		if (known == NULL)
-			return 0;	/* never reported */
-	} else {
-		rc = store_state_get(w->store, c->info.id, path, len,
-		    &w->old_sig, w->err);
-		if (rc != 0)
-			return rc < 0 ? rc : 0;
-	}
+	if (known == NULL)
+		return 0;	/* never reported */
+	pset_del(&c->reported, known);
 	rc = txn_begin(w);
 	if (rc == 0)
 		rc = store_state_del(w->store, c->info.id, path, len, w->err);
@@ -1218,9 +1211,8 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 			skey = stat_key(&st);
 			known = pset_get(&c->reported, p.data, p.len, 0);
 			if (known != NULL && known->last_ns == skey) {
-				if (w->seen != NULL && pset_get(w->seen, p.data,
-				    p.len, 1) == NULL)
-					rc = -ENOMEM;
+				if (w->scanning)
+					known->gen = w->scan_gen;
 				continue;
 			}
 		}
@@ -1231,7 +1223,7 @@ classify:
 		w->leaf_reported = 0;
 		rc = drift_entry(c->drift, &dir, name, nlen, &ch->dir, report,
 		    w, w->err);
-		if (rc == 0 && !w->leaf_reported && w->seen == NULL)
+		if (rc == 0 && !w->leaf_reported && !w->scanning)
 			rc = forget_path(w, c, p.data, p.len);
 		if (rc == 0 && w->leaf_reported && skey != 0) {
 			known = pset_get(&c->reported, p.data, p.len, 0);
@@ -1251,24 +1243,6 @@ classify:
 	free(frames);
 	uw_buf_free(&p);
 	return rc < 0 ? rc : 0;
-}
-
-/* Forget reported paths that a full scan no longer found. */
-struct reconcile {
-	struct watcher *w;
-	struct pset stale;
-};
-
-static int
-collect_stale(const unsigned char *path, size_t len, const char *sig,
-    void *arg)
-{
-	struct reconcile *r = arg;
-
-	(void)sig;
-	if (pset_get(r->w->seen, path, len, 0) != NULL)
-		return 0;
-	return pset_get(&r->stale, path, len, 1) != NULL ? 0 : -ENOMEM;
 }
 
 /* A path_state row into the container's cache of it. */
@@ -1310,8 +1284,6 @@ load_state(struct watcher *w, struct wctr *c)
 	    w->err);
 	if (rc == -ENOMEM)
 		rc = uw_fail(w->err, rc, "out of memory");
-	if (rc == 0)
-		c->state_loaded = 1;
 	return rc;
 }
 
@@ -1320,14 +1292,10 @@ static int
 rescan(struct watcher *w, struct wctr *c)
 {
 	struct drift_child top;
-	struct reconcile r;
-	struct pset seen;
 	struct pent *known;
 	size_t i;
 	int rc;
 
-	memset(&seen, 0, sizeof(seen));
-	memset(&r, 0, sizeof(r));
 	w->dir_gen++;
 	/* Every event read so far happened before this scan reads the
 	 * tree: the scan covers the paths they name (after an overflow,
@@ -1340,38 +1308,25 @@ rescan(struct watcher *w, struct wctr *c)
 		return uw_fail(w->err, -errno, "dup: %s", strerror(errno));
 	}
 	top.xwhiteouts = c->root_xwhiteouts;
-	w->seen = &seen;
+	/* Each reported path the scan meets, with drift or unchanged
+	 * since, gets this scan's mark; the unmarked ones are gone (or are
+	 * drift no more): forget them. */
+	w->scan_gen++;
+	w->scanning = 1;
 	rc = scan_tree(w, c, (const unsigned char *)"/", 1, &top);
+	w->scanning = 0;
 	drift_child_free(&top);
-	r.w = w;
-	if (rc == 0 && c->state_loaded) {
-		for (i = 0; rc == 0 && i < c->reported.size; i++) {
-			known = &c->reported.v[i];
-			if (known->key != NULL && known->key != PENT_TOMB)
-				rc = collect_stale(known->key, known->len, NULL,
-				    &r);
-		}
-		if (rc < 0)
-			rc = uw_fail(w->err, rc, "out of memory");
-	} else if (rc == 0) {
-		rc = store_state_foreach(w->store, c->info.id, collect_stale,
-		    &r, w->err);
-	}
-	w->seen = NULL;
-	for (i = 0; rc == 0 && i < r.stale.size; i++) {
-		if (r.stale.v[i].key == NULL || r.stale.v[i].key == PENT_TOMB)
+	for (i = 0; rc == 0 && i < c->reported.size; i++) {
+		known = &c->reported.v[i];
+		if (known->key == NULL || known->key == PENT_TOMB ||
+		    known->gen == w->scan_gen)
 			continue;
-		known = pset_get(&c->reported, r.stale.v[i].key,
-		    r.stale.v[i].len, 0);
-		if (known != NULL)
-			pset_del(&c->reported, known);
 		rc = txn_begin(w);
 		if (rc == 0)
-			rc = store_state_del(w->store, c->info.id,
-			    r.stale.v[i].key, r.stale.v[i].len, w->err);
+			rc = store_state_del(w->store, c->info.id, known->key,
+			    known->len, w->err);
+		pset_del(&c->reported, known);
 	}
-	pset_free(&r.stale);
-	pset_free(&seen);
 	c->needs_rescan = 0;
 	w->last_rescan_real_ns = uw_now_real_ns();
 	c->next_rescan_ns = uw_now_mono_ns() + (c->limited ?
@@ -1858,7 +1813,6 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	w.rescan_ns = (int64_t)(opts->rescan_seconds ? opts->rescan_seconds :
 	    DEFAULT_RESCAN_S) * 1000000000;
 	uw_buf_init(&w.sig, 1 << 16);
-	uw_buf_init(&w.old_sig, 1 << 16);
 	uw_buf_init(&w.path, BASELINE_MAX_PATH);
 	uw_buf_init(&w.ctx_path, BASELINE_MAX_PATH);
 	drift_child_init(&w.ctx);
@@ -1884,6 +1838,9 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		rc = store_set_cache(store, 16384, err);
 	if (rc < 0)
 		goto out;
+	/* Not at the commit that passes 1000 pages, in the middle of a
+	 * burst: when the watcher is about to wait. */
+	store_defer_checkpoints(store);
 	if (opts->policy_path_count > 0) {
 		rc = load_policies(&w, 0);
 		if (rc < 0)
@@ -2033,6 +1990,13 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		pfd[0].revents = pfd[1].revents = 0;
 		if (timeout > 0 && idle(&w) != 0)
 			break;
+		if (timeout > 0 && !w.in_txn &&
+		    store_wal_pages(store) >= CKPT_IDLE_PAGES) {
+			rc = store_checkpoint(store, err);
+			if (rc < 0)
+				break;
+			continue;	/* time has passed: look again */
+		}
 		n = poll(pfd, w.mounts.fd >= 0 ? 2 : 1, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -2097,7 +2061,6 @@ out:
 	free(w.excludes);
 	pset_free(&w.unclaimed);
 	uw_buf_free(&w.sig);
-	uw_buf_free(&w.old_sig);
 	uw_buf_free(&w.path);
 	uw_buf_free(&w.ctx_path);
 	drift_child_free(&w.ctx);

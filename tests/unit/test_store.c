@@ -210,6 +210,39 @@ main(void)
 	    "removing it again says so");
 	uw_db_close(db);
 
+	/* Deferred checkpoints: commits let the WAL grow past SQLite's
+	 * 1000 pages, store_checkpoint copies it into the database file. */
+	{
+		struct stat before, after;
+		char detail[4000];
+		uint64_t id;
+		int ok = 1;
+
+		store = store_open(at("ckpt.db"), 0, &err);
+		CHECK(store != NULL, "a journal database");
+		store_defer_checkpoints(store);
+		memset(detail, 'x', sizeof(detail));
+		for (id = 1; id <= 2000 && ok; id++) {
+			ok = store_begin(store, &err) == 0 &&
+			    store_event_add(store, id, (int64_t)id, "c", "added",
+			    (const unsigned char *)"/p", 2, "file", detail,
+			    sizeof(detail), NULL, NULL, NULL, &err) == 0 &&
+			    store_commit(store, &err) == 0;
+		}
+		CHECK(ok, "2000 events committed one by one");
+		CHECK(store_wal_pages(store) > 1000,
+		    "no checkpoint on the way: %d pages in the WAL",
+		    store_wal_pages(store));
+		CHECK(stat(at("ckpt.db"), &before) == 0, "the file is there");
+		CHECK(store_checkpoint(store, &err) == 0 &&
+		    store_wal_pages(store) == 0, "a checkpoint when asked");
+		CHECK(stat(at("ckpt.db"), &after) == 0 &&
+		    after.st_size > before.st_size + (4 << 20),
+		    "and the events are in the database file (%lld -> %lld)",
+		    (long long)before.st_size, (long long)after.st_size);
+		store_close(store);
+	}
+
 	for (i = 0; i < 1; i++) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		(void)!system(cmd);
