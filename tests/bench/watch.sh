@@ -20,11 +20,12 @@ measures:
      printed per second, from the first write to the time by which every
      path had been reported (the events' own "time" field); and per
      second of the daemon's CPU time (utime + stime from /proc/PID/stat,
-     over the same span).  In the same run 'inotifywait -m -r' watches the
-     same upper: events it received per second (first write to the last
-     line it printed).  The two share the machine's CPUs with the writer,
-     and inotifywait only has to receive what upperwatch classifies,
-     hashes and journals.  Median of BENCH_RUNS runs.
+     over the same span).  In each run 'inotifywait -m -r' then watches a
+     fresh upper of its own through the same burst (one after the other,
+     so that neither takes CPU from the other): events it received per
+     second (first write to the last line it printed).  inotifywait only
+     has to receive what upperwatch classifies, hashes and journals.
+     Median of BENCH_RUNS runs.
  (b) latency: BENCH_LAT_WRITES single files written BENCH_LAT_GAP_MS
      apart; each file's write time (CLOCK_REALTIME just before open) is
      subtracted from its event's "time"; median and p99.  Once with the
@@ -264,27 +265,15 @@ path_times() { sed -n 's/^{"op":"[a-z]*","path":"\([^"]*\)".*"time":\([0-9]*\),"
 calc() { awk "BEGIN { $1 }"; }
 
 # --- (a) throughput ------------------------------------------------------------
+# Each run: upperwatch alone on a fresh upper, then inotifywait alone on
+# another, each through the same burst (side by side they would share the
+# two CPUs with each other and with the writer, and both would be
+# measured short).
 : >"$WORK/tp.runs"
 for ((r = 1; r <= RUNS; r++)); do
 	fresh "tp$r"
 	out=$WORK/tp$r.jsonl
 	start_uw "$out" "$WORK/tp$r.err"
-	iw_pid=
-	if [ "$SKIP_IW" != 1 ]; then
-		mkfifo "$WORK/iw$r.fifo"
-		: >"$WORK/iw$r.err"
-		"$WORK/helper" stamp <"$WORK/iw$r.fifo" >"$WORK/iw$r.stamp" &
-		st_pid=$!
-		PIDS+=("$st_pid")
-		inotifywait -m -r -e create,modify,attrib,close_write,moved_to,moved_from,delete \
-			--format '%e %w%f' "$UPPER" >"$WORK/iw$r.fifo" 2>"$WORK/iw$r.err" &
-		iw_pid=$!
-		PIDS+=("$iw_pid")
-		for ((i = 0; i < 200; i++)); do
-			grep -q "Watches established" "$WORK/iw$r.err" && break
-			sleep 0.05
-		done
-	fi
 	sleep 0.2
 	c0=$(cpu_ticks "$UW_PID")
 	"$WORK/helper" burst "$MERGED" "$EVENTS" "$DIRS" "$SIZE" >"$WORK/burst$r" || die "the writer failed"
@@ -303,21 +292,44 @@ for ((r = 1; r <= RUNS; r++)); do
 	lines=$(wc -l <"$out")
 	[ "$paths" = $((EVENTS + DIRS)) ] ||
 		echo "  WARNING: run $r: $paths distinct paths reported, $((EVENTS + DIRS)) made" >&2
-	iw_n=0 iw_rate=0
-	if [ -n "$iw_pid" ]; then
+	cpu=$(calc "printf \"%.3f\", ($c1 - $c0) / $TCK")
+	wr=$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	unmount_last "tp$r"
+
+	iw_n=0 iw_rate=0 iw_wr=0
+	if [ "$SKIP_IW" != 1 ]; then
+		fresh "iw$r"
+		mkfifo "$WORK/iw$r.fifo"
+		: >"$WORK/iw$r.err"
+		"$WORK/helper" stamp <"$WORK/iw$r.fifo" >"$WORK/iw$r.stamp" &
+		st_pid=$!
+		PIDS+=("$st_pid")
+		inotifywait -m -r -e create,modify,attrib,close_write,moved_to,moved_from,delete \
+			--format '%e %w%f' "$UPPER" >"$WORK/iw$r.fifo" 2>"$WORK/iw$r.err" &
+		iw_pid=$!
+		PIDS+=("$iw_pid")
+		for ((i = 0; i < 200; i++)); do
+			grep -q "Watches established" "$WORK/iw$r.err" && break
+			sleep 0.05
+		done
+		sleep 0.2
+		"$WORK/helper" burst "$MERGED" "$EVENTS" "$DIRS" "$SIZE" >"$WORK/iwburst$r" ||
+			die "the writer failed"
+		read -r i0 i1 <"$WORK/iwburst$r"
+		sleep 1	# what it got is printed by then
 		kill "$iw_pid" 2>/dev/null || true
 		wait "$iw_pid" 2>/dev/null || true
 		wait "$st_pid" 2>/dev/null || true
 		read -r iw_n _ iw_last <"$WORK/iw$r.stamp"
-		iw_rate=$(awk -v n="$iw_n" -v a="$w0" -v b="$iw_last" 'BEGIN { printf "%.0f", n / ((b - a) / 1e9) }')
+		iw_rate=$(awk -v n="$iw_n" -v a="$i0" -v b="$iw_last" 'BEGIN { printf "%.0f", n / ((b - a) / 1e9) }')
+		iw_wr=$(awk -v a="$i0" -v b="$i1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+		unmount_last "iw$r"
 	fi
-	cpu=$(calc "printf \"%.3f\", ($c1 - $c0) / $TCK")
-	wr=$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-	echo "$paths $wall $cpu $lines $overflows $iw_n $iw_rate $wr" \
+	echo "$paths $wall $cpu $lines $overflows $iw_n $iw_rate $wr $iw_wr" \
 		>>"$WORK/tp.runs"
-	echo "  burst run $r: $paths paths in $wall s (writer $wr s)," \
-		"daemon CPU $cpu s, $lines events printed, $overflows overflows; inotifywait $iw_n events" >&2
-	unmount_last "tp$r"
+	echo "  burst run $r: upperwatch $paths paths in $wall s (writer $wr s)," \
+		"daemon CPU $cpu s, $lines events printed, $overflows overflows;" \
+		"inotifywait $iw_n events (writer $iw_wr s)" >&2
 done
 
 # --- (b) latency -----------------------------------------------------------------
@@ -376,8 +388,8 @@ if [ "$SKIP_IW" != 1 ]; then
 	echo "  inotifywait received $(med 6) events (median) for $EVENTS creations; it only receives, while"
 	echo "  upperwatch classifies, hashes and journals; its overflow is silent, so count what it got."
 fi
-echo "  writer alone: $(med 8) s for the burst; upperwatch printed $(med 4) lines (median)," \
-	"$(med 5) queue overflows (median) -> rescans"
+echo "  the writer took $(med 8) s for the burst under upperwatch, $(med 9) s under inotifywait;" \
+	"upperwatch printed $(med 4) lines (median), $(med 5) queue overflows (median) -> rescans"
 echo
 echo "(b) write -> report latency: $LAT_N single writes ${LAT_GAP} ms apart"
 printf '%-44s %12s %10s\n' "" "median ms" "p99 ms"
