@@ -304,7 +304,6 @@ echo v1 >"$RS/img/etc/app.conf"
 "$UPPERWATCH" --db "$S/db" baseline -q --image deploytest --rootfs "$RS/img" >/dev/null ||
     fail "baseline of the test image"
 mount_overlay "$RS/img" "$RS/up" "$RS/wk" "$RS/mnt" || { fail "overlay mount"; finish; }
-alive() { [ -d "/proc/$1" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 # verdict FILE PATH: "severity/action" of the last event of PATH
 verdict() { jq -r --arg p "$2" 'select(.path == $p) | "\(.verdict.severity)/\(.verdict.action)"' "$1" 2>/dev/null | tail -n 1; }
 
@@ -401,22 +400,10 @@ mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,opt/data} "$L2"/{etc,bin,opt/data}
 # start_ctr CID POD: a runc container named "app" of pod POD (namespace
 # default), as the CRI annotates it.
 start_ctr() {
-	local cid=$1 d=$RS/$1
-	mkdir -p "$d/upper" "$d/work" "$d/bundle/rootfs"
-	mount_overlay "$L2:$L1" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
-	(cd "$d/bundle" && runc spec) || return 1
-	jq --arg cg "/$P/$cid" --arg pod "$2" '
-		.process.terminal = false
-		| .process.args = ["sh", "-c", "while true; do sleep 1; done"]
-		| .root.readonly = false
-		| .linux.cgroupsPath = $cg
-		| .annotations = {"io.kubernetes.pod.name": $pod,
+	run_container "$RS/$1" "$1" "$L2:$L1" "/$P/$1" "while true; do sleep 1; done" \
+		'.annotations = {"io.kubernetes.pod.name": "'"$2"'",
 		    "io.kubernetes.pod.namespace": "default",
-		    "io.kubernetes.container.name": "app"}' \
-	    "$d/bundle/config.json" >"$d/config.json" && mv "$d/config.json" "$d/bundle/config.json" || return 1
-	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
-	cleanup_push "runc resume '$cid'; runc kill '$cid' KILL; sleep 0.3; runc delete -f '$cid'; wait $!"
-	wait_until 10 test -s "$d/pid"
+		    "io.kubernetes.container.name": "app"}'
 }
 stop_ctr() {
 	runc kill "$1" KILL 2>/dev/null

@@ -71,32 +71,11 @@ list() {
 # jf ID JQEXPR [FILE]: one field of container ID's line, as compact JSON.
 jf() { jq -c --arg id "$1" "select(.id == \$id) | $2" "${3:-$S/list}" 2>/dev/null; }
 
-# start_runc CID LOWERDIR ANNOTATIONS: mount the overlay, make the bundle
-# (notes §8.1, edited with jq) and start `runc run` in the background.
-# Registers the kill and the unmount.  Sets RUNC_PID.
+# start_runc CID LOWERDIR ANNOTATIONS: a container (run_container) with
+# these OCI annotations (a JSON object; {} for none).  Sets RUNC_PID.
 start_runc() {
-	local cid=$1 lowers=$2 ann=$3 d=$RS/$1
-	mkdir -p "$d/upper" "$d/work" "$d/bundle/rootfs"
-	mount_overlay "$lowers" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
-	(cd "$d/bundle" && runc spec) || return 1
-	jq --arg cg "/$P/$cid" --argjson ann "$ann" '
-		.process.terminal = false
-		| .process.args = ["sh", "-c", "echo up > /tmp/started; while true; do sleep 1; done"]
-		| .root.readonly = false
-		| .linux.cgroupsPath = $cg
-		| if $ann == {} then . else .annotations = $ann end' \
-	    "$d/bundle/config.json" >"$d/config.json" && mv "$d/config.json" "$d/bundle/config.json" ||
-	    return 1
-	# Foreground runc in the background: it reaps the init and deletes
-	# the container when the init dies.
-	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
-	RUNC_PID=$!
-	cleanup_push "runc kill '$cid' KILL; sleep 0.3; runc delete -f '$cid'; wait $RUNC_PID"
-	for _ in $(seq 40); do
-		[ -s "$d/pid" ] && break
-		sleep 0.25
-	done
-	[ -s "$d/pid" ] || { echo "# runc run $cid: $(cat "$d/runc.log")" >&2; return 1; }
+	run_container "$RS/$1" "$1" "$2" "/$P/$1" "echo up > /tmp/started; while true; do sleep 1; done" \
+		"if $3 == {} then . else .annotations = $3 end"
 }
 
 # wait_started CID: the init has written /tmp/started (it is in the upper).

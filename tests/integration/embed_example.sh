@@ -139,18 +139,8 @@ mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,opt/data} "$L2"/{etc,bin,opt/data}
 ) || fail "building the layers failed"
 
 D=$RS/$CID
-mkdir -p "$D/upper" "$D/work" "$D/bundle/rootfs"
-mount_overlay "$L2:$L1" "$D/upper" "$D/work" "$D/bundle/rootfs" || { fail "overlay mount"; finish; }
-(cd "$D/bundle" && runc spec) || { fail "runc spec"; finish; }
-jq --arg cg "/$P/$CID" '
-	.process.terminal = false
-	| .process.args = ["sh", "-c", "echo up > /tmp/started; while true; do sleep 1; done"]
-	| .root.readonly = false
-	| .linux.cgroupsPath = $cg' "$D/bundle/config.json" >"$D/config.json" &&
-    mv "$D/config.json" "$D/bundle/config.json"
-runc run --bundle "$D/bundle" --pid-file "$D/pid" "$CID" </dev/null >"$D/runc.log" 2>&1 &
-RUNC_PID=$!
-cleanup_push "runc kill '$CID' KILL; sleep 0.3; runc delete -f '$CID'; wait $RUNC_PID"
+run_container "$D" "$CID" "$L2:$L1" "/$P/$CID" "echo up > /tmp/started; while true; do sleep 1; done" ||
+	{ fail "runc container $CID: runc run failed"; finish; }
 if ! wait_until 10 test -s "$D/upper/tmp/started"; then
 	fail "runc container $CID did not start: $(head -c 400 "$D/runc.log")"
 	finish
@@ -162,7 +152,6 @@ xc() {
 	echo "# runc exec '$1': $(head -c 300 "$S/exec.out")" >&2
 	return 1
 }
-alive() { [ -d "/proc/$1" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 gone() { ! alive "$1"; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 has_line() { grep -qxF -- "$2" <(cut -d' ' -f3- "$1" 2>/dev/null); }

@@ -127,6 +127,49 @@ stop_bg() {
 	BG_STATUS=$?
 }
 
+# alive PID: the process exists and is not a zombie.
+alive() { [ -d "/proc/$1" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+# run_container DIR CID LOWERS CGROUP INIT [JQ]: a runc container started
+# the way the notes (§8.1) do it, in this order: an overlay of LOWERS
+# (lowerdir order) on DIR/bundle/rootfs with DIR/upper and DIR/work; a
+# `runc spec` bundle edited with jq (no terminal, a writable root, cgroup
+# path CGROUP, init `sh -c INIT`, then the jq filter JQ if given); and a
+# foreground `runc run` in the background, which reaps the init and
+# deletes the container when it dies.  Waits for runc's pid file.
+# Registers the resume, kill and delete before the unmount.  Sets RUNC_PID.
+run_container() {
+	local d=$1 cid=$2 lowers=$3 cg=$4 init=$5 filter=${6:-.}
+	mkdir -p "$d/upper" "$d/work" "$d/bundle/rootfs"
+	mount_overlay "$lowers" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
+	(cd "$d/bundle" && runc spec) || return 1
+	jq --arg cg "$cg" --arg init "$init" '
+		.process.terminal = false
+		| .process.args = ["sh", "-c", $init]
+		| .root.readonly = false
+		| .linux.cgroupsPath = $cg
+		| '"$filter" "$d/bundle/config.json" >"$d/config.json" &&
+		mv "$d/config.json" "$d/bundle/config.json" || return 1
+	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
+	RUNC_PID=$!
+	cleanup_push "runc resume '$cid'; runc kill '$cid' KILL; sleep 0.3; runc delete -f '$cid'; wait $RUNC_PID"
+	wait_until 10 test -s "$d/pid" || { echo "# runc run $cid: $(cat "$d/runc.log")" >&2; return 1; }
+}
+
+# start_upperwatch VAR OUT ERR ARGS...: `upperwatch ARGS` in the
+# background, stdout appended to OUT, stderr to ERR; its pid in VAR.
+# Registers its stop.
+start_upperwatch() {
+	local var=$1 out=$2 err=$3 pid
+	shift 3
+	: >>"$out"
+	: >>"$err"
+	"$UPPERWATCH" "$@" >>"$out" 2>>"$err" &
+	pid=$!
+	cleanup_push "stop_bg $pid"
+	printf -v "$var" %s "$pid"
+}
+
 # sysctl_set NAME VALUE: set a sysctl and register putting back the old
 # value.
 sysctl_set() {

@@ -69,26 +69,12 @@ cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] 
 
 # ---- helpers ---------------------------------------------------------------
 
-# start_runc CID: mount the overlay, make the bundle, `runc run` in the
-# background (notes §8.1, as watch_runc.sh).  Registers the kill and the
-# unmount.
+# start_runc CID: a container on the image's layers (run_container);
+# waits until its init has run.
 start_runc() {
-	local cid=$1 d=$RS/$1 rpid
-	mkdir -p "$d/upper" "$d/work" "$d/bundle/rootfs"
-	mount_overlay "$L2:$L1" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
-	(cd "$d/bundle" && runc spec) || return 1
-	jq --arg cg "/$P/$cid" '
-		.process.terminal = false
-		| .process.args = ["sh", "-c", "echo up > /tmp/started; while true; do sleep 1; done"]
-		| .root.readonly = false
-		| .linux.cgroupsPath = $cg' \
-	    "$d/bundle/config.json" >"$d/config.json" && mv "$d/config.json" "$d/bundle/config.json" ||
-	    return 1
-	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
-	rpid=$!
-	cleanup_push "runc kill '$cid' KILL; sleep 0.3; runc delete -f '$cid'; wait $rpid"
-	wait_until 10 test -s "$d/pid" || { echo "# runc run $cid: $(cat "$d/runc.log")" >&2; return 1; }
-	wait_until 10 test -s "$d/upper/tmp/started"
+	run_container "$RS/$1" "$1" "$L2:$L1" "/$P/$1" \
+		"echo up > /tmp/started; while true; do sleep 1; done" &&
+		wait_until 10 test -s "$RS/$1/upper/tmp/started"
 }
 
 # xc COMMAND: run COMMAND with sh -c in c1.
@@ -98,20 +84,6 @@ xc() {
 	return 1
 }
 
-# start_watch VAR OUT ERR ARGS...: `upperwatch ARGS` in the background,
-# stdout to OUT, stderr to ERR, its pid in VAR.  Registers its stop.
-start_watch() {
-	local var=$1 out=$2 err=$3 pid
-	shift 3
-	: >>"$out"
-	: >>"$err"
-	"$UPPERWATCH" "$@" >>"$out" 2>>"$err" &
-	pid=$!
-	cleanup_push "stop_bg $pid"
-	printf -v "$var" %s "$pid"
-}
-
-alive() { [ -d "/proc/$1" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 lines() { tail -n +"$(($2 + 1))" "$1"; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 le2() { awk -v d="$1" 'BEGIN { exit !(d <= 2.0) }'; }
@@ -300,7 +272,7 @@ INIT=$(runc state "$C1" | jq -r .pid)
 # ---- 1. the default set ----------------------------------------------------
 
 EV=$S/events.jsonl ERR=$S/watch.err
-start_watch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --policy "$PD" --output "$EV"
+start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --policy "$PD" --output "$EV"
 if wait_until 20 grep -q "watching container $C1 " "$ERR"; then
 	pass "watch --container --policy: 'watching container $C1' notice"
 else
@@ -438,7 +410,7 @@ check "policy check lockdown.lua prints a digest ($DL)" test -n "$DL"
 capped_run() {
 	local name=$1 db=$2 out=$3 err=$4 cap=$5 exe=$6 file=$7 w line
 	shift 7
-	start_watch w "$out" "$err" --db "$db" watch --container "$C1" --policy "$LOCK" --output "$out" "$@"
+	start_upperwatch w "$out" "$err" --db "$db" watch --container "$C1" --policy "$LOCK" --output "$out" "$@"
 	if ! wait_until 20 grep -q "watching container $C1 " "$err"; then
 		fail "$name: no 'watching container' notice within 20 s: $(head -c 600 "$err")"
 		stop_bg "$w"

@@ -47,23 +47,12 @@ cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] 
 
 # ---- helpers ---------------------------------------------------------------
 
+# start_runc CID: a container on the layer (run_container); waits until
+# its init has run.
 start_runc() {
-	local cid=$1 d=$RS/$1
-	mkdir -p "$d/upper" "$d/work" "$d/bundle/rootfs"
-	mount_overlay "$L1" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
-	(cd "$d/bundle" && runc spec) || return 1
-	jq --arg cg "/$P/$cid" '
-		.process.terminal = false
-		| .process.args = ["sh", "-c", "echo up > /tmp/started; exec sleep 100000"]
-		| .root.readonly = false
-		| .linux.cgroupsPath = $cg' \
-	    "$d/bundle/config.json" >"$d/config.json" && mv "$d/config.json" "$d/bundle/config.json" ||
-	    return 1
-	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
-	RUNC_PID=$!
-	cleanup_push "runc kill '$cid' KILL; sleep 0.3; runc delete -f '$cid'; wait $RUNC_PID"
-	wait_until 10 test -s "$d/pid" || { echo "# runc run $cid: $(cat "$d/runc.log")" >&2; return 1; }
-	wait_until 10 test -s "$d/upper/tmp/started"
+	run_container "$RS/$1" "$1" "$L1" "/$P/$1" \
+		"echo up > /tmp/started; exec sleep 100000" &&
+		wait_until 10 test -s "$RS/$1/upper/tmp/started"
 }
 
 # xc COMMAND: run COMMAND with sh -c in the container (bounded).

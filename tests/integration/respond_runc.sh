@@ -58,26 +58,14 @@ cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] 
 
 # ---- helpers ---------------------------------------------------------------
 
-# start_runc CID: mount the overlay, make the bundle (notes §8.1) and
-# start `runc run` in the background.  Registers the kill and the
-# unmount.  Sets RUNC_PID, V1 and V2 (the container's cgroup dirs).
+# start_runc CID: a container on the layer (run_container) whose init
+# has a child; waits until the init has run.  Sets RUNC_PID, V1 and V2
+# (the container's cgroup dirs).
 start_runc() {
-	local cid=$1 d=$RS/$1
-	mkdir -p "$d/upper" "$d/work" "$d/bundle/rootfs"
-	mount_overlay "$L1" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
-	(cd "$d/bundle" && runc spec) || return 1
-	jq --arg cg "/$P/$cid" '
-		.process.terminal = false
-		| .process.args = ["sh", "-c", "sleep 100000 & echo up > /tmp/started; exec sleep 100000"]
-		| .root.readonly = false
-		| .linux.cgroupsPath = $cg' \
-	    "$d/bundle/config.json" >"$d/config.json" && mv "$d/config.json" "$d/bundle/config.json" ||
-	    return 1
-	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
-	RUNC_PID=$!
-	cleanup_push "runc resume '$cid'; runc kill '$cid' KILL; sleep 0.3; runc delete -f '$cid'; wait $RUNC_PID"
-	wait_until 10 test -s "$d/pid" || { echo "# runc run $cid: $(cat "$d/runc.log")" >&2; return 1; }
-	wait_until 10 test -s "$d/upper/tmp/started" || return 1
+	local cid=$1
+	run_container "$RS/$cid" "$cid" "$L1" "/$P/$cid" \
+		"sleep 100000 & echo up > /tmp/started; exec sleep 100000" &&
+		wait_until 10 test -s "$RS/$cid/upper/tmp/started" || return 1
 	V1=$(jq -r '.cgroup_paths.freezer // empty' "/run/runc/$cid/state.json")
 	V2=$(jq -r '.cgroup_paths[""] // empty' "/run/runc/$cid/state.json")
 	[ -d "$V1" ] && [ -d "$V2" ] || { echo "# $cid: cgroup dirs [$V1] [$V2]" >&2; return 1; }

@@ -51,30 +51,12 @@ cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] 
 
 # ---- helpers ---------------------------------------------------------------
 
-# start_runc CID: mount the overlay (top layer first), make the bundle
-# (notes §8.1, in that order: mount, runc spec, edit, runc run) and start
-# `runc run` in the background.  Registers the kill and the unmount.
-# Sets RUNC_PID.
+# start_runc CID: a container on the image's layers (run_container);
+# waits until its init has run (/tmp/started is in the upper).
 start_runc() {
-	local cid=$1 d=$RS/$1
-	mkdir -p "$d/upper" "$d/work" "$d/bundle/rootfs"
-	mount_overlay "$L2:$L1" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
-	(cd "$d/bundle" && runc spec) || return 1
-	jq --arg cg "/$P/$cid" '
-		.process.terminal = false
-		| .process.args = ["sh", "-c", "echo up > /tmp/started; while true; do sleep 1; done"]
-		| .root.readonly = false
-		| .linux.cgroupsPath = $cg' \
-	    "$d/bundle/config.json" >"$d/config.json" && mv "$d/config.json" "$d/bundle/config.json" ||
-	    return 1
-	# Foreground runc in the background: it reaps the init and deletes
-	# the container when the init dies.
-	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
-	RUNC_PID=$!
-	cleanup_push "runc kill '$cid' KILL; sleep 0.3; runc delete -f '$cid'; wait $RUNC_PID"
-	wait_until 10 test -s "$d/pid" || { echo "# runc run $cid: $(cat "$d/runc.log")" >&2; return 1; }
-	# the init has run once /tmp/started is in the upper
-	wait_until 10 test -s "$d/upper/tmp/started"
+	run_container "$RS/$1" "$1" "$L2:$L1" "/$P/$1" \
+		"echo up > /tmp/started; while true; do sleep 1; done" &&
+		wait_until 10 test -s "$RS/$1/upper/tmp/started"
 }
 
 # xc CID COMMAND: run COMMAND with sh -c in container CID.
@@ -83,22 +65,6 @@ xc() {
 	echo "# runc exec $1 '$2': $(head -c 300 "$S/exec.out")" >&2
 	return 1
 }
-
-# start_watch VAR OUT ERR ARGS...: start `upperwatch ARGS` in the
-# background, stdout to OUT, stderr to ERR; its pid in VAR.  Registers its
-# stop.
-start_watch() {
-	local var=$1 out=$2 err=$3 pid
-	shift 3
-	: >>"$out"
-	: >>"$err"
-	"$UPPERWATCH" "$@" >>"$out" 2>>"$err" &
-	pid=$!
-	cleanup_push "stop_bg $pid"
-	printf -v "$var" %s "$pid"
-}
-
-alive() { [ -d "/proc/$1" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 # notice_for UPPER ERRFILE: the id a "watching container" notice gave the
 # container with that upper dir (first such notice).
@@ -173,7 +139,7 @@ mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,opt/data} "$L2"/{etc,bin,opt/data}
 check "$C1: runc container started" start_runc "$C1"
 runc state "$C1" >/dev/null 2>&1 || { fail "$C1 is not running; cannot go on"; finish; }
 
-start_watch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$EV"
+start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$EV"
 if wait_until 20 grep -q "watching container $C1 " "$ERR"; then
 	pass "watch --container: 'watching container $C1' notice"
 else
@@ -284,7 +250,7 @@ N1=$(wc -l <"$EV")
 xc "$C1" 'echo again >> /etc/app.conf; echo o > /etc/offline; rm /bin/ls; echo l > /race01/d1/later' ||
     fail "restart: changes while down failed"
 
-start_watch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$EV"
+start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$EV"
 wait_until 20 more_than 1 "watching container $C1 " "$ERR" ||
     fail "restart: no second 'watching container' notice"
 # Drift made while it was down: reported by the start-up scan.
@@ -313,7 +279,7 @@ expect_eq "restart: SIGTERM, exit 0" 0 "$BG_STATUS"
 # Again, with no change at all.
 N2=$(wc -l <"$EV")
 NOTICES=$(grep -c "watching container $C1 " "$ERR")
-start_watch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$EV"
+start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$EV"
 wait_until 20 more_than "$NOTICES" "watching container $C1 " "$ERR" ||
     fail "restart without changes: no 'watching container' notice"
 sleep 1.5	# the start-up scan runs before the first signal is looked at
@@ -328,7 +294,7 @@ fi
 
 # ---- the host daemon and a second container ---------------------------------
 
-start_watch H "$HEV" "$HERR" --db "$S/db2" watch --output "$HEV"
+start_upperwatch H "$HEV" "$HERR" --db "$S/db2" watch --output "$HEV"
 if wait_until 30 grep -q "watching container $C1 " "$HERR"; then
 	pass "host daemon: found $C1"
 else
