@@ -136,6 +136,10 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		cli_container_free(&found);
 		return CLI_ERROR;
 	}
+	/* Layers as snapshotters extract them mark opaque dirs and
+	 * whiteouts with trusted.overlay.* xattrs. */
+	if (rootfs == NULL && !uw_trusted_xattrs_readable())
+		fprintf(stderr, "upperwatch: %s\n", UW_TRUSTED_XATTRS_WARNING);
 	rc = uw_baseline_build(db, &opts, &stats, &err);
 	if (tty)
 		fputs("\r\033[K", stderr);

@@ -203,6 +203,8 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		cli_container_free(&found);
 		return CLI_ERROR;
 	}
+	if (!uw_trusted_xattrs_readable())
+		fprintf(stderr, "upperwatch: %s\n", UW_TRUSTED_XATTRS_WARNING);
 	rc = uw_diff(db, &opts, &stats, &err);
 	uw_db_close(db);
 	cli_container_free(&found);

@@ -44,6 +44,21 @@ struct uw_error {
 /* The library version, e.g. "0.1.0". */
 UW_API const char *uw_version(void);
 
+/*
+ * Whether this process can read trusted.* xattrs: it needs CAP_SYS_ADMIN
+ * in the initial user namespace.  Without it the kernel hides them (no
+ * error), so the opaque dirs and xattr whiteouts of a kernel overlay (one
+ * mounted without userxattr) and of snapshotter-extracted layers go
+ * unseen.  1 when it can, or cannot tell; 0 when it surely cannot.
+ */
+UW_API int uw_trusted_xattrs_readable(void);
+
+/* A warning line saying so (no newline). */
+#define UW_TRUSTED_XATTRS_WARNING "WARNING: no CAP_SYS_ADMIN in the " \
+	"initial user namespace: trusted.overlay.* xattrs are hidden from " \
+	"us, so opaque dirs and xattr whiteouts of overlays mounted without " \
+	"userxattr go unseen; run as root with CAP_SYS_ADMIN"
+
 enum uw_file_type {
 	UW_TYPE_FILE = 1,
 	UW_TYPE_DIR,

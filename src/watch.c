@@ -1841,6 +1841,8 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	/* Not at the commit that passes 1000 pages, in the middle of a
 	 * burst: when the watcher is about to wait. */
 	store_defer_checkpoints(store);
+	if (!uw_trusted_xattrs_readable())
+		notice(&w, "%s", UW_TRUSTED_XATTRS_WARNING);
 	if (opts->policy_path_count > 0) {
 		rc = load_policies(&w, 0);
 		if (rc < 0)

@@ -98,6 +98,30 @@ expect_error "read-only directory" 2 \
 # Ctrl-C during a build keeps the previous baseline whole.
 for i in $(seq 3000); do echo "$i" > "$S/layer/etc/f$i"; done
 "$U" --db "$S/int.db" baseline --image big --rootfs "$S/layer" >/dev/null
+# Without CAP_SYS_ADMIN the kernel hides trusted.* xattrs without an
+# error: diff, a baseline of layers and the watcher say so; with it, not.
+W="WARNING: no CAP_SYS_ADMIN in the initial user namespace"
+NOCAP=(setpriv --bounding-set=-sys_admin --)
+mkdir -p "$S/capupper"
+"$U" --db "$S/cap.db" baseline --image cap "$S/layer" >/dev/null 2>"$S/cap.err"
+check "with CAP_SYS_ADMIN: no warning from baseline" sh -c "! grep -q '$W' '$S/cap.err'"
+"$U" --db "$S/cap.db" diff --image cap "$S/capupper" >/dev/null 2>"$S/cap.err"
+check "with CAP_SYS_ADMIN: no warning from diff" sh -c "! grep -q '$W' '$S/cap.err'"
+"${NOCAP[@]}" "$U" --db "$S/cap.db" baseline --image cap "$S/layer" >/dev/null 2>"$S/cap.err"
+check "without CAP_SYS_ADMIN: baseline of layers warns" grep -q "^upperwatch: $W" "$S/cap.err"
+"${NOCAP[@]}" "$U" --db "$S/cap.db" baseline --image cap2 --rootfs "$S/layer" >/dev/null 2>"$S/cap.err"
+check "but not a baseline of a plain rootfs" sh -c "! grep -q '$W' '$S/cap.err'"
+"${NOCAP[@]}" "$U" --db "$S/cap.db" diff --image cap "$S/capupper" >/dev/null 2>"$S/cap.err"
+check "without CAP_SYS_ADMIN: diff warns" grep -q "^upperwatch: $W" "$S/cap.err"
+# setpriv execs upperwatch: $! is the daemon itself
+"${NOCAP[@]}" "$U" --db "$S/cap.db" watch --upper "$S/capupper" --image cap --no-policy \
+	--output "$S/capw.out" 2>"$S/capw.err" &
+capw=$!
+cleanup_push "stop_bg $capw KILL"
+check "without CAP_SYS_ADMIN: watch warns" wait_until 10 grep -q "upperwatch: $W" "$S/capw.err"
+stop_bg "$capw"
+expect_eq "and stops on SIGTERM" 0 "$BG_STATUS"
+
 before=$("$U" --db "$S/int.db" show --image big --json | md5sum)
 for i in $(seq 3001 60000); do echo "$i"; done | (cd "$S/layer/etc" && xargs touch)
 "$U" --db "$S/int.db" baseline --jobs 1 --image big --rootfs "$S/layer" >/dev/null 2>"$S/int.err" &
