@@ -131,8 +131,14 @@ arena_reset(void)
 
 	p = mmap(arena, HASH_MAP_WINDOW, PROT_NONE, MAP_PRIVATE |
 	    MAP_ANONYMOUS | MAP_NORESERVE | (arena ? MAP_FIXED : 0), -1, 0);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		/* A failed MAP_FIXED may have unmapped part of the range
+		 * (older kernels): someone else's mapping may land there,
+		 * so never map over it again; what is left is lost. */
+		arena = NULL;
+		arena_used = 0;
 		return -errno;
+	}
 	arena = p;
 	arena_used = 0;
 	return 0;
@@ -150,8 +156,22 @@ arena_map(int fd, uint64_t pos, size_t len)
 	}
 	p = mmap(arena + arena_used, len, PROT_READ, MAP_PRIVATE | MAP_FIXED |
 	    MAP_POPULATE, fd, (off_t)pos);
-	if (p != MAP_FAILED)
-		arena_used += page_round(len);
+	if (p == MAP_FAILED) {
+		/* The failed range may be a hole now (see arena_reset):
+		 * give the arena up, unmapping only what is surely ours. */
+		int saved = errno;
+		size_t end = arena_used + page_round(len);
+
+		if (arena_used > 0)
+			munmap(arena, arena_used);
+		if (end < HASH_MAP_WINDOW)
+			munmap(arena + end, HASH_MAP_WINDOW - end);
+		arena = NULL;
+		arena_used = 0;
+		errno = saved;
+		return MAP_FAILED;
+	}
+	arena_used += page_round(len);
 	return p;
 }
 

@@ -116,8 +116,10 @@ struct uw_policy_set {
 	size_t ctr_views;		/* in the container view cache */
 };
 
-/* Container views kept for reuse (a watcher's events come from a few). */
+/* Container views kept for reuse (a watcher's events come from a few),
+ * keyed by all their fields when those take at most CTR_KEY_MAX bytes. */
 #define CTR_VIEW_CACHE 32
+#define CTR_KEY_MAX 16384
 #define CTR_VIEW_KEY "upperwatch.containers"
 
 static const char *const severity_names[] = {
@@ -1292,34 +1294,36 @@ seal(lua_State *L)
 }
 
 static void
-hash_str(XXH3_state_t *st, const char *v)
+add_key_field(luaL_Buffer *b, const char *v)
 {
 	size_t len = v != NULL ? strlen(v) : 0;
+	uint32_t n = (uint32_t)len;
 
-	XXH3_64bits_update(st, &len, sizeof(len));
-	XXH3_64bits_update(st, v != NULL ? v : "", len);
+	luaL_addlstring(b, (const char *)&n, sizeof(n));
+	luaL_addlstring(b, v != NULL ? v : "", len);
 }
 
-/* What a container's view is built from, as one number. */
-static lua_Integer
-container_key(const struct uw_container *c)
+/* What a container's view is built from, every field length-prefixed:
+ * the cache key (compared whole: no hash to collide). */
+static void
+push_container_key(lua_State *L, const struct uw_container *c)
 {
-	XXH3_state_t st;
+	luaL_Buffer b;
 	size_t i;
 
-	XXH3_64bits_reset(&st);
-	hash_str(&st, c->id);
-	hash_str(&st, c->name);
-	hash_str(&st, c->image);
-	hash_str(&st, c->image_id);
-	hash_str(&st, c->runtime);
-	hash_str(&st, c->pod);
-	hash_str(&st, c->pod_namespace);
+	luaL_buffinit(L, &b);
+	add_key_field(&b, c->id);
+	add_key_field(&b, c->name);
+	add_key_field(&b, c->image);
+	add_key_field(&b, c->image_id);
+	add_key_field(&b, c->runtime);
+	add_key_field(&b, c->pod);
+	add_key_field(&b, c->pod_namespace);
 	for (i = 0; i < c->label_count; i++) {
-		hash_str(&st, c->labels[i].key);
-		hash_str(&st, c->labels[i].value);
+		add_key_field(&b, c->labels[i].key);
+		add_key_field(&b, c->labels[i].value);
 	}
-	return (lua_Integer)XXH3_64bits_digest(&st);
+	luaL_pushresult(&b);
 }
 
 static void
@@ -1359,8 +1363,8 @@ static void
 push_container_view(lua_State *L, const struct uw_container *c)
 {
 	struct uw_policy_set *set;
-	lua_Integer key;
 	void *ud;
+	int tbl;
 
 	if (c == NULL) {
 		push_container(L, c);
@@ -1368,7 +1372,6 @@ push_container_view(lua_State *L, const struct uw_container *c)
 	}
 	lua_getallocf(L, &ud);
 	set = ud;
-	key = container_key(c);
 	if (lua_getfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY) != LUA_TTABLE ||
 	    set->ctr_views >= CTR_VIEW_CACHE) {
 		lua_pop(L, 1);
@@ -1377,14 +1380,24 @@ push_container_view(lua_State *L, const struct uw_container *c)
 		lua_setfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY);
 		set->ctr_views = 0;
 	}
-	if (lua_rawgeti(L, -1, key) == LUA_TNIL) {
+	tbl = lua_gettop(L);
+	push_container_key(L, c);			/* tbl key */
+	if (lua_rawlen(L, -1) > CTR_KEY_MAX) {
+		lua_pop(L, 2);		/* huge labels: not worth keeping */
+		push_container(L, c);
+		return;
+	}
+	lua_pushvalue(L, -1);
+	if (lua_rawget(L, tbl) == LUA_TNIL) {		/* tbl key view */
 		lua_pop(L, 1);
 		push_container(L, c);
-		lua_pushvalue(L, -1);
-		lua_rawseti(L, -3, key);
+		lua_pushvalue(L, -2);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, tbl);
 		set->ctr_views++;
 	}
-	lua_remove(L, -2);
+	lua_replace(L, tbl);				/* view key */
+	lua_pop(L, 1);
 }
 
 /* The DESIGN §4 fields, as read-only tables. */

@@ -1098,6 +1098,13 @@ store_defer_checkpoints(struct store *store)
 	sqlite3_wal_hook(store->db, wal_hook, store);
 }
 
+void
+store_resume_checkpoints(struct store *store)
+{
+	store->ckpt_deferred = 0;
+	sqlite3_wal_autocheckpoint(store->db, 1000);
+}
+
 int
 store_wal_pages(const struct store *store)
 {

@@ -102,6 +102,7 @@ int store_commit(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
  * store_wal_pages says how far the WAL has grown.
  */
 void store_defer_checkpoints(struct store *store);
+void store_resume_checkpoints(struct store *store);	/* SQLite's again */
 int store_wal_pages(const struct store *store);
 int store_checkpoint(struct store *store, struct uw_error *err)
     UW_WARN_UNUSED;

@@ -458,11 +458,23 @@ event_sig(struct uw_buf *sig, const struct uw_event *ev, uint64_t *value)
 	return uw_buf_add(sig, hex, 16);
 }
 
-/* Identity of a file's state for the rescan shortcut (never 0). */
+/*
+ * Identity of a file's state for the rescan shortcut (never 0), or 0
+ * when it cannot be trusted: a ctime less than RACY_NS old.  The kernel
+ * stamps ctime from a clock that moves in ticks of a few ms, so a
+ * same-size rewrite in the tick after this stat could leave inode, ctime
+ * and size as they were (git's "racily clean" files).
+ */
+#define RACY_NS 50000000
 static int64_t
 stat_key(const struct stat *st)
 {
 	uint64_t v[5];
+	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+	    st->st_ctim.tv_nsec;
+
+	if (uw_now_real_ns() - ctime_ns < RACY_NS)
+		return 0;
 
 	v[0] = (uint64_t)st->st_ino;
 	v[1] = (uint64_t)st->st_dev;
@@ -1136,7 +1148,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, struct drift_child *top)
 {
 	struct scan_frame *frames;
-	struct pent *known;
+	struct pent *known, *pe;
 	struct stat st;
 	int64_t skey;
 	struct drift_dir dir;
@@ -1199,6 +1211,12 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		dir.bpath = f->dir.bpath.data ? f->dir.bpath.data :
 		    (const unsigned char *)"";
 		dir.bpath_len = f->dir.bpath.len;
+		/* An event waits for this path: this read covers it (the
+		 * event came before), so it is taken off the queue; and the
+		 * path is read whole, never skipped below. */
+		pe = pset_get(&c->pending, p.data, p.len, 0);
+		if (pe != NULL)
+			pset_del(&c->pending, pe);
 		/* A file already reported and not touched since (same inode,
 		 * ctime and size: any write moves ctime) needs no second
 		 * look: overflow and periodic rescans stay cheap. */
@@ -1209,8 +1227,10 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 			if (S_ISDIR(st.st_mode))
 				goto classify;
 			skey = stat_key(&st);
-			known = pset_get(&c->reported, p.data, p.len, 0);
-			if (known != NULL && known->last_ns == skey) {
+			known = pe != NULL ? NULL :
+			    pset_get(&c->reported, p.data, p.len, 0);
+			if (known != NULL && skey != 0 &&
+			    known->last_ns == skey) {
 				if (w->scanning)
 					known->gen = w->scan_gen;
 				continue;
@@ -1298,9 +1318,9 @@ rescan(struct watcher *w, struct wctr *c)
 
 	w->dir_gen++;
 	/* Every event read so far happened before this scan reads the
-	 * tree: the scan covers the paths they name (after an overflow,
-	 * thousands), so they need no second look. */
-	pset_free(&c->pending);
+	 * tree: scan_tree takes each path it reads off the pending queue
+	 * (after an overflow, thousands), so they need no second look.
+	 * What it cannot reach (deeper than it goes) stays queued. */
 	drift_child_init(&top);
 	top.fd = dup(c->root_fd);
 	if (top.fd < 0) {
@@ -1572,8 +1592,6 @@ queue_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 {
 	struct pent *e;
 
-	if (c->needs_rescan)
-		return 0;	/* the coming rescan reads it */
 	if (c->pending.count >= MAX_PENDING) {
 		c->needs_rescan = 1;	/* too much at once: rescan */
 		return 0;
@@ -1747,7 +1765,8 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 			if (rc == 0)
 				rc = process_path(w, c, e->key, e->len,
 				    e->flags);
-			pset_del(&c->pending, e);
+			if (e->key != NULL && e->key != PENT_TOMB)
+				pset_del(&c->pending, e);
 			if (rc < 0)
 				return rc;
 		}
@@ -2024,6 +2043,7 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	}
 	idle(&w);
 out:
+	store_resume_checkpoints(store);	/* the handle outlives us */
 	/* the last status, while everything it reports still exists */
 	if (w.status_path != NULL && w.metrics_path != NULL)
 		write_status(&w, 1);
@@ -2067,6 +2087,7 @@ out:
 	uw_buf_free(&w.ctx_path);
 	drift_child_free(&w.ctx);
 	if (rc == 0 && w.stop_rc < 0)
-		rc = w.stop_rc;
+		rc = uw_fail(err, w.stop_rc, "handing events out failed: %s",
+		    strerror(-w.stop_rc));
 	return rc == -ECANCELED ? 0 : rc;
 }
