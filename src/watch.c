@@ -461,11 +461,11 @@ event_sig(struct uw_buf *sig, const struct uw_event *ev, uint64_t *value)
 /*
  * Identity of a file's state for the rescan shortcut (never 0), or 0
  * when it cannot be trusted: a ctime less than RACY_NS old.  The kernel
- * stamps ctime from a clock that moves in ticks of a few ms, so a
+ * stamps ctime from a clock that moves in ticks (10 ms at HZ=100), so a
  * same-size rewrite in the tick after this stat could leave inode, ctime
  * and size as they were (git's "racily clean" files).
  */
-#define RACY_NS 50000000
+#define RACY_NS 20000000
 static int64_t
 stat_key(const struct stat *st)
 {
