@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <inotifytools/inotifytools.h>
@@ -460,12 +461,28 @@ event_sig(struct uw_buf *sig, const struct uw_event *ev, uint64_t *value)
 
 /*
  * Identity of a file's state for the rescan shortcut (never 0), or 0
- * when it cannot be trusted: a ctime less than RACY_NS old.  The kernel
- * stamps ctime from a clock that moves in ticks (10 ms at HZ=100), so a
- * same-size rewrite in the tick after this stat could leave inode, ctime
- * and size as they were (git's "racily clean" files).
+ * when it cannot be trusted: a ctime younger than two ticks of the
+ * clock the kernel stamps it from (the coarse clock: 4 ms at HZ=250,
+ * 10 ms at HZ=100).  A same-size rewrite in the tick after this stat
+ * could leave inode, ctime and size as they were (git's "racily clean"
+ * files).
  */
-#define RACY_NS 20000000
+static int64_t
+racy_ns(void)
+{
+	static int64_t v;
+	struct timespec res;
+
+	if (v == 0) {
+		v = 20000000;	/* unknown: 20 ms */
+		if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0 &&
+		    res.tv_sec == 0 && res.tv_nsec > 0 &&
+		    res.tv_nsec <= 10000000)
+			v = 2 * (int64_t)res.tv_nsec;
+	}
+	return v;
+}
+
 static int64_t
 stat_key(const struct stat *st)
 {
@@ -473,7 +490,7 @@ stat_key(const struct stat *st)
 	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
 	    st->st_ctim.tv_nsec;
 
-	if (uw_now_real_ns() - ctime_ns < RACY_NS)
+	if (uw_now_real_ns() - ctime_ns < racy_ns())
 		return 0;
 
 	v[0] = (uint64_t)st->st_ino;
