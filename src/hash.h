@@ -14,8 +14,9 @@
 #define HASH_SECRET_LEN 192
 /* Read buffer each hashing thread should own. */
 #define HASH_BUF_LEN 262144
-/* Files at least this big may be read through mmap, in windows of this
- * size (so the mapped pages in memory stay bounded). */
+/* Files at least this big may be read through mmap: into each thread's
+ * arena of HASH_MAP_WINDOW bytes, unmapped whole when full (a bigger
+ * file in windows of that size), so the mapped pages stay bounded. */
 #define HASH_MAP_MIN (1u << 20)
 #define HASH_MAP_WINDOW (8u << 20)
 /* How often a file that changes while hashed is read again. */

@@ -390,8 +390,7 @@ L1=$RS/layers/1 L2=$RS/layers/2
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,opt/data} "$L2"/{etc,bin,opt/data}
 (
 	set -e
-	cp "$(command -v busybox)" "$L1/bin/busybox"
-	for a in sh echo sleep rm mkdir cat; do ln -sf busybox "$L1/bin/$a"; done
+	busybox_layer "$L1" sh echo sleep rm mkdir cat
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 	echo old >"$L1/opt/data/old.txt"
 	setfattr -n trusted.overlay.opaque -v y "$L2/opt/data"

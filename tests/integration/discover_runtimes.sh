@@ -132,10 +132,7 @@ ops() { jq -r '"\(.op) \(.path) \(.type)"' "$1" 2>/dev/null | sort | tr '\n' ';'
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,opt/data} "$L2"/{etc,bin,opt/data}
 (
 	set -e
-	cp "$(command -v busybox)" "$L1/bin/busybox"
-	for a in sh ls cat echo sleep touch rm mkdir mv chmod ln head stat; do
-		ln -sf busybox "$L1/bin/$a"
-	done
+	busybox_layer "$L1" sh ls cat echo sleep touch rm mkdir mv chmod ln head stat
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 	echo v1 >"$L1/etc/app.conf"
 	echo old >"$L1/opt/data/old.txt"
@@ -163,8 +160,7 @@ check "$C2: init ran (/tmp/started in the upper)" wait_started "$C2"
 # Podman (notes §8.2)
 R=$RS/img-rootfs
 mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp,root}
-cp "$(command -v busybox)" "$R/bin/busybox"
-for a in sh ls cat echo sleep touch rm mkdir mv chmod ln head; do ln -sf busybox "$R/bin/$a"; done
+busybox_layer "$R" sh ls cat echo sleep touch rm mkdir mv chmod ln head
 echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
 echo v1 >"$R/etc/app.conf"
 podman_ok=0

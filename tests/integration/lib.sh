@@ -127,6 +127,17 @@ stop_bg() {
 	BG_STATUS=$?
 }
 
+# busybox_layer DIR APPLET...: the static busybox in DIR/bin, and each
+# APPLET a link to it: the smallest image a test container can run.
+busybox_layer() {
+	local d=$1 a
+	shift
+	mkdir -p "$d/bin" && cp "$(command -v busybox)" "$d/bin/busybox" || return 1
+	for a in "$@"; do
+		ln -sf busybox "$d/bin/$a" || return 1
+	done
+}
+
 # alive PID: the process exists and is not a zombie.
 alive() { [ -d "/proc/$1" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 

@@ -245,10 +245,7 @@ capped_notice() {
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,opt/data,usr/local/bin} "$L2"/{etc,bin,opt/data}
 (
 	set -e
-	cp "$(command -v busybox)" "$L1/bin/busybox"
-	for a in sh ls cat echo sleep touch rm mkdir mv chmod ln head stat cp; do
-		ln -sf busybox "$L1/bin/$a"
-	done
+	busybox_layer "$L1" sh ls cat echo sleep touch rm mkdir mv chmod ln head stat cp
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 	echo v1 >"$L1/etc/app.conf"
 	echo image-host >"$L1/etc/hostname"

@@ -226,10 +226,7 @@ EOF
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root}
 (
 	set -e
-	cp "$(command -v busybox)" "$L1/bin/busybox"
-	for a in sh ls cat echo sleep touch rm mkdir mv chmod ln head cp true; do
-		ln -sf busybox "$L1/bin/$a"
-	done
+	busybox_layer "$L1" sh ls cat echo sleep touch rm mkdir mv chmod ln head cp true
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 ) || fail "building the layer failed"
 mkdir -p "$POL"

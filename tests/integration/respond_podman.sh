@@ -110,10 +110,7 @@ check_evidence() {
 mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp,root,opt/p}
 (
 	set -e
-	cp "$(command -v busybox)" "$R/bin/busybox"
-	for a in sh ls cat echo sleep touch rm mkdir mv chmod ln head cp true; do
-		ln -sf busybox "$R/bin/$a"
-	done
+	busybox_layer "$R" sh ls cat echo sleep touch rm mkdir mv chmod ln head cp true
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
 	for n in 1 2; do
 		{ printf '#!/bin/sh\n# %s payload %s\n' "$P" "$n"; head -c 4000 /dev/urandom; } >"$R/opt/p/x$n"

@@ -162,10 +162,7 @@ check_evidence() {
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,opt/p}
 (
 	set -e
-	cp "$(command -v busybox)" "$L1/bin/busybox"
-	for a in sh ls cat echo sleep touch rm mkdir mv chmod ln head cp true; do
-		ln -sf busybox "$L1/bin/$a"
-	done
+	busybox_layer "$L1" sh ls cat echo sleep touch rm mkdir mv chmod ln head cp true
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 	for n in 1 2 3 4 5; do
 		{ printf '#!/bin/sh\n# %s payload %s\n' "$P" "$n"; head -c 4000 /dev/urandom; } >"$L1/opt/p/x$n"
