@@ -32,6 +32,8 @@ op_letter(enum uw_op op)
 		return 'D';
 	case UW_OP_REPLACED:
 		return 'R';
+	case UW_OP_ERROR:
+		return 'E';
 	}
 	return '?';
 }

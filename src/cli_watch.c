@@ -72,19 +72,31 @@ print_event(const struct uw_event *ev, void *arg)
 	return rc;
 }
 
+/* A notice on stderr, one line whatever it holds: warnings (and
+ * coverage losses) always, the rest unless --quiet. */
 static void
-print_notice(const char *msg, void *arg)
+print_notice(enum uw_notice_level level, const char *msg, void *arg)
 {
 	struct watch_out *o = arg;
 	char when[32];
 	time_t t = time(NULL);
 	struct tm tm;
 
-	if (o->quiet && strncmp(msg, "WARNING", 7) != 0)
+	if (o->quiet && level == UW_NOTICE_INFO)
 		return;
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
 	    gmtime_r(&t, &tm));
-	fprintf(stderr, "%s upperwatch: %s\n", when, msg);
+	fprintf(stderr, "%s upperwatch: %s", when,
+	    level == UW_NOTICE_INFO ? "" : "WARNING: ");
+	/* The library escapes the paths it names; a control byte that got
+	 * through anyway must not start a forged line. */
+	for (; *msg != '\0'; msg++) {
+		if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
+			fprintf(stderr, "\\x%02x", (unsigned char)*msg);
+		else
+			fputc(*msg, stderr);
+	}
+	fputc('\n', stderr);
 }
 
 static int
@@ -449,7 +461,8 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const ops[] = {
-		"added", "modified", "metadata", "deleted", "replaced", NULL
+		"added", "modified", "metadata", "deleted", "replaced", "error",
+		NULL
 	};
 	const struct cli_cmd *cmd = &cli_cmd_events;
 	const char *container = NULL, *op = NULL;
@@ -481,8 +494,8 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 					break;
 			if (ops[i] == NULL)
 				return cli_usage_error(cmd, "--op takes added, "
-				    "modified, metadata, deleted or replaced, "
-				    "not '%s'", optarg);
+				    "modified, metadata, deleted, replaced or "
+				    "error, not '%s'", optarg);
 			op = optarg;
 			break;
 		case 'J':
@@ -523,8 +536,8 @@ const struct cli_cmd cli_cmd_events = {
 	    "a date\n"
 	    "                  (2026-11-28 or 2026-11-28T10:00:00Z), or ns "
 	    "since the epoch\n"
-	    "  --op OP         only added, modified, metadata, deleted or "
-	    "replaced\n"
+	    "  --op OP         only added, modified, metadata, deleted, "
+	    "replaced or error\n"
 	    "  --json          the events as the watcher wrote them, one "
 	    "JSON line each\n"
 	    "  --db PATH       the database\n"

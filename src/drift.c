@@ -76,6 +76,8 @@ uw_op_name(enum uw_op op)
 		return "deleted";
 	case UW_OP_REPLACED:
 		return "replaced";
+	case UW_OP_ERROR:
+		return "error";
 	}
 	return "unknown";
 }

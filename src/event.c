@@ -128,6 +128,8 @@ uw_event_write_json(FILE *out, const struct uw_event *ev)
 		    ev->redirect_len);
 	if (ev->metacopy)
 		jsonw_bool(out, &first, "metacopy", 1);
+	if (ev->error != NULL)
+		jsonw_str(out, &first, "error", ev->error);
 	if (ev->container != NULL) {
 		jsonw_key(out, &first, "container");
 		write_container(out, ev->container);

@@ -129,7 +129,7 @@ read_event(const char *text, struct json_event *je, json_t **root,
 	*root = json_loads(text, 0, &jerr);
 	if (!json_is_object(*root))
 		return -1;
-	for (i = UW_OP_ADDED; i <= UW_OP_REPLACED; i++)
+	for (i = UW_OP_ADDED; i <= UW_OP_ERROR; i++)
 		if (jstr(*root, "op") != NULL &&
 		    strcmp(jstr(*root, "op"), uw_op_name((enum uw_op)i)) == 0)
 			je->ev.op = (enum uw_op)i;
@@ -139,6 +139,7 @@ read_event(const char *text, struct json_event *je, json_t **root,
 	je->ev.path = je->path;
 	je->ev.path_len = (size_t)n;
 	je->ev.type = type_from(jstr(*root, "type"));
+	je->ev.error = jstr(*root, "error");
 	if (json_is_object(json_object_get(*root, "current"))) {
 		read_record(json_object_get(*root, "current"), &je->current,
 		    je->cur_link, je->cur_caps);

@@ -53,11 +53,12 @@ UW_API const char *uw_version(void);
  */
 UW_API int uw_trusted_xattrs_readable(void);
 
-/* A warning line saying so (no newline). */
-#define UW_TRUSTED_XATTRS_WARNING "WARNING: no CAP_SYS_ADMIN in the " \
+/* A line saying so (no newline), and the same as a warning. */
+#define UW_TRUSTED_XATTRS_TEXT "no CAP_SYS_ADMIN in the " \
 	"initial user namespace: trusted.overlay.* xattrs are hidden from " \
 	"us, so opaque dirs and xattr whiteouts of overlays mounted without " \
 	"userxattr go unseen; run as root with CAP_SYS_ADMIN"
+#define UW_TRUSTED_XATTRS_WARNING "WARNING: " UW_TRUSTED_XATTRS_TEXT
 
 enum uw_file_type {
 	UW_TYPE_FILE = 1,
@@ -214,9 +215,13 @@ enum uw_op {
 	UW_OP_DELETED,		/* a whiteout over a baseline path */
 	UW_OP_REPLACED,		/* an opaque dir over a baseline dir, or a
 				 * type change */
+	UW_OP_ERROR,		/* the entry could not be classified: see
+				 * uw_event.error (it is reported, never
+				 * skipped) */
 };
 
-/* "added", "modified", "metadata", "deleted", "replaced" or "unknown". */
+/* "added", "modified", "metadata", "deleted", "replaced", "error" or
+ * "unknown". */
 UW_API const char *uw_op_name(enum uw_op op);
 
 /* What differs between an event's current and baseline records. */
@@ -229,6 +234,10 @@ UW_API const char *uw_op_name(enum uw_op op);
 #define UW_CHG_HASH 0x040
 #define UW_CHG_LINK 0x080
 #define UW_CHG_OPAQUE 0x100	/* a dir re-created: nothing below kept */
+/* An xattr named like overlay metadata that this mount reads as ordinary
+ * data (user.overlay.* on a mount without userxattr): a container set it,
+ * perhaps to make a tool that trusts it skip the entry. */
+#define UW_CHG_XATTR 0x200
 
 /*
  * One drift event: what one upper-dir entry means against the baseline.
@@ -259,6 +268,10 @@ struct uw_event {
 	 * journaled. */
 	const char *json;
 	size_t json_len;
+	/* Op UW_OP_ERROR: why the entry could not be classified (it changed
+	 * while read, it is too deep or its name too long, it cannot be
+	 * read); NULL otherwise. */
+	const char *error;
 };
 
 /*
@@ -337,7 +350,15 @@ struct uw_container {
 	const char *cgroup_v2;		/* absolute dir, "" if none */
 	const struct uw_label *labels;
 	size_t label_count;
+	/* Labels past the caps (UW_LABEL_VALUE_MAX bytes a value,
+	 * UW_LABELS_MAX bytes and UW_LABEL_COUNT_MAX labels in all) were cut
+	 * or left out. */
+	int labels_truncated;
 };
+
+#define UW_LABEL_VALUE_MAX 4096
+#define UW_LABELS_MAX (64u << 10)
+#define UW_LABEL_COUNT_MAX 256
 
 #define UW_OVERLAY_METACOPY 0x01
 #define UW_OVERLAY_REDIRECT_DIR 0x02
@@ -493,6 +514,18 @@ UW_API int uw_policy_replay(struct uw_db *db, struct uw_policy_set *set,
 
 /* ---- the watcher ---- */
 
+enum uw_notice_level {
+	UW_NOTICE_INFO = 0,	/* containers seen and gone, baselines built,
+				 * policies loaded, responses carried out */
+	UW_NOTICE_WARNING,	/* something failed and was survived: a
+				 * response, a policy reload, an alert sink */
+	UW_NOTICE_COVERAGE,	/* less is watched than should be: a
+				 * container degraded or unwatched, a dir
+				 * not watched, a baseline incomplete, the
+				 * journal behind, a watch cap reached.  Also
+				 * sent as an alert. */
+};
+
 struct uw_watch_opts {
 	/* Sidecar: watch only this container (id, name or id prefix)... */
 	const char *container;
@@ -512,9 +545,11 @@ struct uw_watch_opts {
 	/* Each drift event, after it is journaled.  A non-zero return stops
 	 * the watcher. */
 	int (*on_event)(const struct uw_event *ev, void *arg);
-	/* Things an operator should know: containers seen and gone,
-	 * baselines built, the watch limit reached, queue overflows. */
-	void (*on_notice)(const char *message, void *arg);
+	/* Things an operator should know, one line each (container paths
+	 * in them escaped), with how much they matter: see
+	 * enum uw_notice_level. */
+	void (*on_notice)(enum uw_notice_level level, const char *message,
+	    void *arg);
 	void *arg;
 	/* Stop cleanly (every accepted event committed) once non-zero. */
 	const volatile sig_atomic_t *stop;

@@ -270,20 +270,55 @@ struct watcher {
 };
 
 static void
-notice(struct watcher *w, const char *fmt, ...) UW_PRINTF(2, 3);
-
-static void
-notice(struct watcher *w, const char *fmt, ...)
+vnotice(struct watcher *w, enum uw_notice_level level, const char *fmt,
+    va_list ap)
 {
 	char msg[1024];
-	va_list ap;
 
 	if (w->opts->on_notice == NULL)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	w->opts->on_notice(level, msg, w->opts->arg);
+}
+
+static void
+notice(struct watcher *w, const char *fmt, ...) UW_PRINTF(2, 3);
+static void
+warn(struct watcher *w, const char *fmt, ...) UW_PRINTF(2, 3);
+static void
+coverage(struct watcher *w, const char *fmt, ...) UW_PRINTF(2, 3);
+
+/* For the operator's information. */
+static void
+notice(struct watcher *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnotice(w, UW_NOTICE_INFO, fmt, ap);
 	va_end(ap);
-	w->opts->on_notice(msg, w->opts->arg);
+}
+
+/* Something failed, and the watcher goes on. */
+static void
+warn(struct watcher *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnotice(w, UW_NOTICE_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+/* Less is watched than should be. */
+static void
+coverage(struct watcher *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnotice(w, UW_NOTICE_COVERAGE, fmt, ap);
+	va_end(ap);
 }
 
 static char *
@@ -670,7 +705,7 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 		    "paused", method, (double)latency / 1e6,
 		    uw_op_name(ev->op), (const char *)ev->path);
 	} else {
-		notice(w, "WARNING: container %s: %s failed: %s", c->info.id,
+		warn(w, "container %s: %s failed: %s", c->info.id,
 		    what, rerr.msg);
 	}
 	if (rc == 0)
@@ -915,7 +950,7 @@ add_watch(struct watcher *w, struct wctr *c, const unsigned char *path,
 			c->limited = 1;
 			c->next_rescan_ns = uw_now_mono_ns() +
 			    (int64_t)LIMITED_RESCAN_S * 1000000000;
-			notice(w, "WARNING: the inotify watch limit "
+			coverage(w, "the inotify watch limit "
 			    "(fs.inotify.max_user_watches = %d) is reached: "
 			    "container %s is rescanned every %d s instead of "
 			    "watched; raise the limit", 
@@ -1571,7 +1606,8 @@ policy_log(const char *policy, const char *line, void *arg)
 static void
 policy_notice(const char *msg, void *arg)
 {
-	notice((struct watcher *)arg, "%s", msg);
+	/* a policy quarantined: it judges nothing until a reload */
+	coverage((struct watcher *)arg, "%s", msg);
 }
 
 /* Load the policy set; at start a failure is fatal, on reload the old
@@ -1589,7 +1625,7 @@ load_policies(struct watcher *w, int reload)
 		if (!reload)
 			return uw_fail(w->err, err.code, "policies: %s",
 			    err.msg);
-		notice(w, "WARNING: policy reload failed, the previous set "
+		warn(w, "policy reload failed, the previous set "
 		    "stays: %s", err.msg);
 		return 0;
 	}
@@ -1878,7 +1914,7 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	 * burst: when the watcher is about to wait. */
 	store_defer_checkpoints(store);
 	if (!uw_trusted_xattrs_readable())
-		notice(&w, "%s", UW_TRUSTED_XATTRS_WARNING);
+		coverage(&w, "%s", UW_TRUSTED_XATTRS_TEXT);
 	if (opts->policy_path_count > 0) {
 		rc = load_policies(&w, 0);
 		if (rc < 0)
@@ -1974,7 +2010,7 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 			alert_stats(w.alerter, &sent, &dropped, &suppressed,
 			    &queued);
 			if (dropped > w.alert_dropped)
-				notice(&w, "WARNING: %llu alerts dropped so far "
+				warn(&w, "%llu alerts dropped so far "
 				    "(the alert sink is down or slow; %llu "
 				    "queued, %llu sent)",
 				    (unsigned long long)dropped,
@@ -2080,7 +2116,7 @@ out:
 		alert_stats(w.alerter, &sent, &dropped, &suppressed, &queued);
 		alert_free(w.alerter);
 		if (dropped + queued > 0)
-			notice(&w, "WARNING: alerts: %llu sent, %llu dropped "
+			warn(&w, "alerts: %llu sent, %llu dropped "
 			    "(sink down or queue full), %llu held back (dedupe, "
 			    "bursts)", (unsigned long long)sent,
 			    (unsigned long long)(dropped + queued),

@@ -26,9 +26,16 @@ for variant in plain sanitize; do
 		continue
 	fi
 	echo "== tests, $variant build"
+	log=$dir/meson-logs/testlog.json
+	rm -f "$log"
 	meson test -C "$dir" --print-errorlogs --num-processes 2 |
 		grep -E '^ *[0-9]+/[0-9]+ '
-	log=$dir/meson-logs/testlog.json
+	if [ ! -s "$log" ]; then
+		# meson could not even run the tests (a rebuild failed)
+		echo "meson test ($variant) ran no test" >&2
+		failed=$((failed + 1))
+		continue
+	fi
 	passed=$((passed + $(count OK "$log") + $(count EXPECTEDFAIL "$log")))
 	failed=$((failed + $(count FAIL "$log") + $(count ERROR "$log") + \
 		$(count TIMEOUT "$log") + $(count UNEXPECTEDPASS "$log")))

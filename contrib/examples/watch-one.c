@@ -151,10 +151,11 @@ on_event(const struct uw_event *ev, void *arg)
 }
 
 static void
-on_notice(const char *message, void *arg)
+on_notice(enum uw_notice_level level, const char *message, void *arg)
 {
 	(void)arg;
-	fprintf(stderr, "watch-one: %s\n", message);
+	fprintf(stderr, "watch-one: %s%s\n",
+	    level == UW_NOTICE_INFO ? "" : "warning: ", message);
 }
 
 static void
