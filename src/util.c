@@ -168,36 +168,72 @@ uw_utf8_seq_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
-void
-uw_escape_bytes(FILE *out, const unsigned char *bytes, size_t len)
+size_t
+uw_escape_to_buf(char *out, size_t size, const unsigned char *bytes,
+    size_t len, size_t *consumed)
 {
-	size_t i = 0, n;
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *unit;
+	unsigned char esc[4];
+	size_t i = 0, o = 0, in, n;
 	unsigned char c;
 
 	while (i < len) {
 		c = bytes[i];
+		unit = esc;
+		in = 1;
+		n = 2;
+		esc[0] = '\\';
 		if (c == '\\') {
-			fputs("\\\\", out);
+			esc[1] = '\\';
 		} else if (c == '\n') {
-			fputs("\\n", out);
+			esc[1] = 'n';
 		} else if (c == '\t') {
-			fputs("\\t", out);
+			esc[1] = 't';
 		} else if (c == '\r') {
-			fputs("\\r", out);
+			esc[1] = 'r';
 		} else if (c >= 0x20 && c < 0x7f) {
-			fputc(c, out);
-		} else if (c >= 0x80 && (n = uw_utf8_seq_len(bytes + i,
-		    len - i)) > 1 && !(n == 2 && c == 0xc2 &&
+			unit = bytes + i;
+			n = 1;
+		} else if (c >= 0x80 && (in = uw_utf8_seq_len(bytes + i,
+		    len - i)) > 1 && !(in == 2 && c == 0xc2 &&
 		    bytes[i + 1] < 0xa0)) {
 			/* valid UTF-8, but not a C1 control (U+0080-009F),
 			 * which terminals may act on */
-			fwrite(bytes + i, 1, n, out);
-			i += n;
-			continue;
+			unit = bytes + i;
+			n = in;
 		} else {
-			fprintf(out, "\\x%02x", c);
+			in = 1;
+			n = 4;
+			esc[1] = 'x';
+			esc[2] = (unsigned char)digits[c >> 4];
+			esc[3] = (unsigned char)digits[c & 0xf];
 		}
-		i++;
+		if (size == 0 || n > size - 1 - o)
+			break;
+		memcpy(out + o, unit, n);
+		o += n;
+		i += in;
+	}
+	if (size > 0)
+		out[o] = '\0';
+	if (consumed != NULL)
+		*consumed = i;
+	return o;
+}
+
+void
+uw_escape_bytes(FILE *out, const unsigned char *bytes, size_t len)
+{
+	char chunk[256];
+	size_t done = 0, used, n;
+
+	while (done < len) {
+		/* chunk holds any one escape or sequence: always progress */
+		n = uw_escape_to_buf(chunk, sizeof(chunk), bytes + done,
+		    len - done, &used);
+		fwrite(chunk, 1, n, out);
+		done += used;
 	}
 }
 

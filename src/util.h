@@ -44,9 +44,17 @@ int64_t uw_now_mono_ns(void);
 int64_t uw_now_real_ns(void);
 
 /* Write `len` bytes to `out` escaped C-style: printable ASCII and valid
- * UTF-8 as they are; \\, \n, \t, \r and any other byte as \xNN.  A name
- * holding a newline can therefore never start a new output line. */
+ * UTF-8 other than C1 controls as they are; \\, \n, \t, \r and any
+ * other byte as \xNN.  A name holding a newline or a terminal escape can
+ * therefore never start a new output line or act on a terminal. */
 void uw_escape_bytes(FILE *out, const unsigned char *bytes, size_t len);
+
+/* The same escaping into out[size]: as much of it as fits whole (an
+ * escape or a UTF-8 sequence is never cut), then a NUL when size > 0.
+ * Returns the length written before the NUL; *consumed (unless NULL)
+ * gets how many of the `len` input bytes that covers. */
+size_t uw_escape_to_buf(char *out, size_t size, const unsigned char *bytes,
+    size_t len, size_t *consumed);
 
 /* Length of the valid UTF-8 sequence starting at s (1-4), or 0 if the
  * bytes there are not valid UTF-8 (overlong forms and surrogates are
