@@ -3,9 +3,15 @@
  * of each alert in Falco's output format (so Falcosidekick routes it to
  * Slack, Loki, Elasticsearch...).  A sink that is down never blocks
  * detection: HTTP alerts go through a bounded queue to a thread that
- * retries, and what does not fit is dropped and counted.  The same
- * (container, path, verdict) alerts once per window, and a burst from
- * one container (a package install) is summarized.
+ * retries, and what does not fit is dropped and counted.  Below high,
+ * the same (container, path, verdict) alerts once per window, and a
+ * burst from one container (a package install) is held back and
+ * summarized when its window ends (alert_tick), so cheap alerts can
+ * never hide an expensive one: high and critical always go out.
+ *
+ * The human `output` line (syslog, and Falco's "output") carries
+ * container-controlled strings: every one is escaped C-style
+ * (uw_escape_to_buf), so no name can forge a line or a terminal escape.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -41,11 +47,14 @@ struct dedupe_slot {
 	int64_t last_ns;
 };
 
+/* One container's burst window. */
 struct burst_slot {
-	char *container;
-	int64_t window_ns;
-	unsigned count;
-	unsigned suppressed;
+	char *container;	/* its id; NULL: a free slot */
+	char *name;
+	int64_t window_ns;	/* when the window began */
+	unsigned count;		/* alerts in the window, sent or not */
+	unsigned suppressed;	/* held back in the window */
+	enum uw_severity worst;	/* the highest held back */
 };
 
 struct alerter {
@@ -59,6 +68,7 @@ struct alerter {
 	int stop;
 	pthread_t thread;
 	int thread_up;
+	int stopped;		/* alert_stop ran: no more HTTP */
 	/* counters (mu) */
 	uint64_t sent, dropped, failed_attempts;
 	uint64_t suppressed;
@@ -238,6 +248,9 @@ alert_new(const struct alert_opts *opts, struct uw_error *err)
 	return a;
 }
 
+
+static void burst_flush_all(struct alerter *a, int64_t now);
+
 void
 alert_stop(struct alerter *a)
 {
@@ -246,6 +259,9 @@ alert_stop(struct alerter *a)
 
 	if (a == NULL)
 		return;
+	/* Held back and not yet summarized: say so now, or never. */
+	if (!a->stopped)
+		burst_flush_all(a, uw_now_mono_ns());
 	if (a->thread_up) {
 		/* Give the queue a moment to drain (while the sink answers),
 		 * then stop; a transfer in flight is aborted. */
@@ -263,6 +279,8 @@ alert_stop(struct alerter *a)
 		curl_global_cleanup();
 		a->thread_up = 0;
 	}
+	pthread_mutex_lock(&a->mu);
+	a->stopped = 1;
 	while (a->head != NULL) {
 		m = a->head;
 		a->head = m->next;
@@ -272,6 +290,7 @@ alert_stop(struct alerter *a)
 		free(m);
 	}
 	a->tail = NULL;
+	pthread_mutex_unlock(&a->mu);
 }
 
 void
@@ -282,8 +301,10 @@ alert_free(struct alerter *a)
 	if (a == NULL)
 		return;
 	alert_stop(a);
-	for (i = 0; i < BURST_SLOTS; i++)
+	for (i = 0; i < BURST_SLOTS; i++) {
 		free(a->burst[i].container);
+		free(a->burst[i].name);
+	}
 	if (a->opts.syslog)
 		closelog();
 	pthread_cond_destroy(&a->cv);
@@ -301,6 +322,62 @@ alert_stats(struct alerter *a, uint64_t *sent, uint64_t *dropped,
 	*suppressed = a->suppressed;
 	*queued = a->queued;
 	pthread_mutex_unlock(&a->mu);
+}
+
+static void
+count_suppressed(struct alerter *a)
+{
+	pthread_mutex_lock(&a->mu);
+	a->suppressed++;
+	pthread_mutex_unlock(&a->mu);
+}
+
+static void
+count_dropped(struct alerter *a)
+{
+	pthread_mutex_lock(&a->mu);
+	a->dropped++;
+	pthread_mutex_unlock(&a->mu);
+}
+
+static int64_t
+window_ns(const struct alerter *a)
+{
+	return (int64_t)a->opts.dedupe_seconds * 1000000000;
+}
+
+static const char *
+or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/*
+ * The NUL-terminated string s escaped into buf[size] (size >= 4), with
+ * "..." at the end when it did not all fit.  Returns buf.
+ */
+static const char *
+esc(char *buf, size_t size, const char *s)
+{
+	size_t len = strlen(s), used, n;
+
+	n = uw_escape_to_buf(buf, size - 3, (const unsigned char *)s, len,
+	    &used);
+	if (used < len)
+		memcpy(buf + n, "...", 4);
+	return buf;
+}
+
+/* The same for `len` bytes. */
+static const char *
+esc_bytes(char *buf, size_t size, const unsigned char *bytes, size_t len)
+{
+	size_t used, n;
+
+	n = uw_escape_to_buf(buf, size - 3, bytes, len, &used);
+	if (used < len)
+		memcpy(buf + n, "...", 4);
+	return buf;
 }
 
 /* Once per window for the same container, path and verdict. */
@@ -321,105 +398,128 @@ duplicate(struct alerter *a, const struct uw_event *ev, int64_t now)
 	XXH3_64bits_update(&st, v, sizeof(v));
 	key = XXH3_64bits_digest(&st);
 	slot = &a->dedupe[key % DEDUPE_SLOTS];
-	if (slot->key == key && now - slot->last_ns <
-	    (int64_t)a->opts.dedupe_seconds * 1000000000)
+	if (slot->key == key && now - slot->last_ns < window_ns(a))
 		return 1;
 	slot->key = key;
 	slot->last_ns = now;
 	return 0;
 }
 
-/* Count the container's alerts in this window; 1 when over the burst
- * limit.  *summary gets what was held back in the window that ended. */
-static int
-burst(struct alerter *a, const char *container, int64_t now,
-    unsigned *summary)
-{
-	struct burst_slot *b;
-	int64_t window = (int64_t)a->opts.dedupe_seconds * 1000000000;
+/* ---- Falco's format ---- */
 
-	b = &a->burst[XXH3_64bits(container, strlen(container)) %
-	    BURST_SLOTS];
-	*summary = 0;
-	if (b->container == NULL || strcmp(b->container, container) != 0) {
-		free(b->container);
-		b->container = strdup(container);
-		b->window_ns = now;
-		b->count = 0;
-		b->suppressed = 0;
-	}
-	if (now - b->window_ns >= window) {
-		*summary = b->suppressed;
-		b->window_ns = now;
-		b->count = 0;
-		b->suppressed = 0;
-	}
-	if (++b->count > a->opts.burst_max) {
-		b->suppressed++;
-		return 1;
-	}
-	return 0;
-}
-
-/* The alert as Falco writes it. */
-static char *
-falco_json(struct alerter *a, const struct uw_event *ev, const char *output,
-    const char *rule)
-{
-	const struct uw_verdict *v = ev->verdict;
-	const struct uw_container *c = ev->container;
-	char when[64], *buf = NULL;
-	size_t len = 0, i, t;
-	struct tm tm;
-	time_t secs = (time_t)(ev->time_ns / 1000000000);
-	int first = 1, inner = 1, tagged = 0;
+/* A JSON body being written. */
+struct falco {
 	FILE *out;
+	char *buf;
+	size_t len;
+	int first, inner;
+};
+
+/*
+ * Begin an alert as Falco writes it: output, priority, rule, time (ns
+ * since the epoch, as RFC 3339 in UTC), source, hostname, and the "tags"
+ * array left open for the caller.  -ENOMEM if no stream.
+ */
+static int
+falco_begin(struct falco *f, struct alerter *a, const char *output,
+    const char *priority, const char *rule, int64_t time_ns)
+{
+	char when[64];
+	struct tm tm;
+	time_t secs = (time_t)(time_ns / 1000000000);
 
 	gmtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + strlen(when), sizeof(when) - strlen(when),
-	    ".%09lldZ", (long long)(ev->time_ns % 1000000000));
-	out = open_memstream(&buf, &len);
-	if (out == NULL)
+	    ".%09lldZ", (long long)(time_ns % 1000000000));
+	f->buf = NULL;
+	f->len = 0;
+	f->first = 1;
+	f->inner = 1;
+	f->out = open_memstream(&f->buf, &f->len);
+	if (f->out == NULL)
+		return -ENOMEM;
+	__fsetlocking(f->out, FSETLOCKING_BYCALLER);
+	fputc('{', f->out);
+	jsonw_str(f->out, &f->first, "output", output);
+	jsonw_str(f->out, &f->first, "priority", priority);
+	jsonw_str(f->out, &f->first, "rule", rule);
+	jsonw_str(f->out, &f->first, "time", when);
+	jsonw_str(f->out, &f->first, "source", "upperwatch");
+	jsonw_str(f->out, &f->first, "hostname", a->hostname);
+	jsonw_key(f->out, &f->first, "tags");
+	fputc('[', f->out);
+	return 0;
+}
+
+/* Close the tags, open output_fields (written with &f->inner). */
+static void
+falco_fields(struct falco *f)
+{
+	fputc(']', f->out);
+	jsonw_key(f->out, &f->first, "output_fields");
+	fputc('{', f->out);
+}
+
+/* Close it all; the body, or NULL when the stream failed. */
+static char *
+falco_end(struct falco *f)
+{
+	int bad;
+
+	fputs("}}", f->out);
+	bad = ferror(f->out);
+	if (fclose(f->out) != 0)
+		bad = 1;
+	if (bad) {
+		free(f->buf);
 		return NULL;
-	__fsetlocking(out, FSETLOCKING_BYCALLER);
-	fputc('{', out);
-	jsonw_str(out, &first, "output", output);
-	jsonw_str(out, &first, "priority", falco_priority(v->severity));
-	jsonw_str(out, &first, "rule", rule);
-	jsonw_str(out, &first, "time", when);
-	jsonw_str(out, &first, "source", "upperwatch");
-	jsonw_str(out, &first, "hostname", a->hostname);
-	jsonw_key(out, &first, "tags");
-	fputc('[', out);
+	}
+	return f->buf;
+}
+
+static char *
+event_json(struct alerter *a, const struct uw_event *ev, const char *output,
+    const char *rule)
+{
+	const struct uw_verdict *v = ev->verdict;
+	const struct uw_container *c = ev->container;
+	struct falco f;
+	size_t i, t;
+	int tagged = 0;
+
+	if (falco_begin(&f, a, output, falco_priority(v->severity), rule,
+	    ev->time_ns) < 0)
+		return NULL;
 	for (i = 0; i < v->reason_count; i++) {
 		for (t = 0; t < v->reasons[i].tag_count; t++) {
 			if (tagged++)
-				fputc(',', out);
-			jsonw_string(out,
+				fputc(',', f.out);
+			jsonw_string(f.out,
 			    (const unsigned char *)v->reasons[i].tags[t],
 			    strlen(v->reasons[i].tags[t]));
 		}
 	}
-	fputc(']', out);
-	jsonw_key(out, &first, "output_fields");
-	fputc('{', out);
-	jsonw_str(out, &inner, "container.id", c->id);
-	jsonw_str(out, &inner, "container.name", c->name);
-	jsonw_str(out, &inner, "container.image.repository", c->image);
-	jsonw_str(out, &inner, "k8s.pod.name", c->pod);
-	jsonw_str(out, &inner, "k8s.ns.name", c->pod_namespace);
-	jsonw_bytes(out, &inner, "fd.name", ev->path, ev->path_len);
-	jsonw_str(out, &inner, "evt.type", uw_op_name(ev->op));
-	jsonw_str(out, &inner, "upperwatch.severity",
+	falco_fields(&f);
+	jsonw_str(f.out, &f.inner, "container.id", c->id);
+	jsonw_str(f.out, &f.inner, "container.name", or_empty(c->name));
+	jsonw_str(f.out, &f.inner, "container.image.repository",
+	    or_empty(c->image));
+	jsonw_str(f.out, &f.inner, "k8s.pod.name", or_empty(c->pod));
+	jsonw_str(f.out, &f.inner, "k8s.ns.name", or_empty(c->pod_namespace));
+	jsonw_bytes(f.out, &f.inner, "fd.name", ev->path, ev->path_len);
+	jsonw_str(f.out, &f.inner, "evt.type", uw_op_name(ev->op));
+	jsonw_str(f.out, &f.inner, "upperwatch.severity",
 	    uw_severity_name(v->severity));
-	jsonw_str(out, &inner, "upperwatch.action", uw_action_name(v->action));
-	jsonw_str(out, &inner, "upperwatch.policy_set", v->policy_set);
-	jsonw_uint(out, &inner, "upperwatch.event_id", ev->id);
-	fputs("}}", out);
-	fclose(out);
-	return buf;
+	jsonw_str(f.out, &f.inner, "upperwatch.action",
+	    uw_action_name(v->action));
+	jsonw_str(f.out, &f.inner, "upperwatch.policy_set",
+	    or_empty(v->policy_set));
+	jsonw_uint(f.out, &f.inner, "upperwatch.event_id", ev->id);
+	return falco_end(&f);
 }
+
+/* ---- delivery ---- */
 
 static void
 enqueue(struct alerter *a, char *body)
@@ -427,7 +527,7 @@ enqueue(struct alerter *a, char *body)
 	struct msg *m;
 
 	pthread_mutex_lock(&a->mu);
-	if (a->queued >= QUEUE_MAX) {
+	if (a->queued >= QUEUE_MAX || a->stopped || !a->thread_up) {
 		a->dropped++;
 		pthread_mutex_unlock(&a->mu);
 		free(body);
@@ -452,68 +552,230 @@ enqueue(struct alerter *a, char *body)
 	pthread_mutex_unlock(&a->mu);
 }
 
-static void
-deliver(struct alerter *a, const struct uw_event *ev, const char *output,
-    const char *rule)
+/* Does anyone want the JSON body? */
+static int
+wants_json(const struct alerter *a)
 {
-	char *body;
+	return a->opts.url != NULL || a->opts.sink != NULL;
+}
 
+/* Send one alert everywhere; takes `body` (may be NULL: it could not be
+ * built, which counts as a drop for HTTP). */
+static void
+deliver(struct alerter *a, int priority, const char *output, char *body)
+{
 	if (a->opts.syslog)
-		syslog(syslog_priority(ev->verdict->severity), "%s", output);
+		syslog(priority, "%s", output);
+	if (a->opts.sink != NULL)
+		a->opts.sink(a->opts.sink_arg, priority, output, body);
 	if (a->opts.url != NULL) {
-		body = falco_json(a, ev, output, rule);
 		if (body != NULL)
 			enqueue(a, body);
 		else
-			a->dropped++;
+			count_dropped(a);
+		return;
 	}
+	free(body);
+}
+
+/* ---- bursts ---- */
+
+/* Say what slot b held back, if anything, and empty its count. */
+static void
+burst_summarize(struct alerter *a, struct burst_slot *b, int64_t now)
+{
+	char output[1024], id[160], name[160];
+	unsigned secs;
+	struct falco f;
+	char *body = NULL;
+	int64_t held = now - b->window_ns;
+
+	if (b->suppressed == 0)
+		return;
+	if (held > window_ns(a))
+		held = window_ns(a);
+	secs = (unsigned)((held + 999999999) / 1000000000);
+	esc(id, sizeof(id), b->container);
+	esc(name, sizeof(name), b->name);
+	snprintf(output, sizeof(output), "upperwatch: %u more alert%s from "
+	    "container %s (%s) held back in the last %u s (a burst, e.g. a "
+	    "package install): see 'upperwatch events --container %s'",
+	    b->suppressed, b->suppressed == 1 ? "" : "s", id, name, secs, id);
+	if (wants_json(a) && falco_begin(&f, a, output,
+	    falco_priority(b->worst), "upperwatch burst summary",
+	    uw_now_real_ns()) == 0) {
+		jsonw_string(f.out, (const unsigned char *)"burst", 5);
+		falco_fields(&f);
+		jsonw_str(f.out, &f.inner, "container.id", b->container);
+		jsonw_str(f.out, &f.inner, "container.name", b->name);
+		jsonw_str(f.out, &f.inner, "upperwatch.severity",
+		    uw_severity_name(b->worst));
+		jsonw_uint(f.out, &f.inner, "upperwatch.held_back",
+		    b->suppressed);
+		jsonw_uint(f.out, &f.inner, "upperwatch.window_seconds", secs);
+		body = falco_end(&f);
+	}
+	deliver(a, syslog_priority(b->worst), output, body);
+	b->suppressed = 0;
+	b->worst = UW_SEV_INFO;
+}
+
+static void
+burst_release(struct burst_slot *b)
+{
+	free(b->container);
+	free(b->name);
+	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * The container's burst slot, its window current at `now`: a window that
+ * ended is summarized and a new one begins; another container in the slot
+ * is summarized and evicted.  NULL when out of memory (no limit then).
+ */
+static struct burst_slot *
+burst_slot(struct alerter *a, const char *container, const char *name,
+    int64_t now)
+{
+	struct burst_slot *b;
+
+	b = &a->burst[XXH3_64bits(container, strlen(container)) %
+	    BURST_SLOTS];
+	if (b->container != NULL && strcmp(b->container, container) != 0) {
+		burst_summarize(a, b, now);
+		burst_release(b);
+	}
+	if (b->container == NULL) {
+		b->container = strdup(container);
+		b->name = strdup(name);
+		if (b->container == NULL || b->name == NULL) {
+			burst_release(b);
+			return NULL;
+		}
+		b->window_ns = now;
+	}
+	if (now - b->window_ns >= window_ns(a)) {
+		burst_summarize(a, b, now);
+		b->window_ns = now;
+		b->count = 0;
+	}
+	return b;
+}
+
+/* Summarize every slot with something held back (at stop). */
+static void
+burst_flush_all(struct alerter *a, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < BURST_SLOTS; i++)
+		if (a->burst[i].container != NULL)
+			burst_summarize(a, &a->burst[i], now);
+}
+
+int64_t
+alert_tick(struct alerter *a, int64_t now_ns)
+{
+	struct burst_slot *b;
+	int64_t next = INT64_MAX, end;
+	size_t i;
+
+	if (a == NULL)
+		return INT64_MAX;
+	for (i = 0; i < BURST_SLOTS; i++) {
+		b = &a->burst[i];
+		if (b->container == NULL || b->suppressed == 0)
+			continue;
+		end = b->window_ns + window_ns(a);
+		if (now_ns >= end) {
+			/* The window is over: the next alert begins one. */
+			burst_summarize(a, b, now_ns);
+			burst_release(b);
+		} else if (end < next) {
+			next = end;
+		}
+	}
+	return next;
+}
+
+/* ---- the entry points ---- */
+
+int
+alert_event_at(struct alerter *a, const struct uw_event *ev, int64_t now)
+{
+	const struct uw_verdict *v = ev->verdict;
+	const struct uw_container *c = ev->container;
+	char output[2560], id[160], name[160], image[288], path[1024];
+	char reason[512];
+	struct burst_slot *b;
+	const char *rule;
+	char *body = NULL;
+	int urgent;
+
+	if (v == NULL || v->action < UW_ACT_ALERT)
+		return 0;
+	urgent = v->severity >= UW_SEV_HIGH;
+	b = burst_slot(a, c->id, or_empty(c->name), now);
+	if (b != NULL) {
+		b->count++;
+		if (!urgent && b->count > a->opts.burst_max) {
+			b->suppressed++;
+			if (v->severity > b->worst)
+				b->worst = v->severity;
+			count_suppressed(a);
+			return 0;
+		}
+	}
+	if (!urgent && duplicate(a, ev, now)) {
+		count_suppressed(a);
+		return 0;
+	}
+	rule = v->reason_count > 0 ? or_empty(v->reasons[0].policy) :
+	    "upperwatch";
+	snprintf(output, sizeof(output), "%s %s in container %s (%s, image "
+	    "%s): %s %s: %s", uw_severity_name(v->severity),
+	    uw_action_name(v->action), esc(id, sizeof(id), c->id),
+	    esc(name, sizeof(name), or_empty(c->name)),
+	    esc(image, sizeof(image), or_empty(c->image)), uw_op_name(ev->op),
+	    esc_bytes(path, sizeof(path), ev->path, ev->path_len),
+	    esc(reason, sizeof(reason), v->reason_count > 0 ?
+	    or_empty(v->reasons[0].reason) : "drift"));
+	if (wants_json(a))
+		body = event_json(a, ev, output, rule);
+	deliver(a, syslog_priority(v->severity), output, body);
+	return 0;
 }
 
 int
 alert_event(struct alerter *a, const struct uw_event *ev)
 {
-	const struct uw_verdict *v = ev->verdict;
-	char output[2048], path[1024];
-	const char *rule;
-	unsigned summary;
-	int64_t now = uw_now_mono_ns();
-	size_t n;
+	return alert_event_at(a, ev, uw_now_mono_ns());
+}
 
-	if (v == NULL || v->action < UW_ACT_ALERT)
-		return 0;
-	if (burst(a, ev->container->id, now, &summary)) {
-		pthread_mutex_lock(&a->mu);
-		a->suppressed++;
-		pthread_mutex_unlock(&a->mu);
-		return 0;
+void
+alert_coverage(struct alerter *a, const char *container, const char *text)
+{
+	char output[2048], id[160], what[1536];
+	struct falco f;
+	char *body = NULL;
+
+	if (a == NULL)
+		return;
+	container = or_empty(container);
+	esc(what, sizeof(what), or_empty(text));
+	if (container[0] != '\0')
+		snprintf(output, sizeof(output), "upperwatch coverage lost in "
+		    "container %s: %s", esc(id, sizeof(id), container), what);
+	else
+		snprintf(output, sizeof(output), "upperwatch coverage lost: %s",
+		    what);
+	if (wants_json(a) && falco_begin(&f, a, output, "Error",
+	    "upperwatch coverage", uw_now_real_ns()) == 0) {
+		jsonw_string(f.out, (const unsigned char *)"coverage", 8);
+		falco_fields(&f);
+		jsonw_str(f.out, &f.inner, "container.id", container);
+		jsonw_bool(f.out, &f.inner, "upperwatch.coverage", 1);
+		body = falco_end(&f);
 	}
-	if (summary > 0) {
-		snprintf(output, sizeof(output), "upperwatch: %u more alerts "
-		    "from container %s (%s) were held back in the last %u s "
-		    "(a burst, e.g. a package install): see 'upperwatch "
-		    "events --container %s'", summary, ev->container->id,
-		    ev->container->name, a->opts.dedupe_seconds,
-		    ev->container->id);
-		deliver(a, ev, output, "upperwatch burst summary");
-	}
-	if (duplicate(a, ev, now)) {
-		pthread_mutex_lock(&a->mu);
-		a->suppressed++;
-		pthread_mutex_unlock(&a->mu);
-		return 0;
-	}
-	n = ev->path_len < sizeof(path) - 1 ? ev->path_len : sizeof(path) - 1;
-	memcpy(path, ev->path, n);
-	path[n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)path[i] < 0x20)
-			path[i] = '?';	/* one line, whatever the name */
-	rule = v->reason_count > 0 ? v->reasons[0].policy : "upperwatch";
-	snprintf(output, sizeof(output), "%s %s in container %s (%s, image "
-	    "%s): %s %s: %s", uw_severity_name(v->severity),
-	    uw_action_name(v->action), ev->container->id, ev->container->name,
-	    ev->container->image, uw_op_name(ev->op), path,
-	    v->reason_count > 0 ? v->reasons[0].reason : "drift");
-	deliver(a, ev, output, rule);
-	return 0;
+	deliver(a, LOG_ERR, output, body);
 }

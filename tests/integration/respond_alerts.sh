@@ -5,7 +5,8 @@
 # are reported at shutdown.
 #
 # One runc container (uwt-resp-<pid>-c1) and a policy that says
-# high/alert (tags uwt-test, drift) for any change under /root.  Sinks are
+# medium/alert (tags uwt-test, drift) for any change under /root (medium:
+# high and critical alerts are never deduped).  Sinks are
 # python3 processes on 127.0.0.1, each on a port the kernel picked:
 #   ok      http.server: records method, path, headers and body of each
 #           POST, answers 204.  --dedupe 4:
@@ -235,7 +236,7 @@ local uw = require("upperwatch")
 return { name = "alert-root", description = "alert on any change under /root",
   evaluate = function(ev)
     if uw.under(ev.path, "/root") then
-      return uw.verdict("high", "alert", "changed under /root",
+      return uw.verdict("medium", "alert", "changed under /root",
         { tags = { "uwt-test", "drift" } })
     end
   end }
@@ -277,8 +278,8 @@ expect_eq "POST to the URL's path, Content-Type application/json" "POST /falco a
 expect_eq "Falco fields: exactly output, priority, rule, time, output_fields, source, tags, hostname" \
     "hostname output output_fields priority rule source tags time" \
     "$(jq -r '.body | keys_unsorted | sort | join(" ")' <<<"$A")"
-expect_eq "rule = the policy, priority = Error (Falco's for high), source upperwatch" \
-    "alert-root Error upperwatch" "$(jq -r '.body | "\(.rule) \(.priority) \(.source)"' <<<"$A")"
+expect_eq "rule = the policy, priority = Warning (Falco's for medium), source upperwatch" \
+    "alert-root Warning upperwatch" "$(jq -r '.body | "\(.rule) \(.priority) \(.source)"' <<<"$A")"
 expect_eq "tags = the verdict's tags" '["uwt-test","drift"]' "$(jq -c .body.tags <<<"$A")"
 expect_eq "hostname = this host's" "$(hostname)" "$(jq -r .body.hostname <<<"$A")"
 # the raw line: jq would round the ns to a double
@@ -287,7 +288,7 @@ expect_eq "time = the event's time, RFC 3339 in UTC with ns" \
     "$(date -u -d "@$((t / 1000000000))" +%Y-%m-%dT%H:%M:%S).$(printf %09d $((t % 1000000000)))Z" \
     "$(jq -r .body.time <<<"$A")"
 expect_eq "output_fields: container.id, fd.name, evt.type, severity, action, event id, policy set" \
-    "$C1 /root/a added high alert $ID_A $(jq -r .verdict.policy_set <<<"$EVA")" \
+    "$C1 /root/a added medium alert $ID_A $(jq -r .verdict.policy_set <<<"$EVA")" \
     "$(jq -r '.body.output_fields | "\(.["container.id"]) \(.["fd.name"]) \(.["evt.type"]) \(.["upperwatch.severity"]) \(.["upperwatch.action"]) \(.["upperwatch.event_id"]) \(.["upperwatch.policy_set"])"' <<<"$A")"
 if jq -r .body.output <<<"$A" | grep -q -e "$C1.*/root/a.*changed under /root"; then
 	pass "output: names the container, the path and the reason"
