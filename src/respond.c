@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -121,7 +122,31 @@ has_procs(const char *dir)
 	return buf[0] != '\0';
 }
 
-/* Run argv with a time limit; 0 when it exited 0. */
+/*
+ * In a forked child: close every fd above 2, so a runtime binary gets
+ * no upper-dir, database or inotify fd of ours even where an open
+ * forgot O_CLOEXEC.  close_range (Linux 5.9), else one close per
+ * possible fd.  Async-signal-safe.
+ */
+static void
+close_inherited(void)
+{
+	struct rlimit rl;
+	int fd, max = 65536;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+		return;
+#endif
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)INT_MAX)
+		max = (int)rl.rlim_cur;
+	for (fd = 3; fd < max; fd++)
+		close(fd);
+}
+
+/* Run argv with a time limit; 0 when it exited 0.  The child gets our
+ * stdin, the pipe as stdout and stderr, and no other fd. */
 static int
 run(char *const argv[], char *out, size_t outlen)
 {
@@ -142,6 +167,10 @@ run(char *const argv[], char *out, size_t outlen)
 	if (pid == 0) {
 		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
+		/* dup2 onto itself keeps O_CLOEXEC */
+		fcntl(STDOUT_FILENO, F_SETFD, 0);
+		fcntl(STDERR_FILENO, F_SETFD, 0);
+		close_inherited();
 		execvp(argv[0], argv);
 		_exit(127);
 	}
