@@ -35,6 +35,17 @@ int respond_is_frozen(const struct respond_target *t);
 int respond_kill(const struct respond_target *t, const char **method,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/*
+ * Copy the regular file at container path `path` (resolved beneath
+ * upper_fd, never through a symlink; a FIFO, socket or device is never
+ * opened) into a new dir of its own under `dir`: <event id>, or
+ * <event id>-N when that is taken (ids restart after a database reset;
+ * nothing is overwritten), as "file" with a metadata.json beside it.
+ * `dir` is created 0700, and refused unless it is ours and no one else
+ * can write it or a parent below the first root-owned one that others
+ * cannot write.  0 with *where the copy's path; else a negative errno,
+ * err "evidence missing: <why>" and *where "".
+ */
 int respond_evidence(int upper_fd, const unsigned char *path,
     size_t path_len, const char *dir, uint64_t event_id,
     const char *meta_json, char *where, size_t where_len,

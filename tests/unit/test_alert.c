@@ -6,23 +6,34 @@
  * ends (by timer, and at stop at the latest), and coverage alerts are
  * never held back.  Alerts are seen through the alerter's sink hook, and
  * once through a real HTTP sink on a loopback socket.
+ *
+ * And the evidence a pause or kill takes first (respond_evidence): a
+ * FIFO swapped in is never opened, symlinks are never followed on either
+ * side, nothing is overwritten, an evidence dir others could write is
+ * refused.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "alert.h"
 #include "check.h"
+#include "respond.h"
 #include "util.h"
 
 #define SEC 1000000000LL
@@ -566,6 +577,228 @@ out:
 	http_stop(&h);
 }
 
+/* ---- evidence ---- */
+
+static char tdir[64];
+
+static void
+path_of(char *buf, size_t len, const char *rel)
+{
+	snprintf(buf, len, "%s/%s", tdir, rel);
+}
+
+static int
+file_is(const char *path, const char *want)
+{
+	char got[256];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	if (n < 0)
+		return 0;
+	got[n] = '\0';
+	return strcmp(got, want) == 0;
+}
+
+static int
+mode_of(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+static int
+is_empty_dir(const char *path)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", path);
+	return system(cmd) == 0;
+}
+
+/* Does child `pid` exit within `ms`?  (Reaps it if so.) */
+static int
+exits_within(pid_t pid, int ms)
+{
+	struct timespec step = { 0, 10000000 };
+	int i, status;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return 1;
+		nanosleep(&step, NULL);
+	}
+	return 0;
+}
+
+static int
+evidence(int upper_fd, const char *path, const char *dir, uint64_t id,
+    char *where, size_t where_len, struct uw_error *err)
+{
+	return respond_evidence(upper_fd, (const unsigned char *)path,
+	    strlen(path), dir, id, "{\"id\":1}", where, where_len, err);
+}
+
+static void
+test_evidence(void)
+{
+	char up[128], ev[128], p[256], want[256], where[4096];
+	struct uw_error err;
+	int upper_fd = -1, fd, rc;
+	pid_t writer;
+
+	snprintf(tdir, sizeof(tdir), "/tmp/uwt-alert.XXXXXX");
+	if (mkdtemp(tdir) == NULL) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	path_of(up, sizeof(up), "upper");
+	path_of(ev, sizeof(ev), "ev");
+	mkdir(up, 0755);
+	path_of(p, sizeof(p), "upper/f");
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, "payload", 7) != 7)
+		CHECK(0, "writing %s", p);
+	if (fd >= 0)
+		close(fd);
+	path_of(p, sizeof(p), "upper/p");
+	mkfifo(p, 0644);
+	path_of(p, sizeof(p), "upper/l");
+	if (symlink("f", p) < 0)
+		CHECK(0, "symlink %s", p);
+	path_of(p, sizeof(p), "upper/d");
+	mkdir(p, 0755);
+	path_of(p, sizeof(p), "upper/d/up");
+	if (symlink("/etc", p) < 0)
+		CHECK(0, "symlink %s", p);
+	upper_fd = open(up, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	/* A regular file: copied into a new dir, 0700, 0600. */
+	rc = evidence(upper_fd, "/f", ev, 7, where, sizeof(where), &err);
+	snprintf(want, sizeof(want), "%s/7/file", ev);
+	CHECK(rc == 0 && strcmp(where, want) == 0 && file_is(want, "payload"),
+	    "a regular file is copied to <dir>/<id>/file (rc %d: %s)", rc,
+	    rc == 0 ? where : err.msg);
+	CHECK(mode_of(ev) == 0700 && mode_of(want) == 0600,
+	    "evidence dir made 0700, the copy 0600");
+	/* The same id again (a database reset): never overwritten. */
+	path_of(p, sizeof(p), "upper/f");
+	fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0 || write(fd, "second", 6) != 6)
+		CHECK(0, "rewriting %s", p);
+	if (fd >= 0)
+		close(fd);
+	rc = evidence(upper_fd, "/f", ev, 7, where, sizeof(where), &err);
+	snprintf(p, sizeof(p), "%s/7-1/file", ev);
+	CHECK(rc == 0 && strcmp(where, p) == 0 && file_is(p, "second") &&
+	    file_is(want, "payload"), "the same id again: <id>-1, the old "
+	    "copy intact");
+
+	/* A FIFO: never opened, so a writer blocked on it stays blocked. */
+	path_of(p, sizeof(p), "upper/p");
+	writer = fork();
+	if (writer == 0) {
+		fd = open(p, O_WRONLY);
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	rc = evidence(upper_fd, "/p", ev, 8, where, sizeof(where), &err);
+	CHECK(rc < 0 && where[0] == '\0' && strstr(err.msg,
+	    "evidence missing: /p is no longer a regular file") != NULL,
+	    "a FIFO: refused, no evidence path (%s)", err.msg);
+	CHECK(!exits_within(writer, 300),
+	    "the FIFO was not opened: its writer is still blocked");
+	fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	CHECK(exits_within(writer, 2000),
+	    "control: opening the FIFO releases the writer");
+	if (fd >= 0)
+		close(fd);
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, WNOHANG);
+
+	/* Symlinks and escapes in the container's path. */
+	rc = evidence(upper_fd, "/l", ev, 9, where, sizeof(where), &err);
+	CHECK(rc < 0 && where[0] == '\0', "a symlink is not followed (%s)",
+	    err.msg);
+	rc = evidence(upper_fd, "/d/up/passwd", ev, 10, where, sizeof(where),
+	    &err);
+	CHECK(rc < 0 && where[0] == '\0',
+	    "a symlinked dir in the path is not followed (%s)", err.msg);
+	rc = evidence(upper_fd, "/../upper/f", ev, 11, where, sizeof(where),
+	    &err);
+	CHECK(rc < 0 && where[0] == '\0', "no way out of the upper dir (%s)",
+	    err.msg);
+	rc = evidence(upper_fd, "/x\n\x1b[2J", ev, 12, where, sizeof(where),
+	    &err);
+	CHECK(rc < 0 && strchr(err.msg, '\n') == NULL &&
+	    strchr(err.msg, 0x1b) == NULL, "the path is escaped in the "
+	    "message (%s)", err.msg);
+
+	/* The evidence dir itself. */
+	path_of(p, sizeof(p), "open");
+	mkdir(p, 0700);
+	chmod(p, 0777);
+	rc = evidence(upper_fd, "/f", p, 13, where, sizeof(where), &err);
+	CHECK(rc < 0 && where[0] == '\0' && strstr(err.msg, "writable by "
+	    "group or others (mode 0777): refused") != NULL &&
+	    is_empty_dir(p), "an evidence dir mode 0777: refused, nothing "
+	    "written (%s)", err.msg);
+	path_of(p, sizeof(p), "open/ev");
+	rc = evidence(upper_fd, "/f", p, 14, where, sizeof(where), &err);
+	CHECK(rc < 0 && strstr(err.msg, "a parent of the evidence dir") !=
+	    NULL, "its parent 0777: refused (%s)", err.msg);
+	path_of(p, sizeof(p), "linked");
+	if (symlink(ev, p) < 0)
+		CHECK(0, "symlink %s", p);
+	rc = evidence(upper_fd, "/f", p, 15, where, sizeof(where), &err);
+	CHECK(rc < 0 && strstr(err.msg, "symlink") != NULL,
+	    "an evidence dir that is a symlink: refused (%s)", err.msg);
+	if (geteuid() == 0) {
+		path_of(p, sizeof(p), "sticky");
+		mkdir(p, 0700);
+		chmod(p, 01777);
+		path_of(p, sizeof(p), "sticky/ev");
+		rc = evidence(upper_fd, "/f", p, 16, where, sizeof(where),
+		    &err);
+		CHECK(rc == 0, "control: below a root-owned sticky dir (as "
+		    "/tmp): accepted (%s)", rc == 0 ? where : err.msg);
+		path_of(p, sizeof(p), "nobody");
+		mkdir(p, 0700);
+		if (chown(p, 65534, 65534) < 0)
+			CHECK(0, "chown %s", p);
+		rc = evidence(upper_fd, "/f", p, 17, where, sizeof(where),
+		    &err);
+		CHECK(rc < 0 && strstr(err.msg, "is owned by uid 65534") !=
+		    NULL && is_empty_dir(p), "an evidence dir owned by "
+		    "another user: refused (%s)", err.msg);
+	}
+
+	/* Symlinks planted where a name could land are not followed. */
+	path_of(p, sizeof(p), "trap");
+	mkdir(p, 0700);
+	snprintf(want, sizeof(want), "%s/20", ev);
+	if (symlink(p, want) < 0)
+		CHECK(0, "symlink %s", want);
+	rc = evidence(upper_fd, "/f", ev, 20, where, sizeof(where), &err);
+	snprintf(want, sizeof(want), "%s/20-1/file", ev);
+	CHECK(rc == 0 && strcmp(where, want) == 0 && is_empty_dir(p),
+	    "a symlink at <id>: not followed, the copy in <id>-1 (%s)",
+	    rc == 0 ? where : err.msg);
+	rc = evidence(upper_fd, "/f", ev, 21, where, 8, &err);
+	CHECK(rc < 0 && where[0] == '\0', "no room for the path: an error, "
+	    "no half path (%s)", err.msg);
+
+	if (upper_fd >= 0)
+		close(upper_fd);
+	snprintf(p, sizeof(p), "rm -rf '%s'", tdir);
+	if (system(p) != 0)
+		CHECK(0, "removing %s", tdir);
+}
+
 int
 main(void)
 {
@@ -574,5 +807,6 @@ main(void)
 	test_burst();
 	test_coverage();
 	test_http_counts();
+	test_evidence();
 	return check_done();
 }
