@@ -300,10 +300,11 @@ fi
 # (still "added": the image has no /root/a; a new hash)
 act "dedupe" 'echo two >> /root/a' /root/a added
 ID_A2=$ID
+T2=$EPOCHREALTIME	# it was reported (and journaled) by now
 sleep 1.5
 expect_eq "dedupe: changed again within ${DEDUPE} s: reported, but still one alert" 1 "$(nposts "$REQ" /root/a)"
 check "dedupe: the second change was within the window" \
-    awk -v d="$(elapsed "$TA")" -v w="$DEDUPE" 'BEGIN { exit !(d < w) }'
+    awk -v d="$(elapsed "$TA" "$T2")" -v w="$DEDUPE" 'BEGIN { exit !(d < w) }'
 expect_eq "dedupe: both events journaled with verdict alert" "alert alert" \
     "$(sql "$DB" "SELECT action FROM events WHERE id IN (${ID_A:-0}, ${ID_A2:-0}) ORDER BY id" | tr '\n' ' ' | sed 's/ $//')"
 # after the window: alerts again
