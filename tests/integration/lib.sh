@@ -233,3 +233,53 @@ elapsed() {
 sql() {
 	sqlite3 -readonly -cmd '.timeout 5000' "$1" "$2"
 }
+
+# build_hostile OUT: tests/integration/hostile.c, the evasion tests'
+# attacker tool, built static into OUT (to be copied into an image layer,
+# so that the attacks run inside a container).
+build_hostile() {
+	cc -static -O2 -o "$1" "$(dirname "$0")/hostile.c" >"$1.log" 2>&1 && return 0
+	echo "# cc -static hostile.c: $(head -c 600 "$1.log")" >&2
+	return 1
+}
+
+# runc_start DIR CID CGROUP INIT [JQ]: the second half of run_container,
+# for a rootfs mounted beforehand on DIR/bundle/rootfs: the same `runc
+# spec` bundle and the same foreground `runc run` in the background.
+# Registers the resume, kill and delete.  Sets RUNC_PID.
+runc_start() {
+	local d=$1 cid=$2 cg=$3 init=$4 filter=${5:-.}
+	(cd "$d/bundle" && runc spec) || return 1
+	jq --arg cg "$cg" --arg init "$init" '
+		.process.terminal = false
+		| .process.args = ["sh", "-c", $init]
+		| .root.readonly = false
+		| .linux.cgroupsPath = $cg
+		| '"$filter" "$d/bundle/config.json" >"$d/config.json" &&
+		mv "$d/config.json" "$d/bundle/config.json" || return 1
+	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
+	RUNC_PID=$!
+	cleanup_push "runc resume '$cid'; runc kill '$cid' KILL; sleep 0.3; runc delete -f '$cid'; wait $RUNC_PID"
+	wait_until 10 test -s "$d/pid" || { echo "# runc run $cid: $(cat "$d/runc.log")" >&2; return 1; }
+}
+
+# json_has FILE FILTER [JQ ARGS...]: some line of the JSON Lines FILE
+# passes `select(FILTER)`.
+json_has() {
+	local f=$1 filter=$2
+	shift 2
+	jq -c "$@" "select($filter)" "$f" 2>/dev/null | grep -q .
+}
+
+# upper_dir_keys: dir_keys of the upper dir of every overlay mounted on
+# this host (the dirs a watcher of containers may watch).
+upper_dir_keys() {
+	local u
+	awk '{ for (i = 1; i <= NF; i++) if ($i == "-") break
+	       if ($(i + 1) == "overlay") print $(i + 3) }' /proc/self/mountinfo |
+	    tr ',' '\n' | sed -n 's/^upperdir=//p' |
+	    while read -r u; do
+		u=$(printf '%b' "${u//\\/\\0}")	# mountinfo's \NNN escapes
+		[ -d "$u" ] && dir_keys "$u"
+	done
+}

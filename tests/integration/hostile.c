@@ -1,0 +1,288 @@
+/*
+ * hostile - what a container does to hide a change or stop a monitor.
+ *
+ * The evasion tests (tests/integration/evasion_*.sh) build it static and
+ * copy it into their image's layer, so that each attack is made from
+ * inside a real container, through its merged view, with the calls a
+ * shell does not have (busybox has no setfattr and no renameat2).
+ *
+ *   hostile setxattr PATH NAME [VALUE]
+ *       lsetxattr(2) PATH's NAME to VALUE (default: empty).
+ *   hostile exchange-loop A B SECONDS
+ *       renameat2(A, B, RENAME_EXCHANGE) as fast as it goes for SECONDS;
+ *       prints "swaps N".
+ *   hostile swap-file-fifo FILE FIFO SECONDS
+ *       FILE is a regular file, FIFO a FIFO: for SECONDS, exchange the
+ *       two names as fast as it goes, rewriting the regular one
+ *       (whichever name holds it now) every 16th time; prints "swaps N
+ *       rewrites M".  Never opens the FIFO.
+ *   hostile fifo-writer FIFO MARKER
+ *       open FIFO for writing, which blocks until someone opens it for
+ *       reading; then create MARKER and write one byte.
+ *   hostile deep-mkdir DIR N [PAYLOAD]
+ *       N nested dirs named "d" below DIR, each made and entered relative
+ *       to the one above (mkdirat/openat), so depth is not limited by
+ *       PATH_MAX; then a file PAYLOAD (default "payload") at the bottom.
+ *       Prints "depth N".
+ *   hostile fill-disk FILE
+ *       write FILE until the filesystem says ENOSPC, down to the last
+ *       byte it takes; prints "filled N bytes".
+ *
+ * Exit status: 0 done, 1 the attack failed, 2 usage.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: hostile setxattr PATH NAME [VALUE] | "
+	    "exchange-loop A B SECONDS | swap-file-fifo FILE FIFO SECONDS | "
+	    "fifo-writer FIFO MARKER | deep-mkdir DIR N [PAYLOAD] | "
+	    "fill-disk FILE\n");
+	return 2;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+exchange(const char *a, const char *b)
+{
+	return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b,
+	    RENAME_EXCHANGE);
+}
+
+static int
+cmd_setxattr(int argc, char **argv)
+{
+	const char *value = argc > 4 ? argv[4] : "";
+
+	if (argc < 4)
+		return usage();
+	if (lsetxattr(argv[2], argv[3], value, strlen(value), 0) < 0) {
+		fprintf(stderr, "hostile: setxattr %s %s: %s\n", argv[2],
+		    argv[3], strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmd_exchange_loop(int argc, char **argv)
+{
+	unsigned long swaps = 0, failed = 0;
+	double end;
+
+	if (argc != 5)
+		return usage();
+	end = now() + atof(argv[4]);
+	while (now() < end) {
+		int i;
+
+		for (i = 0; i < 256; i++) {
+			if (exchange(argv[2], argv[3]) == 0)
+				swaps++;
+			else if (failed++ == 0)
+				fprintf(stderr, "hostile: exchange %s %s: %s\n",
+				    argv[2], argv[3], strerror(errno));
+		}
+	}
+	printf("swaps %lu\n", swaps);
+	return swaps > 0 ? 0 : 1;
+}
+
+static int
+cmd_swap_file_fifo(int argc, char **argv)
+{
+	const char *name[2];
+	unsigned long swaps = 0, rewrites = 0;
+	char buf[4096];
+	int reg = 0;	/* which name holds the regular file */
+	double end;
+
+	if (argc != 5)
+		return usage();
+	name[0] = argv[2];
+	name[1] = argv[3];
+	end = now() + atof(argv[4]);
+	while (now() < end) {
+		struct stat st;
+		int fd = -1, n;
+
+		/* O_NONBLOCK: were it the FIFO after all, ENXIO, not a hang. */
+		if (swaps % 16 == 0)
+			fd = open(name[reg], O_WRONLY | O_TRUNC | O_NONBLOCK |
+			    O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+				n = snprintf(buf, sizeof(buf), "rewrite %lu\n",
+				    rewrites);
+				memset(buf + n, 'x', sizeof(buf) - (size_t)n);
+				if (write(fd, buf, sizeof(buf)) > 0)
+					rewrites++;
+			}
+			close(fd);
+		}
+		if (exchange(name[0], name[1]) == 0) {
+			swaps++;
+			reg = !reg;
+		} else {
+			fprintf(stderr, "hostile: exchange %s %s: %s\n",
+			    name[0], name[1], strerror(errno));
+			break;
+		}
+	}
+	printf("swaps %lu rewrites %lu\n", swaps, rewrites);
+	return swaps > 0 ? 0 : 1;
+}
+
+static int
+cmd_fifo_writer(int argc, char **argv)
+{
+	int fd, m;
+
+	if (argc != 4)
+		return usage();
+	signal(SIGPIPE, SIG_IGN);
+	fd = open(argv[2], O_WRONLY | O_CLOEXEC);	/* blocks for a reader */
+	if (fd < 0) {
+		fprintf(stderr, "hostile: open %s: %s\n", argv[2],
+		    strerror(errno));
+		return 1;
+	}
+	m = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (m >= 0) {
+		if (write(m, "unblocked\n", 10) < 0)
+			perror("hostile: marker");
+		close(m);
+	}
+	if (write(fd, "x", 1) < 0 && errno != EPIPE)
+		perror("hostile: write");
+	close(fd);
+	return 0;
+}
+
+static int
+cmd_deep_mkdir(int argc, char **argv)
+{
+	const char *payload = argc > 4 ? argv[4] : "payload";
+	long n, i;
+	int fd, next, f;
+
+	if (argc < 4)
+		return usage();
+	n = atol(argv[3]);
+	fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "hostile: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (mkdirat(fd, "d", 0755) < 0 && errno != EEXIST) {
+			fprintf(stderr, "hostile: mkdir at depth %ld: %s\n",
+			    i + 1, strerror(errno));
+			return 1;
+		}
+		next = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (next < 0) {
+			fprintf(stderr, "hostile: open at depth %ld: %s\n",
+			    i + 1, strerror(errno));
+			return 1;
+		}
+		close(fd);
+		fd = next;
+	}
+	f = openat(fd, payload, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644);
+	if (f < 0 || write(f, "payload at the bottom\n", 22) != 22) {
+		fprintf(stderr, "hostile: payload: %s\n", strerror(errno));
+		return 1;
+	}
+	close(f);
+	close(fd);
+	printf("depth %ld\n", n);
+	return 0;
+}
+
+static int
+cmd_fill_disk(int argc, char **argv)
+{
+	static char buf[1 << 20];
+	unsigned long long total = 0;
+	size_t chunk = sizeof(buf);
+	ssize_t n;
+	int fd;
+
+	if (argc != 3)
+		return usage();
+	memset(buf, 0xa5, sizeof(buf));
+	fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "hostile: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	for (;;) {
+		n = write(fd, buf, chunk);
+		if (n > 0) {
+			total += (unsigned long long)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != ENOSPC && errno != EDQUOT) {
+			fprintf(stderr, "hostile: write: %s\n",
+			    strerror(errno));
+			return 1;
+		}
+		if (chunk == 1)
+			break;
+		chunk = chunk > 4096 ? 4096 : 1;	/* the last page */
+	}
+	fsync(fd);
+	close(fd);
+	printf("filled %llu bytes\n", total);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "setxattr") == 0)
+		return cmd_setxattr(argc, argv);
+	if (strcmp(argv[1], "exchange-loop") == 0)
+		return cmd_exchange_loop(argc, argv);
+	if (strcmp(argv[1], "swap-file-fifo") == 0)
+		return cmd_swap_file_fifo(argc, argv);
+	if (strcmp(argv[1], "fifo-writer") == 0)
+		return cmd_fifo_writer(argc, argv);
+	if (strcmp(argv[1], "deep-mkdir") == 0)
+		return cmd_deep_mkdir(argc, argv);
+	if (strcmp(argv[1], "fill-disk") == 0)
+		return cmd_fill_disk(argc, argv);
+	return usage();
+}
