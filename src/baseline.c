@@ -150,7 +150,7 @@ job_run(struct job *job, const unsigned char *secret, unsigned char *buf)
 	struct walk_xattrs x;
 	int fd, rc;
 
-	fd = walk_open_file(job->dir->fd, job->name, &job->st);
+	fd = walk_open_layer_file(job->dir->fd, job->name, &job->st);
 	if (fd == -EINVAL || fd == -ENXIO || fd == -ENODEV) {
 		job_fallback(job);
 		return;
@@ -159,7 +159,7 @@ job_run(struct job *job, const unsigned char *secret, unsigned char *buf)
 		job->rc = fd;
 		return;
 	}
-	rc = walk_read_xattrs(fd, &x);
+	rc = walk_read_xattrs(fd, 0, &x);	/* capabilities only */
 	if (rc == 0 && (x.flags & WALK_X_CAPS)) {
 		memcpy(job->caps, x.caps, x.caps_len);
 		job->caps_len = x.caps_len;
@@ -277,6 +277,7 @@ pool_stop(struct pool *pool)
 /* One layer directory contributing to a merged directory. */
 struct layer_dir {
 	struct dirref *ref;
+	unsigned dialect;	/* WALK_OV_*: which xattrs are overlay's */
 	int xwhiteouts;		/* overlay.opaque=x: may hold xattr whiteouts */
 	struct walk_names names;
 };
@@ -313,6 +314,7 @@ struct frame {
 struct build {
 	struct store *store;
 	const struct uw_baseline_opts *opts;
+	unsigned dialect;	/* WALK_OV_* of opts->overlay_flags */
 	struct uw_baseline_stats *stats;
 	struct uw_error *err;
 	int64_t image_id;
@@ -393,9 +395,9 @@ classify_elem(struct layer_dir *ld, const char *name, unsigned char *d_type,
 		}
 	}
 	if (*d_type == DT_REG && ld->xwhiteouts) {
-		fd = walk_open_file(ld->ref->fd, name, &st);
+		fd = walk_open_layer_file(ld->ref->fd, name, &st);
 		if (fd >= 0) {
-			rc = walk_read_xattrs(fd, &x);
+			rc = walk_read_xattrs(fd, ld->dialect, &x);
 			close(fd);
 			if (rc == 0 && overlay_is_xattr_whiteout(&st, &x, 1)) {
 				*kind = ELEM_WHITEOUT;
@@ -427,7 +429,7 @@ frame_free(struct frame *frame)
  * *opaque when nothing below it may show through.
  */
 static int
-frame_push_dir(struct frame *frame, int fd, int *opaque)
+frame_push_dir(struct frame *frame, int fd, unsigned dialect, int *opaque)
 {
 	struct layer_dir *ld;
 	struct walk_xattrs x;
@@ -442,8 +444,9 @@ frame_push_dir(struct frame *frame, int fd, int *opaque)
 		close(fd);
 		return -ENOMEM;
 	}
+	ld->dialect = dialect;
 	frame->ndirs++;
-	rc = walk_read_xattrs(fd, &x);
+	rc = walk_read_xattrs(fd, dialect, &x);
 	if (rc < 0)
 		return rc;
 	ld->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
@@ -585,6 +588,22 @@ path_str(const unsigned char *path, size_t len)
 	return (const char *)path;
 }
 
+/*
+ * An entry that cannot be recorded (failing with `rc`, the reason in
+ * b->err): the build fails, or with allow_incomplete it goes on without
+ * it, counting it and keeping the first reason.  Returns rc or 0.
+ */
+static int
+skip(struct build *b, int rc)
+{
+	if (!b->opts->allow_incomplete || rc == -ENOMEM || rc == -ECANCELED)
+		return rc;
+	if (b->stats->skipped++ == 0)
+		snprintf(b->stats->incomplete, sizeof(b->stats->incomplete),
+		    "%s", b->err->msg);
+	return 0;
+}
+
 /* Record a finished job. */
 static int
 job_record(struct build *b, struct job *job)
@@ -594,8 +613,8 @@ job_record(struct build *b, struct job *job)
 	if (job->rc == -ENOENT)
 		return 0;	/* removed since listed */
 	if (job->rc < 0)
-		return uw_fail(b->err, job->rc, "%s: cannot read: %s",
-		    path_str(job->path, job->path_len), strerror(-job->rc));
+		return skip(b, uw_fail(b->err, job->rc, "%s: cannot read: %s",
+		    path_str(job->path, job->path_len), strerror(-job->rc)));
 	walk_record_from_stat(&rec, job->path, job->path_len, &job->st);
 	if (job->st.st_nlink > 1 && S_ISREG(job->st.st_mode)) {
 		uint64_t id[2] = { (uint64_t)job->st.st_dev,
@@ -769,6 +788,18 @@ path_enter(struct build *b, const struct frame *frame, const char *name,
 	return 0;
 }
 
+/* A dir that cannot be read, entered as `child`: skipped whole (the
+ * empty frame is left for walk_tree to pop), or the build fails. */
+static int
+skip_dir(struct build *b, struct frame *child, int rc)
+{
+	rc = skip(b, rc);
+	if (rc < 0)
+		return rc;
+	child->count = child->next = 0;
+	return 1;
+}
+
 /* Open the merged dir `me` of `parent` as a new frame and record it. */
 static int
 enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
@@ -780,9 +811,12 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 	int fd, opaque = 0, rc;
 	unsigned short dir;
 
-	if (b->depth + 1 >= BASELINE_MAX_DEPTH)
-		return uw_fail(b->err, -ELOOP, "%s: more than %d directories "
-		    "deep", (const char *)b->path.data, BASELINE_MAX_DEPTH);
+	if (b->depth + 1 >= BASELINE_MAX_DEPTH) {
+		rc = skip(b, uw_fail(b->err, -ELOOP, "%s: more than %d "
+		    "directories deep", (const char *)b->path.data,
+		    BASELINE_MAX_DEPTH));
+		return rc < 0 ? rc : 1;		/* not entered */
+	}
 	child = &b->frames[b->depth + 1];
 	memset(child, 0, sizeof(*child));
 	child->dirs = calloc(me->stack_len + 1, sizeof(*child->dirs));
@@ -796,17 +830,20 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 		if (fd == -ENOENT && i == 0)
 			return 1;	/* gone since listed */
 		if (fd < 0)
-			return uw_fail(b->err, fd, "%s: cannot open: %s",
-			    (const char *)b->path.data, strerror(-fd));
+			return skip_dir(b, child, uw_fail(b->err, fd,
+			    "%s: cannot open: %s", (const char *)b->path.data,
+			    strerror(-fd)));
 		if (i == 0 && fstat(fd, &st) < 0) {
 			close(fd);
-			return uw_fail(b->err, -errno, "%s: %s",
-			    (const char *)b->path.data, strerror(errno));
+			return skip_dir(b, child, uw_fail(b->err, -errno,
+			    "%s: %s", (const char *)b->path.data,
+			    strerror(errno)));
 		}
-		rc = frame_push_dir(child, fd, &opaque);
+		rc = frame_push_dir(child, fd, b->dialect, &opaque);
 		if (rc < 0)
-			return uw_fail(b->err, rc, "%s: cannot list: %s",
-			    (const char *)b->path.data, strerror(-rc));
+			return skip_dir(b, child, uw_fail(b->err, rc,
+			    "%s: cannot list: %s", (const char *)b->path.data,
+			    strerror(-rc)));
 	}
 	rc = frame_merge(child);
 	if (rc < 0)
@@ -831,8 +868,8 @@ record_entry(struct build *b, struct frame *frame, const struct mentry *me)
 	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0)
-		return uw_fail(b->err, rc, "%s: %s",
-		    (const char *)b->path.data, strerror(-rc));
+		return skip(b, uw_fail(b->err, rc, "%s: %s",
+		    (const char *)b->path.data, strerror(-rc)));
 	if (S_ISREG(st.st_mode))
 		return submit(b, ld, me->name);
 	walk_record_from_stat(&rec, b->path.data, b->path.len, &st);
@@ -841,8 +878,9 @@ record_entry(struct build *b, struct frame *frame, const struct mentry *me)
 		if (rc == -ENOENT)
 			return 0;	/* removed since listed */
 		if (rc < 0)
-			return uw_fail(b->err, rc, "%s: cannot read link: %s",
-			    (const char *)b->path.data, strerror(-rc));
+			return skip(b, uw_fail(b->err, rc, "%s: cannot read "
+			    "link: %s", (const char *)b->path.data,
+			    strerror(-rc)));
 		rec.link = b->link.data ? b->link.data :
 		    (const unsigned char *)"";
 		rec.link_len = b->link.len;
@@ -869,6 +907,8 @@ walk_tree(struct build *b)
 		}
 		me = &frame->entries[frame->next++];
 		rc = path_enter(b, frame, me->name, me->name_len);
+		if (rc < 0 && skip(b, rc) == 0)
+			continue;
 		if (rc < 0)
 			return rc;
 		if (me->d_type == DT_DIR)
@@ -910,7 +950,7 @@ enter_root(struct build *b)
 			return uw_fail(b->err, -errno, "%s: %s",
 			    b->opts->layers[0], strerror(errno));
 		}
-		rc = frame_push_dir(root, fd, &opaque);
+		rc = frame_push_dir(root, fd, b->dialect, &opaque);
 		if (rc < 0)
 			return uw_fail(b->err, rc, "%s: cannot list: %s",
 			    b->opts->layers[i], strerror(-rc));
@@ -954,6 +994,8 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 	memset(&b, 0, sizeof(b));
 	b.store = store;
 	b.opts = opts;
+	b.dialect = overlay_dialect(opts->overlay_flags &
+	    UW_OVERLAY_USERXATTR, 0);
 	b.stats = stats;
 	b.err = err;
 	b.start_ns = uw_now_mono_ns();

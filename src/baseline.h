@@ -7,10 +7,11 @@
 #include "store.h"
 #include "upperwatch.h"
 
-/* Deepest directory nesting a build follows before it gives up. */
-#define BASELINE_MAX_DEPTH 4096
-/* Longest container path (bytes) it records. */
-#define BASELINE_MAX_PATH (4u << 20)
+#include "walk.h"
+
+/* Deepest directory nesting a build follows, longest path it records. */
+#define BASELINE_MAX_DEPTH WALK_MAX_DEPTH
+#define BASELINE_MAX_PATH WALK_MAX_PATH
 /* Most layers in a stack (overlayfs itself allows 500). */
 #define BASELINE_MAX_LAYERS 500
 

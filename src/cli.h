@@ -87,7 +87,40 @@ struct cli_container {
 	char *upper;
 	char **lower;
 	size_t lower_count;
+	unsigned overlay_flags;		/* UW_OVERLAY_*, as the kernel
+					 * applies the mount's options */
 };
+
+/*
+ * --overlay-options OPTS: the overlay mount options that shape what an
+ * upper dir or layer means, as mount(8) takes them ("userxattr",
+ * "metacopy=on", "redirect_dir=nofollow", "index=on"...; others are
+ * ignored), into UW_OVERLAY_* flags.  Redirects are followed unless
+ * redirect_dir=nofollow; metacopy only with metacopy=on.  -1 on a bad
+ * value (with the reason printed for `cmd`).
+ */
+int cli_overlay_options(const struct cli_cmd *cmd, const char *opts,
+    unsigned *flags);
+
+/* The options shared by diff and baseline. */
+#define CLI_OVERLAY_HELP \
+	"  --userxattr      the overlay is mounted with userxattr "		\
+	"(rootless):\n"							\
+	"                   its opaque dirs and whiteouts are "		\
+	"user.overlay.* xattrs;\n"						\
+	"                   by default they are trusted.overlay.*, and a "	\
+	"user.overlay.*\n"							\
+	"                   xattr is data a container set (reported as a "	\
+	"change)\n"								\
+	"  --overlay-options OPTS  how the overlay is mounted (as for "	\
+	"mount -o:\n"							\
+	"                   userxattr, metacopy=on, redirect_dir=...); by "	\
+	"default\n"								\
+	"                   the options of the overlay mounted with this "	\
+	"upper dir,\n"							\
+	"                   or, when none is, trusted xattrs with the "	\
+	"metacopy and\n"							\
+	"                   redirect xattrs the kernel wrote followed\n"
 
 /* Find one container by id, name or a unique id prefix (4+ characters);
  * prints why on failure and returns -1. */

@@ -41,6 +41,9 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "allow-incomplete", no_argument, NULL, 'A' },
+		{ "userxattr", no_argument, NULL, 'X' },
+		{ "overlay-options", required_argument, NULL, 'O' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -54,6 +57,8 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	char *end;
 	unsigned long jobs = 0;
 	int json = 0, quiet = 0, c, rc, tty, opt_status;
+	int allow_incomplete = 0, flags_given = 0;
+	unsigned overlay_flags = 0;
 	double mbps;
 
 	while ((c = getopt_long(argc, argv, "hi:j:q", longopts, NULL)) != -1) {
@@ -85,6 +90,18 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'A':
+			allow_incomplete = 1;
+			break;
+		case 'X':
+			overlay_flags = UW_OVERLAY_USERXATTR;
+			flags_given = 1;
+			break;
+		case 'O':
+			if (cli_overlay_options(cmd, optarg, &overlay_flags) < 0)
+				return CLI_ERROR;
+			flags_given = 1;
+			break;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
@@ -102,6 +119,8 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 			return CLI_ERROR;
 		}
 		image = found.image_key;
+		if (!flags_given)
+			overlay_flags = found.overlay_flags;
 	}
 	if (image == NULL)
 		return cli_usage_error(cmd, "--image REF is required");
@@ -126,6 +145,8 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		opts.layer_count = (size_t)(argc - optind);
 	}
 	opts.jobs = (unsigned)jobs;
+	opts.overlay_flags = overlay_flags;
+	opts.allow_incomplete = allow_incomplete;
 	tty = isatty(STDERR_FILENO) && !quiet;
 	if (tty)
 		opts.progress = show_progress;
@@ -162,6 +183,11 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		jsonw_double(stdout, &first, "seconds", stats.seconds);
 		jsonw_double(stdout, &first, "mb_per_s", mbps);
 		jsonw_uint(stdout, &first, "unstable", stats.unstable);
+		if (stats.incomplete[0] != '\0') {
+			jsonw_uint(stdout, &first, "skipped", stats.skipped);
+			jsonw_str(stdout, &first, "incomplete",
+			    stats.incomplete);
+		}
 		fputs("}\n", stdout);
 	} else {
 		printf("baseline %s: %llu entries, %llu files, %llu bytes in "
@@ -174,6 +200,11 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 			    "hashed; they are flagged unstable\n",
 			    (unsigned long long)stats.unstable);
 	}
+	if (stats.incomplete[0] != '\0')
+		fprintf(stderr, "upperwatch: WARNING: the baseline of %s is "
+		    "incomplete: %llu entries not recorded; first: %s\n",
+		    image, (unsigned long long)stats.skipped,
+		    stats.incomplete);
 	cli_container_free(&found);
 	return CLI_OK;
 }
@@ -210,6 +241,15 @@ const struct cli_cmd cli_cmd_baseline = {
 	    "  -j, --jobs N    hashing threads (default: one per CPU)\n"
 	    "  --json          print the summary as one JSON object\n"
 	    "  -q, --quiet     no progress line on a terminal\n"
+	    "  --allow-incomplete  record what can be recorded when an "
+	    "entry cannot be\n"
+	    "                  (a layer more than 4096 dirs deep, an "
+	    "unreadable file):\n"
+	    "                  the baseline is kept, marked incomplete, with "
+	    "a warning;\n"
+	    "                  without it the build fails and the old "
+	    "baseline stays\n"
+	    CLI_OVERLAY_HELP
 	    "  --db PATH       the database\n"
 	    "\n"
 	    "Examples:\n"
@@ -266,6 +306,9 @@ print_image(const struct uw_image_info *info, void *arg)
 		jsonw_uint(stdout, &first, "files", info->files);
 		jsonw_uint(stdout, &first, "bytes", info->bytes);
 		jsonw_double(stdout, &first, "seconds", info->seconds);
+		if (info->incomplete != NULL)
+			jsonw_str(stdout, &first, "incomplete",
+			    info->incomplete);
 		fputs("}\n", stdout);
 	} else {
 		if (o->count == 0)
@@ -282,6 +325,13 @@ print_image(const struct uw_image_info *info, void *arg)
 		    (unsigned long long)info->files,
 		    (unsigned long long)info->bytes, when, info->seconds,
 		    info->layer_count);
+		if (info->incomplete != NULL) {
+			fputs("  incomplete: ", stdout);
+			uw_escape_bytes(stdout,
+			    (const unsigned char *)info->incomplete,
+			    strlen(info->incomplete));
+			fputc('\n', stdout);
+		}
 	}
 	o->count++;
 	return 0;

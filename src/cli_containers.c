@@ -415,6 +415,7 @@ keep(struct find *f, const struct uw_container *c)
 	f->out->id = strdup(c->id);
 	f->out->image_key = strdup(c->image_key);
 	f->out->upper = strdup(c->upper);
+	f->out->overlay_flags = c->overlay_follow;
 	f->out->lower = calloc(c->lower_count + 1, sizeof(char *));
 	if (f->out->id == NULL || f->out->image_key == NULL ||
 	    f->out->upper == NULL || f->out->lower == NULL)

@@ -59,6 +59,12 @@ print_changes(const struct uw_event *ev)
 	const struct uw_record *c = ev->current, *b = ev->baseline;
 	char h1[16], h2[16];
 
+	if (ev->error != NULL) {
+		fputs(": ", stdout);
+		uw_escape_bytes(stdout, (const unsigned char *)ev->error,
+		    strlen(ev->error));
+		return;
+	}
 	if (c == NULL || b == NULL)
 		return;
 	if (ev->changes & UW_CHG_TYPE)
@@ -83,6 +89,8 @@ print_changes(const struct uw_event *ev)
 		short_hash(h2, c);
 		printf(" hash %s→%s", h1, h2);
 	}
+	if (ev->changes & UW_CHG_XATTR)
+		printf(" xattr user.overlay.*");
 	if (ev->changes & UW_CHG_LINK) {
 		fputs(" link ", stdout);
 		if (b->link != NULL)
@@ -125,6 +133,8 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		{ "exclude", required_argument, NULL, 'x' },
 		{ "container", required_argument, NULL, 'c' },
 		{ "oci-whiteouts", no_argument, NULL, 'W' },
+		{ "userxattr", no_argument, NULL, 'X' },
+		{ "overlay-options", required_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'J' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -138,7 +148,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_db *db;
 	struct cli_container found;
 	const char *container = NULL;
-	int c, rc, opt_status;
+	int c, rc, opt_status, flags_given = 0;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(&found, 0, sizeof(found));
@@ -165,6 +175,18 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		case 'W':
 			opts.oci_whiteouts = 1;
 			break;
+		case 'X':
+			opts.overlay_flags |= UW_OVERLAY_USERXATTR;
+			opts.overlay_flags &= ~(unsigned)(UW_OVERLAY_METACOPY |
+			    UW_OVERLAY_REDIRECT_DIR);
+			flags_given = 1;
+			break;
+		case 'O':
+			if (cli_overlay_options(cmd, optarg,
+			    &opts.overlay_flags) < 0)
+				return CLI_ERROR;
+			flags_given = 1;
+			break;
 		case 'J':
 			out.json = 1;
 			break;
@@ -180,6 +202,8 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 			return CLI_ERROR;
 		opts.image = found.image_key;
 		opts.upper = found.upper;
+		if (!flags_given)
+			opts.overlay_flags = found.overlay_flags;
 	} else {
 		if (opts.image == NULL)
 			return cli_usage_error(cmd, "--image REF is required");
@@ -187,6 +211,12 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_usage_error(cmd, "give exactly one "
 			    "UPPERDIR");
 		opts.upper = argv[optind];
+		/* As the overlay over it is mounted now, else as the kernel
+		 * wrote its trusted xattrs. */
+		if (!flags_given && uw_overlay_flags_for_upper(opts.upper,
+		    &opts.overlay_flags, &err) < 0)
+			opts.overlay_flags = UW_OVERLAY_METACOPY |
+			    UW_OVERLAY_REDIRECT_DIR;
 	}
 	opts.excludes = excludes;
 	opts.cb = print_event;
@@ -236,6 +266,11 @@ const struct cli_cmd cli_cmd_diff = {
 	    "went with it\n"
 	    "  R PATH   replaced: a re-created (opaque) dir, or another "
 	    "type of file\n"
+	    "  E PATH   could not be classified (it kept changing while read, "
+	    "it is\n"
+	    "           more than 4096 dirs deep, it cannot be read): "
+	    "reported, never\n"
+	    "           skipped\n"
 	    "followed by what changed (mode 0644→0755, size 120→4096, hash "
 	    "…).  A file\ncopied up with the same content and metadata is not "
 	    "drift.  Names are escaped\nC-style, so a newline in a name cannot "
@@ -262,7 +297,8 @@ const struct cli_cmd cli_cmd_diff = {
 	    "current,\n"
 	    "                   baseline (mode, uid, gid, size, mtime, hash, "
 	    "link, caps),\n"
-	    "                   count, redirect, metacopy, container\n"
+	    "                   count, redirect, metacopy, changes, error, "
+	    "container\n"
 	    "  --db PATH        the database\n"
 	    "\n"
 	    "Exit status: 0 no drift, 1 drift, 2 error.\n"

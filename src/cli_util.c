@@ -95,3 +95,53 @@ cli_common_option(int c, const struct cli_cmd *cmd, struct cli_ctx *ctx,
 	}
 	return 0;
 }
+
+int
+cli_overlay_options(const struct cli_cmd *cmd, const char *opts,
+    unsigned *flags)
+{
+	char *copy, *opt, *next, *value;
+	int rc = 0;
+
+	*flags = UW_OVERLAY_REDIRECT_DIR;
+	copy = strdup(opts);
+	if (copy == NULL) {
+		cli_error("out of memory");
+		return -1;
+	}
+	for (opt = copy; opt != NULL && rc == 0; opt = next) {
+		next = strchr(opt, ',');
+		if (next != NULL)
+			*next++ = '\0';
+		value = strchr(opt, '=');
+		if (value != NULL)
+			*value++ = '\0';
+		if (strcmp(opt, "userxattr") == 0 && value == NULL) {
+			*flags |= UW_OVERLAY_USERXATTR;
+		} else if (strcmp(opt, "metacopy") == 0 && value != NULL &&
+		    (strcmp(value, "on") == 0 || strcmp(value, "off") == 0)) {
+			if (strcmp(value, "on") == 0)
+				*flags |= UW_OVERLAY_METACOPY;
+			else
+				*flags &= ~(unsigned)UW_OVERLAY_METACOPY;
+		} else if (strcmp(opt, "redirect_dir") == 0 && value != NULL &&
+		    (strcmp(value, "on") == 0 || strcmp(value, "follow") == 0 ||
+		    strcmp(value, "off") == 0 ||
+		    strcmp(value, "nofollow") == 0)) {
+			if (strcmp(value, "nofollow") == 0)
+				*flags &= ~(unsigned)UW_OVERLAY_REDIRECT_DIR;
+			else
+				*flags |= UW_OVERLAY_REDIRECT_DIR;
+		} else if (strcmp(opt, "metacopy") == 0 ||
+		    strcmp(opt, "redirect_dir") == 0 ||
+		    strcmp(opt, "userxattr") == 0) {
+			rc = cli_usage_error(cmd, "--overlay-options: bad "
+			    "value for %s", opt);
+		}
+	}
+	free(copy);
+	if (*flags & UW_OVERLAY_USERXATTR)
+		*flags &= ~(unsigned)(UW_OVERLAY_METACOPY |
+		    UW_OVERLAY_REDIRECT_DIR);
+	return rc != 0 ? -1 : 0;
+}

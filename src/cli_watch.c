@@ -134,6 +134,7 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 		{ "dedupe", required_argument, NULL, 'd' },
 		{ "evidence-dir", required_argument, NULL, 'E' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "max-watches-per-container", required_argument, NULL, 'M' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -146,6 +147,7 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_error err;
 	struct uw_db *db;
 	int c, rc, opt_status;
+	unsigned max_watches;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.max_action = UW_ACT_KILL;
@@ -234,6 +236,14 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case 'q':
 			out.quiet = 1;
+			break;
+		case 'M':
+			if (parse_uint(optarg, 1u << 24, &max_watches) < 0 ||
+			    max_watches == 0)
+				return cli_usage_error(cmd,
+				    "--max-watches-per-container takes 1 to "
+				    "16777216, not '%s'", optarg);
+			opts.max_watches_per_container = max_watches;
 			break;
 		default:
 			return cli_usage_error(cmd, "bad option");
@@ -369,7 +379,15 @@ const struct cli_cmd cli_cmd_watch = {
 	    "  --evidence-dir DIR  where the offending file is copied before "
 	    "a pause or\n"
 	    "                   kill (default: evidence/ beside the database)\n"
-	    "  -q, --quiet      only warnings on stderr\n"
+	    "  --max-watches-per-container N  watch at most N dirs of one "
+	    "container (a\n"
+	    "                   quarter of fs.inotify.max_user_watches, at "
+	    "most 16384);\n"
+	    "                   one with more is rescanned every 30 s (or "
+	    "--rescan) instead,\n"
+	    "                   with a warning, until it has fewer\n"
+	    "  -q, --quiet      only warnings on stderr (every loss of "
+	    "coverage is one)\n"
 	    "  --db PATH        the database\n"
 	    "\n"
 	    "Example:\n"

@@ -34,7 +34,7 @@
 #include "util.h"
 
 #define MAX_JSON_BYTES (16u << 20)
-#define MAX_LABELS 1024
+#define MAX_LABELS UW_LABEL_COUNT_MAX
 
 #define CONTAINERD_TASKS "/run/containerd/io.containerd.runtime.v2.task/"
 #define DOCKER_OVERLAY2 "/var/lib/docker/overlay2/"
@@ -49,6 +49,8 @@ struct ctr {
 	char *v1_freezer, *v2;
 	struct uw_label labels[MAX_LABELS];
 	size_t label_count;
+	size_t label_bytes;	/* keys and values kept */
+	int labels_truncated;
 };
 
 struct disc {
@@ -89,28 +91,49 @@ ctr_free(struct ctr *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * Keep a label, within the caps a container's owner cannot push past
+ * (UW_LABEL_*): a value is cut at UW_LABEL_VALUE_MAX bytes (on a UTF-8
+ * boundary), and past UW_LABEL_COUNT_MAX labels or UW_LABELS_MAX bytes in
+ * all the rest are left out.  Either way the container says so.
+ */
 static void
 add_label(struct ctr *c, const char *key, size_t key_len, const char *value)
 {
-	size_t i;
+	size_t i, vlen = strlen(value);
 	char *k, *v;
 
 	for (i = 0; i < c->label_count; i++)
 		if (strlen(c->labels[i].key) == key_len &&
 		    memcmp(c->labels[i].key, key, key_len) == 0)
 			return;	/* the first source wins */
-	if (c->label_count == MAX_LABELS)
+	if (key_len > UW_LABEL_VALUE_MAX) {
+		c->labels_truncated = 1;
 		return;
+	}
+	if (vlen > UW_LABEL_VALUE_MAX) {
+		vlen = UW_LABEL_VALUE_MAX;
+		while (vlen > 0 && ((unsigned char)value[vlen] & 0xc0) == 0x80)
+			vlen--;
+		c->labels_truncated = 1;
+	}
+	if (c->label_count == MAX_LABELS ||
+	    c->label_bytes + key_len + vlen > UW_LABELS_MAX) {
+		c->labels_truncated = 1;
+		return;
+	}
 	k = strndup(key, key_len);
-	v = strdup(value);
+	v = strndup(value, vlen);
 	if (k == NULL || v == NULL) {
 		free(k);
 		free(v);
+		c->labels_truncated = 1;
 		return;
 	}
 	c->labels[c->label_count].key = k;
 	c->labels[c->label_count].value = v;
 	c->label_count++;
+	c->label_bytes += key_len + vlen;
 }
 
 static const char *
@@ -596,15 +619,121 @@ emit(struct disc *d, struct mnt_entry *m,
 	uc.lower = (const char *const *)(real ? real : m->lower);
 	uc.lower_count = m->lower_count;
 	uc.overlay_flags = m->ov_flags;
+	uc.overlay_follow = discover_overlay_flags(m);
 	uc.cgroup_v1_freezer = c.v1_freezer ? c.v1_freezer : "";
 	uc.cgroup_v2 = c.v2 ? c.v2 : "";
 	uc.labels = c.labels;
 	uc.label_count = c.label_count;
+	uc.labels_truncated = c.labels_truncated;
 	rc = cb(&uc, arg);
 	for (i = 0; real != NULL && i < m->lower_count; i++)
 		free(real[i]);
 	free(real);
 	ctr_free(&c);
+	return rc;
+}
+
+/* A Y/N parameter of the overlay module: 1, 0, or `dflt` unknown. */
+static int
+module_param(const char *name, int dflt)
+{
+	char path[128];
+	char *text;
+	int v = dflt;
+
+	snprintf(path, sizeof(path), "/sys/module/overlay/parameters/%s",
+	    name);
+	text = read_small(path);
+	if (text != NULL && (text[0] == 'Y' || text[0] == 'N'))
+		v = text[0] == 'Y';
+	free(text);
+	return v;
+}
+
+/*
+ * What a mount's options mean as the kernel applies them
+ * (fs/overlayfs/params.c): an option not shown takes the module's default;
+ * redirect_dir=off still follows redirects when redirect_always_follow is
+ * set; userxattr follows neither metacopy nor redirects.
+ */
+unsigned
+discover_overlay_flags(const struct mnt_entry *m)
+{
+	unsigned flags = m->ov_flags & ~(unsigned)(MNT_OV_METACOPY |
+	    MNT_OV_REDIRECT_DIR);
+	int metacopy, follow;
+
+	if (m->ov_flags & MNT_OV_USERXATTR)
+		return flags;
+	switch (m->ov_metacopy) {
+	case MNT_OPT_ON:
+		metacopy = 1;
+		break;
+	case MNT_OPT_OFF:
+		metacopy = 0;
+		break;
+	default:
+		metacopy = module_param("metacopy", 0);
+	}
+	switch (m->ov_redirect) {
+	case MNT_REDIRECT_ON:
+	case MNT_REDIRECT_FOLLOW:
+		follow = 1;
+		break;
+	case MNT_REDIRECT_NOFOLLOW:
+		follow = 0;
+		break;
+	case MNT_REDIRECT_OFF:
+		follow = module_param("redirect_always_follow", 1);
+		break;
+	default:
+		follow = module_param("redirect_dir", 0) ||
+		    module_param("redirect_always_follow", 1);
+	}
+	if (metacopy)
+		flags |= UW_OVERLAY_METACOPY;
+	if (follow)
+		flags |= UW_OVERLAY_REDIRECT_DIR;
+	return flags;
+}
+
+UW_API int
+uw_overlay_flags_for_upper(const char *upper, unsigned *flags,
+    struct uw_error *err)
+{
+	struct mnt_table t;
+	char *want, *have;
+	size_t i;
+	int rc = -ENOENT;
+
+	memset(&t, 0, sizeof(t));
+	want = realpath(upper, NULL);
+	if (want == NULL)
+		return uw_fail(err, -errno, "%s: %s", upper, strerror(errno));
+	rc = mnt_read(NULL, &t);
+	if (rc < 0) {
+		rc = uw_fail(err, rc, "/proc/self/mountinfo: %s",
+		    strerror(-rc));
+		goto out;
+	}
+	rc = -ENOENT;
+	for (i = 0; i < t.count && rc == -ENOENT; i++) {
+		if (strcmp(t.v[i].fstype, "overlay") != 0 ||
+		    t.v[i].upper == NULL)
+			continue;
+		have = realpath(t.v[i].upper, NULL);
+		if (have != NULL && strcmp(have, want) == 0) {
+			*flags = discover_overlay_flags(&t.v[i]);
+			rc = 0;
+		}
+		free(have);
+	}
+	if (rc == -ENOENT)
+		uw_fail(err, rc, "%s: no overlay mounted with this upper dir",
+		    upper);
+out:
+	free(want);
+	mnt_table_free(&t);
 	return rc;
 }
 

@@ -5,6 +5,7 @@
 #ifndef UW_DISCOVER_H
 #define UW_DISCOVER_H
 
+#include "mountinfo.h"
 #include "upperwatch.h"
 
 /* See uw_containers_foreach in upperwatch.h. */
@@ -15,5 +16,9 @@ int discover_foreach(const struct uw_discover_opts *opts,
 /* The baseline key of a layer stack: "stack:" and 16 hex digits of a
  * hash of the layers' real paths, top first.  `out` holds 24 bytes. */
 void discover_image_key(const char *const *lower, size_t count, char *out);
+
+/* The UW_OVERLAY_* flags of an overlay mount as the kernel applies its
+ * options (module defaults for what the options leave out). */
+unsigned discover_overlay_flags(const struct mnt_entry *m);
 
 #endif /* UW_DISCOVER_H */

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "baseline.h"
 #include "drift.h"
 #include "glob.h"
 #include "hash.h"
@@ -43,7 +42,11 @@ struct drift {
 	struct uw_buf bpath;		/* its baseline path */
 	struct uw_buf redirect;
 	struct uw_buf link;
-	int oci_whiteouts;		/* read .wh. files as whiteouts */
+	unsigned dialect;		/* WALK_OV_*: the mount's xattrs */
+	/* Why drift_entry failed: the store (our fault) or the callback
+	 * (the caller's); anything else the entry caused. */
+	int store_failed, cb_failed;
+	struct uw_buf error;		/* an error event's reason */
 	int root_fd;			/* the upper root, for hard links */
 	nlink_t last_nlink;		/* of the regular file last read */
 	struct uw_buf aliases;		/* NUL-terminated paths */
@@ -57,9 +60,9 @@ drift_set_root(struct drift *d, int root_fd)
 }
 
 void
-drift_set_oci_whiteouts(struct drift *d, int on)
+drift_set_dialect(struct drift *d, unsigned dialect)
 {
-	d->oci_whiteouts = on;
+	d->dialect = dialect;
 }
 
 UW_API const char *
@@ -99,10 +102,11 @@ drift_new(struct store *store, const char *image, struct uw_error *err)
 	store_row_init(&d->alias_row);
 	store_row_init(&d->row);
 	store_row_init(&d->src_row);
-	uw_buf_init(&d->path, BASELINE_MAX_PATH);
-	uw_buf_init(&d->bpath, BASELINE_MAX_PATH);
+	uw_buf_init(&d->path, WALK_MAX_PATH);
+	uw_buf_init(&d->bpath, WALK_MAX_PATH);
 	uw_buf_init(&d->redirect, WALK_REDIRECT_MAX);
 	uw_buf_init(&d->link, PATH_MAX);
+	uw_buf_init(&d->error, 1024);
 	d->buf = malloc(HASH_BUF_LEN);
 	if (d->buf == NULL) {
 		uw_fail(err, -ENOMEM, "out of memory");
@@ -129,6 +133,7 @@ drift_free(struct drift *d)
 	uw_buf_free(&d->bpath);
 	uw_buf_free(&d->redirect);
 	uw_buf_free(&d->link);
+	uw_buf_free(&d->error);
 	free(d->buf);
 	free(d);
 }
@@ -138,7 +143,7 @@ drift_child_init(struct drift_child *child)
 {
 	memset(child, 0, sizeof(*child));
 	child->fd = -1;
-	uw_buf_init(&child->bpath, BASELINE_MAX_PATH);
+	uw_buf_init(&child->bpath, WALK_MAX_PATH);
 	walk_names_init(&child->names);
 }
 
@@ -187,6 +192,42 @@ meta_changes(const struct uw_record *cur, const struct uw_record *base)
 	return changes;
 }
 
+/* The store calls, remembering that a failure was the store's. */
+static int
+get_row(struct drift *d, const unsigned char *path, size_t len,
+    struct store_row *row, struct uw_error *err)
+{
+	int rc = store_get_row(d->store, d->image_id, path, len, row, err);
+
+	if (rc < 0)
+		d->store_failed = 1;
+	return rc;
+}
+
+static int
+count_below(struct drift *d, const unsigned char *path, size_t len,
+    uint64_t *count, struct uw_error *err)
+{
+	int rc = store_count_below(d->store, d->image_id, path, len, count,
+	    err);
+
+	if (rc < 0)
+		d->store_failed = 1;
+	return rc;
+}
+
+/* Hand an event to the callback, remembering that a failure was its. */
+static int
+emit(struct drift *d, int (*cb)(const struct uw_event *, void *),
+    void *arg, const struct uw_event *ev)
+{
+	int rc = cb(ev, arg);
+
+	if (rc < 0)
+		d->cb_failed = 1;
+	return rc;
+}
+
 /* Look up `bpath` unless the dir is new: 0 found, 1 absent, <0 error. */
 static int
 lookup(struct drift *d, const struct drift_dir *dir, struct store_row *row,
@@ -194,8 +235,7 @@ lookup(struct drift *d, const struct drift_dir *dir, struct store_row *row,
 {
 	if (dir->new_tree)
 		return 1;
-	return store_get_row(d->store, d->image_id, bpath->data, bpath->len,
-	    row, err);
+	return get_row(d, bpath->data, bpath->len, row, err);
 }
 
 /* The event for a whiteout at d->path / d->bpath. */
@@ -219,12 +259,12 @@ whiteout_event(struct drift *d, const struct drift_dir *dir,
 	ev.type = d->row.rec.type;
 	ev.baseline = &d->row.rec;
 	if (ev.type == UW_TYPE_DIR) {
-		rc = store_count_below(d->store, d->image_id, d->bpath.data,
+		rc = count_below(d, d->bpath.data,
 		    d->bpath.len, &ev.count, err);
 		if (rc < 0)
 			return rc;
 	}
-	return cb(&ev, arg);
+	return emit(d, cb, arg, &ev);
 }
 
 /* Resolve an overlay.redirect value against the entry's parent. */
@@ -239,6 +279,15 @@ resolve_redirect(struct drift *d, const struct drift_dir *dir,
 	    x->redirect_len);
 }
 
+/*
+ * A directory entry: open it (never through a symlink), read its xattrs
+ * and classify it.  Returns 0, DRIFT_GONE when it vanished, DRIFT_SWAPPED
+ * when it is not a directory any more (swapped since its lstat), or a
+ * negative error.
+ */
+#define DRIFT_GONE 1
+#define DRIFT_SWAPPED 2
+
 static int
 dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
     struct drift_child *child, struct uw_event *ev, struct uw_record *cur,
@@ -246,62 +295,63 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 {
 	struct walk_xattrs x;
 	struct stat st;
+	unsigned xattr_chg;
 	int fd, rc, opaque;
 
 	fd = walk_open_dir(dir->fd, name);
+	if (fd == -ENOENT)
+		return DRIFT_GONE;
+	if (fd == -ENOTDIR || fd == -ELOOP)
+		return DRIFT_SWAPPED;
 	if (fd < 0)
-		return fd == -ENOENT ? 1 : uw_fail(err, fd, "%s: %s",
-		    (const char *)d->path.data, strerror(-fd));
+		return uw_fail(err, fd, "cannot open: %s", strerror(-fd));
 	child->fd = fd;
 	if (fstat(fd, &st) < 0)
-		return uw_fail(err, -errno, "%s: %s",
-		    (const char *)d->path.data, strerror(errno));
-	rc = walk_read_xattrs(fd, &x);
+		return uw_fail(err, -errno, "cannot stat: %s", strerror(errno));
+	rc = walk_read_xattrs(fd, d->dialect, &x);
 	if (rc == 0 && child->want_names)
 		rc = walk_list(fd, &child->names);
 	if (rc < 0)
-		return uw_fail(err, rc, "%s: cannot read: %s",
-		    (const char *)d->path.data, strerror(-rc));
+		return uw_fail(err, rc, "cannot read: %s", strerror(-rc));
 	opaque = (x.flags & WALK_X_OPAQUE) != 0;
-	if (!opaque && d->oci_whiteouts && faccessat(fd, OVERLAY_WH_OPAQUE, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == 0)
+	if (!opaque && (d->dialect & WALK_OV_FUSE) && faccessat(fd,
+	    OVERLAY_WH_OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		opaque = 1;	/* the OCI marker */
+	xattr_chg = (x.flags & WALK_X_FOREIGN) ? UW_CHG_XATTR : 0;
 	walk_record_from_stat(cur, d->path.data, d->path.len, &st);
 	child->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
 	child->opaque = opaque;
 	uw_buf_reset(&child->bpath);
 
 	if ((x.flags & WALK_X_REDIRECT) && resolve_redirect(d, dir, &x) < 0)
-		return uw_fail(err, -ENAMETOOLONG, "%s: path too long",
-		    (const char *)d->path.data);
+		return uw_fail(err, -ENAMETOOLONG, "redirect too long");
 	if ((x.flags & WALK_X_REDIRECT) && !(d->redirect.len == d->bpath.len &&
 	    memcmp(d->redirect.data, d->bpath.data, d->bpath.len) == 0)) {
 		/* Renamed: the content is the lower dir it names.  Over a
 		 * dir of the image it replaces that dir's content. */
 		if (uw_buf_add(&child->bpath, d->redirect.data,
 		    d->redirect.len) < 0)
-			return uw_fail(err, -ENAMETOOLONG, "%s: path too long",
-			    (const char *)d->path.data);
+			return uw_fail(err, -ENAMETOOLONG, "path too long");
 		ev->redirect = d->redirect.data;
 		ev->redirect_len = d->redirect.len;
+		ev->changes = xattr_chg;
 		rc = lookup(d, dir, &d->row, &d->bpath, err);
 		if (rc < 0)
 			return rc;
 		if (rc == 0) {
 			ev->op = UW_OP_REPLACED;
 			ev->baseline = &d->row.rec;
-			ev->changes = d->row.rec.type != UW_TYPE_DIR ?
+			ev->changes |= d->row.rec.type != UW_TYPE_DIR ?
 			    UW_CHG_TYPE : UW_CHG_OPAQUE;
-			return store_count_below(d->store, d->image_id,
-			    d->bpath.data, d->bpath.len, &ev->count, err);
+			return count_below(d, d->bpath.data, d->bpath.len,
+			    &ev->count, err);
 		}
 		ev->op = UW_OP_ADDED;
-		return store_count_below(d->store, d->image_id,
-		    d->redirect.data, d->redirect.len, &ev->count, err);
+		return count_below(d, d->redirect.data, d->redirect.len,
+		    &ev->count, err);
 	}
 	if (uw_buf_add(&child->bpath, d->bpath.data, d->bpath.len) < 0)
-		return uw_fail(err, -ENAMETOOLONG, "%s: path too long",
-		    (const char *)d->path.data);
+		return uw_fail(err, -ENAMETOOLONG, "path too long");
 	rc = lookup(d, dir, &d->row, &d->bpath, err);
 	if (rc < 0)
 		return rc;
@@ -313,23 +363,28 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	ev->baseline = &d->row.rec;
 	if (d->row.rec.type != UW_TYPE_DIR) {
 		ev->op = UW_OP_REPLACED;
-		ev->changes = UW_CHG_TYPE;
+		ev->changes = UW_CHG_TYPE | xattr_chg;
 		child->new_tree = 1;
 		return 0;
 	}
-	ev->changes = meta_changes(cur, &d->row.rec) & ~UW_CHG_CAPS;
+	ev->changes = (meta_changes(cur, &d->row.rec) & ~UW_CHG_CAPS) |
+	    xattr_chg;
 	if (opaque) {
 		ev->op = UW_OP_REPLACED;
 		ev->changes |= UW_CHG_OPAQUE;
-		return store_count_below(d->store, d->image_id, d->bpath.data,
-		    d->bpath.len, &ev->count, err);
+		return count_below(d, d->bpath.data, d->bpath.len,
+		    &ev->count, err);
 	}
 	if (ev->changes != 0)
 		ev->op = UW_OP_METADATA;
 	return 0;
 }
 
-/* Read a regular file's current record (hashed unless metacopy). */
+/*
+ * Read a regular file's current record (hashed unless metacopy).  Returns
+ * 0, DRIFT_GONE, DRIFT_SWAPPED when it is not a regular file any more,
+ * or a negative error.
+ */
 static int
 file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
     struct uw_event *ev, struct uw_record *cur, int *is_whiteout,
@@ -342,13 +397,17 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 
 	fd = walk_open_file(dir->fd, name, &st);
 	if (fd == -ENOENT)
-		return 1;
+		return DRIFT_GONE;
+	if (fd == -EINVAL)
+		return DRIFT_SWAPPED;
 	if (fd < 0)
-		return fd;	/* -EINVAL: swapped for another type */
+		return uw_fail(err, fd, "cannot open: %s", strerror(-fd));
 	d->last_nlink = st.st_nlink;
-	rc = walk_read_xattrs(fd, &x);
-	if (rc < 0)
+	rc = walk_read_xattrs(fd, d->dialect, &x);
+	if (rc < 0) {
+		rc = uw_fail(err, rc, "cannot read xattrs: %s", strerror(-rc));
 		goto out;
+	}
 	if (overlay_is_xattr_whiteout(&st, &x, dir->xwhiteouts)) {
 		*is_whiteout = 1;
 		goto out;
@@ -367,8 +426,8 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	} else {
 		rc = hash_fd(fd, d->secret, d->buf, &st, 0, &h);
 		if (rc < 0) {
-			rc = uw_fail(err, rc, "%s: cannot read: %s",
-			    (const char *)d->path.data, strerror(-rc));
+			rc = uw_fail(err, rc, "cannot read: %s",
+			    strerror(-rc));
 			goto out;
 		}
 		walk_record_from_stat(cur, d->path.data, d->path.len, &h.st);
@@ -381,6 +440,8 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		cur->caps = x.caps;
 		cur->caps_len = x.caps_len;
 	}
+	if (x.flags & WALK_X_FOREIGN)
+		ev->changes |= UW_CHG_XATTR;
 	rc = 0;
 out:
 	close(fd);
@@ -397,8 +458,8 @@ file_content(struct drift *d, struct uw_event *ev, struct uw_record *cur,
 
 	if (ev->metacopy) {
 		if (ev->redirect != NULL) {
-			rc = store_get_row(d->store, d->image_id,
-			    ev->redirect, ev->redirect_len, &d->src_row, err);
+			rc = get_row(d, ev->redirect, ev->redirect_len,
+			    &d->src_row, err);
 			if (rc < 0)
 				return rc;
 			src = rc == 0 ? &d->src_row.rec : NULL;
@@ -469,15 +530,17 @@ alias_events(struct drift *d, const struct uw_event *ev,
 	uw_buf_reset(&d->aliases);
 	rc = store_link_group(d->store, d->image_id, d->row.rec.link_group,
 	    d->bpath.data, d->bpath.len, collect_alias, &d->aliases, err);
-	if (rc < 0)
+	if (rc < 0) {
+		d->store_failed = rc != -ENOMEM;
 		return rc;
+	}
 	p = (const char *)d->aliases.data;
 	end = p + d->aliases.len;
 	for (; p != NULL && p < end; p += strlen(p) + 1) {
 		if (in_upper(d, p))
 			continue;	/* classified on its own */
-		rc = store_get_row(d->store, d->image_id,
-		    (const unsigned char *)p, strlen(p), &d->alias_row, err);
+		rc = get_row(d, (const unsigned char *)p, strlen(p),
+		    &d->alias_row, err);
 		if (rc != 0) {
 			if (rc < 0)
 				return rc;
@@ -491,12 +554,14 @@ alias_events(struct drift *d, const struct uw_event *ev,
 		alias.path_len = rec.path_len;
 		alias.current = &rec;
 		alias.baseline = &d->alias_row.rec;
-		rc = cb(&alias, arg);
+		rc = emit(d, cb, arg, &alias);
 		if (rc != 0)
 			return rc;
 	}
 	return 0;
 }
+
+#define SWAP_TRIES 3
 
 /* Fill d->path and d->bpath for `name` in `dir`. */
 static int
@@ -511,8 +576,9 @@ set_paths(struct drift *d, const struct drift_dir *dir, const char *name,
 	return 0;
 }
 
-int
-drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
+/* drift_entry, but failing on anything that goes wrong. */
+static int
+classify(struct drift *d, const struct drift_dir *dir, const char *name,
     size_t name_len, struct drift_child *child,
     int (*cb)(const struct uw_event *ev, void *arg), void *arg,
     struct uw_error *err)
@@ -531,8 +597,8 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	/* In a kernel overlay upper ".wh." names are ordinary files (a
 	 * container may create them to hide others); only fuse-overlayfs
 	 * writes them as whiteouts. */
-	wh = d->oci_whiteouts ? overlay_wh_name(name, name_len, &target,
-	    &target_len) : 0;
+	wh = (d->dialect & WALK_OV_FUSE) ? overlay_wh_name(name, name_len,
+	    &target, &target_len) : 0;
 	if (wh == 2 || wh == 3)
 		return 0;	/* OCI markers are not entries */
 	if (wh == 1) {
@@ -544,7 +610,12 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		return rc;
 
 	memset(&ev, 0, sizeof(ev));
-	for (tries = 0; tries < 3; tries++) {
+	/* The container may swap the entry for another type between our
+	 * lstat and open: look again, a few times, then say so. */
+	for (tries = 0;; tries++) {
+		if (tries == SWAP_TRIES)
+			return uw_fail(err, -EAGAIN, "kept changing type while "
+			    "read (%d tries)", SWAP_TRIES);
 		if (tries == 0 && dir->st != NULL) {
 			st = *dir->st;
 			rc = 0;
@@ -554,14 +625,16 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		if (rc == -ENOENT)
 			return 0;	/* gone since listed */
 		if (rc < 0)
-			return uw_fail(err, rc, "%s: %s",
-			    (const char *)d->path.data, strerror(-rc));
+			return uw_fail(err, rc, "cannot stat: %s",
+			    strerror(-rc));
 		if (overlay_is_chardev_whiteout(&st))
 			return whiteout_event(d, dir, cb, arg, err);
 		memset(&ev, 0, sizeof(ev));
 		ev.current = &cur;
 		if (S_ISDIR(st.st_mode)) {
 			rc = dir_entry(d, dir, name, child, &ev, &cur, err);
+			if (rc == DRIFT_SWAPPED)
+				continue;
 			if (rc != 0)
 				return rc > 0 ? 0 : rc;
 			if (ev.op == 0)
@@ -569,15 +642,15 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 			ev.path = d->path.data;
 			ev.path_len = d->path.len;
 			ev.type = UW_TYPE_DIR;
-			return cb(&ev, arg);
+			return emit(d, cb, arg, &ev);
 		}
 		if (!S_ISREG(st.st_mode))
 			break;
 		rc = file_entry(d, dir, name, &ev, &cur, &is_whiteout, err);
-		if (rc == 1)
+		if (rc == DRIFT_GONE)
 			return 0;
-		if (rc != -EINVAL)
-			break;	/* -EINVAL: swapped under us; look again */
+		if (rc != DRIFT_SWAPPED)
+			break;
 	}
 	if (rc < 0)
 		return rc;
@@ -590,8 +663,7 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 			if (rc == -ENOENT)
 				return 0;
 			if (rc < 0)
-				return uw_fail(err, rc, "%s: %s",
-				    (const char *)d->path.data,
+				return uw_fail(err, rc, "cannot read link: %s",
 				    strerror(-rc));
 			cur.link = d->link.data ? d->link.data :
 			    (const unsigned char *)"";
@@ -610,7 +682,7 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		if (ev.metacopy && ev.redirect != NULL) {
 			/* A renamed or linked data-less copy: its content is
 			 * the image file it points at. */
-			rc = store_get_row(d->store, d->image_id, ev.redirect,
+			rc = get_row(d, ev.redirect,
 			    ev.redirect_len, &d->src_row, err);
 			if (rc < 0)
 				return rc;
@@ -621,7 +693,7 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 				cur.flags |= UW_REC_HASHED;
 			}
 		}
-		return cb(&ev, arg);
+		return emit(d, cb, arg, &ev);
 	}
 	ev.baseline = &d->row.rec;
 	if (d->row.rec.type != cur.type) {
@@ -629,14 +701,14 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		ev.changes = UW_CHG_TYPE;
 		if (d->row.rec.type == UW_TYPE_DIR) {
 			/* What was below the dir went with it. */
-			rc = store_count_below(d->store, d->image_id,
-			    d->bpath.data, d->bpath.len, &ev.count, err);
+			rc = count_below(d, d->bpath.data, d->bpath.len,
+			    &ev.count, err);
 			if (rc < 0)
 				return rc;
 		}
-		return cb(&ev, arg);
+		return emit(d, cb, arg, &ev);
 	}
-	ev.changes = meta_changes(&cur, &d->row.rec);
+	ev.changes |= meta_changes(&cur, &d->row.rec);
 	if (cur.type == UW_TYPE_FILE) {
 		rc = file_content(d, &ev, &cur, &d->row.rec, err);
 		if (rc < 0)
@@ -654,14 +726,106 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		ev.op = UW_OP_METADATA;
 	else
 		return 0;	/* copied up, but the same as the image */
-	rc = cb(&ev, arg);
+	rc = emit(d, cb, arg, &ev);
 	if (rc == 0 && cur.type == UW_TYPE_FILE && d->row.rec.link_group != 0 &&
 	    d->last_nlink > 1)
 		rc = alias_events(d, &ev, &cur, cb, arg, err);
 	return rc;
 }
 
+
+/*
+ * An error event: the entry at d->path could not be classified, for
+ * `reason`.  Its current record is its lstat when one can be taken, its
+ * baseline row when the path has one.
+ */
+static int
+error_event(struct drift *d, const struct drift_dir *dir, const char *name,
+    const char *reason, int (*cb)(const struct uw_event *, void *),
+    void *arg, struct uw_error *err)
+{
+	struct uw_event ev;
+	struct uw_record cur;
+	struct stat st;
+	int rc;
+
+	uw_buf_reset(&d->error);
+	if (uw_buf_add(&d->error, reason, strlen(reason)) < 0)
+		return uw_fail(err, -ENOMEM, "out of memory");
+	memset(&ev, 0, sizeof(ev));
+	ev.op = UW_OP_ERROR;
+	ev.path = d->path.data;
+	ev.path_len = d->path.len;
+	ev.type = UW_TYPE_FILE;
+	ev.error = (const char *)d->error.data;
+	if (name != NULL && walk_stat(dir->fd, name, &st) == 0 &&
+	    walk_type_of(st.st_mode) != 0) {
+		walk_record_from_stat(&cur, d->path.data, d->path.len, &st);
+		ev.current = &cur;
+		ev.type = cur.type;
+	}
+	rc = lookup(d, dir, &d->row, &d->bpath, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		ev.baseline = &d->row.rec;
+		if (ev.current == NULL)
+			ev.type = d->row.rec.type;
+	}
+	return emit(d, cb, arg, &ev);
+}
+
+int
+drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
+    size_t name_len, struct drift_child *child,
+    int (*cb)(const struct uw_event *ev, void *arg), void *arg,
+    struct uw_error *err)
+{
+	char reason[UW_ERRLEN];
+	int rc;
+
+	d->store_failed = d->cb_failed = 0;
+	rc = classify(d, dir, name, name_len, child, cb, arg, err);
+	if (rc >= 0 || d->store_failed || d->cb_failed || rc == -ENOMEM)
+		return rc;
+	/* The entry caused it (the container wrote it): report the entry,
+	 * never skip it, never fail for it. */
+	if (child->fd >= 0)
+		close(child->fd);
+	child->fd = -1;
+	child->names.count = 0;
+	snprintf(reason, sizeof(reason), "%s", err->msg);
+	if (set_paths(d, dir, name, name_len, err) < 0) {
+		/* too long to name: name its dir */
+		uw_buf_reset(&d->path);
+		uw_buf_reset(&d->bpath);
+		if (uw_buf_add(&d->path, dir->path, dir->path_len) < 0 ||
+		    uw_buf_add(&d->bpath, dir->bpath, dir->bpath_len) < 0)
+			return uw_fail(err, -ENOMEM, "out of memory");
+		name = NULL;
+	}
+	return error_event(d, dir, name, reason, cb, arg, err);
+}
+
+int
+drift_error_entry(struct drift *d, const struct drift_dir *dir,
+    const char *name, size_t name_len, const char *reason,
+    int (*cb)(const struct uw_event *ev, void *arg), void *arg,
+    struct uw_error *err)
+{
+	int rc;
+
+	d->store_failed = d->cb_failed = 0;
+	rc = set_paths(d, dir, name, name_len, err);
+	if (rc < 0)
+		return 0;
+	return error_event(d, dir, name, reason, cb, arg, err);
+}
+
 /* ---- the offline diff ---- */
+
+#define DEEP_REASON "more than " WALK_MAX_DEPTH_TEXT " directories deep: " \
+	"not read below"
 
 struct diff_frame {
 	struct drift_child dir;	/* fd, flags, bpath and listing */
@@ -761,12 +925,13 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	counter.cb = opts->cb;
 	counter.arg = opts->arg;
 	counter.events = 0;
-	uw_buf_init(&path, BASELINE_MAX_PATH);
+	uw_buf_init(&path, WALK_MAX_PATH);
 	d = drift_new(store, opts->image, err);
 	if (d == NULL)
 		return err->code;
-	drift_set_oci_whiteouts(d, opts->oci_whiteouts);
-	frames = calloc(BASELINE_MAX_DEPTH + 1, sizeof(*frames));
+	drift_set_dialect(d, overlay_dialect(opts->overlay_flags,
+	    opts->oci_whiteouts));
+	frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*frames));
 	if (frames == NULL) {
 		rc = uw_fail(err, -ENOMEM, "out of memory");
 		goto out;
@@ -780,7 +945,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	drift_child_init(&f->dir);
 	f->dir.fd = fd;
 	drift_set_root(d, fd);
-	rc = walk_read_xattrs(fd, &x);
+	rc = walk_read_xattrs(fd, d->dialect, &x);
 	if (rc == 0)
 		rc = walk_list(fd, &f->dir.names);
 	if (rc == 0)
@@ -792,8 +957,10 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	}
 	f->dir.xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
 	depth = 1;
-	if (uw_buf_add(&path, "", 0) < 0)
+	if (uw_buf_add(&path, "", 0) < 0) {
+		rc = uw_fail(err, -ENOMEM, "out of memory");
 		goto out;
+	}
 
 	while (depth > 0) {
 		f = &frames[depth - 1];
@@ -830,11 +997,14 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 		dir.bpath = f->dir.bpath.data ? f->dir.bpath.data :
 		    (const unsigned char *)"";
 		dir.bpath_len = f->dir.bpath.len;
-		if (depth >= BASELINE_MAX_DEPTH) {
-			rc = uw_fail(err, -ELOOP, "%s: more than %d "
-			    "directories deep", (const char *)path.data,
-			    BASELINE_MAX_DEPTH);
-			goto out;
+		if (depth >= WALK_MAX_DEPTH) {
+			/* Reported, never skipped: what lies below is not
+			 * read, and the report says so. */
+			rc = drift_error_entry(d, &dir, name, len, DEEP_REASON,
+			    count_event, &counter, err);
+			if (rc != 0)
+				goto out;
+			continue;
 		}
 		c = &frames[depth];
 		drift_child_init(&c->dir);

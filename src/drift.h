@@ -23,9 +23,12 @@ void drift_free(struct drift *d);
 /* The upper root (not owned), for reporting image hard links. */
 void drift_set_root(struct drift *d, int root_fd);
 
-/* Read ".wh.NAME" files as whiteouts (a fuse-overlayfs upper).  Off by
- * default: in a kernel overlay upper they are ordinary files. */
-void drift_set_oci_whiteouts(struct drift *d, int on);
+/* Which xattrs are overlay metadata, and whether ".wh.NAME" files are
+ * whiteouts: WALK_OV_* (walk.h), the mount's dialect.  Default 0: a
+ * kernel overlay without userxattr, metacopy or redirect, where ".wh."
+ * names are ordinary files (only fuse-overlayfs, WALK_OV_FUSE, writes
+ * them as whiteouts). */
+void drift_set_dialect(struct drift *d, unsigned dialect);
 
 /*
  * The directory an entry sits in, as the classifier needs to know it.
@@ -61,11 +64,23 @@ void drift_child_free(struct drift_child *child);
 /*
  * Classify the upper entry `name` of `dir` and call `cb` with the event it
  * makes, if any.  For a directory, `child` is filled (fd open, owned by
- * the caller, and listed) so the caller can walk it.  Returns 0, the
- * callback's non-zero value, or a negative error.
+ * the caller, and listed when child->want_names) so the caller can walk
+ * it.  An entry that cannot be classified (it keeps changing type, cannot
+ * be read, its name is too long) is reported as a UW_OP_ERROR event with
+ * the reason, and its child is not filled: whatever a container does to
+ * its files, the call does not fail for it.  Returns 0, the callback's
+ * non-zero value, or a negative error of our own: the store failed, the
+ * callback failed, or memory ran out.
  */
 int drift_entry(struct drift *d, const struct drift_dir *dir,
     const char *name, size_t name_len, struct drift_child *child,
+    int (*cb)(const struct uw_event *ev, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* Report the entry `name` of `dir` as a UW_OP_ERROR event for `reason`
+ * (e.g. deeper than a walk goes).  Returns as drift_entry. */
+int drift_error_entry(struct drift *d, const struct drift_dir *dir,
+    const char *name, size_t name_len, const char *reason,
     int (*cb)(const struct uw_event *ev, void *arg), void *arg,
     struct uw_error *err) UW_WARN_UNUSED;
 

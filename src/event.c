@@ -103,6 +103,36 @@ write_verdict(FILE *out, const struct uw_verdict *v)
 	fputs("]}", out);
 }
 
+/* The UW_CHG_* bits by name, in the order they are written. */
+static const struct {
+	unsigned bit;
+	const char *name;
+} change_names[] = {
+	{ UW_CHG_TYPE, "type" }, { UW_CHG_MODE, "mode" },
+	{ UW_CHG_UID, "uid" }, { UW_CHG_GID, "gid" },
+	{ UW_CHG_CAPS, "caps" }, { UW_CHG_SIZE, "size" },
+	{ UW_CHG_HASH, "hash" }, { UW_CHG_LINK, "link" },
+	{ UW_CHG_OPAQUE, "opaque" }, { UW_CHG_XATTR, "xattr" },
+};
+
+static void
+write_changes(FILE *out, unsigned changes)
+{
+	size_t i;
+	int n = 0;
+
+	fputc('[', out);
+	for (i = 0; i < sizeof(change_names) / sizeof(change_names[0]); i++) {
+		if (!(changes & change_names[i].bit))
+			continue;
+		if (n++ > 0)
+			fputc(',', out);
+		jsonw_string(out, (const unsigned char *)change_names[i].name,
+		    strlen(change_names[i].name));
+	}
+	fputc(']', out);
+}
+
 UW_API int
 uw_event_write_json(FILE *out, const struct uw_event *ev)
 {
@@ -119,6 +149,10 @@ uw_event_write_json(FILE *out, const struct uw_event *ev)
 	if (ev->baseline != NULL) {
 		jsonw_key(out, &first, "baseline");
 		write_record(out, ev->baseline);
+	}
+	if (ev->changes != 0) {
+		jsonw_key(out, &first, "changes");
+		write_changes(out, ev->changes);
 	}
 	if (ev->op == UW_OP_DELETED || ev->op == UW_OP_REPLACED ||
 	    ev->redirect != NULL)

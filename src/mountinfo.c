@@ -196,9 +196,15 @@ parse_overlay_opts(struct mnt_entry *e)
 			e->work = strdup(value);
 			rc = e->work ? 0 : -ENOMEM;
 		} else if (strcmp(opt, "metacopy") == 0 && value != NULL) {
+			e->ov_metacopy = strcmp(value, "on") == 0 ?
+			    MNT_OPT_ON : MNT_OPT_OFF;
 			if (strcmp(value, "on") == 0)
 				e->ov_flags |= MNT_OV_METACOPY;
 		} else if (strcmp(opt, "redirect_dir") == 0 && value != NULL) {
+			e->ov_redirect = strcmp(value, "on") == 0 ?
+			    MNT_REDIRECT_ON : strcmp(value, "follow") == 0 ?
+			    MNT_REDIRECT_FOLLOW : strcmp(value, "nofollow") ==
+			    0 ? MNT_REDIRECT_NOFOLLOW : MNT_REDIRECT_OFF;
 			if (strcmp(value, "on") == 0 ||
 			    strcmp(value, "follow") == 0)
 				e->ov_flags |= MNT_OV_REDIRECT_DIR;

@@ -34,8 +34,21 @@ struct mnt_entry {
 	char **data;		/* data-only layers (datadir+=) */
 	size_t data_count;
 	char *upper, *work;
-	unsigned ov_flags;	/* MNT_OV_* */
+	unsigned ov_flags;	/* MNT_OV_*: the options as written */
+	unsigned char ov_metacopy;	/* MNT_OPT_*: metacopy= */
+	unsigned char ov_redirect;	/* MNT_REDIRECT_*: redirect_dir= */
 };
+
+/* An on/off option: not shown (the module default), on, off. */
+#define MNT_OPT_UNSET 0
+#define MNT_OPT_ON 1
+#define MNT_OPT_OFF 2
+/* redirect_dir= values. */
+#define MNT_REDIRECT_UNSET 0
+#define MNT_REDIRECT_ON 1
+#define MNT_REDIRECT_FOLLOW 2
+#define MNT_REDIRECT_NOFOLLOW 3
+#define MNT_REDIRECT_OFF 4
 
 struct mnt_table {
 	struct mnt_entry *v;

@@ -53,6 +53,22 @@ overlay_wh_name(const char *name, size_t len, const char **target,
 	return 1;
 }
 
+unsigned
+overlay_dialect(unsigned overlay_flags, int fuse)
+{
+	unsigned d = 0;
+
+	if (fuse)
+		return WALK_OV_FUSE | WALK_OV_METACOPY | WALK_OV_REDIRECT;
+	if (overlay_flags & UW_OVERLAY_USERXATTR)
+		return WALK_OV_USER;	/* the kernel follows neither */
+	if (overlay_flags & UW_OVERLAY_METACOPY)
+		d |= WALK_OV_METACOPY;
+	if (overlay_flags & UW_OVERLAY_REDIRECT_DIR)
+		d |= WALK_OV_REDIRECT;
+	return d;
+}
+
 int
 overlay_dir_is_opaque(const struct walk_xattrs *x, int has_wh_opq)
 {

@@ -34,6 +34,11 @@ int overlay_is_xattr_whiteout(const struct stat *st,
 int overlay_wh_name(const char *name, size_t len, const char **target,
     size_t *target_len);
 
+/* The walk dialect (WALK_OV_*) of a mount's UW_OVERLAY_* flags, plus
+ * WALK_OV_FUSE for a fuse-overlayfs upper (".wh." files, every xattr
+ * dialect). */
+unsigned overlay_dialect(unsigned overlay_flags, int fuse);
+
 /* Is a directory opaque (nothing from lower layers shows through)? */
 int overlay_dir_is_opaque(const struct walk_xattrs *x, int has_wh_opq);
 

@@ -23,7 +23,7 @@
 
 /* 'UpWa': marks a SQLite file as ours. */
 #define STORE_APPLICATION_ID 0x55705761
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 enum stmt_id {
 	ST_IMAGE_FIND,
@@ -44,7 +44,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_IMAGE_FIND] = "SELECT id FROM images WHERE ref = ?1",
 	[ST_IMAGE_INSERT] = "INSERT INTO images (ref, layers) VALUES (?1, ?2)",
 	[ST_IMAGE_UPDATE] = "UPDATE images SET layers = ?2, built_ns = ?3, "
-	    "entries = ?4, files = ?5, bytes = ?6, seconds = ?7 WHERE id = ?1",
+	    "entries = ?4, files = ?5, bytes = ?6, seconds = ?7, "
+	    "incomplete = ?8 WHERE id = ?1",
 	[ST_FILES_CLEAR] = "DELETE FROM files WHERE image_id = ?1",
 	[ST_FILE_INSERT] = "INSERT INTO files (image_id, path, type, mode, "
 	    "uid, gid, size, mtime_ns, link, caps, hash, flags, link_group) "
@@ -163,12 +164,28 @@ static const char *const migrations[] = {
 	"  evidence TEXT"
 	");"
 	"CREATE INDEX responses_container ON responses (container, id);",
+	/* 5 -> 6: a baseline that could not record every entry (a layer
+	 * too deep, a file unreadable) says why; NULL when whole. */
+	"ALTER TABLE images ADD COLUMN incomplete TEXT;",
 };
+
+/* -ENOSPC when the last failure was a full disk or quota (a caller may
+ * wait for space and retry), else -EIO. */
+static int
+fail_code(struct store *store)
+{
+	int sys = sqlite3_system_errno(store->db);
+
+	if (sqlite3_errcode(store->db) == SQLITE_FULL || sys == ENOSPC ||
+	    sys == EDQUOT)
+		return -ENOSPC;
+	return -EIO;
+}
 
 static int
 sql_fail(struct store *store, struct uw_error *err, const char *what)
 {
-	return uw_fail(err, -EIO, "%s: %s: %s", store->path, what,
+	return uw_fail(err, fail_code(store), "%s: %s: %s", store->path, what,
 	    sqlite3_errmsg(store->db));
 }
 
@@ -176,14 +193,15 @@ static int
 exec(struct store *store, const char *sql, struct uw_error *err)
 {
 	char *msg = NULL;
-	int rc;
+	int rc, code;
 
 	rc = sqlite3_exec(store->db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		uw_fail(err, -EIO, "%s: %s", store->path,
+		code = fail_code(store);
+		uw_fail(err, code, "%s: %s", store->path,
 		    msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return -EIO;
+		return code;
 	}
 	return 0;
 }
@@ -633,6 +651,11 @@ store_baseline_commit(struct store *store, int64_t image_id,
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)stats->files);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)stats->bytes);
 	sqlite3_bind_double(st, 7, stats->seconds);
+	if (stats->incomplete[0] != '\0')
+		sqlite3_bind_text(st, 8, stats->incomplete, -1,
+		    SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 8);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -698,8 +721,8 @@ store_images_foreach(struct store *store,
 	int rc, ret = 0;
 
 	rc = sqlite3_prepare_v2(store->db, "SELECT ref, layers, built_ns, "
-	    "entries, files, bytes, seconds FROM images ORDER BY ref", -1,
-	    &st, NULL);
+	    "entries, files, bytes, seconds, incomplete FROM images ORDER BY "
+	    "ref", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sql_fail(store, err, "listing images");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -717,6 +740,7 @@ store_images_foreach(struct store *store,
 		info.files = (uint64_t)sqlite3_column_int64(st, 4);
 		info.bytes = (uint64_t)sqlite3_column_int64(st, 5);
 		info.seconds = sqlite3_column_double(st, 6);
+		info.incomplete = (const char *)sqlite3_column_text(st, 7);
 		ret = cb(&info, arg);
 		free(layers);
 		if (ret != 0)
@@ -895,6 +919,33 @@ store_foreach(struct store *store, const char *image,
 }
 
 int
+store_image_incomplete(struct store *store, const char *image, char *why,
+    size_t why_len, struct uw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *text;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(store->db, "SELECT incomplete FROM images "
+	    "WHERE ref = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(store, err, "reading an image");
+	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		text = sqlite3_column_text(st, 0);
+		if (text != NULL) {
+			snprintf(why, why_len, "%s", (const char *)text);
+			ret = 1;
+		}
+	} else if (rc != SQLITE_DONE) {
+		ret = sql_fail(store, err, "reading an image");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
 store_image_id(struct store *store, const char *image, int64_t *image_id,
     struct uw_error *err)
 {
@@ -1025,9 +1076,21 @@ store_begin(struct store *store, struct uw_error *err)
 int
 store_commit(struct store *store, struct uw_error *err)
 {
+	int rc;
+
 	if (sqlite3_get_autocommit(store->db))
 		return 0;
-	return exec(store, "COMMIT", err);
+	rc = exec(store, "COMMIT", err);
+	if (rc < 0)
+		store_rollback(store);	/* SQLite may not have */
+	return rc;
+}
+
+void
+store_rollback(struct store *store)
+{
+	if (!sqlite3_get_autocommit(store->db))
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int

@@ -55,6 +55,11 @@ int store_foreach(struct store *store, const char *image,
     int (*cb)(const struct uw_record *rec, void *arg), void *arg,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* 1 (with the reason in `why`) when the image's baseline could not
+ * record every entry, 0 when it is whole or absent, <0 on error. */
+int store_image_incomplete(struct store *store, const char *image, char *why,
+    size_t why_len, struct uw_error *err) UW_WARN_UNUSED;
+
 /* The id of an image's baseline; -ENOENT (with a message) if none. */
 int store_image_id(struct store *store, const char *image,
     int64_t *image_id, struct uw_error *err) UW_WARN_UNUSED;
@@ -93,6 +98,10 @@ struct store *uw_db_store(struct uw_db *db);
 /* Group writes: begin is a no-op inside a transaction, commit outside. */
 int store_begin(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
 int store_commit(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
+/* Drop the open transaction, if any (after a failed write). */
+void store_rollback(struct store *store);
+/* Writes fail with -ENOSPC when the disk or quota is full (a caller may
+ * wait for space and retry), with -EIO otherwise. */
 
 /*
  * Checkpoints: by default SQLite copies the WAL into the database file

@@ -136,6 +136,10 @@ struct uw_baseline_opts {
 	const char *image;		/* the image reference (the key) */
 	const char *const *layers;	/* layer dirs, top first */
 	size_t layer_count;		/* 1 for a plain rootfs */
+	/* UW_OVERLAY_USERXATTR: the layers' opaque dirs and xattr
+	 * whiteouts are user.overlay.* (a rootless snapshotter's); by
+	 * default trusted.overlay.* */
+	unsigned overlay_flags;
 	unsigned jobs;			/* hashing threads; 0 = one per CPU */
 	/* Called about five times a second from the calling thread. */
 	void (*progress)(const struct uw_progress *progress, void *arg);
@@ -143,6 +147,11 @@ struct uw_baseline_opts {
 	/* When non-NULL and it becomes non-zero, the build stops and the
 	 * old baseline is kept (the call fails with -ECANCELED). */
 	const volatile sig_atomic_t *cancel;
+	/* Record what can be recorded when an entry cannot (a layer deeper
+	 * than 4096 dirs, an unreadable file): the baseline is kept and
+	 * marked incomplete (uw_baseline_stats.incomplete says why).
+	 * Without it such a build fails and the old baseline stays. */
+	int allow_incomplete;
 };
 
 struct uw_baseline_stats {
@@ -151,6 +160,10 @@ struct uw_baseline_stats {
 	uint64_t bytes;		/* bytes of regular-file content hashed */
 	uint64_t unstable;	/* files that changed while hashed */
 	double seconds;
+	/* allow_incomplete: entries not recorded (or recorded without
+	 * their content), and the first reason; "" when whole. */
+	uint64_t skipped;
+	char incomplete[UW_ERRLEN];
 };
 
 /*
@@ -173,6 +186,7 @@ struct uw_image_info {
 	int64_t built_ns;	/* when the baseline was built */
 	uint64_t entries, files, bytes;
 	double seconds;		/* how long the build took */
+	const char *incomplete;	/* why it is not whole; NULL when it is */
 };
 
 /* Call `cb` for each image with a baseline, sorted by reference.  A
@@ -295,6 +309,12 @@ struct uw_diff_opts {
 	 * and ".wh..wh..opq" marks an opaque dir.  In a kernel overlay upper
 	 * they are ordinary files a container made. */
 	int oci_whiteouts;
+	/* How the overlay is (or was) mounted, UW_OVERLAY_*: which xattrs
+	 * are overlay metadata (trusted.overlay.*, or user.overlay.* with
+	 * UW_OVERLAY_USERXATTR; the other kind is ordinary data a container
+	 * may have set), and whether metacopy files and redirected dirs
+	 * are followed.  See uw_overlay_flags_for_upper. */
+	unsigned overlay_flags;
 	/* Called for each event, in path order within each directory.  A
 	 * non-zero return stops the diff and is returned. */
 	int (*cb)(const struct uw_event *ev, void *arg);
@@ -345,7 +365,12 @@ struct uw_container {
 	const char *upper;
 	const char *const *lower;	/* top first */
 	size_t lower_count;
-	unsigned overlay_flags;	/* UW_OVERLAY_* */
+	unsigned overlay_flags;	/* UW_OVERLAY_*: the options as written */
+	/* UW_OVERLAY_METACOPY, UW_OVERLAY_REDIRECT_DIR and
+	 * UW_OVERLAY_USERXATTR as the kernel applies them (an option the
+	 * mount table leaves out takes the overlay module's default):
+	 * what the upper dir means. */
+	unsigned overlay_follow;
 	const char *cgroup_v1_freezer;	/* absolute dir, "" if none */
 	const char *cgroup_v2;		/* absolute dir, "" if none */
 	const struct uw_label *labels;
@@ -360,11 +385,24 @@ struct uw_container {
 #define UW_LABELS_MAX (64u << 10)
 #define UW_LABEL_COUNT_MAX 256
 
-#define UW_OVERLAY_METACOPY 0x01
-#define UW_OVERLAY_REDIRECT_DIR 0x02
+/* How an overlay is mounted, as the kernel applies it (module defaults
+ * included): */
+#define UW_OVERLAY_METACOPY 0x01	/* metacopy files are followed */
+#define UW_OVERLAY_REDIRECT_DIR 0x02	/* redirected dirs are followed */
 #define UW_OVERLAY_INDEX 0x04
-#define UW_OVERLAY_USERXATTR 0x08
+#define UW_OVERLAY_USERXATTR 0x08	/* overlay xattrs are user.overlay.* */
 #define UW_OVERLAY_VOLATILE 0x10
+
+/*
+ * The UW_OVERLAY_* flags of the overlay mounted now with `upper` as its
+ * upper dir (in our mount namespace), or -ENOENT when none is.  A diff of
+ * an upper dir whose overlay is gone must be told (see uw_diff_opts): by
+ * default trusted.overlay.* xattrs are overlay metadata, and metacopy and
+ * redirect are followed where the kernel wrote them (only the kernel or
+ * host root can write trusted.* xattrs).
+ */
+UW_API int uw_overlay_flags_for_upper(const char *upper, unsigned *flags,
+    struct uw_error *err) UW_WARN_UNUSED;
 
 struct uw_discover_opts {
 	/* Where the host's files are: "" or NULL for "/".  Tests point it
@@ -539,6 +577,11 @@ struct uw_watch_opts {
 	unsigned quiet_ms;
 	/* Do not build a missing baseline from a new container's layers. */
 	int no_auto_baseline;
+	/* The most dirs of one container watched with inotify (0: a quarter
+	 * of fs.inotify.max_user_watches, at most 16,384).  A container
+	 * with more is rescanned every 30 s (or --rescan, if shorter)
+	 * instead, until it has fewer than three quarters of it. */
+	size_t max_watches_per_container;
 	/* Paths never reported (globs, as uw_diff_opts.excludes). */
 	const char *const *excludes;
 	size_t exclude_count;

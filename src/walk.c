@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -37,8 +39,56 @@ walk_open_dir(int dirfd, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * /proc/self/fd, opened once: reopening an O_PATH fd through it costs one
+ * lookup in a dir we hold rather than four from "/".  Set once and never
+ * changed, so threads may share it; -1 until then.
+ */
+static int proc_fd_dir = -1;
+static pthread_once_t proc_fd_once = PTHREAD_ONCE_INIT;
+
+static void
+proc_fd_open(void)
+{
+	proc_fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+}
+
 int
 walk_open_file(int dirfd, const char *name, struct stat *st)
+{
+	char num[16];
+	int path_fd, fd, saved;
+
+	path_fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (path_fd < 0)
+		return -errno;
+	if (fstat(path_fd, st) < 0) {
+		saved = errno;
+		close(path_fd);
+		return -saved;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(path_fd);
+		return -EINVAL;
+	}
+	pthread_once(&proc_fd_once, proc_fd_open);
+	if (proc_fd_dir < 0) {
+		close(path_fd);
+		return -ENOSYS;		/* no /proc: nothing safe to do */
+	}
+	snprintf(num, sizeof(num), "%d", path_fd);
+	fd = openat(proc_fd_dir, num, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	saved = errno;
+	close(path_fd);
+	if (fd < 0)
+		return -saved;
+	return fd;
+}
+
+int
+walk_open_layer_file(int dirfd, const char *name, struct stat *st)
 {
 	int fd, saved;
 
@@ -165,25 +215,23 @@ walk_list(int dirfd, struct walk_names *names)
 	return 0;
 }
 
-/* The overlay xattr `name` (without prefix) in either dialect. */
+/* The overlay xattr `name` (without prefix) in the dialect. */
 static ssize_t
-get_overlay(int fd, const char *name, unsigned *flags, void *value,
+get_overlay(int fd, unsigned dialect, const char *name, void *value,
     size_t size)
 {
 	char key[64];
-	ssize_t n;
+	ssize_t n = -1;
 
-	snprintf(key, sizeof(key), "trusted.overlay.%s", name);
-	n = fgetxattr(fd, key, value, size);
-	if (n >= 0)
-		return n;
-	snprintf(key, sizeof(key), "user.overlay.%s", name);
-	n = fgetxattr(fd, key, value, size);
-	if (n >= 0) {
-		*flags |= WALK_X_USER;
-		return n;
+	if (!(dialect & WALK_OV_USER) || (dialect & WALK_OV_FUSE)) {
+		snprintf(key, sizeof(key), "trusted.overlay.%s", name);
+		n = fgetxattr(fd, key, value, size);
 	}
-	return -1;
+	if (n < 0 && (dialect & (WALK_OV_USER | WALK_OV_FUSE))) {
+		snprintf(key, sizeof(key), "user.overlay.%s", name);
+		n = fgetxattr(fd, key, value, size);
+	}
+	return n;
 }
 
 /* Is `key` among the NUL-separated names of `list`? */
@@ -200,29 +248,68 @@ listed(const char *list, size_t len, const char *key)
 	return 0;
 }
 
-int
-walk_read_xattrs(int fd, struct walk_xattrs *x)
+/* Does `list` name an xattr with `prefix`? */
+static int
+listed_prefix(const char *list, size_t len, const char *prefix)
 {
-	char list[4096], value[8];
+	const char *p = list, *end = list + len;
+	size_t plen = strlen(prefix);
+
+	while (p < end) {
+		if (strncmp(p, prefix, plen) == 0)
+			return 1;
+		p += strlen(p) + 1;
+	}
+	return 0;
+}
+
+/* The names of fd's xattrs into `small`, or a heap buffer when they do
+ * not fit (*heap, to free).  At most XATTR_LIST_MAX bytes exist. */
+static ssize_t
+list_xattrs(int fd, char *small, size_t small_len, char **heap)
+{
+	ssize_t len;
+	int tries;
+
+	*heap = NULL;
+	len = flistxattr(fd, small, small_len);
+	for (tries = 0; len < 0 && errno == ERANGE && tries < 3; tries++) {
+		len = flistxattr(fd, NULL, 0);
+		if (len < 0)
+			return -1;
+		free(*heap);
+		*heap = malloc((size_t)len + 1);
+		if (*heap == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		/* it may have grown in between: then again */
+		len = flistxattr(fd, *heap, (size_t)len + 1);
+	}
+	return len;
+}
+
+int
+walk_read_xattrs(int fd, unsigned dialect, struct walk_xattrs *x)
+{
+	char small[4096], value[8], *heap, *list;
+	const char *mine, *other;
 	ssize_t len, n;
-	int all = 0;
+	int rc = 0;
 
 	x->flags = 0;
 	x->caps_len = 0;
 	x->redirect_len = 0;
-	len = flistxattr(fd, list, sizeof(list));
+	len = list_xattrs(fd, small, sizeof(small), &heap);
 	if (len < 0) {
-		if (errno == ENOTSUP)
-			return 0;
-		if (errno != ERANGE)
-			return -errno;
-		all = 1;	/* too many to list: ask for each */
-	} else if (len == 0) {
-		return 0;
+		rc = errno == ENOTSUP ? 0 : -errno;
+		goto out;
 	}
+	list = heap != NULL ? heap : small;
+	if (len == 0)
+		goto out;
 
-#define HAS(k) (all || listed(list, (size_t)len, k))
-	if (HAS("security.capability")) {
+	if (listed(list, (size_t)len, "security.capability")) {
 		n = fgetxattr(fd, "security.capability", x->caps,
 		    sizeof(x->caps));
 		if (n > 0) {
@@ -230,43 +317,46 @@ walk_read_xattrs(int fd, struct walk_xattrs *x)
 			x->flags |= WALK_X_CAPS;
 		}
 	}
-	if (!all && !listed(list, (size_t)len, "trusted.overlay.opaque") &&
-	    !listed(list, (size_t)len, "user.overlay.opaque") &&
-	    !listed(list, (size_t)len, "user.fuseoverlayfs.opaque") &&
-	    !listed(list, (size_t)len, "trusted.overlay.whiteout") &&
-	    !listed(list, (size_t)len, "user.overlay.whiteout") &&
-	    !listed(list, (size_t)len, "trusted.overlay.metacopy") &&
-	    !listed(list, (size_t)len, "user.overlay.metacopy") &&
-	    !listed(list, (size_t)len, "trusted.overlay.redirect") &&
-	    !listed(list, (size_t)len, "user.overlay.redirect") &&
-	    !listed(list, (size_t)len, "trusted.overlay.origin") &&
-	    !listed(list, (size_t)len, "user.overlay.origin"))
-		return 0;
-#undef HAS
+	/* Overlay-named xattrs of the other dialect are plain data here,
+	 * and a change worth reporting: a container may set them to make
+	 * a tool that trusts them skip the entry. */
+	mine = (dialect & WALK_OV_USER) ? "user.overlay." : "trusted.overlay.";
+	other = (dialect & WALK_OV_USER) ? "trusted.overlay." : "user.overlay.";
+	if (!(dialect & WALK_OV_FUSE) && listed_prefix(list, (size_t)len,
+	    other))
+		x->flags |= WALK_X_FOREIGN;
+	if (!listed_prefix(list, (size_t)len, mine) &&
+	    !((dialect & WALK_OV_FUSE) &&
+	    (listed_prefix(list, (size_t)len, "user.overlay.") ||
+	    listed(list, (size_t)len, "user.fuseoverlayfs.opaque"))))
+		goto out;
 
-	n = get_overlay(fd, "opaque", &x->flags, value, sizeof(value));
-	if (n < 0)
+	n = get_overlay(fd, dialect, "opaque", value, sizeof(value));
+	if (n < 0 && (dialect & WALK_OV_FUSE))
 		n = fgetxattr(fd, "user.fuseoverlayfs.opaque", value,
 		    sizeof(value));
 	if (n == 1 && value[0] == 'y')
 		x->flags |= WALK_X_OPAQUE;
 	else if (n == 1 && value[0] == 'x')
 		x->flags |= WALK_X_XWHITEOUTS;
-	if (get_overlay(fd, "whiteout", &x->flags, value, sizeof(value)) >= 0
+	if (get_overlay(fd, dialect, "whiteout", value, sizeof(value)) >= 0
 	    || errno == ERANGE)
 		x->flags |= WALK_X_WHITEOUT;
-	if (get_overlay(fd, "metacopy", &x->flags, value, 0) >= 0)
-		x->flags |= WALK_X_METACOPY;
-	if (get_overlay(fd, "origin", &x->flags, value, 0) >= 0)
+	if (get_overlay(fd, dialect, "origin", value, 0) >= 0)
 		x->flags |= WALK_X_ORIGIN;
-	n = get_overlay(fd, "redirect", &x->flags, x->redirect,
-	    sizeof(x->redirect) - 1);
+	if ((dialect & WALK_OV_METACOPY) &&
+	    get_overlay(fd, dialect, "metacopy", value, 0) >= 0)
+		x->flags |= WALK_X_METACOPY;
+	n = (dialect & WALK_OV_REDIRECT) ? get_overlay(fd, dialect,
+	    "redirect", x->redirect, sizeof(x->redirect) - 1) : -1;
 	if (n >= 0) {
 		x->redirect[n] = '\0';
 		x->redirect_len = (size_t)n;
 		x->flags |= WALK_X_REDIRECT;
 	}
-	return 0;
+out:
+	free(heap);
+	return rc;
 }
 
 enum uw_file_type

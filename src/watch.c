@@ -1,24 +1,36 @@
 /*
- * watch.c - drift as it happens: inotify on every watched upper dir (via
- * libinotifytools), each event a trigger to re-read one entry and
- * classify it, the result journaled once.
+ * watch.c - drift as it happens: inotify on every watched upper dir, each
+ * event a trigger to re-read one entry and classify it, the result
+ * journaled once.
  *
- * libinotifytools keeps one process-wide inotify instance and its
- * wd-to-path table in globals: this file is the only one that talks to
- * it, and only one watcher may run in a process.  It adds and removes
- * the watches and maps watch descriptors to paths; the events themselves
- * are read here from its inotify fd, because its next_event() blocks
- * whatever the timeout says, and the loop must also wait on the mount
- * table, on timers and on signals.  Directory renames are passed back to
- * its table as libinotifytools itself would.
+ * The inotify instance is libinotifytools' (process-wide, in its globals:
+ * this file is the only one that talks to it, and only one watcher may
+ * run in a process).  Its watches, though, are added here, through the
+ * fd of the directory, opened beneath the upper root without following
+ * any symlink (inotify_add_watch on /proc/self/fd/N): a container swaps
+ * dirs for symlinks at will, and a watch added by path could land on a
+ * host dir.  So the table from watch descriptor to container path is
+ * ours too; libinotifytools' own table, keyed by the path a watch was
+ * added by, would hold /proc/self/fd names.  The events are read here
+ * from its fd, because its next_event() blocks whatever the timeout
+ * says, and the loop must also wait on the mount table, on timers and on
+ * signals.
  *
  * Nothing is lost on purpose: a new directory is scanned right after its
  * watch is added (a plain recursive watch misses what is created in it
  * before the watch lands); an IN_Q_OVERFLOW, the start, and a timer
- * trigger full rescans; a container over the watch limit is rescanned
- * periodically instead.  A change is reported once: path_state keeps
- * what was last reported of each path, and a rescan reports only what
- * differs.
+ * trigger full rescans; a container over its watch budget, or over the
+ * system's watch limit, is rescanned periodically instead, and a dir that
+ * cannot be watched gets its container rescanned soon.  A change is
+ * reported once: path_state keeps what was last reported of each path,
+ * and a rescan reports only what differs.
+ *
+ * The container is the attacker.  Whatever it does to its files is
+ * contained to that entry (reported as an error event) or that container
+ * (marked degraded and rescanned); a full disk stops the journal, never
+ * detection: events still go out, and the journal catches up from the
+ * upper dirs' state when it can write again.  The watcher fails only for
+ * its own faults (out of memory, a broken database).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -48,16 +60,25 @@
 #include "glob.h"
 #include "hash.h"
 #include "jsonw.h"
+#include "overlay.h"
 #include "store.h"
 #include "util.h"
 #include "walk.h"
 #include "watch.h"
 
+/* No IN_DONT_FOLLOW: watches are added through /proc/self/fd/N, a link
+ * that must be followed (to our own fd, never to a container's link). */
 #define WATCH_MASK (IN_CREATE | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB | \
 	IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR | \
-	IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+	IN_EXCL_UNLINK)
 #define DEFAULT_RESCAN_S 300
-#define LIMITED_RESCAN_S 30	/* containers over the watch limit */
+#define LIMITED_RESCAN_S 30	/* containers over a watch limit */
+#define UNWATCHED_RESCAN_NS 5000000000LL	/* a dir could not be watched */
+#define DEGRADED_RESCAN_NS 10000000000LL	/* a container could not be
+						 * scanned */
+#define JOURNAL_RETRY_NS 5000000000LL	/* the journal could not write */
+#define SYSTEM_LIMIT_RETRY_NS 300000000000LL	/* fs.inotify limit hit */
+#define RETRY_TRIES 3		/* a path whose dir kept changing */
 #define DEFAULT_QUIET_MS 20
 #define MAX_PENDING (1u << 20)
 #define COMMIT_NS 100000000	/* group journal writes: 100 ms */
@@ -80,7 +101,8 @@ struct pent {
 };
 
 #define PENT_TOMB ((unsigned char *)1)
-#define PENT_SCAN_DIR 0x1	/* look for whiteouts in this dir */
+#define PENT_SCAN_DIR 0x1	/* pending: look for whiteouts in this dir */
+#define PENT_UNJOURNALED 0x2	/* reported: printed, not yet journaled */
 
 struct pset {
 	struct pent *v;
@@ -192,6 +214,13 @@ pset_del(struct pset *s, struct pent *e)
 
 /* ---- watched containers ---- */
 
+/* Why a container is rescanned instead of watched. */
+enum limit_cause {
+	LIMIT_NONE = 0,
+	LIMIT_BUDGET,		/* more dirs than --max-watches-per-container */
+	LIMIT_SYSTEM,		/* fs.inotify.max_user_watches reached */
+};
+
 struct wctr {
 	struct uw_container info;	/* strings below are owned */
 	char *strs[11];
@@ -204,14 +233,28 @@ struct wctr {
 	int *wds;
 	size_t wd_count, wd_alloc;
 	int root_xwhiteouts;	/* the upper root is overlay.opaque=x */
-	int limited;		/* over the watch limit: rescans only */
+	unsigned dialect;	/* WALK_OV_*: the mount's overlay xattrs */
+	enum limit_cause limited;	/* rescans only */
+	int64_t limited_since_ns;
+	uint64_t dirs_seen;	/* by the last full scan */
+	uint64_t unwatched;	/* dirs that could not be watched */
+	char degraded[256];	/* why it could not be scanned; "" if fine */
+	char incomplete[256];	/* its baseline is incomplete: why */
 	int paused, killed;	/* by us */
 	int needs_rescan;
 	int alive;
 	int64_t next_rescan_ns;
 	struct pset pending;	/* container paths waiting for quiet */
+	struct pset aside;	/* queued while `pending` is drained */
 	struct pset reported;	/* path -> signature (first_ns) last
-				 * journaled: all of path_state, in memory */
+				 * reported: all of path_state, in memory */
+};
+
+/* What a watch descriptor watches: a dir of a container. */
+struct wdir {
+	struct wctr *c;		/* NULL: not ours */
+	unsigned char *path;	/* its container path; "" for the root */
+	size_t len;
 };
 
 struct watcher {
@@ -224,26 +267,37 @@ struct watcher {
 	} mounts;
 	struct wctr **ctrs;
 	size_t ctr_count;
-	struct wctr **by_wd;	/* indexed by watch descriptor */
+	struct wdir *by_wd;	/* indexed by watch descriptor */
 	size_t by_wd_size;
+	size_t max_watches;	/* per container */
 	uint64_t next_id;
 	int in_txn;
 	int64_t txn_start_ns;
-	int64_t quiet_ns, max_hold_ns, rescan_ns;
-	int limit_warned;
+	int64_t quiet_ns, max_hold_ns, rescan_ns, limited_rescan_ns;
 	int stop_requested;		/* on_event said stop */
 	int stop_rc;
 	int idle_failed;		/* on_idle said stop: not called again */
 	int exact_only;			/* --container named one exactly */
-	char *moved_from;	/* a dir's old path, until its MOVED_TO */
+	/* a dir's old path, until its MOVED_TO */
+	struct uw_buf moved_from;
+	struct wctr *moved_ctr;
 	uint32_t moved_cookie;
 	struct uw_policy_set *policies;
 	struct alerter *alerter;
+	/* The journal cannot write (a full disk): events still go out,
+	 * marked unjournaled, and it is tried again now and then. */
+	int journal_down;
+	char journal_why[256];
+	int64_t journal_retry_ns;
+	uint64_t unjournaled;		/* events out while it was down */
+	int catching_up;		/* a rescan journals what was missed */
 	/* for status.json and the metrics */
 	char *status_path, *metrics_path;
 	int64_t status_ns, started_ns, last_rescan_real_ns;
 	uint64_t events_total, events_at_status;
 	uint64_t responses_done, responses_failed, responses_skipped;
+	uint64_t coverage_total;	/* coverage warnings given */
+	uint64_t error_events;		/* entries that could not be read */
 	int64_t alert_check_ns;
 	uint64_t alert_dropped;
 	char *evidence_dir;
@@ -263,10 +317,13 @@ struct watcher {
 	int64_t resync_ns;		/* look at the host again then */
 	/* scratch */
 	struct uw_buf sig, path;
+	char esc[4][512];		/* escaped names for notices */
+	int esc_next;
 	int scanning;		/* in a full scan: it marks what it sees */
 	unsigned scan_gen;	/* the mark of the current full scan */
 	int leaf_reported;
 	struct wctr *cur;
+	struct wctr *draining;	/* its pending queue is being drained */
 };
 
 static void
@@ -285,8 +342,6 @@ static void
 notice(struct watcher *w, const char *fmt, ...) UW_PRINTF(2, 3);
 static void
 warn(struct watcher *w, const char *fmt, ...) UW_PRINTF(2, 3);
-static void
-coverage(struct watcher *w, const char *fmt, ...) UW_PRINTF(2, 3);
 
 /* For the operator's information. */
 static void
@@ -310,15 +365,53 @@ warn(struct watcher *w, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Less is watched than should be. */
+/*
+ * Less is watched than should be: said under --quiet, counted, and sent
+ * as an alert.  Callers say it once per cause, when it starts.
+ */
 static void
-coverage(struct watcher *w, const char *fmt, ...)
+coverage(struct watcher *w, const struct wctr *c, const char *fmt, ...)
+    UW_PRINTF(3, 4);
+
+static void
+coverage(struct watcher *w, const struct wctr *c, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
+	w->coverage_total++;
 	va_start(ap, fmt);
-	vnotice(w, UW_NOTICE_COVERAGE, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (w->opts->on_notice != NULL)
+		w->opts->on_notice(UW_NOTICE_COVERAGE, msg, w->opts->arg);
+	if (w->alerter != NULL)
+		alert_coverage(w->alerter, c != NULL ? c->info.id : "", msg);
+}
+
+/*
+ * `len` bytes a container chose (a path, a name) made safe for a notice:
+ * escaped C-style (uw_escape_to_buf), cut with "..." past about 500
+ * bytes.  Four buffers serve in turn, so one notice may hold four.
+ */
+static const char *
+esc(struct watcher *w, const void *bytes, size_t len)
+{
+	char *out = w->esc[w->esc_next];
+	size_t used, n;
+
+	w->esc_next = (w->esc_next + 1) % 4;
+	n = uw_escape_to_buf(out, sizeof(w->esc[0]) - 4, bytes, len, &used);
+	if (used < len)
+		memcpy(out + n, "...", 4);
+	return out;
+}
+
+/* The same for a NUL-terminated string. */
+static const char *
+escs(struct watcher *w, const char *s)
+{
+	return esc(w, s, strlen(s));
 }
 
 static char *
@@ -350,6 +443,7 @@ ctr_free(struct wctr *c)
 		close(c->root_fd);
 	free(c->wds);
 	pset_free(&c->pending);
+	pset_free(&c->aside);
 	pset_free(&c->reported);
 	free(c);
 }
@@ -416,16 +510,44 @@ fail:
 
 /* ---- the journal ---- */
 
+/*
+ * The journal could not write (`rc`, the reason in w->err).  Out of memory
+ * is our fault and ends the watcher (the negative code is returned).
+ * Anything else (a full disk first) stops the journal, not detection:
+ * the transaction is dropped, events keep going out marked unjournaled,
+ * and journal_recover tries again every JOURNAL_RETRY_NS.  Returns 0.
+ */
+static int
+journal_fail(struct watcher *w, int rc)
+{
+	if (rc == -ENOMEM)
+		return rc;
+	store_rollback(w->store);
+	w->in_txn = 0;
+	w->journal_retry_ns = uw_now_mono_ns() + JOURNAL_RETRY_NS;
+	if (w->journal_down)
+		return 0;
+	w->journal_down = 1;
+	snprintf(w->journal_why, sizeof(w->journal_why), "%.200s",
+	    w->err->msg);
+	coverage(w, NULL, "the journal cannot write (%s): events still go "
+	    "out, alerts and responses still happen; it catches up from the "
+	    "upper dirs when it can write again (tried every %lld s)",
+	    w->journal_why, JOURNAL_RETRY_NS / 1000000000);
+	return 0;
+}
+
+/* Begin the journal's transaction, if it writes; 0 or -ENOMEM. */
 static int
 txn_begin(struct watcher *w)
 {
 	int rc;
 
-	if (w->in_txn)
+	if (w->in_txn || w->journal_down)
 		return 0;
 	rc = store_begin(w->store, w->err);
 	if (rc < 0)
-		return rc;
+		return journal_fail(w, rc);
 	w->in_txn = 1;
 	w->txn_start_ns = uw_now_mono_ns();
 	return 0;
@@ -440,11 +562,14 @@ txn_commit(struct watcher *w)
 		return 0;
 	w->in_txn = 0;
 	rc = store_commit(w->store, w->err);
+	if (rc < 0)
+		return journal_fail(w, rc);
 	/* Checkpoints wait for a quiet moment (see watch_run), but the WAL
 	 * must not grow without bound under a long burst. */
-	if (rc == 0 && store_wal_pages(w->store) >= CKPT_BUSY_PAGES)
-		rc = store_checkpoint(w->store, w->err);
-	return rc;
+	if (store_wal_pages(w->store) >= CKPT_BUSY_PAGES &&
+	    store_checkpoint(w->store, w->err) < 0)
+		return journal_fail(w, -EIO);
+	return 0;
 }
 
 /*
@@ -472,6 +597,9 @@ event_sig(struct uw_buf *sig, const struct uw_event *ev, uint64_t *value)
 		fields[5] = r->gid;
 		fields[6] = r->type == UW_TYPE_DIR ? 0 : r->size;
 		fields[7] = (r->flags & UW_REC_HASHED) ? 1 : 0;
+		/* (0 without one: signatures journaled before stay valid) */
+		if (ev->changes & UW_CHG_XATTR)
+			fields[7] |= 2;
 	}
 	XXH3_64bits_reset(&st);
 	XXH3_64bits_update(&st, fields, sizeof(fields));
@@ -550,7 +678,71 @@ excluded(const struct watcher *w, const unsigned char *path, size_t len)
 static int respond(struct watcher *w, struct wctr *c,
     const struct uw_event *ev, const struct uw_verdict *v);
 
-/* The classifier's callback: journal and report what is new. */
+/*
+ * Journal an event and its path's state (in the open transaction).  A
+ * failure other than out of memory stops the journal (journal_fail):
+ * returns 1 then, 0 when journaled, or -ENOMEM.
+ */
+static int
+journal_event(struct watcher *w, struct wctr *c, const struct uw_event *ev,
+    const char *json, size_t json_len)
+{
+	const struct uw_verdict *v = ev->verdict;
+	int rc;
+
+	rc = txn_begin(w);
+	if (rc < 0)
+		return rc;
+	if (w->journal_down)
+		return 1;
+	rc = store_event_add(w->store, ev->id, ev->time_ns, c->info.id,
+	    uw_op_name(ev->op), ev->path, ev->path_len,
+	    uw_file_type_name(ev->type), json, json_len,
+	    v ? uw_severity_name(v->severity) : NULL,
+	    v ? uw_action_name(v->action) : NULL, v ? v->policy_set : NULL,
+	    w->err);
+	if (rc == 0)
+		rc = store_state_put(w->store, c->info.id, ev->path,
+		    ev->path_len, (const char *)w->sig.data, w->err);
+	if (rc < 0) {
+		rc = journal_fail(w, rc);
+		return rc < 0 ? rc : 1;
+	}
+	return 0;
+}
+
+/* The event as one JSON line (no newline), malloc'ed into *json. */
+static int
+event_json(const struct uw_event *ev, char **json, size_t *json_len)
+{
+	FILE *mem;
+	int rc;
+
+	*json = NULL;
+	*json_len = 0;
+	mem = open_memstream(json, json_len);
+	if (mem == NULL)
+		return -ENOMEM;
+	/* one thread writes it: no stdio locking per character */
+	__fsetlocking(mem, FSETLOCKING_BYCALLER);
+	rc = uw_event_write_json(mem, ev);
+	if (fclose(mem) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc == 0 && *json_len > 0)
+		(*json_len)--;	/* the newline */
+	if (rc < 0) {
+		free(*json);
+		*json = NULL;
+	}
+	return rc < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * The classifier's callback: judge, journal, hand out, alert and respond
+ * to what is new.  What was reported already is not again; what was
+ * reported while the journal was down is journaled now, quietly, when a
+ * catch-up scan meets it unchanged.
+ */
 static int
 report(const struct uw_event *ev, void *arg)
 {
@@ -560,29 +752,41 @@ report(const struct uw_event *ev, void *arg)
 	struct uw_verdict verdict;
 	struct pent *known;
 	uint64_t sigval;
-	FILE *mem;
 	char *json = NULL;
 	size_t json_len = 0;
-	int rc;
+	int rc, cb;
 
 	w->leaf_reported = 1;
 	if (excluded(w, ev->path, ev->path_len))
 		return 0;
 	if (event_sig(&w->sig, ev, &sigval) < 0)
-		return -ENOMEM;
+		return uw_fail(w->err, -ENOMEM, "out of memory");
 	known = pset_get(&c->reported, ev->path, ev->path_len, 0);
 	if (known != NULL && w->scanning)
 		known->gen = w->scan_gen;
-	if (known != NULL && (uint64_t)known->first_ns == sigval)
+	if (known != NULL && (uint64_t)known->first_ns == sigval &&
+	    (!(known->flags & PENT_UNJOURNALED) || w->journal_down))
 		return 0;	/* reported already */
-	rc = txn_begin(w);
-	if (rc < 0)
-		return rc;
-	w->events_total++;
 	out = *ev;
 	out.container = &c->info;
 	out.time_ns = uw_now_real_ns();
 	out.id = w->next_id++;
+	if (known != NULL && (uint64_t)known->first_ns == sigval) {
+		/* Printed while the journal was down, and unchanged since:
+		 * journaled now, as it is, and not handed out again. */
+		rc = event_json(&out, &json, &json_len);
+		if (rc == 0)
+			rc = journal_event(w, c, &out, json, json_len);
+		free(json);
+		if (rc == 0) {
+			known->flags &= ~(unsigned)PENT_UNJOURNALED;
+			w->unjournaled--;
+		}
+		return rc < 0 ? uw_fail(w->err, rc, "out of memory") : 0;
+	}
+	w->events_total++;
+	if (ev->op == UW_OP_ERROR)
+		w->error_events++;
 	if (w->policies != NULL) {
 		rc = uw_policy_evaluate(w->policies, &out, w->opts->max_action,
 		    &verdict, w->err);
@@ -590,106 +794,122 @@ report(const struct uw_event *ev, void *arg)
 			return rc;
 		out.verdict = &verdict;
 	}
-	mem = open_memstream(&json, &json_len);
-	if (mem == NULL)
-		return -ENOMEM;
-	/* one thread writes it: no stdio locking per character */
-	__fsetlocking(mem, FSETLOCKING_BYCALLER);
-	rc = uw_event_write_json(mem, &out);
-	fclose(mem);
-	if (rc == 0 && json_len > 0)
-		json_len--;	/* the newline */
-	if (rc == 0)
-		rc = store_event_add(w->store, out.id, out.time_ns,
-		    c->info.id, uw_op_name(ev->op), ev->path, ev->path_len,
-		    uw_file_type_name(ev->type), json, json_len,
-		    out.verdict ? uw_severity_name(verdict.severity) : NULL,
-		    out.verdict ? uw_action_name(verdict.action) : NULL,
-		    out.verdict ? verdict.policy_set : NULL, w->err);
-	if (rc == 0)
-		rc = store_state_put(w->store, c->info.id, ev->path,
-		    ev->path_len, (const char *)w->sig.data, w->err);
-	if (rc == 0) {
-		known = pset_get(&c->reported, ev->path, ev->path_len, 1);
-		if (known == NULL)
-			rc = uw_fail(w->err, -ENOMEM, "out of memory");
-		else {
-			known->first_ns = (int64_t)sigval;
-			known->last_ns = 0;	/* stat key: set by scans */
-			known->gen = w->scan_gen;
-		}
+	rc = event_json(&out, &json, &json_len);
+	if (rc < 0)
+		return uw_fail(w->err, rc, "out of memory");
+	rc = journal_event(w, c, &out, json, json_len);
+	if (rc < 0)
+		goto out;
+	known = pset_get(&c->reported, ev->path, ev->path_len, 1);
+	if (known == NULL) {
+		rc = uw_fail(w->err, -ENOMEM, "out of memory");
+		goto out;
 	}
+	if (rc == 1 && !(known->flags & PENT_UNJOURNALED))
+		w->unjournaled++;
+	if (rc == 0 && (known->flags & PENT_UNJOURNALED))
+		w->unjournaled--;
+	known->flags = rc == 1 ? PENT_UNJOURNALED : 0;
+	known->first_ns = (int64_t)sigval;
+	known->last_ns = 0;	/* stat key: set by scans */
+	known->gen = w->scan_gen;
+	rc = 0;
 	out.json = json;
 	out.json_len = json_len;
-	if (rc == 0 && w->opts->on_event != NULL) {
+	if (w->opts->on_event != NULL) {
 		/* Non-zero: stop after this event, which is journaled. */
-		int cb = w->opts->on_event(&out, w->opts->arg);
-
+		cb = w->opts->on_event(&out, w->opts->arg);
 		if (cb != 0 && w->stop_rc == 0) {
 			w->stop_requested = 1;
 			w->stop_rc = cb;
 		}
 	}
-	if (rc == 0 && out.verdict != NULL) {
+	if (out.verdict != NULL) {
 		if (w->alerter != NULL)
 			alert_event(w->alerter, &out);
 		if (verdict.wanted >= UW_ACT_PAUSE)
 			rc = respond(w, c, &out, &verdict);
 	}
+out:
 	free(json);
 	return rc;
 }
+
+/* Journal a response, unless the journal is down; 0 or -ENOMEM. */
+static int
+journal_response(struct watcher *w, const struct wctr *c, uint64_t event_id,
+    const char *action, const char *method, const char *outcome,
+    const char *detail, int64_t latency_ns, const char *evidence)
+{
+	int rc;
+
+	rc = txn_begin(w);
+	if (rc < 0 || w->journal_down)
+		return rc;
+	rc = store_response_add(w->store, event_id, c->info.id, action, method,
+	    outcome, detail, latency_ns, evidence, w->err);
+	return rc < 0 ? journal_fail(w, rc) : 0;
+}
+
+static int refresh_container(struct watcher *w, struct wctr *c);
 
 /*
  * Carry out a pause or kill verdict: evidence first (a kill may take the
  * upper dir with it), then the action, then the journal, with the time
  * from detection.  A verdict capped below pause is journaled as skipped.
+ * Nothing here fails the watcher but running out of memory.
  */
 static int
 respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
     const struct uw_verdict *v)
 {
 	struct respond_target t;
-	struct uw_error rerr;
+	struct uw_error rerr, everr;
 	char evidence[PATH_MAX] = "", detail[UW_ERRLEN + 64];
 	const char *method = NULL, *what = uw_action_name(v->wanted);
 	int64_t latency;
+	size_t k;
 	int rc;
 
 	if (v->action < UW_ACT_PAUSE) {
 		snprintf(detail, sizeof(detail), "capped at %s by the "
 		    "operator (--max-action or --dry-run)",
 		    uw_action_name(v->action));
-		notice(w, "container %s: %s on %s not done: %s", c->info.id,
-		    what, (const char *)ev->path, detail);
-		return store_response_add(w->store, ev->id, c->info.id, what,
-		    NULL, "skipped", detail, 0, NULL, w->err);
+		notice(w, "container %s: %s on %s not done: %s",
+		    escs(w, c->info.id), what, esc(w, ev->path, ev->path_len),
+		    detail);
+		return journal_response(w, c, ev->id, what, NULL, "skipped",
+		    detail, 0, NULL);
 	}
 	what = uw_action_name(v->action);
-	/* Paused by us, and still frozen?  (upperwatch resume, or the
-	 * runtime, may have thawed it since.) */
-	if (c->paused && v->action == UW_ACT_PAUSE &&
-	    !respond_is_frozen(&(struct respond_target){ c->info.id,
-	    c->info.runtime, c->info.cgroup_v1_freezer, c->info.cgroup_v2, NULL }))
-		c->paused = 0;
-	if (c->killed || (c->paused && v->action == UW_ACT_PAUSE))
-		return store_response_add(w->store, ev->id, c->info.id, what,
-		    NULL, "skipped", c->killed ? "already killed" :
-		    "already paused", 0, NULL, w->err);
-	if (ev->type == UW_TYPE_FILE && ev->current != NULL &&
-	    respond_evidence(c->root_fd, ev->path, ev->path_len,
-	    w->evidence_dir, ev->id, ev->json, evidence, sizeof(evidence),
-	    &rerr) < 0)
-		notice(w, "container %s: evidence of %s: %s", c->info.id,
-		    (const char *)ev->path, rerr.msg);
+	/* The runtime may have written the container's state (its pid and
+	 * cgroups) only after we first saw its mount. */
+	if (c->info.cgroup_v2[0] == '\0' &&
+	    c->info.cgroup_v1_freezer[0] == '\0')
+		(void)refresh_container(w, c);
 	t.id = c->info.id;
 	t.runtime = c->info.runtime;
 	t.v1_freezer = c->info.cgroup_v1_freezer;
 	t.v2 = c->info.cgroup_v2;
 	t.ns = NULL;
-	for (size_t k = 0; k < c->info.label_count; k++)
+	for (k = 0; k < c->info.label_count; k++)
 		if (strcmp(c->info.labels[k].key, "containerd.namespace") == 0)
 			t.ns = c->info.labels[k].value;
+	/* Paused by us, and still frozen?  (upperwatch resume, or the
+	 * runtime, may have thawed it since.) */
+	if (c->paused && v->action == UW_ACT_PAUSE && !respond_is_frozen(&t))
+		c->paused = 0;
+	if (c->killed || (c->paused && v->action == UW_ACT_PAUSE))
+		return journal_response(w, c, ev->id, what, NULL, "skipped",
+		    c->killed ? "already killed" : "already paused", 0, NULL);
+	everr.msg[0] = '\0';
+	if (ev->type == UW_TYPE_FILE && ev->current != NULL &&
+	    respond_evidence(c->root_fd, ev->path, ev->path_len,
+	    w->evidence_dir, ev->id, ev->json, evidence, sizeof(evidence),
+	    &everr) < 0) {
+		warn(w, "container %s: %s", escs(w, c->info.id), everr.msg);
+		evidence[0] = '\0';
+	}
 	if (v->action == UW_ACT_KILL)
 		rc = respond_kill(&t, &method, &rerr);
 	else
@@ -701,60 +921,160 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 		else
 			c->paused = 1;
 		notice(w, "container %s %s (%s) %.1f ms after detecting %s %s",
-		    c->info.id, v->action == UW_ACT_KILL ? "killed" :
+		    escs(w, c->info.id), v->action == UW_ACT_KILL ? "killed" :
 		    "paused", method, (double)latency / 1e6,
-		    uw_op_name(ev->op), (const char *)ev->path);
-	} else {
-		warn(w, "container %s: %s failed: %s", c->info.id,
-		    what, rerr.msg);
-	}
-	if (rc == 0)
+		    uw_op_name(ev->op), esc(w, ev->path, ev->path_len));
 		w->responses_done++;
-	else
+	} else {
+		warn(w, "container %s: %s failed: %s", escs(w, c->info.id),
+		    what, rerr.msg);
 		w->responses_failed++;
-	return store_response_add(w->store, ev->id, c->info.id, what, method,
-	    rc == 0 ? "done" : "failed", rc == 0 ? NULL : rerr.msg, latency,
-	    evidence[0] ? evidence : NULL, w->err);
+	}
+	return journal_response(w, c, ev->id, what, method, rc == 0 ?
+	    "done" : "failed", rc != 0 ? rerr.msg : everr.msg[0] ?
+	    everr.msg : NULL, latency, evidence[0] ? evidence : NULL);
 }
 
 /* ---- status and metrics ---- */
 
-/* Write `path` whole or not at all (a reader never sees half). */
-static FILE *
-open_atomic(const char *path, char *tmp, size_t len)
-{
-	int fd;
+/*
+ * Write `len` bytes of `text` as the whole of `path`, padded with `pad`
+ * (blank to JSON and Prometheus readers) to a multiple of STATUS_BLOCK,
+ * so that the file keeps room for what comes next.  Normally through a
+ * temporary file renamed over it (a reader never sees half).  When that
+ * cannot be done (the disk is full: the usual way a monitor is blinded)
+ * the old file is overwritten in place, within the blocks it already
+ * has, which needs no free space.  Returns 0 or -errno.
+ */
+#define STATUS_BLOCK 16384
 
-	snprintf(tmp, len, "%s.XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return NULL;
-	fchmod(fd, 0644);
-	return fdopen(fd, "w");
+static int
+write_padded(int fd, const char *text, size_t len, size_t size, char pad)
+{
+	char block[4096];
+	size_t off = 0, n;
+	ssize_t wr;
+
+	memset(block, pad, sizeof(block));
+	while (off < size) {
+		if (off < len) {
+			n = len - off;
+			wr = pwrite(fd, text + off, n, (off_t)off);
+		} else {
+			n = size - off < sizeof(block) ? size - off :
+			    sizeof(block);
+			wr = pwrite(fd, block, n, (off_t)off);
+		}
+		if (wr <= 0)
+			return wr < 0 ? -errno : -EIO;
+		off += (size_t)wr;
+	}
+	return 0;
 }
 
-static void
-close_atomic(FILE *f, const char *tmp, const char *path)
+static int
+write_status_file(const char *path, const char *text, size_t len, char pad)
 {
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
+	char tmp[PATH_MAX];
+	struct stat st;
+	size_t size = (len / STATUS_BLOCK + 1) * STATUS_BLOCK;
+	int fd, rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd >= 0) {
+		rc = fchmod(fd, 0644) < 0 ? -errno : 0;
+		if (rc == 0)
+			rc = write_padded(fd, text, len, size, pad);
+		if (close(fd) < 0 && rc == 0)
+			rc = -errno;
+		if (rc == 0 && rename(tmp, path) < 0)
+			rc = -errno;
+		if (rc == 0)
+			return 0;
 		unlink(tmp);
+	}
+	/* In place, within the file's own blocks. */
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	rc = fstat(fd, &st) < 0 ? -errno : 0;
+	if (rc == 0 && (size_t)st.st_size < len)
+		rc = -ENOSPC;
+	if (rc == 0)
+		rc = write_padded(fd, text, len, (size_t)st.st_size, pad);
+	close(fd);
+	return rc;
+}
+
+/* The coverage losses of the moment, one reason each, into the status
+ * (JSON array items, after "first"). */
+static void
+degraded_reasons(struct watcher *w, FILE *f, int *count)
+{
+	char line[512];
+	size_t i;
+
+	if (w->journal_down) {
+		snprintf(line, sizeof(line), "journal: %s (%llu events not "
+		    "journaled yet)", w->journal_why,
+		    (unsigned long long)w->unjournaled);
+		if ((*count)++ > 0)
+			fputc(',', f);
+		jsonw_string(f, (const unsigned char *)line, strlen(line));
+	}
+	for (i = 0; i < w->ctr_count; i++) {
+		struct wctr *c = w->ctrs[i];
+		const char *what = NULL;
+		char buf[400];
+
+		if (c->degraded[0] != '\0')
+			what = c->degraded;
+		else if (c->limited == LIMIT_BUDGET)
+			what = "more dirs than its watch budget: rescanned "
+			    "instead of watched";
+		else if (c->limited == LIMIT_SYSTEM)
+			what = "the system's inotify watch limit is reached: "
+			    "rescanned instead of watched";
+		else if (c->unwatched > 0) {
+			snprintf(buf, sizeof(buf), "%llu dirs cannot be "
+			    "watched: rescanned often",
+			    (unsigned long long)c->unwatched);
+			what = buf;
+		} else if (c->incomplete[0] != '\0') {
+			snprintf(buf, sizeof(buf), "baseline incomplete: %s",
+			    c->incomplete);
+			what = buf;
+		}
+		if (what == NULL)
+			continue;
+		snprintf(line, sizeof(line), "container %s: %s",
+		    escs(w, c->info.id), what);
+		if ((*count)++ > 0)
+			fputc(',', f);
+		jsonw_string(f, (const unsigned char *)line, strlen(line));
+	}
 }
 
 /*
  * status.json for `upperwatch status`, and the same figures in the
  * Prometheus text format for node_exporter's textfile collector (a file,
- * not a port: the daemon needs no network).
+ * not a port: the daemon needs no network).  Both are written even when
+ * the disk is full (write_status_file).
  */
 static void
 write_status(struct watcher *w, int final)
 {
 	uint64_t sent = 0, dropped = 0, suppressed = 0, queued = 0;
-	uint64_t watches = 0;
+	uint64_t watches = 0, degraded = 0, limited = 0, unwatched = 0;
+	uint64_t incomplete = 0;
 	int64_t now = uw_now_mono_ns();
 	double interval, rate;
-	char tmp[PATH_MAX];
-	size_t i;
-	int first = 1, inner;
+	char *text = NULL;
+	size_t i, len = 0;
+	int first = 1, inner, reasons = 0;
 	FILE *f;
 
 	interval = (double)(now - w->status_ns) / 1e9;
@@ -764,59 +1084,105 @@ write_status(struct watcher *w, int final)
 	w->events_at_status = w->events_total;
 	if (w->alerter != NULL)
 		alert_stats(w->alerter, &sent, &dropped, &suppressed, &queued);
-	for (i = 0; i < w->ctr_count; i++)
+	for (i = 0; i < w->ctr_count; i++) {
 		watches += w->ctrs[i]->wd_count;
-	f = open_atomic(w->status_path, tmp, sizeof(tmp));
-	if (f != NULL) {
-		fputc('{', f);
-		jsonw_int(f, &first, "pid", final ? 0 : (int64_t)getpid());
-		jsonw_int(f, &first, "updated", uw_now_real_ns());
-		jsonw_int(f, &first, "started", w->started_ns);
-		jsonw_uint(f, &first, "events_total", w->events_total);
-		jsonw_double(f, &first, "events_per_second", rate);
-		jsonw_uint(f, &first, "watches", watches);
-		jsonw_int(f, &first, "watch_limit",
-		    inotifytools_get_max_user_watches());
-		jsonw_uint(f, &first, "alerts_sent", sent);
-		jsonw_uint(f, &first, "alerts_dropped", dropped);
-		jsonw_uint(f, &first, "alerts_suppressed", suppressed);
-		jsonw_uint(f, &first, "alerts_queued", queued);
-		jsonw_uint(f, &first, "responses_done", w->responses_done);
-		jsonw_uint(f, &first, "responses_failed", w->responses_failed);
-		jsonw_str(f, &first, "policy_set", w->policies ?
-		    uw_policy_digest(w->policies) : "");
-		jsonw_int(f, &first, "last_rescan", w->last_rescan_real_ns);
-		jsonw_key(f, &first, "containers");
-		fputc('[', f);
-		for (i = 0; i < w->ctr_count; i++) {
-			struct wctr *c = w->ctrs[i];
-
-			if (i > 0)
-				fputc(',', f);
-			inner = 1;
-			fputc('{', f);
-			jsonw_str(f, &inner, "id", c->info.id);
-			jsonw_str(f, &inner, "name", c->info.name);
-			jsonw_str(f, &inner, "runtime", c->info.runtime);
-			jsonw_uint(f, &inner, "watches", c->wd_count);
-			jsonw_bool(f, &inner, "rescan_only", c->limited);
-			jsonw_bool(f, &inner, "paused", c->paused);
-			fputc('}', f);
-		}
-		fputs("]}\n", f);
-		close_atomic(f, tmp, w->status_path);
+		degraded += w->ctrs[i]->degraded[0] != '\0';
+		limited += w->ctrs[i]->limited != LIMIT_NONE;
+		unwatched += w->ctrs[i]->unwatched;
+		incomplete += w->ctrs[i]->incomplete[0] != '\0';
 	}
-	f = open_atomic(w->metrics_path, tmp, sizeof(tmp));
+	f = open_memstream(&text, &len);
+	if (f == NULL)
+		return;
+	fputc('{', f);
+	jsonw_int(f, &first, "pid", final ? 0 : (int64_t)getpid());
+	jsonw_int(f, &first, "updated", uw_now_real_ns());
+	jsonw_int(f, &first, "started", w->started_ns);
+	jsonw_uint(f, &first, "events_total", w->events_total);
+	jsonw_double(f, &first, "events_per_second", rate);
+	jsonw_uint(f, &first, "error_events", w->error_events);
+	jsonw_uint(f, &first, "watches", watches);
+	jsonw_int(f, &first, "watch_limit",
+	    inotifytools_get_max_user_watches());
+	jsonw_uint(f, &first, "max_watches_per_container", w->max_watches);
+	jsonw_uint(f, &first, "unwatched_dirs", unwatched);
+	jsonw_uint(f, &first, "alerts_sent", sent);
+	jsonw_uint(f, &first, "alerts_dropped", dropped);
+	jsonw_uint(f, &first, "alerts_suppressed", suppressed);
+	jsonw_uint(f, &first, "alerts_queued", queued);
+	jsonw_uint(f, &first, "responses_done", w->responses_done);
+	jsonw_uint(f, &first, "responses_failed", w->responses_failed);
+	jsonw_str(f, &first, "policy_set", w->policies ?
+	    uw_policy_digest(w->policies) : "");
+	jsonw_int(f, &first, "last_rescan", w->last_rescan_real_ns);
+	jsonw_bool(f, &first, "journal_ok", !w->journal_down);
+	jsonw_uint(f, &first, "unjournaled_events", w->unjournaled);
+	jsonw_uint(f, &first, "coverage_warnings", w->coverage_total);
+	jsonw_key(f, &first, "degraded");
+	fputc('[', f);
+	degraded_reasons(w, f, &reasons);
+	fputc(']', f);
+	jsonw_key(f, &first, "containers");
+	fputc('[', f);
+	for (i = 0; i < w->ctr_count; i++) {
+		struct wctr *c = w->ctrs[i];
+
+		if (i > 0)
+			fputc(',', f);
+		inner = 1;
+		fputc('{', f);
+		jsonw_str(f, &inner, "id", c->info.id);
+		jsonw_str(f, &inner, "name", c->info.name);
+		jsonw_str(f, &inner, "runtime", c->info.runtime);
+		jsonw_uint(f, &inner, "watches", c->wd_count);
+		jsonw_bool(f, &inner, "rescan_only", c->limited != LIMIT_NONE);
+		jsonw_uint(f, &inner, "unwatched_dirs", c->unwatched);
+		if (c->degraded[0] != '\0')
+			jsonw_str(f, &inner, "degraded", c->degraded);
+		if (c->incomplete[0] != '\0')
+			jsonw_str(f, &inner, "baseline_incomplete",
+			    c->incomplete);
+		jsonw_bool(f, &inner, "paused", c->paused);
+		fputc('}', f);
+	}
+	fputs("]}\n", f);
+	if (fclose(f) == 0)
+		(void)write_status_file(w->status_path, text, len, ' ');
+	free(text);
+	text = NULL;
+	len = 0;
+
+	f = open_memstream(&text, &len);
 	if (f == NULL)
 		return;
 #define METRIC(name, type, help, value) \
 	fprintf(f, "# HELP upperwatch_" name " " help "\n# TYPE upperwatch_" \
 	    name " " type "\nupperwatch_" name " %llu\n", \
 	    (unsigned long long)(value))
-	METRIC("events_total", "counter", "Drift events journaled.",
+	METRIC("events_total", "counter", "Drift events reported.",
 	    w->events_total);
+	METRIC("error_events_total", "counter",
+	    "Entries that could not be classified (reported as errors).",
+	    w->error_events);
 	METRIC("containers_watched", "gauge", "Containers watched.",
 	    w->ctr_count);
+	METRIC("containers_degraded", "gauge",
+	    "Containers that could not be scanned.", degraded);
+	METRIC("containers_rescan_only", "gauge",
+	    "Containers rescanned instead of watched (over a watch limit).",
+	    limited);
+	METRIC("baselines_incomplete", "gauge",
+	    "Watched containers whose baseline is incomplete.", incomplete);
+	METRIC("unwatched_dirs", "gauge",
+	    "Dirs that could not be watched (their container is rescanned).",
+	    unwatched);
+	METRIC("journal_ok", "gauge",
+	    "1 when the journal writes, 0 when it cannot (disk full).",
+	    !w->journal_down);
+	METRIC("unjournaled_events", "gauge",
+	    "Events handed out but not journaled yet.", w->unjournaled);
+	METRIC("coverage_warnings_total", "counter",
+	    "Warnings that coverage was lowered.", w->coverage_total);
 	METRIC("inotify_watches", "gauge", "inotify watches held.", watches);
 	METRIC("inotify_watch_limit", "gauge",
 	    "fs.inotify.max_user_watches.",
@@ -842,16 +1208,11 @@ write_status(struct watcher *w, int final)
 	    "use.\n# TYPE upperwatch_policy_set_info gauge\n"
 	    "upperwatch_policy_set_info{digest=\"%s\"} 1\n",
 	    w->policies ? uw_policy_digest(w->policies) : "");
-	close_atomic(f, tmp, w->metrics_path);
+	if (fclose(f) == 0)
+		(void)write_status_file(w->metrics_path, text, len, '\n');
+	free(text);
 }
 
-static int
-ignore_event(const struct uw_event *ev, void *arg)
-{
-	(void)ev;
-	(void)arg;
-	return 0;
-}
 
 /* ---- inotify (libinotifytools) ---- */
 
@@ -884,10 +1245,31 @@ find_inotify_fd(void)
 	return best >= 0 ? best : -ENOENT;
 }
 
-static int
-remember_wd(struct watcher *w, struct wctr *c, int wd)
+/* Forget watch descriptor `wd` (the kernel dropped it, or we did). */
+static void
+forget_wd(struct watcher *w, int wd)
 {
-	struct wctr **v;
+	struct wdir *d = &w->by_wd[wd];
+	struct wctr *c = d->c;
+	size_t k;
+
+	for (k = 0; c != NULL && k < c->wd_count; k++) {
+		if (c->wds[k] == wd) {
+			c->wds[k] = c->wds[--c->wd_count];
+			break;
+		}
+	}
+	free(d->path);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Record that `wd` watches the dir at container path `path` of `c`. */
+static int
+remember_wd(struct watcher *w, struct wctr *c, int wd,
+    const unsigned char *path, size_t len)
+{
+	struct wdir *v, *d;
+	unsigned char *copy;
 	int *wds;
 	size_t size;
 
@@ -897,97 +1279,228 @@ remember_wd(struct watcher *w, struct wctr *c, int wd)
 			size *= 2;
 		v = realloc(w->by_wd, size * sizeof(*v));
 		if (v == NULL)
-			return -ENOMEM;
+			return uw_fail(w->err, -ENOMEM, "out of memory");
 		memset(v + w->by_wd_size, 0, (size - w->by_wd_size) *
 		    sizeof(*v));
 		w->by_wd = v;
 		w->by_wd_size = size;
 	}
-	if (w->by_wd[wd] == c)
+	d = &w->by_wd[wd];
+	if (d->c != NULL && d->c != c)
+		return 0;	/* another container's dir: never ours */
+	if (d->c == c && d->len == len && memcmp(d->path, path, len) == 0)
+		return 0;	/* watched already */
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return uw_fail(w->err, -ENOMEM, "out of memory");
+	memcpy(copy, path, len);
+	copy[len] = '\0';
+	if (d->c == c) {
+		/* the same dir under another name: moved */
+		free(d->path);
+		d->path = copy;
+		d->len = len;
 		return 0;
-	w->by_wd[wd] = c;
+	}
 	if (c->wd_count == c->wd_alloc) {
 		size = c->wd_alloc ? c->wd_alloc * 2 : 64;
 		wds = realloc(c->wds, size * sizeof(*wds));
-		if (wds == NULL)
-			return -ENOMEM;
+		if (wds == NULL) {
+			free(copy);
+			return uw_fail(w->err, -ENOMEM, "out of memory");
+		}
 		c->wds = wds;
 		c->wd_alloc = size;
 	}
 	c->wds[c->wd_count++] = wd;
+	d->c = c;
+	d->path = copy;
+	d->len = len;
 	return 0;
-}
-
-/* Watch the upper dir at container path `path` of `c`.  Over the watch
- * limit the container falls back to periodic rescans, loudly. */
-static int
-add_watch(struct watcher *w, struct wctr *c, const unsigned char *path,
-    size_t len)
-{
-	int wd;
-
-	if (c->limited)
-		return 0;
-	uw_buf_reset(&w->path);
-	if (uw_buf_add(&w->path, c->info.upper, strlen(c->info.upper)) < 0 ||
-	    uw_buf_add(&w->path, path, len) < 0)
-		return 0;	/* too long to watch: rescans find it */
-	/* Watched already (a rescan walks them all again): adding it anew
-	 * would make libinotifytools allocate another record for it. */
-	while (w->path.len > 1 && w->path.data[w->path.len - 1] == '/')
-		w->path.len--;
-	w->path.data[w->path.len] = '\0';
-	if (uw_buf_addc(&w->path, '/') < 0)
-		return 0;
-	wd = inotifytools_wd_from_filename((const char *)w->path.data);
-	if (wd >= 0 && (size_t)wd < w->by_wd_size && w->by_wd[wd] == c)
-		return 0;
-	if (!inotifytools_watch_file((const char *)w->path.data,
-	    WATCH_MASK)) {
-		int e = inotifytools_error();
-
-		if (e == ENOSPC) {
-			c->limited = 1;
-			c->next_rescan_ns = uw_now_mono_ns() +
-			    (int64_t)LIMITED_RESCAN_S * 1000000000;
-			coverage(w, "the inotify watch limit "
-			    "(fs.inotify.max_user_watches = %d) is reached: "
-			    "container %s is rescanned every %d s instead of "
-			    "watched; raise the limit", 
-			    inotifytools_get_max_user_watches(), c->info.id,
-			    LIMITED_RESCAN_S);
-		}
-		return 0;	/* gone, or not a dir any more */
-	}
-	/* libinotifytools keys dirs with a trailing slash */
-	wd = inotifytools_wd_from_filename((const char *)w->path.data);
-	return wd >= 0 ? remember_wd(w, c, wd) : 0;
 }
 
 static void
 drop_watches(struct watcher *w, struct wctr *c)
 {
-	size_t i;
+	int wd;
 
-	for (i = 0; i < c->wd_count; i++) {
-		if ((size_t)c->wds[i] < w->by_wd_size &&
-		    w->by_wd[c->wds[i]] == c) {
-			w->by_wd[c->wds[i]] = NULL;
-			inotifytools_remove_watch_by_wd(c->wds[i]);
-		}
+	while (c->wd_count > 0) {
+		wd = c->wds[c->wd_count - 1];
+		inotify_rm_watch(w->inotify_fd, wd);
+		forget_wd(w, wd);
 	}
-	c->wd_count = 0;
+}
+
+/*
+ * Stop watching `c`: it is rescanned every limited_rescan_ns instead,
+ * until it has few enough dirs again (LIMIT_BUDGET) or a while has passed
+ * (LIMIT_SYSTEM: other watchers may have let go of theirs).  Its
+ * watches are released for the other containers.
+ */
+static void
+limit(struct watcher *w, struct wctr *c, enum limit_cause cause)
+{
+	if (c->limited != LIMIT_NONE)
+		return;
+	c->limited = cause;
+	c->limited_since_ns = uw_now_mono_ns();
+	drop_watches(w, c);
+	w->ctx_valid = 0;
+	c->next_rescan_ns = uw_now_mono_ns() + w->limited_rescan_ns;
+	if (cause == LIMIT_BUDGET)
+		coverage(w, c, "container %s has more than %zu dirs to watch "
+		    "(--max-watches-per-container): it is rescanned every "
+		    "%lld s instead of watched until it has fewer",
+		    escs(w, c->info.id), w->max_watches,
+		    (long long)(w->limited_rescan_ns / 1000000000));
+	else
+		coverage(w, c, "the inotify watch limit "
+		    "(fs.inotify.max_user_watches = %d) is reached: container "
+		    "%s is rescanned every %lld s instead of watched; raise "
+		    "the limit", inotifytools_get_max_user_watches(),
+		    escs(w, c->info.id),
+		    (long long)(w->limited_rescan_ns / 1000000000));
+}
+
+/*
+ * Watch the dir open at `fd`, at container path `path` of `c`, through
+ * the fd: whatever the container has made of that path since, the watch
+ * is on the dir that was opened beneath its upper root.  Over a limit
+ * the container falls back to rescans, loudly; a dir that cannot be
+ * watched for another reason is counted, and the container rescanned
+ * soon.  Fails only when out of memory.
+ */
+static int
+add_watch(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, int fd)
+{
+	char proc[40];
+	int wd, e;
+
+	if (c->limited != LIMIT_NONE)
+		return 0;
+	while (len > 0 && path[len - 1] == '/')
+		len--;		/* the root is "" */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (c->wd_count >= w->max_watches) {
+		/* unless it is one of ours already (a rescan) */
+		wd = inotify_add_watch(w->inotify_fd, proc, WATCH_MASK |
+		    IN_MASK_CREATE);
+		if (wd < 0 && errno == EEXIST)
+			return 0;
+		if (wd >= 0)
+			inotify_rm_watch(w->inotify_fd, wd);
+		limit(w, c, LIMIT_BUDGET);
+		return 0;
+	}
+	wd = inotify_add_watch(w->inotify_fd, proc, WATCH_MASK);
+	if (wd < 0) {
+		e = errno;
+		if (e == ENOSPC) {
+			limit(w, c, LIMIT_SYSTEM);
+			return 0;
+		}
+		if (c->unwatched++ == 0)
+			warn(w, "container %s: %s cannot be watched (%s): the "
+			    "container is rescanned every %lld s while it is so",
+			    escs(w, c->info.id), esc(w, path, len),
+			    strerror(e), UNWATCHED_RESCAN_NS / 1000000000);
+		if (c->next_rescan_ns > uw_now_mono_ns() + UNWATCHED_RESCAN_NS)
+			c->next_rescan_ns = uw_now_mono_ns() +
+			    UNWATCHED_RESCAN_NS;
+		return 0;
+	}
+	return remember_wd(w, c, wd, path, len);
+}
+
+/*
+ * A dir of `c` was renamed from `from` to `to` (container paths): so were
+ * the paths of the watches at and below it.
+ */
+static int
+rename_watches(struct watcher *w, struct wctr *c, const unsigned char *from,
+    size_t from_len, const unsigned char *to, size_t to_len)
+{
+	struct wdir *d;
+	unsigned char *p;
+	size_t k;
+
+	for (k = 0; k < c->wd_count; k++) {
+		d = &w->by_wd[c->wds[k]];
+		if (d->len < from_len || memcmp(d->path, from, from_len) != 0 ||
+		    (d->len > from_len && d->path[from_len] != '/'))
+			continue;
+		p = malloc(to_len + d->len - from_len + 1);
+		if (p == NULL)
+			return uw_fail(w->err, -ENOMEM, "out of memory");
+		memcpy(p, to, to_len);
+		memcpy(p + to_len, d->path + from_len, d->len - from_len);
+		p[to_len + d->len - from_len] = '\0';
+		free(d->path);
+		d->path = p;
+		d->len = to_len + d->len - from_len;
+	}
+	return 0;
 }
 
 /* ---- classification ---- */
+
+#define ANCESTOR_GONE 1		/* a dir on the way is gone */
+#define ANCESTOR_UNREAD 2	/* a dir on the way could not be read */
+#define PROCESS_RETRY 3		/* look at the path again in a moment */
+
+#define DEEP_REASON "more than " WALK_MAX_DEPTH_TEXT " directories deep: " \
+	"not read below"
+
+/* How many components container path `path` has ("" and "/" have 0). */
+static size_t
+path_depth(const unsigned char *path, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (path[i] == '/' && i + 1 < len && path[i + 1] != '/')
+			n++;
+	return n;
+}
+
+/* The callback for a path's ancestors: they are classified for their
+ * context only, but one that could not be read is remembered. */
+static int
+ancestor_event(const struct uw_event *ev, void *arg)
+{
+	struct watcher *w = arg;
+
+	if (ev->op == UW_OP_ERROR)
+		w->leaf_reported = 1;
+	return 0;
+}
+
+/* The drift_dir of the cached context w->ctx, for entries of the dir at
+ * container path path[0..plen). */
+static void
+ctx_dir(struct watcher *w, const unsigned char *path, size_t plen,
+    struct drift_dir *dir)
+{
+	memset(dir, 0, sizeof(*dir));
+	dir->fd = w->ctx.fd;
+	dir->xwhiteouts = w->ctx.xwhiteouts;
+	dir->opaque = w->ctx.opaque;
+	dir->new_tree = w->ctx.new_tree;
+	dir->path = path;
+	dir->path_len = plen;
+	dir->bpath = w->ctx.bpath.data ? w->ctx.bpath.data :
+	    (const unsigned char *)"";
+	dir->bpath_len = w->ctx.bpath.len;
+}
 
 /*
  * The context of the dir at container path path[0..plen) of `c` (its fd,
  * overlay flags and baseline path), left in w->ctx: from the cache when
  * nothing about dirs changed since it was filled, else by classifying
  * each ancestor from the upper root (silently: only what they mean for
- * their children counts).  Returns 0, 1 when an ancestor is gone, or a
- * negative error.
+ * their children counts).  Returns 0, ANCESTOR_GONE, ANCESTOR_UNREAD, or
+ * a negative error of our own.
  */
 static int
 parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
@@ -1004,18 +1517,20 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 	    memcmp(w->ctx_path.data, path, plen) == 0)
 		return 0;
 	w->ctx_valid = 0;
+	if (path_depth(path, plen) >= WALK_MAX_DEPTH)
+		return ANCESTOR_UNREAD;	/* a rescan reports it */
 	for (i = 0; i < 2; i++)
 		drift_child_init(&ctx[i]);
 	parent = &ctx[0];
-	parent->fd = dup(c->root_fd);
+	parent->fd = fcntl(c->root_fd, F_DUPFD_CLOEXEC, 0);
 	if (parent->fd < 0) {
-		rc = uw_fail(w->err, -errno, "dup: %s", strerror(errno));
+		rc = ANCESTOR_UNREAD;	/* out of fds: later */
 		goto out;
 	}
 	parent->xwhiteouts = c->root_xwhiteouts;
 	uw_buf_reset(&w->ctx_path);
 	if (uw_buf_add(&w->ctx_path, "", 0) < 0) {
-		rc = -ENOMEM;
+		rc = uw_fail(w->err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	w->cur = c;
@@ -1023,7 +1538,7 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 		for (end = start; end < plen && path[end] != '/'; end++)
 			;
 		if (end - start > NAME_MAX || end == start) {
-			rc = 1;		/* no such name can exist */
+			rc = ANCESTOR_GONE;	/* no such name can exist */
 			goto out;
 		}
 		memcpy(comp, path + start, end - start);
@@ -1039,17 +1554,18 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 		    (const unsigned char *)"";
 		dir.bpath_len = parent->bpath.len;
 		next = &ctx[!depth];
+		w->leaf_reported = 0;
 		rc = drift_entry(c->drift, &dir, comp, end - start, next,
-		    ignore_event, NULL, w->err);
+		    ancestor_event, w, w->err);
 		if (rc < 0)
 			goto out;
 		if (next->fd < 0) {
-			rc = 1;		/* an ancestor is gone */
+			rc = w->leaf_reported ? ANCESTOR_UNREAD : ANCESTOR_GONE;
 			goto out;
 		}
 		uw_buf_reset(&w->ctx_path);
 		if (uw_buf_add(&w->ctx_path, path, end) < 0) {
-			rc = -ENAMETOOLONG;
+			rc = uw_fail(w->err, -ENOMEM, "out of memory");
 			goto out;
 		}
 		close(parent->fd);
@@ -1072,14 +1588,14 @@ out:
 
 /*
  * Classify the entry at container path `path` of `c` and report it.
- * With `leaf_child`, a directory entry is left open there for the caller
- * to scan.
+ * A directory entry is left open in `leaf` for the caller to watch and
+ * scan.  Returns 0, ANCESTOR_GONE or ANCESTOR_UNREAD, or a negative
+ * error of our own.
  */
 static int
 classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
-    size_t len, struct drift_child *leaf_child)
+    size_t len, struct drift_child *leaf)
 {
-	struct drift_child tmp;
 	struct drift_dir dir;
 	struct pent *known;
 	struct stat st;
@@ -1093,23 +1609,14 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	for (plen = len; plen > 0 && path[plen - 1] != '/'; plen--)
 		;
 	if (plen == 0 || len - plen > NAME_MAX)
-		return 1;
+		return ANCESTOR_GONE;
 	plen--;			/* the parent, without the slash */
 	rc = parent_context(w, c, path, plen);
 	if (rc != 0)
 		return rc;
 	memcpy(comp, path + plen + 1, len - plen - 1);
 	comp[len - plen - 1] = '\0';
-	memset(&dir, 0, sizeof(dir));
-	dir.fd = w->ctx.fd;
-	dir.xwhiteouts = w->ctx.xwhiteouts;
-	dir.opaque = w->ctx.opaque;
-	dir.new_tree = w->ctx.new_tree;
-	dir.path = path;
-	dir.path_len = plen;
-	dir.bpath = w->ctx.bpath.data ? w->ctx.bpath.data :
-	    (const unsigned char *)"";
-	dir.bpath_len = w->ctx.bpath.len;
+	ctx_dir(w, path, plen, &dir);
 	w->cur = c;
 	w->leaf_reported = 0;
 	/* Its state before it is read: what a rescan may skip it by. */
@@ -1119,24 +1626,19 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	} else {
 		skey = 0;
 	}
-	if (leaf_child != NULL) {
-		rc = drift_entry(c->drift, &dir, comp, len - plen - 1,
-		    leaf_child, report, w, w->err);
-	} else {
-		drift_child_init(&tmp);
-		rc = drift_entry(c->drift, &dir, comp, len - plen - 1, &tmp,
-		    report, w, w->err);
-		drift_child_free(&tmp);
-	}
+	rc = drift_entry(c->drift, &dir, comp, len - plen - 1, leaf, report,
+	    w, w->err);
 	if (rc == 0 && w->leaf_reported && skey != 0) {
 		known = pset_get(&c->reported, path, len, 0);
 		if (known != NULL)
 			known->last_ns = skey;
 	}
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
-/* The entry is not drift (any more): forget what was reported. */
+/* The entry is not drift (any more): forget what was reported.  The
+ * journal's row goes too, when the journal writes (else a catch-up
+ * reconciles it). */
 static int
 forget_path(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len)
@@ -1147,30 +1649,68 @@ forget_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	known = pset_get(&c->reported, path, len, 0);
 	if (known == NULL)
 		return 0;	/* never reported */
+	if (known->flags & PENT_UNJOURNALED)
+		w->unjournaled--;
 	pset_del(&c->reported, known);
 	rc = txn_begin(w);
-	if (rc == 0)
-		rc = store_state_del(w->store, c->info.id, path, len, w->err);
-	return rc;
+	if (rc < 0 || w->journal_down)
+		return rc;
+	rc = store_state_del(w->store, c->info.id, path, len, w->err);
+	return rc < 0 ? journal_fail(w, rc) : 0;
+}
+
+/*
+ * Watch the dir open in `child` (container path `path` of `c`), then list
+ * it: what is made in it after the watch lands is in the queue, what came
+ * before is in the listing.  Returns 0, a positive errno when it cannot
+ * be listed (a million entries, an I/O error), or -ENOMEM.
+ */
+static int
+watch_and_list(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, struct drift_child *child)
+{
+	int rc;
+
+	rc = add_watch(w, c, path, len, child->fd);
+	if (rc < 0)
+		return rc;
+	if (w->scanning)
+		c->dirs_seen++;
+	rc = walk_list(child->fd, &child->names);
+	if (rc == -ENOMEM)
+		return uw_fail(w->err, rc, "out of memory");
+	if (rc < 0) {
+		child->names.count = 0;
+		return -rc;
+	}
+	return 0;
 }
 
 static int scan_tree(struct watcher *w, struct wctr *c,
     const unsigned char *path, size_t len, struct drift_child *top);
+static int queue_path(struct watcher *w, struct wctr *c,
+    const unsigned char *path, size_t len, unsigned flags, int64_t now);
 
-/* Process one quiet path. */
+/* Process one quiet path: 0, PROCESS_RETRY, or a negative error. */
 static int
 process_path(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, unsigned flags)
 {
 	struct drift_child leaf;
+	struct drift_dir dir;
+	char reason[128];
+	size_t plen;
 	int rc;
 
 	drift_child_init(&leaf);
-	leaf.want_names = 1;
 	rc = classify_path(w, c, path, len, &leaf);
 	if (rc < 0)
 		goto out;
-	if (!w->leaf_reported || rc == 1) {
+	if (rc == ANCESTOR_UNREAD) {
+		rc = PROCESS_RETRY;
+		goto out;
+	}
+	if (!w->leaf_reported || rc == ANCESTOR_GONE) {
 		rc = forget_path(w, c, path, len);
 		if (rc < 0)
 			goto out;
@@ -1178,7 +1718,21 @@ process_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	if (leaf.fd >= 0 && (flags & PENT_SCAN_DIR)) {
 		/* A dir that appeared: watch it, then read what is already
 		 * in it, so nothing made before the watch landed is lost. */
-		rc = scan_tree(w, c, path, len, &leaf);
+		rc = watch_and_list(w, c, path, len, &leaf);
+		if (rc > 0) {
+			/* the parent's context is still in w->ctx */
+			for (plen = len; plen > 0 && path[plen - 1] != '/';
+			    plen--)
+				;
+			snprintf(reason, sizeof(reason), "cannot list: %s",
+			    strerror(rc));
+			ctx_dir(w, path, plen - 1, &dir);
+			rc = drift_error_entry(c->drift, &dir,
+			    (const char *)path + plen, len - plen, reason,
+			    report, w, w->err);
+		} else if (rc == 0) {
+			rc = scan_tree(w, c, path, len, &leaf);
+		}
 	}
 	rc = rc < 0 ? rc : 0;
 out:
@@ -1186,9 +1740,24 @@ out:
 	return rc;
 }
 
+/* Was this entry changed within the quiet period?  Then it may be in the
+ * middle of being written (created empty, filled a moment later): a scan
+ * leaves it to the queue, as an event would, rather than report it
+ * twice. */
+static int
+still_settling(const struct watcher *w, const struct stat *st)
+{
+	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+	    st->st_ctim.tv_nsec;
+
+	return uw_now_real_ns() - ctime_ns < w->quiet_ns;
+}
+
 /*
- * Scan the subtree at container path `path` (open in `top`, listed):
- * watch each dir before reading it, classify every entry.
+ * Scan the subtree at container path `path` (open in `top`, watched and
+ * listed): classify every entry, watch and list each dir before reading
+ * it.  An entry deeper than WALK_MAX_DEPTH is reported as such, and not
+ * read.  Returns 0 or a negative error of our own.
  */
 struct scan_frame {
 	struct drift_child dir;
@@ -1206,26 +1775,23 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 	struct drift_dir dir;
 	struct uw_buf p;
 	const char *name;
-	size_t depth, nlen, i;
-	int rc = 0;
+	char reason[128];
+	size_t depth, nlen, i, base;
+	int rc = 0, lrc;
 
-	frames = calloc(BASELINE_MAX_DEPTH + 1, sizeof(*frames));
+	frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*frames));
 	if (frames == NULL)
-		return -ENOMEM;
-	uw_buf_init(&p, BASELINE_MAX_PATH);
+		return uw_fail(w->err, -ENOMEM, "out of memory");
+	uw_buf_init(&p, WALK_MAX_PATH);
 	if (uw_buf_add(&p, path, len) < 0) {
 		free(frames);
-		return -ENAMETOOLONG;
+		return uw_fail(w->err, -ENOMEM, "out of memory");
 	}
 	if (len == 1 && path[0] == '/')
 		p.len = 0;	/* the root: children are "/name" */
-	/* Watch first, then list again: what appeared in between is in
-	 * the listing, what comes after is in the queue. */
-	rc = add_watch(w, c, path, len);
+	base = path_depth(p.data, p.len);
 	frames[0].dir = *top;
 	drift_child_init(top);
-	if (rc == 0 && walk_list(frames[0].dir.fd, &frames[0].dir.names) < 0)
-		frames[0].dir.names.count = 0;
 	frames[0].path_len = p.len;
 	depth = 1;
 	w->cur = c;
@@ -1242,17 +1808,9 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		nlen = f->dir.names.v[i].len;
 		p.len = f->path_len;
 		if (uw_buf_addc(&p, '/') < 0 || uw_buf_add(&p, name, nlen) < 0)
-			continue;
+			continue;	/* longer than depth allows: not here */
 		if (excluded(w, p.data, p.len))
 			continue;
-		if (depth >= BASELINE_MAX_DEPTH)
-			continue;
-		if (f->dir.names.v[i].d_type == DT_DIR ||
-		    f->dir.names.v[i].d_type == DT_UNKNOWN) {
-			rc = add_watch(w, c, p.data, p.len);
-			if (rc < 0)
-				break;
-		}
 		memset(&dir, 0, sizeof(dir));
 		dir.fd = f->dir.fd;
 		dir.xwhiteouts = f->dir.xwhiteouts;
@@ -1269,29 +1827,40 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		pe = pset_get(&c->pending, p.data, p.len, 0);
 		if (pe != NULL)
 			pset_del(&c->pending, pe);
-		/* A file already reported and not touched since (same inode,
-		 * ctime and size: any write moves ctime) needs no second
-		 * look: overflow and periodic rescans stay cheap. */
+		if (base + depth > WALK_MAX_DEPTH) {
+			/* Reported, never skipped silently. */
+			w->leaf_reported = 0;
+			rc = drift_error_entry(c->drift, &dir, name, nlen,
+			    DEEP_REASON, report, w, w->err);
+			continue;
+		}
 		skey = 0;
 		if (f->dir.names.v[i].d_type != DT_DIR &&
 		    walk_stat(f->dir.fd, name, &st) == 0) {
 			dir.st = &st;	/* drift_entry needs no second one */
 			if (S_ISDIR(st.st_mode))
 				goto classify;
-			skey = stat_key(&st);
-			known = pe != NULL ? NULL :
-			    pset_get(&c->reported, p.data, p.len, 0);
-			if (known != NULL && skey != 0 &&
-			    known->last_ns == skey) {
-				if (w->scanning)
-					known->gen = w->scan_gen;
+			known = pset_get(&c->reported, p.data, p.len, 0);
+			if (known != NULL && w->scanning)
+				known->gen = w->scan_gen;
+			if (still_settling(w, &st)) {
+				rc = queue_path(w, c, p.data, p.len, 0,
+				    uw_now_mono_ns());
 				continue;
 			}
+			/* A file already reported and not touched since
+			 * (same inode, ctime and size: any write moves
+			 * ctime) needs no second look: overflow and periodic
+			 * rescans stay cheap. */
+			skey = stat_key(&st);
+			if (pe == NULL && known != NULL && skey != 0 &&
+			    known->last_ns == skey &&
+			    !(known->flags & PENT_UNJOURNALED))
+				continue;
 		}
 classify:
 		ch = &frames[depth];
 		drift_child_init(&ch->dir);
-		ch->dir.want_names = 1;
 		w->leaf_reported = 0;
 		rc = drift_entry(c->drift, &dir, name, nlen, &ch->dir, report,
 		    w, w->err);
@@ -1304,6 +1873,19 @@ classify:
 		}
 		if (rc < 0 || ch->dir.fd < 0) {
 			drift_child_free(&ch->dir);
+			continue;
+		}
+		lrc = watch_and_list(w, c, p.data, p.len, &ch->dir);
+		if (lrc != 0) {
+			drift_child_free(&ch->dir);
+			if (lrc < 0) {
+				rc = lrc;
+				continue;
+			}
+			snprintf(reason, sizeof(reason), "cannot list: %s",
+			    strerror(lrc));
+			rc = drift_error_entry(c->drift, &dir, name, nlen,
+			    reason, report, w, w->err);
 			continue;
 		}
 		ch->path_len = p.len;
@@ -1359,33 +1941,168 @@ load_state(struct watcher *w, struct wctr *c)
 	return rc;
 }
 
+/*
+ * A container could not be scanned (`why`): said once per cause (and
+ * alerted), rescanned every DEGRADED_RESCAN_NS until it can be; the
+ * others are untouched.
+ */
+static void
+degrade(struct watcher *w, struct wctr *c, const char *why)
+{
+	c->next_rescan_ns = uw_now_mono_ns() + DEGRADED_RESCAN_NS;
+	if (strcmp(c->degraded, why) == 0)
+		return;
+	snprintf(c->degraded, sizeof(c->degraded), "%s", why);
+	coverage(w, c, "container %s is degraded: %s; rescanned every %lld s "
+	    "until it can be read", escs(w, c->info.id), why,
+	    DEGRADED_RESCAN_NS / 1000000000);
+}
+
+/* A path_state row into a set of the journal's state, to compare. */
+static int
+journal_state_row(const unsigned char *path, size_t len, const char *sig,
+    void *arg)
+{
+	struct pset *set = arg;
+	struct pent *e;
+	uint64_t v = 0;
+	int i, d;
+
+	for (i = 0; i < 16; i++) {
+		d = sig[i] >= '0' && sig[i] <= '9' ? sig[i] - '0' :
+		    sig[i] >= 'a' && sig[i] <= 'f' ? sig[i] - 'a' + 10 : -1;
+		if (d < 0)
+			break;
+		v = v << 4 | (uint64_t)d;
+	}
+	e = pset_get(set, path, len, 1);
+	if (e == NULL)
+		return -ENOMEM;
+	e->first_ns = (int64_t)v;
+	return 0;
+}
+
+/*
+ * After the journal was down: make its path_state agree with what was
+ * reported (rows of paths forgotten meanwhile go; paths whose row is
+ * missing or older are marked unjournaled, for the catch-up scan to
+ * journal).  In the open transaction.  0, or a negative error.
+ */
+static int
+reconcile(struct watcher *w, struct wctr *c)
+{
+	struct pset journal;
+	struct pent *e, *j;
+	size_t i;
+	int rc;
+
+	memset(&journal, 0, sizeof(journal));
+	rc = store_state_foreach(w->store, c->info.id, journal_state_row,
+	    &journal, w->err);
+	for (i = 0; rc == 0 && i < c->reported.size; i++) {
+		e = &c->reported.v[i];
+		if (e->key == NULL || e->key == PENT_TOMB ||
+		    (e->flags & PENT_UNJOURNALED))
+			continue;
+		j = pset_get(&journal, e->key, e->len, 0);
+		if (j == NULL || j->first_ns != e->first_ns) {
+			e->flags |= PENT_UNJOURNALED;
+			w->unjournaled++;
+		}
+	}
+	for (i = 0; rc == 0 && i < journal.size; i++) {
+		j = &journal.v[i];
+		if (j->key == NULL || j->key == PENT_TOMB ||
+		    pset_get(&c->reported, j->key, j->len, 0) != NULL)
+			continue;
+		rc = store_state_del(w->store, c->info.id, j->key, j->len,
+		    w->err);
+	}
+	pset_free(&journal);
+	return rc == -ENOMEM ? uw_fail(w->err, rc, "out of memory") : rc;
+}
+
+/*
+ * Try the journal again: reconcile every container's state in one
+ * transaction; when it commits, every container is rescanned, and the
+ * scans journal (quietly) what was handed out while it was down.
+ * Returns 0 (the journal may still be down) or -ENOMEM.
+ */
+static int
+journal_recover(struct watcher *w)
+{
+	size_t i;
+	int rc = 0;
+
+	w->journal_down = 0;
+	rc = txn_begin(w);
+	for (i = 0; rc == 0 && !w->journal_down && i < w->ctr_count; i++) {
+		rc = reconcile(w, w->ctrs[i]);
+		if (rc < 0 && rc != -ENOMEM)
+			rc = journal_fail(w, rc);
+	}
+	if (rc == 0 && !w->journal_down)
+		rc = txn_commit(w);
+	if (rc < 0 || w->journal_down) {
+		/* still down: journal_fail set the next try */
+		w->journal_down = 1;
+		return rc == -ENOMEM ? rc : 0;
+	}
+	notice(w, "the journal writes again (%s is over): catching up with "
+	    "%llu events from the upper dirs", w->journal_why,
+	    (unsigned long long)w->unjournaled);
+	w->journal_why[0] = '\0';
+	for (i = 0; i < w->ctr_count; i++)
+		w->ctrs[i]->needs_rescan = 1;
+	return 0;
+}
+
 /* A full rescan of a container: report what differs from the journal. */
 static int
 rescan(struct watcher *w, struct wctr *c)
 {
 	struct drift_child top;
 	struct pent *known;
+	char why[256];
 	size_t i;
 	int rc;
 
 	w->dir_gen++;
+	c->needs_rescan = 0;
+	w->last_rescan_real_ns = uw_now_real_ns();
+	c->next_rescan_ns = uw_now_mono_ns() + (c->limited != LIMIT_NONE ?
+	    w->limited_rescan_ns : w->rescan_ns);
 	/* Every event read so far happened before this scan reads the
 	 * tree: scan_tree takes each path it reads off the pending queue
-	 * (after an overflow, thousands), so they need no second look.
-	 * What it cannot reach (deeper than it goes) stays queued. */
+	 * (after an overflow, thousands), so they need no second look. */
 	drift_child_init(&top);
-	top.fd = dup(c->root_fd);
+	top.fd = fcntl(c->root_fd, F_DUPFD_CLOEXEC, 0);
 	if (top.fd < 0) {
+		snprintf(why, sizeof(why), "cannot open its upper dir: %s",
+		    strerror(errno));
+		degrade(w, c, why);
 		drift_child_free(&top);
-		return uw_fail(w->err, -errno, "dup: %s", strerror(errno));
+		return 0;
 	}
 	top.xwhiteouts = c->root_xwhiteouts;
+	c->unwatched = 0;
+	c->dirs_seen = 0;
+	w->scanning = 1;
+	rc = watch_and_list(w, c, (const unsigned char *)"", 0, &top);
+	if (rc > 0) {
+		w->scanning = 0;
+		snprintf(why, sizeof(why), "cannot list its upper dir: %s",
+		    strerror(rc));
+		degrade(w, c, why);
+		drift_child_free(&top);
+		return 0;
+	}
 	/* Each reported path the scan meets, with drift or unchanged
 	 * since, gets this scan's mark; the unmarked ones are gone (or are
 	 * drift no more): forget them. */
 	w->scan_gen++;
-	w->scanning = 1;
-	rc = scan_tree(w, c, (const unsigned char *)"/", 1, &top);
+	if (rc == 0)
+		rc = scan_tree(w, c, (const unsigned char *)"/", 1, &top);
 	w->scanning = 0;
 	drift_child_free(&top);
 	for (i = 0; rc == 0 && i < c->reported.size; i++) {
@@ -1393,26 +2110,48 @@ rescan(struct watcher *w, struct wctr *c)
 		if (known->key == NULL || known->key == PENT_TOMB ||
 		    known->gen == w->scan_gen)
 			continue;
-		rc = txn_begin(w);
-		if (rc == 0)
-			rc = store_state_del(w->store, c->info.id, known->key,
-			    known->len, w->err);
-		pset_del(&c->reported, known);
+		rc = forget_path(w, c, known->key, known->len);
 	}
-	c->needs_rescan = 0;
-	w->last_rescan_real_ns = uw_now_real_ns();
-	c->next_rescan_ns = uw_now_mono_ns() + (c->limited ?
-	    (int64_t)LIMITED_RESCAN_S * 1000000000 : w->rescan_ns);
-	return rc;
+	if (rc < 0)
+		return rc;
+	if (c->degraded[0] != '\0') {
+		notice(w, "container %s is scanned again", escs(w, c->info.id));
+		c->degraded[0] = '\0';
+	}
+	/* Rescanned instead of watched: watched again once it is small
+	 * enough (with room to grow), or, after the system's limit, once
+	 * others may have let go of their watches. */
+	if ((c->limited == LIMIT_BUDGET &&
+	    c->dirs_seen <= w->max_watches * 3 / 4) ||
+	    (c->limited == LIMIT_SYSTEM && uw_now_mono_ns() -
+	    c->limited_since_ns >= SYSTEM_LIMIT_RETRY_NS)) {
+		notice(w, "container %s is watched again (%llu dirs)",
+		    escs(w, c->info.id), (unsigned long long)c->dirs_seen);
+		c->limited = LIMIT_NONE;
+		c->needs_rescan = 1;
+	}
+	if (c->unwatched > 0 &&
+	    c->next_rescan_ns > uw_now_mono_ns() + UNWATCHED_RESCAN_NS)
+		c->next_rescan_ns = uw_now_mono_ns() + UNWATCHED_RESCAN_NS;
+	return 0;
 }
 
 /* ---- containers coming and going ---- */
 
+#define START_RETRY_NS 30000000000LL	/* a container that failed to start */
+
+/*
+ * Start watching a container: its baseline (built from its image's layers
+ * on first sight, recording what can be recorded), its upper root, its
+ * journal state, and the start-up scan.  A container that cannot be
+ * watched is said loudly and tried again later; only our own faults fail.
+ */
 static int
 start_container(struct watcher *w, const struct uw_container *info)
 {
 	struct uw_baseline_opts bopts;
 	struct uw_baseline_stats stats;
+	struct walk_xattrs x;
 	struct wctr *c, **v;
 	int64_t image_id;
 	int rc;
@@ -1432,56 +2171,77 @@ start_container(struct watcher *w, const struct uw_container *info)
 	if (rc == -ENOENT && !w->opts->no_auto_baseline &&
 	    c->info.lower_count > 0 && w->opts->image == NULL) {
 		/* First sight of this image: its baseline comes from its
-		 * layers, never from the running container. */
+		 * layers, never from the running container.  A layer that
+		 * cannot be read whole (too deep, unreadable files) leaves
+		 * an incomplete baseline: the container is watched against
+		 * it anyway, and that is said. */
 		rc = txn_commit(w);
 		memset(&bopts, 0, sizeof(bopts));
 		bopts.image = c->info.image_key;
 		bopts.layers = c->info.lower;
 		bopts.layer_count = c->info.lower_count;
+		bopts.overlay_flags = c->info.overlay_follow;
+		bopts.allow_incomplete = 1;
 		bopts.cancel = w->opts->stop;
 		if (rc == 0)
 			rc = baseline_build(w->store, &bopts, &stats, w->err);
 		if (rc == 0)
 			notice(w, "baseline of %s (%s) built from %zu layers: "
-			    "%llu entries in %.2f s", c->info.image_key,
-			    c->info.image[0] ? c->info.image : c->info.id,
-			    c->info.lower_count,
+			    "%llu entries in %.2f s", escs(w,
+			    c->info.image_key), escs(w, c->info.image[0] ?
+			    c->info.image : c->info.id), c->info.lower_count,
 			    (unsigned long long)stats.entries, stats.seconds);
 	}
+	if (rc == 0)
+		rc = store_image_incomplete(w->store, c->info.image_key,
+		    c->incomplete, sizeof(c->incomplete), w->err);
+	if (rc == -ENOMEM || rc == -ECANCELED)
+		goto fail;
 	if (rc < 0) {
-		notice(w, "container %s not watched: %s", c->info.id,
-		    w->err->msg);
-		ctr_free(c);
-		return rc == -ECANCELED ? rc : 0;
-	}
-	c->drift = drift_new(w->store, c->info.image_key, w->err);
-	c->root_fd = walk_open_root(c->info.upper);
-	if (c->drift != NULL && c->root_fd >= 0)
-		drift_set_root(c->drift, c->root_fd);
-	if (c->root_fd >= 0) {
-		struct walk_xattrs x;
-
-		if (walk_read_xattrs(c->root_fd, &x) == 0)
-			c->root_xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
-	}
-	if (c->drift == NULL || c->root_fd < 0) {
-		notice(w, "container %s not watched: %s", c->info.id,
-		    c->drift == NULL ? w->err->msg : strerror(-c->root_fd));
+		coverage(w, c, "container %s is not watched: %s; tried again "
+		    "in %lld s", escs(w, c->info.id), w->err->msg,
+		    START_RETRY_NS / 1000000000);
+		w->resync_ns = uw_now_mono_ns() + START_RETRY_NS;
 		ctr_free(c);
 		return 0;
 	}
+	if (rc == 1)
+		coverage(w, c, "the baseline of %s is incomplete (%s): "
+		    "container %s is watched against what it holds",
+		    escs(w, c->info.image_key), c->incomplete,
+		    escs(w, c->info.id));
+	c->dialect = overlay_dialect(c->info.overlay_follow, 0);
+	c->drift = drift_new(w->store, c->info.image_key, w->err);
+	c->root_fd = walk_open_root(c->info.upper);
+	if (c->drift == NULL || c->root_fd < 0) {
+		coverage(w, c, "container %s is not watched: %s; tried again "
+		    "in %lld s", escs(w, c->info.id), c->drift == NULL ?
+		    w->err->msg : strerror(-c->root_fd),
+		    START_RETRY_NS / 1000000000);
+		w->resync_ns = uw_now_mono_ns() + START_RETRY_NS;
+		ctr_free(c);
+		return 0;
+	}
+	drift_set_root(c->drift, c->root_fd);
+	drift_set_dialect(c->drift, c->dialect);
+	if (walk_read_xattrs(c->root_fd, c->dialect, &x) == 0)
+		c->root_xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
 	v = realloc(w->ctrs, (w->ctr_count + 1) * sizeof(*v));
 	if (v == NULL) {
-		ctr_free(c);
-		return uw_fail(w->err, -ENOMEM, "out of memory");
+		rc = uw_fail(w->err, -ENOMEM, "out of memory");
+		goto fail;
 	}
 	w->ctrs = v;
 	w->ctrs[w->ctr_count++] = c;
-	notice(w, "watching container %s (%s, %s) upper %s", c->info.id,
-	    c->info.name, c->info.runtime, c->info.upper);
+	notice(w, "watching container %s (%s, %s) upper %s",
+	    escs(w, c->info.id), escs(w, c->info.name), c->info.runtime,
+	    escs(w, c->info.upper));
 	/* The start-up scan: drift made while nobody watched. */
 	rc = load_state(w, c);
 	return rc < 0 ? rc : rescan(w, c);
+fail:
+	ctr_free(c);
+	return rc;
 }
 
 static void
@@ -1489,8 +2249,8 @@ stop_container(struct watcher *w, size_t i)
 {
 	struct wctr *c = w->ctrs[i];
 
-	notice(w, "container %s is gone; %zu watches released", c->info.id,
-	    c->wd_count);
+	notice(w, "container %s is gone; %zu watches released",
+	    escs(w, c->info.id), c->wd_count);
 	if (w->ctx_ctr == c)
 		w->ctx_valid = 0;
 	drop_watches(w, c);
@@ -1529,6 +2289,70 @@ count_exact(const struct uw_container *info, void *arg)
 	return 0;
 }
 
+/*
+ * What the runtime wrote after we first saw the mount: its pid and
+ * cgroups (a pause or kill needs them).  Strings are replaced only when
+ * they were empty, so pointers handed out before stay valid until the
+ * container goes.
+ */
+static int
+update_container(struct watcher *w, struct wctr *c,
+    const struct uw_container *info)
+{
+	char *v2 = NULL, *v1 = NULL;
+
+	if (c->info.pid == 0)
+		c->info.pid = info->pid;
+	if (c->info.cgroup_v2[0] == '\0' && info->cgroup_v2[0] != '\0') {
+		v2 = strdup(info->cgroup_v2);
+		if (v2 == NULL)
+			return uw_fail(w->err, -ENOMEM, "out of memory");
+		free(c->strs[9]);
+		c->strs[9] = v2;
+		c->info.cgroup_v2 = v2;
+	}
+	if (c->info.cgroup_v1_freezer[0] == '\0' &&
+	    info->cgroup_v1_freezer[0] != '\0') {
+		v1 = strdup(info->cgroup_v1_freezer);
+		if (v1 == NULL)
+			return uw_fail(w->err, -ENOMEM, "out of memory");
+		free(c->strs[10]);
+		c->strs[10] = v1;
+		c->info.cgroup_v1_freezer = v1;
+	}
+	return 0;
+}
+
+struct refresh_ctx {
+	struct watcher *w;
+	struct wctr *c;
+	int rc;
+};
+
+static int
+refresh_one(const struct uw_container *info, void *arg)
+{
+	struct refresh_ctx *r = arg;
+
+	if (strcmp(r->c->mount_point, info->mount_point) != 0)
+		return 0;
+	r->rc = update_container(r->w, r->c, info);
+	return 1;
+}
+
+/* Read what the runtime says of `c` now (before a pause or kill, when
+ * its cgroups were not known yet).  0, or -ENOMEM. */
+static int
+refresh_container(struct watcher *w, struct wctr *c)
+{
+	struct refresh_ctx r = { w, c, 0 };
+	struct uw_error err;
+
+	if (discover_foreach(NULL, refresh_one, &r, NULL, &err) < 0)
+		return 0;	/* nothing better to go on: the caller says */
+	return r.rc;
+}
+
 #define UNCLAIMED_WAIT_NS 2000000000	/* then watch it as "unknown" */
 #define RESYNC_NS 300000000
 
@@ -1542,10 +2366,22 @@ sync_one(const struct uw_container *info, void *arg)
 	size_t i;
 
 	for (i = 0; i < w->ctr_count; i++) {
-		if (strcmp(w->ctrs[i]->mount_point, info->mount_point) == 0) {
-			w->ctrs[i]->alive = 1;
-			return 0;
+		if (strcmp(w->ctrs[i]->mount_point, info->mount_point) != 0)
+			continue;
+		if (strcmp(w->ctrs[i]->info.runtime, "unknown") == 0 &&
+		    strcmp(info->runtime, "unknown") != 0 &&
+		    want_container(w, info)) {
+			/* A runtime claimed it late: it is that container
+			 * now, with its own id, name and cgroups. */
+			notice(w, "container %s is %s's %s", escs(w,
+			    w->ctrs[i]->info.id), info->runtime,
+			    escs(w, info->id));
+			stop_container(w, i);
+			s->rc = start_container(w, info);
+			return s->rc == -ECANCELED ? 1 : 0;
 		}
+		w->ctrs[i]->alive = 1;
+		return update_container(w, w->ctrs[i], info);
 	}
 	if (strcmp(info->runtime, "unknown") == 0) {
 		now = uw_now_mono_ns();
@@ -1607,7 +2443,7 @@ static void
 policy_notice(const char *msg, void *arg)
 {
 	/* a policy quarantined: it judges nothing until a reload */
-	coverage((struct watcher *)arg, "%s", msg);
+	coverage((struct watcher *)arg, NULL, "%s", msg);
 }
 
 /* Load the policy set; at start a failure is fatal, on reload the old
@@ -1649,7 +2485,10 @@ queue_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 		c->needs_rescan = 1;	/* too much at once: rescan */
 		return 0;
 	}
-	e = pset_get(&c->pending, path, len, 1);
+	/* While the queue is drained it must not grow under the drain:
+	 * what comes meanwhile waits aside. */
+	e = pset_get(w->draining == c ? &c->aside : &c->pending, path, len,
+	    1);
 	if (e == NULL)
 		return uw_fail(w->err, -ENOMEM, "out of memory");
 	if (e->first_ns == 0)
@@ -1659,12 +2498,36 @@ queue_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	return 0;
 }
 
+/* Move what waited aside during a drain into the queue. */
+static int
+merge_aside(struct watcher *w, struct wctr *c)
+{
+	struct pent *a, *e;
+	size_t i;
+
+	for (i = 0; i < c->aside.size; i++) {
+		a = &c->aside.v[i];
+		if (a->key == NULL || a->key == PENT_TOMB)
+			continue;
+		e = pset_get(&c->pending, a->key, a->len, 1);
+		if (e == NULL)
+			return uw_fail(w->err, -ENOMEM, "out of memory");
+		if (e->first_ns == 0 || a->first_ns < e->first_ns)
+			e->first_ns = a->first_ns;
+		if (a->last_ns > e->last_ns)
+			e->last_ns = a->last_ns;
+		e->flags |= a->flags;
+	}
+	pset_free(&c->aside);
+	return 0;
+}
+
 static int
 handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 {
-	const char *dir;
+	struct wdir *d;
 	struct wctr *c;
-	size_t ulen, dlen, nlen;
+	size_t nlen;
 	unsigned flags = 0;
 	int rc;
 
@@ -1678,35 +2541,17 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 		return 0;
 	}
 	if (ev->wd < 0 || (size_t)ev->wd >= w->by_wd_size ||
-	    w->by_wd[ev->wd] == NULL)
+	    w->by_wd[ev->wd].c == NULL)
 		return 0;
-	c = w->by_wd[ev->wd];
+	d = &w->by_wd[ev->wd];
+	c = d->c;
 	if (ev->mask & IN_IGNORED) {
 		/* The kernel dropped it (the dir is gone): so do we. */
-		size_t k;
-
-		w->by_wd[ev->wd] = NULL;
-		for (k = 0; k < c->wd_count; k++) {
-			if (c->wds[k] == ev->wd) {
-				c->wds[k] = c->wds[--c->wd_count];
-				break;
-			}
-		}
-		inotifytools_remove_watch_by_wd(ev->wd);
+		forget_wd(w, ev->wd);
 		return 0;
 	}
-	dir = inotifytools_filename_from_wd(ev->wd);
-	if (dir == NULL)
-		return 0;
-	ulen = strlen(c->info.upper);
-	dlen = strlen(dir);
-	if (dlen < ulen || memcmp(dir, c->info.upper, ulen) != 0)
-		return 0;
 	uw_buf_reset(&w->path);
-	rc = uw_buf_add(&w->path, dir + ulen, dlen - ulen);
-	while (rc == 0 && w->path.len > 0 &&
-	    w->path.data[w->path.len - 1] == '/')
-		w->path.len--;
+	rc = uw_buf_add(&w->path, d->path, d->len);
 	nlen = ev->len ? strlen(ev->name) : 0;
 	if (rc == 0 && nlen > 0) {
 		rc = uw_buf_addc(&w->path, '/');
@@ -1723,24 +2568,20 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 		w->dir_gen++;
 	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM)) {
 		/* Remember the old name, for its MOVED_TO twin. */
-		free(w->moved_from);
-		w->moved_from = malloc(dlen + nlen + 2);
-		if (w->moved_from != NULL)
-			snprintf(w->moved_from, dlen + nlen + 2, "%s%s/", dir,
-			    ev->name);
+		uw_buf_reset(&w->moved_from);
+		if (uw_buf_add(&w->moved_from, w->path.data, w->path.len) < 0)
+			w->moved_ctr = NULL;
+		else
+			w->moved_ctr = c;
 		w->moved_cookie = ev->cookie;
 	} else if ((ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_TO) &&
-	    w->moved_from != NULL && ev->cookie == w->moved_cookie) {
-		char *to = malloc(dlen + nlen + 2);
-
-		/* Keep libinotifytools' paths of the moved subtree true. */
-		if (to != NULL) {
-			snprintf(to, dlen + nlen + 2, "%s%s/", dir, ev->name);
-			inotifytools_replace_filename(w->moved_from, to);
-			free(to);
-		}
-		free(w->moved_from);
-		w->moved_from = NULL;
+	    w->moved_ctr == c && ev->cookie == w->moved_cookie) {
+		/* Keep the paths of the moved subtree's watches true. */
+		rc = rename_watches(w, c, w->moved_from.data,
+		    w->moved_from.len, w->path.data, w->path.len);
+		w->moved_ctr = NULL;
+		if (rc < 0)
+			return rc;
 	}
 	rc = queue_path(w, c, w->path.data, w->path.len, flags, now);
 	if (rc == 0 && (ev->mask & (IN_MOVED_FROM | IN_MOVED_TO))) {
@@ -1794,7 +2635,7 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 	struct pent *e;
 	size_t i, k;
 	int64_t due;
-	int rc;
+	int rc = 0;
 
 	for (k = 0; k < w->ctr_count; k++) {
 		struct wctr *c = w->ctrs[k];
@@ -1802,6 +2643,7 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 		/* A rescan is due: it reads every path, pending or not. */
 		if (c->pending.count == 0 || c->needs_rescan)
 			continue;
+		w->draining = c;
 		for (i = 0; i < c->pending.size; i++) {
 			e = &c->pending.v[i];
 			if (e->key == NULL || e->key == PENT_TOMB)
@@ -1818,11 +2660,35 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 			if (rc == 0)
 				rc = process_path(w, c, e->key, e->len,
 				    e->flags);
+			if (rc == PROCESS_RETRY && e->key != NULL &&
+			    e->key != PENT_TOMB && ++e->gen < RETRY_TRIES) {
+				/* A dir on its way kept changing: again in
+				 * a moment; after that, a rescan reports
+				 * whatever is there. */
+				e->last_ns = now + (int64_t)e->gen *
+				    w->quiet_ns;
+				e->first_ns = e->last_ns;
+				if (e->last_ns + w->quiet_ns < *next_due)
+					*next_due = e->last_ns + w->quiet_ns;
+				rc = 0;
+				continue;
+			}
+			if (rc == PROCESS_RETRY) {
+				c->needs_rescan = 1;
+				rc = 0;
+			}
 			if (e->key != NULL && e->key != PENT_TOMB)
 				pset_del(&c->pending, e);
 			if (rc < 0)
-				return rc;
+				break;
 		}
+		w->draining = NULL;
+		if (rc == 0)
+			rc = merge_aside(w, c);
+		if (rc < 0)
+			return rc;
+		if (c->pending.count > 0 && *next_due > now + w->quiet_ns)
+			*next_due = now + w->quiet_ns;
 	}
 	return 0;
 }
@@ -1884,9 +2750,13 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	w.max_hold_ns = 10 * w.quiet_ns;
 	w.rescan_ns = (int64_t)(opts->rescan_seconds ? opts->rescan_seconds :
 	    DEFAULT_RESCAN_S) * 1000000000;
+	w.limited_rescan_ns = (int64_t)LIMITED_RESCAN_S * 1000000000;
+	if (w.limited_rescan_ns > w.rescan_ns)
+		w.limited_rescan_ns = w.rescan_ns;
 	uw_buf_init(&w.sig, 1 << 16);
-	uw_buf_init(&w.path, BASELINE_MAX_PATH);
-	uw_buf_init(&w.ctx_path, BASELINE_MAX_PATH);
+	uw_buf_init(&w.path, WALK_MAX_PATH);
+	uw_buf_init(&w.ctx_path, WALK_MAX_PATH);
+	uw_buf_init(&w.moved_from, WALK_MAX_PATH);
 	drift_child_init(&w.ctx);
 	if (opts->upper != NULL && opts->image == NULL)
 		return uw_fail(err, -EINVAL, "--upper needs --image");
@@ -1913,8 +2783,6 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	/* Not at the commit that passes 1000 pages, in the middle of a
 	 * burst: when the watcher is about to wait. */
 	store_defer_checkpoints(store);
-	if (!uw_trusted_xattrs_readable())
-		coverage(&w, "%s", UW_TRUSTED_XATTRS_TEXT);
 	if (opts->policy_path_count > 0) {
 		rc = load_policies(&w, 0);
 		if (rc < 0)
@@ -1933,6 +2801,8 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 			goto out;
 		}
 	}
+	if (!uw_trusted_xattrs_readable())
+		coverage(&w, NULL, "%s", UW_TRUSTED_XATTRS_TEXT);
 	if (opts->evidence_dir != NULL) {
 		w.evidence_dir = strdup(opts->evidence_dir);
 	} else {
@@ -1970,6 +2840,18 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	}
 	fcntl(w.inotify_fd, F_SETFL, fcntl(w.inotify_fd, F_GETFL) |
 	    O_NONBLOCK);
+	fcntl(w.inotify_fd, F_SETFD, FD_CLOEXEC);
+	w.max_watches = opts->max_watches_per_container;
+	if (w.max_watches == 0) {
+		/* A quarter of the user's watches (kubelet and systemd use
+		 * them too), at most 16,384 dirs of one upper. */
+		n = inotifytools_get_max_user_watches();
+		w.max_watches = n > 0 ? (size_t)n / 4 : 8192;
+		if (w.max_watches > 16384)
+			w.max_watches = 16384;
+		if (w.max_watches < 256)
+			w.max_watches = 256;
+	}
 	if (host) {
 		w.mounts.fd = open("/proc/self/mountinfo", O_RDONLY |
 		    O_CLOEXEC);
@@ -2020,6 +2902,11 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		}
 		if (uw_now_mono_ns() - w.status_ns >= STATUS_NS)
 			write_status(&w, 0);
+		if (w.journal_down && uw_now_mono_ns() >= w.journal_retry_ns) {
+			rc = journal_recover(&w);
+			if (rc < 0)
+				break;
+		}
 		if (opts->reload != NULL && *opts->reload) {
 			*opts->reload = 0;
 			if (opts->policy_path_count > 0) {
@@ -2053,6 +2940,14 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 			next_due = w.txn_start_ns + COMMIT_NS;
 		if (w.resync_ns != 0 && w.resync_ns < next_due)
 			next_due = w.resync_ns;
+		if (w.journal_down && w.journal_retry_ns < next_due)
+			next_due = w.journal_retry_ns;
+		if (w.alerter != NULL) {
+			int64_t due = alert_tick(w.alerter, uw_now_mono_ns());
+
+			if (due < next_due)
+				next_due = due;
+		}
 		timeout = (int)((next_due - uw_now_mono_ns() + 999999) /
 		    1000000);
 		if (timeout < 0)
@@ -2064,11 +2959,13 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		pfd[0].revents = pfd[1].revents = 0;
 		if (timeout > 0 && idle(&w) != 0)
 			break;
-		if (timeout > 0 && !w.in_txn &&
+		if (timeout > 0 && !w.in_txn && !w.journal_down &&
 		    store_wal_pages(store) >= CKPT_IDLE_PAGES) {
-			rc = store_checkpoint(store, err);
-			if (rc < 0)
-				break;
+			if (store_checkpoint(store, err) < 0) {
+				rc = journal_fail(&w, -EIO);
+				if (rc < 0)
+					break;
+			}
 			continue;	/* time has passed: look again */
 		}
 		n = poll(pfd, w.mounts.fd >= 0 ? 2 : 1, timeout);
@@ -2103,8 +3000,10 @@ out:
 	for (i = 0; i < w.ctr_count; i++)
 		ctr_free(w.ctrs[i]);
 	free(w.ctrs);
+	for (i = 0; i < w.by_wd_size; i++)
+		free(w.by_wd[i].path);
 	free(w.by_wd);
-	free(w.moved_from);
+	uw_buf_free(&w.moved_from);
 	if (w.mounts.fd >= 0)
 		close(w.mounts.fd);
 	inotifytools_cleanup();

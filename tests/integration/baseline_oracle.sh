@@ -216,7 +216,12 @@ wh() { mknod "$1" c 0 0; }
 oracle_shape() {
 	local name=$1 x=$2 opts=${3:-} layers=() l
 	for l in "$x"/L[0-9]; do layers+=("$l"); done
-	baseline "$name: stack of ${#layers[@]} layers" "$name" "${layers[@]}"
+	# A userxattr stack's opaque dirs and whiteouts are user.overlay.*
+	# (a rootless snapshotter's): the baseline is told, as the oracle
+	# mount is.
+	local how=()
+	case ,$opts, in *,userxattr,*) how=(--userxattr) ;; esac
+	baseline "$name: stack of ${#layers[@]} layers" "$name" "${how[@]}" "${layers[@]}"
 	rows "$name"
 	contract "$name" "$S/rows.$name"
 	summary_matches "$name" "$name"

@@ -32,11 +32,12 @@ expect_error "foreign SQLite" 2 \
 
 # A schema newer than the binary.
 "$U" --db "$S/uw.db" baseline --image keep --rootfs "$S/layer" >/dev/null
+V=$(sqlite3 "$S/uw.db" "pragma user_version")
 sqlite3 "$S/uw.db" "pragma user_version=42"
 expect_error "newer schema" 2 \
-	"upperwatch: $S/uw.db: database schema version 42 is newer than this upperwatch supports (5); upgrade upperwatch" \
+	"upperwatch: $S/uw.db: database schema version 42 is newer than this upperwatch supports ($V); upgrade upperwatch" \
 	"$U" --db "$S/uw.db" images
-sqlite3 "$S/uw.db" "pragma user_version=5"
+sqlite3 "$S/uw.db" "pragma user_version=$V"
 check "the baseline is still readable after" \
 	"$U" --db "$S/uw.db" show --image keep /etc/passwd
 

@@ -52,7 +52,7 @@ expect_eq "metrics: containers" 1 "$(awk '$1 == "upperwatch_containers_watched" 
 expect_eq "metrics: watches as status says" "$(jq -r .watches <<<"$out")" \
 	"$(awk '$1 == "upperwatch_inotify_watches" {print $2}' "$m")"
 check "metrics: every sample has HELP and TYPE" \
-	test "$(grep -c '^# TYPE' "$m")" = "$(grep -vc '^#' "$m")"
+	test "$(grep -c '^# TYPE' "$m")" = "$(grep -v '^#' "$m" | grep -c .)"
 
 kill -TERM "$pid"
 wait "$pid"

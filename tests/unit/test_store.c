@@ -115,7 +115,7 @@ main(void)
 	store = store_open(dbpath, 0, &err);
 	CHECK(store == NULL, "a newer schema is refused");
 	snprintf(cmd, sizeof(cmd), "%s: database schema version 99 is newer "
-	    "than this upperwatch supports (5); upgrade upperwatch", dbpath);
+	    "than this upperwatch supports (6); upgrade upperwatch", dbpath);
 	CHECK_STR(err.msg, cmd, "with the reason");
 	/* A version 1 database (no path_state yet) is migrated on open. */
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
@@ -125,6 +125,7 @@ main(void)
 	    "ALTER TABLE events DROP COLUMN severity; "
 	    "ALTER TABLE events DROP COLUMN action; "
 	    "ALTER TABLE events DROP COLUMN policy_set; "
+	    "ALTER TABLE images DROP COLUMN incomplete; "
 	    "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK,
 	    "made a version 1 database");
 	sqlite3_close(raw);
