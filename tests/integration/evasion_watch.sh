@@ -19,9 +19,11 @@
 #      `metadata`, changes == [xattr], never `replaced`; no image file
 #      under /etc is reported gone (watch and both diffs).
 #      Controls: the upper really holds both xattrs and the edited bytes,
-#      the kernel still shows /etc/group (it ignores them), and `diff
-#      --userxattr` (the mount's dialect if it were userxattr) gives the
-#      hidden/replaced result: /etc replaced, /etc/passwd not modified.
+#      the kernel still shows /etc/group (it ignores them); `diff
+#      --userxattr` (the dialect of a userxattr mount) gives /etc
+#      replaced; and the same passwd with trusted.overlay.metacopy, read
+#      with `diff --overlay-options metacopy=on`, hides the edit (no mount
+#      reads user.overlay.metacopy: userxattr excludes metacopy=on).
 #      Also `baseline --userxattr` reads user.overlay.opaque in a layer.
 #   8. A file named "x\n<a notice line>" (and a dir so named, holding the
 #      chain of 4): no stderr line starts with the forged notice; every
@@ -95,6 +97,7 @@ xc() {
 }
 
 lines() { tail -n +"$(($2 + 1))" "$1"; }
+has_xattr() { getfattr -h -n "$2" "$1" >/dev/null 2>&1; }
 more_than() { [ "$(grep -c -e "$2" "$3" 2>/dev/null)" -gt "$1" ]; }
 settled() {
 	local a b
@@ -206,7 +209,7 @@ scenario_1() {
 	    "$EV" "$from" 10 '.path == "/etc/passwd" and .op == "modified" and chg("hash") and chg("xattr")'
 	# controls: it really is there, and the kernel does not honour it
 	check "1A control: the upper's /etc/passwd holds user.overlay.metacopy" \
-	    getfattr -n user.overlay.metacopy "$U1/etc/passwd"
+	    has_xattr "$U1/etc/passwd" user.overlay.metacopy
 	check "1A control: the upper's /etc/passwd differs from the image's (same length)" \
 	    test "$(head -c 4 "$U1/etc/passwd")" = toor -a "$(stat -c %s "$U1/etc/passwd")" = "$(stat -c %s "$L1/etc/passwd")"
 
@@ -216,7 +219,7 @@ scenario_1() {
 	expect_event "1B: forged opaque: /etc metadata, changes == [xattr]" \
 	    "$EV" "$from" 10 '.path == "/etc" and .op == "metadata" and (.changes == ["xattr"])'
 	check "1B control: the upper's /etc holds user.overlay.opaque" \
-	    getfattr -n user.overlay.opaque "$U1/etc"
+	    has_xattr "$U1/etc" user.overlay.opaque
 	check "1B control: the kernel ignores it: /etc/group still shows in the container" \
 	    xc "$C1" 'test "$(cat /etc/group)" = "root:x:0:"'
 	settled "$EV"
@@ -241,15 +244,29 @@ scenario_1() {
 	[ -s "$S/diff1.err" ] && echo "# diff --container: $(head -c 300 "$S/diff1.err")"
 	timeout 60 "$UPPERWATCH" --db "$DB" diff --image "$IMG" --json "$U1" >"$S/diff2.json" 2>"$S/diff2.err"
 	diff_checks "1: diff --image $IMG --json UPPER" $? "$S/diff2.json"
-	# the control: read as user xattrs, the forged ones hide and replace
+	# The control of B: read as user xattrs (a userxattr mount), the
+	# forged opaque replaces /etc.
 	timeout 60 "$UPPERWATCH" --db "$DB" diff --userxattr --image "$IMG" --json "$U1" >"$S/diff3.json" 2>"$S/diff3.err"
 	rc=$?
-	expect_eq "1 control: diff --userxattr: exit 1" 1 "$rc"
+	expect_eq "1B control: diff --userxattr: exit 1" 1 "$rc"
 	[ "$rc" = 2 ] && echo "# diff --userxattr: $(head -c 300 "$S/diff3.err")"
-	check "1 control: diff --userxattr honours the forged opaque: /etc replaced" \
+	check "1B control: diff --userxattr honours the forged opaque: /etc replaced" \
 	    json_has "$S/diff3.json" '.path == "/etc" and .op == "replaced"'
-	check "1 control: diff --userxattr honours the forged metacopy: /etc/passwd's edit hidden" \
-	    test -s "$S/diff3.json" -a -z "$(jq -r 'select(.path == "/etc/passwd" and .op == "modified") | .path' "$S/diff3.json" 2>/dev/null)"
+	# The control of A.  No mount reads user.overlay.metacopy (the kernel
+	# refuses userxattr with metacopy=on), so: the same file with the
+	# same xattr in the dialect a metacopy=on mount reads, in an upper of
+	# its own: read that way, the edit is hidden.
+	mkdir -p "$RS/mc/upper/etc"
+	cp -p "$U1/etc/passwd" "$RS/mc/upper/etc/passwd"
+	setfattr -n trusted.overlay.metacopy -v "" "$RS/mc/upper/etc/passwd"
+	timeout 60 "$UPPERWATCH" --db "$DB" diff --overlay-options metacopy=on --image "$IMG" --json \
+	    "$RS/mc/upper" >"$S/diff5.json" 2>"$S/diff5.err"
+	rc=$?
+	check "1A control: diff --overlay-options metacopy=on of that file as trusted.overlay.metacopy: exit 0 or 1 ($rc)" \
+	    test "$rc" = 0 -o "$rc" = 1
+	[ "$rc" = 2 ] && echo "# diff --overlay-options metacopy=on: $(head -c 300 "$S/diff5.err")"
+	check "1A control: read as metacopy, the edit of /etc/passwd is hidden (not modified)" \
+	    test "$rc" != 2 -a -z "$(jq -r 'select(.path == "/etc/passwd" and .op == "modified") | .path' "$S/diff5.json" 2>/dev/null)"
 	# baseline --userxattr: a layer's user.overlay.opaque is overlay metadata
 	mkdir -p "$RS/ux/top/opt" "$RS/ux/low/opt"
 	echo h >"$RS/ux/low/opt/hidden"
