@@ -6,8 +6,8 @@
 
 ---@alias upperwatch.severity "info"|"low"|"medium"|"high"|"critical"
 ---@alias upperwatch.action "log"|"alert"|"pause"|"kill"
----@alias upperwatch.op "added"|"modified"|"metadata"|"deleted"|"replaced"
----@alias upperwatch.type "file"|"dir"|"symlink"|"fifo"|"socket"|"chardev"|"blockdev"
+---@alias upperwatch.op "added"|"modified"|"metadata"|"deleted"|"replaced"|"error"
+---@alias upperwatch.type "file"|"dir"|"symlink"|"fifo"|"socket"|"chardev"|"blockdev"|"unknown"
 
 ---What a file is, or was in the image.
 ---@class upperwatch.record
@@ -27,17 +27,22 @@
 ---@field image string
 ---@field image_id string
 ---@field runtime string runc, crun, containerd, docker, podman or unknown
----@field labels table<string, string> labels and OCI annotations
+---@field labels table<string, string> labels and OCI annotations (at most 256, 64 KiB in all, 4 KiB a value)
+---@field labels_truncated boolean some labels were cut or left out to fit those caps
 ---@field pod string
 ---@field namespace string
 
----One drift event (a fresh table for each policy call).
+---One drift event.  It is read-only, and so is every table in it: the
+---same event is shown to every policy, so writing to it (a field, or
+---through table.insert, table.sort...) is an error.  pairs, next,
+---ipairs, rawget, rawlen and # read it as usual.
 ---@class upperwatch.event
 ---@field op upperwatch.op
 ---@field path string the path inside the container, as bytes
----@field type upperwatch.type
----@field current? upperwatch.record absent when deleted
----@field baseline? upperwatch.record absent when added
+---@field type upperwatch.type "unknown" only for some op "error" events
+---@field current? upperwatch.record absent when deleted; often absent for op "error"
+---@field baseline? upperwatch.record absent when added; often absent for op "error"
+---@field error? string op "error" only: why the entry could not be classified (it changed while read, lies too deep, cannot be read)
 ---@field container upperwatch.container
 ---@field time integer detection time, nanoseconds since the epoch
 ---@field id integer journal id
@@ -48,12 +53,13 @@
 ---@field reason string
 ---@field tags string[]
 
----A policy file returns one of these.
+---A policy file returns one of these: a table it builds itself (not
+---_ENV, a library or the module), read without metamethods.
 ---@class upperwatch.policy
----@field name string unique in the set
+---@field name string unique in the set; at most 128 bytes, no control characters
 ---@field description string
 ---@field match? { paths?: string[], ops?: upperwatch.op[] } checked in C before Lua runs
----@field evaluate fun(ev: upperwatch.event): upperwatch.verdict?
+---@field evaluate fun(ev: upperwatch.event): upperwatch.verdict? anything else than nil or a verdict table (with string severity, action and reason) is a malformed verdict
 
 ---@class upperwatchlib
 local upperwatch = {}

@@ -47,9 +47,14 @@
 #define MAX_GLOBS 256
 #define MAX_TAGS 32
 #define MAX_REASON 1024
+#define MAX_NAME 128			/* bytes of a policy's name */
 #define LOG_BURST 10			/* log lines per policy and second */
 /* Room above the cap to build an error message after hitting it. */
 #define ERROR_SLACK (64u << 10)
+/* Who a reason comes from when no policy judged (the event failed). */
+#define ENGINE_NAME "upperwatch"
+/* Registry keys. */
+#define ERRERR_KEY "upperwatch.errerr"
 
 /* Why a call into Lua stopped. */
 enum limit { LIMIT_NONE, LIMIT_CPU, LIMIT_TIME };
@@ -112,8 +117,12 @@ struct uw_policy_set {
 	/* for `policy test`: what the last evaluation used */
 	uint64_t eval_steps;
 	size_t eval_peak;
-	int event_ref;			/* the event being judged */
+	/* The registry slot of the event being judged: made once, in
+	 * protected mode, and only overwritten after, so that clearing it
+	 * outside protected mode never allocates. */
+	int event_slot;
 	size_t ctr_views;		/* in the container view cache */
+	uint64_t events_unjudged;	/* the event could not be built */
 };
 
 /* Container views kept for reuse (a watcher's events come from a few),
@@ -129,7 +138,8 @@ static const char *const action_names[] = {
 	"log", "alert", "pause", "kill", NULL
 };
 static const char *const op_names[] = {
-	"", "added", "modified", "metadata", "deleted", "replaced", NULL
+	"", "added", "modified", "metadata", "deleted", "replaced", "error",
+	NULL
 };
 
 UW_API const char *
@@ -250,6 +260,11 @@ disarm(struct uw_policy_set *set)
 		set->eval_peak = set->mem_peak;
 }
 
+/*
+ * The message handler of every call into policy code: the error object
+ * becomes a string here, in protected mode, so that reading it after
+ * lua_pcall returns never converts (allocates) outside protection.
+ */
 static int
 msgh(lua_State *L)
 {
@@ -257,9 +272,208 @@ msgh(lua_State *L)
 
 	lua_getallocf(L, (void **)&set);
 	set->slack = 1;		/* room to say what went wrong */
-	if (!lua_isstring(L, 1))
-		lua_pushstring(L, "(error object is not a string)");
+	if (lua_type(L, 1) == LUA_TNUMBER)
+		lua_tostring(L, 1);
+	else if (lua_type(L, 1) != LUA_TSTRING)
+		lua_pushfstring(L, "(error object is a %s value)",
+		    luaL_typename(L, 1));
 	return 1;
+}
+
+/* The error message at idx when it is a string (msgh made sure), or a
+ * stand-in: never converts, so never allocates. */
+static const char *
+error_text(lua_State *L, int idx)
+{
+	return lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) :
+	    "(error object is not a string)";
+}
+
+/*
+ * lua_atpanic handler: Lua calls it on an error outside any protected
+ * call, then aborts.  Every call into the state runs under lua_pcall,
+ * and what runs outside (pushing light C functions and light userdata,
+ * reading strings, clearing the event slot) neither raises nor
+ * allocates, so this is a broken invariant: one line, then the abort.
+ */
+static int
+policy_panic(lua_State *L)
+{
+	fprintf(stderr, "upperwatch: fatal: unprotected error in the policy "
+	    "engine: %s\n", error_text(L, -1));
+	fflush(stderr);
+	return 0;
+}
+
+/* ---- read-only views ---- */
+
+/*
+ * The event reaches policies as views: an empty table whose metatable
+ * sends reads (fields, ipairs, #) to a hidden table and refuses writes.
+ * A view is recognised by its metatable's __newindex being ro_newindex:
+ * policies cannot make or reach a metatable (no setmetatable,
+ * getmetatable or debug), so they cannot forge one.  Nothing a policy
+ * can call hands out a hidden table: pairs and next iterate views,
+ * rawget and rawlen see through them, the table library refuses to write
+ * them, and every value in a hidden table is a string, a number, a
+ * boolean or another view.
+ */
+
+static int
+ro_newindex(lua_State *L)
+{
+	int t = lua_type(L, 2);
+
+	return luaL_error(L, "the event is read-only (field '%s')",
+	    t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tostring(L, 2) :
+	    luaL_typename(L, 2));
+}
+
+/* If the value at idx is a view, push its hidden table and return 1;
+ * else push nothing and return 0.  Allocates nothing. */
+static int
+push_hidden(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+		return 0;
+	lua_pushliteral(L, "__newindex");	/* interned: no allocation */
+	if (lua_rawget(L, -2) != LUA_TFUNCTION ||
+	    lua_tocfunction(L, -1) != ro_newindex) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	lua_pushliteral(L, "__index");
+	lua_rawget(L, -3);
+	lua_replace(L, -3);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* next(t[, k]) for policies: a view's hidden table is walked in its
+ * place, so the keys and values (views again) come out, never the table
+ * behind them. */
+static int
+view_next(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 2);
+	if (push_hidden(L, 1))
+		lua_replace(L, 1);
+	if (lua_next(L, 1))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
+/* __pairs: view_next over the view itself (the state a policy gets back
+ * is the view, not its hidden table). */
+static int
+ro_pairs(lua_State *L)
+{
+	lua_pushcfunction(L, view_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+static int
+ro_len(lua_State *L)
+{
+	if (!push_hidden(L, 1))
+		lua_pushvalue(L, 1);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+	return 1;
+}
+
+/* rawget(t, k) for policies: through a view to its hidden table. */
+static int
+view_rawget(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	lua_settop(L, 2);
+	if (push_hidden(L, 1))
+		lua_replace(L, 1);
+	lua_rawget(L, 1);
+	return 1;
+}
+
+/* rawlen(v) for policies: a view's length is its hidden table's. */
+static int
+view_rawlen(lua_State *L)
+{
+	int t = lua_type(L, 1);
+
+	luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TSTRING, 1,
+	    "table or string");
+	if (push_hidden(L, 1))
+		lua_replace(L, 1);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+	return 1;
+}
+
+/*
+ * table.sort, insert, remove and move, refusing a view as the table they
+ * write (upvalue 3: its argument; move's is 5, else its first).  A view
+ * is empty, so some of them would quietly do nothing (sorting a record):
+ * say so instead.  Upvalue 1 is the library's function, called in place.
+ */
+static int
+table_guard(lua_State *L)
+{
+	lua_CFunction real = lua_tocfunction(L, lua_upvalueindex(1));
+	int dest = (int)lua_tointeger(L, lua_upvalueindex(3));
+
+	if (dest > 1 && lua_isnoneornil(L, dest))
+		dest = 1;
+	if (push_hidden(L, dest))
+		return luaL_error(L, "the event is read-only (table.%s)",
+		    lua_tostring(L, lua_upvalueindex(2)));
+	return real(L);
+}
+
+/* Wrap the table library's writers (the table at idx) in table_guard. */
+static void
+guard_table_lib(lua_State *L, int idx)
+{
+	static const char *const writers[] = {
+		"sort", "insert", "remove", "move", NULL
+	};
+	int i;
+
+	for (i = 0; writers[i] != NULL; i++) {
+		lua_getfield(L, idx, writers[i]);
+		lua_pushstring(L, writers[i]);
+		lua_pushinteger(L, strcmp(writers[i], "move") == 0 ? 5 : 1);
+		lua_pushcclosure(L, table_guard, 3);
+		lua_setfield(L, idx, writers[i]);
+	}
+}
+
+/*
+ * Replace the table on top of the stack by a read-only view of it.  One
+ * event is built once and shared by every policy that judges it (and a
+ * container's view by its events), so no policy can change what the
+ * next one sees.  Two tables per view; the metamethods are light C
+ * functions (no allocation).
+ */
+static void
+seal(lua_State *L)
+{
+	lua_newtable(L);			/* the view */
+	lua_createtable(L, 0, 5);		/* its metatable */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, ro_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushcfunction(L, ro_pairs);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushcfunction(L, ro_len);
+	lua_setfield(L, -2, "__len");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_remove(L, -2);
 }
 
 /* ---- the sandbox ---- */
@@ -348,9 +562,10 @@ copy_lib(lua_State *L, const char *lib, const char *const *fields)
 	lua_pop(L, 2);
 }
 
+/* next, rawget and rawlen are the view-aware ones (policy_push_env). */
 static const char *const base_allowed[] = {
-	"assert", "error", "ipairs", "next", "pairs", "select", "tonumber",
-	"tostring", "type", "rawequal", "rawget", "rawlen", NULL
+	"assert", "error", "ipairs", "pairs", "select", "tonumber",
+	"tostring", "type", "rawequal", NULL
 };
 static const char *const base_blocked[] = {
 	"load", "loadfile", "dofile", "pcall", "xpcall", "setmetatable",
@@ -384,8 +599,9 @@ push_string_lib(lua_State *L)
 	set_blocked(L, lua_gettop(L), "packsize", "string.packsize");
 }
 
-/* A fresh environment for one policy (or case file), on the stack. */
-void
+/* A fresh environment for one policy (or case file), on the stack.
+ * Allocates: call it in protected mode only. */
+static void
 policy_push_env(lua_State *L)
 {
 	int env, i;
@@ -399,6 +615,12 @@ policy_push_env(lua_State *L)
 		lua_setfield(L, env, base_allowed[i]);
 	}
 	lua_pop(L, 2);
+	lua_pushcfunction(L, view_next);
+	lua_setfield(L, env, "next");
+	lua_pushcfunction(L, view_rawget);
+	lua_setfield(L, env, "rawget");
+	lua_pushcfunction(L, view_rawlen);
+	lua_setfield(L, env, "rawlen");
 	for (i = 0; base_blocked[i] != NULL; i++)
 		set_blocked(L, env, base_blocked[i], base_blocked[i]);
 	lua_pushcfunction(L, policy_require);
@@ -718,12 +940,25 @@ static const luaL_Reg module_funcs[] = {
 static int
 open_state(lua_State *L)
 {
+	struct uw_policy_set *set;
+
 	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
 	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0);
 	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0);
 	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 0);
 	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 0);
+	/* Every env copies its table library from this one. */
+	guard_table_lib(L, lua_gettop(L) - 2);
 	lua_pop(L, 5);
+	/* The error object Lua makes, outside any protection, when a message
+	 * handler fails: interned now, so that making it then finds it
+	 * instead of allocating past the cap (and panicking). */
+	lua_pushliteral(L, "error in error handling");
+	lua_setfield(L, LUA_REGISTRYINDEX, ERRERR_KEY);
+	/* The slot of the event being judged (false between events). */
+	lua_getallocf(L, (void **)&set);
+	lua_pushboolean(L, 0);
+	set->event_slot = luaL_ref(L, LUA_REGISTRYINDEX);
 	/* The module, shared read-only in spirit: policies cannot reach
 	 * rawset or setmetatable, and assignment is refused. */
 	/* Policies see an empty proxy: reads go to the functions, every
@@ -855,20 +1090,56 @@ lua_fail(struct uw_error *err, const char *file, const char *msg)
 	return uw_fail(err, -EINVAL, "%s: %s", file, msg);
 }
 
-/* Take match = { paths = {...}, ops = {...} } (table at top). */
+int
+policy_raw_field(lua_State *L, int t, const char *key)
+{
+	lua_pushstring(L, key);
+	return lua_rawget(L, t);
+}
+
+int
+policy_plain_table(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return 0;
+	if (lua_getmetatable(L, idx)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	return 1;
+}
+
+/* s, when it shows well in a one-line message; else a stand-in (a
+ * policy file's strings may hold anything). */
+static const char *
+shown(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == 256 || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return "(too long or unprintable)";
+	return s;
+}
+
+/*
+ * Take match = { paths = {...}, ops = {...} } (the plain table at
+ * `match`), by raw access.  Protected mode (check_policy).
+ */
 static int
-load_match(lua_State *L, struct policy *p, const char *file,
+load_match(lua_State *L, int match, struct policy *p, const char *file,
     struct uw_error *err)
 {
 	size_t i, n, len;
 	const char *s;
-	int op;
+	int op, list;
 
-	if (lua_getfield(L, -1, "paths") != LUA_TNIL) {
-		if (!lua_istable(L, -1))
+	if (policy_raw_field(L, match, "paths") != LUA_TNIL) {
+		list = lua_gettop(L);
+		if (!policy_plain_table(L, list))
 			return uw_fail(err, -EINVAL, "%s: match.paths must be "
 			    "a list of globs", file);
-		n = (size_t)lua_rawlen(L, -1);
+		n = (size_t)lua_rawlen(L, list);
 		if (n > MAX_GLOBS)
 			return uw_fail(err, -EINVAL, "%s: at most %d globs in "
 			    "match.paths", file, MAX_GLOBS);
@@ -877,37 +1148,41 @@ load_match(lua_State *L, struct policy *p, const char *file,
 		if (p->globs == NULL || p->compiled == NULL)
 			return uw_fail(err, -ENOMEM, "out of memory");
 		for (i = 1; i <= n; i++) {
-			if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING)
+			if (lua_rawgeti(L, list, (lua_Integer)i) !=
+			    LUA_TSTRING)
 				return uw_fail(err, -EINVAL, "%s: match.paths"
 				    "[%zu] is not a string", file, i);
 			s = lua_tolstring(L, -1, &len);
 			if (glob_check(s, len) < 0)
 				return uw_fail(err, -EINVAL, "%s: bad glob "
-				    "'%s' in match.paths", file, s);
+				    "'%s' in match.paths", file, shown(s));
 			p->globs[p->glob_count] = strdup(s);
 			p->compiled[p->glob_count] = glob_compile(s, len);
-			if (p->globs[p->glob_count] == NULL ||
-			    p->compiled[p->glob_count] == NULL)
-				return uw_fail(err, -ENOMEM, "out of memory");
+			/* counted even when half made: freed either way */
 			p->glob_count++;
+			if (p->globs[p->glob_count - 1] == NULL ||
+			    p->compiled[p->glob_count - 1] == NULL)
+				return uw_fail(err, -ENOMEM, "out of memory");
 			lua_pop(L, 1);
 		}
 	}
 	lua_pop(L, 1);
-	if (lua_getfield(L, -1, "ops") != LUA_TNIL) {
-		if (!lua_istable(L, -1))
+	if (policy_raw_field(L, match, "ops") != LUA_TNIL) {
+		list = lua_gettop(L);
+		if (!policy_plain_table(L, list))
 			return uw_fail(err, -EINVAL, "%s: match.ops must be a "
 			    "list of ops", file);
-		n = (size_t)lua_rawlen(L, -1);
+		n = (size_t)lua_rawlen(L, list);
 		for (i = 1; i <= n; i++) {
-			lua_rawgeti(L, -1, (lua_Integer)i);
-			s = lua_tostring(L, -1);
+			s = lua_rawgeti(L, list, (lua_Integer)i) ==
+			    LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 			op = s != NULL ? name_index(op_names, s) : -1;
 			if (op <= 0)
 				return uw_fail(err, -EINVAL, "%s: unknown op "
 				    "'%s' in match.ops (added, modified, "
-				    "metadata, deleted, replaced)", file,
-				    s ? s : "?");
+				    "metadata, deleted, replaced, error)",
+				    file, s != NULL ? shown(s) :
+				    luaL_typename(L, -1));
 			p->op_mask |= 1u << op;
 			lua_pop(L, 1);
 		}
@@ -919,16 +1194,173 @@ load_match(lua_State *L, struct policy *p, const char *file,
 	return 0;
 }
 
+/* Does a name read well in one line of a log or a JSON reason (no NUL
+ * either: it is kept as a C string)? */
+static int
+name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > MAX_NAME)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* What check_policy works on. */
+struct policy_check {
+	struct uw_policy_set *set;
+	struct policy *p;
+	const char *file;
+	struct uw_error *err;
+	int rc;
+};
+
+/*
+ * Protected: check the value a policy file returned (argument 2) and
+ * take its fields into the policy (argument 1, a struct policy_check),
+ * by raw access only: a table with a metatable (_ENV, a library stub,
+ * the module) is refused, so no __index runs here and nothing can raise
+ * but a memory error.  The verdict on the file is in rc (0 or a negative
+ * error, err saying why in one line).
+ */
+static int
+check_policy(lua_State *L)
+{
+	struct policy_check *c = lua_touserdata(L, 1);
+	struct uw_policy_set *set = c->set;
+	struct policy *p = c->p;
+	const char *file = c->file, *s;
+	size_t i, len;
+
+	c->rc = -EINVAL;
+	if (lua_type(L, 2) != LUA_TTABLE) {
+		c->rc = uw_fail(c->err, -EINVAL, "%s: a policy file must "
+		    "return a table (did you forget 'return'?)", file);
+		return 0;
+	}
+	if (!policy_plain_table(L, 2)) {
+		c->rc = uw_fail(c->err, -EINVAL, "%s: a policy file must "
+		    "return a table it built, not _ENV, a library or the "
+		    "upperwatch module", file);
+		return 0;
+	}
+	if (policy_raw_field(L, 2, "name") != LUA_TSTRING) {
+		c->rc = uw_fail(c->err, -EINVAL, "%s: the policy has no name "
+		    "(a non-empty string)", file);
+		return 0;
+	}
+	s = lua_tolstring(L, -1, &len);
+	if (!name_ok(s, len)) {
+		c->rc = uw_fail(c->err, -EINVAL, "%s: the policy name must be "
+		    "1 to %d bytes, without control characters", file,
+		    MAX_NAME);
+		return 0;
+	}
+	for (i = 0; i < set->count; i++) {
+		if (strcmp(set->policies[i].name, s) == 0) {
+			c->rc = uw_fail(c->err, -EINVAL, "%s: policy name "
+			    "'%s' is also used by %s", file, s,
+			    set->policies[i].file);
+			return 0;
+		}
+	}
+	p->name = strdup(s);
+	p->file = strdup(file);
+	if (p->name == NULL || p->file == NULL) {
+		c->rc = uw_fail(c->err, -ENOMEM, "out of memory");
+		return 0;
+	}
+	if (policy_raw_field(L, 2, "description") != LUA_TSTRING) {
+		c->rc = uw_fail(c->err, -EINVAL, "%s: policy '%s' has no "
+		    "description (a string)", file, p->name);
+		return 0;
+	}
+	if (policy_raw_field(L, 2, "match") != LUA_TNIL) {
+		if (!policy_plain_table(L, -1)) {
+			c->rc = uw_fail(c->err, -EINVAL, "%s: match must be a "
+			    "table (of paths and ops)", file);
+			return 0;
+		}
+		c->rc = load_match(L, lua_gettop(L), p, file, c->err);
+		if (c->rc < 0)
+			return 0;
+	}
+	if (policy_raw_field(L, 2, "evaluate") != LUA_TFUNCTION) {
+		c->rc = uw_fail(c->err, -EINVAL, "%s: policy '%s' has no "
+		    "evaluate function", file, p->name);
+		return 0;
+	}
+	p->evaluate_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	c->rc = 0;
+	return 0;
+}
+
+/*
+ * Protected: give the chunk (argument 1) a fresh sandbox environment as
+ * its _ENV and run it; its first result is returned.
+ */
+static int
+run_chunk(lua_State *L)
+{
+	lua_settop(L, 1);
+	policy_push_env(L);
+	if (lua_setupvalue(L, 1, 1) == NULL)
+		lua_pop(L, 1);
+	lua_call(L, 0, 1);
+	return 1;
+}
+
+int
+policy_run_chunk(struct uw_policy_set *set, const char *file,
+    const char *src, size_t len, struct uw_error *err)
+{
+	lua_State *L = set->L;
+	char chunkname[PATH_MAX + 2];
+	int rc, top = lua_gettop(L);
+
+	snprintf(chunkname, sizeof(chunkname), "@%s", file);
+	set->running = NULL;
+	set->slack = 0;
+	/* Text only: a precompiled chunk can break the VM's invariants.
+	 * lua_load protects itself. */
+	rc = luaL_loadbufferx(L, src, len, chunkname, "t");
+	if (rc != LUA_OK) {
+		rc = lua_fail(err, file, rc == LUA_ERRMEM ?
+		    "memory limit reached while loading" :
+		    error_text(L, -1));
+		goto out;
+	}
+	lua_pushcfunction(L, msgh);
+	lua_pushcfunction(L, run_chunk);
+	lua_rotate(L, top + 1, 2);		/* msgh run_chunk chunk */
+	arm(set, LOAD_INSTRUCTIONS, LOAD_DEADLINE_US);
+	rc = lua_pcall(L, 1, 1, top + 1);
+	disarm(set);
+	set->slack = 0;
+	if (rc != LUA_OK) {
+		rc = lua_fail(err, file, rc == LUA_ERRMEM ?
+		    "memory limit reached while loading" :
+		    error_text(L, -1));
+		goto out;
+	}
+	lua_remove(L, top + 1);			/* msgh */
+	return 0;
+out:
+	lua_settop(L, top);
+	return rc;
+}
+
 /* Run a policy file and check the table it returns. */
 static int
 load_one(struct uw_policy_set *set, const char *file, const char *src,
     size_t len, struct uw_error *err)
 {
 	lua_State *L = set->L;
+	struct policy_check check;
 	struct policy *p;
-	char chunkname[PATH_MAX + 2];
-	const char *s;
-	size_t i;
 	int rc, top = lua_gettop(L);
 
 	if (set->count == MAX_POLICIES)
@@ -937,80 +1369,26 @@ load_one(struct uw_policy_set *set, const char *file, const char *src,
 	p = &set->policies[set->count];
 	memset(p, 0, sizeof(*p));
 	p->evaluate_ref = LUA_NOREF;
-	snprintf(chunkname, sizeof(chunkname), "@%s", file);
-	lua_pushcfunction(L, msgh);
-	/* Text only: a precompiled chunk can break the VM's invariants. */
-	rc = luaL_loadbufferx(L, src, len, chunkname, "t");
-	if (rc != LUA_OK) {
-		rc = lua_fail(err, file, lua_tostring(L, -1));
+	rc = policy_run_chunk(set, file, src, len, err);
+	if (rc < 0)
+		goto out;
+	check.set = set;
+	check.p = p;
+	check.file = file;
+	check.err = err;
+	check.rc = -EINVAL;
+	lua_pushcfunction(L, check_policy);
+	lua_pushlightuserdata(L, &check);
+	lua_pushvalue(L, -3);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+		rc = uw_fail(err, -ENOMEM, "%s: memory limit reached while "
+		    "loading", file);
 		goto out;
 	}
-	policy_push_env(L);
-	if (lua_setupvalue(L, -2, 1) == NULL)
-		lua_pop(L, 1);
-	set->running = NULL;
-	set->slack = 0;
-	arm(set, LOAD_INSTRUCTIONS, LOAD_DEADLINE_US);
-	rc = lua_pcall(L, 0, 1, top + 1);
-	disarm(set);
-	set->slack = 0;
-	if (rc != LUA_OK) {
-		rc = lua_fail(err, file, rc == LUA_ERRMEM ?
-		    "memory limit reached while loading" : lua_tostring(L, -1));
+	rc = check.rc;
+	if (rc < 0)
 		goto out;
-	}
-	if (!lua_istable(L, -1)) {
-		rc = uw_fail(err, -EINVAL, "%s: a policy file must return a "
-		    "table (did you forget 'return'?)", file);
-		goto out;
-	}
-	if (lua_getfield(L, -1, "name") != LUA_TSTRING ||
-	    lua_rawlen(L, -1) == 0) {
-		rc = uw_fail(err, -EINVAL, "%s: the policy has no name "
-		    "(a non-empty string)", file);
-		goto out;
-	}
-	s = lua_tostring(L, -1);
-	for (i = 0; i < set->count; i++) {
-		if (strcmp(set->policies[i].name, s) == 0) {
-			rc = uw_fail(err, -EINVAL, "%s: policy name '%s' is "
-			    "also used by %s", file, s,
-			    set->policies[i].file);
-			goto out;
-		}
-	}
-	p->name = strdup(s);
-	p->file = strdup(file);
-	if (p->name == NULL || p->file == NULL) {
-		rc = uw_fail(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	lua_pop(L, 1);
-	if (lua_getfield(L, -1, "description") != LUA_TSTRING) {
-		rc = uw_fail(err, -EINVAL, "%s: policy '%s' has no "
-		    "description (a string)", file, p->name);
-		goto out;
-	}
-	lua_pop(L, 1);
-	if (lua_getfield(L, -1, "match") != LUA_TNIL) {
-		if (!lua_istable(L, -1)) {
-			rc = uw_fail(err, -EINVAL, "%s: match must be a table",
-			    file);
-			goto out;
-		}
-		rc = load_match(L, p, file, err);
-		if (rc < 0)
-			goto out;
-	}
-	lua_pop(L, 1);
-	if (lua_getfield(L, -1, "evaluate") != LUA_TFUNCTION) {
-		rc = uw_fail(err, -EINVAL, "%s: policy '%s' has no evaluate "
-		    "function", file, p->name);
-		goto out;
-	}
-	p->evaluate_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	set->count++;
-	rc = 0;
 	p = NULL;
 out:
 	if (p != NULL)
@@ -1113,10 +1491,11 @@ uw_policy_load(const char *const *paths, size_t path_count,
 		uw_fail(err, -ENOMEM, "cannot create a Lua state");
 		goto fail;
 	}
+	lua_atpanic(set->L, policy_panic);
 	lua_pushcfunction(set->L, open_state);
 	if (lua_pcall(set->L, 0, 0, 0) != LUA_OK) {
 		uw_fail(err, -ENOMEM, "cannot set up the policy sandbox: %s",
-		    lua_tostring(set->L, -1));
+		    error_text(set->L, -1));
 		goto fail;
 	}
 	for (i = 0; i < path_count && rc == 0; i++)
@@ -1233,80 +1612,71 @@ push_str_field(lua_State *L, const char *key, const char *value)
 	lua_setfield(L, -2, key);
 }
 
-static int
-ro_newindex(lua_State *L)
-{
-	return luaL_error(L, "the event is read-only (field '%s')",
-	    luaL_optstring(L, 2, "?"));
-}
-
-/* The table behind a read-only view (argument 1), pushed. */
 static void
-push_sealed(lua_State *L)
+add_key_bytes(luaL_Buffer *b, const char *v, size_t len)
 {
-	if (!lua_getmetatable(L, 1))
-		lua_newtable(L);
-	lua_getfield(L, -1, "__index");
-	lua_remove(L, -2);
-}
+	uint32_t n = (uint32_t)len;
 
-static int
-ro_pairs(lua_State *L)
-{
-	lua_getglobal(L, "next");	/* the state's own, not a policy's */
-	push_sealed(L);
-	lua_pushnil(L);
-	return 3;
-}
-
-static int
-ro_len(lua_State *L)
-{
-	push_sealed(L);
-	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
-	return 1;
-}
-
-/*
- * Replace the table on top of the stack by a read-only view of it: reads
- * (fields, pairs, ipairs, #) see the table, writes fail.  One event is
- * built once and shared by every policy that judges it, so no policy
- * can change what the next one sees.  Two tables per view; the
- * metamethods are light C functions (no allocation).
- */
-static void
-seal(lua_State *L)
-{
-	lua_newtable(L);			/* the view */
-	lua_createtable(L, 0, 5);		/* its metatable */
-	lua_pushvalue(L, -3);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, ro_newindex);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushcfunction(L, ro_pairs);
-	lua_setfield(L, -2, "__pairs");
-	lua_pushcfunction(L, ro_len);
-	lua_setfield(L, -2, "__len");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
-	lua_remove(L, -2);
+	luaL_addlstring(b, (const char *)&n, sizeof(n));
+	luaL_addlstring(b, v, len);
 }
 
 static void
 add_key_field(luaL_Buffer *b, const char *v)
 {
-	size_t len = v != NULL ? strlen(v) : 0;
-	uint32_t n = (uint32_t)len;
+	add_key_bytes(b, v != NULL ? v : "", v != NULL ? strlen(v) : 0);
+}
 
-	luaL_addlstring(b, (const char *)&n, sizeof(n));
-	luaL_addlstring(b, v != NULL ? v : "", len);
+/*
+ * How much of a container's labels the event shows: the first `count`
+ * labels, each value cut to UW_LABEL_VALUE_MAX bytes, at most
+ * UW_LABEL_COUNT_MAX labels and UW_LABELS_MAX bytes in all.  These are
+ * the caps discovery applies; applied again here, a caller of the API
+ * that does not cap cannot make every event too big to judge.
+ * `truncated` is set when anything was cut or left out (or already was).
+ */
+struct label_cut {
+	size_t count;
+	int truncated;
+};
+
+static size_t
+label_value_len(const struct uw_label *l)
+{
+	return l->value != NULL ? strnlen(l->value, UW_LABEL_VALUE_MAX) : 0;
+}
+
+static void
+cut_labels(const struct uw_container *c, struct label_cut *cut)
+{
+	const struct uw_label *l;
+	size_t i, bytes = 0, klen, vlen;
+
+	cut->truncated = c->labels_truncated != 0;
+	for (i = 0; i < c->label_count; i++) {
+		l = &c->labels[i];
+		if (i == UW_LABEL_COUNT_MAX || l->key == NULL) {
+			cut->truncated = 1;
+			break;
+		}
+		klen = strnlen(l->key, UW_LABELS_MAX + 1);
+		vlen = label_value_len(l);
+		if (l->value != NULL && l->value[vlen] != '\0')
+			cut->truncated = 1;
+		if (klen + vlen > UW_LABELS_MAX - bytes) {
+			cut->truncated = 1;
+			break;
+		}
+		bytes += klen + vlen;
+	}
+	cut->count = i;
 }
 
 /* What a container's view is built from, every field length-prefixed:
  * the cache key (compared whole: no hash to collide). */
 static void
-push_container_key(lua_State *L, const struct uw_container *c)
+push_container_key(lua_State *L, const struct uw_container *c,
+    const struct label_cut *cut)
 {
 	luaL_Buffer b;
 	size_t i;
@@ -1319,19 +1689,22 @@ push_container_key(lua_State *L, const struct uw_container *c)
 	add_key_field(&b, c->runtime);
 	add_key_field(&b, c->pod);
 	add_key_field(&b, c->pod_namespace);
-	for (i = 0; i < c->label_count; i++) {
+	add_key_field(&b, cut->truncated ? "1" : "0");
+	for (i = 0; i < cut->count; i++) {
 		add_key_field(&b, c->labels[i].key);
-		add_key_field(&b, c->labels[i].value);
+		add_key_bytes(&b, c->labels[i].value != NULL ?
+		    c->labels[i].value : "", label_value_len(&c->labels[i]));
 	}
 	luaL_pushresult(&b);
 }
 
 static void
-push_container(lua_State *L, const struct uw_container *c)
+push_container(lua_State *L, const struct uw_container *c,
+    const struct label_cut *cut)
 {
 	size_t i;
 
-	lua_createtable(L, 0, 8);
+	lua_createtable(L, 0, 9);
 	if (c != NULL) {
 		push_str_field(L, "id", c->id);
 		push_str_field(L, "name", c->name);
@@ -1340,10 +1713,13 @@ push_container(lua_State *L, const struct uw_container *c)
 		push_str_field(L, "runtime", c->runtime);
 		push_str_field(L, "pod", c->pod);
 		push_str_field(L, "namespace", c->pod_namespace);
-		lua_createtable(L, 0, (int)c->label_count);
-		for (i = 0; i < c->label_count; i++)
-			push_str_field(L, c->labels[i].key,
-			    c->labels[i].value);
+		lua_createtable(L, 0, (int)cut->count);
+		for (i = 0; i < cut->count; i++) {
+			lua_pushlstring(L, c->labels[i].value != NULL ?
+			    c->labels[i].value : "",
+			    label_value_len(&c->labels[i]));
+			lua_setfield(L, -2, c->labels[i].key);
+		}
 		seal(L);
 		lua_setfield(L, -2, "labels");
 	} else {
@@ -1351,6 +1727,8 @@ push_container(lua_State *L, const struct uw_container *c)
 		seal(L);
 		lua_setfield(L, -2, "labels");
 	}
+	lua_pushboolean(L, cut != NULL && cut->truncated);
+	lua_setfield(L, -2, "labels_truncated");
 	seal(L);
 }
 
@@ -1363,13 +1741,15 @@ static void
 push_container_view(lua_State *L, const struct uw_container *c)
 {
 	struct uw_policy_set *set;
+	struct label_cut cut;
 	void *ud;
 	int tbl;
 
 	if (c == NULL) {
-		push_container(L, c);
+		push_container(L, c, NULL);
 		return;
 	}
+	cut_labels(c, &cut);
 	lua_getallocf(L, &ud);
 	set = ud;
 	if (lua_getfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY) != LUA_TTABLE ||
@@ -1381,16 +1761,16 @@ push_container_view(lua_State *L, const struct uw_container *c)
 		set->ctr_views = 0;
 	}
 	tbl = lua_gettop(L);
-	push_container_key(L, c);			/* tbl key */
+	push_container_key(L, c, &cut);			/* tbl key */
 	if (lua_rawlen(L, -1) > CTR_KEY_MAX) {
 		lua_pop(L, 2);		/* huge labels: not worth keeping */
-		push_container(L, c);
+		push_container(L, c, &cut);
 		return;
 	}
 	lua_pushvalue(L, -1);
 	if (lua_rawget(L, tbl) == LUA_TNIL) {		/* tbl key view */
 		lua_pop(L, 1);
-		push_container(L, c);
+		push_container(L, c, &cut);
 		lua_pushvalue(L, -2);
 		lua_pushvalue(L, -2);
 		lua_rawset(L, tbl);
@@ -1400,12 +1780,17 @@ push_container_view(lua_State *L, const struct uw_container *c)
 	lua_pop(L, 1);
 }
 
-/* The DESIGN §4 fields, as read-only tables. */
+/*
+ * Protected: the DESIGN §4 fields of the event (argument 1) as read-only
+ * views, stored in the set's event slot.  Only memory can fail here.
+ */
 static int
 push_event(lua_State *L)
 {
 	const struct uw_event *ev = lua_touserdata(L, 1);
+	struct uw_policy_set *set;
 
+	lua_getallocf(L, (void **)&set);
 	lua_createtable(L, 0, 8);
 	lua_pushstring(L, uw_op_name(ev->op));
 	lua_setfield(L, -2, "op");
@@ -1422,6 +1807,10 @@ push_event(lua_State *L)
 		seal(L);
 		lua_setfield(L, -2, "baseline");
 	}
+	if (ev->error != NULL) {
+		lua_pushlstring(L, ev->error, strnlen(ev->error, MAX_REASON));
+		lua_setfield(L, -2, "error");
+	}
 	push_container_view(L, ev->container);
 	lua_setfield(L, -2, "container");
 	lua_pushinteger(L, ev->time_ns);
@@ -1429,26 +1818,131 @@ push_event(lua_State *L)
 	lua_pushinteger(L, (lua_Integer)ev->id);
 	lua_setfield(L, -2, "id");
 	seal(L);
-	return 1;
+	lua_rawseti(L, LUA_REGISTRYINDEX, set->event_slot);
+	return 0;
 }
 
-/* Protected: evaluate(event) -> verdict or nil; the event is the
- * set's shared one (registry ref in arg 1). */
+/* What a returned verdict says.  The strings live in the verdict table,
+ * which stays on the stack while they are used. */
+enum verdict_status { VERDICT_NONE, VERDICT_OK, VERDICT_BAD };
+
+struct verdict_read {
+	enum verdict_status status;
+	int severity, action;
+	const char *reason;
+	const char *tags[MAX_TAGS];
+	size_t tag_count;
+	char why[96];			/* VERDICT_BAD: what is wrong */
+};
+
+/* One policy call: what call_evaluate needs, and what it found. */
+struct eval_call {
+	const struct uw_policy_set *set;
+	const struct policy *p;
+	struct verdict_read v;
+};
+
+/* A verdict's field `key` (t absolute) by raw access: the index of its
+ * name in `names` when it is a string among them, else -1. */
+static int
+verdict_enum(lua_State *L, int t, const char *key, const char *const *names)
+{
+	int i = -1;
+
+	if (policy_raw_field(L, t, key) == LUA_TSTRING)
+		i = name_index(names, lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return i;
+}
+
+/*
+ * Read the value at t (what evaluate returned) as a verdict, by raw
+ * access only: no metamethod runs, so a hostile value (_ENV, os, the
+ * module, the event, a table with a table or a number where a name
+ * belongs) cannot raise, loop or lie through __index; it is just
+ * malformed.  Runs in protected mode (call_evaluate): only memory can
+ * fail.
+ */
+static void
+read_verdict(lua_State *L, int t, struct verdict_read *v)
+{
+	size_t i, n;
+	int tags;
+
+	v->tag_count = 0;
+	if (lua_isnil(L, t)) {
+		v->status = VERDICT_NONE;
+		return;
+	}
+	v->status = VERDICT_BAD;
+	if (lua_type(L, t) != LUA_TTABLE) {
+		snprintf(v->why, sizeof(v->why), "a %s, not a table",
+		    luaL_typename(L, t));
+		return;
+	}
+	if (!policy_plain_table(L, t)) {
+		snprintf(v->why, sizeof(v->why), "a table with a metatable "
+		    "(_ENV, a library, the event?)");
+		return;
+	}
+	v->severity = verdict_enum(L, t, "severity", severity_names);
+	v->action = verdict_enum(L, t, "action", action_names);
+	if (v->severity < 0 || v->action < 0) {
+		snprintf(v->why, sizeof(v->why), "no %s name",
+		    v->severity < 0 ? "severity" : "action");
+		return;
+	}
+	if (policy_raw_field(L, t, "reason") != LUA_TSTRING) {
+		lua_pop(L, 1);
+		snprintf(v->why, sizeof(v->why), "the reason is not a string");
+		return;
+	}
+	v->reason = lua_tostring(L, -1);
+	lua_pop(L, 1);
+	if (policy_raw_field(L, t, "tags") != LUA_TNIL) {
+		tags = lua_gettop(L);
+		if (!policy_plain_table(L, tags)) {
+			snprintf(v->why, sizeof(v->why), "tags is not a list");
+			return;
+		}
+		n = (size_t)lua_rawlen(L, tags);
+		for (i = 1; i <= n && i <= MAX_TAGS; i++) {
+			if (lua_rawgeti(L, tags, (lua_Integer)i) !=
+			    LUA_TSTRING) {
+				snprintf(v->why, sizeof(v->why), "tags[%zu] is "
+				    "not a string", i);
+				return;
+			}
+			v->tags[v->tag_count++] = lua_tostring(L, -1);
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	v->status = VERDICT_OK;
+}
+
+/*
+ * Protected: evaluate(event), and what it returned read as a verdict
+ * (into the struct eval_call in argument 1).  The verdict is returned,
+ * keeping its strings alive.
+ */
 static int
 call_evaluate(lua_State *L)
 {
-	int ref = (int)lua_tointeger(L, 2);
+	struct eval_call *c = lua_touserdata(L, 1);
 
-	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, (int)lua_tointeger(L, 1));
+	lua_rawgeti(L, LUA_REGISTRYINDEX, c->p->evaluate_ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, c->set->event_slot);
 	lua_call(L, 1, 1);
+	read_verdict(L, lua_gettop(L), &c->v);
 	return 1;
 }
 
 /* ---- evaluation ---- */
 
+/* Append a reason from `policy` (a name that outlives the verdict). */
 static int
-reason_add(struct uw_policy_set *set, const struct policy *p,
+reason_add(struct uw_policy_set *set, const char *policy,
     enum uw_severity sev, enum uw_action act, const char *text, int failed)
 {
 	struct uw_reason *r;
@@ -1474,7 +1968,7 @@ reason_add(struct uw_policy_set *set, const struct policy *p,
 	st->text = strndup(text, MAX_REASON);
 	if (st->text == NULL)
 		return -ENOMEM;
-	r->policy = p->name;
+	r->policy = policy;
 	r->severity = sev;
 	r->action = act;
 	r->reason = st->text;
@@ -1483,58 +1977,34 @@ reason_add(struct uw_policy_set *set, const struct policy *p,
 	return 0;
 }
 
-/* Read the returned verdict (at the top); -1 if malformed. */
+/* Keep a well-formed verdict read by call_evaluate (its strings still
+ * on the stack). */
 static int
-take_verdict(struct uw_policy_set *set, const struct policy *p)
+take_verdict(struct uw_policy_set *set, const struct policy *p,
+    const struct verdict_read *v)
 {
-	lua_State *L = set->L;
 	struct reason_store *st;
-	const char *sev, *act, *reason, *tag;
-	size_t i, n;
-	int s, a;
+	struct uw_reason *r;
+	size_t i;
 
-	if (!lua_istable(L, -1))
-		return -1;
-	lua_getfield(L, -1, "severity");
-	lua_getfield(L, -2, "action");
-	lua_getfield(L, -3, "reason");
-	sev = lua_tostring(L, -3);
-	act = lua_tostring(L, -2);
-	reason = lua_tostring(L, -1);
-	s = uw_severity_from_name(sev);
-	a = uw_action_from_name(act);
-	if (s < 0 || a < 0 || reason == NULL || lua_type(L, -3) !=
-	    LUA_TSTRING || lua_type(L, -2) != LUA_TSTRING) {
-		lua_pop(L, 3);
-		return -1;
-	}
-	if (reason_add(set, p, (enum uw_severity)s, (enum uw_action)a, reason,
-	    0) < 0) {
-		lua_pop(L, 3);
-		return -2;
-	}
-	lua_pop(L, 3);
+	if (reason_add(set, p->name, (enum uw_severity)v->severity,
+	    (enum uw_action)v->action, v->reason, 0) < 0)
+		return -ENOMEM;
+	if (v->tag_count == 0)
+		return 0;
+	r = &set->reasons[set->reason_count - 1];
 	st = &set->store[set->reason_count - 1];
-	if (lua_getfield(L, -1, "tags") == LUA_TTABLE) {
-		n = (size_t)lua_rawlen(L, -1);
-		if (n > MAX_TAGS)
-			n = MAX_TAGS;
-		st->tags = calloc(n + 1, sizeof(*st->tags));
-		for (i = 1; st->tags != NULL && i <= n; i++) {
-			lua_rawgeti(L, -1, (lua_Integer)i);
-			tag = lua_tostring(L, -1);
-			if (tag != NULL) {
-				st->tags[st->tag_count] = strdup(tag);
-				if (st->tags[st->tag_count] != NULL)
-					st->tag_count++;
-			}
-			lua_pop(L, 1);
-		}
-		set->reasons[set->reason_count - 1].tags =
-		    (const char *const *)st->tags;
-		set->reasons[set->reason_count - 1].tag_count = st->tag_count;
+	st->tags = calloc(v->tag_count + 1, sizeof(*st->tags));
+	if (st->tags == NULL)
+		return -ENOMEM;
+	for (i = 0; i < v->tag_count; i++) {
+		st->tags[st->tag_count] = strdup(v->tags[i]);
+		if (st->tags[st->tag_count] == NULL)
+			return -ENOMEM;
+		st->tag_count++;
 	}
-	lua_pop(L, 1);
+	r->tags = (const char *const *)st->tags;
+	r->tag_count = st->tag_count;
 	return 0;
 }
 
@@ -1569,7 +2039,7 @@ failed(struct uw_policy_set *set, struct policy *p, const char *cause)
 	char text[MAX_REASON];
 
 	snprintf(text, sizeof(text), "policy %s failed: %s", p->name, cause);
-	(void)reason_add(set, p, UW_SEV_MEDIUM, UW_ACT_ALERT, text, 1);
+	(void)reason_add(set, p->name, UW_SEV_MEDIUM, UW_ACT_ALERT, text, 1);
 	if (++p->failures >= set->limits.quarantine_after &&
 	    !p->quarantined) {
 		p->quarantined = 1;
@@ -1583,40 +2053,42 @@ failed(struct uw_policy_set *set, struct policy *p, const char *cause)
 	}
 }
 
-/* Run one policy on the event; its reason (if any) is appended. */
+/* Run one policy on the event; its reason (if any) is appended.
+ * Returns 0, or -ENOMEM when a reason could not be kept. */
 static int
-run_policy(struct uw_policy_set *set, struct policy *p,
-    const struct uw_event *ev)
+run_policy(struct uw_policy_set *set, struct policy *p)
 {
 	lua_State *L = set->L;
-	int rc, top = lua_gettop(L), vr;
+	struct eval_call call;
+	char cause[sizeof(call.v.why) + 128];
+	int rc, top = lua_gettop(L), ret = 0;
 
 	p->runs++;
 	set->running = p;
 	set->slack = 0;
-	(void)ev;
+	call.set = set;
+	call.p = p;
 	lua_pushcfunction(L, msgh);
 	lua_pushcfunction(L, call_evaluate);
-	lua_pushinteger(L, set->event_ref);
-	lua_pushinteger(L, p->evaluate_ref);
+	lua_pushlightuserdata(L, &call);
 	arm(set, set->limits.instructions, set->limits.deadline_us);
-	rc = lua_pcall(L, 2, 1, top + 1);
+	rc = lua_pcall(L, 1, 1, top + 1);
 	disarm(set);
 	set->slack = 0;
 	set->running = NULL;
 	if (rc == LUA_OK) {
-		if (lua_isnil(L, -1)) {
+		if (call.v.status == VERDICT_NONE) {
 			p->failures = 0;
+		} else if (call.v.status == VERDICT_BAD) {
+			p->errors_verdict++;
+			snprintf(cause, sizeof(cause), "malformed verdict: %s "
+			    "(use upperwatch.verdict(severity, action, "
+			    "reason))", call.v.why);
+			failed(set, p, cause);
 		} else {
-			vr = take_verdict(set, p);
-			if (vr == -1) {
-				p->errors_verdict++;
-				failed(set, p, "malformed verdict (use "
-				    "upperwatch.verdict(severity, action, "
-				    "reason))");
-			} else if (vr == 0) {
+			ret = take_verdict(set, p, &call.v);
+			if (ret == 0)
 				p->failures = 0;
-			}
 		}
 	} else if (set->limit_hit == LIMIT_CPU) {
 		p->errors_cpu++;
@@ -1629,13 +2101,34 @@ run_policy(struct uw_policy_set *set, struct policy *p,
 		failed(set, p, "memory limit reached");
 	} else {
 		p->errors_runtime++;
-		failed(set, p, lua_tostring(L, -1) ? lua_tostring(L, -1) :
-		    "error");
+		failed(set, p, error_text(L, -1));
 	}
 	lua_settop(L, top);
 	if (rc != LUA_OK)
 		lua_gc(L, LUA_GCCOLLECT);
-	return 0;
+	return ret;
+}
+
+/*
+ * Build the event into the set's slot, in protected mode, where the
+ * memory cap applies.  Returns 0, or -1 when it does not fit: that is the
+ * event's failure, no policy's.
+ */
+static int
+build_event(struct uw_policy_set *set, const struct uw_event *ev)
+{
+	lua_State *L = set->L;
+
+	set->slack = 0;
+	set->mem_failed = 0;
+	lua_pushcfunction(L, push_event);
+	lua_pushlightuserdata(L, (void *)ev);
+	if (lua_pcall(L, 1, 0, 0) == LUA_OK)
+		return 0;
+	lua_pop(L, 1);
+	lua_gc(L, LUA_GCCOLLECT);
+	set->events_unjudged++;
+	return -1;
 }
 
 UW_API int
@@ -1651,44 +2144,44 @@ policy_evaluate_all(struct uw_policy_set *set, const struct uw_event *ev,
     int prefilter, enum uw_action max_action, struct uw_verdict *verdict,
     struct uw_error *err)
 {
+	char text[MAX_REASON];
 	size_t i;
+	int built = 0, rc = 0;
 
 	free_reasons(set);
 	memset(verdict, 0, sizeof(*verdict));
 	verdict->policy_set = set->digest;
 	set->eval_steps = 0;
 	set->eval_peak = set->mem_used;
-	/* Built once, in protected mode (the memory cap applies), shared
-	 * read-only by every policy. */
-	set->event_ref = LUA_NOREF;
-	lua_pushcfunction(set->L, push_event);
-	lua_pushlightuserdata(set->L, (void *)ev);
-	set->mem_failed = 0;
-	if (lua_pcall(set->L, 1, 1, 0) == LUA_OK) {
-		set->event_ref = luaL_ref(set->L, LUA_REGISTRYINDEX);
-	} else {
-		lua_pop(set->L, 1);
-		lua_gc(set->L, LUA_GCCOLLECT);
-	}
-	for (i = 0; i < set->count; i++) {
+	for (i = 0; i < set->count && rc == 0; i++) {
 		struct policy *p = &set->policies[i];
 
 		if (p->quarantined || (prefilter &&
 		    !policy_matches(set, i, ev)))
 			continue;
-		if (set->event_ref == LUA_NOREF) {
-			p->errors_memory++;
-			failed(set, p, "memory limit reached (the event)");
-			continue;
+		/* Built once, when a policy first wants it, and shared
+		 * read-only by every policy that judges it. */
+		if (!built) {
+			built = 1;
+			if (build_event(set, ev) < 0) {
+				snprintf(text, sizeof(text), "the event could "
+				    "not be judged: the policies' memory "
+				    "limit (%zu bytes) was reached while "
+				    "building it", set->mem_limit);
+				rc = reason_add(set, ENGINE_NAME,
+				    UW_SEV_MEDIUM, UW_ACT_ALERT, text, 1);
+				break;
+			}
 		}
-		if (run_policy(set, p, ev) < 0) {
-			luaL_unref(set->L, LUA_REGISTRYINDEX, set->event_ref);
-			return uw_fail(err, -ENOMEM, "out of memory");
-		}
+		rc = run_policy(set, p);
 	}
-	if (set->event_ref != LUA_NOREF)
-		luaL_unref(set->L, LUA_REGISTRYINDEX, set->event_ref);
-	set->event_ref = LUA_NOREF;
+	/* Let the event go; the slot exists, so this cannot allocate. */
+	if (built) {
+		lua_pushboolean(set->L, 0);
+		lua_rawseti(set->L, LUA_REGISTRYINDEX, set->event_slot);
+	}
+	if (rc < 0)
+		return uw_fail(err, -ENOMEM, "out of memory");
 	for (i = 0; i < set->reason_count; i++) {
 		if (set->reasons[i].severity > verdict->severity)
 			verdict->severity = set->reasons[i].severity;

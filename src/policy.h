@@ -42,9 +42,25 @@ void policy_set_hook_period(struct uw_policy_set *set, int period);
 void policy_last_usage(const struct uw_policy_set *set,
     uint64_t *instructions, size_t *memory);
 
-/* The set's Lua state, and a fresh sandbox environment pushed on it. */
+/* The set's Lua state. */
 struct lua_State *policy_lua(struct uw_policy_set *set);
-void policy_push_env(struct lua_State *L);
+
+/* Push t[key] (t an absolute index) by raw access, no metamethod; return
+ * its type.  Allocates (the key): protected mode only. */
+int policy_raw_field(struct lua_State *L, int t, const char *key);
+
+/* Is the value at idx a table without a metatable: one a policy or case
+ * file built, not _ENV, a library stub, the module or an event view? */
+int policy_plain_table(struct lua_State *L, int idx);
+
+/*
+ * Load `src` (text only, named `file`) and run it in a fresh sandbox
+ * environment under the load limits, all in protected mode; its first
+ * result is left on the stack.  Returns 0, or a negative error with the
+ * message (file:line when Lua knows it) in err and the stack as it was.
+ */
+int policy_run_chunk(struct uw_policy_set *set, const char *file,
+    const char *src, size_t len, struct uw_error *err) UW_WARN_UNUSED;
 
 /*
  * Run the case files in `paths` (files or dirs of *.lua) against the set,

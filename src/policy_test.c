@@ -19,8 +19,14 @@
  * `expect = false` means no policy has an opinion; `expect.policy` and
  * `expect.reason` (a plain substring) are optional, and a case fails when
  * any policy failed unless `expect.failed = true`.  Modes may be
- * numbers or octal strings.  Each case prints one TAP line with the
- * instructions and memory its evaluation used.
+ * numbers or octal strings.  An event of op "error" (an entry the watcher
+ * could not classify) gives the reason in `error`, and has no current
+ * record unless the case gives one.  Each case prints one TAP line with
+ * the instructions and memory its evaluation used.
+ *
+ * Case files run in the policies' sandbox, under the load limits, and
+ * their tables are read by raw access in protected mode: a case that
+ * is not what it should be fails, it never takes the run down.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,7 +40,9 @@
 #include "util.h"
 
 #define MAX_CASE_FILE (1u << 20)
-#define MAX_LABELS 64
+/* Labels a case event may carry: more than the engine shows
+ * (UW_LABEL_COUNT_MAX), so that cases can test its cap. */
+#define MAX_LABELS (2 * UW_LABEL_COUNT_MAX)
 
 /* The C event a case describes, with storage for its parts. */
 struct case_event {
@@ -45,15 +53,40 @@ struct case_event {
 	unsigned char cur_caps[64], base_caps[64];
 };
 
+/* One case on its way through: read (read_case), judged, checked
+ * (check_case). */
+struct case_run {
+	struct case_event ce;
+	const struct uw_verdict *verdict;
+	size_t index;
+	char name[256];
+	char why[1024];
+	int rc;
+};
+
+/* t[key] when it is a string, else dflt.  Only real strings: a number
+ * would be converted into a copy that dies when popped. */
 static const char *
 opt_string(lua_State *L, int t, const char *key, const char *dflt)
 {
 	const char *s;
 
-	lua_getfield(L, t, key);
-	s = lua_isstring(L, -1) ? lua_tostring(L, -1) : dflt;
+	s = policy_raw_field(L, t, key) == LUA_TSTRING ? lua_tostring(L, -1) :
+	    dflt;
 	lua_pop(L, 1);	/* the string stays alive in the case table */
 	return s;
+}
+
+/* t[key] as an integer (0 when it is none). */
+static lua_Integer
+opt_integer(lua_State *L, int t, const char *key)
+{
+	lua_Integer v;
+
+	policy_raw_field(L, t, key);
+	v = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	return v;
 }
 
 static int
@@ -84,7 +117,7 @@ read_record(lua_State *L, int t, struct uw_record *r, unsigned char *caps,
 	for (i = UW_TYPE_FILE; i <= UW_TYPE_BLOCKDEV; i++)
 		if (strcmp(s, uw_file_type_name((enum uw_file_type)i)) == 0)
 			r->type = (enum uw_file_type)i;
-	lua_getfield(L, t, "mode");
+	policy_raw_field(L, t, "mode");
 	if (lua_type(L, -1) == LUA_TSTRING) {
 		v = strtol(lua_tostring(L, -1), &end, 8);
 		if (*end != '\0' || v < 0 || v > 07777) {
@@ -100,17 +133,12 @@ read_record(lua_State *L, int t, struct uw_record *r, unsigned char *caps,
 		r->mode = r->type == UW_TYPE_DIR ? 0755 : 0644;
 	}
 	lua_pop(L, 1);
-	lua_getfield(L, t, "uid");
-	r->uid = (uint32_t)lua_tointeger(L, -1);
-	lua_getfield(L, t, "gid");
-	r->gid = (uint32_t)lua_tointeger(L, -1);
-	lua_getfield(L, t, "size");
-	r->size = (uint64_t)lua_tointeger(L, -1);
-	lua_getfield(L, t, "mtime");
-	r->mtime_ns = lua_tointeger(L, -1);
-	lua_pop(L, 4);
-	lua_getfield(L, t, "hash");
-	s = lua_tolstring(L, -1, &len);
+	r->uid = (uint32_t)opt_integer(L, t, "uid");
+	r->gid = (uint32_t)opt_integer(L, t, "gid");
+	r->size = (uint64_t)opt_integer(L, t, "size");
+	r->mtime_ns = opt_integer(L, t, "mtime");
+	s = policy_raw_field(L, t, "hash") == LUA_TSTRING ?
+	    lua_tolstring(L, -1, &len) : NULL;
 	if (s != NULL && len == 2 * UW_HASH_LEN) {
 		for (i = 0; i < UW_HASH_LEN; i++)
 			r->hash[i] = (unsigned char)(hexval(s[2 * i]) << 4 |
@@ -118,16 +146,16 @@ read_record(lua_State *L, int t, struct uw_record *r, unsigned char *caps,
 		r->flags |= UW_REC_HASHED;
 	}
 	lua_pop(L, 1);
-	lua_getfield(L, t, "link");
-	s = lua_tolstring(L, -1, &len);
+	s = policy_raw_field(L, t, "link") == LUA_TSTRING ?
+	    lua_tolstring(L, -1, &len) : NULL;
 	if (s != NULL) {
 		r->link = (const unsigned char *)s;
 		r->link_len = len;
 		r->type = UW_TYPE_SYMLINK;
 	}
 	lua_pop(L, 1);
-	lua_getfield(L, t, "caps");
-	s = lua_tolstring(L, -1, &len);
+	s = policy_raw_field(L, t, "caps") == LUA_TSTRING ?
+	    lua_tolstring(L, -1, &len) : NULL;
 	if (s != NULL && len % 2 == 0 && len / 2 <= 64) {
 		for (i = 0; i < len / 2; i++)
 			caps[i] = (unsigned char)(hexval(s[2 * i]) << 4 |
@@ -136,6 +164,71 @@ read_record(lua_State *L, int t, struct uw_record *r, unsigned char *caps,
 		r->caps_len = len / 2;
 	}
 	lua_pop(L, 1);
+	return 0;
+}
+
+/* The container of the event table at `ev_idx` (its "container" field,
+ * else a default one). */
+static int
+read_container(lua_State *L, int ev_idx, struct case_event *ce, char *why,
+    size_t whylen)
+{
+	int c, labels;
+
+	ce->ctr.id = "case";
+	ce->ctr.name = "case";
+	ce->ctr.image = "case:1";
+	ce->ctr.runtime = "test";
+	ce->ctr.image_id = ce->ctr.pod = ce->ctr.pod_namespace = "";
+	ce->ctr.image_key = ce->ctr.upper = ce->ctr.mount_point = "";
+	ce->ctr.cgroup_v1_freezer = ce->ctr.cgroup_v2 = "";
+	ce->ctr.labels = ce->labels;
+	ce->ev.container = &ce->ctr;
+	if (policy_raw_field(L, ev_idx, "container") == LUA_TNIL)
+		return 0;
+	c = lua_gettop(L);
+	if (!policy_plain_table(L, c)) {
+		snprintf(why, whylen, "event.container must be a table");
+		return -1;
+	}
+	ce->ctr.id = opt_string(L, c, "id", ce->ctr.id);
+	ce->ctr.name = opt_string(L, c, "name", ce->ctr.name);
+	ce->ctr.image = opt_string(L, c, "image", ce->ctr.image);
+	ce->ctr.image_id = opt_string(L, c, "image_id", "");
+	ce->ctr.runtime = opt_string(L, c, "runtime", "test");
+	ce->ctr.pod = opt_string(L, c, "pod", "");
+	ce->ctr.pod_namespace = opt_string(L, c, "namespace", "");
+	policy_raw_field(L, c, "labels_truncated");
+	ce->ctr.labels_truncated = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	if (policy_raw_field(L, c, "labels") == LUA_TNIL)
+		return 0;
+	labels = lua_gettop(L);
+	if (!policy_plain_table(L, labels)) {
+		snprintf(why, whylen, "event.container.labels must be a table "
+		    "of strings");
+		return -1;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, labels) != 0) {
+		if (lua_type(L, -2) != LUA_TSTRING ||
+		    lua_type(L, -1) != LUA_TSTRING) {
+			snprintf(why, whylen, "event.container.labels must be "
+			    "a table of strings");
+			return -1;
+		}
+		if (ce->ctr.label_count == MAX_LABELS) {
+			/* as discovery does past its caps */
+			ce->ctr.labels_truncated = 1;
+		} else {
+			ce->labels[ce->ctr.label_count].key =
+			    lua_tostring(L, -2);
+			ce->labels[ce->ctr.label_count].value =
+			    lua_tostring(L, -1);
+			ce->ctr.label_count++;
+		}
+		lua_pop(L, 1);
+	}
 	return 0;
 }
 
@@ -149,45 +242,55 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 	int ev_idx, i;
 
 	memset(ce, 0, sizeof(*ce));
-	if (lua_getfield(L, t, "event") != LUA_TTABLE) {
+	if (policy_raw_field(L, t, "event") != LUA_TTABLE ||
+	    !policy_plain_table(L, -1)) {
 		snprintf(why, whylen, "no event table");
 		return -1;
 	}
 	ev_idx = lua_gettop(L);
 	op = opt_string(L, ev_idx, "op", NULL);
-	for (i = UW_OP_ADDED; op != NULL && i <= UW_OP_REPLACED; i++)
+	for (i = UW_OP_ADDED; op != NULL && i <= UW_OP_ERROR; i++)
 		if (strcmp(op, uw_op_name((enum uw_op)i)) == 0)
 			ce->ev.op = (enum uw_op)i;
 	if (ce->ev.op == 0) {
 		snprintf(why, whylen, "event.op must be added, modified, "
-		    "metadata, deleted or replaced");
+		    "metadata, deleted, replaced or error");
 		return -1;
 	}
-	lua_getfield(L, ev_idx, "path");
-	ce->ev.path = (const unsigned char *)lua_tolstring(L, -1, &len);
-	ce->ev.path_len = len;
+	ce->ev.error = opt_string(L, ev_idx, "error", NULL);
+	if ((ce->ev.op == UW_OP_ERROR) != (ce->ev.error != NULL)) {
+		snprintf(why, whylen, "event.error (a string) goes with op "
+		    "error, and only with it");
+		return -1;
+	}
+	policy_raw_field(L, ev_idx, "path");
+	ce->ev.path = lua_type(L, -1) == LUA_TSTRING ?
+	    (const unsigned char *)lua_tolstring(L, -1, &len) : NULL;
+	ce->ev.path_len = ce->ev.path != NULL ? len : 0;
 	lua_pop(L, 1);
-	if (ce->ev.path == NULL || len == 0 || ce->ev.path[0] != '/') {
+	if (ce->ev.path == NULL || ce->ev.path_len == 0 ||
+	    ce->ev.path[0] != '/') {
 		snprintf(why, whylen, "event.path must be an absolute path");
 		return -1;
 	}
 	type = opt_string(L, ev_idx, "type", "file");
-	if (lua_getfield(L, ev_idx, "current") == LUA_TTABLE) {
+	if (policy_raw_field(L, ev_idx, "current") == LUA_TTABLE) {
 		if (read_record(L, lua_gettop(L), &ce->current, ce->cur_caps,
 		    type, why, whylen) < 0)
 			return -1;
 		ce->current.path = ce->ev.path;
 		ce->current.path_len = ce->ev.path_len;
 		ce->ev.current = &ce->current;
-	} else if (ce->ev.op != UW_OP_DELETED) {
-		/* a default current record: the file as it is now */
+	} else if (ce->ev.op != UW_OP_DELETED && ce->ev.op != UW_OP_ERROR) {
+		/* a default current record: the file as it is now (an
+		 * entry that could not be read has none) */
 		memset(&ce->current, 0, sizeof(ce->current));
 		ce->current.type = UW_TYPE_FILE;
 		ce->current.mode = 0644;
 		ce->ev.current = &ce->current;
 	}
 	lua_pop(L, 1);
-	if (lua_getfield(L, ev_idx, "baseline") == LUA_TTABLE) {
+	if (policy_raw_field(L, ev_idx, "baseline") == LUA_TTABLE) {
 		if (read_record(L, lua_gettop(L), &ce->baseline,
 		    ce->base_caps, type, why, whylen) < 0)
 			return -1;
@@ -199,43 +302,8 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 	for (i = UW_TYPE_FILE; i <= UW_TYPE_BLOCKDEV; i++)
 		if (strcmp(type, uw_file_type_name((enum uw_file_type)i)) == 0)
 			ce->ev.type = (enum uw_file_type)i;
-	ce->ctr.id = "case";
-	ce->ctr.name = "case";
-	ce->ctr.image = "case:1";
-	ce->ctr.runtime = "test";
-	ce->ctr.image_id = ce->ctr.pod = ce->ctr.pod_namespace = "";
-	ce->ctr.image_key = ce->ctr.upper = ce->ctr.mount_point = "";
-	ce->ctr.cgroup_v1_freezer = ce->ctr.cgroup_v2 = "";
-	if (lua_getfield(L, ev_idx, "container") == LUA_TTABLE) {
-		int c = lua_gettop(L);
-
-		ce->ctr.id = opt_string(L, c, "id", ce->ctr.id);
-		ce->ctr.name = opt_string(L, c, "name", ce->ctr.name);
-		ce->ctr.image = opt_string(L, c, "image", ce->ctr.image);
-		ce->ctr.image_id = opt_string(L, c, "image_id", "");
-		ce->ctr.runtime = opt_string(L, c, "runtime", "test");
-		ce->ctr.pod = opt_string(L, c, "pod", "");
-		ce->ctr.pod_namespace = opt_string(L, c, "namespace", "");
-		if (lua_getfield(L, c, "labels") == LUA_TTABLE) {
-			lua_pushnil(L);
-			while (lua_next(L, -2) != 0 &&
-			    ce->ctr.label_count < MAX_LABELS) {
-				if (lua_type(L, -2) == LUA_TSTRING &&
-				    lua_type(L, -1) == LUA_TSTRING) {
-					ce->labels[ce->ctr.label_count].key =
-					    lua_tostring(L, -2);
-					ce->labels[ce->ctr.label_count].value =
-					    lua_tostring(L, -1);
-					ce->ctr.label_count++;
-				}
-				lua_pop(L, 1);
-			}
-		}
-		lua_pop(L, 1);
-		ce->ctr.labels = ce->labels;
-	}
-	lua_pop(L, 1);
-	ce->ev.container = &ce->ctr;
+	if (read_container(L, ev_idx, ce, why, whylen) < 0)
+		return -1;
 	ce->ev.time_ns = 1;
 	ce->ev.id = 1;
 	return 0;
@@ -251,7 +319,7 @@ expectation_met(lua_State *L, int t, const struct uw_verdict *v, char *why,
 	size_t i;
 	int found, may_fail;
 
-	lua_getfield(L, t, "expect");
+	policy_raw_field(L, t, "expect");
 	if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
 		lua_pop(L, 1);
 		if (v->reason_count == 0)
@@ -262,7 +330,7 @@ expectation_met(lua_State *L, int t, const struct uw_verdict *v, char *why,
 		    v->reasons[0].reason);
 		return 0;
 	}
-	if (!lua_istable(L, -1)) {
+	if (!policy_plain_table(L, -1)) {
 		lua_pop(L, 1);
 		snprintf(why, whylen, "the case has no expect table (use "
 		    "expect = false for no verdict)");
@@ -273,7 +341,7 @@ expectation_met(lua_State *L, int t, const struct uw_verdict *v, char *why,
 	act = opt_string(L, t, "action", NULL);
 	pol = opt_string(L, t, "policy", NULL);
 	sub = opt_string(L, t, "reason", NULL);
-	lua_getfield(L, t, "failed");
+	policy_raw_field(L, t, "failed");
 	may_fail = lua_toboolean(L, -1);
 	lua_pop(L, 2);
 	if ((sev != NULL && uw_severity_from_name(sev) < 0) ||
@@ -313,12 +381,16 @@ expectation_met(lua_State *L, int t, const struct uw_verdict *v, char *why,
 	return 1;
 }
 
+/* Run a case file in the sandbox; its list of cases is left on the
+ * stack. */
 static int
-load_case_file(lua_State *L, const char *file, struct uw_error *err)
+load_case_file(struct uw_policy_set *set, const char *file,
+    struct uw_error *err)
 {
-	char chunkname[PATH_MAX + 2], *src;
+	lua_State *L = policy_lua(set);
 	struct stat st;
 	size_t len;
+	char *src;
 	FILE *f;
 	int rc;
 
@@ -336,22 +408,64 @@ load_case_file(lua_State *L, const char *file, struct uw_error *err)
 	}
 	len = fread(src, 1, (size_t)st.st_size, f);
 	fclose(f);
-	snprintf(chunkname, sizeof(chunkname), "@%s", file);
-	rc = luaL_loadbufferx(L, src, len, chunkname, "t");
+	rc = policy_run_chunk(set, file, src, len, err);
 	free(src);
-	if (rc != LUA_OK)
-		return uw_fail(err, -EINVAL, "%s", lua_tostring(L, -1));
-	policy_push_env(L);
-	if (lua_setupvalue(L, -2, 1) == NULL)
+	if (rc < 0)
+		return rc;
+	if (!policy_plain_table(L, -1)) {
 		lua_pop(L, 1);
-	lua_sethook(L, NULL, 0, 0);
-	rc = lua_pcall(L, 0, 1, 0);
-	if (rc != LUA_OK)
-		return uw_fail(err, -EINVAL, "%s", lua_tostring(L, -1));
-	if (!lua_istable(L, -1))
 		return uw_fail(err, -EINVAL, "%s: a case file must return a "
 		    "list of cases (did you forget 'return'?)", file);
+	}
 	return 0;
+}
+
+/* Protected: the name and event of the case (argument 2) into the
+ * struct case_run (argument 1); rc 0, or -1 with why. */
+static int
+read_case(lua_State *L)
+{
+	struct case_run *r = lua_touserdata(L, 1);
+
+	r->rc = -1;
+	if (!policy_plain_table(L, 2)) {
+		snprintf(r->name, sizeof(r->name), "(not a table)");
+		snprintf(r->why, sizeof(r->why), "case %zu is not a table",
+		    r->index);
+		return 0;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", opt_string(L, 2, "name",
+	    "(unnamed)"));
+	r->rc = read_event(L, 2, &r->ce, r->why, sizeof(r->why));
+	return 0;
+}
+
+/* Protected: does r->verdict meet the case's (argument 2) expectation?
+ * rc 1, or 0 / -1 with why. */
+static int
+check_case(lua_State *L)
+{
+	struct case_run *r = lua_touserdata(L, 1);
+
+	r->rc = expectation_met(L, 2, r->verdict, r->why, sizeof(r->why));
+	return 0;
+}
+
+/* Run fn(r, case at `ci`) in protected mode; an error (memory) is the
+ * case's failure. */
+static void
+case_step(lua_State *L, lua_CFunction fn, struct case_run *r, int ci)
+{
+	lua_pushcfunction(L, fn);
+	lua_pushlightuserdata(L, r);
+	lua_pushvalue(L, ci);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+		snprintf(r->why, sizeof(r->why), "%s",
+		    lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) :
+		    "error");
+		r->rc = -1;
+		lua_pop(L, 1);
+	}
 }
 
 static int
@@ -359,18 +473,18 @@ run_file(struct uw_policy_set *set, const char *file, FILE *out,
     int *total, int *failed, struct uw_error *err)
 {
 	lua_State *L = policy_lua(set);
-	struct case_event ce;
+	struct case_run *r;
 	struct uw_verdict v;
-	char why[1024], name[256];
 	uint64_t steps;
 	size_t mem, n, i;
 	int top = lua_gettop(L), cases, rc, ok, ci;
 
-	rc = load_case_file(L, file, err);
-	if (rc < 0) {
-		lua_settop(L, top);
-		return rc;
-	}
+	r = malloc(sizeof(*r));
+	if (r == NULL)
+		return uw_fail(err, -ENOMEM, "out of memory");
+	rc = load_case_file(set, file, err);
+	if (rc < 0)
+		goto out;
 	cases = lua_gettop(L);
 	n = (size_t)lua_rawlen(L, cases);
 	fprintf(out, "# %s: %zu cases\n", file, n);
@@ -380,41 +494,39 @@ run_file(struct uw_policy_set *set, const char *file, FILE *out,
 	for (i = 1; i <= n; i++) {
 		lua_rawgeti(L, cases, (lua_Integer)i);
 		ci = lua_gettop(L);
-		snprintf(name, sizeof(name), "%s", lua_istable(L, -1) ?
-		    opt_string(L, lua_gettop(L), "name", "(unnamed)") :
-		    "(not a table)");
 		(*total)++;
-		why[0] = '\0';
+		memset(r, 0, sizeof(*r));
+		r->index = i;
 		ok = 0;
 		steps = 0;
 		mem = 0;
-		if (!lua_istable(L, -1)) {
-			snprintf(why, sizeof(why), "case %zu is not a table",
-			    i);
-		} else if (read_event(L, lua_gettop(L), &ce, why,
-		    sizeof(why)) == 0) {
-			rc = uw_policy_evaluate(set, &ce.ev, UW_ACT_KILL, &v,
+		case_step(L, read_case, r, ci);
+		if (r->rc == 0) {
+			rc = uw_policy_evaluate(set, &r->ce.ev, UW_ACT_KILL, &v,
 			    err);
-			if (rc < 0) {
-				lua_settop(L, top);
-				return rc;
-			}
+			if (rc < 0)
+				goto out;
 			policy_last_usage(set, &steps, &mem);
-			ok = expectation_met(L, ci, &v, why, sizeof(why)) ==
-			    1;
+			r->verdict = &v;
+			case_step(L, check_case, r, ci);
+			ok = r->rc == 1;
 		}
 		lua_settop(L, cases);
 		if (!ok)
 			(*failed)++;
 		fprintf(out, "%s %d - %s (instructions: %llu, memory: %zu "
-		    "KiB)\n", ok ? "ok" : "not ok", *total, name,
+		    "KiB)\n", ok ? "ok" : "not ok", *total,
+		    r->name[0] != '\0' ? r->name : "(unnamed)",
 		    (unsigned long long)steps, (mem + 1023) / 1024);
 		if (!ok)
-			fprintf(out, "#   %s: %s\n", file, why);
+			fprintf(out, "#   %s: %s\n", file, r->why);
 	}
+	rc = 0;
+out:
 	policy_set_hook_period(set, 0);
 	lua_settop(L, top);
-	return 0;
+	free(r);
+	return rc;
 }
 
 int
@@ -465,7 +577,7 @@ policy_self_check(struct uw_policy_set *set, FILE *out)
 	ctr.image_id = ctr.pod = ctr.pod_namespace = ctr.image_key = "";
 	ctr.upper = ctr.mount_point = ctr.cgroup_v1_freezer = "";
 	ctr.cgroup_v2 = "";
-	for (op = UW_OP_ADDED; op <= UW_OP_REPLACED; op++) {
+	for (op = UW_OP_ADDED; op <= UW_OP_ERROR; op++) {
 		for (k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
 			memset(&ev, 0, sizeof(ev));
 			memset(&cur, 0, sizeof(cur));
@@ -481,6 +593,12 @@ policy_self_check(struct uw_policy_set *set, FILE *out)
 			ev.type = UW_TYPE_FILE;
 			ev.current = op == UW_OP_DELETED ? NULL : &cur;
 			ev.baseline = op == UW_OP_ADDED ? NULL : &base;
+			if (op == UW_OP_ERROR) {
+				/* an entry that could not be read: no
+				 * record, only the reason */
+				ev.current = ev.baseline = NULL;
+				ev.error = "it changed while it was read";
+			}
 			ev.container = &ctr;
 			ev.time_ns = 1;
 			ev.id = 1;

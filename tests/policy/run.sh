@@ -77,6 +77,215 @@ CASES
 run_cases "a container's fields, not its id, make its view" "$S/tier" \
 	"$S/tier-cases.lua"
 
+# Op "error": policies see ev.error (and only on such events), match.ops
+# takes "error", and case files give the reason in "error".
+mkdir -p "$S/errset"
+cat >"$S/errset/errors.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "errors", description = "sees only error events",
+	match = { ops = { "error" } },
+	evaluate = function(ev)
+		return uw.verdict("high", "alert", string.format(
+			"errors saw %s (%s, current %s)", ev.error, ev.type,
+			tostring(ev.current)))
+	end,
+}
+POLICY
+cat >"$S/errset/fields.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "fields", description = "says what it saw",
+	evaluate = function(ev)
+		return uw.verdict("low", "log", string.format("op %s error %s",
+			ev.op, tostring(ev.error)))
+	end,
+}
+POLICY
+cat >"$S/errset-cases.lua" <<'CASES'
+return {
+	{ name = "an error event reaches match.ops error",
+	  event = { op = "error", path = "/a", error = "it changed while it was read" },
+	  expect = { severity = "high", action = "alert", policy = "errors",
+	             reason = "errors saw it changed while it was read (file, current nil)" } },
+	{ name = "and carries ev.error",
+	  event = { op = "error", path = "/a", error = "too deep" },
+	  expect = { policy = "fields", reason = "op error error too deep" } },
+	{ name = "an added event: no ev.error, and match.ops error keeps it out",
+	  event = { op = "added", path = "/a" },
+	  expect = { severity = "low", action = "log", policy = "fields",
+	             reason = "op added error nil" } },
+}
+CASES
+run_cases "op error: ev.error and match.ops" "$S/errset" "$S/errset-cases.lua"
+
+cat >"$S/errcase-bad.lua" <<'CASES'
+return {
+	{ name = "op error without its reason",
+	  event = { op = "error", path = "/a" }, expect = false },
+	{ name = "a reason on another op",
+	  event = { op = "added", path = "/a", error = "x" }, expect = false },
+}
+CASES
+out=$("$UPPERWATCH" policy test "$S/errset" --cases "$S/errcase-bad.lua" 2>&1)
+expect_eq "case files: an error event without error, or error on another op, fails" 1 $?
+expect_eq "case files: both say why" 2 \
+    "$(grep -c 'event.error (a string) goes with op error, and only with it' <<<"$out")"
+
+# policy check judges a synthetic error event too: a policy that fails on
+# one is reported (and without that failure it passes).
+mkdir -p "$S/checkerr"
+cat >"$S/checkerr/p.lua" <<'POLICY'
+return {
+	name = "p", description = "fails on error events",
+	evaluate = function(ev)
+		if ev.op == "error" then
+			error("cannot handle " .. ev.error)
+		end
+	end,
+}
+POLICY
+out=$("$UPPERWATCH" policy check "$S/checkerr" 2>&1)
+expect_eq "policy check: a policy failing on error events is found" 1 $?
+check "policy check: the failure names the synthetic error event" \
+	grep -q '^p: on error /etc/passwd: .*cannot handle it changed while it was read' <<<"$out"
+sed -i 's/error("cannot handle " .. ev.error)/return nil/' "$S/checkerr/p.lua"
+check "policy check: control, the same policy without the failure passes" \
+	"$UPPERWATCH" policy check "$S/checkerr"
+
+# Labels: at most 256, 64 KiB in all, 4 KiB a value (as discovery caps
+# them), and ev.container.labels_truncated says when some were cut.
+mkdir -p "$S/labels"
+cat >"$S/labels/labels.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "labels", description = "counts labels",
+	evaluate = function(ev)
+		local n = 0
+		for _ in pairs(ev.container.labels) do
+			n = n + 1
+		end
+		local big = ev.container.labels.big
+		return uw.verdict("low", "log", string.format(
+			"labels %d truncated %s big %s", n,
+			tostring(ev.container.labels_truncated),
+			big and #big or "none"))
+	end,
+}
+POLICY
+cat >"$S/labels-cases.lua" <<'CASES'
+local many, wide = {}, {}
+for i = 1, 300 do
+	many[string.format("k%03d", i)] = "v"
+end
+for i = 1, 20 do
+	wide[string.format("k%02d", i)] = string.rep("v", 4096)
+end
+return {
+	{ name = "within the caps: all, not truncated",
+	  event = { op = "added", path = "/a", container = { labels = { a = "1" } } },
+	  expect = { reason = "labels 1 truncated false big none" } },
+	{ name = "300 labels: 256 shown, truncated",
+	  event = { op = "added", path = "/a", container = { labels = many } },
+	  expect = { reason = "labels 256 truncated true big none" } },
+	{ name = "a 10 KiB value: cut to 4096 bytes, truncated",
+	  event = { op = "added", path = "/a",
+	            container = { labels = { big = string.rep("v", 10240) } } },
+	  expect = { reason = "labels 1 truncated true big 4096" } },
+	{ name = "a value of 4096 bytes is whole",
+	  event = { op = "added", path = "/a",
+	            container = { labels = { big = string.rep("v", 4096) } } },
+	  expect = { reason = "labels 1 truncated false big 4096" } },
+	{ name = "20 values of 4 KiB: 15 fit in 64 KiB, truncated",
+	  event = { op = "added", path = "/a", container = { labels = wide } },
+	  expect = { reason = "labels 15 truncated true big none" } },
+	{ name = "truncated by discovery: said so",
+	  event = { op = "added", path = "/a",
+	            container = { labels = { a = "1" }, labels_truncated = true } },
+	  expect = { reason = "labels 1 truncated true big none" } },
+}
+CASES
+run_cases "labels: caps and labels_truncated" "$S/labels" "$S/labels-cases.lua"
+
+# An event too big to build under the memory cap is that event's failure:
+# one medium/alert reason from "upperwatch", and no policy is blamed, so
+# six of them in a row (quarantine comes after five failures) leave the
+# policy judging.  Control: a policy that fails six times for real is
+# quarantined.
+mkdir -p "$S/big" "$S/flaky"
+cat >"$S/big/judge.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "judge", description = "low, with the path",
+	evaluate = function(ev)
+		return uw.verdict("low", "log", "judge saw " .. ev.path:sub(1, 32))
+	end,
+}
+POLICY
+cat >"$S/big-cases.lua" <<'CASES'
+-- 6 MiB, shared by the cases; each event copies it twice (path and
+-- link): 18 MiB with the case file's copy, past the 16 MiB cap.
+local big = string.rep("/x", 3 * 1024 * 1024)
+local cases = {}
+for i = 1, 6 do
+	cases[i] = { name = "a 12 MiB event is not judged (" .. i .. ")",
+	  event = { op = "added", path = big, current = { link = big } },
+	  expect = { severity = "medium", action = "alert", policy = "upperwatch",
+	             reason = "the event could not be judged: the policies' "
+	                      .. "memory limit", failed = true } }
+end
+cases[7] = { name = "the next event is judged: the policy was not blamed",
+  event = { op = "added", path = "/small" },
+  expect = { severity = "low", action = "log", policy = "judge",
+             reason = "judge saw /small" } }
+return cases
+CASES
+run_cases "an event too big to build: its own failure, no policy's" \
+	"$S/big" "$S/big-cases.lua"
+# The same events, expecting judge to be blamed: it never is (the old
+# engine blamed every policy, and quarantined them).
+cat >"$S/big-blame.lua" <<'CASES'
+local big = string.rep("/x", 3 * 1024 * 1024)
+local cases = {}
+for i = 1, 6 do
+	cases[i] = { name = "judge failed on it (" .. i .. ")",
+	  event = { op = "added", path = big, current = { link = big } },
+	  expect = { policy = "judge", reason = "policy judge failed",
+	             failed = true } }
+end
+return cases
+CASES
+out=$("$UPPERWATCH" policy test "$S/big" --cases "$S/big-blame.lua" 2>&1)
+expect_eq "an event too big to build: judge is blamed for none of them" 6 \
+	"$(grep -c "no reason from policy judge containing 'policy judge failed'" <<<"$out")"
+cat >"$S/flaky/flaky.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "flaky", description = "fails on /fail",
+	evaluate = function(ev)
+		if ev.path == "/fail" then
+			error("flaky failed")
+		end
+		return uw.verdict("low", "log", "flaky saw " .. ev.path)
+	end,
+}
+POLICY
+cat >"$S/flaky-cases.lua" <<'CASES'
+local cases = {}
+for i = 1, 6 do
+	cases[i] = { name = "flaky fails (" .. i .. ")",
+	  event = { op = "added", path = "/fail" },
+	  expect = { severity = "medium", action = "alert", policy = "flaky",
+	             failed = true } }
+end
+cases[6].expect = false		-- quarantined after five
+cases[7] = { name = "quarantined: no verdict on the next event",
+  event = { op = "added", path = "/small" }, expect = false }
+return cases
+CASES
+run_cases "control: a policy failing for real is quarantined after five" \
+	"$S/flaky" "$S/flaky-cases.lua"
+
 # A broken policy does not load, with file:line.
 mkdir -p "$S/broken"
 printf 'return {\n  name = "b", description = "d",\n  evaluate = function(ev)\n    return uw.verdict(\n  end,\n}\n' >"$S/broken/b.lua"

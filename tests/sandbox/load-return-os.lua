@@ -1,0 +1,3 @@
+-- expect: a policy file must return a table it built
+-- at: load
+return os
