@@ -1,13 +1,22 @@
 -- Every drift event gets an opinion: files the container runtime writes
 -- into every container at start are info, anything else is low.  The
--- other policies of this set raise what matters above that.
+-- other policies of this set raise what matters above that.  An entry the
+-- watcher could not classify (op "error": it changed while read, lies too
+-- deep, cannot be read) is high: a change made to go unseen looks exactly
+-- like that, so it is never let through as noise.
 local uw = require("upperwatch")
 
 return {
 	name = "container-drift",
 	description = "Any change to the image's files is low; files the "
-		.. "runtime injects at start are info.",
+		.. "runtime injects at start are info; an entry that could not "
+		.. "be classified is high.",
 	evaluate = function(ev)
+		if ev.op == "error" then
+			return uw.verdict("high", "alert", "could not be classified: "
+				.. (ev.error or "no reason given"),
+				{ tags = { "defense-evasion" } })
+		end
 		if uw.runtime_file(ev.path) then
 			return uw.verdict("info", "log",
 				"file written by the container runtime at start")
