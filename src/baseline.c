@@ -812,9 +812,10 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 	unsigned short dir;
 
 	if (b->depth + 1 >= BASELINE_MAX_DEPTH) {
-		rc = skip(b, uw_fail(b->err, -ELOOP, "%s: more than %d "
-		    "directories deep", (const char *)b->path.data,
-		    BASELINE_MAX_DEPTH));
+		/* The path itself is 4096 names long: its head says where. */
+		rc = skip(b, uw_fail(b->err, -ELOOP, "more than %d directories "
+		    "deep at %.120s... (%zu bytes)", BASELINE_MAX_DEPTH,
+		    (const char *)b->path.data, b->path.len));
 		return rc < 0 ? rc : 1;		/* not entered */
 	}
 	child = &b->frames[b->depth + 1];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -251,15 +252,33 @@ uw_policy_replay(struct uw_db *db, struct uw_policy_set *set,
 
 /* ---- status ---- */
 
+/* A string a container may have chosen (a name, an id), escaped, in a
+ * column of `width` (0: as long as it is), cut when longer. */
+static void
+print_str(FILE *out, const char *s, int width)
+{
+	char buf[256];
+	size_t n;
+
+	if (s == NULL)
+		s = "";
+	n = uw_escape_to_buf(buf, width > 0 && (size_t)width < sizeof(buf) ?
+	    (size_t)width + 1 : sizeof(buf), (const unsigned char *)s,
+	    strlen(s), NULL);
+	fputs(buf, out);
+	for (; width > 0 && n < (size_t)width; n++)
+		fputc(' ', out);
+}
+
 UW_API int
 uw_status_print(const char *db_path, FILE *out, int json,
     struct uw_error *err)
 {
 	const char *slash = strrchr(db_path, '/');
 	char path[4096], when[64];
-	const json_t *c, *cs;
+	const json_t *c, *cs, *ds;
 	json_error_t jerr;
-	json_t *st;
+	json_t *st = NULL;
 	time_t t;
 	struct tm tm;
 	size_t i;
@@ -268,7 +287,16 @@ uw_status_print(const char *db_path, FILE *out, int json,
 
 	snprintf(path, sizeof(path), "%.*sstatus.json", slash != NULL ?
 	    (int)(slash - db_path + 1) : 0, db_path);
-	st = json_load_file(path, 0, &jerr);
+	/* Rewritten in place when the disk is full: a read may meet half a
+	 * write, so try again a moment later. */
+	for (i = 0; i < 5; i++) {
+		st = json_load_file(path, 0, &jerr);
+		if (json_is_object(st) || access(path, F_OK) != 0)
+			break;
+		json_decref(st);
+		st = NULL;
+		usleep(20000);
+	}
 	if (!json_is_object(st)) {
 		json_decref(st);
 		return uw_fail(err, -ENOENT, "%s: no status (is the daemon "
@@ -317,15 +345,29 @@ uw_status_print(const char *db_path, FILE *out, int json,
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(out, "last rescan:     %s\n", t > 0 ? when : "-");
+	fprintf(out, "journal:         %s\n", json_is_false(json_object_get(st,
+	    "journal_ok")) ? "cannot write (see below)" : "ok");
+	ds = json_object_get(st, "degraded");
+	fprintf(out, "coverage:        %s\n", json_array_size(ds) > 0 ?
+	    "DEGRADED" : "full");
+	for (i = 0; i < json_array_size(ds); i++) {
+		fputs("  - ", out);
+		print_str(out, json_string_value(json_array_get(ds, i)), 0);
+		fputc('\n', out);
+	}
 	for (i = 0; i < json_array_size(cs); i++) {
 		c = json_array_get(cs, i);
-		fprintf(out, "  %-12.12s %-20.20s %-8s %6lld watches%s%s\n",
-		    json_string_value(json_object_get(c, "id")),
-		    json_string_value(json_object_get(c, "name")),
+		fputs("  ", out);
+		print_str(out, json_string_value(json_object_get(c, "id")), 12);
+		fputc(' ', out);
+		print_str(out, json_string_value(json_object_get(c, "name")),
+		    20);
+		fprintf(out, " %-8s %6lld watches%s%s%s\n",
 		    json_string_value(json_object_get(c, "runtime")),
 		    json_integer_value(json_object_get(c, "watches")),
 		    json_is_true(json_object_get(c, "rescan_only")) ?
-		    " (over the watch limit: rescans)" : "",
+		    " (over a watch limit: rescans)" : "",
+		    json_object_get(c, "degraded") != NULL ? " (degraded)" : "",
 		    json_is_true(json_object_get(c, "paused")) ?
 		    " (paused)" : "");
 	}
