@@ -1401,8 +1401,9 @@ add_watch(struct watcher *w, struct wctr *c, const unsigned char *path,
 			return 0;
 		}
 		if (c->unwatched++ == 0)
-			warn(w, "container %s: %s cannot be watched (%s): the "
-			    "container is rescanned every %lld s while it is so",
+			coverage(w, c, "container %s: %s cannot be watched "
+			    "(%s): the container is rescanned every %lld s "
+			    "while it is so",
 			    escs(w, c->info.id), esc(w, path, len),
 			    strerror(e), UNWATCHED_RESCAN_NS / 1000000000);
 		if (c->next_rescan_ns > uw_now_mono_ns() + UNWATCHED_RESCAN_NS)
@@ -1649,14 +1650,17 @@ forget_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	known = pset_get(&c->reported, path, len, 0);
 	if (known == NULL)
 		return 0;	/* never reported */
+	/* (`path` may be the entry's own key: the row goes first) */
+	rc = txn_begin(w);
+	if (rc == 0 && !w->journal_down) {
+		rc = store_state_del(w->store, c->info.id, path, len, w->err);
+		if (rc < 0)
+			rc = journal_fail(w, rc);
+	}
 	if (known->flags & PENT_UNJOURNALED)
 		w->unjournaled--;
 	pset_del(&c->reported, known);
-	rc = txn_begin(w);
-	if (rc < 0 || w->journal_down)
-		return rc;
-	rc = store_state_del(w->store, c->info.id, path, len, w->err);
-	return rc < 0 ? journal_fail(w, rc) : 0;
+	return rc;
 }
 
 /*
