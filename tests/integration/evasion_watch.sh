@@ -35,14 +35,16 @@
 #      --container --json` has it too and exits 1, not 2.  Control: the
 #      payload is in the upper dir (find).
 #   7. A regular file (rewritten) and a FIFO exchanged in a loop
-#      (RENAME_EXCHANGE): upperwatch must never open the FIFO.  A writer
+#      (RENAME_EXCHANGE, three processes, 8 s), watched by the daemon and
+#      by a second one with --quiet-ms 1 (which reads both names some
+#      thousand times): upperwatch must never open the FIFO.  A writer
 #      blocked opening it for write would be unblocked by any open for
 #      read.  The writer runs on the host, on the upper dir's FIFO:
 #      overlayfs gives a FIFO seen through the merged view a pipe of its
 #      own, so only an open of the upper inode (what upperwatch reads)
 #      could unblock it; a writer inside the container could never tell.
-#      Asserted: the writer is still blocked after the loop, the daemon
-#      runs, each name's last event has its final type.  Controls: the
+#      Asserted: the writer is still blocked after the loop, the daemons
+#      run, each name's last event (of both) has its final type.  Controls: the
 #      loop swapped more than 1,000 times; an open for read of the upper
 #      FIFO from the host unblocks the writer.
 #   2. A RENAME_EXCHANGE loop (10 s) between a dir /srv/race/d and a
@@ -324,8 +326,15 @@ scenario_8() {
 # ---- 7. a FIFO swapped in for a file being rewritten -------------------------------
 
 scenario_7() {
+	local EV7=$S/ev7.jsonl ERR7=$S/err7 W7 n final
+
 	xc "$C1" 'mkdir -p /srv/ff && echo data > /srv/ff/f && mkfifo /srv/ff/p' || fail "7: setup failed"
 	wait_until 5 test -p "$U1/srv/ff/p" || fail "7: no FIFO in the upper dir"
+	# A second daemon on c1 that looks again 1 ms after each event, so
+	# that it reads the two names thousands of times during the loop.
+	start_upperwatch W7 "$EV7" "$ERR7" --db "$RS/db7" watch --container "$C1" --quiet-ms 1 --no-policy
+	wait_until 30 grep -q "watching container $C1 " "$ERR7" ||
+	    fail "7: watch --quiet-ms 1: no 'watching container' notice: $(head -c 300 "$ERR7")"
 	"$S/hostile" fifo-writer "$U1/srv/ff/p" "$S/unblocked" 2>"$S/writer.err" &
 	WR=$!
 	cleanup_push "kill $WR"
@@ -333,25 +342,29 @@ scenario_7() {
 	check "7: the writer blocks opening the FIFO for write (no reader)" \
 	    test ! -e "$S/unblocked" -a -d "/proc/$WR"
 	sleep 1	# the FIFO's own event is done with
-	from=$(wc -l <"$EV")
-	xc "$C1" 'hostile swap-file-fifo /srv/ff/f /srv/ff/p 8' || fail "7: the swap loop failed"
+	xc "$C1" 'hostile swap-file-fifo /srv/ff/f /srv/ff/p 8 3' || fail "7: the swap loop failed"
 	SWAPS=$(sed -n 's/^swaps \([0-9]*\) .*/\1/p' "$S/exec.out")
 	echo "# 7: $(cat "$S/exec.out")"
 	check "7 control: the loop exchanged the file and the FIFO more than 1,000 times (${SWAPS:-0})" \
 	    test "${SWAPS:-0}" -gt 1000
 	check "7: the daemon still runs" alive "$W"
+	check "7: the daemon with --quiet-ms 1 still runs" alive "$W7"
 	check "7: upperwatch never opened the FIFO: the writer is still blocked" \
 	    test ! -e "$S/unblocked" -a -d "/proc/$WR"
 	wait_until 10 settled "$EV"
+	wait_until 10 settled "$EV7"
+	echo "# 7: events on /srv/ff during the loop: $(grep -c '"path":"/srv/ff/' "$EV") and $(grep -c '"path":"/srv/ff/' "$EV7") (--quiet-ms 1)"
 	for n in f p; do
 		case $(stat -c %F "$U1/srv/ff/$n") in
 		fifo) final=fifo ;;
 		"regular file") final=file ;;
 		*) final=other ;;
 		esac
-		expect_eq "7: /srv/ff/$n: its last event has its final type" "$final" \
-		    "$(jq -r --arg p "/srv/ff/$n" 'select(.path == $p) | .type' "$EV" 2>/dev/null | tail -n 1)"
+		expect_eq "7: /srv/ff/$n: its last event has its final type (both daemons)" "$final $final" \
+		    "$(jq -r --arg p "/srv/ff/$n" 'select(.path == $p) | .type' "$EV" 2>/dev/null | tail -n 1) $(jq -r --arg p "/srv/ff/$n" 'select(.path == $p) | .type' "$EV7" 2>/dev/null | tail -n 1)"
 	done
+	stop_bg "$W7"
+	expect_eq "7: the daemon with --quiet-ms 1: SIGTERM, exit 0" 0 "$BG_STATUS"
 	fifo=$(find "$U1/srv/ff" -type p | head -n 1)
 	timeout 5 cat "$fifo" >/dev/null 2>&1
 	if wait_until 5 test -e "$S/unblocked"; then

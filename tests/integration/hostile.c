@@ -11,11 +11,13 @@
  *   hostile exchange-loop A B SECONDS
  *       renameat2(A, B, RENAME_EXCHANGE) as fast as it goes for SECONDS;
  *       prints "swaps N".
- *   hostile swap-file-fifo FILE FIFO SECONDS
- *       FILE is a regular file, FIFO a FIFO: for SECONDS, exchange the
- *       two names as fast as it goes, rewriting the regular one
- *       (whichever name holds it now) every 16th time; prints "swaps N
- *       rewrites M".  Never opens the FIFO.
+ *   hostile swap-file-fifo FILE FIFO SECONDS [WORKERS]
+ *       FILE is a regular file, FIFO a FIFO: for SECONDS, WORKERS
+ *       processes (default 1) exchange the two names as fast as they
+ *       go, each rewriting the regular one (whichever name holds it now)
+ *       every 16th time; prints "swaps N rewrites M" (all workers).
+ *       Never opens the FIFO: opened for writing without a reader, it
+ *       fails with ENXIO.
  *   hostile fifo-writer FIFO MARKER
  *       open FIFO for writing, which blocks until someone opens it for
  *       reading; then create MARKER and write one byte.
@@ -38,7 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,7 +55,8 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: hostile setxattr PATH NAME [VALUE] | "
-	    "exchange-loop A B SECONDS | swap-file-fifo FILE FIFO SECONDS | "
+	    "exchange-loop A B SECONDS | swap-file-fifo FILE FIFO SECONDS "
+	    "[WORKERS] | "
 	    "fifo-writer FIFO MARKER | deep-mkdir DIR N [PAYLOAD] | "
 	    "fill-disk FILE\n");
 	return 2;
@@ -112,27 +117,22 @@ cmd_exchange_loop(int argc, char **argv)
 	return swaps > 0 ? 0 : 1;
 }
 
-static int
-cmd_swap_file_fifo(int argc, char **argv)
+/* One worker of swap-file-fifo; adds to counts[0] (swaps) and counts[1]
+ * (rewrites). */
+static void
+swap_worker(char **name, double end, unsigned long *counts)
 {
-	const char *name[2];
 	unsigned long swaps = 0, rewrites = 0;
 	char buf[4096];
-	int reg = 0;	/* which name holds the regular file */
-	double end;
 
-	if (argc != 5)
-		return usage();
-	name[0] = argv[2];
-	name[1] = argv[3];
-	end = now() + atof(argv[4]);
 	while (now() < end) {
 		struct stat st;
-		int fd = -1, n;
+		int fd = -1, i, n;
 
-		/* O_NONBLOCK: were it the FIFO after all, ENXIO, not a hang. */
-		if (swaps % 16 == 0)
-			fd = open(name[reg], O_WRONLY | O_TRUNC | O_NONBLOCK |
+		/* Whichever name holds the regular file: the FIFO has no
+		 * reader on the overlay, so O_NONBLOCK gives ENXIO there. */
+		for (i = 0; i < 2 && fd < 0 && swaps % 16 == 0; i++)
+			fd = open(name[i], O_WRONLY | O_TRUNC | O_NONBLOCK |
 			    O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0) {
 			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -146,15 +146,50 @@ cmd_swap_file_fifo(int argc, char **argv)
 		}
 		if (exchange(name[0], name[1]) == 0) {
 			swaps++;
-			reg = !reg;
 		} else {
 			fprintf(stderr, "hostile: exchange %s %s: %s\n",
 			    name[0], name[1], strerror(errno));
 			break;
 		}
 	}
-	printf("swaps %lu rewrites %lu\n", swaps, rewrites);
-	return swaps > 0 ? 0 : 1;
+	__atomic_add_fetch(&counts[0], swaps, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&counts[1], rewrites, __ATOMIC_SEQ_CST);
+}
+
+static int
+cmd_swap_file_fifo(int argc, char **argv)
+{
+	unsigned long *counts;
+	double end;
+	int workers, i;
+
+	if (argc != 5 && argc != 6)
+		return usage();
+	workers = argc == 6 ? atoi(argv[5]) : 1;
+	if (workers < 1 || workers > 64)
+		return usage();
+	counts = mmap(NULL, 2 * sizeof(*counts), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counts == MAP_FAILED) {
+		perror("hostile: mmap");
+		return 1;
+	}
+	end = now() + atof(argv[4]);
+	for (i = 1; i < workers; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			swap_worker(argv + 2, end, counts);
+			_exit(0);
+		}
+		if (pid < 0)
+			perror("hostile: fork");
+	}
+	swap_worker(argv + 2, end, counts);
+	while (wait(NULL) > 0)
+		;
+	printf("swaps %lu rewrites %lu\n", counts[0], counts[1]);
+	return counts[0] > 0 ? 0 : 1;
 }
 
 static int
