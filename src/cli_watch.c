@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <unistd.h>
@@ -23,13 +25,85 @@
  * the batch is full, and whenever the watcher is about to wait (so a
  * reader sees an event as soon as the burst it came in is handled, and
  * never half a line).
+ *
+ * A write that fails (the disk of --output is full, a reader of stdout
+ * went away) never stops the watcher: a container filling the disk it
+ * shares with /var/log must not blind the monitor.  The batch is dropped
+ * (every event is in the journal, or will be when it catches up), what
+ * was half-written of it is cut off again, the loss is said once and
+ * counted, and writing is tried again with the next batch.
  */
 struct watch_out {
 	FILE *out;
+	const char *name;	/* for messages: the file, or "stdout" */
 	int quiet;
+	int failing;		/* the last write failed */
+	unsigned long long dropped;	/* events not written */
 	char buf[OUT_BUF];
 	size_t len;
 };
+
+static void print_notice(enum uw_notice_level level, const char *msg,
+    void *arg);
+
+/* Write `len` bytes whole, or cut off what was written (a regular file)
+ * and return -errno. */
+static int
+write_all(int fd, const char *data, size_t len)
+{
+	struct stat st;
+	off_t before = -1;
+	size_t off = 0;
+	ssize_t n;
+	int e;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		before = st.st_size;
+	while (off < len) {
+		n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? errno : EIO;
+			if (before >= 0 && off > 0)
+				(void)ftruncate(fd, before);
+			return -e;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* Write `len` bytes of whole lines out; a failure is said and counted. */
+static void
+emit_lines(struct watch_out *o, const char *data, size_t len)
+{
+	char msg[512];
+	size_t i, lines = 0;
+	int rc;
+
+	rc = write_all(fileno(o->out), data, len);
+	if (rc == 0) {
+		if (o->failing) {
+			snprintf(msg, sizeof(msg), "writing events to %s "
+			    "again; %llu were not written to it (they are in "
+			    "the journal)", o->name, o->dropped);
+			print_notice(UW_NOTICE_WARNING, msg, o);
+			o->failing = 0;
+		}
+		return;
+	}
+	for (i = 0; i < len; i++)
+		lines += data[i] == '\n';
+	o->dropped += lines;
+	if (!o->failing) {
+		snprintf(msg, sizeof(msg), "cannot write events to %s (%s): "
+		    "they are dropped from it, not from the journal, until it "
+		    "can be written again", o->name, strerror(-rc));
+		print_notice(UW_NOTICE_WARNING, msg, o);
+		o->failing = 1;
+	}
+}
 
 static int
 flush_out(void *arg)
@@ -38,38 +112,50 @@ flush_out(void *arg)
 	size_t len = o->len;
 
 	o->len = 0;
-	if (len > 0 && fwrite(o->buf, 1, len, o->out) != len)
-		return -EIO;
-	return fflush(o->out) != 0 ? -EIO : 0;
+	if (len > 0)
+		emit_lines(o, o->buf, len);
+	return 0;
 }
 
 static int
 print_event(const struct uw_event *ev, void *arg)
 {
 	struct watch_out *o = arg;
-	int rc = 0;
+	char *line = NULL;
+	size_t line_len = 0;
+	FILE *mem;
 
 	if (ev->json == NULL) {
-		rc = flush_out(o);
-		if (rc == 0)
-			rc = uw_event_write_json(o->out, ev);
-		return rc;
+		/* not journaled, so not formatted yet */
+		flush_out(o);
+		mem = open_memstream(&line, &line_len);
+		if (mem == NULL)
+			return -ENOMEM;
+		if (uw_event_write_json(mem, ev) < 0 || fclose(mem) != 0) {
+			free(line);
+			return -ENOMEM;
+		}
+		emit_lines(o, line, line_len);
+		free(line);
+		return 0;
 	}
 	if (o->len + ev->json_len + 1 > sizeof(o->buf))
-		rc = flush_out(o);
-	if (rc == 0 && ev->json_len + 1 > sizeof(o->buf)) {
+		flush_out(o);
+	if (ev->json_len + 1 > sizeof(o->buf)) {
 		/* longer than a batch: on its own */
-		if (fwrite(ev->json, 1, ev->json_len, o->out) != ev->json_len ||
-		    fputc('\n', o->out) == EOF || fflush(o->out) != 0)
-			rc = -EIO;
-		return rc;
+		line = malloc(ev->json_len + 1);
+		if (line == NULL)
+			return -ENOMEM;
+		memcpy(line, ev->json, ev->json_len);
+		line[ev->json_len] = '\n';
+		emit_lines(o, line, ev->json_len + 1);
+		free(line);
+		return 0;
 	}
-	if (rc == 0) {
-		memcpy(o->buf + o->len, ev->json, ev->json_len);
-		o->len += ev->json_len;
-		o->buf[o->len++] = '\n';
-	}
-	return rc;
+	memcpy(o->buf + o->len, ev->json, ev->json_len);
+	o->len += ev->json_len;
+	o->buf[o->len++] = '\n';
+	return 0;
 }
 
 /* A notice on stderr, one line whatever it holds: warnings (and
@@ -152,7 +238,10 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	memset(&opts, 0, sizeof(opts));
 	opts.max_action = UW_ACT_KILL;
 	out.out = stdout;
+	out.name = "stdout";
 	out.quiet = 0;
+	out.failing = 0;
+	out.dropped = 0;
 	out.len = 0;
 	while ((c = getopt_long(argc, argv, "hc:o:qx:", longopts, NULL))
 	    != -1) {
@@ -282,6 +371,7 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	opts.arg = &out;
 	opts.stop = &cli_interrupted;
 	if (output != NULL) {
+		out.name = output;
 		out.out = fopen(output, "ae");
 		if (out.out == NULL) {
 			cli_error("%s: %s", output, strerror(errno));
@@ -294,13 +384,14 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 			fclose(out.out);
 		return CLI_ERROR;
 	}
+	/* A reader of stdout that goes away must not end the monitor: the
+	 * write fails (EPIPE), is said, and the journal has the events. */
+	signal(SIGPIPE, SIG_IGN);
 	rc = uw_watch(db, &opts, &err);
 	uw_db_close(db);
-	if (flush_out(&out) != 0 && rc == 0)
-		rc = uw_fail(&err, -EIO, "%s: %s", output != NULL ? output :
-		    "stdout", strerror(errno));
-	if (output != NULL && fclose(out.out) != 0 && rc == 0)
-		rc = uw_fail(&err, -EIO, "%s: %s", output, strerror(errno));
+	flush_out(&out);
+	if (output != NULL)
+		fclose(out.out);	/* nothing buffered in it: see emit_lines */
 	if (rc < 0) {
 		cli_error("%s", err.msg);
 		return CLI_ERROR;

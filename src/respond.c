@@ -172,6 +172,8 @@ run(char *const argv[], char *out, size_t outlen)
 		fcntl(STDOUT_FILENO, F_SETFD, 0);
 		fcntl(STDERR_FILENO, F_SETFD, 0);
 		close_inherited();
+		/* the watcher ignores SIGPIPE; a runtime gets the default */
+		signal(SIGPIPE, SIG_DFL);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
