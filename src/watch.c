@@ -287,6 +287,7 @@ struct watcher {
 	/* The journal cannot write (a full disk): events still go out,
 	 * marked unjournaled, and it is tried again now and then. */
 	int journal_down;
+	int journal_retrying;	/* journal_recover is trying it */
 	char journal_why[256];
 	int64_t journal_retry_ns;
 	uint64_t unjournaled;		/* events out while it was down */
@@ -525,8 +526,10 @@ journal_fail(struct watcher *w, int rc)
 	store_rollback(w->store);
 	w->in_txn = 0;
 	w->journal_retry_ns = uw_now_mono_ns() + JOURNAL_RETRY_NS;
-	if (w->journal_down)
+	if (w->journal_down || w->journal_retrying) {
+		w->journal_down = 1;	/* said already */
 		return 0;
+	}
 	w->journal_down = 1;
 	snprintf(w->journal_why, sizeof(w->journal_why), "%.200s",
 	    w->err->msg);
@@ -2039,6 +2042,7 @@ journal_recover(struct watcher *w)
 	int rc = 0;
 
 	w->journal_down = 0;
+	w->journal_retrying = 1;
 	rc = txn_begin(w);
 	for (i = 0; rc == 0 && !w->journal_down && i < w->ctr_count; i++) {
 		rc = reconcile(w, w->ctrs[i]);
@@ -2047,6 +2051,7 @@ journal_recover(struct watcher *w)
 	}
 	if (rc == 0 && !w->journal_down)
 		rc = txn_commit(w);
+	w->journal_retrying = 0;
 	if (rc < 0 || w->journal_down) {
 		/* still down: journal_fail set the next try */
 		w->journal_down = 1;

@@ -22,6 +22,11 @@
 #     "journal_ok": true again, and stdout printed each exactly once.
 # The daemon never exits: it is checked alive at each step and stops
 # with exit 0 on SIGTERM.
+# A second daemon has the shipped unit's shape: --quiet, events written
+# with --output to a file on the disk the container fills (its own db
+# there too, --max-action alert).  It must not stop either: it says once
+# that it cannot write the file, writes again once it can (a change made
+# then is in the file), and leaves only whole JSON lines in it.
 #
 # Needs root, runc, a static busybox, cc with a static libc, jq, sqlite3.
 # UWT_KEEP=DIR keeps a copy of the scratch dir.
@@ -131,6 +136,11 @@ if ! wait_until 30 grep -q "watching container $C " "$ERR"; then
 fi
 wait_until 10 jq -e 'select(.path == "/tmp/started")' "$EV" >/dev/null 2>&1 ||
     fail "the start-up scan did not report /tmp/started"
+OUT=$T/out.jsonl ERR2=$S/watch2.err
+start_upperwatch W2 /dev/null "$ERR2" --db "$T/db2" watch --quiet --container "$C" \
+    --policy "$POL" --max-action alert --output "$OUT"
+wait_until 15 jq -e 'select(.path == "/tmp/started")' "$OUT" >/dev/null 2>&1 ||
+    fail "--output: the start-up scan did not reach $OUT: $(head -c 300 "$ERR2")"
 # status.json is rewritten every 5 s
 if wait_until 15 status_is '.journal_ok == true and ((.degraded // []) | length == 0)'; then
 	pass "before the fill: status says journal_ok true, nothing degraded"
@@ -168,6 +178,21 @@ else
 	fail "full disk: status does not say the journal is degraded within 15 s: $(status_now)"
 fi
 still_running "with the journal failing"
+sleep 6	# a retry of the journal (every 5 s) fails meanwhile
+check "the journal's failure is said once, not at every retry" \
+    test "$(grep -c 'WARNING: the journal cannot write' "$ERR")" = 1
+# Enough events that their lines outgrow the slack in the file's last
+# page: only then does writing --output need a free block.
+xc "$C" 'mkdir /srv/many && for i in $(seq 300); do : >/srv/many/f$i; done' ||
+    fail "300 empty files on the full disk failed"
+wait_until 10 grep -q "WARNING: cannot write events to $OUT" "$ERR2"
+if alive "$W2" && my_child "$W2"; then
+	pass "--output on the full disk: that daemon still runs"
+else
+	fail "--output on the full disk: that daemon is gone: $(tail -n 3 "$ERR2" | tr '\n' ';')"
+fi
+check "--output on the full disk: it says so, once" \
+    test "$(grep -c "WARNING: cannot write events to $OUT" "$ERR2")" = 1
 
 xc "$C" 'touch /srv/pause-me' || fail "touch /srv/pause-me failed"
 if wait_until 10 is_state "$C" paused; then
@@ -198,6 +223,16 @@ else
 fi
 sleep 1
 expect_eq "stdout: each of the four changes printed exactly once" "$ONCE_EACH" "$(count_ops "$EV")"
+xc "$C" 'touch /srv/after-fill' || fail "touch /srv/after-fill failed"
+if wait_until 10 jq -e 'select(.path == "/srv/after-fill")' "$OUT" >/dev/null 2>&1; then
+	pass "--output: written again once the disk has room"
+else
+	fail "--output: /srv/after-fill not in $OUT within 10 s: $(tail -n 2 "$ERR2" | tr '\n' ';')"
+fi
+check "--output: it says it writes again" grep -q "writing events to $OUT again" "$ERR2"
+check "--output: only whole JSON lines in the file" jq -e . "$OUT" >/dev/null
+stop_bg "$W2"
+expect_eq "--output daemon: SIGTERM, exit 0" 0 "$BG_STATUS"
 still_running "at the end"
 stop_bg "$W"
 expect_eq "SIGTERM: exit 0" 0 "$BG_STATUS"
