@@ -1086,6 +1086,17 @@ store_commit(struct store *store, struct uw_error *err)
 	return rc;
 }
 
+int
+store_probe(struct store *store, struct uw_error *err)
+{
+	char sql[128];
+
+	/* A row that changes each time: a real page to write. */
+	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) "
+	    "VALUES ('journal_probe', %lld)", (long long)uw_now_real_ns());
+	return exec(store, sql, err);
+}
+
 void
 store_rollback(struct store *store)
 {

@@ -98,6 +98,9 @@ struct store *uw_db_store(struct uw_db *db);
 /* Group writes: begin is a no-op inside a transaction, commit outside. */
 int store_begin(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
 int store_commit(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
+/* Write one small row, in the open transaction: whether the journal
+ * can write at all (an empty transaction commits on a full disk). */
+int store_probe(struct store *store, struct uw_error *err) UW_WARN_UNUSED;
 /* Drop the open transaction, if any (after a failed write). */
 void store_rollback(struct store *store);
 /* Writes fail with -ENOSPC when the disk or quota is full (a caller may

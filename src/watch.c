@@ -2044,6 +2044,11 @@ journal_recover(struct watcher *w)
 	w->journal_down = 0;
 	w->journal_retrying = 1;
 	rc = txn_begin(w);
+	if (rc == 0 && !w->journal_down) {
+		rc = store_probe(w->store, w->err);
+		if (rc < 0)
+			rc = journal_fail(w, rc);
+	}
 	for (i = 0; rc == 0 && !w->journal_down && i < w->ctr_count; i++) {
 		rc = reconcile(w, w->ctrs[i]);
 		if (rc < 0 && rc != -ENOMEM)
