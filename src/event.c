@@ -53,6 +53,8 @@ write_container(FILE *out, const struct uw_container *c)
 	for (i = 0; i < c->label_count; i++)
 		jsonw_str(out, &inner, c->labels[i].key, c->labels[i].value);
 	fputc('}', out);
+	if (c->labels_truncated)
+		jsonw_bool(out, &first, "labels_truncated", 1);
 	jsonw_str(out, &first, "pod", c->pod);
 	jsonw_str(out, &first, "namespace", c->pod_namespace);
 	fputc('}', out);

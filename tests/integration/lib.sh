@@ -145,7 +145,8 @@ alive() { [ -d "/proc/$1" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/nu
 # the way the notes (§8.1) do it, in this order: an overlay of LOWERS
 # (lowerdir order) on DIR/bundle/rootfs with DIR/upper and DIR/work; a
 # `runc spec` bundle edited with jq (no terminal, a writable root, cgroup
-# path CGROUP, init `sh -c INIT`, then the jq filter JQ if given); and a
+# path CGROUP, init `sh -c INIT`, then the jq filter JQ if given, or the
+# one in file F for JQ "@F"); and a
 # foreground `runc run` in the background, which reaps the init and
 # deletes the container when it dies.  Waits for runc's pid file.
 # Registers the resume, kill and delete before the unmount.  Sets RUNC_PID.
@@ -154,12 +155,16 @@ run_container() {
 	mkdir -p "$d/upper" "$d/work" "$d/bundle/rootfs"
 	mount_overlay "$lowers" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
 	(cd "$d/bundle" && runc spec) || return 1
-	jq --arg cg "$cg" --arg init "$init" '
-		.process.terminal = false
+	# The filter goes through a file: JQ may be @FILE, for one too long
+	# for an argument.
+	{
+		printf '%s | ' '.process.terminal = false
 		| .process.args = ["sh", "-c", $init]
 		| .root.readonly = false
-		| .linux.cgroupsPath = $cg
-		| '"$filter" "$d/bundle/config.json" >"$d/config.json" &&
+		| .linux.cgroupsPath = $cg'
+		if [ "${filter#@}" != "$filter" ]; then cat "${filter#@}"; else printf '%s\n' "$filter"; fi
+	} >"$d/filter.jq" || return 1
+	jq --arg cg "$cg" --arg init "$init" -f "$d/filter.jq" "$d/bundle/config.json" >"$d/config.json" &&
 		mv "$d/config.json" "$d/bundle/config.json" || return 1
 	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
 	RUNC_PID=$!
@@ -250,12 +255,16 @@ build_hostile() {
 runc_start() {
 	local d=$1 cid=$2 cg=$3 init=$4 filter=${5:-.}
 	(cd "$d/bundle" && runc spec) || return 1
-	jq --arg cg "$cg" --arg init "$init" '
-		.process.terminal = false
+	# The filter goes through a file: JQ may be @FILE, for one too long
+	# for an argument.
+	{
+		printf '%s | ' '.process.terminal = false
 		| .process.args = ["sh", "-c", $init]
 		| .root.readonly = false
-		| .linux.cgroupsPath = $cg
-		| '"$filter" "$d/bundle/config.json" >"$d/config.json" &&
+		| .linux.cgroupsPath = $cg'
+		if [ "${filter#@}" != "$filter" ]; then cat "${filter#@}"; else printf '%s\n' "$filter"; fi
+	} >"$d/filter.jq" || return 1
+	jq --arg cg "$cg" --arg init "$init" -f "$d/filter.jq" "$d/bundle/config.json" >"$d/config.json" &&
 		mv "$d/config.json" "$d/bundle/config.json" || return 1
 	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
 	RUNC_PID=$!
