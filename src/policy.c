@@ -1628,58 +1628,74 @@ add_key_field(luaL_Buffer *b, const char *v)
 }
 
 /*
- * How much of a container's labels the event shows: the first `count`
- * labels, each value cut to UW_LABEL_VALUE_MAX bytes, at most
- * UW_LABEL_COUNT_MAX labels and UW_LABELS_MAX bytes in all.  These are
- * the caps discovery applies; applied again here, a caller of the API
- * that does not cap cannot make every event too big to judge.
- * `truncated` is set when anything was cut or left out (or already was).
+ * Walking the labels the event shows: discovery's caps (UW_LABEL_*),
+ * applied again so that a caller of the API that does not cap cannot make
+ * every event too big to judge, and the same way, so that labels
+ * discovery kept are all kept: a value is cut at UW_LABEL_VALUE_MAX bytes
+ * (on a UTF-8 boundary), and a label past UW_LABEL_COUNT_MAX labels or
+ * UW_LABELS_MAX bytes (key and value) in all is left out.  `truncated` is
+ * set when anything was (here or by discovery), once the walk is done.
  */
-struct label_cut {
-	size_t count;
+struct label_walk {
+	size_t next, kept, bytes;
 	int truncated;
 };
 
-static size_t
-label_value_len(const struct uw_label *l)
+static void
+label_walk_init(const struct uw_container *c, struct label_walk *w)
 {
-	return l->value != NULL ? strnlen(l->value, UW_LABEL_VALUE_MAX) : 0;
+	memset(w, 0, sizeof(*w));
+	w->truncated = c->labels_truncated != 0;
 }
 
-static void
-cut_labels(const struct uw_container *c, struct label_cut *cut)
+/* The next label shown: its index and the length of its value shown;
+ * 0 when there are no more. */
+static int
+label_next(const struct uw_container *c, struct label_walk *w,
+    size_t *index, size_t *vlen)
 {
 	const struct uw_label *l;
-	size_t i, bytes = 0, klen, vlen;
+	size_t klen, len;
 
-	cut->truncated = c->labels_truncated != 0;
-	for (i = 0; i < c->label_count; i++) {
-		l = &c->labels[i];
-		if (i == UW_LABEL_COUNT_MAX || l->key == NULL) {
-			cut->truncated = 1;
-			break;
+	while (w->next < c->label_count) {
+		l = &c->labels[w->next++];
+		if (l->key == NULL) {
+			w->truncated = 1;
+			continue;
 		}
-		klen = strnlen(l->key, UW_LABELS_MAX + 1);
-		vlen = label_value_len(l);
-		if (l->value != NULL && l->value[vlen] != '\0')
-			cut->truncated = 1;
-		if (klen + vlen > UW_LABELS_MAX - bytes) {
-			cut->truncated = 1;
-			break;
+		klen = strnlen(l->key, UW_LABEL_VALUE_MAX + 1);
+		len = l->value != NULL ? strnlen(l->value,
+		    UW_LABEL_VALUE_MAX + 1) : 0;
+		if (len > UW_LABEL_VALUE_MAX) {
+			len = UW_LABEL_VALUE_MAX;
+			while (len > 0 &&
+			    ((unsigned char)l->value[len] & 0xc0) == 0x80)
+				len--;
+			w->truncated = 1;
 		}
-		bytes += klen + vlen;
+		if (klen > UW_LABEL_VALUE_MAX ||
+		    w->kept == UW_LABEL_COUNT_MAX ||
+		    klen + len > UW_LABELS_MAX - w->bytes) {
+			w->truncated = 1;
+			continue;
+		}
+		w->kept++;
+		w->bytes += klen + len;
+		*index = w->next - 1;
+		*vlen = len;
+		return 1;
 	}
-	cut->count = i;
+	return 0;
 }
 
 /* What a container's view is built from, every field length-prefixed:
  * the cache key (compared whole: no hash to collide). */
 static void
-push_container_key(lua_State *L, const struct uw_container *c,
-    const struct label_cut *cut)
+push_container_key(lua_State *L, const struct uw_container *c)
 {
+	struct label_walk w;
 	luaL_Buffer b;
-	size_t i;
+	size_t i, vlen;
 
 	luaL_buffinit(L, &b);
 	add_key_field(&b, c->id);
@@ -1689,20 +1705,20 @@ push_container_key(lua_State *L, const struct uw_container *c,
 	add_key_field(&b, c->runtime);
 	add_key_field(&b, c->pod);
 	add_key_field(&b, c->pod_namespace);
-	add_key_field(&b, cut->truncated ? "1" : "0");
-	for (i = 0; i < cut->count; i++) {
+	label_walk_init(c, &w);
+	while (label_next(c, &w, &i, &vlen)) {
 		add_key_field(&b, c->labels[i].key);
-		add_key_bytes(&b, c->labels[i].value != NULL ?
-		    c->labels[i].value : "", label_value_len(&c->labels[i]));
+		add_key_bytes(&b, vlen > 0 ? c->labels[i].value : "", vlen);
 	}
+	add_key_field(&b, w.truncated ? "1" : "0");
 	luaL_pushresult(&b);
 }
 
 static void
-push_container(lua_State *L, const struct uw_container *c,
-    const struct label_cut *cut)
+push_container(lua_State *L, const struct uw_container *c)
 {
-	size_t i;
+	struct label_walk w;
+	size_t i, vlen;
 
 	lua_createtable(L, 0, 9);
 	if (c != NULL) {
@@ -1713,22 +1729,22 @@ push_container(lua_State *L, const struct uw_container *c,
 		push_str_field(L, "runtime", c->runtime);
 		push_str_field(L, "pod", c->pod);
 		push_str_field(L, "namespace", c->pod_namespace);
-		lua_createtable(L, 0, (int)cut->count);
-		for (i = 0; i < cut->count; i++) {
-			lua_pushlstring(L, c->labels[i].value != NULL ?
-			    c->labels[i].value : "",
-			    label_value_len(&c->labels[i]));
+		label_walk_init(c, &w);
+		lua_createtable(L, 0, (int)(c->label_count <
+		    UW_LABEL_COUNT_MAX ? c->label_count : UW_LABEL_COUNT_MAX));
+		while (label_next(c, &w, &i, &vlen)) {
+			lua_pushlstring(L, vlen > 0 ? c->labels[i].value : "",
+			    vlen);
 			lua_setfield(L, -2, c->labels[i].key);
 		}
-		seal(L);
-		lua_setfield(L, -2, "labels");
+		lua_pushboolean(L, w.truncated);
 	} else {
 		lua_newtable(L);
-		seal(L);
-		lua_setfield(L, -2, "labels");
+		lua_pushboolean(L, 0);
 	}
-	lua_pushboolean(L, cut != NULL && cut->truncated);
-	lua_setfield(L, -2, "labels_truncated");
+	lua_setfield(L, -3, "labels_truncated");
+	seal(L);
+	lua_setfield(L, -2, "labels");
 	seal(L);
 }
 
@@ -1741,15 +1757,13 @@ static void
 push_container_view(lua_State *L, const struct uw_container *c)
 {
 	struct uw_policy_set *set;
-	struct label_cut cut;
 	void *ud;
 	int tbl;
 
 	if (c == NULL) {
-		push_container(L, c, NULL);
+		push_container(L, c);
 		return;
 	}
-	cut_labels(c, &cut);
 	lua_getallocf(L, &ud);
 	set = ud;
 	if (lua_getfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY) != LUA_TTABLE ||
@@ -1761,16 +1775,16 @@ push_container_view(lua_State *L, const struct uw_container *c)
 		set->ctr_views = 0;
 	}
 	tbl = lua_gettop(L);
-	push_container_key(L, c, &cut);			/* tbl key */
+	push_container_key(L, c);			/* tbl key */
 	if (lua_rawlen(L, -1) > CTR_KEY_MAX) {
 		lua_pop(L, 2);		/* huge labels: not worth keeping */
-		push_container(L, c, &cut);
+		push_container(L, c);
 		return;
 	}
 	lua_pushvalue(L, -1);
 	if (lua_rawget(L, tbl) == LUA_TNIL) {		/* tbl key view */
 		lua_pop(L, 1);
-		push_container(L, c, &cut);
+		push_container(L, c);
 		lua_pushvalue(L, -2);
 		lua_pushvalue(L, -2);
 		lua_rawset(L, tbl);
