@@ -47,6 +47,7 @@ struct drift {
 	 * (the caller's); anything else the entry caused. */
 	int store_failed, cb_failed;
 	struct uw_buf error;		/* an error event's reason */
+	unsigned char caps[WALK_CAPS_MAX];	/* the current file's */
 	int root_fd;			/* the upper root, for hard links */
 	nlink_t last_nlink;		/* of the regular file last read */
 	struct uw_buf aliases;		/* NUL-terminated paths */
@@ -437,7 +438,9 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 			cur->flags |= UW_REC_UNSTABLE;
 	}
 	if (x.flags & WALK_X_CAPS) {
-		cur->caps = x.caps;
+		/* kept in d: `x` goes out of scope before cur is used */
+		memcpy(d->caps, x.caps, x.caps_len);
+		cur->caps = d->caps;
 		cur->caps_len = x.caps_len;
 	}
 	if (x.flags & WALK_X_FOREIGN)
