@@ -49,8 +49,7 @@ struct ctr {
 	char *v1_freezer, *v2;
 	struct uw_label labels[MAX_LABELS];
 	size_t label_count;
-	size_t label_bytes;	/* keys and values kept */
-	int labels_truncated;
+	struct uw_label_caps caps;	/* what the labels took */
 };
 
 struct disc {
@@ -91,49 +90,31 @@ ctr_free(struct ctr *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/*
- * Keep a label, within the caps a container's owner cannot push past
- * (UW_LABEL_*): a value is cut at UW_LABEL_VALUE_MAX bytes (on a UTF-8
- * boundary), and past UW_LABEL_COUNT_MAX labels or UW_LABELS_MAX bytes in
- * all the rest are left out.  Either way the container says so.
- */
+/* Keep a label, within the caps a container's owner cannot push past
+ * (uw_label_fit); the container says when some were cut. */
 static void
 add_label(struct ctr *c, const char *key, size_t key_len, const char *value)
 {
-	size_t i, vlen = strlen(value);
+	size_t i, vlen;
 	char *k, *v;
 
 	for (i = 0; i < c->label_count; i++)
 		if (strlen(c->labels[i].key) == key_len &&
 		    memcmp(c->labels[i].key, key, key_len) == 0)
 			return;	/* the first source wins */
-	if (key_len > UW_LABEL_VALUE_MAX) {
-		c->labels_truncated = 1;
+	if (!uw_label_fit(&c->caps, key_len, value, &vlen))
 		return;
-	}
-	if (vlen > UW_LABEL_VALUE_MAX) {
-		vlen = UW_LABEL_VALUE_MAX;
-		while (vlen > 0 && ((unsigned char)value[vlen] & 0xc0) == 0x80)
-			vlen--;
-		c->labels_truncated = 1;
-	}
-	if (c->label_count == MAX_LABELS ||
-	    c->label_bytes + key_len + vlen > UW_LABELS_MAX) {
-		c->labels_truncated = 1;
-		return;
-	}
 	k = strndup(key, key_len);
 	v = strndup(value, vlen);
 	if (k == NULL || v == NULL) {
 		free(k);
 		free(v);
-		c->labels_truncated = 1;
+		c->caps.truncated = 1;
 		return;
 	}
 	c->labels[c->label_count].key = k;
 	c->labels[c->label_count].value = v;
 	c->label_count++;
-	c->label_bytes += key_len + vlen;
 }
 
 static const char *
@@ -624,7 +605,7 @@ emit(struct disc *d, struct mnt_entry *m,
 	uc.cgroup_v2 = c.v2 ? c.v2 : "";
 	uc.labels = c.labels;
 	uc.label_count = c.label_count;
-	uc.labels_truncated = c.labels_truncated;
+	uc.labels_truncated = c.caps.truncated;
 	rc = cb(&uc, arg);
 	for (i = 0; real != NULL && i < m->lower_count; i++)
 		free(real[i]);

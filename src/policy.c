@@ -1637,15 +1637,15 @@ add_key_field(luaL_Buffer *b, const char *v)
  * set when anything was (here or by discovery), once the walk is done.
  */
 struct label_walk {
-	size_t next, kept, bytes;
-	int truncated;
+	size_t next;
+	struct uw_label_caps caps;
 };
 
 static void
 label_walk_init(const struct uw_container *c, struct label_walk *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->truncated = c->labels_truncated != 0;
+	w->caps.truncated = c->labels_truncated != 0;
 }
 
 /* The next label shown: its index and the length of its value shown;
@@ -1655,34 +1655,17 @@ label_next(const struct uw_container *c, struct label_walk *w,
     size_t *index, size_t *vlen)
 {
 	const struct uw_label *l;
-	size_t klen, len;
 
 	while (w->next < c->label_count) {
 		l = &c->labels[w->next++];
 		if (l->key == NULL) {
-			w->truncated = 1;
+			w->caps.truncated = 1;
 			continue;
 		}
-		klen = strnlen(l->key, UW_LABEL_VALUE_MAX + 1);
-		len = l->value != NULL ? strnlen(l->value,
-		    UW_LABEL_VALUE_MAX + 1) : 0;
-		if (len > UW_LABEL_VALUE_MAX) {
-			len = UW_LABEL_VALUE_MAX;
-			while (len > 0 &&
-			    ((unsigned char)l->value[len] & 0xc0) == 0x80)
-				len--;
-			w->truncated = 1;
-		}
-		if (klen > UW_LABEL_VALUE_MAX ||
-		    w->kept == UW_LABEL_COUNT_MAX ||
-		    klen + len > UW_LABELS_MAX - w->bytes) {
-			w->truncated = 1;
+		if (!uw_label_fit(&w->caps, strnlen(l->key,
+		    UW_LABEL_VALUE_MAX + 1), l->value, vlen))
 			continue;
-		}
-		w->kept++;
-		w->bytes += klen + len;
 		*index = w->next - 1;
-		*vlen = len;
 		return 1;
 	}
 	return 0;
@@ -1710,7 +1693,7 @@ push_container_key(lua_State *L, const struct uw_container *c)
 		add_key_field(&b, c->labels[i].key);
 		add_key_bytes(&b, vlen > 0 ? c->labels[i].value : "", vlen);
 	}
-	add_key_field(&b, w.truncated ? "1" : "0");
+	add_key_field(&b, w.caps.truncated ? "1" : "0");
 	luaL_pushresult(&b);
 }
 
@@ -1737,7 +1720,7 @@ push_container(lua_State *L, const struct uw_container *c)
 			    vlen);
 			lua_setfield(L, -2, c->labels[i].key);
 		}
-		lua_pushboolean(L, w.truncated);
+		lua_pushboolean(L, w.caps.truncated);
 	} else {
 		lua_newtable(L);
 		lua_pushboolean(L, 0);

@@ -15,7 +15,7 @@
 #include "store.h"
 #include "util.h"
 
-#define MAX_LABELS 64
+#define MAX_LABELS UW_LABEL_COUNT_MAX
 
 /* An event read from JSON, with storage for what it points to. */
 struct json_event {
@@ -168,10 +168,15 @@ read_event(const char *text, struct json_event *je, json_t **root,
 	je->ctr.image_key = je->ctr.upper = je->ctr.mount_point = "";
 	je->ctr.cgroup_v1_freezer = je->ctr.cgroup_v2 = "";
 	labels = json_object_get(c, "labels");
+	je->ctr.labels_truncated = json_is_true(json_object_get(c,
+	    "labels_truncated"));
 	json_object_foreach((json_t *)labels, key, value) {
 		if (je->ctr.label_count == MAX_LABELS ||
-		    !json_is_string(value))
+		    !json_is_string(value)) {
+			/* (the engine cuts values and bytes again) */
+			je->ctr.labels_truncated = 1;
 			continue;
+		}
 		je->labels[je->ctr.label_count].key = key;
 		je->labels[je->ctr.label_count].value =
 		    json_string_value(value);

@@ -249,3 +249,27 @@ uw_hex(char *out, const unsigned char *bytes, size_t len)
 	}
 	out[2 * len] = '\0';
 }
+
+int
+uw_label_fit(struct uw_label_caps *caps, size_t key_len, const char *value,
+    size_t *value_len)
+{
+	size_t len = value != NULL ? strnlen(value, UW_LABEL_VALUE_MAX + 1) :
+	    0;
+
+	if (len > UW_LABEL_VALUE_MAX) {
+		len = UW_LABEL_VALUE_MAX;
+		while (len > 0 && ((unsigned char)value[len] & 0xc0) == 0x80)
+			len--;
+		caps->truncated = 1;
+	}
+	if (key_len > UW_LABEL_VALUE_MAX || caps->kept == UW_LABEL_COUNT_MAX ||
+	    key_len + len > UW_LABELS_MAX - caps->bytes) {
+		caps->truncated = 1;
+		return 0;
+	}
+	caps->kept++;
+	caps->bytes += key_len + len;
+	*value_len = len;
+	return 1;
+}

@@ -61,6 +61,24 @@ size_t uw_escape_to_buf(char *out, size_t size, const unsigned char *bytes,
  * invalid). */
 size_t uw_utf8_seq_len(const unsigned char *s, size_t avail);
 
+/*
+ * The label caps (UW_LABEL_* in upperwatch.h), one label at a time, the
+ * same for discovery and for the policy engine (which applies them again
+ * for callers that did not): a value longer than UW_LABEL_VALUE_MAX is
+ * cut there, on a UTF-8 boundary; a key that long, and a label past
+ * UW_LABEL_COUNT_MAX labels or UW_LABELS_MAX bytes (keys and values) in
+ * all, is left out.  Start with a zeroed struct.
+ */
+struct uw_label_caps {
+	size_t kept, bytes;
+	int truncated;		/* something was cut or left out */
+};
+
+/* Whether the label (a key of `key_len` bytes, `value` NUL-terminated)
+ * is kept: 1, with *value_len the bytes of its value kept; else 0. */
+int uw_label_fit(struct uw_label_caps *caps, size_t key_len,
+    const char *value, size_t *value_len);
+
 /* Lower-case hex of `len` bytes into out (2 * len + 1 bytes). */
 void uw_hex(char *out, const unsigned char *bytes, size_t len);
 
