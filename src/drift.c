@@ -61,6 +61,13 @@ drift_set_root(struct drift *d, int root_fd)
 }
 
 void
+drift_dir_init(struct drift_dir *dir)
+{
+	memset(dir, 0, sizeof(*dir));
+	dir->path_fd = -1;
+}
+
+void
 drift_set_dialect(struct drift *d, unsigned dialect)
 {
 	d->dialect = dialect;
@@ -388,15 +395,21 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
  */
 static int
 file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
-    struct uw_event *ev, struct uw_record *cur, int *is_whiteout,
-    struct uw_error *err)
+    int path_fd, struct uw_event *ev, struct uw_record *cur,
+    int *is_whiteout, struct uw_error *err)
 {
 	struct hash_result h;
 	struct walk_xattrs x;
 	struct stat st;
 	int fd, rc;
 
-	fd = walk_open_file(dir->fd, name, &st);
+	if (path_fd >= 0) {
+		/* the caller opened it and took its state: read that one */
+		st = *dir->st;
+		fd = walk_reopen_file(path_fd, &st);
+	} else {
+		fd = walk_open_file(dir->fd, name, &st);
+	}
 	if (fd == -ENOENT)
 		return DRIFT_GONE;
 	if (fd == -EINVAL)
@@ -649,7 +662,8 @@ classify(struct drift *d, const struct drift_dir *dir, const char *name,
 		}
 		if (!S_ISREG(st.st_mode))
 			break;
-		rc = file_entry(d, dir, name, &ev, &cur, &is_whiteout, err);
+		rc = file_entry(d, dir, name, tries == 0 && dir->st != NULL ?
+		    dir->path_fd : -1, &ev, &cur, &is_whiteout, err);
 		if (rc == DRIFT_GONE)
 			return 0;
 		if (rc != DRIFT_SWAPPED)
@@ -990,7 +1004,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 		}
 		if (excluded(opts, &path))
 			continue;
-		memset(&dir, 0, sizeof(dir));
+		drift_dir_init(&dir);
 		dir.fd = f->dir.fd;
 		dir.xwhiteouts = f->dir.xwhiteouts;
 		dir.opaque = f->dir.opaque;

@@ -47,7 +47,13 @@ struct drift_dir {
 	/* The entry's lstat, when the caller has just taken it (one
 	 * syscall less per entry); NULL: drift_entry takes its own. */
 	const struct stat *st;
+	/* The entry opened with walk_open_path, *st its fstat (a regular
+	 * file is then read through it); -1 when not.  Not closed here. */
+	int path_fd;
 };
+
+/* A drift_dir with no st and no path_fd. */
+void drift_dir_init(struct drift_dir *dir);
 
 /* When the entry is a directory to descend into: its context. */
 struct drift_child {

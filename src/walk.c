@@ -55,10 +55,9 @@ proc_fd_open(void)
 }
 
 int
-walk_open_file(int dirfd, const char *name, struct stat *st)
+walk_open_path(int dirfd, const char *name, struct stat *st)
 {
-	char num[16];
-	int path_fd, fd, saved;
+	int path_fd, saved;
 
 	path_fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (path_fd < 0)
@@ -68,22 +67,36 @@ walk_open_file(int dirfd, const char *name, struct stat *st)
 		close(path_fd);
 		return -saved;
 	}
-	if (!S_ISREG(st->st_mode)) {
-		close(path_fd);
+	return path_fd;
+}
+
+int
+walk_reopen_file(int path_fd, const struct stat *st)
+{
+	char num[16];
+	int fd;
+
+	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
-	}
 	pthread_once(&proc_fd_once, proc_fd_open);
-	if (proc_fd_dir < 0) {
-		close(path_fd);
+	if (proc_fd_dir < 0)
 		return -ENOSYS;		/* no /proc: nothing safe to do */
-	}
 	snprintf(num, sizeof(num), "%d", path_fd);
 	fd = openat(proc_fd_dir, num, O_RDONLY | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC);
-	saved = errno;
+	return fd < 0 ? -errno : fd;
+}
+
+int
+walk_open_file(int dirfd, const char *name, struct stat *st)
+{
+	int path_fd, fd;
+
+	path_fd = walk_open_path(dirfd, name, st);
+	if (path_fd < 0)
+		return path_fd;
+	fd = walk_reopen_file(path_fd, st);
 	close(path_fd);
-	if (fd < 0)
-		return -saved;
 	return fd;
 }
 

@@ -43,6 +43,17 @@ int walk_open_file(int dirfd, const char *name, struct stat *st)
     UW_WARN_UNUSED;
 
 /*
+ * walk_open_file in two steps, for a caller that wants the entry's state
+ * before it decides to read it: walk_open_path opens `name` with O_PATH
+ * (never following a symlink; nothing is opened) and fstats it into *st,
+ * returning the fd or -errno; walk_reopen_file opens that fd for reading
+ * when *st says it is a regular file (-EINVAL when not).
+ */
+int walk_open_path(int dirfd, const char *name, struct stat *st)
+    UW_WARN_UNUSED;
+int walk_reopen_file(int path_fd, const struct stat *st) UW_WARN_UNUSED;
+
+/*
  * The same for an image layer, which only the runtime writes and no
  * container can change: opened for reading at once (O_NOFOLLOW,
  * O_NONBLOCK, O_NOCTTY), then checked to be a regular file.  One open

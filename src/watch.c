@@ -1486,7 +1486,7 @@ static void
 ctx_dir(struct watcher *w, const unsigned char *path, size_t plen,
     struct drift_dir *dir)
 {
-	memset(dir, 0, sizeof(*dir));
+	drift_dir_init(dir);
 	dir->fd = w->ctx.fd;
 	dir->xwhiteouts = w->ctx.xwhiteouts;
 	dir->opaque = w->ctx.opaque;
@@ -1547,7 +1547,7 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 		}
 		memcpy(comp, path + start, end - start);
 		comp[end - start] = '\0';
-		memset(&dir, 0, sizeof(dir));
+		drift_dir_init(&dir);
 		dir.fd = parent->fd;
 		dir.xwhiteouts = parent->xwhiteouts;
 		dir.opaque = parent->opaque;
@@ -1623,15 +1623,23 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	ctx_dir(w, path, plen, &dir);
 	w->cur = c;
 	w->leaf_reported = 0;
-	/* Its state before it is read: what a rescan may skip it by. */
-	if (walk_stat(w->ctx.fd, comp, &st) == 0) {
+	/* Its state before it is read: what a rescan may skip it by.  The
+	 * entry is opened O_PATH for it, and a file is read through that. */
+	skey = 0;
+	dir.path_fd = walk_open_path(w->ctx.fd, comp, &st);
+	if (dir.path_fd >= 0) {
 		dir.st = &st;
-		skey = S_ISDIR(st.st_mode) ? 0 : stat_key(&st);
-	} else {
-		skey = 0;
+		if (S_ISDIR(st.st_mode)) {
+			close(dir.path_fd);
+			dir.path_fd = -1;
+		} else {
+			skey = stat_key(&st);
+		}
 	}
 	rc = drift_entry(c->drift, &dir, comp, len - plen - 1, leaf, report,
 	    w, w->err);
+	if (dir.path_fd >= 0)
+		close(dir.path_fd);
 	if (rc == 0 && w->leaf_reported && skey != 0) {
 		known = pset_get(&c->reported, path, len, 0);
 		if (known != NULL)
@@ -1818,7 +1826,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 			continue;	/* longer than depth allows: not here */
 		if (excluded(w, p.data, p.len))
 			continue;
-		memset(&dir, 0, sizeof(dir));
+		drift_dir_init(&dir);
 		dir.fd = f->dir.fd;
 		dir.xwhiteouts = f->dir.xwhiteouts;
 		dir.opaque = f->dir.opaque;
@@ -1842,15 +1850,31 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 			continue;
 		}
 		skey = 0;
-		if (f->dir.names.v[i].d_type != DT_DIR &&
+		known = f->dir.names.v[i].d_type == DT_DIR ? NULL :
+		    pset_get(&c->reported, p.data, p.len, 0);
+		/* A path not reported yet is read whatever its state: open it
+		 * O_PATH at once and read through that.  One reported is
+		 * first looked at (an lstat), to skip it when unchanged. */
+		if (known == NULL && f->dir.names.v[i].d_type != DT_DIR) {
+			dir.path_fd = walk_open_path(f->dir.fd, name, &st);
+			if (dir.path_fd >= 0)
+				dir.st = &st;
+		} else if (f->dir.names.v[i].d_type != DT_DIR &&
 		    walk_stat(f->dir.fd, name, &st) == 0) {
-			dir.st = &st;	/* drift_entry needs no second one */
-			if (S_ISDIR(st.st_mode))
+			dir.st = &st;
+		}
+		if (dir.st != NULL) {
+			if (S_ISDIR(st.st_mode)) {
+				if (dir.path_fd >= 0)
+					close(dir.path_fd);
+				dir.path_fd = -1;
 				goto classify;
-			known = pset_get(&c->reported, p.data, p.len, 0);
+			}
 			if (known != NULL && w->scanning)
 				known->gen = w->scan_gen;
 			if (still_settling(w, &st)) {
+				if (dir.path_fd >= 0)
+					close(dir.path_fd);
 				rc = queue_path(w, c, p.data, p.len, 0,
 				    uw_now_mono_ns());
 				continue;
@@ -1871,6 +1895,8 @@ classify:
 		w->leaf_reported = 0;
 		rc = drift_entry(c->drift, &dir, name, nlen, &ch->dir, report,
 		    w, w->err);
+		if (dir.path_fd >= 0)
+			close(dir.path_fd);
 		if (rc == 0 && !w->leaf_reported && !w->scanning)
 			rc = forget_path(w, c, p.data, p.len);
 		if (rc == 0 && w->leaf_reported && skey != 0) {
