@@ -11,7 +11,7 @@
  *
  * The human `output` line (syslog, and Falco's "output") carries
  * container-controlled strings: every one is escaped C-style
- * (uw_escape_to_buf), so no name can forge a line or a terminal escape.
+ * (escape_to_buf), so no name can forge a line or a terminal escape.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -222,7 +222,7 @@ alert_new(const struct alert_opts *opts, struct uw_error *err)
 
 	a = calloc(1, sizeof(*a));
 	if (a == NULL) {
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	a->opts = *opts;
@@ -239,7 +239,7 @@ alert_new(const struct alert_opts *opts, struct uw_error *err)
 	if (a->opts.url != NULL) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		if (pthread_create(&a->thread, NULL, sender, a) != 0) {
-			uw_fail(err, -EAGAIN, "cannot start the alert thread");
+			seterr(err, -EAGAIN, "cannot start the alert thread");
 			alert_free(a);
 			return NULL;
 		}
@@ -261,13 +261,13 @@ alert_stop(struct alerter *a)
 		return;
 	/* Held back and not yet summarized: say so now, or never. */
 	if (!a->stopped)
-		burst_flush_all(a, uw_now_mono_ns());
+		burst_flush_all(a, now_mono_ns());
 	if (a->thread_up) {
 		/* Give the queue a moment to drain (while the sink answers),
 		 * then stop; a transfer in flight is aborted. */
-		deadline = uw_now_mono_ns() + 1000000000LL;
+		deadline = now_mono_ns() + 1000000000LL;
 		pthread_mutex_lock(&a->mu);
-		while (a->queued > 0 && uw_now_mono_ns() < deadline) {
+		while (a->queued > 0 && now_mono_ns() < deadline) {
 			pthread_mutex_unlock(&a->mu);
 			usleep(10000);
 			pthread_mutex_lock(&a->mu);
@@ -361,7 +361,7 @@ esc(char *buf, size_t size, const char *s)
 {
 	size_t len = strlen(s), used, n;
 
-	n = uw_escape_to_buf(buf, size - 3, (const unsigned char *)s, len,
+	n = escape_to_buf(buf, size - 3, (const unsigned char *)s, len,
 	    &used);
 	if (used < len)
 		memcpy(buf + n, "...", 4);
@@ -374,7 +374,7 @@ esc_bytes(char *buf, size_t size, const unsigned char *bytes, size_t len)
 {
 	size_t used, n;
 
-	n = uw_escape_to_buf(buf, size - 3, bytes, len, &used);
+	n = escape_to_buf(buf, size - 3, bytes, len, &used);
 	if (used < len)
 		memcpy(buf + n, "...", 4);
 	return buf;
@@ -603,7 +603,7 @@ burst_summarize(struct alerter *a, struct burst_slot *b, int64_t now)
 	    b->suppressed, b->suppressed == 1 ? "" : "s", id, name, secs, id);
 	if (wants_json(a) && falco_begin(&f, a, output,
 	    falco_priority(b->worst), "upperwatch burst summary",
-	    uw_now_real_ns()) == 0) {
+	    now_real_ns()) == 0) {
 		jsonw_string(f.out, (const unsigned char *)"burst", 5);
 		falco_fields(&f);
 		jsonw_str(f.out, &f.inner, "container.id", b->container);
@@ -749,7 +749,7 @@ alert_event_at(struct alerter *a, const struct uw_event *ev, int64_t now)
 int
 alert_event(struct alerter *a, const struct uw_event *ev)
 {
-	return alert_event_at(a, ev, uw_now_mono_ns());
+	return alert_event_at(a, ev, now_mono_ns());
 }
 
 void
@@ -770,7 +770,7 @@ alert_coverage(struct alerter *a, const char *container, const char *text)
 		snprintf(output, sizeof(output), "upperwatch coverage lost: %s",
 		    what);
 	if (wants_json(a) && falco_begin(&f, a, output, "Error",
-	    "upperwatch coverage", uw_now_real_ns()) == 0) {
+	    "upperwatch coverage", now_real_ns()) == 0) {
 		jsonw_string(f.out, (const unsigned char *)"coverage", 8);
 		falco_fields(&f);
 		jsonw_str(f.out, &f.inner, "container.id", container);

@@ -57,12 +57,12 @@ uw_db_open(const char *path, unsigned flags, struct uw_error *err)
 	struct uw_db *db;
 
 	if (path == NULL || path[0] == '\0') {
-		uw_fail(err, -EINVAL, "no database path given");
+		seterr(err, -EINVAL, "no database path given");
 		return NULL;
 	}
 	db = calloc(1, sizeof(*db));
 	if (db == NULL) {
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	db->store = store_open(path, flags, err);
@@ -74,7 +74,7 @@ uw_db_open(const char *path, unsigned flags, struct uw_error *err)
 }
 
 struct store *
-uw_db_store(struct uw_db *db)
+api_db_store(struct uw_db *db)
 {
 	return db->store;
 }
@@ -98,18 +98,18 @@ uw_baseline_build(struct uw_db *db, const struct uw_baseline_opts *opts,
 	int rc;
 
 	if (db == NULL || opts == NULL || opts->layers == NULL)
-		return uw_fail(err, -EINVAL, "bad arguments");
+		return seterr(err, -EINVAL, "bad arguments");
 	if (opts->layer_count == 0 || opts->layer_count > BASELINE_MAX_LAYERS)
-		return uw_fail(err, -EINVAL, "%zu layers: 1 to %d are allowed",
+		return seterr(err, -EINVAL, "%zu layers: 1 to %d are allowed",
 		    opts->layer_count, BASELINE_MAX_LAYERS);
 	/* The stack is recorded (and later matched) by real paths. */
 	real = calloc(opts->layer_count, sizeof(*real));
 	if (real == NULL)
-		return uw_fail(err, -ENOMEM, "out of memory");
+		return seterr(err, -ENOMEM, "out of memory");
 	for (i = 0; i < opts->layer_count; i++) {
 		real[i] = realpath(opts->layers[i], NULL);
 		if (real[i] == NULL) {
-			rc = uw_fail(err, -errno, "%s: %s", opts->layers[i],
+			rc = seterr(err, -errno, "%s: %s", opts->layers[i],
 			    strerror(errno));
 			goto out;
 		}
@@ -161,7 +161,7 @@ uw_diff(struct uw_db *db, const struct uw_diff_opts *opts,
 {
 	if (db == NULL || opts == NULL || opts->image == NULL ||
 	    opts->upper == NULL || opts->cb == NULL)
-		return uw_fail(err, -EINVAL, "bad arguments");
+		return seterr(err, -EINVAL, "bad arguments");
 	return drift_diff(db->store, opts, stats, err);
 }
 
@@ -171,7 +171,7 @@ uw_containers_foreach(const struct uw_discover_opts *opts,
     size_t *malformed, struct uw_error *err)
 {
 	if (cb == NULL)
-		return uw_fail(err, -EINVAL, "bad arguments");
+		return seterr(err, -EINVAL, "bad arguments");
 	return discover_foreach(opts, cb, arg, malformed, err);
 }
 
@@ -198,12 +198,12 @@ uw_mounts_open(struct uw_error *err)
 
 	m = malloc(sizeof(*m));
 	if (m == NULL) {
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	m->fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	if (m->fd < 0) {
-		uw_fail(err, -errno, "/proc/self/mountinfo: %s",
+		seterr(err, -errno, "/proc/self/mountinfo: %s",
 		    strerror(errno));
 		free(m);
 		return NULL;
@@ -214,7 +214,7 @@ uw_mounts_open(struct uw_error *err)
 UW_API int
 uw_mounts_wait(struct uw_mounts *m, int timeout_ms)
 {
-	return mnt_wait_change(m->fd, timeout_ms);
+	return mountinfo_wait_change(m->fd, timeout_ms);
 }
 
 UW_API void
@@ -231,7 +231,7 @@ uw_watch(struct uw_db *db, const struct uw_watch_opts *opts,
     struct uw_error *err)
 {
 	if (db == NULL || opts == NULL)
-		return uw_fail(err, -EINVAL, "bad arguments");
+		return seterr(err, -EINVAL, "bad arguments");
 	return watch_run(db->store, opts, err);
 }
 
@@ -313,7 +313,7 @@ uw_container_resume(struct uw_db *db, const char *container,
 {
 	struct find_ctr f;
 	char method[64];
-	int64_t start = uw_now_mono_ns();
+	int64_t start = now_mono_ns();
 	int rc, i;
 
 	memset(&f, 0, sizeof(f));
@@ -322,12 +322,12 @@ uw_container_resume(struct uw_db *db, const char *container,
 	if (rc < 0)
 		goto out;
 	if (f.matches == 0 || f.strs[0] == NULL) {
-		rc = uw_fail(err, -ENOENT, "no container %s on this host",
+		rc = seterr(err, -ENOENT, "no container %s on this host",
 		    container);
 		goto out;
 	}
 	if (f.matches > 1) {
-		rc = uw_fail(err, -EINVAL, "%s names %d containers: give the "
+		rc = seterr(err, -EINVAL, "%s names %d containers: give the "
 		    "id", container, f.matches);
 		goto out;
 	}
@@ -336,7 +336,7 @@ uw_container_resume(struct uw_db *db, const char *container,
 	if (rc < 0)
 		goto out;
 	if (rc == 1) {
-		rc = uw_fail(err, -ENOENT, "container %s was not paused by "
+		rc = seterr(err, -ENOENT, "container %s was not paused by "
 		    "upperwatch", f.strs[0]);
 		goto out;
 	}
@@ -348,7 +348,7 @@ uw_container_resume(struct uw_db *db, const char *container,
 	rc = respond_resume(&f.t, method, err);
 	if (store_response_add(db->store, 0, f.strs[0], "resume", method,
 	    rc == 0 ? "done" : "failed", rc == 0 ? NULL : err->msg,
-	    uw_now_mono_ns() - start, NULL, rc == 0 ? err : NULL) < 0 &&
+	    now_mono_ns() - start, NULL, rc == 0 ? err : NULL) < 0 &&
 	    rc == 0)
 		rc = err->code;
 out:

@@ -324,8 +324,8 @@ struct build {
 	size_t inflight, inflight_bytes;	/* submitted, not recorded */
 	uint64_t next_seq;
 	struct job *done_sorted[MAX_INFLIGHT];
-	struct uw_buf path;
-	struct uw_buf link;
+	struct buf path;
+	struct buf link;
 	struct frame *frames;
 	size_t depth;
 	int64_t start_ns, last_progress_ns;
@@ -558,7 +558,7 @@ progress_tick(struct build *b, int force)
 
 	if (b->opts->progress == NULL)
 		return;
-	now = uw_now_mono_ns();
+	now = now_mono_ns();
 	if (!force && now - b->last_progress_ns < PROGRESS_NS)
 		return;
 	b->last_progress_ns = now;
@@ -613,7 +613,7 @@ job_record(struct build *b, struct job *job)
 	if (job->rc == -ENOENT)
 		return 0;	/* removed since listed */
 	if (job->rc < 0)
-		return skip(b, uw_fail(b->err, job->rc, "%s: cannot read: %s",
+		return skip(b, seterr(b->err, job->rc, "%s: cannot read: %s",
 		    path_str(job->path, job->path_len), strerror(-job->rc)));
 	walk_record_from_stat(&rec, job->path, job->path_len, &job->st);
 	if (job->st.st_nlink > 1 && S_ISREG(job->st.st_mode)) {
@@ -742,7 +742,7 @@ submit(struct build *b, struct layer_dir *ld, const char *name)
 	name_len = strlen(name);
 	job = malloc(sizeof(*job) + name_len + 1 + b->path.len + 1);
 	if (job == NULL)
-		return uw_fail(b->err, -ENOMEM, "out of memory");
+		return seterr(b->err, -ENOMEM, "out of memory");
 	job->next = NULL;
 	job->rc = 0;
 	job->hashed = 0;
@@ -777,11 +777,11 @@ path_enter(struct build *b, const struct frame *frame, const char *name,
 	int rc;
 
 	b->path.len = frame->path_len;
-	rc = uw_buf_addc(&b->path, '/');
+	rc = buf_addc(&b->path, '/');
 	if (rc == 0)
-		rc = uw_buf_add(&b->path, name, len);
+		rc = buf_add(&b->path, name, len);
 	if (rc < 0)
-		return uw_fail(b->err, -ENAMETOOLONG,
+		return seterr(b->err, -ENAMETOOLONG,
 		    "path longer than %u bytes under %.*s",
 		    BASELINE_MAX_PATH, (int)(frame->path_len > 200 ? 200 :
 		    frame->path_len), (const char *)b->path.data);
@@ -813,7 +813,7 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 
 	if (b->depth + 1 >= BASELINE_MAX_DEPTH) {
 		/* The path itself is 4096 names long: its head says where. */
-		rc = skip(b, uw_fail(b->err, -ELOOP, "more than %d directories "
+		rc = skip(b, seterr(b->err, -ELOOP, "more than %d directories "
 		    "deep at %.120s... (%zu bytes)", BASELINE_MAX_DEPTH,
 		    (const char *)b->path.data, b->path.len));
 		return rc < 0 ? rc : 1;		/* not entered */
@@ -822,7 +822,7 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 	memset(child, 0, sizeof(*child));
 	child->dirs = calloc(me->stack_len + 1, sizeof(*child->dirs));
 	if (child->dirs == NULL)
-		return uw_fail(b->err, -ENOMEM, "out of memory");
+		return seterr(b->err, -ENOMEM, "out of memory");
 	child->path_len = b->path.len;
 	b->depth++;	/* from here the frame is freed on any failure */
 	for (i = 0; i <= me->stack_len && !opaque; i++) {
@@ -831,24 +831,24 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 		if (fd == -ENOENT && i == 0)
 			return 1;	/* gone since listed */
 		if (fd < 0)
-			return skip_dir(b, child, uw_fail(b->err, fd,
+			return skip_dir(b, child, seterr(b->err, fd,
 			    "%s: cannot open: %s", (const char *)b->path.data,
 			    strerror(-fd)));
 		if (i == 0 && fstat(fd, &st) < 0) {
 			close(fd);
-			return skip_dir(b, child, uw_fail(b->err, -errno,
+			return skip_dir(b, child, seterr(b->err, -errno,
 			    "%s: %s", (const char *)b->path.data,
 			    strerror(errno)));
 		}
 		rc = frame_push_dir(child, fd, b->dialect, &opaque);
 		if (rc < 0)
-			return skip_dir(b, child, uw_fail(b->err, rc,
+			return skip_dir(b, child, seterr(b->err, rc,
 			    "%s: cannot list: %s", (const char *)b->path.data,
 			    strerror(-rc)));
 	}
 	rc = frame_merge(child);
 	if (rc < 0)
-		return uw_fail(b->err, rc, "%s: %s",
+		return seterr(b->err, rc, "%s: %s",
 		    (const char *)b->path.data, strerror(-rc));
 	walk_record_from_stat(&rec, b->path.data, b->path.len, &st);
 	return put(b, &rec);
@@ -869,7 +869,7 @@ record_entry(struct build *b, struct frame *frame, const struct mentry *me)
 	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0)
-		return skip(b, uw_fail(b->err, rc, "%s: %s",
+		return skip(b, seterr(b->err, rc, "%s: %s",
 		    (const char *)b->path.data, strerror(-rc)));
 	if (S_ISREG(st.st_mode))
 		return submit(b, ld, me->name);
@@ -879,7 +879,7 @@ record_entry(struct build *b, struct frame *frame, const struct mentry *me)
 		if (rc == -ENOENT)
 			return 0;	/* removed since listed */
 		if (rc < 0)
-			return skip(b, uw_fail(b->err, rc, "%s: cannot read "
+			return skip(b, seterr(b->err, rc, "%s: cannot read "
 			    "link: %s", (const char *)b->path.data,
 			    strerror(-rc)));
 		rec.link = b->link.data ? b->link.data :
@@ -899,7 +899,7 @@ walk_tree(struct build *b)
 	while (b->depth > 0) {
 		frame = &b->frames[b->depth];
 		if (b->opts->cancel != NULL && *b->opts->cancel)
-			return uw_fail(b->err, -ECANCELED,
+			return seterr(b->err, -ECANCELED,
 			    "interrupted; the previous baseline is kept");
 		if (frame->next == frame->count) {
 			frame_free(frame);
@@ -939,28 +939,28 @@ enter_root(struct build *b)
 
 	root->dirs = calloc(b->opts->layer_count, sizeof(*root->dirs));
 	if (root->dirs == NULL)
-		return uw_fail(b->err, -ENOMEM, "out of memory");
+		return seterr(b->err, -ENOMEM, "out of memory");
 	b->depth = 1;
 	for (i = 0; i < b->opts->layer_count && !opaque; i++) {
 		fd = walk_open_root(b->opts->layers[i]);
 		if (fd < 0)
-			return uw_fail(b->err, fd, "%s: %s", b->opts->layers[i],
+			return seterr(b->err, fd, "%s: %s", b->opts->layers[i],
 			    strerror(-fd));
 		if (i == 0 && fstat(fd, &st) < 0) {
 			close(fd);
-			return uw_fail(b->err, -errno, "%s: %s",
+			return seterr(b->err, -errno, "%s: %s",
 			    b->opts->layers[0], strerror(errno));
 		}
 		rc = frame_push_dir(root, fd, b->dialect, &opaque);
 		if (rc < 0)
-			return uw_fail(b->err, rc, "%s: cannot list: %s",
+			return seterr(b->err, rc, "%s: cannot list: %s",
 			    b->opts->layers[i], strerror(-rc));
 		/* A root is never opaque to the layers below it. */
 		opaque = 0;
 	}
 	rc = frame_merge(root);
 	if (rc < 0)
-		return uw_fail(b->err, rc, "%s", strerror(-rc));
+		return seterr(b->err, rc, "%s", strerror(-rc));
 	walk_record_from_stat(&rec, (const unsigned char *)"/", 1, &st);
 	return put(b, &rec);
 }
@@ -986,11 +986,11 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 		stats = &local;
 	memset(stats, 0, sizeof(*stats));
 	if (opts->image == NULL || opts->image[0] == '\0')
-		return uw_fail(err, -EINVAL, "an image reference is needed");
+		return seterr(err, -EINVAL, "an image reference is needed");
 	if (opts->layer_count == 0)
-		return uw_fail(err, -EINVAL, "no layers given");
+		return seterr(err, -EINVAL, "no layers given");
 	if (opts->layer_count > BASELINE_MAX_LAYERS)
-		return uw_fail(err, -E2BIG, "%zu layers: at most %d",
+		return seterr(err, -E2BIG, "%zu layers: at most %d",
 		    opts->layer_count, BASELINE_MAX_LAYERS);
 	memset(&b, 0, sizeof(b));
 	b.store = store;
@@ -999,15 +999,15 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 	    UW_OVERLAY_USERXATTR, 0);
 	b.stats = stats;
 	b.err = err;
-	b.start_ns = uw_now_mono_ns();
-	uw_buf_init(&b.path, BASELINE_MAX_PATH);
-	uw_buf_init(&b.link, PATH_MAX);
+	b.start_ns = now_mono_ns();
+	buf_init(&b.path, BASELINE_MAX_PATH);
+	buf_init(&b.link, PATH_MAX);
 	b.frames = calloc(BASELINE_MAX_DEPTH + 1, sizeof(*b.frames));
 	if (b.frames == NULL) {
-		rc = uw_fail(err, -ENOMEM, "out of memory");
+		rc = seterr(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = uw_buf_add(&b.path, "", 0);
+	rc = buf_add(&b.path, "", 0);
 	if (rc < 0)
 		goto out;
 
@@ -1020,7 +1020,7 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 	    store_secret(store));
 	pool_up = 1;
 	if (rc < 0) {
-		uw_fail(err, rc, "cannot start hashing threads");
+		seterr(err, rc, "cannot start hashing threads");
 		goto out;
 	}
 	rc = enter_root(&b);
@@ -1030,7 +1030,7 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 		rc = drain(&b, 2);
 	if (rc < 0)
 		goto out;
-	stats->seconds = (double)(uw_now_mono_ns() - b.start_ns) / 1e9;
+	stats->seconds = (double)(now_mono_ns() - b.start_ns) / 1e9;
 	progress_tick(&b, 1);
 	rc = store_baseline_commit(store, b.image_id, stats, err);
 	in_txn = 0;
@@ -1046,7 +1046,7 @@ out:
 				frame_free(&b.frames[i]);
 		free(b.frames);
 	}
-	uw_buf_free(&b.path);
-	uw_buf_free(&b.link);
+	buf_free(&b.path);
+	buf_free(&b.link);
 	return rc < 0 ? rc : 0;
 }

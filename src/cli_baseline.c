@@ -316,7 +316,7 @@ print_image(const struct uw_image_info *info, void *arg)
 			    "ENTRIES", "FILES", "BYTES", "BUILT", "SECONDS",
 			    "LAYERS");
 		format_time(info->built_ns, when, sizeof(when));
-		uw_escape_bytes(stdout, (const unsigned char *)info->image,
+		escape_bytes(stdout, (const unsigned char *)info->image,
 		    strlen(info->image));
 		printf("%*s %10llu %10llu %14llu %-20s %7.2f %6zu\n",
 		    strlen(info->image) < 32 ?
@@ -327,7 +327,7 @@ print_image(const struct uw_image_info *info, void *arg)
 		    info->layer_count);
 		if (info->incomplete != NULL) {
 			fputs("  incomplete: ", stdout);
-			uw_escape_bytes(stdout,
+			escape_bytes(stdout,
 			    (const unsigned char *)info->incomplete,
 			    strlen(info->incomplete));
 			fputc('\n', stdout);
@@ -424,14 +424,14 @@ print_record(const struct uw_record *rec, void *arg)
 		jsonw_uint(stdout, &first, "size", rec->size);
 		jsonw_int(stdout, &first, "mtime", rec->mtime_ns);
 		if (rec->flags & UW_REC_HASHED) {
-			uw_hex(hex, rec->hash, UW_HASH_LEN);
+			hex_encode(hex, rec->hash, UW_HASH_LEN);
 			jsonw_str(stdout, &first, "hash", hex);
 		}
 		if (rec->link != NULL)
 			jsonw_bytes(stdout, &first, "link", rec->link,
 			    rec->link_len);
 		if (rec->caps != NULL && rec->caps_len <= WALK_HEX_MAX) {
-			uw_hex(hex, rec->caps, rec->caps_len);
+			hex_encode(hex, rec->caps, rec->caps_len);
 			jsonw_str(stdout, &first, "caps", hex);
 		}
 		jsonw_bool(stdout, &first, "unstable",
@@ -440,19 +440,19 @@ print_record(const struct uw_record *rec, void *arg)
 		return 0;
 	}
 	if (rec->flags & UW_REC_HASHED)
-		uw_hex(hex, rec->hash, UW_HASH_LEN);
+		hex_encode(hex, rec->hash, UW_HASH_LEN);
 	else
 		strcpy(hex, "-");
 	printf("%-7s %04o %u %u %llu %s ", uw_file_type_name(rec->type),
 	    rec->mode, rec->uid, rec->gid, (unsigned long long)rec->size,
 	    hex);
-	uw_escape_bytes(stdout, rec->path, rec->path_len);
+	escape_bytes(stdout, rec->path, rec->path_len);
 	if (rec->link != NULL) {
 		fputs(" -> ", stdout);
-		uw_escape_bytes(stdout, rec->link, rec->link_len);
+		escape_bytes(stdout, rec->link, rec->link_len);
 	}
 	if (rec->caps != NULL && rec->caps_len <= WALK_HEX_MAX) {
-		uw_hex(hex, rec->caps, rec->caps_len);
+		hex_encode(hex, rec->caps, rec->caps_len);
 		printf(" caps=%s", hex);
 	}
 	if (rec->flags & UW_REC_UNSTABLE)

@@ -48,7 +48,7 @@ print_escaped(const char *s, int width)
 {
 	long start = ftell(stdout), n;
 
-	uw_escape_bytes(stdout, (const unsigned char *)s, strlen(s));
+	escape_bytes(stdout, (const unsigned char *)s, strlen(s));
 	n = ftell(stdout) - start;
 	if (start < 0 || n < 0)
 		n = (long)strlen(s);

@@ -47,7 +47,7 @@ short_hash(char *out, const struct uw_record *rec)
 		strcpy(out, "?");
 		return;
 	}
-	uw_hex(hex, rec->hash, UW_HASH_LEN);
+	hex_encode(hex, rec->hash, UW_HASH_LEN);
 	memcpy(out, hex, 12);
 	out[12] = '\0';
 }
@@ -61,7 +61,7 @@ print_changes(const struct uw_event *ev)
 
 	if (ev->error != NULL) {
 		fputs(": ", stdout);
-		uw_escape_bytes(stdout, (const unsigned char *)ev->error,
+		escape_bytes(stdout, (const unsigned char *)ev->error,
 		    strlen(ev->error));
 		return;
 	}
@@ -94,9 +94,9 @@ print_changes(const struct uw_event *ev)
 	if (ev->changes & UW_CHG_LINK) {
 		fputs(" link ", stdout);
 		if (b->link != NULL)
-			uw_escape_bytes(stdout, b->link, b->link_len);
+			escape_bytes(stdout, b->link, b->link_len);
 		fputs("→", stdout);
-		uw_escape_bytes(stdout, c->link, c->link_len);
+		escape_bytes(stdout, c->link, c->link_len);
 	}
 }
 
@@ -112,10 +112,10 @@ print_event(const struct uw_event *ev, void *arg)
 		return uw_event_write_json(stdout, &copy);
 	}
 	printf("%c ", op_letter(ev->op));
-	uw_escape_bytes(stdout, ev->path, ev->path_len);
+	escape_bytes(stdout, ev->path, ev->path_len);
 	if (ev->redirect != NULL && ev->type == UW_TYPE_DIR) {
 		fputs(" renamed from ", stdout);
-		uw_escape_bytes(stdout, ev->redirect, ev->redirect_len);
+		escape_bytes(stdout, ev->redirect, ev->redirect_len);
 	}
 	print_changes(ev);
 	if (ev->count > 0)
@@ -241,7 +241,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	uw_db_close(db);
 	cli_container_free(&found);
 	if (fflush(stdout) != 0 && rc == 0)
-		rc = uw_fail(&err, -EIO, "cannot write the output");
+		rc = seterr(&err, -EIO, "cannot write the output");
 	if (rc < 0) {
 		cli_error("%s", err.msg);
 		return rc == -ECANCELED ? CLI_INTERRUPTED : CLI_ERROR;

@@ -135,7 +135,7 @@ print_replay(const struct uw_journal_entry *e, int old_sev, int old_act,
 		return 0;
 	printf("%s %6llu %-12.12s ", same ? "=" : "≠",
 	    (unsigned long long)e->id, e->container);
-	uw_escape_bytes(stdout, e->path, e->path_len);
+	escape_bytes(stdout, e->path, e->path_len);
 	printf(" %s/%s → %s/%s", old_sev < 0 ? "-" :
 	    uw_severity_name((enum uw_severity)old_sev), old_act < 0 ? "-" :
 	    uw_action_name((enum uw_action)old_act),

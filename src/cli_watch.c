@@ -425,7 +425,8 @@ const struct cli_cmd cli_cmd_watch = {
 	    "time, id and the policies' verdict).  Notices go to stderr.\n"
 	    "A pause or kill verdict is carried out: the offending file is "
 	    "copied as\nevidence first, then the container is paused through "
-	    "its runtime (runc,\npodman, the Docker API, ctr) or its cgroup freezer, or killed "
+	    "its runtime (runc,\npodman, the Docker API, ctr) or its cgroup "
+	    "freezer, or killed "
 	    "through cgroup.kill (or freeze,\nSIGKILL, thaw); each response is "
 	    "journaled with its outcome and latency.\n"
 	    "SIGHUP reloads the policies between events (a set that fails to "
@@ -532,7 +533,7 @@ parse_since(const char *s, int64_t *ns)
 	}
 	if (end[1] != '\0' || v > 36500LL * 86400 / unit)
 		return -1;
-	*ns = uw_now_real_ns() - (int64_t)v * unit * 1000000000;
+	*ns = now_real_ns() - (int64_t)v * unit * 1000000000;
 	return 0;
 }
 
@@ -553,7 +554,7 @@ print_journal(const struct uw_journal_entry *e, void *arg)
 	    gmtime_r(&t, &tm));
 	printf("%s %6llu %-12.12s %-8s ", when, (unsigned long long)e->id,
 	    e->container, e->op);
-	uw_escape_bytes(stdout, e->path, e->path_len);
+	escape_bytes(stdout, e->path, e->path_len);
 	fputc('\n', stdout);
 	return ferror(stdout) ? -EIO : 0;
 }

@@ -49,12 +49,12 @@ struct ctr {
 	char *v1_freezer, *v2;
 	struct uw_label labels[MAX_LABELS];
 	size_t label_count;
-	struct uw_label_caps caps;	/* what the labels took */
+	struct label_caps caps;	/* what the labels took */
 };
 
 struct disc {
 	const char *root;		/* "" for "/" */
-	struct mnt_table mounts;
+	struct mountinfo_table mounts;
 	json_t *runc_states;		/* array of state.json objects */
 	json_t *crun_states;		/* array of status objects */
 	json_t *podman_containers;	/* containers.json */
@@ -91,7 +91,7 @@ ctr_free(struct ctr *c)
 }
 
 /* Keep a label, within the caps a container's owner cannot push past
- * (uw_label_fit); the container says when some were cut. */
+ * (label_fit); the container says when some were cut. */
 static void
 add_label(struct ctr *c, const char *key, size_t key_len, const char *value)
 {
@@ -102,7 +102,7 @@ add_label(struct ctr *c, const char *key, size_t key_len, const char *value)
 		if (strlen(c->labels[i].key) == key_len &&
 		    memcmp(c->labels[i].key, key, key_len) == 0)
 			return;	/* the first source wins */
-	if (!uw_label_fit(&c->caps, key_len, value, &vlen))
+	if (!label_fit(&c->caps, key_len, value, &vlen))
 		return;
 	k = strndup(key, key_len);
 	v = strndup(value, vlen);
@@ -469,7 +469,7 @@ static void
 cgroups_of(const struct disc *d, struct ctr *c)
 {
 	char path[PATH_MAX], line[4096], dir[PATH_MAX];
-	const struct mnt_entry *m;
+	const struct mountinfo_entry *m;
 	char *ctrl, *rel;
 	size_t i;
 	FILE *f;
@@ -531,7 +531,7 @@ starts_with(const char *s, const char *prefix)
 }
 
 static int
-emit(struct disc *d, struct mnt_entry *m,
+emit(struct disc *d, struct mountinfo_entry *m,
     int (*cb)(const struct uw_container *c, void *arg), void *arg)
 {
 	struct uw_container uc;
@@ -549,7 +549,7 @@ emit(struct disc *d, struct mnt_entry *m,
 		if (strrchr(home, '/') != NULL)
 			*strrchr(home, '/') = '\0';
 	if (m->upper != NULL && m->upper[0] != '/' &&
-	    mnt_resolve_relative(m, home) < 0) {
+	    mountinfo_resolve_relative(m, home) < 0) {
 		/* Left as printed: still listed, never watched blind. */
 	}
 
@@ -638,33 +638,33 @@ module_param(const char *name, int dflt)
  * set; userxattr follows neither metacopy nor redirects.
  */
 unsigned
-discover_overlay_flags(const struct mnt_entry *m)
+discover_overlay_flags(const struct mountinfo_entry *m)
 {
-	unsigned flags = m->ov_flags & ~(unsigned)(MNT_OV_METACOPY |
-	    MNT_OV_REDIRECT_DIR);
+	unsigned flags = m->ov_flags & ~(unsigned)(MOUNTINFO_OV_METACOPY |
+	    MOUNTINFO_OV_REDIRECT_DIR);
 	int metacopy, follow;
 
-	if (m->ov_flags & MNT_OV_USERXATTR)
+	if (m->ov_flags & MOUNTINFO_OV_USERXATTR)
 		return flags;
 	switch (m->ov_metacopy) {
-	case MNT_OPT_ON:
+	case MOUNTINFO_OPT_ON:
 		metacopy = 1;
 		break;
-	case MNT_OPT_OFF:
+	case MOUNTINFO_OPT_OFF:
 		metacopy = 0;
 		break;
 	default:
 		metacopy = module_param("metacopy", 0);
 	}
 	switch (m->ov_redirect) {
-	case MNT_REDIRECT_ON:
-	case MNT_REDIRECT_FOLLOW:
+	case MOUNTINFO_REDIRECT_ON:
+	case MOUNTINFO_REDIRECT_FOLLOW:
 		follow = 1;
 		break;
-	case MNT_REDIRECT_NOFOLLOW:
+	case MOUNTINFO_REDIRECT_NOFOLLOW:
 		follow = 0;
 		break;
-	case MNT_REDIRECT_OFF:
+	case MOUNTINFO_REDIRECT_OFF:
 		follow = module_param("redirect_always_follow", 1);
 		break;
 	default:
@@ -682,7 +682,7 @@ UW_API int
 uw_overlay_flags_for_upper(const char *upper, unsigned *flags,
     struct uw_error *err)
 {
-	struct mnt_table t;
+	struct mountinfo_table t;
 	char *want, *have;
 	size_t i;
 	int rc = -ENOENT;
@@ -690,10 +690,10 @@ uw_overlay_flags_for_upper(const char *upper, unsigned *flags,
 	memset(&t, 0, sizeof(t));
 	want = realpath(upper, NULL);
 	if (want == NULL)
-		return uw_fail(err, -errno, "%s: %s", upper, strerror(errno));
-	rc = mnt_read(NULL, &t);
+		return seterr(err, -errno, "%s: %s", upper, strerror(errno));
+	rc = mountinfo_read(NULL, &t);
 	if (rc < 0) {
-		rc = uw_fail(err, rc, "/proc/self/mountinfo: %s",
+		rc = seterr(err, rc, "/proc/self/mountinfo: %s",
 		    strerror(-rc));
 		goto out;
 	}
@@ -710,11 +710,11 @@ uw_overlay_flags_for_upper(const char *upper, unsigned *flags,
 		free(have);
 	}
 	if (rc == -ENOENT)
-		uw_fail(err, rc, "%s: no overlay mounted with this upper dir",
+		seterr(err, rc, "%s: no overlay mounted with this upper dir",
 		    upper);
 out:
 	free(want);
-	mnt_table_free(&t);
+	mountinfo_table_free(&t);
 	return rc;
 }
 
@@ -732,9 +732,9 @@ discover_foreach(const struct uw_discover_opts *opts,
 	d.root = opts != NULL && opts->root != NULL ? opts->root : "";
 	if (strcmp(d.root, "/") == 0)
 		d.root = "";
-	rc = mnt_read(opts != NULL ? opts->mountinfo : NULL, &d.mounts);
+	rc = mountinfo_read(opts != NULL ? opts->mountinfo : NULL, &d.mounts);
 	if (rc < 0) {
-		rc = uw_fail(err, rc, "%s: %s", opts && opts->mountinfo ?
+		rc = seterr(err, rc, "%s: %s", opts && opts->mountinfo ?
 		    opts->mountinfo : "/proc/self/mountinfo", strerror(-rc));
 		goto out;
 	}
@@ -745,7 +745,7 @@ discover_foreach(const struct uw_discover_opts *opts,
 	d.podman_containers = load_json(host_path(&d, path, sizeof(path),
 	    "%s/overlay-containers/containers.json", PODMAN_ROOT));
 	for (i = 0; i < d.mounts.count; i++) {
-		struct mnt_entry *m = &d.mounts.v[i];
+		struct mountinfo_entry *m = &d.mounts.v[i];
 
 		if (strcmp(m->fstype, "overlay") != 0 || m->upper == NULL)
 			continue;
@@ -758,6 +758,6 @@ out:
 	json_decref(d.runc_states);
 	json_decref(d.crun_states);
 	json_decref(d.podman_containers);
-	mnt_table_free(&d.mounts);
+	mountinfo_table_free(&d.mounts);
 	return rc;
 }

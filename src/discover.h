@@ -19,6 +19,6 @@ void discover_image_key(const char *const *lower, size_t count, char *out);
 
 /* The UW_OVERLAY_* flags of an overlay mount as the kernel applies its
  * options (module defaults for what the options leave out). */
-unsigned discover_overlay_flags(const struct mnt_entry *m);
+unsigned discover_overlay_flags(const struct mountinfo_entry *m);
 
 #endif /* UW_DISCOVER_H */

@@ -38,19 +38,19 @@ struct drift {
 	unsigned char *buf;		/* hashing buffer */
 	struct store_row row;		/* the entry's baseline row */
 	struct store_row src_row;	/* a metacopy file's source row */
-	struct uw_buf path;		/* the entry's container path */
-	struct uw_buf bpath;		/* its baseline path */
-	struct uw_buf redirect;
-	struct uw_buf link;
+	struct buf path;		/* the entry's container path */
+	struct buf bpath;		/* its baseline path */
+	struct buf redirect;
+	struct buf link;
 	unsigned dialect;		/* WALK_OV_*: the mount's xattrs */
 	/* Why drift_entry failed: the store (our fault) or the callback
 	 * (the caller's); anything else the entry caused. */
 	int store_failed, cb_failed;
-	struct uw_buf error;		/* an error event's reason */
+	struct buf error;		/* an error event's reason */
 	unsigned char caps[WALK_CAPS_MAX];	/* the current file's */
 	int root_fd;			/* the upper root, for hard links */
 	nlink_t last_nlink;		/* of the regular file last read */
-	struct uw_buf aliases;		/* NUL-terminated paths */
+	struct buf aliases;		/* NUL-terminated paths */
 	struct store_row alias_row;
 };
 
@@ -100,24 +100,24 @@ drift_new(struct store *store, const char *image, struct uw_error *err)
 
 	d = calloc(1, sizeof(*d));
 	if (d == NULL) {
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	d->store = store;
 	d->secret = store_secret(store);
 	d->root_fd = -1;
-	uw_buf_init(&d->aliases, 1u << 20);
+	buf_init(&d->aliases, 1u << 20);
 	store_row_init(&d->alias_row);
 	store_row_init(&d->row);
 	store_row_init(&d->src_row);
-	uw_buf_init(&d->path, WALK_MAX_PATH);
-	uw_buf_init(&d->bpath, WALK_MAX_PATH);
-	uw_buf_init(&d->redirect, WALK_REDIRECT_MAX);
-	uw_buf_init(&d->link, PATH_MAX);
-	uw_buf_init(&d->error, 1024);
+	buf_init(&d->path, WALK_MAX_PATH);
+	buf_init(&d->bpath, WALK_MAX_PATH);
+	buf_init(&d->redirect, WALK_REDIRECT_MAX);
+	buf_init(&d->link, PATH_MAX);
+	buf_init(&d->error, 1024);
 	d->buf = malloc(HASH_BUF_LEN);
 	if (d->buf == NULL) {
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	if (store_image_id(store, image, &d->image_id, err) < 0)
@@ -136,12 +136,12 @@ drift_free(struct drift *d)
 	store_row_free(&d->row);
 	store_row_free(&d->src_row);
 	store_row_free(&d->alias_row);
-	uw_buf_free(&d->aliases);
-	uw_buf_free(&d->path);
-	uw_buf_free(&d->bpath);
-	uw_buf_free(&d->redirect);
-	uw_buf_free(&d->link);
-	uw_buf_free(&d->error);
+	buf_free(&d->aliases);
+	buf_free(&d->path);
+	buf_free(&d->bpath);
+	buf_free(&d->redirect);
+	buf_free(&d->link);
+	buf_free(&d->error);
 	free(d->buf);
 	free(d);
 }
@@ -151,7 +151,7 @@ drift_child_init(struct drift_child *child)
 {
 	memset(child, 0, sizeof(*child));
 	child->fd = -1;
-	uw_buf_init(&child->bpath, WALK_MAX_PATH);
+	buf_init(&child->bpath, WALK_MAX_PATH);
 	walk_names_init(&child->names);
 }
 
@@ -161,23 +161,23 @@ drift_child_free(struct drift_child *child)
 	if (child->fd >= 0)
 		close(child->fd);
 	child->fd = -1;
-	uw_buf_free(&child->bpath);
+	buf_free(&child->bpath);
 	walk_names_free(&child->names);
 }
 
 /* buf = prefix + "/" + name */
 static int
-join(struct uw_buf *buf, const unsigned char *prefix, size_t prefix_len,
+join(struct buf *buf, const unsigned char *prefix, size_t prefix_len,
     const char *name, size_t name_len)
 {
 	int rc;
 
-	uw_buf_reset(buf);
-	rc = uw_buf_add(buf, prefix, prefix_len);
+	buf_reset(buf);
+	rc = buf_add(buf, prefix, prefix_len);
 	if (rc == 0)
-		rc = uw_buf_addc(buf, '/');
+		rc = buf_addc(buf, '/');
 	if (rc == 0)
-		rc = uw_buf_add(buf, name, name_len);
+		rc = buf_add(buf, name, name_len);
 	return rc;
 }
 
@@ -239,7 +239,7 @@ emit(struct drift *d, int (*cb)(const struct uw_event *, void *),
 /* Look up `bpath` unless the dir is new: 0 found, 1 absent, <0 error. */
 static int
 lookup(struct drift *d, const struct drift_dir *dir, struct store_row *row,
-    const struct uw_buf *bpath, struct uw_error *err)
+    const struct buf *bpath, struct uw_error *err)
 {
 	if (dir->new_tree)
 		return 1;
@@ -280,9 +280,9 @@ static int
 resolve_redirect(struct drift *d, const struct drift_dir *dir,
     const struct walk_xattrs *x)
 {
-	uw_buf_reset(&d->redirect);
+	buf_reset(&d->redirect);
 	if (x->redirect_len > 0 && x->redirect[0] == '/')
-		return uw_buf_add(&d->redirect, x->redirect, x->redirect_len);
+		return buf_add(&d->redirect, x->redirect, x->redirect_len);
 	return join(&d->redirect, dir->bpath, dir->bpath_len, x->redirect,
 	    x->redirect_len);
 }
@@ -312,15 +312,15 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	if (fd == -ENOTDIR || fd == -ELOOP)
 		return DRIFT_SWAPPED;
 	if (fd < 0)
-		return uw_fail(err, fd, "cannot open: %s", strerror(-fd));
+		return seterr(err, fd, "cannot open: %s", strerror(-fd));
 	child->fd = fd;
 	if (fstat(fd, &st) < 0)
-		return uw_fail(err, -errno, "cannot stat: %s", strerror(errno));
+		return seterr(err, -errno, "cannot stat: %s", strerror(errno));
 	rc = walk_read_xattrs(fd, d->dialect, &x);
 	if (rc == 0 && child->want_names)
 		rc = walk_list(fd, &child->names);
 	if (rc < 0)
-		return uw_fail(err, rc, "cannot read: %s", strerror(-rc));
+		return seterr(err, rc, "cannot read: %s", strerror(-rc));
 	opaque = (x.flags & WALK_X_OPAQUE) != 0;
 	if (!opaque && (d->dialect & WALK_OV_FUSE) && faccessat(fd,
 	    OVERLAY_WH_OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
@@ -329,17 +329,17 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	walk_record_from_stat(cur, d->path.data, d->path.len, &st);
 	child->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
 	child->opaque = opaque;
-	uw_buf_reset(&child->bpath);
+	buf_reset(&child->bpath);
 
 	if ((x.flags & WALK_X_REDIRECT) && resolve_redirect(d, dir, &x) < 0)
-		return uw_fail(err, -ENAMETOOLONG, "redirect too long");
+		return seterr(err, -ENAMETOOLONG, "redirect too long");
 	if ((x.flags & WALK_X_REDIRECT) && !(d->redirect.len == d->bpath.len &&
 	    memcmp(d->redirect.data, d->bpath.data, d->bpath.len) == 0)) {
 		/* Renamed: the content is the lower dir it names.  Over a
 		 * dir of the image it replaces that dir's content. */
-		if (uw_buf_add(&child->bpath, d->redirect.data,
+		if (buf_add(&child->bpath, d->redirect.data,
 		    d->redirect.len) < 0)
-			return uw_fail(err, -ENAMETOOLONG, "path too long");
+			return seterr(err, -ENAMETOOLONG, "path too long");
 		ev->redirect = d->redirect.data;
 		ev->redirect_len = d->redirect.len;
 		ev->changes = xattr_chg;
@@ -358,8 +358,8 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		return count_below(d, d->redirect.data, d->redirect.len,
 		    &ev->count, err);
 	}
-	if (uw_buf_add(&child->bpath, d->bpath.data, d->bpath.len) < 0)
-		return uw_fail(err, -ENAMETOOLONG, "path too long");
+	if (buf_add(&child->bpath, d->bpath.data, d->bpath.len) < 0)
+		return seterr(err, -ENAMETOOLONG, "path too long");
 	rc = lookup(d, dir, &d->row, &d->bpath, err);
 	if (rc < 0)
 		return rc;
@@ -415,11 +415,11 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	if (fd == -EINVAL)
 		return DRIFT_SWAPPED;
 	if (fd < 0)
-		return uw_fail(err, fd, "cannot open: %s", strerror(-fd));
+		return seterr(err, fd, "cannot open: %s", strerror(-fd));
 	d->last_nlink = st.st_nlink;
 	rc = walk_read_xattrs(fd, d->dialect, &x);
 	if (rc < 0) {
-		rc = uw_fail(err, rc, "cannot read xattrs: %s", strerror(-rc));
+		rc = seterr(err, rc, "cannot read xattrs: %s", strerror(-rc));
 		goto out;
 	}
 	if (overlay_is_xattr_whiteout(&st, &x, dir->xwhiteouts)) {
@@ -440,7 +440,7 @@ file_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	} else {
 		rc = hash_fd(fd, d->secret, d->buf, &st, 0, &h);
 		if (rc < 0) {
-			rc = uw_fail(err, rc, "cannot read: %s",
+			rc = seterr(err, rc, "cannot read: %s",
 			    strerror(-rc));
 			goto out;
 		}
@@ -497,9 +497,9 @@ file_content(struct drift *d, struct uw_event *ev, struct uw_record *cur,
 static int
 collect_alias(const unsigned char *path, size_t len, void *arg)
 {
-	struct uw_buf *b = arg;
+	struct buf *b = arg;
 
-	if (uw_buf_add(b, path, len) < 0 || uw_buf_addc(b, '\0') < 0)
+	if (buf_add(b, path, len) < 0 || buf_addc(b, '\0') < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -543,7 +543,7 @@ alias_events(struct drift *d, const struct uw_event *ev,
 
 	if (d->root_fd < 0)
 		return 0;
-	uw_buf_reset(&d->aliases);
+	buf_reset(&d->aliases);
 	rc = store_link_group(d->store, d->image_id, d->row.rec.link_group,
 	    d->bpath.data, d->bpath.len, collect_alias, &d->aliases, err);
 	if (rc < 0) {
@@ -586,7 +586,7 @@ set_paths(struct drift *d, const struct drift_dir *dir, const char *name,
 {
 	if (join(&d->path, dir->path, dir->path_len, name, name_len) < 0 ||
 	    join(&d->bpath, dir->bpath, dir->bpath_len, name, name_len) < 0)
-		return uw_fail(err, -ENAMETOOLONG, "path too long under %.*s",
+		return seterr(err, -ENAMETOOLONG, "path too long under %.*s",
 		    (int)(dir->path_len > 200 ? 200 : dir->path_len),
 		    (const char *)dir->path);
 	return 0;
@@ -630,7 +630,7 @@ classify(struct drift *d, const struct drift_dir *dir, const char *name,
 	 * lstat and open: look again, a few times, then say so. */
 	for (tries = 0;; tries++) {
 		if (tries == SWAP_TRIES)
-			return uw_fail(err, -EAGAIN, "kept changing type while "
+			return seterr(err, -EAGAIN, "kept changing type while "
 			    "read (%d tries)", SWAP_TRIES);
 		if (tries == 0 && dir->st != NULL) {
 			st = *dir->st;
@@ -641,7 +641,7 @@ classify(struct drift *d, const struct drift_dir *dir, const char *name,
 		if (rc == -ENOENT)
 			return 0;	/* gone since listed */
 		if (rc < 0)
-			return uw_fail(err, rc, "cannot stat: %s",
+			return seterr(err, rc, "cannot stat: %s",
 			    strerror(-rc));
 		if (overlay_is_chardev_whiteout(&st))
 			return whiteout_event(d, dir, cb, arg, err);
@@ -680,7 +680,7 @@ classify(struct drift *d, const struct drift_dir *dir, const char *name,
 			if (rc == -ENOENT)
 				return 0;
 			if (rc < 0)
-				return uw_fail(err, rc, "cannot read link: %s",
+				return seterr(err, rc, "cannot read link: %s",
 				    strerror(-rc));
 			cur.link = d->link.data ? d->link.data :
 			    (const unsigned char *)"";
@@ -766,9 +766,9 @@ error_event(struct drift *d, const struct drift_dir *dir, const char *name,
 	struct stat st;
 	int rc;
 
-	uw_buf_reset(&d->error);
-	if (uw_buf_add(&d->error, reason, strlen(reason)) < 0)
-		return uw_fail(err, -ENOMEM, "out of memory");
+	buf_reset(&d->error);
+	if (buf_add(&d->error, reason, strlen(reason)) < 0)
+		return seterr(err, -ENOMEM, "out of memory");
 	memset(&ev, 0, sizeof(ev));
 	ev.op = UW_OP_ERROR;
 	ev.path = d->path.data;
@@ -814,11 +814,11 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	snprintf(reason, sizeof(reason), "%s", err->msg);
 	if (set_paths(d, dir, name, name_len, err) < 0) {
 		/* too long to name: name its dir */
-		uw_buf_reset(&d->path);
-		uw_buf_reset(&d->bpath);
-		if (uw_buf_add(&d->path, dir->path, dir->path_len) < 0 ||
-		    uw_buf_add(&d->bpath, dir->bpath, dir->bpath_len) < 0)
-			return uw_fail(err, -ENOMEM, "out of memory");
+		buf_reset(&d->path);
+		buf_reset(&d->bpath);
+		if (buf_add(&d->path, dir->path, dir->path_len) < 0 ||
+		    buf_add(&d->bpath, dir->bpath, dir->bpath_len) < 0)
+			return seterr(err, -ENOMEM, "out of memory");
 		name = NULL;
 	}
 	return error_event(d, dir, name, reason, cb, arg, err);
@@ -889,7 +889,7 @@ frame_sort(struct diff_frame *f)
 }
 
 static int
-excluded(const struct uw_diff_opts *opts, const struct uw_buf *path)
+excluded(const struct uw_diff_opts *opts, const struct buf *path)
 {
 	size_t i;
 
@@ -922,13 +922,13 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	struct uw_diff_stats local;
 	struct diff_frame *frames = NULL, *f, *c;
 	struct drift_dir dir;
-	struct uw_buf path;
+	struct buf path;
 	struct diff_counter counter;
 	struct drift *d = NULL;
 	struct walk_xattrs x;
 	const char *name;
 	size_t depth = 0, i, idx, len;
-	int64_t start = uw_now_mono_ns();
+	int64_t start = now_mono_ns();
 	int fd, rc = 0;
 
 	if (stats == NULL)
@@ -937,12 +937,12 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	for (i = 0; i < opts->exclude_count; i++)
 		if (glob_check(opts->excludes[i],
 		    strlen(opts->excludes[i])) < 0)
-			return uw_fail(err, -EINVAL, "bad exclude pattern: %s",
+			return seterr(err, -EINVAL, "bad exclude pattern: %s",
 			    opts->excludes[i]);
 	counter.cb = opts->cb;
 	counter.arg = opts->arg;
 	counter.events = 0;
-	uw_buf_init(&path, WALK_MAX_PATH);
+	buf_init(&path, WALK_MAX_PATH);
 	d = drift_new(store, opts->image, err);
 	if (d == NULL)
 		return err->code;
@@ -950,12 +950,12 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	    opts->oci_whiteouts));
 	frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*frames));
 	if (frames == NULL) {
-		rc = uw_fail(err, -ENOMEM, "out of memory");
+		rc = seterr(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	fd = walk_open_root(opts->upper);
 	if (fd < 0) {
-		rc = uw_fail(err, fd, "%s: %s", opts->upper, strerror(-fd));
+		rc = seterr(err, fd, "%s: %s", opts->upper, strerror(-fd));
 		goto out;
 	}
 	f = &frames[0];
@@ -968,21 +968,21 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	if (rc == 0)
 		rc = frame_sort(f);
 	if (rc < 0) {
-		rc = uw_fail(err, rc, "%s: cannot read: %s", opts->upper,
+		rc = seterr(err, rc, "%s: cannot read: %s", opts->upper,
 		    strerror(-rc));
 		goto out;
 	}
 	f->dir.xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
 	depth = 1;
-	if (uw_buf_add(&path, "", 0) < 0) {
-		rc = uw_fail(err, -ENOMEM, "out of memory");
+	if (buf_add(&path, "", 0) < 0) {
+		rc = seterr(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 
 	while (depth > 0) {
 		f = &frames[depth - 1];
 		if (opts->cancel != NULL && *opts->cancel) {
-			rc = uw_fail(err, -ECANCELED, "interrupted");
+			rc = seterr(err, -ECANCELED, "interrupted");
 			goto out;
 		}
 		if (f->next == f->dir.names.count) {
@@ -997,9 +997,9 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 		len = f->dir.names.v[idx].len;
 		stats->entries++;
 		path.len = f->path_len;
-		if (uw_buf_addc(&path, '/') < 0 ||
-		    uw_buf_add(&path, name, len) < 0) {
-			rc = uw_fail(err, -ENAMETOOLONG, "path too long");
+		if (buf_addc(&path, '/') < 0 ||
+		    buf_add(&path, name, len) < 0) {
+			rc = seterr(err, -ENAMETOOLONG, "path too long");
 			goto out;
 		}
 		if (excluded(opts, &path))
@@ -1040,7 +1040,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 		rc = frame_sort(c);
 		if (rc < 0) {
 			drift_child_free(&c->dir);
-			rc = uw_fail(err, rc, "out of memory");
+			rc = seterr(err, rc, "out of memory");
 			goto out;
 		}
 		depth++;
@@ -1053,8 +1053,8 @@ out:
 	}
 	free(frames);
 	drift_free(d);
-	uw_buf_free(&path);
+	buf_free(&path);
 	stats->events = counter.events;
-	stats->seconds = (double)(uw_now_mono_ns() - start) / 1e9;
+	stats->seconds = (double)(now_mono_ns() - start) / 1e9;
 	return rc;
 }

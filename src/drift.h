@@ -59,7 +59,7 @@ void drift_dir_init(struct drift_dir *dir);
 struct drift_child {
 	int fd;			/* -1 when not a directory */
 	int xwhiteouts, opaque, new_tree;
-	struct uw_buf bpath;
+	struct buf bpath;
 	int want_names;		/* set by the caller: list it into names */
 	struct walk_names names;	/* its listing */
 };

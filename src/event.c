@@ -22,13 +22,13 @@ write_record(FILE *out, const struct uw_record *rec)
 	jsonw_uint(out, &first, "size", rec->size);
 	jsonw_int(out, &first, "mtime", rec->mtime_ns);
 	if (rec->flags & UW_REC_HASHED) {
-		uw_hex(hex, rec->hash, UW_HASH_LEN);
+		hex_encode(hex, rec->hash, UW_HASH_LEN);
 		jsonw_str(out, &first, "hash", hex);
 	}
 	if (rec->link != NULL)
 		jsonw_bytes(out, &first, "link", rec->link, rec->link_len);
 	if (rec->caps != NULL && rec->caps_len <= 64) {
-		uw_hex(hex, rec->caps, rec->caps_len);
+		hex_encode(hex, rec->caps, rec->caps_len);
 		jsonw_str(out, &first, "caps", hex);
 	}
 	if (rec->flags & UW_REC_UNSTABLE)

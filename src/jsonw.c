@@ -23,7 +23,7 @@ jsonw_string(FILE *out, const unsigned char *bytes, size_t len)
 			continue;
 		}
 		if (c >= 0x80) {
-			n = uw_utf8_seq_len(bytes + i, len - i);
+			n = utf8_seq_len(bytes + i, len - i);
 			if (n > 0) {
 				i += n;
 				continue;

@@ -56,7 +56,7 @@ dup_unescaped(const char *s, size_t len)
 }
 
 static void
-entry_free(struct mnt_entry *e)
+entry_free(struct mountinfo_entry *e)
 {
 	size_t i;
 
@@ -77,7 +77,7 @@ entry_free(struct mnt_entry *e)
 }
 
 void
-mnt_table_free(struct mnt_table *table)
+mountinfo_table_free(struct mountinfo_table *table)
 {
 	size_t i;
 
@@ -92,7 +92,7 @@ push_path(char ***v, size_t *count, char *path)
 {
 	char **nv;
 
-	if (*count >= MNT_MAX_LAYERS) {
+	if (*count >= MOUNTINFO_MAX_LAYERS) {
 		free(path);
 		return -E2BIG;
 	}
@@ -113,7 +113,7 @@ push_path(char ***v, size_t *count, char *path)
  * layers: what follows is data-only.
  */
 static int
-split_lowerdir(const char *value, struct mnt_entry *e)
+split_lowerdir(const char *value, struct mountinfo_entry *e)
 {
 	size_t len = strlen(value), i, o;
 	char *cur;
@@ -159,7 +159,7 @@ split_lowerdir(const char *value, struct mnt_entry *e)
 
 /* Parse overlay's super options into the entry. */
 static int
-parse_overlay_opts(struct mnt_entry *e)
+parse_overlay_opts(struct mountinfo_entry *e)
 {
 	char *opts, *opt, *next, *value;
 	int rc = 0;
@@ -197,26 +197,26 @@ parse_overlay_opts(struct mnt_entry *e)
 			rc = e->work ? 0 : -ENOMEM;
 		} else if (strcmp(opt, "metacopy") == 0 && value != NULL) {
 			e->ov_metacopy = strcmp(value, "on") == 0 ?
-			    MNT_OPT_ON : MNT_OPT_OFF;
+			    MOUNTINFO_OPT_ON : MOUNTINFO_OPT_OFF;
 			if (strcmp(value, "on") == 0)
-				e->ov_flags |= MNT_OV_METACOPY;
+				e->ov_flags |= MOUNTINFO_OV_METACOPY;
 		} else if (strcmp(opt, "redirect_dir") == 0 && value != NULL) {
 			e->ov_redirect = strcmp(value, "on") == 0 ?
-			    MNT_REDIRECT_ON : strcmp(value, "follow") == 0 ?
-			    MNT_REDIRECT_FOLLOW : strcmp(value, "nofollow") ==
-			    0 ? MNT_REDIRECT_NOFOLLOW : MNT_REDIRECT_OFF;
+			    MOUNTINFO_REDIRECT_ON : strcmp(value, "follow") == 0 ?
+			    MOUNTINFO_REDIRECT_FOLLOW : strcmp(value, "nofollow") ==
+			    0 ? MOUNTINFO_REDIRECT_NOFOLLOW : MOUNTINFO_REDIRECT_OFF;
 			if (strcmp(value, "on") == 0 ||
 			    strcmp(value, "follow") == 0)
-				e->ov_flags |= MNT_OV_REDIRECT_DIR;
+				e->ov_flags |= MOUNTINFO_OV_REDIRECT_DIR;
 		} else if (strcmp(opt, "index") == 0 && value != NULL) {
 			if (strcmp(value, "on") == 0)
-				e->ov_flags |= MNT_OV_INDEX;
+				e->ov_flags |= MOUNTINFO_OV_INDEX;
 		} else if (strcmp(opt, "userxattr") == 0) {
-			e->ov_flags |= MNT_OV_USERXATTR;
+			e->ov_flags |= MOUNTINFO_OV_USERXATTR;
 		} else if (strcmp(opt, "volatile") == 0 ||
 		    (strcmp(opt, "fsync") == 0 && value != NULL &&
 		    strcmp(value, "volatile") == 0)) {
-			e->ov_flags |= MNT_OV_VOLATILE;
+			e->ov_flags |= MOUNTINFO_OV_VOLATILE;
 		}
 	}
 	free(opts);
@@ -260,9 +260,9 @@ parse_int(const char *s, size_t len, int *out)
 
 /* Parse one line; 1 if malformed, 0 if added, <0 on error. */
 static int
-parse_line(const char *line, const char *end, struct mnt_table *table)
+parse_line(const char *line, const char *end, struct mountinfo_table *table)
 {
-	struct mnt_entry e;
+	struct mountinfo_entry e;
 	const char *p = line, *f;
 	size_t len;
 	int rc, sep = 0;
@@ -321,7 +321,7 @@ parse_line(const char *line, const char *end, struct mnt_table *table)
 	}
 	if (table->count == table->alloc) {
 		size_t alloc = table->alloc ? table->alloc * 2 : 64;
-		struct mnt_entry *v = realloc(table->v, alloc * sizeof(*v));
+		struct mountinfo_entry *v = realloc(table->v, alloc * sizeof(*v));
 
 		if (v == NULL) {
 			entry_free(&e);
@@ -338,7 +338,7 @@ malformed:
 }
 
 int
-mnt_parse(const char *text, size_t len, struct mnt_table *table)
+mountinfo_parse(const char *text, size_t len, struct mountinfo_table *table)
 {
 	const char *p = text, *end = text + len, *nl;
 	int rc;
@@ -360,7 +360,7 @@ mnt_parse(const char *text, size_t len, struct mnt_table *table)
 }
 
 int
-mnt_read(const char *path, struct mnt_table *table)
+mountinfo_read(const char *path, struct mountinfo_table *table)
 {
 	char *buf = NULL, *nbuf;
 	size_t len = 0, size = 0;
@@ -395,7 +395,7 @@ mnt_read(const char *path, struct mnt_table *table)
 			break;
 		len += (size_t)n;
 	}
-	rc = mnt_parse(buf ? buf : "", len, table);
+	rc = mountinfo_parse(buf ? buf : "", len, table);
 out:
 	free(buf);
 	close(fd);
@@ -423,7 +423,7 @@ resolve_one(char **path, const char *home)
 }
 
 int
-mnt_resolve_relative(struct mnt_entry *e, const char *home)
+mountinfo_resolve_relative(struct mountinfo_entry *e, const char *home)
 {
 	size_t i;
 	int rc;
@@ -445,7 +445,7 @@ mnt_resolve_relative(struct mnt_entry *e, const char *home)
 }
 
 int
-mnt_wait_change(int fd, int timeout_ms)
+mountinfo_wait_change(int fd, int timeout_ms)
 {
 	struct pollfd pfd;
 	int n;

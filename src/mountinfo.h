@@ -11,17 +11,17 @@
 #include "upperwatch.h"
 
 /* Overlay options that change what the upper dir means. */
-#define MNT_OV_METACOPY 0x01
-#define MNT_OV_REDIRECT_DIR 0x02
-#define MNT_OV_INDEX 0x04
-#define MNT_OV_USERXATTR 0x08
-#define MNT_OV_VOLATILE 0x10
+#define MOUNTINFO_OV_METACOPY 0x01
+#define MOUNTINFO_OV_REDIRECT_DIR 0x02
+#define MOUNTINFO_OV_INDEX 0x04
+#define MOUNTINFO_OV_USERXATTR 0x08
+#define MOUNTINFO_OV_VOLATILE 0x10
 
 /* Most layers we keep for one mount (overlayfs allows 500). */
-#define MNT_MAX_LAYERS 500
+#define MOUNTINFO_MAX_LAYERS 500
 
 /* One mount as mountinfo shows it; strings are unescaped. */
-struct mnt_entry {
+struct mountinfo_entry {
 	int mount_id, parent_id;
 	char *root;
 	char *mount_point;
@@ -34,24 +34,24 @@ struct mnt_entry {
 	char **data;		/* data-only layers (datadir+=) */
 	size_t data_count;
 	char *upper, *work;
-	unsigned ov_flags;	/* MNT_OV_*: the options as written */
-	unsigned char ov_metacopy;	/* MNT_OPT_*: metacopy= */
-	unsigned char ov_redirect;	/* MNT_REDIRECT_*: redirect_dir= */
+	unsigned ov_flags;	/* MOUNTINFO_OV_*: the options as written */
+	unsigned char ov_metacopy;	/* MOUNTINFO_OPT_*: metacopy= */
+	unsigned char ov_redirect;	/* MOUNTINFO_REDIRECT_*: redirect_dir= */
 };
 
 /* An on/off option: not shown (the module default), on, off. */
-#define MNT_OPT_UNSET 0
-#define MNT_OPT_ON 1
-#define MNT_OPT_OFF 2
+#define MOUNTINFO_OPT_UNSET 0
+#define MOUNTINFO_OPT_ON 1
+#define MOUNTINFO_OPT_OFF 2
 /* redirect_dir= values. */
-#define MNT_REDIRECT_UNSET 0
-#define MNT_REDIRECT_ON 1
-#define MNT_REDIRECT_FOLLOW 2
-#define MNT_REDIRECT_NOFOLLOW 3
-#define MNT_REDIRECT_OFF 4
+#define MOUNTINFO_REDIRECT_UNSET 0
+#define MOUNTINFO_REDIRECT_ON 1
+#define MOUNTINFO_REDIRECT_FOLLOW 2
+#define MOUNTINFO_REDIRECT_NOFOLLOW 3
+#define MOUNTINFO_REDIRECT_OFF 4
 
-struct mnt_table {
-	struct mnt_entry *v;
+struct mountinfo_table {
+	struct mountinfo_entry *v;
 	size_t count, alloc;
 	size_t malformed;	/* lines skipped */
 };
@@ -64,13 +64,14 @@ struct mnt_table {
  * name) and the repeated `lowerdir+=` / `datadir+=` of the new mount API.
  * Returns 0 or -ENOMEM.
  */
-int mnt_parse(const char *text, size_t len, struct mnt_table *table)
+int mountinfo_parse(const char *text, size_t len, struct mountinfo_table *table)
     UW_WARN_UNUSED;
 
 /* Read and parse /proc/self/mountinfo (or `path`). */
-int mnt_read(const char *path, struct mnt_table *table) UW_WARN_UNUSED;
+int mountinfo_read(const char *path, struct mountinfo_table *table)
+    UW_WARN_UNUSED;
 
-void mnt_table_free(struct mnt_table *table);
+void mountinfo_table_free(struct mountinfo_table *table);
 
 /*
  * Docker and Podman mount with paths relative to the driver's home
@@ -79,12 +80,12 @@ void mnt_table_free(struct mnt_table *table);
  * holds `l/`), following the `l/` symlinks.  Returns 0, or -errno when a
  * path cannot be resolved (the entry is left as it was).
  */
-int mnt_resolve_relative(struct mnt_entry *e, const char *home)
+int mountinfo_resolve_relative(struct mountinfo_entry *e, const char *home)
     UW_WARN_UNUSED;
 
 /* Wait up to `timeout_ms` (-1: forever) for the mount table of our mount
  * namespace to change.  `fd` is an open /proc/self/mountinfo.  Returns 1
  * on a change, 0 on timeout, -errno on error (-EINTR on a signal). */
-int mnt_wait_change(int fd, int timeout_ms) UW_WARN_UNUSED;
+int mountinfo_wait_change(int fd, int timeout_ms) UW_WARN_UNUSED;
 
 #endif /* UW_MOUNTINFO_H */

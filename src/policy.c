@@ -10,7 +10,7 @@
  * checks an instruction budget and a wall-clock deadline and, once hit,
  * stays armed at every instruction so nothing can swallow the error (no
  * pcall, xpcall or coroutine reaches a policy anyway).  Lua's own pattern
- * functions are replaced by bounded ones (lua_pattern.c): the hook cannot
+ * functions are replaced by bounded ones (pattern.c): the hook cannot
  * stop C code.  A policy that fails gives medium/alert, never pause or
  * kill, and is quarantined when it keeps failing.
  */
@@ -29,7 +29,7 @@
 #include <xxhash.h>
 
 #include "glob.h"
-#include "lua_pattern.h"
+#include "pattern.h"
 #include "policy.h"
 #include "util.h"
 
@@ -224,7 +224,7 @@ policy_hook(lua_State *L, lua_Debug *ar)
 	if (set->limit_hit == LIMIT_NONE) {
 		if (set->steps > set->budget)
 			set->limit_hit = LIMIT_CPU;
-		else if (uw_now_mono_ns() > set->deadline_ns)
+		else if (now_mono_ns() > set->deadline_ns)
 			set->limit_hit = LIMIT_TIME;
 	}
 	if (set->limit_hit != LIMIT_NONE) {
@@ -243,7 +243,7 @@ arm(struct uw_policy_set *set, uint64_t budget, unsigned deadline_us)
 	set->budget = budget;
 	/* Counting every instruction (policy test) is far slower: the
 	 * deadline stretches with it, so the budget still decides. */
-	set->deadline_ns = uw_now_mono_ns() + (int64_t)deadline_us * 1000 *
+	set->deadline_ns = now_mono_ns() + (int64_t)deadline_us * 1000 *
 	    (set->hook_period < 10 ? 100 : 1);
 	set->limit_hit = LIMIT_NONE;
 	set->mem_failed = 0;
@@ -592,7 +592,7 @@ static void
 push_string_lib(lua_State *L)
 {
 	copy_lib(L, LUA_STRLIBNAME, string_allowed);
-	lua_pattern_register(L, lua_gettop(L));
+	pattern_register(L, lua_gettop(L));
 	set_blocked(L, lua_gettop(L), "dump", "string.dump");
 	set_blocked(L, lua_gettop(L), "pack", "string.pack");
 	set_blocked(L, lua_gettop(L), "unpack", "string.unpack");
@@ -848,7 +848,7 @@ m_log(lua_State *L)
 {
 	struct uw_policy_set *set;
 	struct policy *p;
-	int64_t now = uw_now_mono_ns();
+	int64_t now = now_mono_ns();
 	const char *line;
 	int n = lua_gettop(L);
 
@@ -1054,20 +1054,20 @@ read_file(const char *path, size_t *len, struct uw_error *err)
 
 	f = fopen(path, "re");
 	if (f == NULL) {
-		uw_fail(err, -errno, "%s: %s", path, strerror(errno));
+		seterr(err, -errno, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > MAX_FILE_BYTES) {
 		fclose(f);
-		uw_fail(err, -EINVAL, "%s: not a regular file of at most %u "
+		seterr(err, -EINVAL, "%s: not a regular file of at most %u "
 		    "bytes", path, MAX_FILE_BYTES);
 		return NULL;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
 		fclose(f);
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	*len = fread(buf, 1, (size_t)st.st_size, f);
@@ -1086,8 +1086,8 @@ lua_fail(struct uw_error *err, const char *file, const char *msg)
 	if (msg == NULL)
 		msg = "unknown error";
 	if (strncmp(msg, file, flen) == 0 && msg[flen] == ':')
-		return uw_fail(err, -EINVAL, "%s", msg);
-	return uw_fail(err, -EINVAL, "%s: %s", file, msg);
+		return seterr(err, -EINVAL, "%s", msg);
+	return seterr(err, -EINVAL, "%s: %s", file, msg);
 }
 
 int
@@ -1137,24 +1137,24 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 	if (policy_raw_field(L, match, "paths") != LUA_TNIL) {
 		list = lua_gettop(L);
 		if (!policy_plain_table(L, list))
-			return uw_fail(err, -EINVAL, "%s: match.paths must be "
+			return seterr(err, -EINVAL, "%s: match.paths must be "
 			    "a list of globs", file);
 		n = (size_t)lua_rawlen(L, list);
 		if (n > MAX_GLOBS)
-			return uw_fail(err, -EINVAL, "%s: at most %d globs in "
+			return seterr(err, -EINVAL, "%s: at most %d globs in "
 			    "match.paths", file, MAX_GLOBS);
 		p->globs = calloc(n + 1, sizeof(*p->globs));
 		p->compiled = calloc(n + 1, sizeof(*p->compiled));
 		if (p->globs == NULL || p->compiled == NULL)
-			return uw_fail(err, -ENOMEM, "out of memory");
+			return seterr(err, -ENOMEM, "out of memory");
 		for (i = 1; i <= n; i++) {
 			if (lua_rawgeti(L, list, (lua_Integer)i) !=
 			    LUA_TSTRING)
-				return uw_fail(err, -EINVAL, "%s: match.paths"
+				return seterr(err, -EINVAL, "%s: match.paths"
 				    "[%zu] is not a string", file, i);
 			s = lua_tolstring(L, -1, &len);
 			if (glob_check(s, len) < 0)
-				return uw_fail(err, -EINVAL, "%s: bad glob "
+				return seterr(err, -EINVAL, "%s: bad glob "
 				    "'%s' in match.paths", file, shown(s));
 			p->globs[p->glob_count] = strdup(s);
 			p->compiled[p->glob_count] = glob_compile(s, len);
@@ -1162,7 +1162,7 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 			p->glob_count++;
 			if (p->globs[p->glob_count - 1] == NULL ||
 			    p->compiled[p->glob_count - 1] == NULL)
-				return uw_fail(err, -ENOMEM, "out of memory");
+				return seterr(err, -ENOMEM, "out of memory");
 			lua_pop(L, 1);
 		}
 	}
@@ -1170,7 +1170,7 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 	if (policy_raw_field(L, match, "ops") != LUA_TNIL) {
 		list = lua_gettop(L);
 		if (!policy_plain_table(L, list))
-			return uw_fail(err, -EINVAL, "%s: match.ops must be a "
+			return seterr(err, -EINVAL, "%s: match.ops must be a "
 			    "list of ops", file);
 		n = (size_t)lua_rawlen(L, list);
 		for (i = 1; i <= n; i++) {
@@ -1178,7 +1178,7 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 			    LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 			op = s != NULL ? name_index(op_names, s) : -1;
 			if (op <= 0)
-				return uw_fail(err, -EINVAL, "%s: unknown op "
+				return seterr(err, -EINVAL, "%s: unknown op "
 				    "'%s' in match.ops (added, modified, "
 				    "metadata, deleted, replaced, error)",
 				    file, s != NULL ? shown(s) :
@@ -1187,7 +1187,7 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 			lua_pop(L, 1);
 		}
 		if (p->op_mask == 0)
-			return uw_fail(err, -EINVAL, "%s: match.ops is empty",
+			return seterr(err, -EINVAL, "%s: match.ops is empty",
 			    file);
 	}
 	lua_pop(L, 1);
@@ -1237,31 +1237,31 @@ check_policy(lua_State *L)
 
 	c->rc = -EINVAL;
 	if (lua_type(L, 2) != LUA_TTABLE) {
-		c->rc = uw_fail(c->err, -EINVAL, "%s: a policy file must "
+		c->rc = seterr(c->err, -EINVAL, "%s: a policy file must "
 		    "return a table (did you forget 'return'?)", file);
 		return 0;
 	}
 	if (!policy_plain_table(L, 2)) {
-		c->rc = uw_fail(c->err, -EINVAL, "%s: a policy file must "
+		c->rc = seterr(c->err, -EINVAL, "%s: a policy file must "
 		    "return a table it built, not _ENV, a library or the "
 		    "upperwatch module", file);
 		return 0;
 	}
 	if (policy_raw_field(L, 2, "name") != LUA_TSTRING) {
-		c->rc = uw_fail(c->err, -EINVAL, "%s: the policy has no name "
+		c->rc = seterr(c->err, -EINVAL, "%s: the policy has no name "
 		    "(a non-empty string)", file);
 		return 0;
 	}
 	s = lua_tolstring(L, -1, &len);
 	if (!name_ok(s, len)) {
-		c->rc = uw_fail(c->err, -EINVAL, "%s: the policy name must be "
+		c->rc = seterr(c->err, -EINVAL, "%s: the policy name must be "
 		    "1 to %d bytes, without control characters", file,
 		    MAX_NAME);
 		return 0;
 	}
 	for (i = 0; i < set->count; i++) {
 		if (strcmp(set->policies[i].name, s) == 0) {
-			c->rc = uw_fail(c->err, -EINVAL, "%s: policy name "
+			c->rc = seterr(c->err, -EINVAL, "%s: policy name "
 			    "'%s' is also used by %s", file, s,
 			    set->policies[i].file);
 			return 0;
@@ -1270,17 +1270,17 @@ check_policy(lua_State *L)
 	p->name = strdup(s);
 	p->file = strdup(file);
 	if (p->name == NULL || p->file == NULL) {
-		c->rc = uw_fail(c->err, -ENOMEM, "out of memory");
+		c->rc = seterr(c->err, -ENOMEM, "out of memory");
 		return 0;
 	}
 	if (policy_raw_field(L, 2, "description") != LUA_TSTRING) {
-		c->rc = uw_fail(c->err, -EINVAL, "%s: policy '%s' has no "
+		c->rc = seterr(c->err, -EINVAL, "%s: policy '%s' has no "
 		    "description (a string)", file, p->name);
 		return 0;
 	}
 	if (policy_raw_field(L, 2, "match") != LUA_TNIL) {
 		if (!policy_plain_table(L, -1)) {
-			c->rc = uw_fail(c->err, -EINVAL, "%s: match must be a "
+			c->rc = seterr(c->err, -EINVAL, "%s: match must be a "
 			    "table (of paths and ops)", file);
 			return 0;
 		}
@@ -1289,7 +1289,7 @@ check_policy(lua_State *L)
 			return 0;
 	}
 	if (policy_raw_field(L, 2, "evaluate") != LUA_TFUNCTION) {
-		c->rc = uw_fail(c->err, -EINVAL, "%s: policy '%s' has no "
+		c->rc = seterr(c->err, -EINVAL, "%s: policy '%s' has no "
 		    "evaluate function", file, p->name);
 		return 0;
 	}
@@ -1364,7 +1364,7 @@ load_one(struct uw_policy_set *set, const char *file, const char *src,
 	int rc, top = lua_gettop(L);
 
 	if (set->count == MAX_POLICIES)
-		return uw_fail(err, -E2BIG, "at most %d policies",
+		return seterr(err, -E2BIG, "at most %d policies",
 		    MAX_POLICIES);
 	p = &set->policies[set->count];
 	memset(p, 0, sizeof(*p));
@@ -1381,7 +1381,7 @@ load_one(struct uw_policy_set *set, const char *file, const char *src,
 	lua_pushlightuserdata(L, &check);
 	lua_pushvalue(L, -3);
 	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
-		rc = uw_fail(err, -ENOMEM, "%s: memory limit reached while "
+		rc = seterr(err, -ENOMEM, "%s: memory limit reached while "
 		    "loading", file);
 		goto out;
 	}
@@ -1415,21 +1415,21 @@ policy_list_lua(const char *path, char ***files, size_t *count,
 	size_t start = *count, len;
 
 	if (stat(path, &st) != 0)
-		return uw_fail(err, -errno, "%s: %s", path, strerror(errno));
+		return seterr(err, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
 		v = realloc(*files, (*count + 1) * sizeof(*v));
 		if (v == NULL)
-			return uw_fail(err, -ENOMEM, "out of memory");
+			return seterr(err, -ENOMEM, "out of memory");
 		*files = v;
 		v[*count] = strdup(path);
 		if (v[*count] == NULL)
-			return uw_fail(err, -ENOMEM, "out of memory");
+			return seterr(err, -ENOMEM, "out of memory");
 		(*count)++;
 		return 0;
 	}
 	dh = opendir(path);
 	if (dh == NULL)
-		return uw_fail(err, -errno, "%s: %s", path, strerror(errno));
+		return seterr(err, -errno, "%s: %s", path, strerror(errno));
 	while ((de = readdir(dh)) != NULL) {
 		len = strlen(de->d_name);
 		if (de->d_name[0] == '.' || len < 5 ||
@@ -1438,12 +1438,12 @@ policy_list_lua(const char *path, char ***files, size_t *count,
 		v = realloc(*files, (*count + 1) * sizeof(*v));
 		if (v == NULL) {
 			closedir(dh);
-			return uw_fail(err, -ENOMEM, "out of memory");
+			return seterr(err, -ENOMEM, "out of memory");
 		}
 		*files = v;
 		if (asprintf(&v[*count], "%s/%s", path, de->d_name) < 0) {
 			closedir(dh);
-			return uw_fail(err, -ENOMEM, "out of memory");
+			return seterr(err, -ENOMEM, "out of memory");
 		}
 		(*count)++;
 	}
@@ -1469,7 +1469,7 @@ uw_policy_load(const char *const *paths, size_t path_count,
 
 	set = calloc(1, sizeof(*set));
 	if (set == NULL) {
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	if (limits != NULL)
@@ -1488,13 +1488,13 @@ uw_policy_load(const char *const *paths, size_t path_count,
 	set->log_arg = log_arg;
 	set->L = lua_newstate(policy_alloc, set);
 	if (set->L == NULL) {
-		uw_fail(err, -ENOMEM, "cannot create a Lua state");
+		seterr(err, -ENOMEM, "cannot create a Lua state");
 		goto fail;
 	}
 	lua_atpanic(set->L, policy_panic);
 	lua_pushcfunction(set->L, open_state);
 	if (lua_pcall(set->L, 0, 0, 0) != LUA_OK) {
-		uw_fail(err, -ENOMEM, "cannot set up the policy sandbox: %s",
+		seterr(err, -ENOMEM, "cannot set up the policy sandbox: %s",
 		    error_text(set->L, -1));
 		goto fail;
 	}
@@ -1503,13 +1503,13 @@ uw_policy_load(const char *const *paths, size_t path_count,
 	if (rc < 0)
 		goto fail;
 	if (count == 0) {
-		uw_fail(err, -ENOENT, "no policy files (*.lua) in %s",
+		seterr(err, -ENOENT, "no policy files (*.lua) in %s",
 		    path_count > 0 ? paths[0] : "(nothing given)");
 		goto fail;
 	}
 	set->policies = calloc(count, sizeof(*set->policies));
 	if (set->policies == NULL) {
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	XXH3_128bits_reset(&digest);
@@ -1530,7 +1530,7 @@ uw_policy_load(const char *const *paths, size_t path_count,
 	}
 	h = XXH3_128bits_digest(&digest);
 	XXH128_canonicalFromHash((XXH128_canonical_t *)canon, h);
-	uw_hex(set->digest, canon, sizeof(canon));
+	hex_encode(set->digest, canon, sizeof(canon));
 	for (i = 0; i < count; i++)
 		free(files[i]);
 	free(files);
@@ -1592,14 +1592,14 @@ push_record(lua_State *L, const struct uw_record *r)
 	lua_pushinteger(L, r->mtime_ns);
 	lua_setfield(L, -2, "mtime");
 	if (r->flags & UW_REC_HASHED) {
-		uw_hex(hex, r->hash, UW_HASH_LEN);
+		hex_encode(hex, r->hash, UW_HASH_LEN);
 		lua_pushstring(L, hex);
 		lua_setfield(L, -2, "hash");
 	}
 	if (r->link != NULL)
 		push_bytes_field(L, "link", r->link, r->link_len);
 	if (r->caps != NULL && r->caps_len <= 64) {
-		uw_hex(hex, r->caps, r->caps_len);
+		hex_encode(hex, r->caps, r->caps_len);
 		lua_pushstring(L, hex);
 		lua_setfield(L, -2, "caps");
 	}
@@ -1638,7 +1638,7 @@ add_key_field(luaL_Buffer *b, const char *v)
  */
 struct label_walk {
 	size_t next;
-	struct uw_label_caps caps;
+	struct label_caps caps;
 };
 
 static void
@@ -1662,7 +1662,7 @@ label_next(const struct uw_container *c, struct label_walk *w,
 			w->caps.truncated = 1;
 			continue;
 		}
-		if (!uw_label_fit(&w->caps, strnlen(l->key,
+		if (!label_fit(&w->caps, strnlen(l->key,
 		    UW_LABEL_VALUE_MAX + 1), l->value, vlen))
 			continue;
 		*index = w->next - 1;
@@ -2178,7 +2178,7 @@ policy_evaluate_all(struct uw_policy_set *set, const struct uw_event *ev,
 		lua_rawseti(set->L, LUA_REGISTRYINDEX, set->event_slot);
 	}
 	if (rc < 0)
-		return uw_fail(err, -ENOMEM, "out of memory");
+		return seterr(err, -ENOMEM, "out of memory");
 	for (i = 0; i < set->reason_count; i++) {
 		if (set->reasons[i].severity > verdict->severity)
 			verdict->severity = set->reasons[i].severity;

@@ -396,15 +396,15 @@ load_case_file(struct uw_policy_set *set, const char *file,
 
 	f = fopen(file, "re");
 	if (f == NULL)
-		return uw_fail(err, -errno, "%s: %s", file, strerror(errno));
+		return seterr(err, -errno, "%s: %s", file, strerror(errno));
 	if (fstat(fileno(f), &st) != 0 || st.st_size > MAX_CASE_FILE) {
 		fclose(f);
-		return uw_fail(err, -EFBIG, "%s: too big", file);
+		return seterr(err, -EFBIG, "%s: too big", file);
 	}
 	src = malloc((size_t)st.st_size + 1);
 	if (src == NULL) {
 		fclose(f);
-		return uw_fail(err, -ENOMEM, "out of memory");
+		return seterr(err, -ENOMEM, "out of memory");
 	}
 	len = fread(src, 1, (size_t)st.st_size, f);
 	fclose(f);
@@ -414,7 +414,7 @@ load_case_file(struct uw_policy_set *set, const char *file,
 		return rc;
 	if (!policy_plain_table(L, -1)) {
 		lua_pop(L, 1);
-		return uw_fail(err, -EINVAL, "%s: a case file must return a "
+		return seterr(err, -EINVAL, "%s: a case file must return a "
 		    "list of cases (did you forget 'return'?)", file);
 	}
 	return 0;
@@ -481,7 +481,7 @@ run_file(struct uw_policy_set *set, const char *file, FILE *out,
 
 	r = malloc(sizeof(*r));
 	if (r == NULL)
-		return uw_fail(err, -ENOMEM, "out of memory");
+		return seterr(err, -ENOMEM, "out of memory");
 	rc = load_case_file(set, file, err);
 	if (rc < 0)
 		goto out;
@@ -541,7 +541,7 @@ policy_run_cases(struct uw_policy_set *set, const char *const *paths,
 
 	for (i = 0; i < path_count && rc == 0; i++) {
 		if (stat(paths[i], &st) != 0) {
-			rc = uw_fail(err, -errno, "%s: %s", paths[i],
+			rc = seterr(err, -errno, "%s: %s", paths[i],
 			    strerror(errno));
 			break;
 		}

@@ -243,13 +243,13 @@ uw_policy_replay(struct uw_db *db, struct uw_policy_set *set,
 
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
-		return uw_fail(err, -ENOMEM, "out of memory");
+		return seterr(err, -ENOMEM, "out of memory");
 	r->set = set;
 	r->max_action = max_action;
 	r->cb = cb;
 	r->arg = arg;
 	r->err = err;
-	rc = store_events_foreach(uw_db_store(db), container, since_ns, NULL,
+	rc = store_events_foreach(api_db_store(db), container, since_ns, NULL,
 	    replay_one, r, err);
 	free(r);
 	return rc;
@@ -267,7 +267,7 @@ print_str(FILE *out, const char *s, int width)
 
 	if (s == NULL)
 		s = "";
-	n = uw_escape_to_buf(buf, width > 0 && (size_t)width < sizeof(buf) ?
+	n = escape_to_buf(buf, width > 0 && (size_t)width < sizeof(buf) ?
 	    (size_t)width + 1 : sizeof(buf), (const unsigned char *)s,
 	    strlen(s), NULL);
 	fputs(buf, out);
@@ -304,7 +304,7 @@ uw_status_print(const char *db_path, FILE *out, int json,
 	}
 	if (!json_is_object(st)) {
 		json_decref(st);
-		return uw_fail(err, -ENOENT, "%s: no status (is the daemon "
+		return seterr(err, -ENOENT, "%s: no status (is the daemon "
 		    "running with this database?)", path);
 	}
 	pid = json_integer_value(json_object_get(st, "pid"));

@@ -99,14 +99,14 @@ static int
 wait_for(const char *dir, const char *name, const char *want)
 {
 	char buf[4096];
-	int64_t deadline = uw_now_mono_ns() + WAIT_MAX_NS;
+	int64_t deadline = now_mono_ns() + WAIT_MAX_NS;
 
 	do {
 		if (read_file(dir, name, buf, sizeof(buf)) == 0 &&
 		    strstr(buf, want) != NULL)
 			return 0;
 		sleep_ns(WAIT_STEP_NS);
-	} while (uw_now_mono_ns() < deadline);
+	} while (now_mono_ns() < deadline);
 	return -ETIMEDOUT;
 }
 
@@ -179,14 +179,14 @@ run(char *const argv[], char *out, size_t outlen)
 	}
 	close(pipefd[1]);
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-	deadline = uw_now_mono_ns() + (int64_t)EXEC_TIMEOUT_S * 1000000000;
+	deadline = now_mono_ns() + (int64_t)EXEC_TIMEOUT_S * 1000000000;
 	for (;;) {
 		n = read(pipefd[0], out + got, outlen - 1 - got);
 		if (n > 0 && got + (size_t)n < outlen - 1)
 			got += (size_t)n;
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
-		if (uw_now_mono_ns() > deadline) {
+		if (now_mono_ns() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			close(pipefd[0]);
@@ -267,7 +267,7 @@ freeze_cgroup(const struct respond_target *t, const char **method,
 		if (rc == 0)
 			rc = wait_for(t->v1_freezer, "freezer.state", "FROZEN");
 		if (rc < 0)
-			return uw_fail(err, rc, "%s/freezer.state: %s",
+			return seterr(err, rc, "%s/freezer.state: %s",
 			    t->v1_freezer, strerror(-rc));
 		return 0;
 	}
@@ -278,11 +278,11 @@ freeze_cgroup(const struct respond_target *t, const char **method,
 		if (rc == 0)
 			rc = wait_for(t->v2, "cgroup.events", "frozen 1");
 		if (rc < 0)
-			return uw_fail(err, rc, "%s/cgroup.freeze: %s", t->v2,
+			return seterr(err, rc, "%s/cgroup.freeze: %s", t->v2,
 			    strerror(-rc));
 		return 0;
 	}
-	return uw_fail(err, -ENOENT, "container %s: no cgroup freezer "
+	return seterr(err, -ENOENT, "container %s: no cgroup freezer "
 	    "found", t->id);
 }
 
@@ -296,13 +296,13 @@ thaw_cgroup(const struct respond_target *t, const char *method,
 		rc = write_file(t->v1_freezer, "freezer.state", "THAWED");
 		if (rc == 0)
 			rc = wait_for(t->v1_freezer, "freezer.state", "THAWED");
-		return rc < 0 ? uw_fail(err, rc, "%s/freezer.state: %s",
+		return rc < 0 ? seterr(err, rc, "%s/freezer.state: %s",
 		    t->v1_freezer, strerror(-rc)) : 0;
 	}
 	rc = write_file(t->v2, "cgroup.freeze", "0");
 	if (rc == 0)
 		rc = wait_for(t->v2, "cgroup.events", "frozen 0");
-	return rc < 0 ? uw_fail(err, rc, "%s/cgroup.freeze: %s", t->v2,
+	return rc < 0 ? seterr(err, rc, "%s/cgroup.freeze: %s", t->v2,
 	    strerror(-rc)) : 0;
 }
 
@@ -381,14 +381,14 @@ respond_resume(const struct respond_target *t, const char *method,
 
 	if (strcmp(method, "docker") == 0) {
 		rc = docker_api(t->id, "unpause", out, sizeof(out));
-		return rc < 0 ? uw_fail(err, rc, "%s", out) : 0;
+		return rc < 0 ? seterr(err, rc, "%s", out) : 0;
 	}
 	if (strcmp(method, "ctr") == 0) {
 		char *cargv[] = { "ctr", "-n", (char *)t->ns, "tasks", "resume",
 		    (char *)t->id, NULL };
 
 		rc = run(cargv, out, sizeof(out));
-		return rc < 0 ? uw_fail(err, rc, "ctr resume %s: %s", t->id,
+		return rc < 0 ? seterr(err, rc, "ctr resume %s: %s", t->id,
 		    out[0] ? out : strerror(-rc)) : 0;
 	}
 	if (strcmp(method, "runc") == 0 || strcmp(method, "podman") == 0) {
@@ -398,14 +398,14 @@ respond_resume(const struct respond_target *t, const char *method,
 		argv[3] = NULL;
 		rc = run(argv, out, sizeof(out));
 		if (rc < 0)
-			return uw_fail(err, rc, "%s %s %s: %s", argv[0],
+			return seterr(err, rc, "%s %s %s: %s", argv[0],
 			    argv[1], t->id, out[0] ? out : strerror(-rc));
 		return 0;
 	}
 	if (strcmp(method, "cgroup-v1") == 0 ||
 	    strcmp(method, "cgroup-v2") == 0)
 		return thaw_cgroup(t, method, err);
-	return uw_fail(err, -EINVAL, "unknown pause method '%s'", method);
+	return seterr(err, -EINVAL, "unknown pause method '%s'", method);
 }
 
 /* SIGKILL every pid listed in dir/cgroup.procs. */
@@ -447,7 +447,7 @@ respond_kill(const struct respond_target *t, const char **method,
 		*method = "cgroup.kill";
 		rc = write_file(t->v2, "cgroup.kill", "1");
 		if (rc < 0)
-			return uw_fail(err, rc, "%s/cgroup.kill: %s", t->v2,
+			return seterr(err, rc, "%s/cgroup.kill: %s", t->v2,
 			    strerror(-rc));
 		dir = t->v2;
 	} else {
@@ -466,15 +466,15 @@ respond_kill(const struct respond_target *t, const char **method,
 	/* A v1-frozen task dies only once thawed. */
 	if (v1_frozen)
 		(void)write_file(t->v1_freezer, "freezer.state", "THAWED");
-	deadline = uw_now_mono_ns() + WAIT_MAX_NS;
+	deadline = now_mono_ns() + WAIT_MAX_NS;
 	while ((has_procs(t->v2) || has_procs(t->v1_freezer)) &&
-	    uw_now_mono_ns() < deadline) {
+	    now_mono_ns() < deadline) {
 		sleep_ns(WAIT_STEP_NS);
 		if (has_procs(dir))
 			kill_procs(dir);
 	}
 	if (has_procs(t->v2) || has_procs(t->v1_freezer))
-		return uw_fail(err, -EBUSY, "container %s: processes remain "
+		return seterr(err, -EBUSY, "container %s: processes remain "
 		    "after the kill", t->id);
 	return 0;
 }
@@ -513,13 +513,13 @@ dir_unsafe(int fd, const struct stat *st, int parent, uid_t me,
 	int sticky = st->st_uid == 0 && (st->st_mode & S_ISVTX);
 
 	if (st->st_uid != me && !(parent && st->st_uid == 0))
-		return uw_fail(err, -EPERM, "evidence missing: %s%s is owned "
+		return seterr(err, -EPERM, "evidence missing: %s%s is owned "
 		    "by uid %u, not by uid %u: refused", parent ?
 		    "a parent of the evidence dir, " : "",
 		    fd_name(fd, name, sizeof(name)), (unsigned)st->st_uid,
 		    (unsigned)me);
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(parent && sticky))
-		return uw_fail(err, -EPERM, "evidence missing: %s%s is "
+		return seterr(err, -EPERM, "evidence missing: %s%s is "
 		    "writable by group or others (mode %04o): refused",
 		    parent ? "a parent of the evidence dir, " : "",
 		    fd_name(fd, name, sizeof(name)),
@@ -543,17 +543,17 @@ evidence_dir_open(const char *dir, struct uw_error *err)
 	int fd, cur, up, depth, rc;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return uw_fail(err, -errno, "evidence missing: %s: %s", dir,
+		return seterr(err, -errno, "evidence missing: %s: %s", dir,
 		    strerror(errno));
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		return uw_fail(err, rc, "evidence missing: %s: %s", dir,
+		return seterr(err, rc, "evidence missing: %s: %s", dir,
 		    rc == -ELOOP || rc == -ENOTDIR ? "not a directory (a "
 		    "symlink?): refused" : strerror(-rc));
 	}
 	if (fstat(fd, &st) < 0) {
-		rc = uw_fail(err, -errno, "evidence missing: %s: %s", dir,
+		rc = seterr(err, -errno, "evidence missing: %s: %s", dir,
 		    strerror(errno));
 		goto out;
 	}
@@ -563,7 +563,7 @@ evidence_dir_open(const char *dir, struct uw_error *err)
 		up = openat(cur >= 0 ? cur : fd, "..", O_PATH | O_DIRECTORY |
 		    O_CLOEXEC);
 		if (up < 0 || fstat(up, &up_st) < 0) {
-			rc = uw_fail(err, -errno, "evidence missing: a parent "
+			rc = seterr(err, -errno, "evidence missing: a parent "
 			    "of %s: %s", dir, strerror(errno));
 			if (up >= 0)
 				close(up);
@@ -615,7 +615,7 @@ write_all(int fd, const char *buf, size_t len)
 static const char *
 esc_path(char *buf, size_t len, const unsigned char *path, size_t path_len)
 {
-	uw_escape_to_buf(buf, len, path, path_len, NULL);
+	escape_to_buf(buf, len, path, path_len, NULL);
 	return buf;
 }
 
@@ -641,17 +641,17 @@ open_regular_beneath(int upper_fd, const char *rel, const unsigned char *path,
 	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 	pfd = (int)syscall(SYS_openat2, upper_fd, rel, &how, sizeof(how));
 	if (pfd < 0)
-		return uw_fail(err, -errno, "evidence missing: %s: %s",
+		return seterr(err, -errno, "evidence missing: %s: %s",
 		    esc_path(shown, sizeof(shown), path, path_len),
 		    strerror(errno));
 	if (fstat(pfd, st) < 0) {
-		rc = uw_fail(err, -errno, "evidence missing: %s: %s",
+		rc = seterr(err, -errno, "evidence missing: %s: %s",
 		    esc_path(shown, sizeof(shown), path, path_len),
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		rc = uw_fail(err, -EINVAL, "evidence missing: %s is no "
+		rc = seterr(err, -EINVAL, "evidence missing: %s is no "
 		    "longer a regular file (mode %06o): metadata only",
 		    esc_path(shown, sizeof(shown), path, path_len),
 		    (unsigned)st->st_mode);
@@ -660,14 +660,14 @@ open_regular_beneath(int upper_fd, const char *rel, const unsigned char *path,
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
 	in = open(proc, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (in < 0) {
-		rc = uw_fail(err, -errno, "evidence missing: %s: reopening "
+		rc = seterr(err, -errno, "evidence missing: %s: reopening "
 		    "through %s: %s", esc_path(shown, sizeof(shown), path,
 		    path_len), proc, strerror(errno));
 		goto out;
 	}
 	if (fstat(in, &again) < 0 || again.st_dev != st->st_dev ||
 	    again.st_ino != st->st_ino) {
-		rc = uw_fail(err, -ESTALE, "evidence missing: %s changed "
+		rc = seterr(err, -ESTALE, "evidence missing: %s changed "
 		    "while opened", esc_path(shown, sizeof(shown), path,
 		    path_len));
 		goto out;
@@ -782,11 +782,11 @@ respond_evidence(int upper_fd, const unsigned char *path, size_t path_len,
 		where[0] = '\0';
 	if (path_len == 0 || path_len >= sizeof(rel) || path[0] != '/' ||
 	    memchr(path, '\0', path_len) != NULL)
-		return uw_fail(err, -EINVAL, "evidence missing: bad path");
+		return seterr(err, -EINVAL, "evidence missing: bad path");
 	memcpy(rel, path + 1, path_len - 1);
 	rel[path_len - 1] = '\0';
 	if (path_len == 1)
-		return uw_fail(err, -EINVAL, "evidence missing: / is not a "
+		return seterr(err, -EINVAL, "evidence missing: / is not a "
 		    "file");
 	dir_fd = evidence_dir_open(dir, err);
 	if (dir_fd < 0)
@@ -801,13 +801,13 @@ respond_evidence(int upper_fd, const unsigned char *path, size_t path_len,
 		if (mkdirat(dir_fd, name, 0700) == 0)
 			break;
 		if (errno != EEXIST) {
-			rc = uw_fail(err, -errno, "evidence missing: %s "
+			rc = seterr(err, -errno, "evidence missing: %s "
 			    "(making %s/%s)", strerror(errno), dir, name);
 			goto out;
 		}
 	}
 	if (k == EVIDENCE_NAME_TRIES) {
-		rc = uw_fail(err, -EEXIST, "evidence missing: %s/%llu: every "
+		rc = seterr(err, -EEXIST, "evidence missing: %s/%llu: every "
 		    "name up to -%d is taken", dir,
 		    (unsigned long long)event_id, EVIDENCE_NAME_TRIES - 1);
 		goto out;
@@ -815,13 +815,13 @@ respond_evidence(int upper_fd, const unsigned char *path, size_t path_len,
 	sub_fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (sub_fd < 0) {
-		rc = uw_fail(err, -errno, "evidence missing: %s/%s: %s", dir,
+		rc = seterr(err, -errno, "evidence missing: %s/%s: %s", dir,
 		    name, strerror(errno));
 		goto out;
 	}
 	if ((size_t)snprintf(copy_path, sizeof(copy_path), "%s/%s/file", dir,
 	    name) >= sizeof(copy_path) || strlen(copy_path) >= where_len) {
-		rc = uw_fail(err, -ENAMETOOLONG, "evidence missing: %s/%s: "
+		rc = seterr(err, -ENAMETOOLONG, "evidence missing: %s/%s: "
 		    "path too long", dir, name);
 		goto meta;
 	}
@@ -834,7 +834,7 @@ respond_evidence(int upper_fd, const unsigned char *path, size_t path_len,
 	copy_fd = openat(sub_fd, "file", O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (copy_fd < 0) {
-		rc = uw_fail(err, -errno, "evidence missing: %s (creating "
+		rc = seterr(err, -errno, "evidence missing: %s (creating "
 		    "%s)", strerror(errno), copy_path);
 		goto meta;
 	}
@@ -843,7 +843,7 @@ respond_evidence(int upper_fd, const unsigned char *path, size_t path_len,
 		rc = -errno;
 	if (rc < 0) {
 		/* A part of a file is no evidence (a full disk, mostly). */
-		uw_fail(err, rc, "evidence missing: %s (copying %s to %s)",
+		seterr(err, rc, "evidence missing: %s (copying %s to %s)",
 		    strerror(-rc), esc_path(shown, sizeof(shown), path,
 		    path_len), copy_path);
 		unlinkat(sub_fd, "file", 0);

@@ -185,7 +185,7 @@ fail_code(struct store *store)
 static int
 sql_fail(struct store *store, struct uw_error *err, const char *what)
 {
-	return uw_fail(err, fail_code(store), "%s: %s: %s", store->path, what,
+	return seterr(err, fail_code(store), "%s: %s: %s", store->path, what,
 	    sqlite3_errmsg(store->db));
 }
 
@@ -198,7 +198,7 @@ exec(struct store *store, const char *sql, struct uw_error *err)
 	rc = sqlite3_exec(store->db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		code = fail_code(store);
-		uw_fail(err, code, "%s: %s", store->path,
+		seterr(err, code, "%s: %s", store->path,
 		    msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return code;
@@ -236,7 +236,7 @@ open_fail(struct store *store, int sqlrc, struct uw_error *err)
 
 	sys_errno = store->db ? sqlite3_system_errno(store->db) : 0;
 	if (sqlrc == SQLITE_NOTADB)
-		return uw_fail(err, -EINVAL,
+		return seterr(err, -EINVAL,
 		    "%s: not an upperwatch database (not a SQLite file)",
 		    store->path);
 	if (!(store->flags & STORE_READONLY)) {
@@ -244,11 +244,11 @@ open_fail(struct store *store, int sqlrc, struct uw_error *err)
 		if (access(store->path, F_OK) == 0 ?
 		    access(store->path, W_OK) != 0 :
 		    access(dirname(dir), W_OK) != 0)
-			return uw_fail(err, -errno,
+			return seterr(err, -errno,
 			    "%s: cannot write the database: %s", store->path,
 			    strerror(errno));
 	}
-	return uw_fail(err, -EIO, "%s: cannot open the database: %s",
+	return seterr(err, -EIO, "%s: cannot open the database: %s",
 	    store->path, sys_errno ? strerror(sys_errno) :
 	    sqlite3_errstr(sqlrc));
 }
@@ -261,21 +261,21 @@ check_parent(struct store *store, struct uw_error *err)
 	struct stat st;
 
 	if (strlen(store->path) >= sizeof(dir))
-		return uw_fail(err, -ENAMETOOLONG, "%s: path too long",
+		return seterr(err, -ENAMETOOLONG, "%s: path too long",
 		    store->path);
 	snprintf(dir, sizeof(dir), "%s", store->path);
 	parent = dirname(dir);
 	if (stat(parent, &st) == 0) {
 		if (!S_ISDIR(st.st_mode))
-			return uw_fail(err, -ENOTDIR,
+			return seterr(err, -ENOTDIR,
 			    "%s: %s is not a directory", store->path, parent);
 		return 0;
 	}
 	if (errno != ENOENT || !(store->flags & STORE_CREATE_DIR))
-		return uw_fail(err, -errno, "%s: directory %s: %s",
+		return seterr(err, -errno, "%s: directory %s: %s",
 		    store->path, parent, strerror(errno));
 	if (mkdir(parent, 0700) != 0)
-		return uw_fail(err, -errno, "%s: cannot create %s: %s",
+		return seterr(err, -errno, "%s: cannot create %s: %s",
 		    store->path, parent, strerror(errno));
 	return 0;
 }
@@ -322,7 +322,7 @@ load_secret(struct store *store, struct uw_error *err)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (sqlite3_column_bytes(st, 0) != HASH_SECRET_LEN) {
-			ret = uw_fail(err, -EINVAL,
+			ret = seterr(err, -EINVAL,
 			    "%s: damaged database: bad hash secret",
 			    store->path);
 			goto out;
@@ -337,7 +337,7 @@ load_secret(struct store *store, struct uw_error *err)
 		goto out;
 	}
 	if (store->flags & STORE_READONLY) {
-		ret = uw_fail(err, -EINVAL,
+		ret = seterr(err, -EINVAL,
 		    "%s: damaged database: no hash secret", store->path);
 		goto out;
 	}
@@ -345,7 +345,7 @@ load_secret(struct store *store, struct uw_error *err)
 	st = NULL;
 	rc = hash_new_secret(store->secret);
 	if (rc < 0) {
-		ret = uw_fail(err, rc, "cannot make a hash secret: %s",
+		ret = seterr(err, rc, "cannot make a hash secret: %s",
 		    strerror(-rc));
 		goto out;
 	}
@@ -376,18 +376,18 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 
 	store = calloc(1, sizeof(*store));
 	if (store == NULL) {
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	store->flags = flags;
 	store->path = strdup(path);
 	if (store->path == NULL) {
-		uw_fail(err, -ENOMEM, "out of memory");
+		seterr(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	if (flags & STORE_READONLY) {
 		if (stat(path, &st) != 0) {
-			uw_fail(err, -errno, errno == ENOENT ?
+			seterr(err, -errno, errno == ENOENT ?
 			    "%s: no database here (build a baseline first)" :
 			    "%s: %s", path, strerror(errno));
 			goto fail;
@@ -396,7 +396,7 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 		goto fail;
 	}
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		uw_fail(err, -EINVAL, "%s: not a regular file", path);
+		seterr(err, -EINVAL, "%s: not a regular file", path);
 		goto fail;
 	}
 
@@ -422,12 +422,12 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 		goto fail;
 	}
 	if (app_id != STORE_APPLICATION_ID && (objects > 0 || version > 0)) {
-		uw_fail(err, -EINVAL, "%s: not an upperwatch database "
+		seterr(err, -EINVAL, "%s: not an upperwatch database "
 		    "(a SQLite file of another program)", path);
 		goto fail;
 	}
 	if (version > STORE_SCHEMA_VERSION) {
-		uw_fail(err, -EPROTO, "%s: database schema version %lld is "
+		seterr(err, -EPROTO, "%s: database schema version %lld is "
 		    "newer than this upperwatch supports (%d); upgrade "
 		    "upperwatch", path, (long long)version,
 		    STORE_SCHEMA_VERSION);
@@ -435,7 +435,7 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 	}
 	if (flags & STORE_READONLY) {
 		if (version < STORE_SCHEMA_VERSION) {
-			uw_fail(err, -EPROTO, "%s: database schema version "
+			seterr(err, -EPROTO, "%s: database schema version "
 			    "%lld is older than this upperwatch (%d); open it "
 			    "read-write once to migrate it", path,
 			    (long long)version, STORE_SCHEMA_VERSION);
@@ -505,13 +505,13 @@ store_secret(const struct store *store)
 
 /* Layer paths joined with NUL bytes (and one after the last). */
 static int
-join_layers(const char *const *layers, size_t count, struct uw_buf *out)
+join_layers(const char *const *layers, size_t count, struct buf *out)
 {
 	size_t i;
 	int rc;
 
 	for (i = 0; i < count; i++) {
-		rc = uw_buf_add(out, layers[i], strlen(layers[i]) + 1);
+		rc = buf_add(out, layers[i], strlen(layers[i]) + 1);
 		if (rc < 0)
 			return rc;
 	}
@@ -522,7 +522,7 @@ static int
 writable(struct store *store, struct uw_error *err)
 {
 	if (store->flags & STORE_READONLY)
-		return uw_fail(err, -EROFS, "%s: opened read-only",
+		return seterr(err, -EROFS, "%s: opened read-only",
 		    store->path);
 	return 0;
 }
@@ -533,15 +533,15 @@ store_baseline_begin(struct store *store, const char *image,
     struct uw_error *err)
 {
 	sqlite3_stmt *st;
-	struct uw_buf joined;
+	struct buf joined;
 	int rc, ret = -EIO;
 
 	if (writable(store, err) < 0)
 		return -EROFS;
-	uw_buf_init(&joined, 1 << 20);
+	buf_init(&joined, 1 << 20);
 	if (join_layers(layers, layer_count, &joined) < 0) {
-		uw_buf_free(&joined);
-		return uw_fail(err, -E2BIG, "layer list too long");
+		buf_free(&joined);
+		return seterr(err, -E2BIG, "layer list too long");
 	}
 	if (exec(store, "BEGIN IMMEDIATE", err) < 0)
 		goto out;
@@ -590,7 +590,7 @@ sqlfail:
 	sql_fail(store, err, "starting the baseline");
 	sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
 out:
-	uw_buf_free(&joined);
+	buf_free(&joined);
 	return ret;
 }
 
@@ -646,7 +646,7 @@ store_baseline_commit(struct store *store, int64_t image_id,
 
 	/* ?2 (layers) keeps the copy bound by store_baseline_begin. */
 	sqlite3_bind_int64(st, 1, image_id);
-	sqlite3_bind_int64(st, 3, uw_now_real_ns());
+	sqlite3_bind_int64(st, 3, now_real_ns());
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)stats->entries);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)stats->files);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)stats->bytes);
@@ -731,7 +731,7 @@ store_images_foreach(struct store *store,
 		layers = split_layers(sqlite3_column_blob(st, 1),
 		    sqlite3_column_bytes(st, 1), &info.layer_count);
 		if (layers == NULL) {
-			ret = uw_fail(err, -ENOMEM, "out of memory");
+			ret = seterr(err, -ENOMEM, "out of memory");
 			break;
 		}
 		info.layers = layers;
@@ -770,7 +770,7 @@ store_image_remove(struct store *store, const char *image,
 	id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
-		ret = uw_fail(err, -ENOENT, "no baseline for image %s",
+		ret = seterr(err, -ENOENT, "no baseline for image %s",
 		    image);
 		goto rollback;
 	}
@@ -849,7 +849,7 @@ image_exists(struct store *store, const char *image, struct uw_error *err)
 	if (rc == SQLITE_ROW)
 		return 0;
 	if (rc == SQLITE_DONE)
-		return uw_fail(err, -ENOENT, "no baseline for image %s",
+		return seterr(err, -ENOENT, "no baseline for image %s",
 		    image);
 	return sql_fail(store, err, "looking up the image");
 }
@@ -879,7 +879,7 @@ store_lookup(struct store *store, const char *image,
 		row_to_record(st, &rec);
 		ret = cb(&rec, arg);
 	} else if (rc == SQLITE_DONE) {
-		ret = uw_fail(err, -ENOENT, "not in the baseline of %s",
+		ret = seterr(err, -ENOENT, "not in the baseline of %s",
 		    image);
 	} else {
 		ret = sql_fail(store, err, "looking up a file");
@@ -960,14 +960,14 @@ store_image_id(struct store *store, const char *image, int64_t *image_id,
 	if (rc == SQLITE_ROW)
 		return 0;
 	if (rc == SQLITE_DONE)
-		return uw_fail(err, -ENOENT, "no baseline for image %s",
+		return seterr(err, -ENOENT, "no baseline for image %s",
 		    image);
 	return sql_fail(store, err, "looking up the image");
 }
 
 /* Copy a blob column into `buf`; NULL columns leave *out NULL. */
 static int
-copy_blob(sqlite3_stmt *st, int col, struct uw_buf *buf,
+copy_blob(sqlite3_stmt *st, int col, struct buf *buf,
     const unsigned char **out, size_t *len)
 {
 	int rc;
@@ -976,8 +976,8 @@ copy_blob(sqlite3_stmt *st, int col, struct uw_buf *buf,
 	*len = 0;
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		return 0;
-	uw_buf_reset(buf);
-	rc = uw_buf_add(buf, sqlite3_column_blob(st, col),
+	buf_reset(buf);
+	rc = buf_add(buf, sqlite3_column_blob(st, col),
 	    (size_t)sqlite3_column_bytes(st, col));
 	if (rc < 0)
 		return rc;
@@ -1010,7 +1010,7 @@ store_get_row(struct store *store, int64_t image_id,
 	if (copy_blob(st, 0, &row->path, &rec->path, &rec->path_len) < 0 ||
 	    copy_blob(st, 7, &row->link, &rec->link, &rec->link_len) < 0 ||
 	    copy_blob(st, 8, &row->caps, &rec->caps, &rec->caps_len) < 0)
-		ret = uw_fail(err, -ENOMEM, "out of memory");
+		ret = seterr(err, -ENOMEM, "out of memory");
 out:
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -1031,7 +1031,7 @@ store_count_below(struct store *store, int64_t image_id,
 		path_len = 0;
 	lo = malloc(path_len + 1);
 	if (lo == NULL)
-		return uw_fail(err, -ENOMEM, "out of memory");
+		return seterr(err, -ENOMEM, "out of memory");
 	memcpy(lo, path, path_len);
 	lo[path_len] = '/';
 	sqlite3_bind_int64(st, 1, image_id);
@@ -1052,17 +1052,17 @@ void
 store_row_init(struct store_row *row)
 {
 	memset(row, 0, sizeof(*row));
-	uw_buf_init(&row->path, 1u << 24);
-	uw_buf_init(&row->link, 1u << 16);
-	uw_buf_init(&row->caps, 1u << 16);
+	buf_init(&row->path, 1u << 24);
+	buf_init(&row->link, 1u << 16);
+	buf_init(&row->caps, 1u << 16);
 }
 
 void
 store_row_free(struct store_row *row)
 {
-	uw_buf_free(&row->path);
-	uw_buf_free(&row->link);
-	uw_buf_free(&row->caps);
+	buf_free(&row->path);
+	buf_free(&row->link);
+	buf_free(&row->caps);
 }
 
 int
@@ -1093,7 +1093,7 @@ store_probe(struct store *store, struct uw_error *err)
 
 	/* A row that changes each time: a real page to write. */
 	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) "
-	    "VALUES ('journal_probe', %lld)", (long long)uw_now_real_ns());
+	    "VALUES ('journal_probe', %lld)", (long long)now_real_ns());
 	return exec(store, sql, err);
 }
 
@@ -1343,7 +1343,7 @@ store_response_add(struct store *store, uint64_t event_id,
 	    "?9)", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sql_fail(store, err, "journaling a response");
-	sqlite3_bind_int64(st, 1, uw_now_real_ns());
+	sqlite3_bind_int64(st, 1, now_real_ns());
 	if (event_id != 0)
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)event_id);
 	sqlite3_bind_text(st, 3, container, -1, SQLITE_STATIC);

@@ -67,7 +67,7 @@ int store_image_id(struct store *store, const char *image,
 /* One baseline row with storage of its own (reused across lookups). */
 struct store_row {
 	struct uw_record rec;
-	struct uw_buf path, link, caps;
+	struct buf path, link, caps;
 };
 
 void store_row_init(struct store_row *row);
@@ -91,7 +91,7 @@ int store_count_below(struct store *store, int64_t image_id,
     struct uw_error *err) UW_WARN_UNUSED;
 
 /* The store behind a public handle (api.c). */
-struct store *uw_db_store(struct uw_db *db);
+struct store *api_db_store(struct uw_db *db);
 
 /* ---- the journal ---- */
 

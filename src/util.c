@@ -9,7 +9,7 @@
 #include "util.h"
 
 int
-uw_fail(struct uw_error *err, int code, const char *fmt, ...)
+seterr(struct uw_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -23,7 +23,7 @@ uw_fail(struct uw_error *err, int code, const char *fmt, ...)
 }
 
 void
-uw_buf_init(struct uw_buf *buf, size_t cap)
+buf_init(struct buf *buf, size_t cap)
 {
 	buf->data = NULL;
 	buf->len = 0;
@@ -32,7 +32,7 @@ uw_buf_init(struct uw_buf *buf, size_t cap)
 }
 
 void
-uw_buf_free(struct uw_buf *buf)
+buf_free(struct buf *buf)
 {
 	free(buf->data);
 	buf->data = NULL;
@@ -41,14 +41,14 @@ uw_buf_free(struct uw_buf *buf)
 }
 
 void
-uw_buf_reset(struct uw_buf *buf)
+buf_reset(struct buf *buf)
 {
 	buf->len = 0;
 }
 
 /* Make room for `extra` more bytes plus a terminating NUL. */
 static int
-buf_grow(struct uw_buf *buf, size_t extra)
+buf_grow(struct buf *buf, size_t extra)
 {
 	size_t need, size;
 	unsigned char *data;
@@ -72,7 +72,7 @@ buf_grow(struct uw_buf *buf, size_t extra)
 }
 
 int
-uw_buf_add(struct uw_buf *buf, const void *data, size_t len)
+buf_add(struct buf *buf, const void *data, size_t len)
 {
 	int rc;
 
@@ -87,13 +87,13 @@ uw_buf_add(struct uw_buf *buf, const void *data, size_t len)
 }
 
 int
-uw_buf_addc(struct uw_buf *buf, unsigned char c)
+buf_addc(struct buf *buf, unsigned char c)
 {
-	return uw_buf_add(buf, &c, 1);
+	return buf_add(buf, &c, 1);
 }
 
 int
-uw_buf_printf(struct uw_buf *buf, const char *fmt, ...)
+buf_printf(struct buf *buf, const char *fmt, ...)
 {
 	va_list ap;
 	int n, rc;
@@ -123,19 +123,19 @@ clock_ns(clockid_t id)
 }
 
 int64_t
-uw_now_mono_ns(void)
+now_mono_ns(void)
 {
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
 int64_t
-uw_now_real_ns(void)
+now_real_ns(void)
 {
 	return clock_ns(CLOCK_REALTIME);
 }
 
 size_t
-uw_utf8_seq_len(const unsigned char *s, size_t avail)
+utf8_seq_len(const unsigned char *s, size_t avail)
 {
 	unsigned char c = s[0];
 	size_t n, i;
@@ -169,7 +169,7 @@ uw_utf8_seq_len(const unsigned char *s, size_t avail)
 }
 
 size_t
-uw_escape_to_buf(char *out, size_t size, const unsigned char *bytes,
+escape_to_buf(char *out, size_t size, const unsigned char *bytes,
     size_t len, size_t *consumed)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -195,7 +195,7 @@ uw_escape_to_buf(char *out, size_t size, const unsigned char *bytes,
 		} else if (c >= 0x20 && c < 0x7f) {
 			unit = bytes + i;
 			n = 1;
-		} else if (c >= 0x80 && (in = uw_utf8_seq_len(bytes + i,
+		} else if (c >= 0x80 && (in = utf8_seq_len(bytes + i,
 		    len - i)) > 1 && !(in == 2 && c == 0xc2 &&
 		    bytes[i + 1] < 0xa0)) {
 			/* valid UTF-8, but not a C1 control (U+0080-009F),
@@ -223,14 +223,14 @@ uw_escape_to_buf(char *out, size_t size, const unsigned char *bytes,
 }
 
 void
-uw_escape_bytes(FILE *out, const unsigned char *bytes, size_t len)
+escape_bytes(FILE *out, const unsigned char *bytes, size_t len)
 {
 	char chunk[256];
 	size_t done = 0, used, n;
 
 	while (done < len) {
 		/* chunk holds any one escape or sequence: always progress */
-		n = uw_escape_to_buf(chunk, sizeof(chunk), bytes + done,
+		n = escape_to_buf(chunk, sizeof(chunk), bytes + done,
 		    len - done, &used);
 		fwrite(chunk, 1, n, out);
 		done += used;
@@ -238,7 +238,7 @@ uw_escape_bytes(FILE *out, const unsigned char *bytes, size_t len)
 }
 
 void
-uw_hex(char *out, const unsigned char *bytes, size_t len)
+hex_encode(char *out, const unsigned char *bytes, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
 	size_t i;
@@ -251,7 +251,7 @@ uw_hex(char *out, const unsigned char *bytes, size_t len)
 }
 
 int
-uw_label_fit(struct uw_label_caps *caps, size_t key_len, const char *value,
+label_fit(struct label_caps *caps, size_t key_len, const char *value,
     size_t *value_len)
 {
 	size_t len = value != NULL ? strnlen(value, UW_LABEL_VALUE_MAX + 1) :

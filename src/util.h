@@ -19,47 +19,47 @@
 #endif
 
 /* Set err->code to `code` (a negative errno) and err->msg from fmt;
- * returns `code` so callers can `return uw_fail(err, -EIO, "...")`.
+ * returns `code` so callers can `return seterr(err, -EIO, "...")`.
  * `err` may be NULL. */
-int uw_fail(struct uw_error *err, int code, const char *fmt, ...)
+int seterr(struct uw_error *err, int code, const char *fmt, ...)
     UW_PRINTF(3, 4);
 
 /* A growing byte buffer that refuses to grow past `cap`. */
-struct uw_buf {
+struct buf {
 	unsigned char *data;
 	size_t len, size, cap;
 };
 
-void uw_buf_init(struct uw_buf *buf, size_t cap);
-void uw_buf_free(struct uw_buf *buf);
-void uw_buf_reset(struct uw_buf *buf);
-int uw_buf_add(struct uw_buf *buf, const void *data, size_t len)
+void buf_init(struct buf *buf, size_t cap);
+void buf_free(struct buf *buf);
+void buf_reset(struct buf *buf);
+int buf_add(struct buf *buf, const void *data, size_t len)
     UW_WARN_UNUSED;
-int uw_buf_addc(struct uw_buf *buf, unsigned char c) UW_WARN_UNUSED;
-int uw_buf_printf(struct uw_buf *buf, const char *fmt, ...) UW_PRINTF(2, 3)
+int buf_addc(struct buf *buf, unsigned char c) UW_WARN_UNUSED;
+int buf_printf(struct buf *buf, const char *fmt, ...) UW_PRINTF(2, 3)
     UW_WARN_UNUSED;
 
 /* Nanoseconds on CLOCK_MONOTONIC / CLOCK_REALTIME. */
-int64_t uw_now_mono_ns(void);
-int64_t uw_now_real_ns(void);
+int64_t now_mono_ns(void);
+int64_t now_real_ns(void);
 
 /* Write `len` bytes to `out` escaped C-style: printable ASCII and valid
  * UTF-8 other than C1 controls as they are; \\, \n, \t, \r and any
  * other byte as \xNN.  A name holding a newline or a terminal escape can
  * therefore never start a new output line or act on a terminal. */
-void uw_escape_bytes(FILE *out, const unsigned char *bytes, size_t len);
+void escape_bytes(FILE *out, const unsigned char *bytes, size_t len);
 
 /* The same escaping into out[size]: as much of it as fits whole (an
  * escape or a UTF-8 sequence is never cut), then a NUL when size > 0.
  * Returns the length written before the NUL; *consumed (unless NULL)
  * gets how many of the `len` input bytes that covers. */
-size_t uw_escape_to_buf(char *out, size_t size, const unsigned char *bytes,
+size_t escape_to_buf(char *out, size_t size, const unsigned char *bytes,
     size_t len, size_t *consumed);
 
 /* Length of the valid UTF-8 sequence starting at s (1-4), or 0 if the
  * bytes there are not valid UTF-8 (overlong forms and surrogates are
  * invalid). */
-size_t uw_utf8_seq_len(const unsigned char *s, size_t avail);
+size_t utf8_seq_len(const unsigned char *s, size_t avail);
 
 /*
  * The label caps (UW_LABEL_* in upperwatch.h), one label at a time, the
@@ -69,17 +69,17 @@ size_t uw_utf8_seq_len(const unsigned char *s, size_t avail);
  * UW_LABEL_COUNT_MAX labels or UW_LABELS_MAX bytes (keys and values) in
  * all, is left out.  Start with a zeroed struct.
  */
-struct uw_label_caps {
+struct label_caps {
 	size_t kept, bytes;
 	int truncated;		/* something was cut or left out */
 };
 
 /* Whether the label (a key of `key_len` bytes, `value` NUL-terminated)
  * is kept: 1, with *value_len the bytes of its value kept; else 0. */
-int uw_label_fit(struct uw_label_caps *caps, size_t key_len,
+int label_fit(struct label_caps *caps, size_t key_len,
     const char *value, size_t *value_len);
 
 /* Lower-case hex of `len` bytes into out (2 * len + 1 bytes). */
-void uw_hex(char *out, const unsigned char *bytes, size_t len);
+void hex_encode(char *out, const unsigned char *bytes, size_t len);
 
 #endif /* UW_UTIL_H */

@@ -129,7 +129,7 @@ walk_stat(int dirfd, const char *name, struct stat *st)
 }
 
 int
-walk_readlink(int dirfd, const char *name, struct uw_buf *out)
+walk_readlink(int dirfd, const char *name, struct buf *out)
 {
 	char target[PATH_MAX];
 	ssize_t n;
@@ -140,8 +140,8 @@ walk_readlink(int dirfd, const char *name, struct uw_buf *out)
 		return -errno;
 	if ((size_t)n >= sizeof(target))
 		return -ENAMETOOLONG;
-	uw_buf_reset(out);
-	rc = uw_buf_add(out, target, (size_t)n);
+	buf_reset(out);
+	rc = buf_add(out, target, (size_t)n);
 	return rc;
 }
 
@@ -152,7 +152,7 @@ walk_names_init(struct walk_names *names)
 	names->count = 0;
 	names->alloc = 0;
 	/* 4M names of up to 255 bytes: the arena cap follows. */
-	uw_buf_init(&names->arena, (size_t)WALK_MAX_ENTRIES * 64);
+	buf_init(&names->arena, (size_t)WALK_MAX_ENTRIES * 64);
 }
 
 void
@@ -161,7 +161,7 @@ walk_names_free(struct walk_names *names)
 	free(names->v);
 	names->v = NULL;
 	names->count = names->alloc = 0;
-	uw_buf_free(&names->arena);
+	buf_free(&names->arena);
 }
 
 static int
@@ -185,7 +185,7 @@ names_add(struct walk_names *names, const char *name, size_t len,
 	names->v[names->count].off = names->arena.len;
 	names->v[names->count].len = (unsigned short)len;
 	names->v[names->count].d_type = d_type;
-	rc = uw_buf_add(&names->arena, name, len + 1);
+	rc = buf_add(&names->arena, name, len + 1);
 	if (rc < 0)
 		return rc;
 	names->count++;
@@ -202,7 +202,7 @@ walk_list(int dirfd, struct walk_names *names)
 	int rc;
 
 	names->count = 0;
-	uw_buf_reset(&names->arena);
+	buf_reset(&names->arena);
 	if (lseek(dirfd, 0, SEEK_SET) < 0)
 		return -errno;
 	for (;;) {

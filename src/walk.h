@@ -66,7 +66,7 @@ int walk_open_layer_file(int dirfd, const char *name, struct stat *st)
 int walk_stat(int dirfd, const char *name, struct stat *st) UW_WARN_UNUSED;
 
 /* Read the target of the symlink `name` into `out` (replacing it). */
-int walk_readlink(int dirfd, const char *name, struct uw_buf *out)
+int walk_readlink(int dirfd, const char *name, struct buf *out)
     UW_WARN_UNUSED;
 
 /* The names in one directory (without "." and ".."), in an arena. */
@@ -79,7 +79,7 @@ struct walk_name {
 struct walk_names {
 	struct walk_name *v;
 	size_t count, alloc;
-	struct uw_buf arena;
+	struct buf arena;
 };
 
 void walk_names_init(struct walk_names *names);

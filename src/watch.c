@@ -279,7 +279,7 @@ struct watcher {
 	int idle_failed;		/* on_idle said stop: not called again */
 	int exact_only;			/* --container named one exactly */
 	/* a dir's old path, until its MOVED_TO */
-	struct uw_buf moved_from;
+	struct buf moved_from;
 	struct wctr *moved_ctr;
 	uint32_t moved_cookie;
 	struct uw_policy_set *policies;
@@ -306,7 +306,7 @@ struct watcher {
 	 * come from few dirs.  Anything that happens to a dir (dir_gen)
 	 * makes it stale. */
 	struct drift_child ctx;
-	struct uw_buf ctx_path;
+	struct buf ctx_path;
 	struct wctr *ctx_ctr;
 	uint64_t ctx_gen, dir_gen;
 	int ctx_valid;
@@ -317,7 +317,7 @@ struct watcher {
 	struct pset unclaimed;
 	int64_t resync_ns;		/* look at the host again then */
 	/* scratch */
-	struct uw_buf sig, path;
+	struct buf sig, path;
 	char esc[4][512];		/* escaped names for notices */
 	int esc_next;
 	int scanning;		/* in a full scan: it marks what it sees */
@@ -392,7 +392,7 @@ coverage(struct watcher *w, const struct wctr *c, const char *fmt, ...)
 
 /*
  * `len` bytes a container chose (a path, a name) made safe for a notice:
- * escaped C-style (uw_escape_to_buf), cut with "..." past about 500
+ * escaped C-style (escape_to_buf), cut with "..." past about 500
  * bytes.  Four buffers serve in turn, so one notice may hold four.
  */
 static const char *
@@ -402,7 +402,7 @@ esc(struct watcher *w, const void *bytes, size_t len)
 	size_t used, n;
 
 	w->esc_next = (w->esc_next + 1) % 4;
-	n = uw_escape_to_buf(out, sizeof(w->esc[0]) - 4, bytes, len, &used);
+	n = escape_to_buf(out, sizeof(w->esc[0]) - 4, bytes, len, &used);
 	if (used < len)
 		memcpy(out + n, "...", 4);
 	return out;
@@ -525,7 +525,7 @@ journal_fail(struct watcher *w, int rc)
 		return rc;
 	store_rollback(w->store);
 	w->in_txn = 0;
-	w->journal_retry_ns = uw_now_mono_ns() + JOURNAL_RETRY_NS;
+	w->journal_retry_ns = now_mono_ns() + JOURNAL_RETRY_NS;
 	if (w->journal_down || w->journal_retrying) {
 		w->journal_down = 1;	/* said already */
 		return 0;
@@ -552,7 +552,7 @@ txn_begin(struct watcher *w)
 	if (rc < 0)
 		return journal_fail(w, rc);
 	w->in_txn = 1;
-	w->txn_start_ns = uw_now_mono_ns();
+	w->txn_start_ns = now_mono_ns();
 	return 0;
 }
 
@@ -581,7 +581,7 @@ txn_commit(struct watcher *w)
  * entries and is left out), as 16 hex digits.
  */
 static int
-event_sig(struct uw_buf *sig, const struct uw_event *ev, uint64_t *value)
+event_sig(struct buf *sig, const struct uw_event *ev, uint64_t *value)
 {
 	const struct uw_record *r = ev->current;
 	XXH3_state_t st;
@@ -620,9 +620,9 @@ event_sig(struct uw_buf *sig, const struct uw_event *ev, uint64_t *value)
 	*value = h;
 	for (i = 0; i < 8; i++)
 		be[i] = (unsigned char)(h >> (56 - 8 * i));
-	uw_hex(hex, be, 8);
-	uw_buf_reset(sig);
-	return uw_buf_add(sig, hex, 16);
+	hex_encode(hex, be, 8);
+	buf_reset(sig);
+	return buf_add(sig, hex, 16);
 }
 
 /*
@@ -656,7 +656,7 @@ stat_key(const struct stat *st)
 	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
 	    st->st_ctim.tv_nsec;
 
-	if (uw_now_real_ns() - ctime_ns < racy_ns())
+	if (now_real_ns() - ctime_ns < racy_ns())
 		return 0;
 
 	v[0] = (uint64_t)st->st_ino;
@@ -763,7 +763,7 @@ report(const struct uw_event *ev, void *arg)
 	if (excluded(w, ev->path, ev->path_len))
 		return 0;
 	if (event_sig(&w->sig, ev, &sigval) < 0)
-		return uw_fail(w->err, -ENOMEM, "out of memory");
+		return seterr(w->err, -ENOMEM, "out of memory");
 	known = pset_get(&c->reported, ev->path, ev->path_len, 0);
 	if (known != NULL && w->scanning)
 		known->gen = w->scan_gen;
@@ -772,7 +772,7 @@ report(const struct uw_event *ev, void *arg)
 		return 0;	/* reported already */
 	out = *ev;
 	out.container = &c->info;
-	out.time_ns = uw_now_real_ns();
+	out.time_ns = now_real_ns();
 	out.id = w->next_id++;
 	if (known != NULL && (uint64_t)known->first_ns == sigval) {
 		/* Printed while the journal was down, and unchanged since:
@@ -785,7 +785,7 @@ report(const struct uw_event *ev, void *arg)
 			known->flags &= ~(unsigned)PENT_UNJOURNALED;
 			w->unjournaled--;
 		}
-		return rc < 0 ? uw_fail(w->err, rc, "out of memory") : 0;
+		return rc < 0 ? seterr(w->err, rc, "out of memory") : 0;
 	}
 	w->events_total++;
 	if (ev->op == UW_OP_ERROR)
@@ -799,13 +799,13 @@ report(const struct uw_event *ev, void *arg)
 	}
 	rc = event_json(&out, &json, &json_len);
 	if (rc < 0)
-		return uw_fail(w->err, rc, "out of memory");
+		return seterr(w->err, rc, "out of memory");
 	rc = journal_event(w, c, &out, json, json_len);
 	if (rc < 0)
 		goto out;
 	known = pset_get(&c->reported, ev->path, ev->path_len, 1);
 	if (known == NULL) {
-		rc = uw_fail(w->err, -ENOMEM, "out of memory");
+		rc = seterr(w->err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	if (rc == 1 && !(known->flags & PENT_UNJOURNALED))
@@ -917,7 +917,7 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 		rc = respond_kill(&t, &method, &rerr);
 	else
 		rc = respond_pause(&t, &method, &rerr);
-	latency = uw_now_real_ns() - ev->time_ns;
+	latency = now_real_ns() - ev->time_ns;
 	if (rc == 0) {
 		if (v->action == UW_ACT_KILL)
 			c->killed = 1;
@@ -1073,7 +1073,7 @@ write_status(struct watcher *w, int final)
 	uint64_t sent = 0, dropped = 0, suppressed = 0, queued = 0;
 	uint64_t watches = 0, degraded = 0, limited = 0, unwatched = 0;
 	uint64_t incomplete = 0;
-	int64_t now = uw_now_mono_ns();
+	int64_t now = now_mono_ns();
 	double interval, rate;
 	char *text = NULL;
 	size_t i, len = 0;
@@ -1099,7 +1099,7 @@ write_status(struct watcher *w, int final)
 		return;
 	fputc('{', f);
 	jsonw_int(f, &first, "pid", final ? 0 : (int64_t)getpid());
-	jsonw_int(f, &first, "updated", uw_now_real_ns());
+	jsonw_int(f, &first, "updated", now_real_ns());
 	jsonw_int(f, &first, "started", w->started_ns);
 	jsonw_uint(f, &first, "events_total", w->events_total);
 	jsonw_double(f, &first, "events_per_second", rate);
@@ -1282,7 +1282,7 @@ remember_wd(struct watcher *w, struct wctr *c, int wd,
 			size *= 2;
 		v = realloc(w->by_wd, size * sizeof(*v));
 		if (v == NULL)
-			return uw_fail(w->err, -ENOMEM, "out of memory");
+			return seterr(w->err, -ENOMEM, "out of memory");
 		memset(v + w->by_wd_size, 0, (size - w->by_wd_size) *
 		    sizeof(*v));
 		w->by_wd = v;
@@ -1295,7 +1295,7 @@ remember_wd(struct watcher *w, struct wctr *c, int wd,
 		return 0;	/* watched already */
 	copy = malloc(len + 1);
 	if (copy == NULL)
-		return uw_fail(w->err, -ENOMEM, "out of memory");
+		return seterr(w->err, -ENOMEM, "out of memory");
 	memcpy(copy, path, len);
 	copy[len] = '\0';
 	if (d->c == c) {
@@ -1310,7 +1310,7 @@ remember_wd(struct watcher *w, struct wctr *c, int wd,
 		wds = realloc(c->wds, size * sizeof(*wds));
 		if (wds == NULL) {
 			free(copy);
-			return uw_fail(w->err, -ENOMEM, "out of memory");
+			return seterr(w->err, -ENOMEM, "out of memory");
 		}
 		c->wds = wds;
 		c->wd_alloc = size;
@@ -1346,10 +1346,10 @@ limit(struct watcher *w, struct wctr *c, enum limit_cause cause)
 	if (c->limited != LIMIT_NONE)
 		return;
 	c->limited = cause;
-	c->limited_since_ns = uw_now_mono_ns();
+	c->limited_since_ns = now_mono_ns();
 	drop_watches(w, c);
 	w->ctx_valid = 0;
-	c->next_rescan_ns = uw_now_mono_ns() + w->limited_rescan_ns;
+	c->next_rescan_ns = now_mono_ns() + w->limited_rescan_ns;
 	if (cause == LIMIT_BUDGET)
 		coverage(w, c, "container %s has more than %zu dirs to watch "
 		    "(--max-watches-per-container): it is rescanned every "
@@ -1409,8 +1409,8 @@ add_watch(struct watcher *w, struct wctr *c, const unsigned char *path,
 			    "while it is so",
 			    escs(w, c->info.id), esc(w, path, len),
 			    strerror(e), UNWATCHED_RESCAN_NS / 1000000000);
-		if (c->next_rescan_ns > uw_now_mono_ns() + UNWATCHED_RESCAN_NS)
-			c->next_rescan_ns = uw_now_mono_ns() +
+		if (c->next_rescan_ns > now_mono_ns() + UNWATCHED_RESCAN_NS)
+			c->next_rescan_ns = now_mono_ns() +
 			    UNWATCHED_RESCAN_NS;
 		return 0;
 	}
@@ -1436,7 +1436,7 @@ rename_watches(struct watcher *w, struct wctr *c, const unsigned char *from,
 			continue;
 		p = malloc(to_len + d->len - from_len + 1);
 		if (p == NULL)
-			return uw_fail(w->err, -ENOMEM, "out of memory");
+			return seterr(w->err, -ENOMEM, "out of memory");
 		memcpy(p, to, to_len);
 		memcpy(p + to_len, d->path + from_len, d->len - from_len);
 		p[to_len + d->len - from_len] = '\0';
@@ -1532,9 +1532,9 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 		goto out;
 	}
 	parent->xwhiteouts = c->root_xwhiteouts;
-	uw_buf_reset(&w->ctx_path);
-	if (uw_buf_add(&w->ctx_path, "", 0) < 0) {
-		rc = uw_fail(w->err, -ENOMEM, "out of memory");
+	buf_reset(&w->ctx_path);
+	if (buf_add(&w->ctx_path, "", 0) < 0) {
+		rc = seterr(w->err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	w->cur = c;
@@ -1567,9 +1567,9 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 			rc = w->leaf_reported ? ANCESTOR_UNREAD : ANCESTOR_GONE;
 			goto out;
 		}
-		uw_buf_reset(&w->ctx_path);
-		if (uw_buf_add(&w->ctx_path, path, end) < 0) {
-			rc = uw_fail(w->err, -ENOMEM, "out of memory");
+		buf_reset(&w->ctx_path);
+		if (buf_add(&w->ctx_path, path, end) < 0) {
+			rc = seterr(w->err, -ENOMEM, "out of memory");
 			goto out;
 		}
 		close(parent->fd);
@@ -1693,7 +1693,7 @@ watch_and_list(struct watcher *w, struct wctr *c, const unsigned char *path,
 		c->dirs_seen++;
 	rc = walk_list(child->fd, &child->names);
 	if (rc == -ENOMEM)
-		return uw_fail(w->err, rc, "out of memory");
+		return seterr(w->err, rc, "out of memory");
 	if (rc < 0) {
 		child->names.count = 0;
 		return -rc;
@@ -1765,7 +1765,7 @@ still_settling(const struct watcher *w, const struct stat *st)
 	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
 	    st->st_ctim.tv_nsec;
 
-	return uw_now_real_ns() - ctime_ns < w->quiet_ns;
+	return now_real_ns() - ctime_ns < w->quiet_ns;
 }
 
 /*
@@ -1788,7 +1788,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 	struct stat st;
 	int64_t skey;
 	struct drift_dir dir;
-	struct uw_buf p;
+	struct buf p;
 	const char *name;
 	char reason[128];
 	size_t depth, nlen, i, base;
@@ -1796,11 +1796,11 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 
 	frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*frames));
 	if (frames == NULL)
-		return uw_fail(w->err, -ENOMEM, "out of memory");
-	uw_buf_init(&p, WALK_MAX_PATH);
-	if (uw_buf_add(&p, path, len) < 0) {
+		return seterr(w->err, -ENOMEM, "out of memory");
+	buf_init(&p, WALK_MAX_PATH);
+	if (buf_add(&p, path, len) < 0) {
 		free(frames);
-		return uw_fail(w->err, -ENOMEM, "out of memory");
+		return seterr(w->err, -ENOMEM, "out of memory");
 	}
 	if (len == 1 && path[0] == '/')
 		p.len = 0;	/* the root: children are "/name" */
@@ -1822,7 +1822,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		name = walk_name_str(&f->dir.names, i);
 		nlen = f->dir.names.v[i].len;
 		p.len = f->path_len;
-		if (uw_buf_addc(&p, '/') < 0 || uw_buf_add(&p, name, nlen) < 0)
+		if (buf_addc(&p, '/') < 0 || buf_add(&p, name, nlen) < 0)
 			continue;	/* longer than depth allows: not here */
 		if (excluded(w, p.data, p.len))
 			continue;
@@ -1876,7 +1876,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 				if (dir.path_fd >= 0)
 					close(dir.path_fd);
 				rc = queue_path(w, c, p.data, p.len, 0,
-				    uw_now_mono_ns());
+				    now_mono_ns());
 				continue;
 			}
 			/* A file already reported and not touched since
@@ -1928,7 +1928,7 @@ classify:
 	while (depth > 0)
 		drift_child_free(&frames[--depth].dir);
 	free(frames);
-	uw_buf_free(&p);
+	buf_free(&p);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1970,7 +1970,7 @@ load_state(struct watcher *w, struct wctr *c)
 	rc = store_state_foreach(w->store, c->info.id, load_state_row, c,
 	    w->err);
 	if (rc == -ENOMEM)
-		rc = uw_fail(w->err, rc, "out of memory");
+		rc = seterr(w->err, rc, "out of memory");
 	return rc;
 }
 
@@ -1982,7 +1982,7 @@ load_state(struct watcher *w, struct wctr *c)
 static void
 degrade(struct watcher *w, struct wctr *c, const char *why)
 {
-	c->next_rescan_ns = uw_now_mono_ns() + DEGRADED_RESCAN_NS;
+	c->next_rescan_ns = now_mono_ns() + DEGRADED_RESCAN_NS;
 	if (strcmp(c->degraded, why) == 0)
 		return;
 	snprintf(c->degraded, sizeof(c->degraded), "%s", why);
@@ -2052,7 +2052,7 @@ reconcile(struct watcher *w, struct wctr *c)
 		    w->err);
 	}
 	pset_free(&journal);
-	return rc == -ENOMEM ? uw_fail(w->err, rc, "out of memory") : rc;
+	return rc == -ENOMEM ? seterr(w->err, rc, "out of memory") : rc;
 }
 
 /*
@@ -2109,8 +2109,8 @@ rescan(struct watcher *w, struct wctr *c)
 
 	w->dir_gen++;
 	c->needs_rescan = 0;
-	w->last_rescan_real_ns = uw_now_real_ns();
-	c->next_rescan_ns = uw_now_mono_ns() + (c->limited != LIMIT_NONE ?
+	w->last_rescan_real_ns = now_real_ns();
+	c->next_rescan_ns = now_mono_ns() + (c->limited != LIMIT_NONE ?
 	    w->limited_rescan_ns : w->rescan_ns);
 	/* Every event read so far happened before this scan reads the
 	 * tree: scan_tree takes each path it reads off the pending queue
@@ -2163,7 +2163,7 @@ rescan(struct watcher *w, struct wctr *c)
 	 * others may have let go of their watches. */
 	if ((c->limited == LIMIT_BUDGET &&
 	    c->dirs_seen <= w->max_watches * 3 / 4) ||
-	    (c->limited == LIMIT_SYSTEM && uw_now_mono_ns() -
+	    (c->limited == LIMIT_SYSTEM && now_mono_ns() -
 	    c->limited_since_ns >= SYSTEM_LIMIT_RETRY_NS)) {
 		notice(w, "container %s is watched again (%llu dirs)",
 		    escs(w, c->info.id), (unsigned long long)c->dirs_seen);
@@ -2171,8 +2171,8 @@ rescan(struct watcher *w, struct wctr *c)
 		c->needs_rescan = 1;
 	}
 	if (c->unwatched > 0 &&
-	    c->next_rescan_ns > uw_now_mono_ns() + UNWATCHED_RESCAN_NS)
-		c->next_rescan_ns = uw_now_mono_ns() + UNWATCHED_RESCAN_NS;
+	    c->next_rescan_ns > now_mono_ns() + UNWATCHED_RESCAN_NS)
+		c->next_rescan_ns = now_mono_ns() + UNWATCHED_RESCAN_NS;
 	return 0;
 }
 
@@ -2198,7 +2198,7 @@ start_container(struct watcher *w, const struct uw_container *info)
 
 	c = ctr_new(info);
 	if (c == NULL)
-		return uw_fail(w->err, -ENOMEM, "out of memory");
+		return seterr(w->err, -ENOMEM, "out of memory");
 	c->alive = 1;
 	if (w->opts->image != NULL) {
 		free(c->strs[5]);
@@ -2241,7 +2241,7 @@ start_container(struct watcher *w, const struct uw_container *info)
 		coverage(w, c, "container %s is not watched: %s; tried again "
 		    "in %lld s", escs(w, c->info.id), w->err->msg,
 		    START_RETRY_NS / 1000000000);
-		w->resync_ns = uw_now_mono_ns() + START_RETRY_NS;
+		w->resync_ns = now_mono_ns() + START_RETRY_NS;
 		ctr_free(c);
 		return 0;
 	}
@@ -2258,7 +2258,7 @@ start_container(struct watcher *w, const struct uw_container *info)
 		    "in %lld s", escs(w, c->info.id), c->drift == NULL ?
 		    w->err->msg : strerror(-c->root_fd),
 		    START_RETRY_NS / 1000000000);
-		w->resync_ns = uw_now_mono_ns() + START_RETRY_NS;
+		w->resync_ns = now_mono_ns() + START_RETRY_NS;
 		ctr_free(c);
 		return 0;
 	}
@@ -2268,7 +2268,7 @@ start_container(struct watcher *w, const struct uw_container *info)
 		c->root_xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
 	v = realloc(w->ctrs, (w->ctr_count + 1) * sizeof(*v));
 	if (v == NULL) {
-		rc = uw_fail(w->err, -ENOMEM, "out of memory");
+		rc = seterr(w->err, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	w->ctrs = v;
@@ -2346,7 +2346,7 @@ update_container(struct watcher *w, struct wctr *c,
 	if (c->info.cgroup_v2[0] == '\0' && info->cgroup_v2[0] != '\0') {
 		v2 = strdup(info->cgroup_v2);
 		if (v2 == NULL)
-			return uw_fail(w->err, -ENOMEM, "out of memory");
+			return seterr(w->err, -ENOMEM, "out of memory");
 		free(c->strs[9]);
 		c->strs[9] = v2;
 		c->info.cgroup_v2 = v2;
@@ -2355,7 +2355,7 @@ update_container(struct watcher *w, struct wctr *c,
 	    info->cgroup_v1_freezer[0] != '\0') {
 		v1 = strdup(info->cgroup_v1_freezer);
 		if (v1 == NULL)
-			return uw_fail(w->err, -ENOMEM, "out of memory");
+			return seterr(w->err, -ENOMEM, "out of memory");
 		free(c->strs[10]);
 		c->strs[10] = v1;
 		c->info.cgroup_v1_freezer = v1;
@@ -2424,7 +2424,7 @@ sync_one(const struct uw_container *info, void *arg)
 		return update_container(w, w->ctrs[i], info);
 	}
 	if (strcmp(info->runtime, "unknown") == 0) {
-		now = uw_now_mono_ns();
+		now = now_mono_ns();
 		e = pset_get(&w->unclaimed, (const unsigned char *)
 		    info->mount_point, strlen(info->mount_point), 1);
 		if (e == NULL)
@@ -2499,7 +2499,7 @@ load_policies(struct watcher *w, int reload)
 	    w, &err);
 	if (set == NULL) {
 		if (!reload)
-			return uw_fail(w->err, err.code, "policies: %s",
+			return seterr(w->err, err.code, "policies: %s",
 			    err.msg);
 		warn(w, "policy reload failed, the previous set "
 		    "stays: %s", err.msg);
@@ -2530,7 +2530,7 @@ queue_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	e = pset_get(w->draining == c ? &c->aside : &c->pending, path, len,
 	    1);
 	if (e == NULL)
-		return uw_fail(w->err, -ENOMEM, "out of memory");
+		return seterr(w->err, -ENOMEM, "out of memory");
 	if (e->first_ns == 0)
 		e->first_ns = now;
 	e->last_ns = now;
@@ -2551,7 +2551,7 @@ merge_aside(struct watcher *w, struct wctr *c)
 			continue;
 		e = pset_get(&c->pending, a->key, a->len, 1);
 		if (e == NULL)
-			return uw_fail(w->err, -ENOMEM, "out of memory");
+			return seterr(w->err, -ENOMEM, "out of memory");
 		if (e->first_ns == 0 || a->first_ns < e->first_ns)
 			e->first_ns = a->first_ns;
 		if (a->last_ns > e->last_ns)
@@ -2590,13 +2590,13 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 		forget_wd(w, ev->wd);
 		return 0;
 	}
-	uw_buf_reset(&w->path);
-	rc = uw_buf_add(&w->path, d->path, d->len);
+	buf_reset(&w->path);
+	rc = buf_add(&w->path, d->path, d->len);
 	nlen = ev->len ? strlen(ev->name) : 0;
 	if (rc == 0 && nlen > 0) {
-		rc = uw_buf_addc(&w->path, '/');
+		rc = buf_addc(&w->path, '/');
 		if (rc == 0)
-			rc = uw_buf_add(&w->path, ev->name, nlen);
+			rc = buf_add(&w->path, ev->name, nlen);
 	}
 	if (rc < 0 || w->path.len == 0)
 		return 0;	/* the upper root itself, or too long */
@@ -2608,8 +2608,8 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 		w->dir_gen++;
 	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM)) {
 		/* Remember the old name, for its MOVED_TO twin. */
-		uw_buf_reset(&w->moved_from);
-		if (uw_buf_add(&w->moved_from, w->path.data, w->path.len) < 0)
+		buf_reset(&w->moved_from);
+		if (buf_add(&w->moved_from, w->path.data, w->path.len) < 0)
 			w->moved_ctr = NULL;
 		else
 			w->moved_ctr = c;
@@ -2653,7 +2653,7 @@ read_events(struct watcher *w, int64_t now)
 		n = read(w->inotify_fd, buf, sizeof(buf));
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 :
-			    uw_fail(w->err, -errno, "inotify: %s",
+			    seterr(w->err, -errno, "inotify: %s",
 			    strerror(errno));
 		for (pos = 0; pos + (ssize_t)sizeof(*ev) <= n;
 		    pos += (ssize_t)(sizeof(*ev) + ev->len)) {
@@ -2793,21 +2793,21 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 	w.limited_rescan_ns = (int64_t)LIMITED_RESCAN_S * 1000000000;
 	if (w.limited_rescan_ns > w.rescan_ns)
 		w.limited_rescan_ns = w.rescan_ns;
-	uw_buf_init(&w.sig, 1 << 16);
-	uw_buf_init(&w.path, WALK_MAX_PATH);
-	uw_buf_init(&w.ctx_path, WALK_MAX_PATH);
-	uw_buf_init(&w.moved_from, WALK_MAX_PATH);
+	buf_init(&w.sig, 1 << 16);
+	buf_init(&w.path, WALK_MAX_PATH);
+	buf_init(&w.ctx_path, WALK_MAX_PATH);
+	buf_init(&w.moved_from, WALK_MAX_PATH);
 	drift_child_init(&w.ctx);
 	if (opts->upper != NULL && opts->image == NULL)
-		return uw_fail(err, -EINVAL, "--upper needs --image");
+		return seterr(err, -EINVAL, "--upper needs --image");
 	w.excludes = calloc(opts->exclude_count + 1, sizeof(*w.excludes));
 	if (w.excludes == NULL)
-		return uw_fail(err, -ENOMEM, "out of memory");
+		return seterr(err, -ENOMEM, "out of memory");
 	for (i = 0; i < opts->exclude_count; i++) {
 		w.excludes[i] = glob_compile(opts->excludes[i],
 		    strlen(opts->excludes[i]));
 		if (w.excludes[i] == NULL) {
-			rc = uw_fail(err, -EINVAL, "bad exclude pattern: %s",
+			rc = seterr(err, -EINVAL, "bad exclude pattern: %s",
 			    opts->excludes[i]);
 			goto out;
 		}
@@ -2857,25 +2857,25 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		}
 	}
 	if (w.evidence_dir == NULL) {
-		rc = uw_fail(err, -ENOMEM, "out of memory");
+		rc = seterr(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	w.status_path = sibling(store_path(store), "status.json");
 	w.metrics_path = sibling(store_path(store), "upperwatch.prom");
 	if (w.status_path == NULL || w.metrics_path == NULL) {
-		rc = uw_fail(err, -ENOMEM, "out of memory");
+		rc = seterr(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	w.started_ns = uw_now_real_ns();
-	w.status_ns = uw_now_mono_ns();
+	w.started_ns = now_real_ns();
+	w.status_ns = now_mono_ns();
 	if (!inotifytools_initialize()) {
-		rc = uw_fail(err, -inotifytools_error(), "inotify: %s",
+		rc = seterr(err, -inotifytools_error(), "inotify: %s",
 		    strerror(inotifytools_error()));
 		goto out;
 	}
 	w.inotify_fd = find_inotify_fd();
 	if (w.inotify_fd < 0) {
-		rc = uw_fail(err, w.inotify_fd, "cannot find the inotify fd");
+		rc = seterr(err, w.inotify_fd, "cannot find the inotify fd");
 		goto out;
 	}
 	fcntl(w.inotify_fd, F_SETFL, fcntl(w.inotify_fd, F_GETFL) |
@@ -2896,13 +2896,13 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		w.mounts.fd = open("/proc/self/mountinfo", O_RDONLY |
 		    O_CLOEXEC);
 		if (w.mounts.fd < 0) {
-			rc = uw_fail(err, -errno, "/proc/self/mountinfo: %s",
+			rc = seterr(err, -errno, "/proc/self/mountinfo: %s",
 			    strerror(errno));
 			goto out;
 		}
 		rc = sync_containers(&w);
 		if (rc == 0 && opts->container != NULL && w.ctr_count == 0)
-			rc = uw_fail(err, -ENOENT, "no container %s on this "
+			rc = seterr(err, -ENOENT, "no container %s on this "
 			    "host", opts->container);
 	} else {
 		memset(&sidecar, 0, sizeof(sidecar));
@@ -2916,7 +2916,7 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		sidecar.mount_point = opts->upper;
 		rc = start_container(&w, &sidecar);
 		if (rc == 0 && w.ctr_count == 0)
-			rc = uw_fail(err, -ENOENT, "%s: %s", opts->upper,
+			rc = seterr(err, -ENOENT, "%s: %s", opts->upper,
 			    err->msg);
 	}
 	if (rc == 0)
@@ -2924,11 +2924,11 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 
 	while (rc == 0 && !w.stop_requested &&
 	    !(opts->stop != NULL && *opts->stop)) {
-		if (w.alerter != NULL && uw_now_mono_ns() >= w.alert_check_ns) {
+		if (w.alerter != NULL && now_mono_ns() >= w.alert_check_ns) {
 			uint64_t sent, dropped, suppressed, queued;
 
 			/* A sink that is down must not go unnoticed. */
-			w.alert_check_ns = uw_now_mono_ns() + 60000000000LL;
+			w.alert_check_ns = now_mono_ns() + 60000000000LL;
 			alert_stats(w.alerter, &sent, &dropped, &suppressed,
 			    &queued);
 			if (dropped > w.alert_dropped)
@@ -2940,9 +2940,9 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 				    (unsigned long long)sent);
 			w.alert_dropped = dropped;
 		}
-		if (uw_now_mono_ns() - w.status_ns >= STATUS_NS)
+		if (now_mono_ns() - w.status_ns >= STATUS_NS)
 			write_status(&w, 0);
-		if (w.journal_down && uw_now_mono_ns() >= w.journal_retry_ns) {
+		if (w.journal_down && now_mono_ns() >= w.journal_retry_ns) {
 			rc = journal_recover(&w);
 			if (rc < 0)
 				break;
@@ -2955,7 +2955,7 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 					break;
 			}
 		}
-		now = uw_now_mono_ns();
+		now = now_mono_ns();
 		next_due = now + 1000000000;
 		rc = drain_pending(&w, now, &next_due);
 		if (rc < 0)
@@ -2970,7 +2970,7 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		}
 		if (rc < 0)
 			break;
-		if (w.in_txn && (uw_now_mono_ns() - w.txn_start_ns >=
+		if (w.in_txn && (now_mono_ns() - w.txn_start_ns >=
 		    COMMIT_NS || next_due - now > COMMIT_NS)) {
 			rc = txn_commit(&w);
 			if (rc < 0)
@@ -2983,12 +2983,12 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		if (w.journal_down && w.journal_retry_ns < next_due)
 			next_due = w.journal_retry_ns;
 		if (w.alerter != NULL) {
-			int64_t due = alert_tick(w.alerter, uw_now_mono_ns());
+			int64_t due = alert_tick(w.alerter, now_mono_ns());
 
 			if (due < next_due)
 				next_due = due;
 		}
-		timeout = (int)((next_due - uw_now_mono_ns() + 999999) /
+		timeout = (int)((next_due - now_mono_ns() + 999999) /
 		    1000000);
 		if (timeout < 0)
 			timeout = 0;
@@ -3012,14 +3012,14 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = uw_fail(err, -errno, "poll: %s", strerror(errno));
+			rc = seterr(err, -errno, "poll: %s", strerror(errno));
 			break;
 		}
-		now = uw_now_mono_ns();
+		now = now_mono_ns();
 		if (pfd[0].revents & POLLIN)
 			rc = read_events(&w, now);
 		if (rc == 0 && ((pfd[1].revents & (POLLPRI | POLLERR)) ||
-		    (w.resync_ns != 0 && uw_now_mono_ns() >= w.resync_ns))) {
+		    (w.resync_ns != 0 && now_mono_ns() >= w.resync_ns))) {
 			rc = txn_commit(&w);
 			if (rc == 0)
 				rc = sync_containers(&w);
@@ -3043,7 +3043,7 @@ out:
 	for (i = 0; i < w.by_wd_size; i++)
 		free(w.by_wd[i].path);
 	free(w.by_wd);
-	uw_buf_free(&w.moved_from);
+	buf_free(&w.moved_from);
 	if (w.mounts.fd >= 0)
 		close(w.mounts.fd);
 	inotifytools_cleanup();
@@ -3074,12 +3074,12 @@ out:
 		glob_free(w.excludes[i]);
 	free(w.excludes);
 	pset_free(&w.unclaimed);
-	uw_buf_free(&w.sig);
-	uw_buf_free(&w.path);
-	uw_buf_free(&w.ctx_path);
+	buf_free(&w.sig);
+	buf_free(&w.path);
+	buf_free(&w.ctx_path);
 	drift_child_free(&w.ctx);
 	if (rc == 0 && w.stop_rc < 0)
-		rc = uw_fail(err, w.stop_rc, "handing events out failed: %s",
+		rc = seterr(err, w.stop_rc, "handing events out failed: %s",
 		    strerror(-w.stop_rc));
 	return rc == -ECANCELED ? 0 : rc;
 }

@@ -14,16 +14,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mnt_table table;
+	struct mountinfo_table table;
 	size_t i;
 
 	memset(&table, 0, sizeof(table));
-	if (mnt_parse((const char *)data, size, &table) == 0) {
+	if (mountinfo_parse((const char *)data, size, &table) == 0) {
 		for (i = 0; i < table.count; i++)
 			if (strcmp(table.v[i].fstype, "overlay") == 0 &&
 			    table.v[i].lower_count == 0)
 				abort();
 	}
-	mnt_table_free(&table);
+	mountinfo_table_free(&table);
 	return 0;
 }

@@ -77,7 +77,7 @@ static char buf[4096];
 static const char *
 escaped(const char *bytes, size_t len)
 {
-	uw_escape_to_buf(buf, sizeof(buf), (const unsigned char *)bytes, len,
+	escape_to_buf(buf, sizeof(buf), (const unsigned char *)bytes, len,
 	    NULL);
 	return buf;
 }
@@ -97,7 +97,7 @@ line_is_clean(const char *line)
 		}
 		if (p[i] < 0x80)
 			return 0;
-		n = uw_utf8_seq_len(p + i, len - i);
+		n = utf8_seq_len(p + i, len - i);
 		if (n < 2 || (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0))
 			return 0;
 		i += n;
@@ -142,21 +142,21 @@ test_escape(void)
 	CHECK_STR(escaped("a\0b", 3), "a\\x00b", "NUL escaped");
 
 	/* Bounded: nothing is cut in half. */
-	n = uw_escape_to_buf(buf, 5, (const unsigned char *)"ab\x1b", 3,
+	n = escape_to_buf(buf, 5, (const unsigned char *)"ab\x1b", 3,
 	    &used);
 	CHECK(n == 2 && used == 2 && strcmp(buf, "ab") == 0,
 	    "an escape that does not fit whole is left out (got \"%s\", %zu)",
 	    buf, used);
-	n = uw_escape_to_buf(buf, 7, (const unsigned char *)"ab\x1b", 3,
+	n = escape_to_buf(buf, 7, (const unsigned char *)"ab\x1b", 3,
 	    &used);
 	CHECK(n == 6 && used == 3 && strcmp(buf, "ab\\x1b") == 0,
 	    "control: with room for it, it is there");
-	n = uw_escape_to_buf(buf, 4, (const unsigned char *)"a\xe2\x9c\x93",
+	n = escape_to_buf(buf, 4, (const unsigned char *)"a\xe2\x9c\x93",
 	    4, &used);
 	CHECK(n == 1 && used == 1 && strcmp(buf, "a") == 0,
 	    "a UTF-8 sequence that does not fit whole is left out");
 	buf[0] = 'x';
-	n = uw_escape_to_buf(buf, 0, (const unsigned char *)"a", 1, &used);
+	n = escape_to_buf(buf, 0, (const unsigned char *)"a", 1, &used);
 	CHECK(n == 0 && used == 0 && buf[0] == 'x', "size 0 writes nothing");
 }
 
@@ -553,13 +553,13 @@ test_http_counts(void)
 	fake_init(&f, "c1", "c1", "/etc/shadow", UW_SEV_CRITICAL, "r");
 	alert_event(a, &f.ev);
 	alert_coverage(a, "c1", "watch cap reached");
-	deadline = uw_now_mono_ns() + 10 * SEC;
+	deadline = now_mono_ns() + 10 * SEC;
 	do {
 		alert_stats(a, &sent, &dropped, &suppressed, &queued);
 		if (sent == 2)
 			break;
 		usleep(20000);
-	} while (uw_now_mono_ns() < deadline);
+	} while (now_mono_ns() < deadline);
 	CHECK_INT(sent, 2, "HTTP: the alert and the coverage alert sent");
 	CHECK_INT(dropped, 0, "none dropped");
 	pthread_mutex_lock(&h.mu);

@@ -10,13 +10,13 @@
 #include "check.h"
 #include "mountinfo.h"
 
-static struct mnt_table table;
+static struct mountinfo_table table;
 
-static const struct mnt_entry *
+static const struct mountinfo_entry *
 parse(const char *text)
 {
-	mnt_table_free(&table);
-	if (mnt_parse(text, strlen(text), &table) < 0 || table.count == 0)
+	mountinfo_table_free(&table);
+	if (mountinfo_parse(text, strlen(text), &table) < 0 || table.count == 0)
 		return NULL;
 	return &table.v[table.count - 1];
 }
@@ -24,7 +24,7 @@ parse(const char *text)
 int
 main(void)
 {
-	const struct mnt_entry *e;
+	const struct mountinfo_entry *e;
 	char dir[] = "/tmp/uw-test-mnt.XXXXXX", cmd[512], line[2048];
 
 	/* Legacy lowerdir=, as mount(8) passes it. */
@@ -62,7 +62,7 @@ main(void)
 	CHECK_STR(e->lower[1], "/b:with:colons", "raw colons kept");
 	CHECK_INT(e->data_count, 2, "two datadir+=");
 	CHECK_STR(e->data[1], "/d2", "data layer");
-	CHECK(e->ov_flags == (MNT_OV_METACOPY | MNT_OV_REDIRECT_DIR),
+	CHECK(e->ov_flags == (MOUNTINFO_OV_METACOPY | MOUNTINFO_OV_REDIRECT_DIR),
 	    "metacopy and redirect_dir");
 
 	/* Legacy data-only layers after "::". */
@@ -70,8 +70,8 @@ main(void)
 	    "upperdir=/u,workdir=/w,index=on,userxattr,fsync=volatile\n");
 	CHECK(e != NULL && e->lower_count == 2 && e->data_count == 1,
 	    "'::' starts data-only layers");
-	CHECK(e->ov_flags == (MNT_OV_INDEX | MNT_OV_USERXATTR |
-	    MNT_OV_VOLATILE), "index, userxattr, volatile");
+	CHECK(e->ov_flags == (MOUNTINFO_OV_INDEX | MOUNTINFO_OV_USERXATTR |
+	    MOUNTINFO_OV_VOLATILE), "index, userxattr, volatile");
 
 	/* A read-only overlay (no upper). */
 	e = parse("5 2 0:4 / /ro rw - overlay overlay ro,lowerdir=/a:/b\n");
@@ -85,8 +85,8 @@ main(void)
 	    e->lower_count == 0, "optional fields skipped");
 
 	/* Malformed lines are counted, not fatal. */
-	mnt_table_free(&table);
-	CHECK(mnt_parse("garbage\n7 2 0:6 / /x rw no-separator ext4\n"
+	mountinfo_table_free(&table);
+	CHECK(mountinfo_parse("garbage\n7 2 0:6 / /x rw no-separator ext4\n"
 	    "8 2 0:7 / /y rw - overlay overlay rw,upperdir=/u\n"
 	    "9 2 0:8 / /z rw - tmpfs tmpfs rw\n", 120, &table) == 0,
 	    "a text with bad lines parses");
@@ -104,8 +104,8 @@ main(void)
 	    "workdir=c1/work,index=off\n", dir);
 	e = parse(line);
 	CHECK(e != NULL && e->lower_count == 2, "relative line parsed");
-	CHECK(e != NULL && mnt_resolve_relative((struct mnt_entry *)e, dir) ==
-	    0, "relative paths resolved");
+	CHECK(e != NULL && mountinfo_resolve_relative(
+	    (struct mountinfo_entry *)e, dir) == 0, "relative paths resolved");
 	snprintf(line, sizeof(line), "%s/abc/diff", dir);
 	CHECK_STR(e->lower[0], line, "l/AAA followed to its layer");
 	snprintf(line, sizeof(line), "%s/c1/diff", dir);
@@ -114,10 +114,10 @@ main(void)
 	(void)!system(cmd);
 
 	/* This machine's own table parses. */
-	mnt_table_free(&table);
-	CHECK(mnt_read(NULL, &table) == 0 && table.count > 0,
+	mountinfo_table_free(&table);
+	CHECK(mountinfo_read(NULL, &table) == 0 && table.count > 0,
 	    "/proc/self/mountinfo parses (%zu mounts)", table.count);
 	CHECK_INT(table.malformed, 0, "with no malformed line");
-	mnt_table_free(&table);
+	mountinfo_table_free(&table);
 	return check_done();
 }

@@ -18,7 +18,7 @@ escaped(const char *bytes, size_t len)
 {
 	FILE *f = fmemopen(out, sizeof(out), "w");
 
-	uw_escape_bytes(f, (const unsigned char *)bytes, len);
+	escape_bytes(f, (const unsigned char *)bytes, len);
 	fclose(f);
 	return out;
 }
@@ -41,16 +41,16 @@ main(void)
 	const char *target;
 	size_t tlen;
 
-	CHECK_INT(uw_utf8_seq_len((const unsigned char *)"a", 1), 1, "ascii");
-	CHECK_INT(uw_utf8_seq_len((const unsigned char *)"\xc3\xa9", 2), 2,
+	CHECK_INT(utf8_seq_len((const unsigned char *)"a", 1), 1, "ascii");
+	CHECK_INT(utf8_seq_len((const unsigned char *)"\xc3\xa9", 2), 2,
 	    "two-byte sequence");
-	CHECK_INT(uw_utf8_seq_len((const unsigned char *)"\xc0\xaf", 2), 0,
+	CHECK_INT(utf8_seq_len((const unsigned char *)"\xc0\xaf", 2), 0,
 	    "overlong '/' is invalid");
-	CHECK_INT(uw_utf8_seq_len((const unsigned char *)"\xed\xa0\x80", 3), 0,
+	CHECK_INT(utf8_seq_len((const unsigned char *)"\xed\xa0\x80", 3), 0,
 	    "a surrogate is invalid");
-	CHECK_INT(uw_utf8_seq_len((const unsigned char *)"\xe2\x82", 2), 0,
+	CHECK_INT(utf8_seq_len((const unsigned char *)"\xe2\x82", 2), 0,
 	    "a truncated sequence is invalid");
-	CHECK_INT(uw_utf8_seq_len((const unsigned char *)"\xf4\x90\x80\x80",
+	CHECK_INT(utf8_seq_len((const unsigned char *)"\xf4\x90\x80\x80",
 	    4), 0, "above U+10FFFF is invalid");
 
 	CHECK_STR(escaped("a\nb", 3), "a\\nb", "newline escaped");

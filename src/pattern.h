@@ -1,5 +1,5 @@
 /*
- * lua_pattern.h - Lua 5.4 pattern matching (string.find, string.match,
+ * pattern.h - Lua 5.4 pattern matching (string.find, string.match,
  * string.gmatch, string.gsub) whose work is bounded, for policies.
  *
  * Stock Lua matches patterns in C, where the policy sandbox's
@@ -15,19 +15,19 @@
  * the budget also caps ordinary work: about a megabyte of subject per
  * call (per iteration for gmatch, for the whole call for gsub).
  */
-#ifndef UW_LUA_PATTERN_H
-#define UW_LUA_PATTERN_H
+#ifndef UW_PATTERN_H
+#define UW_PATTERN_H
 
 #include <lua.h>
 
 /* Longest backtracking work one pattern call may do before it fails
  * with "pattern too complex". */
-#if !defined(LUA_PATTERN_MAX_STEPS)
-#define LUA_PATTERN_MAX_STEPS 1000000
+#if !defined(PATTERN_MAX_STEPS)
+#define PATTERN_MAX_STEPS 1000000
 #endif
 
 /* Set find, match, gmatch and gsub, bounded, into the table at index
  * `idx` (a policy's copy of the string library). */
-void lua_pattern_register(lua_State *L, int idx);
+void pattern_register(lua_State *L, int idx);
 
-#endif /* UW_LUA_PATTERN_H */
+#endif /* UW_PATTERN_H */

@@ -1,5 +1,5 @@
 /*
- * test_lua_pattern.c - src/lua_pattern.c against stock Lua 5.4.
+ * test_pattern.c - src/pattern.c against stock Lua 5.4.
  *
  * A differential test: one state keeps stock string.find, match, gmatch
  * and gsub, another has ours in its string table, and the same small Lua
@@ -15,7 +15,7 @@
  * fast with "pattern too complex", ordinary work on large inputs does
  * not, and a capped allocator turns a huge result into a memory error.
  *
- * Usage: test_lua_pattern [seed [combinations]]
+ * Usage: test_pattern [seed [combinations]]
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -28,7 +28,7 @@
 #include <lualib.h>
 
 #include "check.h"
-#include "lua_pattern.h"
+#include "pattern.h"
 
 #define DEFAULT_SEED UINT64_C(0x5eed1e55c0ffee)
 #define DEFAULT_COMBINATIONS 60000
@@ -480,7 +480,7 @@ state_new(int with_ours)
 	luaL_openlibs(L);
 	if (with_ours) {
 		lua_getglobal(L, "string");
-		lua_pattern_register(L, -1);
+		pattern_register(L, -1);
 		lua_pop(L, 1);
 	}
 	if (luaL_loadstring(L, driver_lua) != LUA_OK ||
@@ -866,7 +866,7 @@ check_memory_cap(void)
 		return;
 	luaL_openlibs(L);
 	lua_getglobal(L, "string");
-	lua_pattern_register(L, -1);
+	pattern_register(L, -1);
 	lua_pop(L, 1);
 	if (luaL_loadstring(L, driver_lua) != LUA_OK ||
 	    lua_pcall(L, 0, 1, 0) != LUA_OK) {
@@ -882,7 +882,7 @@ check_memory_cap(void)
 	lua_close(L);
 }
 
-/* lua_pattern_register takes a relative index and sets all four. */
+/* pattern_register takes a relative index and sets all four. */
 static void
 check_register(void)
 {
@@ -893,7 +893,7 @@ check_register(void)
 
 	lua_newtable(L);
 	lua_pushinteger(L, 42);
-	lua_pattern_register(L, -2);
+	pattern_register(L, -2);
 	CHECK_INT(lua_gettop(L), 2, "register leaves the stack as it was");
 	for (i = 0; i < 4; i++) {
 		lua_getfield(L, 1, names[i]);

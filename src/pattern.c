@@ -1,6 +1,6 @@
 /*
- * lua_pattern.c - the bounded Lua 5.4 pattern matcher behind
- * lua_pattern.h, written from the reference manual (§6.4, §6.4.1).
+ * pattern.c - the bounded Lua 5.4 pattern matcher behind
+ * pattern.h, written from the reference manual (§6.4, §6.4.1).
  *
  * A pattern is parsed once per call into a list of items: a single-byte
  * class with its quantifier, a capture bracket, the '$' anchor, %bxy,
@@ -17,7 +17,7 @@
  * captures and any error are stock's.  Every item tried and every
  * subject byte scanned costs a step (start positions where the first
  * byte-taking item cannot match are skipped by a free linear scan, as
- * trying them could only fail); past LUA_PATTERN_MAX_STEPS in one
+ * trying them could only fail); past PATTERN_MAX_STEPS in one
  * call (one iteration, for gmatch) the call fails, so no pattern can
  * keep a policy in C for long.  Nesting is limited as stock Lua limits
  * its recursion, with the same count, so the same patterns are refused.
@@ -31,7 +31,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "lua_pattern.h"
+#include "pattern.h"
 
 /* Nesting one match may reach, counted as stock Lua counts its C
  * recursion (MAXCCALLS in lstrlib.c): one level for the match, one per
@@ -540,9 +540,9 @@ static void
 pat_charge(struct pat_state *st, size_t n)
 {
 	st->steps += n;
-	if (st->steps > (size_t)LUA_PATTERN_MAX_STEPS)
+	if (st->steps > (size_t)PATTERN_MAX_STEPS)
 		luaL_error(st->L, "pattern too complex (more than %I steps)",
-		    (lua_Integer)LUA_PATTERN_MAX_STEPS);
+		    (lua_Integer)PATTERN_MAX_STEPS);
 }
 
 /*
@@ -553,7 +553,7 @@ pat_charge(struct pat_state *st, size_t n)
 static size_t
 pat_scan_limit(const struct pat_state *st, size_t from)
 {
-	size_t room = (size_t)LUA_PATTERN_MAX_STEPS - st->steps;
+	size_t room = (size_t)PATTERN_MAX_STEPS - st->steps;
 
 	assert(from <= st->length);
 	if (st->length - from > room)
@@ -1305,7 +1305,7 @@ pat_gsub(lua_State *L)
 /* }====================================================================== */
 
 void
-lua_pattern_register(lua_State *L, int idx)
+pattern_register(lua_State *L, int idx)
 {
 	static const luaL_Reg funcs[] = {
 		{ "find", pat_find },
