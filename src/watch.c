@@ -61,6 +61,7 @@
 #include "hash.h"
 #include "jsonw.h"
 #include "overlay.h"
+#include "pathset.h"
 #include "store.h"
 #include "util.h"
 #include "walk.h"
@@ -89,128 +90,9 @@
 /* ...or at once at this many, however busy it is. */
 #define CKPT_BUSY_PAGES 16384
 
-/* ---- a set of byte strings (pending paths, reported paths) ---- */
-
-struct pent {
-	unsigned char *key;	/* NULL: empty slot; (void *)1: removed */
-	size_t len;
-	uint64_t hash;		/* of key: most probes end without memcmp */
-	int64_t first_ns, last_ns;
-	unsigned flags;
-	unsigned gen;		/* reported: the last scan that saw it */
-};
-
-#define PENT_TOMB ((unsigned char *)1)
+/* Path set flags: */
 #define PENT_SCAN_DIR 0x1	/* pending: look for whiteouts in this dir */
 #define PENT_UNJOURNALED 0x2	/* reported: printed, not yet journaled */
-
-struct pset {
-	struct pent *v;
-	size_t size, count, used;	/* used counts tombstones too */
-};
-
-static uint64_t
-pset_hash(const unsigned char *key, size_t len)
-{
-	return XXH3_64bits(key, len);
-}
-
-static void
-pset_free(struct pset *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->size; i++)
-		if (s->v[i].key != NULL && s->v[i].key != PENT_TOMB)
-			free(s->v[i].key);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
-static int
-pset_grow(struct pset *s)
-{
-	struct pset n;
-	size_t i, k;
-
-	memset(&n, 0, sizeof(n));
-	n.size = s->size ? s->size * 2 : 1024;
-	if (s->count * 4 < s->size)
-		n.size = s->size;	/* mostly tombstones: same size */
-	n.v = calloc(n.size, sizeof(*n.v));
-	if (n.v == NULL)
-		return -ENOMEM;
-	for (i = 0; i < s->size; i++) {
-		if (s->v[i].key == NULL || s->v[i].key == PENT_TOMB)
-			continue;
-		/* keys are distinct: the first free slot, by the kept hash */
-		for (k = s->v[i].hash & (n.size - 1); n.v[k].key != NULL;
-		    k = (k + 1) & (n.size - 1))
-			;
-		n.v[k] = s->v[i];
-		n.count++;
-		n.used++;
-	}
-	free(s->v);
-	*s = n;
-	return 0;
-}
-
-/* Find `key`; with create, add a copy. */
-static struct pent *
-pset_get(struct pset *s, const unsigned char *key, size_t len, int create)
-{
-	struct pent *e, *tomb = NULL;
-	unsigned char *copy;
-	uint64_t h;
-	size_t i;
-
-	/* Linear probing stays short at half load, tombstones counted. */
-	if (s->size == 0 || (create && (s->used + 1) * 2 > s->size)) {
-		if (!create)
-			return NULL;
-		if (pset_grow(s) < 0)
-			return NULL;
-	}
-	h = pset_hash(key, len);
-	for (i = h & (s->size - 1);; i = (i + 1) & (s->size - 1)) {
-		e = &s->v[i];
-		if (e->key == NULL)
-			break;
-		if (e->key == PENT_TOMB) {
-			if (tomb == NULL)
-				tomb = e;
-			continue;
-		}
-		if (e->hash == h && e->len == len &&
-		    memcmp(e->key, key, len) == 0)
-			return e;
-	}
-	if (!create)
-		return NULL;
-	copy = malloc(len ? len : 1);
-	if (copy == NULL)
-		return NULL;	/* the set as it was */
-	if (tomb != NULL)
-		e = tomb;
-	else
-		s->used++;
-	memset(e, 0, sizeof(*e));
-	e->key = copy;
-	memcpy(e->key, key, len);
-	e->len = len;
-	e->hash = h;
-	s->count++;
-	return e;
-}
-
-static void
-pset_del(struct pset *s, struct pent *e)
-{
-	free(e->key);
-	e->key = PENT_TOMB;
-	s->count--;
-}
 
 /* ---- watched containers ---- */
 
@@ -244,9 +126,9 @@ struct wctr {
 	int needs_rescan;
 	int alive;
 	int64_t next_rescan_ns;
-	struct pset pending;	/* container paths waiting for quiet */
-	struct pset aside;	/* queued while `pending` is drained */
-	struct pset reported;	/* path -> signature (first_ns) last
+	struct pathset pending;	/* container paths waiting for quiet */
+	struct pathset aside;	/* queued while `pending` is drained */
+	struct pathset reported;	/* path -> signature (first_ns) last
 				 * reported: all of path_state, in memory */
 };
 
@@ -314,7 +196,7 @@ struct watcher {
 	size_t exclude_count;
 	/* Mounts no runtime has claimed yet, and when first seen: a runtime
 	 * mounts the rootfs a moment before it writes its state. */
-	struct pset unclaimed;
+	struct pathset unclaimed;
 	int64_t resync_ns;		/* look at the host again then */
 	/* scratch */
 	struct buf sig, path;
@@ -443,9 +325,9 @@ ctr_free(struct wctr *c)
 	if (c->root_fd >= 0)
 		close(c->root_fd);
 	free(c->wds);
-	pset_free(&c->pending);
-	pset_free(&c->aside);
-	pset_free(&c->reported);
+	pathset_free(&c->pending);
+	pathset_free(&c->aside);
+	pathset_free(&c->reported);
 	free(c);
 }
 
@@ -753,7 +635,7 @@ report(const struct uw_event *ev, void *arg)
 	struct wctr *c = w->cur;
 	struct uw_event out;
 	struct uw_verdict verdict;
-	struct pent *known;
+	struct pathset_entry *known;
 	uint64_t sigval;
 	char *json = NULL;
 	size_t json_len = 0;
@@ -764,7 +646,7 @@ report(const struct uw_event *ev, void *arg)
 		return 0;
 	if (event_sig(&w->sig, ev, &sigval) < 0)
 		return seterr(w->err, -ENOMEM, "out of memory");
-	known = pset_get(&c->reported, ev->path, ev->path_len, 0);
+	known = pathset_get(&c->reported, ev->path, ev->path_len, 0);
 	if (known != NULL && w->scanning)
 		known->gen = w->scan_gen;
 	if (known != NULL && (uint64_t)known->first_ns == sigval &&
@@ -803,7 +685,7 @@ report(const struct uw_event *ev, void *arg)
 	rc = journal_event(w, c, &out, json, json_len);
 	if (rc < 0)
 		goto out;
-	known = pset_get(&c->reported, ev->path, ev->path_len, 1);
+	known = pathset_get(&c->reported, ev->path, ev->path_len, 1);
 	if (known == NULL) {
 		rc = seterr(w->err, -ENOMEM, "out of memory");
 		goto out;
@@ -1601,7 +1483,7 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, struct drift_child *leaf)
 {
 	struct drift_dir dir;
-	struct pent *known;
+	struct pathset_entry *known;
 	struct stat st;
 	char comp[NAME_MAX + 1];
 	size_t plen;
@@ -1641,7 +1523,7 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	if (dir.path_fd >= 0)
 		close(dir.path_fd);
 	if (rc == 0 && w->leaf_reported && skey != 0) {
-		known = pset_get(&c->reported, path, len, 0);
+		known = pathset_get(&c->reported, path, len, 0);
 		if (known != NULL)
 			known->last_ns = skey;
 	}
@@ -1655,10 +1537,10 @@ static int
 forget_path(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len)
 {
-	struct pent *known;
+	struct pathset_entry *known;
 	int rc;
 
-	known = pset_get(&c->reported, path, len, 0);
+	known = pathset_get(&c->reported, path, len, 0);
 	if (known == NULL)
 		return 0;	/* never reported */
 	/* (`path` may be the entry's own key: the row goes first) */
@@ -1670,7 +1552,7 @@ forget_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	}
 	if (known->flags & PENT_UNJOURNALED)
 		w->unjournaled--;
-	pset_del(&c->reported, known);
+	pathset_del(&c->reported, known);
 	return rc;
 }
 
@@ -1784,7 +1666,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, struct drift_child *top)
 {
 	struct scan_frame *frames;
-	struct pent *known, *pe;
+	struct pathset_entry *known, *pe;
 	struct stat st;
 	int64_t skey;
 	struct drift_dir dir;
@@ -1839,9 +1721,9 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		/* An event waits for this path: this read covers it (the
 		 * event came before), so it is taken off the queue; and the
 		 * path is read whole, never skipped below. */
-		pe = pset_get(&c->pending, p.data, p.len, 0);
+		pe = pathset_get(&c->pending, p.data, p.len, 0);
 		if (pe != NULL)
-			pset_del(&c->pending, pe);
+			pathset_del(&c->pending, pe);
 		if (base + depth > WALK_MAX_DEPTH) {
 			/* Reported, never skipped silently. */
 			w->leaf_reported = 0;
@@ -1851,7 +1733,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		}
 		skey = 0;
 		known = f->dir.names.v[i].d_type == DT_DIR ? NULL :
-		    pset_get(&c->reported, p.data, p.len, 0);
+		    pathset_get(&c->reported, p.data, p.len, 0);
 		/* A path not reported yet is read whatever its state: open it
 		 * O_PATH at once and read through that.  One reported is
 		 * first looked at (an lstat), to skip it when unchanged. */
@@ -1900,7 +1782,7 @@ classify:
 		if (rc == 0 && !w->leaf_reported && !w->scanning)
 			rc = forget_path(w, c, p.data, p.len);
 		if (rc == 0 && w->leaf_reported && skey != 0) {
-			known = pset_get(&c->reported, p.data, p.len, 0);
+			known = pathset_get(&c->reported, p.data, p.len, 0);
 			if (known != NULL)
 				known->last_ns = skey;
 		}
@@ -1938,7 +1820,7 @@ load_state_row(const unsigned char *path, size_t len, const char *sig,
     void *arg)
 {
 	struct wctr *c = arg;
-	struct pent *e;
+	struct pathset_entry *e;
 	uint64_t v = 0;
 	int i, d;
 
@@ -1949,7 +1831,7 @@ load_state_row(const unsigned char *path, size_t len, const char *sig,
 			break;	/* not ours: matches no event */
 		v = v << 4 | (uint64_t)d;
 	}
-	e = pset_get(&c->reported, path, len, 1);
+	e = pathset_get(&c->reported, path, len, 1);
 	if (e == NULL)
 		return -ENOMEM;
 	e->first_ns = (int64_t)v;
@@ -1996,8 +1878,8 @@ static int
 journal_state_row(const unsigned char *path, size_t len, const char *sig,
     void *arg)
 {
-	struct pset *set = arg;
-	struct pent *e;
+	struct pathset *set = arg;
+	struct pathset_entry *e;
 	uint64_t v = 0;
 	int i, d;
 
@@ -2008,7 +1890,7 @@ journal_state_row(const unsigned char *path, size_t len, const char *sig,
 			break;
 		v = v << 4 | (uint64_t)d;
 	}
-	e = pset_get(set, path, len, 1);
+	e = pathset_get(set, path, len, 1);
 	if (e == NULL)
 		return -ENOMEM;
 	e->first_ns = (int64_t)v;
@@ -2024,34 +1906,30 @@ journal_state_row(const unsigned char *path, size_t len, const char *sig,
 static int
 reconcile(struct watcher *w, struct wctr *c)
 {
-	struct pset journal;
-	struct pent *e, *j;
+	struct pathset journal;
+	struct pathset_entry *e, *j;
 	size_t i;
 	int rc;
 
 	memset(&journal, 0, sizeof(journal));
 	rc = store_state_foreach(w->store, c->info.id, journal_state_row,
 	    &journal, w->err);
-	for (i = 0; rc == 0 && i < c->reported.size; i++) {
-		e = &c->reported.v[i];
-		if (e->key == NULL || e->key == PENT_TOMB ||
-		    (e->flags & PENT_UNJOURNALED))
+	for (i = 0; rc == 0 && (e = pathset_next(&c->reported, &i)) != NULL;) {
+		if (e->flags & PENT_UNJOURNALED)
 			continue;
-		j = pset_get(&journal, e->key, e->len, 0);
+		j = pathset_get(&journal, e->key, e->len, 0);
 		if (j == NULL || j->first_ns != e->first_ns) {
 			e->flags |= PENT_UNJOURNALED;
 			w->unjournaled++;
 		}
 	}
-	for (i = 0; rc == 0 && i < journal.size; i++) {
-		j = &journal.v[i];
-		if (j->key == NULL || j->key == PENT_TOMB ||
-		    pset_get(&c->reported, j->key, j->len, 0) != NULL)
+	for (i = 0; rc == 0 && (j = pathset_next(&journal, &i)) != NULL;) {
+		if (pathset_get(&c->reported, j->key, j->len, 0) != NULL)
 			continue;
 		rc = store_state_del(w->store, c->info.id, j->key, j->len,
 		    w->err);
 	}
-	pset_free(&journal);
+	pathset_free(&journal);
 	return rc == -ENOMEM ? seterr(w->err, rc, "out of memory") : rc;
 }
 
@@ -2102,7 +1980,7 @@ static int
 rescan(struct watcher *w, struct wctr *c)
 {
 	struct drift_child top;
-	struct pent *known;
+	struct pathset_entry *known;
 	char why[256];
 	size_t i;
 	int rc;
@@ -2145,10 +2023,9 @@ rescan(struct watcher *w, struct wctr *c)
 		rc = scan_tree(w, c, (const unsigned char *)"/", 1, &top);
 	w->scanning = 0;
 	drift_child_free(&top);
-	for (i = 0; rc == 0 && i < c->reported.size; i++) {
-		known = &c->reported.v[i];
-		if (known->key == NULL || known->key == PENT_TOMB ||
-		    known->gen == w->scan_gen)
+	for (i = 0; rc == 0 &&
+	    (known = pathset_next(&c->reported, &i)) != NULL;) {
+		if (known->gen == w->scan_gen)
 			continue;
 		rc = forget_path(w, c, known->key, known->len);
 	}
@@ -2401,7 +2278,7 @@ sync_one(const struct uw_container *info, void *arg)
 {
 	struct sync_ctx *s = arg;
 	struct watcher *w = s->w;
-	struct pent *e;
+	struct pathset_entry *e;
 	int64_t now;
 	size_t i;
 
@@ -2425,7 +2302,7 @@ sync_one(const struct uw_container *info, void *arg)
 	}
 	if (strcmp(info->runtime, "unknown") == 0) {
 		now = now_mono_ns();
-		e = pset_get(&w->unclaimed, (const unsigned char *)
+		e = pathset_get(&w->unclaimed, (const unsigned char *)
 		    info->mount_point, strlen(info->mount_point), 1);
 		if (e == NULL)
 			return -ENOMEM;
@@ -2519,7 +2396,7 @@ static int
 queue_path(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, unsigned flags, int64_t now)
 {
-	struct pent *e;
+	struct pathset_entry *e;
 
 	if (c->pending.count >= MAX_PENDING) {
 		c->needs_rescan = 1;	/* too much at once: rescan */
@@ -2527,7 +2404,7 @@ queue_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	}
 	/* While the queue is drained it must not grow under the drain:
 	 * what comes meanwhile waits aside. */
-	e = pset_get(w->draining == c ? &c->aside : &c->pending, path, len,
+	e = pathset_get(w->draining == c ? &c->aside : &c->pending, path, len,
 	    1);
 	if (e == NULL)
 		return seterr(w->err, -ENOMEM, "out of memory");
@@ -2542,14 +2419,11 @@ queue_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 static int
 merge_aside(struct watcher *w, struct wctr *c)
 {
-	struct pent *a, *e;
+	struct pathset_entry *a, *e;
 	size_t i;
 
-	for (i = 0; i < c->aside.size; i++) {
-		a = &c->aside.v[i];
-		if (a->key == NULL || a->key == PENT_TOMB)
-			continue;
-		e = pset_get(&c->pending, a->key, a->len, 1);
+	for (i = 0; (a = pathset_next(&c->aside, &i)) != NULL;) {
+		e = pathset_get(&c->pending, a->key, a->len, 1);
 		if (e == NULL)
 			return seterr(w->err, -ENOMEM, "out of memory");
 		if (e->first_ns == 0 || a->first_ns < e->first_ns)
@@ -2558,7 +2432,7 @@ merge_aside(struct watcher *w, struct wctr *c)
 			e->last_ns = a->last_ns;
 		e->flags |= a->flags;
 	}
-	pset_free(&c->aside);
+	pathset_free(&c->aside);
 	return 0;
 }
 
@@ -2672,7 +2546,7 @@ read_events(struct watcher *w, int64_t now)
 static int
 drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 {
-	struct pent *e;
+	struct pathset_entry *e;
 	size_t i, k;
 	int64_t due;
 	int rc = 0;
@@ -2684,10 +2558,7 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 		if (c->pending.count == 0 || c->needs_rescan)
 			continue;
 		w->draining = c;
-		for (i = 0; i < c->pending.size; i++) {
-			e = &c->pending.v[i];
-			if (e->key == NULL || e->key == PENT_TOMB)
-				continue;
+		for (i = 0; (e = pathset_next(&c->pending, &i)) != NULL;) {
 			due = e->last_ns + w->quiet_ns;
 			if (due > e->first_ns + w->max_hold_ns)
 				due = e->first_ns + w->max_hold_ns;
@@ -2700,8 +2571,8 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 			if (rc == 0)
 				rc = process_path(w, c, e->key, e->len,
 				    e->flags);
-			if (rc == PROCESS_RETRY && e->key != NULL &&
-			    e->key != PENT_TOMB && ++e->gen < RETRY_TRIES) {
+			if (rc == PROCESS_RETRY && pathset_live(e) &&
+			    ++e->gen < RETRY_TRIES) {
 				/* A dir on its way kept changing: again in
 				 * a moment; after that, a rescan reports
 				 * whatever is there. */
@@ -2717,8 +2588,8 @@ drain_pending(struct watcher *w, int64_t now, int64_t *next_due)
 				c->needs_rescan = 1;
 				rc = 0;
 			}
-			if (e->key != NULL && e->key != PENT_TOMB)
-				pset_del(&c->pending, e);
+			if (pathset_live(e))
+				pathset_del(&c->pending, e);
 			if (rc < 0)
 				break;
 		}
@@ -3073,7 +2944,7 @@ out:
 	for (i = 0; i < w.exclude_count; i++)
 		glob_free(w.excludes[i]);
 	free(w.excludes);
-	pset_free(&w.unclaimed);
+	pathset_free(&w.unclaimed);
 	buf_free(&w.sig);
 	buf_free(&w.path);
 	buf_free(&w.ctx_path);
