@@ -30,6 +30,7 @@
 
 #include "alert.h"
 #include "jsonw.h"
+#include "names.h"
 #include "util.h"
 
 #define QUEUE_MAX 1024
@@ -508,11 +509,11 @@ event_json(struct alerter *a, const struct uw_event *ev, const char *output,
 	jsonw_str(f.out, &f.inner, "k8s.pod.name", or_empty(c->pod));
 	jsonw_str(f.out, &f.inner, "k8s.ns.name", or_empty(c->pod_namespace));
 	jsonw_bytes(f.out, &f.inner, "fd.name", ev->path, ev->path_len);
-	jsonw_str(f.out, &f.inner, "evt.type", uw_op_name(ev->op));
+	jsonw_str(f.out, &f.inner, "evt.type", op_name(ev->op));
 	jsonw_str(f.out, &f.inner, "upperwatch.severity",
-	    uw_severity_name(v->severity));
+	    severity_name(v->severity));
 	jsonw_str(f.out, &f.inner, "upperwatch.action",
-	    uw_action_name(v->action));
+	    action_name(v->action));
 	jsonw_str(f.out, &f.inner, "upperwatch.policy_set",
 	    or_empty(v->policy_set));
 	jsonw_uint(f.out, &f.inner, "upperwatch.event_id", ev->id);
@@ -609,7 +610,7 @@ burst_summarize(struct alerter *a, struct burst_slot *b, int64_t now)
 		jsonw_str(f.out, &f.inner, "container.id", b->container);
 		jsonw_str(f.out, &f.inner, "container.name", b->name);
 		jsonw_str(f.out, &f.inner, "upperwatch.severity",
-		    uw_severity_name(b->worst));
+		    severity_name(b->worst));
 		jsonw_uint(f.out, &f.inner, "upperwatch.held_back",
 		    b->suppressed);
 		jsonw_uint(f.out, &f.inner, "upperwatch.window_seconds", secs);
@@ -733,10 +734,10 @@ alert_event_at(struct alerter *a, const struct uw_event *ev, int64_t now)
 	rule = v->reason_count > 0 ? or_empty(v->reasons[0].policy) :
 	    "upperwatch";
 	snprintf(output, sizeof(output), "%s %s in container %s (%s, image "
-	    "%s): %s %s: %s", uw_severity_name(v->severity),
-	    uw_action_name(v->action), esc(id, sizeof(id), c->id),
+	    "%s): %s %s: %s", severity_name(v->severity),
+	    action_name(v->action), esc(id, sizeof(id), c->id),
 	    esc(name, sizeof(name), or_empty(c->name)),
-	    esc(image, sizeof(image), or_empty(c->image)), uw_op_name(ev->op),
+	    esc(image, sizeof(image), or_empty(c->image)), op_name(ev->op),
 	    esc_bytes(path, sizeof(path), ev->path, ev->path_len),
 	    esc(reason, sizeof(reason), v->reason_count > 0 ?
 	    or_empty(v->reasons[0].reason) : "drift"));

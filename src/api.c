@@ -13,11 +13,14 @@
 #include "config.h"
 #include "discover.h"
 #include "drift.h"
+#include "event.h"
 #include "mountinfo.h"
+#include "overlay.h"
+#include "policy.h"
 #include "respond.h"
-#include "watch.h"
 #include "store.h"
 #include "util.h"
+#include "watch.h"
 
 struct uw_db {
 	struct store *store;
@@ -27,28 +30,6 @@ UW_API const char *
 uw_version(void)
 {
 	return UW_VERSION;
-}
-
-UW_API const char *
-uw_file_type_name(enum uw_file_type type)
-{
-	switch (type) {
-	case UW_TYPE_FILE:
-		return "file";
-	case UW_TYPE_DIR:
-		return "dir";
-	case UW_TYPE_SYMLINK:
-		return "symlink";
-	case UW_TYPE_FIFO:
-		return "fifo";
-	case UW_TYPE_SOCKET:
-		return "socket";
-	case UW_TYPE_CHARDEV:
-		return "chardev";
-	case UW_TYPE_BLOCKDEV:
-		return "blockdev";
-	}
-	return "unknown";
 }
 
 UW_API struct uw_db *
@@ -355,4 +336,86 @@ out:
 	for (i = 0; i < 5; i++)
 		free(f.strs[i]);
 	return rc;
+}
+
+/* ---- doors to the parts ---- */
+
+UW_API int
+uw_trusted_xattrs_readable(void)
+{
+	return overlay_trusted_xattrs_readable();
+}
+
+UW_API int
+uw_overlay_flags_for_upper(const char *upper, unsigned *flags,
+    struct uw_error *err)
+{
+	return discover_overlay_flags_for_upper(upper, flags, err);
+}
+
+UW_API int
+uw_event_write_json(FILE *out, const struct uw_event *ev)
+{
+	return event_write_json(out, ev);
+}
+
+UW_API struct uw_policy_set *
+uw_policy_load(const char *const *paths, size_t path_count,
+    const struct uw_policy_limits *limits,
+    void (*log)(const char *policy, const char *line, void *arg),
+    void *log_arg, struct uw_error *err)
+{
+	return policy_load(paths, path_count, limits, log, log_arg, err);
+}
+
+UW_API void
+uw_policy_free(struct uw_policy_set *set)
+{
+	policy_free(set);
+}
+
+UW_API const char *
+uw_policy_digest(const struct uw_policy_set *set)
+{
+	return policy_digest(set);
+}
+
+UW_API size_t
+uw_policy_count(const struct uw_policy_set *set)
+{
+	return policy_count(set);
+}
+
+UW_API int
+uw_policy_evaluate(struct uw_policy_set *set, const struct uw_event *ev,
+    enum uw_action max_action, struct uw_verdict *verdict,
+    struct uw_error *err)
+{
+	return policy_evaluate(set, ev, max_action, verdict, err);
+}
+
+UW_API int
+uw_policy_check(struct uw_policy_set *set, FILE *out)
+{
+	return policy_self_check(set, out);
+}
+
+UW_API int
+uw_policy_test(struct uw_policy_set *set, const char *const *case_paths,
+    size_t path_count, FILE *out, int *total, int *failed,
+    struct uw_error *err)
+{
+	return policy_run_cases(set, case_paths, path_count, out, total,
+	    failed, err);
+}
+
+UW_API int
+uw_policy_replay(struct uw_db *db, struct uw_policy_set *set,
+    const char *container, int64_t since_ns, enum uw_action max_action,
+    int (*cb)(const struct uw_journal_entry *e, int old_severity,
+    int old_action, const struct uw_verdict *now, void *arg), void *arg,
+    struct uw_error *err)
+{
+	return policy_replay(db->store, set, container, since_ns, max_action,
+	    cb, arg, err);
 }

@@ -570,16 +570,12 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const ops[] = {
-		"added", "modified", "metadata", "deleted", "replaced", "error",
-		NULL
-	};
 	const struct cli_cmd *cmd = &cli_cmd_events;
 	const char *container = NULL, *op = NULL;
 	struct uw_error err;
 	struct uw_db *db;
 	int64_t since = 0;
-	int json = 0, c, rc, i, opt_status;
+	int json = 0, c, rc, opt_status;
 
 	while ((c = getopt_long(argc, argv, "hc:s:", longopts, NULL)) != -1) {
 		if (cli_common_option(c, cmd, ctx, &opt_status)) {
@@ -599,10 +595,7 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 				    optarg);
 			break;
 		case 'O':
-			for (i = 0; ops[i] != NULL; i++)
-				if (strcmp(ops[i], optarg) == 0)
-					break;
-			if (ops[i] == NULL)
+			if (uw_op_from_name(optarg) < 0)
 				return cli_usage_error(cmd, "--op takes added, "
 				    "modified, metadata, deleted, replaced or "
 				    "error, not '%s'", optarg);

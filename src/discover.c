@@ -678,8 +678,8 @@ discover_overlay_flags(const struct mountinfo_entry *m)
 	return flags;
 }
 
-UW_API int
-uw_overlay_flags_for_upper(const char *upper, unsigned *flags,
+int
+discover_overlay_flags_for_upper(const char *upper, unsigned *flags,
     struct uw_error *err)
 {
 	struct mountinfo_table t;

@@ -21,4 +21,8 @@ void discover_image_key(const char *const *lower, size_t count, char *out);
  * options (module defaults for what the options leave out). */
 unsigned discover_overlay_flags(const struct mountinfo_entry *m);
 
+/* uw_overlay_flags_for_upper: the flags of the mount using `upper`. */
+int discover_overlay_flags_for_upper(const char *upper, unsigned *flags,
+    struct uw_error *err) UW_WARN_UNUSED;
+
 #endif /* UW_DISCOVER_H */

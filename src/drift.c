@@ -73,26 +73,6 @@ drift_set_dialect(struct drift *d, unsigned dialect)
 	d->dialect = dialect;
 }
 
-UW_API const char *
-uw_op_name(enum uw_op op)
-{
-	switch (op) {
-	case UW_OP_ADDED:
-		return "added";
-	case UW_OP_MODIFIED:
-		return "modified";
-	case UW_OP_METADATA:
-		return "metadata";
-	case UW_OP_DELETED:
-		return "deleted";
-	case UW_OP_REPLACED:
-		return "replaced";
-	case UW_OP_ERROR:
-		return "error";
-	}
-	return "unknown";
-}
-
 struct drift *
 drift_new(struct store *store, const char *image, struct uw_error *err)
 {

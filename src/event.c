@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "event.h"
 #include "jsonw.h"
+#include "names.h"
 #include "util.h"
 
 static void
@@ -15,7 +17,7 @@ write_record(FILE *out, const struct uw_record *rec)
 	int first = 1;
 
 	fputc('{', out);
-	jsonw_str(out, &first, "type", uw_file_type_name(rec->type));
+	jsonw_str(out, &first, "type", file_type_name(rec->type));
 	jsonw_uint(out, &first, "mode", rec->mode);
 	jsonw_uint(out, &first, "uid", rec->uid);
 	jsonw_uint(out, &first, "gid", rec->gid);
@@ -68,10 +70,10 @@ write_verdict(FILE *out, const struct uw_verdict *v)
 	int first = 1, inner;
 
 	fputc('{', out);
-	jsonw_str(out, &first, "severity", uw_severity_name(v->severity));
-	jsonw_str(out, &first, "action", uw_action_name(v->action));
+	jsonw_str(out, &first, "severity", severity_name(v->severity));
+	jsonw_str(out, &first, "action", action_name(v->action));
 	if (v->wanted != v->action)
-		jsonw_str(out, &first, "wanted", uw_action_name(v->wanted));
+		jsonw_str(out, &first, "wanted", action_name(v->wanted));
 	jsonw_str(out, &first, "policy_set", v->policy_set);
 	jsonw_key(out, &first, "reasons");
 	fputc('[', out);
@@ -83,8 +85,8 @@ write_verdict(FILE *out, const struct uw_verdict *v)
 		fputc('{', out);
 		jsonw_str(out, &inner, "policy", r->policy);
 		jsonw_str(out, &inner, "severity",
-		    uw_severity_name(r->severity));
-		jsonw_str(out, &inner, "action", uw_action_name(r->action));
+		    severity_name(r->severity));
+		jsonw_str(out, &inner, "action", action_name(r->action));
 		jsonw_str(out, &inner, "reason", r->reason);
 		if (r->tag_count > 0) {
 			jsonw_key(out, &inner, "tags");
@@ -135,15 +137,15 @@ write_changes(FILE *out, unsigned changes)
 	fputc(']', out);
 }
 
-UW_API int
-uw_event_write_json(FILE *out, const struct uw_event *ev)
+int
+event_write_json(FILE *out, const struct uw_event *ev)
 {
 	int first = 1;
 
 	fputc('{', out);
-	jsonw_str(out, &first, "op", uw_op_name(ev->op));
+	jsonw_str(out, &first, "op", op_name(ev->op));
 	jsonw_bytes(out, &first, "path", ev->path, ev->path_len);
-	jsonw_str(out, &first, "type", uw_file_type_name(ev->type));
+	jsonw_str(out, &first, "type", file_type_name(ev->type));
 	if (ev->current != NULL) {
 		jsonw_key(out, &first, "current");
 		write_record(out, ev->current);

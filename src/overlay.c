@@ -75,8 +75,8 @@ overlay_dir_is_opaque(const struct walk_xattrs *x, int has_wh_opq)
 	return has_wh_opq || (x->flags & WALK_X_OPAQUE);
 }
 
-UW_API int
-uw_trusted_xattrs_readable(void)
+int
+overlay_trusted_xattrs_readable(void)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0

@@ -42,4 +42,7 @@ unsigned overlay_dialect(unsigned overlay_flags, int fuse);
 /* Is a directory opaque (nothing from lower layers shows through)? */
 int overlay_dir_is_opaque(const struct walk_xattrs *x, int has_wh_opq);
 
+/* uw_trusted_xattrs_readable: may this process read trusted.* xattrs? */
+int overlay_trusted_xattrs_readable(void);
+
 #endif /* UW_OVERLAY_H */

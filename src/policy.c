@@ -29,6 +29,7 @@
 #include <xxhash.h>
 
 #include "glob.h"
+#include "names.h"
 #include "pattern.h"
 #include "policy.h"
 #include "util.h"
@@ -130,52 +131,6 @@ struct uw_policy_set {
 #define CTR_VIEW_CACHE 32
 #define CTR_KEY_MAX 16384
 #define CTR_VIEW_KEY "upperwatch.containers"
-
-static const char *const severity_names[] = {
-	"info", "low", "medium", "high", "critical", NULL
-};
-static const char *const action_names[] = {
-	"log", "alert", "pause", "kill", NULL
-};
-static const char *const op_names[] = {
-	"", "added", "modified", "metadata", "deleted", "replaced", "error",
-	NULL
-};
-
-UW_API const char *
-uw_severity_name(enum uw_severity s)
-{
-	return (unsigned)s <= UW_SEV_CRITICAL ? severity_names[s] : "unknown";
-}
-
-UW_API const char *
-uw_action_name(enum uw_action a)
-{
-	return (unsigned)a <= UW_ACT_KILL ? action_names[a] : "unknown";
-}
-
-static int
-name_index(const char *const *names, const char *name)
-{
-	int i;
-
-	for (i = 0; name != NULL && names[i] != NULL; i++)
-		if (strcmp(names[i], name) == 0)
-			return i;
-	return -1;
-}
-
-UW_API int
-uw_severity_from_name(const char *name)
-{
-	return name_index(severity_names, name);
-}
-
-UW_API int
-uw_action_from_name(const char *name)
-{
-	return name_index(action_names, name);
-}
 
 /* ---- allocator and hook ---- */
 
@@ -883,10 +838,10 @@ m_verdict(lua_State *L)
 	size_t rlen, i, n;
 
 	luaL_checklstring(L, 3, &rlen);
-	if (uw_severity_from_name(sev) < 0)
+	if (severity_from_name(sev) < 0)
 		return luaL_error(L, "unknown severity '%s' (info, low, "
 		    "medium, high, critical)", sev);
-	if (uw_action_from_name(act) < 0)
+	if (action_from_name(act) < 0)
 		return luaL_error(L, "unknown action '%s' (log, alert, pause, "
 		    "kill)", act);
 	lua_createtable(L, 0, 4);
@@ -1022,8 +977,8 @@ free_reasons(struct uw_policy_set *set)
 	set->reason_count = 0;
 }
 
-UW_API void
-uw_policy_free(struct uw_policy_set *set)
+void
+policy_free(struct uw_policy_set *set)
 {
 	size_t i;
 
@@ -1176,7 +1131,7 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 		for (i = 1; i <= n; i++) {
 			s = lua_rawgeti(L, list, (lua_Integer)i) ==
 			    LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-			op = s != NULL ? name_index(op_names, s) : -1;
+			op = op_from_name(s);
 			if (op <= 0)
 				return seterr(err, -EINVAL, "%s: unknown op "
 				    "'%s' in match.ops (added, modified, "
@@ -1452,8 +1407,8 @@ policy_list_lua(const char *path, char ***files, size_t *count,
 	return 0;
 }
 
-UW_API struct uw_policy_set *
-uw_policy_load(const char *const *paths, size_t path_count,
+struct uw_policy_set *
+policy_load(const char *const *paths, size_t path_count,
     const struct uw_policy_limits *limits,
     void (*log)(const char *policy, const char *line, void *arg),
     void *log_arg, struct uw_error *err)
@@ -1539,18 +1494,18 @@ fail:
 	for (i = 0; i < count; i++)
 		free(files[i]);
 	free(files);
-	uw_policy_free(set);
+	policy_free(set);
 	return NULL;
 }
 
-UW_API const char *
-uw_policy_digest(const struct uw_policy_set *set)
+const char *
+policy_digest(const struct uw_policy_set *set)
 {
 	return set->digest;
 }
 
-UW_API size_t
-uw_policy_count(const struct uw_policy_set *set)
+size_t
+policy_count(const struct uw_policy_set *set)
 {
 	return set->count;
 }
@@ -1579,7 +1534,7 @@ push_record(lua_State *L, const struct uw_record *r)
 	char hex[2 * 64 + 1];
 
 	lua_createtable(L, 0, 9);
-	lua_pushstring(L, uw_file_type_name(r->type));
+	lua_pushstring(L, file_type_name(r->type));
 	lua_setfield(L, -2, "type");
 	lua_pushinteger(L, r->mode);
 	lua_setfield(L, -2, "mode");
@@ -1789,10 +1744,10 @@ push_event(lua_State *L)
 
 	lua_getallocf(L, (void **)&set);
 	lua_createtable(L, 0, 8);
-	lua_pushstring(L, uw_op_name(ev->op));
+	lua_pushstring(L, op_name(ev->op));
 	lua_setfield(L, -2, "op");
 	push_bytes_field(L, "path", ev->path, ev->path_len);
-	lua_pushstring(L, uw_file_type_name(ev->type));
+	lua_pushstring(L, file_type_name(ev->type));
 	lua_setfield(L, -2, "type");
 	if (ev->current != NULL) {
 		push_record(L, ev->current);
@@ -1840,14 +1795,15 @@ struct eval_call {
 };
 
 /* A verdict's field `key` (t absolute) by raw access: the index of its
- * name in `names` when it is a string among them, else -1. */
+ * value by `from_name` when it is a string, else -1. */
 static int
-verdict_enum(lua_State *L, int t, const char *key, const char *const *names)
+verdict_enum(lua_State *L, int t, const char *key,
+    int (*from_name)(const char *))
 {
 	int i = -1;
 
 	if (policy_raw_field(L, t, key) == LUA_TSTRING)
-		i = name_index(names, lua_tostring(L, -1));
+		i = from_name(lua_tostring(L, -1));
 	lua_pop(L, 1);
 	return i;
 }
@@ -1882,8 +1838,8 @@ read_verdict(lua_State *L, int t, struct verdict_read *v)
 		    "(_ENV, a library, the event?)");
 		return;
 	}
-	v->severity = verdict_enum(L, t, "severity", severity_names);
-	v->action = verdict_enum(L, t, "action", action_names);
+	v->severity = verdict_enum(L, t, "severity", severity_from_name);
+	v->action = verdict_enum(L, t, "action", action_from_name);
 	if (v->severity < 0 || v->action < 0) {
 		snprintf(v->why, sizeof(v->why), "no %s name",
 		    v->severity < 0 ? "severity" : "action");
@@ -2128,8 +2084,8 @@ build_event(struct uw_policy_set *set, const struct uw_event *ev)
 	return -1;
 }
 
-UW_API int
-uw_policy_evaluate(struct uw_policy_set *set, const struct uw_event *ev,
+int
+policy_evaluate(struct uw_policy_set *set, const struct uw_event *ev,
     enum uw_action max_action, struct uw_verdict *verdict,
     struct uw_error *err)
 {

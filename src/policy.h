@@ -14,6 +14,28 @@
 #include "upperwatch.h"
 
 struct lua_State;
+struct store;
+
+/* The engine behind uw_policy_load, uw_policy_free, uw_policy_digest,
+ * uw_policy_count and uw_policy_evaluate (upperwatch.h has their
+ * contracts). */
+struct uw_policy_set *policy_load(const char *const *paths,
+    size_t path_count, const struct uw_policy_limits *limits,
+    void (*log)(const char *policy, const char *line, void *arg),
+    void *log_arg, struct uw_error *err) UW_WARN_UNUSED;
+void policy_free(struct uw_policy_set *set);
+const char *policy_digest(const struct uw_policy_set *set);
+size_t policy_count(const struct uw_policy_set *set);
+int policy_evaluate(struct uw_policy_set *set, const struct uw_event *ev,
+    enum uw_action max_action, struct uw_verdict *verdict,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* uw_policy_replay: judge journaled events of `store` again (replay.c). */
+int policy_replay(struct store *store, struct uw_policy_set *set,
+    const char *container, int64_t since_ns, enum uw_action max_action,
+    int (*cb)(const struct uw_journal_entry *e, int old_severity,
+    int old_action, const struct uw_verdict *now, void *arg), void *arg,
+    struct uw_error *err) UW_WARN_UNUSED;
 
 /* Append the files `path` names (itself, or a dir's *.lua in name
  * order) to the growing array *files. */
@@ -28,7 +50,7 @@ void policy_set_notice(struct uw_policy_set *set,
 int policy_matches(const struct uw_policy_set *set, size_t i,
     const struct uw_event *ev);
 
-/* uw_policy_evaluate, with the C prefilter on or off. */
+/* policy_evaluate, with the C prefilter on or off. */
 int policy_evaluate_all(struct uw_policy_set *set, const struct uw_event *ev,
     int prefilter, enum uw_action max_action, struct uw_verdict *verdict,
     struct uw_error *err) UW_WARN_UNUSED;
@@ -38,7 +60,7 @@ int policy_evaluate_all(struct uw_policy_set *set, const struct uw_event *ev,
 void policy_set_hook_period(struct uw_policy_set *set, int period);
 
 /* Instructions (in hook periods) and peak Lua memory of the last
- * uw_policy_evaluate. */
+ * policy_evaluate. */
 void policy_last_usage(const struct uw_policy_set *set,
     uint64_t *instructions, size_t *memory);
 

@@ -36,6 +36,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "names.h"
 #include "policy.h"
 #include "util.h"
 
@@ -114,9 +115,8 @@ read_record(lua_State *L, int t, struct uw_record *r, unsigned char *caps,
 	memset(r, 0, sizeof(*r));
 	r->type = UW_TYPE_FILE;
 	s = opt_string(L, t, "type", type);
-	for (i = UW_TYPE_FILE; i <= UW_TYPE_BLOCKDEV; i++)
-		if (strcmp(s, uw_file_type_name((enum uw_file_type)i)) == 0)
-			r->type = (enum uw_file_type)i;
+	if (file_type_from_name(s) > 0)
+		r->type = (enum uw_file_type)file_type_from_name(s);
 	policy_raw_field(L, t, "mode");
 	if (lua_type(L, -1) == LUA_TSTRING) {
 		v = strtol(lua_tostring(L, -1), &end, 8);
@@ -250,7 +250,7 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 	ev_idx = lua_gettop(L);
 	op = opt_string(L, ev_idx, "op", NULL);
 	for (i = UW_OP_ADDED; op != NULL && i <= UW_OP_ERROR; i++)
-		if (strcmp(op, uw_op_name((enum uw_op)i)) == 0)
+		if (strcmp(op, op_name((enum uw_op)i)) == 0)
 			ce->ev.op = (enum uw_op)i;
 	if (ce->ev.op == 0) {
 		snprintf(why, whylen, "event.op must be added, modified, "
@@ -299,9 +299,8 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 	lua_pop(L, 1);
 	ce->ev.type = ce->ev.current ? ce->ev.current->type :
 	    ce->ev.baseline ? ce->ev.baseline->type : UW_TYPE_FILE;
-	for (i = UW_TYPE_FILE; i <= UW_TYPE_BLOCKDEV; i++)
-		if (strcmp(type, uw_file_type_name((enum uw_file_type)i)) == 0)
-			ce->ev.type = (enum uw_file_type)i;
+	if (file_type_from_name(type) > 0)
+		ce->ev.type = (enum uw_file_type)file_type_from_name(type);
 	if (read_container(L, ev_idx, ce, why, whylen) < 0)
 		return -1;
 	ce->ev.time_ns = 1;
@@ -325,8 +324,8 @@ expectation_met(lua_State *L, int t, const struct uw_verdict *v, char *why,
 		if (v->reason_count == 0)
 			return 1;
 		snprintf(why, whylen, "expected no verdict, got %s/%s from "
-		    "%s: %s", uw_severity_name(v->severity),
-		    uw_action_name(v->action), v->reasons[0].policy,
+		    "%s: %s", severity_name(v->severity),
+		    action_name(v->action), v->reasons[0].policy,
 		    v->reasons[0].reason);
 		return 0;
 	}
@@ -344,8 +343,8 @@ expectation_met(lua_State *L, int t, const struct uw_verdict *v, char *why,
 	policy_raw_field(L, t, "failed");
 	may_fail = lua_toboolean(L, -1);
 	lua_pop(L, 2);
-	if ((sev != NULL && uw_severity_from_name(sev) < 0) ||
-	    (act != NULL && uw_action_from_name(act) < 0)) {
+	if ((sev != NULL && severity_from_name(sev) < 0) ||
+	    (act != NULL && action_from_name(act) < 0)) {
 		snprintf(why, whylen, "unknown severity or action in expect");
 		return -1;
 	}
@@ -354,11 +353,11 @@ expectation_met(lua_State *L, int t, const struct uw_verdict *v, char *why,
 		    sev ? sev : "*", act ? act : "*");
 		return 0;
 	}
-	if ((sev != NULL && strcmp(sev, uw_severity_name(v->severity))) ||
-	    (act != NULL && strcmp(act, uw_action_name(v->action)))) {
+	if ((sev != NULL && strcmp(sev, severity_name(v->severity))) ||
+	    (act != NULL && strcmp(act, action_name(v->action)))) {
 		snprintf(why, whylen, "expected %s/%s, got %s/%s (%s: %s)",
 		    sev ? sev : "*", act ? act : "*",
-		    uw_severity_name(v->severity), uw_action_name(v->action),
+		    severity_name(v->severity), action_name(v->action),
 		    v->reasons[0].policy, v->reasons[0].reason);
 		return 0;
 	}
@@ -502,7 +501,7 @@ run_file(struct uw_policy_set *set, const char *file, FILE *out,
 		mem = 0;
 		case_step(L, read_case, r, ci);
 		if (r->rc == 0) {
-			rc = uw_policy_evaluate(set, &r->ce.ev, UW_ACT_KILL, &v,
+			rc = policy_evaluate(set, &r->ce.ev, UW_ACT_KILL, &v,
 			    err);
 			if (rc < 0)
 				goto out;
@@ -613,25 +612,10 @@ policy_self_check(struct uw_policy_set *set, FILE *out)
 				failures++;
 				fprintf(out, "%s: on %s %s: %s\n",
 				    v.reasons[i].policy,
-				    uw_op_name(ev.op), paths[k],
+				    op_name(ev.op), paths[k],
 				    v.reasons[i].reason);
 			}
 		}
 	}
 	return failures;
-}
-
-UW_API int
-uw_policy_check(struct uw_policy_set *set, FILE *out)
-{
-	return policy_self_check(set, out);
-}
-
-UW_API int
-uw_policy_test(struct uw_policy_set *set, const char *const *case_paths,
-    size_t path_count, FILE *out, int *total, int *failed,
-    struct uw_error *err)
-{
-	return policy_run_cases(set, case_paths, path_count, out, total,
-	    failed, err);
 }

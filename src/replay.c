@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "names.h"
+#include "policy.h"
 #include "store.h"
 #include "util.h"
 
@@ -76,12 +78,9 @@ jbytes(const json_t *o, const char *key, unsigned char *out, size_t max)
 static enum uw_file_type
 type_from(const char *name)
 {
-	int i;
+	int type = file_type_from_name(name);
 
-	for (i = UW_TYPE_FILE; name != NULL && i <= UW_TYPE_BLOCKDEV; i++)
-		if (strcmp(name, uw_file_type_name((enum uw_file_type)i)) == 0)
-			return (enum uw_file_type)i;
-	return UW_TYPE_FILE;
+	return type > 0 ? (enum uw_file_type)type : UW_TYPE_FILE;
 }
 
 static void
@@ -132,7 +131,7 @@ read_event(const char *text, struct json_event *je, json_t **root,
 		return -1;
 	for (i = UW_OP_ADDED; i <= UW_OP_ERROR; i++)
 		if (jstr(*root, "op") != NULL &&
-		    strcmp(jstr(*root, "op"), uw_op_name((enum uw_op)i)) == 0)
+		    strcmp(jstr(*root, "op"), op_name((enum uw_op)i)) == 0)
 			je->ev.op = (enum uw_op)i;
 	n = jbytes(*root, "path", je->path, sizeof(je->path) - 1);
 	if (je->ev.op == 0 || n <= 0)
@@ -185,9 +184,9 @@ read_event(const char *text, struct json_event *je, json_t **root,
 	je->ctr.labels = je->labels;
 	je->ev.container = &je->ctr;
 	v = json_object_get(*root, "verdict");
-	*old_sev = json_is_object(v) ? uw_severity_from_name(jstr(v,
+	*old_sev = json_is_object(v) ? severity_from_name(jstr(v,
 	    "severity")) : -1;
-	*old_act = json_is_object(v) ? uw_action_from_name(jstr(v,
+	*old_act = json_is_object(v) ? action_from_name(jstr(v,
 	    "action")) : -1;
 	return 0;
 }
@@ -224,15 +223,15 @@ replay_one(uint64_t id, int64_t time_ns, const char *container,
 		json_decref(root);
 		return 0;	/* not an event we can judge: skip */
 	}
-	rc = uw_policy_evaluate(r->set, &r->je.ev, r->max_action, &v, r->err);
+	rc = policy_evaluate(r->set, &r->je.ev, r->max_action, &v, r->err);
 	if (rc == 0)
 		rc = r->cb(&e, old_sev, old_act, &v, r->arg);
 	json_decref(root);
 	return rc;
 }
 
-UW_API int
-uw_policy_replay(struct uw_db *db, struct uw_policy_set *set,
+int
+policy_replay(struct store *store, struct uw_policy_set *set,
     const char *container, int64_t since_ns, enum uw_action max_action,
     int (*cb)(const struct uw_journal_entry *e, int old_severity,
     int old_action, const struct uw_verdict *now, void *arg), void *arg,
@@ -249,7 +248,7 @@ uw_policy_replay(struct uw_db *db, struct uw_policy_set *set,
 	r->cb = cb;
 	r->arg = arg;
 	r->err = err;
-	rc = store_events_foreach(api_db_store(db), container, since_ns, NULL,
+	rc = store_events_foreach(store, container, since_ns, NULL,
 	    replay_one, r, err);
 	free(r);
 	return rc;

@@ -73,6 +73,8 @@ enum uw_file_type {
 /* "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev", or
  * "unknown" for a value outside the enum. */
 UW_API const char *uw_file_type_name(enum uw_file_type type);
+/* The type of a name, or -1 for an unknown one. */
+UW_API int uw_file_type_from_name(const char *name);
 
 /* Record flags. */
 #define UW_REC_HASHED 0x1	/* hash[] holds the content hash */
@@ -237,6 +239,8 @@ enum uw_op {
 /* "added", "modified", "metadata", "deleted", "replaced", "error" or
  * "unknown". */
 UW_API const char *uw_op_name(enum uw_op op);
+/* The op of a name, or -1 for an unknown one. */
+UW_API int uw_op_from_name(const char *name);
 
 /* What differs between an event's current and baseline records. */
 #define UW_CHG_TYPE 0x001

@@ -53,15 +53,17 @@
 
 #include "alert.h"
 #include "baseline.h"
-#include "policy.h"
-#include "respond.h"
 #include "discover.h"
 #include "drift.h"
+#include "event.h"
 #include "glob.h"
 #include "hash.h"
 #include "jsonw.h"
+#include "names.h"
 #include "overlay.h"
 #include "pathset.h"
+#include "policy.h"
+#include "respond.h"
 #include "store.h"
 #include "util.h"
 #include "walk.h"
@@ -581,10 +583,10 @@ journal_event(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 	if (w->journal_down)
 		return 1;
 	rc = store_event_add(w->store, ev->id, ev->time_ns, c->info.id,
-	    uw_op_name(ev->op), ev->path, ev->path_len,
-	    uw_file_type_name(ev->type), json, json_len,
-	    v ? uw_severity_name(v->severity) : NULL,
-	    v ? uw_action_name(v->action) : NULL, v ? v->policy_set : NULL,
+	    op_name(ev->op), ev->path, ev->path_len,
+	    file_type_name(ev->type), json, json_len,
+	    v ? severity_name(v->severity) : NULL,
+	    v ? action_name(v->action) : NULL, v ? v->policy_set : NULL,
 	    w->err);
 	if (rc == 0)
 		rc = store_state_put(w->store, c->info.id, ev->path,
@@ -610,7 +612,7 @@ event_json(const struct uw_event *ev, char **json, size_t *json_len)
 		return -ENOMEM;
 	/* one thread writes it: no stdio locking per character */
 	__fsetlocking(mem, FSETLOCKING_BYCALLER);
-	rc = uw_event_write_json(mem, ev);
+	rc = event_write_json(mem, ev);
 	if (fclose(mem) != 0 && rc == 0)
 		rc = -ENOMEM;
 	if (rc == 0 && *json_len > 0)
@@ -673,7 +675,7 @@ report(const struct uw_event *ev, void *arg)
 	if (ev->op == UW_OP_ERROR)
 		w->error_events++;
 	if (w->policies != NULL) {
-		rc = uw_policy_evaluate(w->policies, &out, w->opts->max_action,
+		rc = policy_evaluate(w->policies, &out, w->opts->max_action,
 		    &verdict, w->err);
 		if (rc < 0)
 			return rc;
@@ -751,7 +753,7 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 	struct respond_target t;
 	struct uw_error rerr, everr;
 	char evidence[PATH_MAX] = "", detail[UW_ERRLEN + 64];
-	const char *method = NULL, *what = uw_action_name(v->wanted);
+	const char *method = NULL, *what = action_name(v->wanted);
 	int64_t latency;
 	size_t k;
 	int rc;
@@ -759,14 +761,14 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 	if (v->action < UW_ACT_PAUSE) {
 		snprintf(detail, sizeof(detail), "capped at %s by the "
 		    "operator (--max-action or --dry-run)",
-		    uw_action_name(v->action));
+		    action_name(v->action));
 		notice(w, "container %s: %s on %s not done: %s",
 		    escs(w, c->info.id), what, esc(w, ev->path, ev->path_len),
 		    detail);
 		return journal_response(w, c, ev->id, what, NULL, "skipped",
 		    detail, 0, NULL);
 	}
-	what = uw_action_name(v->action);
+	what = action_name(v->action);
 	/* The runtime may have written the container's state (its pid and
 	 * cgroups) only after we first saw its mount. */
 	if (c->info.cgroup_v2[0] == '\0' &&
@@ -808,7 +810,7 @@ respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 		notice(w, "container %s %s (%s) %.1f ms after detecting %s %s",
 		    escs(w, c->info.id), v->action == UW_ACT_KILL ? "killed" :
 		    "paused", method, (double)latency / 1e6,
-		    uw_op_name(ev->op), esc(w, ev->path, ev->path_len));
+		    op_name(ev->op), esc(w, ev->path, ev->path_len));
 		w->responses_done++;
 	} else {
 		warn(w, "container %s: %s failed: %s", escs(w, c->info.id),
@@ -998,7 +1000,7 @@ write_status(struct watcher *w, int final)
 	jsonw_uint(f, &first, "responses_done", w->responses_done);
 	jsonw_uint(f, &first, "responses_failed", w->responses_failed);
 	jsonw_str(f, &first, "policy_set", w->policies ?
-	    uw_policy_digest(w->policies) : "");
+	    policy_digest(w->policies) : "");
 	jsonw_int(f, &first, "last_rescan", w->last_rescan_real_ns);
 	jsonw_bool(f, &first, "journal_ok", !w->journal_down);
 	jsonw_uint(f, &first, "unjournaled_events", w->unjournaled);
@@ -1092,7 +1094,7 @@ write_status(struct watcher *w, int final)
 	fprintf(f, "# HELP upperwatch_policy_set_info The policy set in "
 	    "use.\n# TYPE upperwatch_policy_set_info gauge\n"
 	    "upperwatch_policy_set_info{digest=\"%s\"} 1\n",
-	    w->policies ? uw_policy_digest(w->policies) : "");
+	    w->policies ? policy_digest(w->policies) : "");
 	if (fclose(f) == 0)
 		(void)write_status_file(w->metrics_path, text, len, '\n');
 	free(text);
@@ -2371,7 +2373,7 @@ load_policies(struct watcher *w, int reload)
 	struct uw_policy_set *set;
 	struct uw_error err;
 
-	set = uw_policy_load(w->opts->policy_paths,
+	set = policy_load(w->opts->policy_paths,
 	    w->opts->policy_path_count, &w->opts->policy_limits, policy_log,
 	    w, &err);
 	if (set == NULL) {
@@ -2383,10 +2385,10 @@ load_policies(struct watcher *w, int reload)
 		return 0;
 	}
 	policy_set_notice(set, policy_notice, w);
-	uw_policy_free(w->policies);
+	policy_free(w->policies);
 	w->policies = set;
 	notice(w, "policies %s: %zu policies, set %s", reload ? "reloaded" :
-	    "loaded", uw_policy_count(set), uw_policy_digest(set));
+	    "loaded", policy_count(set), policy_digest(set));
 	return 0;
 }
 
@@ -2712,7 +2714,7 @@ watch_run(struct store *store, const struct uw_watch_opts *opts,
 			goto out;
 		}
 	}
-	if (!uw_trusted_xattrs_readable())
+	if (!overlay_trusted_xattrs_readable())
 		coverage(&w, NULL, "%s", UW_TRUSTED_XATTRS_TEXT);
 	if (opts->evidence_dir != NULL) {
 		w.evidence_dir = strdup(opts->evidence_dir);
@@ -2918,7 +2920,7 @@ out:
 	if (w.mounts.fd >= 0)
 		close(w.mounts.fd);
 	inotifytools_cleanup();
-	uw_policy_free(w.policies);
+	policy_free(w.policies);
 	if (w.alerter != NULL) {
 		uint64_t sent, dropped, suppressed, queued;
 
