@@ -213,7 +213,7 @@ uw_watch(struct uw_db *db, const struct uw_watch_opts *opts,
 {
 	if (db == NULL || opts == NULL)
 		return seterr(err, -EINVAL, "bad arguments");
-	return watch_run(db->store, opts, err);
+	return daemon_run(db->store, opts, err);
 }
 
 struct journal_cb {
@@ -288,13 +288,37 @@ find_ctr(const struct uw_container *c, void *arg)
 	return 0;
 }
 
+/* The journal of a resume: the response row, straight into the store.
+ * A failure is the caller's error only when the resume itself worked. */
+struct resume_journal {
+	struct store *store;
+	struct uw_error *err;
+};
+
+static int
+resume_journal(void *arg, uint64_t event_id, const char *ctr_id,
+    const char *action, const char *method, const char *outcome,
+    const char *detail, int64_t latency_ns, const char *evidence)
+{
+	struct resume_journal *j = arg;
+	struct uw_error jerr;
+	int rc;
+
+	rc = store_response_add(j->store, event_id, ctr_id, action, method,
+	    outcome, detail, latency_ns, evidence, &jerr);
+	if (rc < 0 && strcmp(outcome, "done") == 0)
+		*j->err = jerr;
+	return rc;
+}
+
 UW_API int
 uw_container_resume(struct uw_db *db, const char *container,
     struct uw_error *err)
 {
+	struct resume_journal j = { db->store, err };
+	struct respond_sink sink = { .journal = resume_journal, .arg = &j };
 	struct find_ctr f;
 	char method[64];
-	int64_t start = now_mono_ns();
 	int rc, i;
 
 	memset(&f, 0, sizeof(f));
@@ -326,12 +350,7 @@ uw_container_resume(struct uw_db *db, const char *container,
 	f.t.v1_freezer = f.strs[2];
 	f.t.v2 = f.strs[3];
 	f.t.ns = f.strs[4];
-	rc = respond_resume(&f.t, method, err);
-	if (store_response_add(db->store, 0, f.strs[0], "resume", method,
-	    rc == 0 ? "done" : "failed", rc == 0 ? NULL : err->msg,
-	    now_mono_ns() - start, NULL, rc == 0 ? err : NULL) < 0 &&
-	    rc == 0)
-		rc = err->code;
+	rc = respond_resume_journaled(&sink, &f.t, method, err);
 out:
 	for (i = 0; i < 5; i++)
 		free(f.strs[i]);

@@ -1,6 +1,7 @@
 /*
  * respond.c - carrying out verdicts on a container: pause, kill, resume,
- * and the evidence kept before either.
+ * each journaled with its outcome (the evidence kept before a pause or
+ * kill is evidence.c's).
  *
  * Pause goes through the container's runtime where one is known (runc
  * pause, podman pause), so the runtime's own view stays true; otherwise
@@ -16,6 +17,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,9 @@
 
 #include <curl/curl.h>
 
+#include "evidence.h"
 #include "jsonw.h"
+#include "names.h"
 #include "respond.h"
 #include "util.h"
 
@@ -479,387 +483,119 @@ respond_kill(const struct respond_target *t, const char **method,
 	return 0;
 }
 
-/* ---- evidence ---- */
+/* ---- verdicts ---- */
 
-#define EVIDENCE_NAME_TRIES 1000	/* <id>, <id>-1 ... <id>-999 */
-#define EVIDENCE_PARENTS_MAX 64
+static void
+say(const struct respond_sink *s, enum uw_notice_level level,
+    const char *fmt, ...) UW_PRINTF(3, 4);
 
-/* Name the dir fd refers to, for a message ("?" if /proc cannot). */
+static void
+say(const struct respond_sink *s, enum uw_notice_level level,
+    const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (s->say == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->say(s->arg, level, msg);
+}
+
+/* An attacker's bytes (a container id, a path) for a notice: escaped,
+ * cut with "..." when longer than the buffer. */
 static const char *
-fd_name(int fd, char *buf, size_t len)
+shown(char *out, size_t size, const void *bytes, size_t len)
 {
-	char link[64];
-	ssize_t n;
+	size_t used, n;
 
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, buf, len - 1);
-	if (n < 0)
-		return "?";
-	buf[n] = '\0';
-	return buf;
+	n = escape_to_buf(out, size - 4, bytes, len, &used);
+	if (used < len)
+		memcpy(out + n, "...", 4);
+	return out;
 }
 
-/*
- * May others plant or swap entries in the dir fd refers to?  The dir
- * must be ours (or root's, for a parent) and not writable by group or
- * others; a root-owned sticky dir (/tmp) may be, since no one else can
- * then rename what is ours in it.  0, or -EPERM with err set.
- */
-static int
-dir_unsafe(int fd, const struct stat *st, int parent, uid_t me,
-    struct uw_error *err)
+int
+respond_verdict(const struct respond_sink *s, struct respond_ctr *c,
+    const struct uw_event *ev, const struct uw_verdict *v,
+    enum respond_outcome *outcome)
 {
-	char name[PATH_MAX];
-	int sticky = st->st_uid == 0 && (st->st_mode & S_ISVTX);
-
-	if (st->st_uid != me && !(parent && st->st_uid == 0))
-		return seterr(err, -EPERM, "evidence missing: %s%s is owned "
-		    "by uid %u, not by uid %u: refused", parent ?
-		    "a parent of the evidence dir, " : "",
-		    fd_name(fd, name, sizeof(name)), (unsigned)st->st_uid,
-		    (unsigned)me);
-	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(parent && sticky))
-		return seterr(err, -EPERM, "evidence missing: %s%s is "
-		    "writable by group or others (mode %04o): refused",
-		    parent ? "a parent of the evidence dir, " : "",
-		    fd_name(fd, name, sizeof(name)),
-		    (unsigned)(st->st_mode & 07777));
-	return 0;
-}
-
-/*
- * Open the evidence dir (created 0700 if missing) and make sure no one
- * but us can put anything into it, nor swap it: it must be a real dir
- * (not a symlink), ours, not writable by group or others; and so must
- * each parent, up to the first owned by root and not writable by others
- * (a root-owned sticky dir such as /tmp is passed over).  Returns the
- * dir's fd, or a negative errno with err set ("evidence missing: ...").
- */
-static int
-evidence_dir_open(const char *dir, struct uw_error *err)
-{
-	struct stat st, up_st;
-	uid_t me = geteuid();
-	int fd, cur, up, depth, rc;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return seterr(err, -errno, "evidence missing: %s: %s", dir,
-		    strerror(errno));
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		return seterr(err, rc, "evidence missing: %s: %s", dir,
-		    rc == -ELOOP || rc == -ENOTDIR ? "not a directory (a "
-		    "symlink?): refused" : strerror(-rc));
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = seterr(err, -errno, "evidence missing: %s: %s", dir,
-		    strerror(errno));
-		goto out;
-	}
-	rc = dir_unsafe(fd, &st, 0, me, err);
-	cur = -1;	/* the parent checked last */
-	for (depth = 0; rc == 0 && depth < EVIDENCE_PARENTS_MAX; depth++) {
-		up = openat(cur >= 0 ? cur : fd, "..", O_PATH | O_DIRECTORY |
-		    O_CLOEXEC);
-		if (up < 0 || fstat(up, &up_st) < 0) {
-			rc = seterr(err, -errno, "evidence missing: a parent "
-			    "of %s: %s", dir, strerror(errno));
-			if (up >= 0)
-				close(up);
-			break;
-		}
-		if (cur >= 0)
-			close(cur);
-		cur = up;
-		if (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino)
-			break;		/* "/" is its own parent */
-		rc = dir_unsafe(cur, &up_st, 1, me, err);
-		if (rc == 0 && up_st.st_uid == 0 &&
-		    !(up_st.st_mode & (S_IWGRP | S_IWOTH)))
-			break;	/* only root could swap what is below */
-		st = up_st;
-	}
-	if (cur >= 0)
-		close(cur);
-out:
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-/* Write all of buf; 0 or a negative errno. */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The container's path, escaped for a message (it is the container's
- * to choose: a newline in it must not start a line of its own). */
-static const char *
-esc_path(char *buf, size_t len, const unsigned char *path, size_t path_len)
-{
-	escape_to_buf(buf, len, path, path_len, NULL);
-	return buf;
-}
-
-/*
- * Open the upper entry `rel` beneath upper_fd for reading only if it is
- * a regular file: first as O_PATH (which opens nothing: a FIFO's writer
- * is not released, a device not armed), then, once fstat says regular,
- * reopened through /proc/self/fd.  The fd, or a negative errno with err
- * set; *st gets what was found.
- */
-static int
-open_regular_beneath(int upper_fd, const char *rel, const unsigned char *path,
-    size_t path_len, struct stat *st, struct uw_error *err)
-{
-	struct open_how how;
-	struct stat again;
-	char proc[64], shown[512];
-	int pfd, in = -1, rc;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-	pfd = (int)syscall(SYS_openat2, upper_fd, rel, &how, sizeof(how));
-	if (pfd < 0)
-		return seterr(err, -errno, "evidence missing: %s: %s",
-		    esc_path(shown, sizeof(shown), path, path_len),
-		    strerror(errno));
-	if (fstat(pfd, st) < 0) {
-		rc = seterr(err, -errno, "evidence missing: %s: %s",
-		    esc_path(shown, sizeof(shown), path, path_len),
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		rc = seterr(err, -EINVAL, "evidence missing: %s is no "
-		    "longer a regular file (mode %06o): metadata only",
-		    esc_path(shown, sizeof(shown), path, path_len),
-		    (unsigned)st->st_mode);
-		goto out;
-	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	in = open(proc, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (in < 0) {
-		rc = seterr(err, -errno, "evidence missing: %s: reopening "
-		    "through %s: %s", esc_path(shown, sizeof(shown), path,
-		    path_len), proc, strerror(errno));
-		goto out;
-	}
-	if (fstat(in, &again) < 0 || again.st_dev != st->st_dev ||
-	    again.st_ino != st->st_ino) {
-		rc = seterr(err, -ESTALE, "evidence missing: %s changed "
-		    "while opened", esc_path(shown, sizeof(shown), path,
-		    path_len));
-		goto out;
-	}
-	rc = in;
-	in = -1;
-out:
-	if (in >= 0)
-		close(in);
-	close(pfd);
-	return rc;
-}
-
-/* Copy in to out, at most RESPOND_EVIDENCE_MAX bytes; *copied gets the
- * count.  0 or a negative errno. */
-static int
-copy_capped(int in, int out, uint64_t *copied)
-{
-	char buf[65536];
-	size_t want;
-	ssize_t n;
+	const struct respond_target *t = &c->target;
+	struct uw_error rerr, everr;
+	char evidence[PATH_MAX] = "", detail[UW_ERRLEN + 64];
+	char id[256], path[512];
+	const char *method = NULL, *what = action_name(v->wanted);
+	int64_t latency;
 	int rc;
 
-	*copied = 0;
-	while (*copied < RESPOND_EVIDENCE_MAX) {
-		want = sizeof(buf);
-		if (RESPOND_EVIDENCE_MAX - *copied < want)
-			want = (size_t)(RESPOND_EVIDENCE_MAX - *copied);
-		n = read(in, buf, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		rc = write_all(out, buf, (size_t)n);
-		if (rc < 0)
-			return rc;
-		*copied += (uint64_t)n;
+	*outcome = RESPOND_SKIPPED;
+	shown(id, sizeof(id), t->id, strlen(t->id));
+	shown(path, sizeof(path), ev->path, ev->path_len);
+	if (v->action < UW_ACT_PAUSE) {
+		snprintf(detail, sizeof(detail), "capped at %s by the "
+		    "operator (--max-action or --dry-run)",
+		    action_name(v->action));
+		say(s, UW_NOTICE_INFO, "container %s: %s on %s not done: %s",
+		    id, what, path, detail);
+		return s->journal(s->arg, ev->id, t->id, what, NULL,
+		    "skipped", detail, 0, NULL);
 	}
-	return 0;
-}
-
-/* metadata.json beside the copy: what was kept, and why not all. */
-static int
-write_meta(int sub_fd, uint64_t copied, int truncated, const char *error,
-    const char *meta_json)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem;
-	int fd, first = 1, rc;
-
-	mem = open_memstream(&buf, &len);
-	if (mem == NULL)
-		return -ENOMEM;
-	fputc('{', mem);
-	jsonw_uint(mem, &first, "copied", copied);
-	jsonw_bool(mem, &first, "truncated", truncated);
-	if (error != NULL)
-		jsonw_str(mem, &first, "error", error);
-	jsonw_key(mem, &first, "event");
-	fputs(meta_json != NULL ? meta_json : "null", mem);
-	fputs("}\n", mem);
-	if (fclose(mem) != 0) {
-		free(buf);
-		return -ENOMEM;
+	what = action_name(v->action);
+	/* Paused by us, and still frozen?  (upperwatch resume, or the
+	 * runtime, may have thawed it since.) */
+	if (c->paused && v->action == UW_ACT_PAUSE && !respond_is_frozen(t))
+		c->paused = 0;
+	if (c->killed || (c->paused && v->action == UW_ACT_PAUSE))
+		return s->journal(s->arg, ev->id, t->id, what, NULL,
+		    "skipped", c->killed ? "already killed" :
+		    "already paused", 0, NULL);
+	everr.msg[0] = '\0';
+	if (ev->type == UW_TYPE_FILE && ev->current != NULL &&
+	    s->evidence_dir != NULL && c->upper_fd >= 0 &&
+	    evidence_keep(c->upper_fd, ev->path, ev->path_len,
+	    s->evidence_dir, ev->id, ev->json, evidence, sizeof(evidence),
+	    &everr) < 0) {
+		say(s, UW_NOTICE_WARNING, "container %s: %s", id, everr.msg);
+		evidence[0] = '\0';
 	}
-	fd = openat(sub_fd, "metadata.json", O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	rc = write_all(fd, buf, len);
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-out:
-	free(buf);
-	return rc;
-}
-
-/*
- * Copy the upper entry at container path `path` into a new dir under
- * the evidence dir `dir`, named after the event (<event id>, or
- * <event id>-N when that name is taken: after a database reset ids start
- * again, and nothing is ever overwritten), as "file" (at most
- * RESPOND_EVIDENCE_MAX bytes) with a metadata.json beside it.
- *
- * The evidence dir is refused unless only we can write it (see
- * evidence_dir_open); every entry under it is made with O_EXCL and
- * O_NOFOLLOW relative to its fd.  The source is resolved beneath the
- * upper root without symlinks and opened for reading only once it is
- * known to be a regular file: a FIFO, socket or device swapped in is
- * never opened.
- *
- * 0 with *where the copy's path; otherwise a negative errno, err saying
- * "evidence missing: <why>" and *where "" (a metadata.json may still
- * have been written).  Never touches the container.
- */
-int
-respond_evidence(int upper_fd, const unsigned char *path, size_t path_len,
-    const char *dir, uint64_t event_id, const char *meta_json, char *where,
-    size_t where_len, struct uw_error *err)
-{
-	struct stat st;
-	char name[64], rel[PATH_MAX + 1], copy_path[PATH_MAX], shown[512];
-	uint64_t copied = 0;
-	int dir_fd = -1, sub_fd = -1, src_fd = -1, copy_fd, rc, k;
-
-	if (where_len > 0)
-		where[0] = '\0';
-	if (path_len == 0 || path_len >= sizeof(rel) || path[0] != '/' ||
-	    memchr(path, '\0', path_len) != NULL)
-		return seterr(err, -EINVAL, "evidence missing: bad path");
-	memcpy(rel, path + 1, path_len - 1);
-	rel[path_len - 1] = '\0';
-	if (path_len == 1)
-		return seterr(err, -EINVAL, "evidence missing: / is not a "
-		    "file");
-	dir_fd = evidence_dir_open(dir, err);
-	if (dir_fd < 0)
-		return dir_fd;
-	for (k = 0; k < EVIDENCE_NAME_TRIES; k++) {
-		if (k == 0)
-			snprintf(name, sizeof(name), "%llu",
-			    (unsigned long long)event_id);
+	if (v->action == UW_ACT_KILL)
+		rc = respond_kill(t, &method, &rerr);
+	else
+		rc = respond_pause(t, &method, &rerr);
+	latency = now_real_ns() - ev->time_ns;
+	if (rc == 0) {
+		if (v->action == UW_ACT_KILL)
+			c->killed = 1;
 		else
-			snprintf(name, sizeof(name), "%llu-%d",
-			    (unsigned long long)event_id, k);
-		if (mkdirat(dir_fd, name, 0700) == 0)
-			break;
-		if (errno != EEXIST) {
-			rc = seterr(err, -errno, "evidence missing: %s "
-			    "(making %s/%s)", strerror(errno), dir, name);
-			goto out;
-		}
+			c->paused = 1;
+		*outcome = RESPOND_DONE;
+		say(s, UW_NOTICE_INFO, "container %s %s (%s) %.1f ms after "
+		    "detecting %s %s", id, v->action == UW_ACT_KILL ?
+		    "killed" : "paused", method, (double)latency / 1e6,
+		    op_name(ev->op), path);
+	} else {
+		*outcome = RESPOND_FAILED;
+		say(s, UW_NOTICE_WARNING, "container %s: %s failed: %s", id,
+		    what, rerr.msg);
 	}
-	if (k == EVIDENCE_NAME_TRIES) {
-		rc = seterr(err, -EEXIST, "evidence missing: %s/%llu: every "
-		    "name up to -%d is taken", dir,
-		    (unsigned long long)event_id, EVIDENCE_NAME_TRIES - 1);
-		goto out;
-	}
-	sub_fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (sub_fd < 0) {
-		rc = seterr(err, -errno, "evidence missing: %s/%s: %s", dir,
-		    name, strerror(errno));
-		goto out;
-	}
-	if ((size_t)snprintf(copy_path, sizeof(copy_path), "%s/%s/file", dir,
-	    name) >= sizeof(copy_path) || strlen(copy_path) >= where_len) {
-		rc = seterr(err, -ENAMETOOLONG, "evidence missing: %s/%s: "
-		    "path too long", dir, name);
-		goto meta;
-	}
-	src_fd = open_regular_beneath(upper_fd, rel, path, path_len, &st,
-	    err);
-	if (src_fd < 0) {
-		rc = src_fd;
-		goto meta;
-	}
-	copy_fd = openat(sub_fd, "file", O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (copy_fd < 0) {
-		rc = seterr(err, -errno, "evidence missing: %s (creating "
-		    "%s)", strerror(errno), copy_path);
-		goto meta;
-	}
-	rc = copy_capped(src_fd, copy_fd, &copied);
-	if (close(copy_fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc < 0) {
-		/* A part of a file is no evidence (a full disk, mostly). */
-		seterr(err, rc, "evidence missing: %s (copying %s to %s)",
-		    strerror(-rc), esc_path(shown, sizeof(shown), path,
-		    path_len), copy_path);
-		unlinkat(sub_fd, "file", 0);
-		copied = 0;
-		goto meta;
-	}
-	snprintf(where, where_len, "%s", copy_path);
-meta:
-	/* Without it, a copy still stands: no error of its own. */
-	(void)write_meta(sub_fd, copied, copied >= RESPOND_EVIDENCE_MAX,
-	    rc < 0 && err != NULL ? err->msg : NULL, meta_json);
-out:
-	if (src_fd >= 0)
-		close(src_fd);
-	if (sub_fd >= 0)
-		close(sub_fd);
-	close(dir_fd);
-	return rc;
+	return s->journal(s->arg, ev->id, t->id, what, method, rc == 0 ?
+	    "done" : "failed", rc != 0 ? rerr.msg : everr.msg[0] ?
+	    everr.msg : NULL, latency, evidence[0] ? evidence : NULL);
+}
+
+int
+respond_resume_journaled(const struct respond_sink *s,
+    const struct respond_target *t, const char *method,
+    struct uw_error *err)
+{
+	int64_t start = now_mono_ns();
+	int rc, jrc;
+
+	rc = respond_resume(t, method, err);
+	jrc = s->journal(s->arg, 0, t->id, "resume", method, rc == 0 ?
+	    "done" : "failed", rc == 0 ? NULL : err->msg,
+	    now_mono_ns() - start, NULL);
+	return rc < 0 ? rc : jrc;
 }

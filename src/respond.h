@@ -9,9 +9,6 @@
 
 #include "upperwatch.h"
 
-/* The most of one file an evidence copy keeps. */
-#define RESPOND_EVIDENCE_MAX (64u << 20)
-
 /* What a response needs to know of a container. */
 struct respond_target {
 	const char *id;
@@ -35,20 +32,54 @@ int respond_is_frozen(const struct respond_target *t);
 int respond_kill(const struct respond_target *t, const char **method,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* A container as its watcher holds it, for carrying out verdicts. */
+struct respond_ctr {
+	struct respond_target target;
+	int upper_fd;		/* its upper root (for evidence), or -1 */
+	int paused, killed;	/* by us */
+};
+
+/* Where a response is journaled and said. */
+struct respond_sink {
+	const char *evidence_dir;	/* NULL: no evidence is kept */
+	/* Journal one response (event id 0 for a resume); 0, or a
+	 * negative error that ends the caller (out of memory). */
+	int (*journal)(void *arg, uint64_t event_id, const char *ctr_id,
+	    const char *action, const char *method, const char *outcome,
+	    const char *detail, int64_t latency_ns, const char *evidence);
+	/* Say a line to the operator (NULL: nothing is said). */
+	void (*say)(void *arg, enum uw_notice_level level, const char *msg);
+	void *arg;
+};
+
+enum respond_outcome {
+	RESPOND_SKIPPED = 0,	/* capped, already paused or killed */
+	RESPOND_DONE,
+	RESPOND_FAILED,
+};
+
 /*
- * Copy the regular file at container path `path` (resolved beneath
- * upper_fd, never through a symlink; a FIFO, socket or device is never
- * opened) into a new dir of its own under `dir`: <event id>, or
- * <event id>-N when that is taken (ids restart after a database reset;
- * nothing is overwritten), as "file" with a metadata.json beside it.
- * `dir` is created 0700, and refused unless it is ours and no one else
- * can write it or a parent below the first root-owned one that others
- * cannot write.  0 with *where the copy's path; else a negative errno,
- * err "evidence missing: <why>" and *where "".
+ * Carry out a pause or kill verdict `v` on event `ev` of container `c`
+ * (ev->time_ns is the detection time, ev->json what the evidence keeps
+ * beside the copy): evidence first (a kill may take the upper dir with
+ * it), then the action, then the journal through `s`, with the time from
+ * detection.  A verdict capped below what its policy wanted is journaled
+ * as skipped, as is a pause of a container still paused by us or
+ * anything on one we killed.  *outcome says which.  Returns what the
+ * sink's journal returned: a failure to act is journaled, never
+ * returned.
  */
-int respond_evidence(int upper_fd, const unsigned char *path,
-    size_t path_len, const char *dir, uint64_t event_id,
-    const char *meta_json, char *where, size_t where_len,
+int respond_verdict(const struct respond_sink *s, struct respond_ctr *c,
+    const struct uw_event *ev, const struct uw_verdict *v,
+    enum respond_outcome *outcome) UW_WARN_UNUSED;
+
+/*
+ * Resume a container paused by `method` (what the pause said), and
+ * journal that through `s` as a "resume" response.  0, or the resume's
+ * error (in err), or the journal's.
+ */
+int respond_resume_journaled(const struct respond_sink *s,
+    const struct respond_target *t, const char *method,
     struct uw_error *err) UW_WARN_UNUSED;
 
 #endif /* UW_RESPOND_H */

@@ -7,7 +7,7 @@
  * never held back.  Alerts are seen through the alerter's sink hook, and
  * once through a real HTTP sink on a loopback socket.
  *
- * And the evidence a pause or kill takes first (respond_evidence): a
+ * And the evidence a pause or kill takes first (evidence_keep): a
  * FIFO swapped in is never opened, symlinks are never followed on either
  * side, nothing is overwritten, an evidence dir others could write is
  * refused.
@@ -33,6 +33,7 @@
 
 #include "alert.h"
 #include "check.h"
+#include "evidence.h"
 #include "respond.h"
 #include "util.h"
 
@@ -640,7 +641,7 @@ static int
 evidence(int upper_fd, const char *path, const char *dir, uint64_t id,
     char *where, size_t where_len, struct uw_error *err)
 {
-	return respond_evidence(upper_fd, (const unsigned char *)path,
+	return evidence_keep(upper_fd, (const unsigned char *)path,
 	    strlen(path), dir, id, "{\"id\":1}", where, where_len, err);
 }
 

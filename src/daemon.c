@@ -1,0 +1,680 @@
+/*
+ * daemon.c - the runtime watcher (uw_watch): its setup, its event loop,
+ * its policies (loaded at start, reloaded on request between events),
+ * its notices, and the pipeline every drift event goes through: judged,
+ * journaled, handed out, alerted and responded to.  The other rooms of
+ * the daemon are listed in daemon.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "daemon.h"
+#include "event.h"
+#include "glob.h"
+#include "names.h"
+#include "overlay.h"
+#include "policy.h"
+#include "respond.h"
+#include "store.h"
+#include "util.h"
+#include "walk.h"
+#include "watch.h"
+
+static void
+daemon_vnotice(struct watcher *w, enum uw_notice_level level, const char *fmt,
+    va_list ap)
+{
+	char msg[1024];
+
+	if (w->opts->on_notice == NULL)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	w->opts->on_notice(level, msg, w->opts->arg);
+}
+
+/* For the operator's information. */
+void
+daemon_notice(struct watcher *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	daemon_vnotice(w, UW_NOTICE_INFO, fmt, ap);
+	va_end(ap);
+}
+
+/* Something failed, and the watcher goes on. */
+void
+daemon_warn(struct watcher *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	daemon_vnotice(w, UW_NOTICE_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Less is watched than should be: said under --quiet, counted, and sent
+ * as an alert.  Callers say it once per cause, when it starts.
+ */
+void
+daemon_coverage(struct watcher *w, const struct wctr *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	w->coverage_total++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (w->opts->on_notice != NULL)
+		w->opts->on_notice(UW_NOTICE_COVERAGE, msg, w->opts->arg);
+	if (w->alerter != NULL)
+		alert_coverage(w->alerter, c != NULL ? c->info.id : "", msg);
+}
+
+/*
+ * `len` bytes a container chose (a path, a name) made safe for a notice:
+ * escaped C-style (escape_to_buf), cut with "..." past about 500
+ * bytes.  Four buffers serve in turn, so one notice may hold four.
+ */
+const char *
+daemon_esc(struct watcher *w, const void *bytes, size_t len)
+{
+	char *out = w->esc[w->esc_next];
+	size_t used, n;
+
+	w->esc_next = (w->esc_next + 1) % 4;
+	n = escape_to_buf(out, sizeof(w->esc[0]) - 4, bytes, len, &used);
+	if (used < len)
+		memcpy(out + n, "...", 4);
+	return out;
+}
+
+/* The same for a NUL-terminated string. */
+const char *
+daemon_escs(struct watcher *w, const char *s)
+{
+	return daemon_esc(w, s, strlen(s));
+}
+
+int
+daemon_excluded(const struct watcher *w, const unsigned char *path, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < w->exclude_count; i++)
+		if (glob_exec(w->excludes[i], path, len) == 1)
+			return 1;
+	return 0;
+}
+
+/* The event as one JSON line (no newline), malloc'ed into *json. */
+static int
+event_json(const struct uw_event *ev, char **json, size_t *json_len)
+{
+	FILE *mem;
+	int rc;
+
+	*json = NULL;
+	*json_len = 0;
+	mem = open_memstream(json, json_len);
+	if (mem == NULL)
+		return -ENOMEM;
+	/* one thread writes it: no stdio locking per character */
+	__fsetlocking(mem, FSETLOCKING_BYCALLER);
+	rc = event_write_json(mem, ev);
+	if (fclose(mem) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc == 0 && *json_len > 0)
+		(*json_len)--;	/* the newline */
+	if (rc < 0) {
+		free(*json);
+		*json = NULL;
+	}
+	return rc < 0 ? -ENOMEM : 0;
+}
+
+/* The respond sink's journal: journal_response. */
+static int
+sink_journal(void *arg, uint64_t event_id, const char *ctr_id,
+    const char *action, const char *method, const char *outcome,
+    const char *detail, int64_t latency_ns, const char *evidence)
+{
+	return journal_response(arg, event_id, ctr_id, action, method,
+	    outcome, detail, latency_ns, evidence);
+}
+
+static void
+sink_say(void *arg, enum uw_notice_level level, const char *msg)
+{
+	struct watcher *w = arg;
+
+	if (w->opts->on_notice != NULL)
+		w->opts->on_notice(level, msg, w->opts->arg);
+}
+
+/*
+ * Carry out a pause or kill verdict on `c` (respond_verdict journals
+ * it), with what the runtime says of the container now when its cgroups
+ * were not known yet (it may write them after we first saw its mount).
+ * Nothing here fails the watcher but running out of memory.
+ */
+static int
+daemon_respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
+    const struct uw_verdict *v)
+{
+	struct respond_sink sink = {
+		.evidence_dir = w->evidence_dir, .journal = sink_journal,
+		.say = sink_say, .arg = w
+	};
+	struct respond_ctr r;
+	enum respond_outcome outcome;
+	size_t k;
+	int rc;
+
+	if (v->action >= UW_ACT_PAUSE && c->info.cgroup_v2[0] == '\0' &&
+	    c->info.cgroup_v1_freezer[0] == '\0')
+		(void)sync_refresh(w, c);
+	memset(&r, 0, sizeof(r));
+	r.target.id = c->info.id;
+	r.target.runtime = c->info.runtime;
+	r.target.v1_freezer = c->info.cgroup_v1_freezer;
+	r.target.v2 = c->info.cgroup_v2;
+	for (k = 0; k < c->info.label_count; k++)
+		if (strcmp(c->info.labels[k].key, "containerd.namespace") == 0)
+			r.target.ns = c->info.labels[k].value;
+	r.upper_fd = c->root_fd;
+	r.paused = c->paused;
+	r.killed = c->killed;
+	rc = respond_verdict(&sink, &r, ev, v, &outcome);
+	c->paused = r.paused;
+	c->killed = r.killed;
+	if (outcome == RESPOND_DONE)
+		w->responses_done++;
+	else if (outcome == RESPOND_FAILED)
+		w->responses_failed++;
+	return rc;
+}
+
+/*
+ * The classifier's callback: judge, journal, hand out, alert and respond
+ * to what is new.  What was reported already is not again; what was
+ * reported while the journal was down is journaled now, quietly, when a
+ * catch-up scan meets it unchanged.
+ */
+int
+daemon_report(const struct uw_event *ev, void *arg)
+{
+	struct watcher *w = arg;
+	struct wctr *c = w->cur;
+	struct uw_event out;
+	struct uw_verdict verdict;
+	struct pathset_entry *known;
+	uint64_t sigval;
+	char *json = NULL;
+	size_t json_len = 0;
+	int rc, cb;
+
+	w->leaf_reported = 1;
+	if (daemon_excluded(w, ev->path, ev->path_len))
+		return 0;
+	if (journal_sig(&w->sig, ev, &sigval) < 0)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	known = pathset_get(&c->reported, ev->path, ev->path_len, 0);
+	if (known != NULL && w->scanning)
+		known->gen = w->scan_gen;
+	if (known != NULL && (uint64_t)known->first_ns == sigval &&
+	    (!(known->flags & PENT_UNJOURNALED) || w->journal_down))
+		return 0;	/* reported already */
+	out = *ev;
+	out.container = &c->info;
+	out.time_ns = now_real_ns();
+	out.id = w->next_id++;
+	if (known != NULL && (uint64_t)known->first_ns == sigval) {
+		/* Printed while the journal was down, and unchanged since:
+		 * journaled now, as it is, and not handed out again. */
+		rc = event_json(&out, &json, &json_len);
+		if (rc == 0)
+			rc = journal_event(w, c, &out, json, json_len);
+		free(json);
+		if (rc == 0) {
+			known->flags &= ~(unsigned)PENT_UNJOURNALED;
+			w->unjournaled--;
+		}
+		return rc < 0 ? seterr(w->err, rc, "out of memory") : 0;
+	}
+	w->events_total++;
+	if (ev->op == UW_OP_ERROR)
+		w->error_events++;
+	if (w->policies != NULL) {
+		rc = policy_evaluate(w->policies, &out, w->opts->max_action,
+		    &verdict, w->err);
+		if (rc < 0)
+			return rc;
+		out.verdict = &verdict;
+	}
+	rc = event_json(&out, &json, &json_len);
+	if (rc < 0)
+		return seterr(w->err, rc, "out of memory");
+	rc = journal_event(w, c, &out, json, json_len);
+	if (rc < 0)
+		goto out;
+	known = pathset_get(&c->reported, ev->path, ev->path_len, 1);
+	if (known == NULL) {
+		rc = seterr(w->err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (rc == 1 && !(known->flags & PENT_UNJOURNALED))
+		w->unjournaled++;
+	if (rc == 0 && (known->flags & PENT_UNJOURNALED))
+		w->unjournaled--;
+	known->flags = rc == 1 ? PENT_UNJOURNALED : 0;
+	known->first_ns = (int64_t)sigval;
+	known->last_ns = 0;	/* stat key: set by scans */
+	known->gen = w->scan_gen;
+	rc = 0;
+	out.json = json;
+	out.json_len = json_len;
+	if (w->opts->on_event != NULL) {
+		/* Non-zero: stop after this event, which is journaled. */
+		cb = w->opts->on_event(&out, w->opts->arg);
+		if (cb != 0 && w->stop_rc == 0) {
+			w->stop_requested = 1;
+			w->stop_rc = cb;
+		}
+	}
+	if (out.verdict != NULL) {
+		if (w->alerter != NULL)
+			alert_event(w->alerter, &out);
+		if (verdict.wanted >= UW_ACT_PAUSE)
+			rc = daemon_respond(w, c, &out, &verdict);
+	}
+out:
+	free(json);
+	return rc;
+}
+
+
+/* ---- policies ---- */
+
+static void
+policy_log(const char *policy, const char *line, void *arg)
+{
+	struct watcher *w = arg;
+
+	daemon_notice(w, "policy %s: %s", policy, line);
+}
+
+static void
+policy_notice(const char *msg, void *arg)
+{
+	/* a policy quarantined: it judges nothing until a reload */
+	daemon_coverage((struct watcher *)arg, NULL, "%s", msg);
+}
+
+/* Load the policy set; at start a failure is fatal, on reload the old
+ * set stays. */
+static int
+load_policies(struct watcher *w, int reload)
+{
+	struct uw_policy_set *set;
+	struct uw_error err;
+
+	set = policy_load(w->opts->policy_paths,
+	    w->opts->policy_path_count, &w->opts->policy_limits, policy_log,
+	    w, &err);
+	if (set == NULL) {
+		if (!reload)
+			return seterr(w->err, err.code, "policies: %s",
+			    err.msg);
+		daemon_warn(w, "policy reload failed, the previous set "
+		    "stays: %s", err.msg);
+		return 0;
+	}
+	policy_set_notice(set, policy_notice, w);
+	policy_free(w->policies);
+	w->policies = set;
+	daemon_notice(w, "policies %s: %zu policies, set %s", reload ?
+	    "reloaded" : "loaded", policy_count(set), policy_digest(set));
+	return 0;
+}
+
+/* The caller's on_idle; non-zero (and the watcher stops) if it asks. */
+static int
+idle(struct watcher *w)
+{
+	int cb;
+
+	if (w->opts->on_idle == NULL || w->idle_failed)
+		return 0;
+	cb = w->opts->on_idle(w->opts->arg);
+	if (cb != 0) {
+		w->idle_failed = 1;
+		if (w->stop_rc == 0) {
+			w->stop_requested = 1;
+			w->stop_rc = cb;
+		}
+	}
+	return cb;
+}
+
+#define STATUS_NS 5000000000LL	/* status.json and metrics: every 5 s */
+
+/* A file beside `path` (the database). */
+static char *
+sibling(const char *path, const char *name)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dir = slash != NULL ? (size_t)(slash - path + 1) : 0;
+	char *out = malloc(dir + strlen(name) + 1);
+
+	if (out != NULL) {
+		memcpy(out, path, dir);
+		strcpy(out + dir, name);
+	}
+	return out;
+}
+
+int
+daemon_run(struct store *store, const struct uw_watch_opts *opts,
+    struct uw_error *err)
+{
+	struct watcher w;
+	struct pollfd pfd[2];
+	struct uw_container sidecar;
+	int64_t now, next_due;
+	size_t i;
+	int rc, n, host = opts->upper == NULL, timeout;
+
+	memset(&w, 0, sizeof(w));
+	w.store = store;
+	w.opts = opts;
+	w.err = err;
+	w.mounts.fd = -1;
+	w.look = scan_path;
+	w.quiet_ns = (int64_t)(opts->quiet_ms ? opts->quiet_ms :
+	    DEFAULT_QUIET_MS) * 1000000;
+	w.max_hold_ns = 10 * w.quiet_ns;
+	w.rescan_ns = (int64_t)(opts->rescan_seconds ? opts->rescan_seconds :
+	    DEFAULT_RESCAN_S) * 1000000000;
+	w.limited_rescan_ns = (int64_t)LIMITED_RESCAN_S * 1000000000;
+	if (w.limited_rescan_ns > w.rescan_ns)
+		w.limited_rescan_ns = w.rescan_ns;
+	buf_init(&w.sig, 1 << 16);
+	buf_init(&w.path, WALK_MAX_PATH);
+	buf_init(&w.ctx_path, WALK_MAX_PATH);
+	buf_init(&w.moved_from, WALK_MAX_PATH);
+	drift_child_init(&w.ctx);
+	if (opts->upper != NULL && opts->image == NULL)
+		return seterr(err, -EINVAL, "--upper needs --image");
+	w.excludes = calloc(opts->exclude_count + 1, sizeof(*w.excludes));
+	if (w.excludes == NULL)
+		return seterr(err, -ENOMEM, "out of memory");
+	for (i = 0; i < opts->exclude_count; i++) {
+		w.excludes[i] = glob_compile(opts->excludes[i],
+		    strlen(opts->excludes[i]));
+		if (w.excludes[i] == NULL) {
+			rc = seterr(err, -EINVAL, "bad exclude pattern: %s",
+			    opts->excludes[i]);
+			goto out;
+		}
+		w.exclude_count++;
+	}
+	rc = store_next_event_id(store, &w.next_id, err);
+	/* A burst journals thousands of rows per transaction: SQLite's
+	 * default 2 MiB page cache would spill them, writing pages twice. */
+	if (rc == 0)
+		rc = store_set_cache(store, 16384, err);
+	if (rc < 0)
+		goto out;
+	/* Not at the commit that passes 1000 pages, in the middle of a
+	 * burst: when the watcher is about to wait. */
+	store_defer_checkpoints(store);
+	if (opts->policy_path_count > 0) {
+		rc = load_policies(&w, 0);
+		if (rc < 0)
+			goto out;
+	}
+	if (opts->alert_url != NULL || opts->alert_syslog) {
+		struct alert_opts ao;
+
+		memset(&ao, 0, sizeof(ao));
+		ao.url = opts->alert_url;
+		ao.syslog = opts->alert_syslog;
+		ao.dedupe_seconds = opts->dedupe_seconds;
+		w.alerter = alert_new(&ao, err);
+		if (w.alerter == NULL) {
+			rc = err->code;
+			goto out;
+		}
+	}
+	if (!overlay_trusted_xattrs_readable())
+		daemon_coverage(&w, NULL, "%s", UW_TRUSTED_XATTRS_TEXT);
+	if (opts->evidence_dir != NULL) {
+		w.evidence_dir = strdup(opts->evidence_dir);
+	} else {
+		char *slash;
+
+		w.evidence_dir = malloc(strlen(store_path(store)) + 16);
+		if (w.evidence_dir != NULL) {
+			strcpy(w.evidence_dir, store_path(store));
+			slash = strrchr(w.evidence_dir, '/');
+			strcpy(slash != NULL ? slash + 1 : w.evidence_dir,
+			    "evidence");
+		}
+	}
+	if (w.evidence_dir == NULL) {
+		rc = seterr(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	w.status_path = sibling(store_path(store), "status.json");
+	w.metrics_path = sibling(store_path(store), "upperwatch.prom");
+	if (w.status_path == NULL || w.metrics_path == NULL) {
+		rc = seterr(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	w.started_ns = now_real_ns();
+	w.status_ns = now_mono_ns();
+	rc = watch_open(&w);
+	if (rc < 0)
+		goto out;
+	if (host) {
+		w.mounts.fd = open("/proc/self/mountinfo", O_RDONLY |
+		    O_CLOEXEC);
+		if (w.mounts.fd < 0) {
+			rc = seterr(err, -errno, "/proc/self/mountinfo: %s",
+			    strerror(errno));
+			goto out;
+		}
+		rc = sync_containers(&w);
+		if (rc == 0 && opts->container != NULL && w.ctr_count == 0)
+			rc = seterr(err, -ENOENT, "no container %s on this "
+			    "host", opts->container);
+	} else {
+		memset(&sidecar, 0, sizeof(sidecar));
+		sidecar.id = opts->upper;
+		sidecar.name = sidecar.runtime = sidecar.image_id = "";
+		sidecar.pod = sidecar.pod_namespace = sidecar.cgroup_v2 = "";
+		sidecar.cgroup_v1_freezer = "";
+		sidecar.image = opts->image;
+		sidecar.image_key = opts->image;
+		sidecar.upper = opts->upper;
+		sidecar.mount_point = opts->upper;
+		rc = sync_start(&w, &sidecar);
+		if (rc == 0 && w.ctr_count == 0)
+			rc = seterr(err, -ENOENT, "%s: %s", opts->upper,
+			    err->msg);
+	}
+	if (rc == 0)
+		rc = journal_commit(&w);
+
+	while (rc == 0 && !w.stop_requested &&
+	    !(opts->stop != NULL && *opts->stop)) {
+		if (w.alerter != NULL && now_mono_ns() >= w.alert_check_ns) {
+			uint64_t sent, dropped, suppressed, queued;
+
+			/* A sink that is down must not go unnoticed. */
+			w.alert_check_ns = now_mono_ns() + 60000000000LL;
+			alert_stats(w.alerter, &sent, &dropped, &suppressed,
+			    &queued);
+			if (dropped > w.alert_dropped)
+				daemon_warn(&w, "%llu alerts dropped so far "
+				    "(the alert sink is down or slow; %llu "
+				    "queued, %llu sent)",
+				    (unsigned long long)dropped,
+				    (unsigned long long)queued,
+				    (unsigned long long)sent);
+			w.alert_dropped = dropped;
+		}
+		if (now_mono_ns() - w.status_ns >= STATUS_NS)
+			status_write(&w, 0);
+		if (w.journal_down && now_mono_ns() >= w.journal_retry_ns) {
+			rc = journal_recover(&w);
+			if (rc < 0)
+				break;
+		}
+		if (opts->reload != NULL && *opts->reload) {
+			*opts->reload = 0;
+			if (opts->policy_path_count > 0) {
+				rc = load_policies(&w, 1);
+				if (rc < 0)
+					break;
+			}
+		}
+		now = now_mono_ns();
+		next_due = now + 1000000000;
+		rc = watch_drain(&w, now, &next_due);
+		if (rc < 0)
+			break;
+		for (i = 0; i < w.ctr_count && rc == 0; i++) {
+			struct wctr *c = w.ctrs[i];
+
+			if (c->needs_rescan || now >= c->next_rescan_ns)
+				rc = scan_container(&w, c);
+			if (c->next_rescan_ns < next_due)
+				next_due = c->next_rescan_ns;
+		}
+		if (rc < 0)
+			break;
+		if (w.in_txn && (now_mono_ns() - w.txn_start_ns >=
+		    COMMIT_NS || next_due - now > COMMIT_NS)) {
+			rc = journal_commit(&w);
+			if (rc < 0)
+				break;
+		}
+		if (w.in_txn && w.txn_start_ns + COMMIT_NS < next_due)
+			next_due = w.txn_start_ns + COMMIT_NS;
+		if (w.resync_ns != 0 && w.resync_ns < next_due)
+			next_due = w.resync_ns;
+		if (w.journal_down && w.journal_retry_ns < next_due)
+			next_due = w.journal_retry_ns;
+		if (w.alerter != NULL) {
+			int64_t due = alert_tick(w.alerter, now_mono_ns());
+
+			if (due < next_due)
+				next_due = due;
+		}
+		timeout = (int)((next_due - now_mono_ns() + 999999) /
+		    1000000);
+		if (timeout < 0)
+			timeout = 0;
+		pfd[0].fd = w.inotify_fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = w.mounts.fd;
+		pfd[1].events = POLLPRI;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (timeout > 0 && idle(&w) != 0)
+			break;
+		if (timeout > 0 && !w.in_txn && !w.journal_down &&
+		    store_wal_pages(store) >= CKPT_IDLE_PAGES) {
+			if (store_checkpoint(store, err) < 0) {
+				rc = journal_fail(&w, -EIO);
+				if (rc < 0)
+					break;
+			}
+			continue;	/* time has passed: look again */
+		}
+		n = poll(pfd, w.mounts.fd >= 0 ? 2 : 1, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = seterr(err, -errno, "poll: %s", strerror(errno));
+			break;
+		}
+		now = now_mono_ns();
+		if (pfd[0].revents & POLLIN)
+			rc = watch_read(&w, now);
+		if (rc == 0 && ((pfd[1].revents & (POLLPRI | POLLERR)) ||
+		    (w.resync_ns != 0 && now_mono_ns() >= w.resync_ns))) {
+			rc = journal_commit(&w);
+			if (rc == 0)
+				rc = sync_containers(&w);
+		}
+	}
+	if (w.in_txn) {
+		int crc = journal_commit(&w);
+
+		if (rc == 0)
+			rc = crc;
+	}
+	idle(&w);
+out:
+	store_resume_checkpoints(store);	/* the handle outlives us */
+	/* the last status, while everything it reports still exists */
+	if (w.status_path != NULL && w.metrics_path != NULL)
+		status_write(&w, 1);
+	for (i = 0; i < w.ctr_count; i++)
+		sync_ctr_free(w.ctrs[i]);
+	free(w.ctrs);
+	buf_free(&w.moved_from);
+	if (w.mounts.fd >= 0)
+		close(w.mounts.fd);
+	watch_close(&w);
+	policy_free(w.policies);
+	if (w.alerter != NULL) {
+		uint64_t sent, dropped, suppressed, queued;
+
+		alert_stop(w.alerter);
+		alert_stats(w.alerter, &sent, &dropped, &suppressed, &queued);
+		alert_free(w.alerter);
+		if (dropped + queued > 0)
+			daemon_warn(&w, "alerts: %llu sent, %llu dropped "
+			    "(sink down or queue full), %llu held back "
+			    "(dedupe, bursts)", (unsigned long long)sent,
+			    (unsigned long long)(dropped + queued),
+			    (unsigned long long)suppressed);
+		else if (suppressed > 0 || sent > 0)
+			daemon_notice(&w, "alerts: %llu sent, %llu dropped "
+			    "(sink down or queue full), %llu held back "
+			    "(dedupe, bursts)",
+			    (unsigned long long)sent,
+			    (unsigned long long)(dropped + queued),
+			    (unsigned long long)suppressed);
+	}
+	free(w.status_path);
+	free(w.metrics_path);
+	free(w.evidence_dir);
+	for (i = 0; i < w.exclude_count; i++)
+		glob_free(w.excludes[i]);
+	free(w.excludes);
+	pathset_free(&w.unclaimed);
+	buf_free(&w.sig);
+	buf_free(&w.path);
+	buf_free(&w.ctx_path);
+	drift_child_free(&w.ctx);
+	if (rc == 0 && w.stop_rc < 0)
+		rc = seterr(err, w.stop_rc, "handing events out failed: %s",
+		    strerror(-w.stop_rc));
+	return rc == -ECANCELED ? 0 : rc;
+}

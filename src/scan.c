@@ -1,0 +1,610 @@
+/*
+ * scan.c - looking at a container's upper dir: one path again (what
+ * watch_drain hands over when a path has been quiet), or a whole tree (a
+ * new directory, the start-up scan, a rescan after an overflow or on the
+ * timer).  Each entry is read beneath the upper root, never through a
+ * symlink, classified against the baseline (drift) and reported through
+ * daemon_report; each directory is watched before it is listed, so
+ * nothing made in it meanwhile is lost.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "daemon.h"
+#include "drift.h"
+#include "pathset.h"
+#include "util.h"
+#include "walk.h"
+#include "watch.h"
+
+/*
+ * Identity of a file's state for the rescan shortcut (never 0), or 0
+ * when it cannot be trusted: a ctime younger than two ticks of the
+ * clock the kernel stamps it from (the coarse clock: 4 ms at HZ=250,
+ * 10 ms at HZ=100).  A same-size rewrite in the tick after this stat
+ * could leave inode, ctime and size as they were (git's "racily clean"
+ * files).
+ */
+static int64_t
+racy_ns(void)
+{
+	static int64_t v;
+	struct timespec res;
+
+	if (v == 0) {
+		v = 20000000;	/* unknown: 20 ms */
+		if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0 &&
+		    res.tv_sec == 0 && res.tv_nsec > 0 &&
+		    res.tv_nsec <= 10000000)
+			v = 2 * (int64_t)res.tv_nsec;
+	}
+	return v;
+}
+
+static int64_t
+stat_key(const struct stat *st)
+{
+	uint64_t v[5];
+	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+	    st->st_ctim.tv_nsec;
+
+	if (now_real_ns() - ctime_ns < racy_ns())
+		return 0;
+
+	v[0] = (uint64_t)st->st_ino;
+	v[1] = (uint64_t)st->st_dev;
+	v[2] = (uint64_t)st->st_ctim.tv_sec;
+	v[3] = (uint64_t)st->st_ctim.tv_nsec;
+	v[4] = (uint64_t)st->st_size;
+	return (int64_t)(XXH3_64bits(v, sizeof(v)) | 1);
+}
+
+/* ---- classification ---- */
+
+#define ANCESTOR_GONE 1		/* a dir on the way is gone */
+#define ANCESTOR_UNREAD 2	/* a dir on the way could not be read */
+#define PROCESS_RETRY 3		/* look at the path again in a moment */
+
+#define DEEP_REASON "more than " WALK_MAX_DEPTH_TEXT " directories deep: " \
+	"not read below"
+
+/* How many components container path `path` has ("" and "/" have 0). */
+static size_t
+path_depth(const unsigned char *path, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (path[i] == '/' && i + 1 < len && path[i + 1] != '/')
+			n++;
+	return n;
+}
+
+/* The callback for a path's ancestors: they are classified for their
+ * context only, but one that could not be read is remembered. */
+static int
+ancestor_event(const struct uw_event *ev, void *arg)
+{
+	struct watcher *w = arg;
+
+	if (ev->op == UW_OP_ERROR)
+		w->leaf_reported = 1;
+	return 0;
+}
+
+/* The drift_dir of the cached context w->ctx, for entries of the dir at
+ * container path path[0..plen). */
+static void
+ctx_dir(struct watcher *w, const unsigned char *path, size_t plen,
+    struct drift_dir *dir)
+{
+	drift_dir_init(dir);
+	dir->fd = w->ctx.fd;
+	dir->xwhiteouts = w->ctx.xwhiteouts;
+	dir->opaque = w->ctx.opaque;
+	dir->new_tree = w->ctx.new_tree;
+	dir->path = path;
+	dir->path_len = plen;
+	dir->bpath = w->ctx.bpath.data ? w->ctx.bpath.data :
+	    (const unsigned char *)"";
+	dir->bpath_len = w->ctx.bpath.len;
+}
+
+/*
+ * The context of the dir at container path path[0..plen) of `c` (its fd,
+ * overlay flags and baseline path), left in w->ctx: from the cache when
+ * nothing about dirs changed since it was filled, else by classifying
+ * each ancestor from the upper root (silently: only what they mean for
+ * their children counts).  Returns 0, ANCESTOR_GONE, ANCESTOR_UNREAD, or
+ * a negative error of our own.
+ */
+static int
+parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t plen)
+{
+	struct drift_child ctx[2], *parent, *next;
+	struct drift_dir dir;
+	char comp[NAME_MAX + 1];
+	size_t start, end;
+	int rc = 0, depth = 0, i;
+
+	if (w->ctx_valid && w->ctx_ctr == c && w->ctx_gen == w->dir_gen &&
+	    w->ctx_path.len == plen &&
+	    memcmp(w->ctx_path.data, path, plen) == 0)
+		return 0;
+	w->ctx_valid = 0;
+	if (path_depth(path, plen) >= WALK_MAX_DEPTH)
+		return ANCESTOR_UNREAD;	/* a rescan reports it */
+	for (i = 0; i < 2; i++)
+		drift_child_init(&ctx[i]);
+	parent = &ctx[0];
+	parent->fd = fcntl(c->root_fd, F_DUPFD_CLOEXEC, 0);
+	if (parent->fd < 0) {
+		rc = ANCESTOR_UNREAD;	/* out of fds: later */
+		goto out;
+	}
+	parent->xwhiteouts = c->root_xwhiteouts;
+	buf_reset(&w->ctx_path);
+	if (buf_add(&w->ctx_path, "", 0) < 0) {
+		rc = seterr(w->err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	w->cur = c;
+	for (start = 1; start < plen; start = end + 1) {
+		for (end = start; end < plen && path[end] != '/'; end++)
+			;
+		if (end - start > NAME_MAX || end == start) {
+			rc = ANCESTOR_GONE;	/* no such name can exist */
+			goto out;
+		}
+		memcpy(comp, path + start, end - start);
+		comp[end - start] = '\0';
+		drift_dir_init(&dir);
+		dir.fd = parent->fd;
+		dir.xwhiteouts = parent->xwhiteouts;
+		dir.opaque = parent->opaque;
+		dir.new_tree = parent->new_tree;
+		dir.path = w->ctx_path.data;
+		dir.path_len = w->ctx_path.len;
+		dir.bpath = parent->bpath.data ? parent->bpath.data :
+		    (const unsigned char *)"";
+		dir.bpath_len = parent->bpath.len;
+		next = &ctx[!depth];
+		w->leaf_reported = 0;
+		rc = drift_entry(c->drift, &dir, comp, end - start, next,
+		    ancestor_event, w, w->err);
+		if (rc < 0)
+			goto out;
+		if (next->fd < 0) {
+			rc = w->leaf_reported ? ANCESTOR_UNREAD : ANCESTOR_GONE;
+			goto out;
+		}
+		buf_reset(&w->ctx_path);
+		if (buf_add(&w->ctx_path, path, end) < 0) {
+			rc = seterr(w->err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		close(parent->fd);
+		parent->fd = -1;
+		parent = next;
+		depth = !depth;
+	}
+	/* The cache takes the parent's context over. */
+	drift_child_free(&w->ctx);
+	w->ctx = *parent;
+	drift_child_init(parent);
+	w->ctx_ctr = c;
+	w->ctx_gen = w->dir_gen;
+	w->ctx_valid = 1;
+out:
+	for (i = 0; i < 2; i++)
+		drift_child_free(&ctx[i]);
+	return rc;
+}
+
+/*
+ * Classify the entry at container path `path` of `c` and report it.
+ * A directory entry is left open in `leaf` for the caller to watch and
+ * scan.  Returns 0, ANCESTOR_GONE or ANCESTOR_UNREAD, or a negative
+ * error of our own.
+ */
+static int
+classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, struct drift_child *leaf)
+{
+	struct drift_dir dir;
+	struct pathset_entry *known;
+	struct stat st;
+	char comp[NAME_MAX + 1];
+	size_t plen;
+	int64_t skey;
+	int rc;
+
+	if (len <= 1)
+		return 0;	/* the root itself */
+	for (plen = len; plen > 0 && path[plen - 1] != '/'; plen--)
+		;
+	if (plen == 0 || len - plen > NAME_MAX)
+		return ANCESTOR_GONE;
+	plen--;			/* the parent, without the slash */
+	rc = parent_context(w, c, path, plen);
+	if (rc != 0)
+		return rc;
+	memcpy(comp, path + plen + 1, len - plen - 1);
+	comp[len - plen - 1] = '\0';
+	ctx_dir(w, path, plen, &dir);
+	w->cur = c;
+	w->leaf_reported = 0;
+	/* Its state before it is read: what a rescan may skip it by.  The
+	 * entry is opened O_PATH for it, and a file is read through that. */
+	skey = 0;
+	dir.path_fd = walk_open_path(w->ctx.fd, comp, &st);
+	if (dir.path_fd >= 0) {
+		dir.st = &st;
+		if (S_ISDIR(st.st_mode)) {
+			close(dir.path_fd);
+			dir.path_fd = -1;
+		} else {
+			skey = stat_key(&st);
+		}
+	}
+	rc = drift_entry(c->drift, &dir, comp, len - plen - 1, leaf,
+	    daemon_report, w, w->err);
+	if (dir.path_fd >= 0)
+		close(dir.path_fd);
+	if (rc == 0 && w->leaf_reported && skey != 0) {
+		known = pathset_get(&c->reported, path, len, 0);
+		if (known != NULL)
+			known->last_ns = skey;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Watch the dir open in `child` (container path `path` of `c`), then list
+ * it: what is made in it after the watch lands is in the queue, what came
+ * before is in the listing.  Returns 0, a positive errno when it cannot
+ * be listed (a million entries, an I/O error), or -ENOMEM.
+ */
+static int
+watch_and_list(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, struct drift_child *child)
+{
+	int rc;
+
+	rc = watch_add(w, c, path, len, child->fd);
+	if (rc < 0)
+		return rc;
+	if (w->scanning)
+		c->dirs_seen++;
+	rc = walk_list(child->fd, &child->names);
+	if (rc == -ENOMEM)
+		return seterr(w->err, rc, "out of memory");
+	if (rc < 0) {
+		child->names.count = 0;
+		return -rc;
+	}
+	return 0;
+}
+
+static int scan_tree(struct watcher *w, struct wctr *c,
+    const unsigned char *path, size_t len, struct drift_child *top);
+
+/* Look again at one quiet path (the `look` of watch_drain): 0,
+ * PROCESS_RETRY, or a negative error. */
+int
+scan_path(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, unsigned flags)
+{
+	struct drift_child leaf;
+	struct drift_dir dir;
+	char reason[128];
+	size_t plen;
+	int rc;
+
+	drift_child_init(&leaf);
+	rc = journal_begin(w);	/* what it reports is journaled in one go */
+	if (rc == 0)
+		rc = classify_path(w, c, path, len, &leaf);
+	if (rc < 0)
+		goto out;
+	if (rc == ANCESTOR_UNREAD) {
+		rc = PROCESS_RETRY;
+		goto out;
+	}
+	if (!w->leaf_reported || rc == ANCESTOR_GONE) {
+		rc = journal_forget(w, c, path, len);
+		if (rc < 0)
+			goto out;
+	}
+	if (leaf.fd >= 0 && (flags & PENT_SCAN_DIR)) {
+		/* A dir that appeared: watch it, then read what is already
+		 * in it, so nothing made before the watch landed is lost. */
+		rc = watch_and_list(w, c, path, len, &leaf);
+		if (rc > 0) {
+			/* the parent's context is still in w->ctx */
+			for (plen = len; plen > 0 && path[plen - 1] != '/';
+			    plen--)
+				;
+			snprintf(reason, sizeof(reason), "cannot list: %s",
+			    strerror(rc));
+			ctx_dir(w, path, plen - 1, &dir);
+			rc = drift_error_entry(c->drift, &dir,
+			    (const char *)path + plen, len - plen, reason,
+			    daemon_report, w, w->err);
+		} else if (rc == 0) {
+			rc = scan_tree(w, c, path, len, &leaf);
+		}
+	}
+	rc = rc < 0 ? rc : 0;
+out:
+	drift_child_free(&leaf);
+	return rc;
+}
+
+/* Was this entry changed within the quiet period?  Then it may be in the
+ * middle of being written (created empty, filled a moment later): a scan
+ * leaves it to the queue, as an event would, rather than report it
+ * twice. */
+static int
+still_settling(const struct watcher *w, const struct stat *st)
+{
+	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+	    st->st_ctim.tv_nsec;
+
+	return now_real_ns() - ctime_ns < w->quiet_ns;
+}
+
+/*
+ * Scan the subtree at container path `path` (open in `top`, watched and
+ * listed): classify every entry, watch and list each dir before reading
+ * it.  An entry deeper than WALK_MAX_DEPTH is reported as such, and not
+ * read.  Returns 0 or a negative error of our own.
+ */
+struct scan_frame {
+	struct drift_child dir;
+	size_t path_len, next;
+};
+
+static int
+scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, struct drift_child *top)
+{
+	struct scan_frame *frames;
+	struct pathset_entry *known, *pe;
+	struct stat st;
+	int64_t skey;
+	struct drift_dir dir;
+	struct buf p;
+	const char *name;
+	char reason[128];
+	size_t depth, nlen, i, base;
+	int rc = 0, lrc;
+
+	frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*frames));
+	if (frames == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	buf_init(&p, WALK_MAX_PATH);
+	if (buf_add(&p, path, len) < 0) {
+		free(frames);
+		return seterr(w->err, -ENOMEM, "out of memory");
+	}
+	if (len == 1 && path[0] == '/')
+		p.len = 0;	/* the root: children are "/name" */
+	base = path_depth(p.data, p.len);
+	frames[0].dir = *top;
+	drift_child_init(top);
+	frames[0].path_len = p.len;
+	depth = 1;
+	w->cur = c;
+	while (depth > 0 && rc >= 0) {
+		struct scan_frame *f = &frames[depth - 1], *ch;
+
+		if (f->next == f->dir.names.count) {
+			drift_child_free(&f->dir);
+			depth--;
+			continue;
+		}
+		i = f->next++;
+		name = walk_name_str(&f->dir.names, i);
+		nlen = f->dir.names.v[i].len;
+		p.len = f->path_len;
+		if (buf_addc(&p, '/') < 0 || buf_add(&p, name, nlen) < 0)
+			continue;	/* longer than depth allows: not here */
+		if (daemon_excluded(w, p.data, p.len))
+			continue;
+		drift_dir_init(&dir);
+		dir.fd = f->dir.fd;
+		dir.xwhiteouts = f->dir.xwhiteouts;
+		dir.opaque = f->dir.opaque;
+		dir.new_tree = f->dir.new_tree;
+		dir.path = p.data;
+		dir.path_len = f->path_len;
+		dir.bpath = f->dir.bpath.data ? f->dir.bpath.data :
+		    (const unsigned char *)"";
+		dir.bpath_len = f->dir.bpath.len;
+		/* An event waits for this path: this read covers it (the
+		 * event came before), so it is taken off the queue; and the
+		 * path is read whole, never skipped below. */
+		pe = pathset_get(&c->pending, p.data, p.len, 0);
+		if (pe != NULL)
+			pathset_del(&c->pending, pe);
+		if (base + depth > WALK_MAX_DEPTH) {
+			/* Reported, never skipped silently. */
+			w->leaf_reported = 0;
+			rc = drift_error_entry(c->drift, &dir, name, nlen,
+			    DEEP_REASON, daemon_report, w, w->err);
+			continue;
+		}
+		skey = 0;
+		known = f->dir.names.v[i].d_type == DT_DIR ? NULL :
+		    pathset_get(&c->reported, p.data, p.len, 0);
+		/* A path not reported yet is read whatever its state: open it
+		 * O_PATH at once and read through that.  One reported is
+		 * first looked at (an lstat), to skip it when unchanged. */
+		if (known == NULL && f->dir.names.v[i].d_type != DT_DIR) {
+			dir.path_fd = walk_open_path(f->dir.fd, name, &st);
+			if (dir.path_fd >= 0)
+				dir.st = &st;
+		} else if (f->dir.names.v[i].d_type != DT_DIR &&
+		    walk_stat(f->dir.fd, name, &st) == 0) {
+			dir.st = &st;
+		}
+		if (dir.st != NULL) {
+			if (S_ISDIR(st.st_mode)) {
+				if (dir.path_fd >= 0)
+					close(dir.path_fd);
+				dir.path_fd = -1;
+				goto classify;
+			}
+			if (known != NULL && w->scanning)
+				known->gen = w->scan_gen;
+			if (still_settling(w, &st)) {
+				if (dir.path_fd >= 0)
+					close(dir.path_fd);
+				rc = watch_queue(w, c, p.data, p.len, 0,
+				    now_mono_ns());
+				continue;
+			}
+			/* A file already reported and not touched since
+			 * (same inode, ctime and size: any write moves
+			 * ctime) needs no second look: overflow and periodic
+			 * rescans stay cheap. */
+			skey = stat_key(&st);
+			if (pe == NULL && known != NULL && skey != 0 &&
+			    known->last_ns == skey &&
+			    !(known->flags & PENT_UNJOURNALED))
+				continue;
+		}
+classify:
+		ch = &frames[depth];
+		drift_child_init(&ch->dir);
+		w->leaf_reported = 0;
+		rc = drift_entry(c->drift, &dir, name, nlen, &ch->dir,
+		    daemon_report, w, w->err);
+		if (dir.path_fd >= 0)
+			close(dir.path_fd);
+		if (rc == 0 && !w->leaf_reported && !w->scanning)
+			rc = journal_forget(w, c, p.data, p.len);
+		if (rc == 0 && w->leaf_reported && skey != 0) {
+			known = pathset_get(&c->reported, p.data, p.len, 0);
+			if (known != NULL)
+				known->last_ns = skey;
+		}
+		if (rc < 0 || ch->dir.fd < 0) {
+			drift_child_free(&ch->dir);
+			continue;
+		}
+		lrc = watch_and_list(w, c, p.data, p.len, &ch->dir);
+		if (lrc != 0) {
+			drift_child_free(&ch->dir);
+			if (lrc < 0) {
+				rc = lrc;
+				continue;
+			}
+			snprintf(reason, sizeof(reason), "cannot list: %s",
+			    strerror(lrc));
+			rc = drift_error_entry(c->drift, &dir, name, nlen,
+			    reason, daemon_report, w, w->err);
+			continue;
+		}
+		ch->path_len = p.len;
+		ch->next = 0;
+		depth++;
+	}
+	while (depth > 0)
+		drift_child_free(&frames[--depth].dir);
+	free(frames);
+	buf_free(&p);
+	return rc < 0 ? rc : 0;
+}
+
+/* A full rescan of a container: report what differs from the journal. */
+int
+scan_container(struct watcher *w, struct wctr *c)
+{
+	struct drift_child top;
+	struct pathset_entry *known;
+	char why[256];
+	size_t i;
+	int rc;
+
+	w->dir_gen++;
+	c->needs_rescan = 0;
+	w->last_rescan_real_ns = now_real_ns();
+	c->next_rescan_ns = now_mono_ns() + (c->limited != LIMIT_NONE ?
+	    w->limited_rescan_ns : w->rescan_ns);
+	/* Every event read so far happened before this scan reads the
+	 * tree: scan_tree takes each path it reads off the pending queue
+	 * (after an overflow, thousands), so they need no second look. */
+	drift_child_init(&top);
+	top.fd = fcntl(c->root_fd, F_DUPFD_CLOEXEC, 0);
+	if (top.fd < 0) {
+		snprintf(why, sizeof(why), "cannot open its upper dir: %s",
+		    strerror(errno));
+		sync_degrade(w, c, why);
+		drift_child_free(&top);
+		return 0;
+	}
+	top.xwhiteouts = c->root_xwhiteouts;
+	c->unwatched = 0;
+	c->dirs_seen = 0;
+	w->scanning = 1;
+	rc = watch_and_list(w, c, (const unsigned char *)"", 0, &top);
+	if (rc > 0) {
+		w->scanning = 0;
+		snprintf(why, sizeof(why), "cannot list its upper dir: %s",
+		    strerror(rc));
+		sync_degrade(w, c, why);
+		drift_child_free(&top);
+		return 0;
+	}
+	/* Each reported path the scan meets, with drift or unchanged
+	 * since, gets this scan's mark; the unmarked ones are gone (or are
+	 * drift no more): forget them. */
+	w->scan_gen++;
+	if (rc == 0)
+		rc = scan_tree(w, c, (const unsigned char *)"/", 1, &top);
+	w->scanning = 0;
+	drift_child_free(&top);
+	for (i = 0; rc == 0 &&
+	    (known = pathset_next(&c->reported, &i)) != NULL;) {
+		if (known->gen == w->scan_gen)
+			continue;
+		rc = journal_forget(w, c, known->key, known->len);
+	}
+	if (rc < 0)
+		return rc;
+	if (c->degraded[0] != '\0') {
+		daemon_notice(w, "container %s is scanned again",
+		    daemon_escs(w, c->info.id));
+		c->degraded[0] = '\0';
+	}
+	/* Rescanned instead of watched: watched again once it is small
+	 * enough (with room to grow), or, after the system's limit, once
+	 * others may have let go of their watches. */
+	if ((c->limited == LIMIT_BUDGET &&
+	    c->dirs_seen <= w->max_watches * 3 / 4) ||
+	    (c->limited == LIMIT_SYSTEM && now_mono_ns() -
+	    c->limited_since_ns >= SYSTEM_LIMIT_RETRY_NS)) {
+		daemon_notice(w, "container %s is watched again (%llu dirs)",
+		    daemon_escs(w, c->info.id),
+		    (unsigned long long)c->dirs_seen);
+		c->limited = LIMIT_NONE;
+		c->needs_rescan = 1;
+	}
+	if (c->unwatched > 0 &&
+	    c->next_rescan_ns > now_mono_ns() + UNWATCHED_RESCAN_NS)
+		c->next_rescan_ns = now_mono_ns() + UNWATCHED_RESCAN_NS;
+	return 0;
+}

@@ -1,0 +1,296 @@
+/*
+ * status.c - what the daemon is doing, for `upperwatch status` and for
+ * monitoring: status.json, and the same figures in the Prometheus text
+ * format for node_exporter's textfile collector.  Both are written even
+ * when the disk is full.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "daemon.h"
+#include "jsonw.h"
+#include "policy.h"
+#include "util.h"
+
+/*
+ * Write `len` bytes of `text` as the whole of `path`, padded with `pad`
+ * (blank to JSON and Prometheus readers) to a multiple of STATUS_BLOCK,
+ * so that the file keeps room for what comes next.  Normally through a
+ * temporary file renamed over it (a reader never sees half).  When that
+ * cannot be done (the disk is full: the usual way a monitor is blinded)
+ * the old file is overwritten in place, within the blocks it already
+ * has, which needs no free space.  Returns 0 or -errno.
+ */
+#define STATUS_BLOCK 16384
+
+static int
+write_padded(int fd, const char *text, size_t len, size_t size, char pad)
+{
+	char block[4096];
+	size_t off = 0, n;
+	ssize_t wr;
+
+	memset(block, pad, sizeof(block));
+	while (off < size) {
+		if (off < len) {
+			n = len - off;
+			wr = pwrite(fd, text + off, n, (off_t)off);
+		} else {
+			n = size - off < sizeof(block) ? size - off :
+			    sizeof(block);
+			wr = pwrite(fd, block, n, (off_t)off);
+		}
+		if (wr <= 0)
+			return wr < 0 ? -errno : -EIO;
+		off += (size_t)wr;
+	}
+	return 0;
+}
+
+static int
+write_status_file(const char *path, const char *text, size_t len, char pad)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	size_t size = (len / STATUS_BLOCK + 1) * STATUS_BLOCK;
+	int fd, rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd >= 0) {
+		rc = fchmod(fd, 0644) < 0 ? -errno : 0;
+		if (rc == 0)
+			rc = write_padded(fd, text, len, size, pad);
+		if (close(fd) < 0 && rc == 0)
+			rc = -errno;
+		if (rc == 0 && rename(tmp, path) < 0)
+			rc = -errno;
+		if (rc == 0)
+			return 0;
+		unlink(tmp);
+	}
+	/* In place, within the file's own blocks. */
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	rc = fstat(fd, &st) < 0 ? -errno : 0;
+	if (rc == 0 && (size_t)st.st_size < len)
+		rc = -ENOSPC;
+	if (rc == 0)
+		rc = write_padded(fd, text, len, (size_t)st.st_size, pad);
+	close(fd);
+	return rc;
+}
+
+/* The coverage losses of the moment, one reason each, into the status
+ * (JSON array items, after "first"). */
+static void
+degraded_reasons(struct watcher *w, FILE *f, int *count)
+{
+	char line[512];
+	size_t i;
+
+	if (w->journal_down) {
+		snprintf(line, sizeof(line), "journal: %s (%llu events not "
+		    "journaled yet)", w->journal_why,
+		    (unsigned long long)w->unjournaled);
+		if ((*count)++ > 0)
+			fputc(',', f);
+		jsonw_string(f, (const unsigned char *)line, strlen(line));
+	}
+	for (i = 0; i < w->ctr_count; i++) {
+		struct wctr *c = w->ctrs[i];
+		const char *what = NULL;
+		char buf[400];
+
+		if (c->degraded[0] != '\0')
+			what = c->degraded;
+		else if (c->limited == LIMIT_BUDGET)
+			what = "more dirs than its watch budget: rescanned "
+			    "instead of watched";
+		else if (c->limited == LIMIT_SYSTEM)
+			what = "the system's inotify watch limit is reached: "
+			    "rescanned instead of watched";
+		else if (c->unwatched > 0) {
+			snprintf(buf, sizeof(buf), "%llu dirs cannot be "
+			    "watched: rescanned often",
+			    (unsigned long long)c->unwatched);
+			what = buf;
+		} else if (c->incomplete[0] != '\0') {
+			snprintf(buf, sizeof(buf), "baseline incomplete: %s",
+			    c->incomplete);
+			what = buf;
+		}
+		if (what == NULL)
+			continue;
+		snprintf(line, sizeof(line), "container %s: %s",
+		    daemon_escs(w, c->info.id), what);
+		if ((*count)++ > 0)
+			fputc(',', f);
+		jsonw_string(f, (const unsigned char *)line, strlen(line));
+	}
+}
+
+/*
+ * status.json for `upperwatch status`, and the same figures in the
+ * Prometheus text format for node_exporter's textfile collector (a file,
+ * not a port: the daemon needs no network).  Both are written even when
+ * the disk is full (write_status_file).
+ */
+void
+status_write(struct watcher *w, int final)
+{
+	uint64_t sent = 0, dropped = 0, suppressed = 0, queued = 0;
+	uint64_t watches = 0, degraded = 0, limited = 0, unwatched = 0;
+	uint64_t incomplete = 0;
+	int64_t now = now_mono_ns();
+	double interval, rate;
+	char *text = NULL;
+	size_t i, len = 0;
+	int first = 1, inner, reasons = 0;
+	FILE *f;
+
+	interval = (double)(now - w->status_ns) / 1e9;
+	rate = interval > 0 ? (double)(w->events_total -
+	    w->events_at_status) / interval : 0;
+	w->status_ns = now;
+	w->events_at_status = w->events_total;
+	if (w->alerter != NULL)
+		alert_stats(w->alerter, &sent, &dropped, &suppressed, &queued);
+	for (i = 0; i < w->ctr_count; i++) {
+		watches += w->ctrs[i]->wd_count;
+		degraded += w->ctrs[i]->degraded[0] != '\0';
+		limited += w->ctrs[i]->limited != LIMIT_NONE;
+		unwatched += w->ctrs[i]->unwatched;
+		incomplete += w->ctrs[i]->incomplete[0] != '\0';
+	}
+	f = open_memstream(&text, &len);
+	if (f == NULL)
+		return;
+	fputc('{', f);
+	jsonw_int(f, &first, "pid", final ? 0 : (int64_t)getpid());
+	jsonw_int(f, &first, "updated", now_real_ns());
+	jsonw_int(f, &first, "started", w->started_ns);
+	jsonw_uint(f, &first, "events_total", w->events_total);
+	jsonw_double(f, &first, "events_per_second", rate);
+	jsonw_uint(f, &first, "error_events", w->error_events);
+	jsonw_uint(f, &first, "watches", watches);
+	jsonw_int(f, &first, "watch_limit",
+	    watch_system_limit());
+	jsonw_uint(f, &first, "max_watches_per_container", w->max_watches);
+	jsonw_uint(f, &first, "unwatched_dirs", unwatched);
+	jsonw_uint(f, &first, "alerts_sent", sent);
+	jsonw_uint(f, &first, "alerts_dropped", dropped);
+	jsonw_uint(f, &first, "alerts_suppressed", suppressed);
+	jsonw_uint(f, &first, "alerts_queued", queued);
+	jsonw_uint(f, &first, "responses_done", w->responses_done);
+	jsonw_uint(f, &first, "responses_failed", w->responses_failed);
+	jsonw_str(f, &first, "policy_set", w->policies ?
+	    policy_digest(w->policies) : "");
+	jsonw_int(f, &first, "last_rescan", w->last_rescan_real_ns);
+	jsonw_bool(f, &first, "journal_ok", !w->journal_down);
+	jsonw_uint(f, &first, "unjournaled_events", w->unjournaled);
+	jsonw_uint(f, &first, "coverage_warnings", w->coverage_total);
+	jsonw_key(f, &first, "degraded");
+	fputc('[', f);
+	degraded_reasons(w, f, &reasons);
+	fputc(']', f);
+	jsonw_key(f, &first, "containers");
+	fputc('[', f);
+	for (i = 0; i < w->ctr_count; i++) {
+		struct wctr *c = w->ctrs[i];
+
+		if (i > 0)
+			fputc(',', f);
+		inner = 1;
+		fputc('{', f);
+		jsonw_str(f, &inner, "id", c->info.id);
+		jsonw_str(f, &inner, "name", c->info.name);
+		jsonw_str(f, &inner, "runtime", c->info.runtime);
+		jsonw_uint(f, &inner, "watches", c->wd_count);
+		jsonw_bool(f, &inner, "rescan_only", c->limited != LIMIT_NONE);
+		jsonw_uint(f, &inner, "unwatched_dirs", c->unwatched);
+		if (c->degraded[0] != '\0')
+			jsonw_str(f, &inner, "degraded", c->degraded);
+		if (c->incomplete[0] != '\0')
+			jsonw_str(f, &inner, "baseline_incomplete",
+			    c->incomplete);
+		jsonw_bool(f, &inner, "paused", c->paused);
+		fputc('}', f);
+	}
+	fputs("]}\n", f);
+	if (fclose(f) == 0)
+		(void)write_status_file(w->status_path, text, len, ' ');
+	free(text);
+	text = NULL;
+	len = 0;
+
+	f = open_memstream(&text, &len);
+	if (f == NULL)
+		return;
+#define METRIC(name, type, help, value) \
+	fprintf(f, "# HELP upperwatch_" name " " help "\n# TYPE upperwatch_" \
+	    name " " type "\nupperwatch_" name " %llu\n", \
+	    (unsigned long long)(value))
+	METRIC("events_total", "counter", "Drift events reported.",
+	    w->events_total);
+	METRIC("error_events_total", "counter",
+	    "Entries that could not be classified (reported as errors).",
+	    w->error_events);
+	METRIC("containers_watched", "gauge", "Containers watched.",
+	    w->ctr_count);
+	METRIC("containers_degraded", "gauge",
+	    "Containers that could not be scanned.", degraded);
+	METRIC("containers_rescan_only", "gauge",
+	    "Containers rescanned instead of watched (over a watch limit).",
+	    limited);
+	METRIC("baselines_incomplete", "gauge",
+	    "Watched containers whose baseline is incomplete.", incomplete);
+	METRIC("unwatched_dirs", "gauge",
+	    "Dirs that could not be watched (their container is rescanned).",
+	    unwatched);
+	METRIC("journal_ok", "gauge",
+	    "1 when the journal writes, 0 when it cannot (disk full).",
+	    !w->journal_down);
+	METRIC("unjournaled_events", "gauge",
+	    "Events handed out but not journaled yet.", w->unjournaled);
+	METRIC("coverage_warnings_total", "counter",
+	    "Warnings that coverage was lowered.", w->coverage_total);
+	METRIC("inotify_watches", "gauge", "inotify watches held.", watches);
+	METRIC("inotify_watch_limit", "gauge",
+	    "fs.inotify.max_user_watches.",
+	    watch_system_limit());
+	METRIC("alerts_sent_total", "counter", "Alerts delivered.", sent);
+	METRIC("alerts_dropped_total", "counter",
+	    "Alerts dropped (sink down or queue full).", dropped);
+	METRIC("alerts_suppressed_total", "counter",
+	    "Alerts held back by dedupe or burst summaries.", suppressed);
+	METRIC("responses_done_total", "counter",
+	    "Pauses and kills carried out.", w->responses_done);
+	METRIC("responses_failed_total", "counter",
+	    "Pauses and kills that failed.", w->responses_failed);
+	METRIC("last_rescan_timestamp_seconds", "gauge",
+	    "When a container was last rescanned.",
+	    w->last_rescan_real_ns / 1000000000);
+#undef METRIC
+	fprintf(f, "# HELP upperwatch_events_per_second Drift events per "
+	    "second since the last update.\n# TYPE "
+	    "upperwatch_events_per_second gauge\n"
+	    "upperwatch_events_per_second %.3f\n", rate);
+	fprintf(f, "# HELP upperwatch_policy_set_info The policy set in "
+	    "use.\n# TYPE upperwatch_policy_set_info gauge\n"
+	    "upperwatch_policy_set_info{digest=\"%s\"} 1\n",
+	    w->policies ? policy_digest(w->policies) : "");
+	if (fclose(f) == 0)
+		(void)write_status_file(w->metrics_path, text, len, '\n');
+	free(text);
+}
