@@ -11,6 +11,7 @@
 
 #include "baseline.h"
 #include "config.h"
+#include "daemon.h"
 #include "discover.h"
 #include "drift.h"
 #include "event.h"
@@ -437,4 +438,16 @@ uw_policy_replay(struct uw_db *db, struct uw_policy_set *set,
 {
 	return policy_replay(db->store, set, container, since_ns, max_action,
 	    cb, arg, err);
+}
+
+UW_API struct uw_status *
+uw_status_read(const char *db_path, struct uw_error *err)
+{
+	return status_read(db_path, err);
+}
+
+UW_API void
+uw_status_free(struct uw_status *status)
+{
+	status_free(status);
 }

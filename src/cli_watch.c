@@ -705,6 +705,87 @@ const struct cli_cmd cli_cmd_resume = {
 
 /* ---- status ---- */
 
+/* A string a container may have chosen (a name, an id), escaped, in a
+ * column of `width` (0: as long as it is), cut when longer. */
+static void
+print_str(FILE *out, const char *s, int width)
+{
+	char buf[256];
+	size_t n;
+
+	n = escape_to_buf(buf, width > 0 && (size_t)width < sizeof(buf) ?
+	    (size_t)width + 1 : sizeof(buf), (const unsigned char *)s,
+	    strlen(s), NULL);
+	fputs(buf, out);
+	for (; width > 0 && n < (size_t)width; n++)
+		fputc(' ', out);
+}
+
+/* A wall-clock time in ns as UTC ISO 8601, or "-" for 0. */
+static const char *
+utc(int64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&t, &tm) == NULL)
+		return "-";
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static void
+print_status(FILE *out, const struct uw_status *st)
+{
+	const struct uw_status_container *c;
+	char when[64];
+	size_t i;
+
+	fprintf(out, "daemon:          %s (status of %s)\n", st->running ?
+	    "running" : "not running", utc(st->updated_ns, when,
+	    sizeof(when)));
+	if (st->running)
+		fprintf(out, "pid:             %lld\n", (long long)st->pid);
+	fprintf(out, "containers:      %zu watched\n", st->container_count);
+	fprintf(out, "watches:         %llu of %lld (fs.inotify."
+	    "max_user_watches)\n", (unsigned long long)st->watches,
+	    (long long)st->watch_limit);
+	fprintf(out, "events:          %llu, %.1f/s lately\n",
+	    (unsigned long long)st->events_total, st->events_per_second);
+	fprintf(out, "alerts:          %llu sent, %llu dropped, %llu held "
+	    "back, %llu queued\n", (unsigned long long)st->alerts_sent,
+	    (unsigned long long)st->alerts_dropped,
+	    (unsigned long long)st->alerts_suppressed,
+	    (unsigned long long)st->alerts_queued);
+	fprintf(out, "responses:       %llu done, %llu failed\n",
+	    (unsigned long long)st->responses_done,
+	    (unsigned long long)st->responses_failed);
+	fprintf(out, "policy set:      %s\n", st->policy_set[0] ?
+	    st->policy_set : "-");
+	fprintf(out, "last rescan:     %s\n", utc(st->last_rescan_ns, when,
+	    sizeof(when)));
+	fprintf(out, "journal:         %s\n", st->journal_ok ? "ok" :
+	    "cannot write (see below)");
+	fprintf(out, "coverage:        %s\n", st->degraded_count > 0 ?
+	    "DEGRADED" : "full");
+	for (i = 0; i < st->degraded_count; i++) {
+		fputs("  - ", out);
+		print_str(out, st->degraded[i], 0);
+		fputc('\n', out);
+	}
+	for (i = 0; i < st->container_count; i++) {
+		c = &st->containers[i];
+		fputs("  ", out);
+		print_str(out, c->id, 12);
+		fputc(' ', out);
+		print_str(out, c->name, 20);
+		fprintf(out, " %-8s %6llu watches%s%s%s\n", c->runtime,
+		    (unsigned long long)c->watches, c->rescan_only ?
+		    " (over a watch limit: rescans)" : "", c->degraded ?
+		    " (degraded)" : "", c->paused ? " (paused)" : "");
+	}
+}
+
 static int
 run_status(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -714,6 +795,7 @@ run_status(struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_status;
+	struct uw_status *st;
 	struct uw_error err;
 	int c, rc, json = 0, opt_status;
 
@@ -731,12 +813,18 @@ run_status(struct cli_ctx *ctx, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'",
 		    argv[optind]);
-	rc = uw_status_print(ctx->db_path, stdout, json, &err);
-	if (rc < 0) {
+	st = uw_status_read(ctx->db_path, &err);
+	if (st == NULL) {
 		cli_error("%s", err.msg);
 		return CLI_ERROR;
 	}
-	return rc == 0 ? CLI_OK : CLI_FOUND;
+	if (json)
+		printf("%s\n", st->json);
+	else
+		print_status(stdout, st);
+	rc = st->running ? CLI_OK : CLI_FOUND;
+	uw_status_free(st);
+	return rc;
 }
 
 const struct cli_cmd cli_cmd_status = {

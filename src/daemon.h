@@ -241,5 +241,8 @@ int journal_recover(struct watcher *w) UW_WARN_UNUSED;
 
 /* status.c */
 void status_write(struct watcher *w, int final);
+/* uw_status_read and uw_status_free (upperwatch.h). */
+struct uw_status *status_read(const char *db_path, struct uw_error *err);
+void status_free(struct uw_status *status);
 
 #endif /* UW_DAEMON_H */

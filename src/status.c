@@ -2,9 +2,12 @@
  * status.c - what the daemon is doing, for `upperwatch status` and for
  * monitoring: status.json, and the same figures in the Prometheus text
  * format for node_exporter's textfile collector.  Both are written even
- * when the disk is full.
+ * when the disk is full.  And the other side: status_read, what a
+ * status.json says, as data (the CLI formats it).
  */
 #include <errno.h>
+#include <signal.h>
+#include <time.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "alert.h"
 #include "daemon.h"
@@ -293,4 +298,145 @@ status_write(struct watcher *w, int final)
 	if (fclose(f) == 0)
 		(void)write_status_file(w->metrics_path, text, len, '\n');
 	free(text);
+}
+
+/* ---- reading it back ---- */
+
+/* The status, and what its pointers point into. */
+struct status_read {
+	struct uw_status pub;
+	json_t *root;
+	char *json;
+	const char **degraded;
+	struct uw_status_container *ctrs;
+};
+
+static int64_t
+jint(const json_t *o, const char *key)
+{
+	return (int64_t)json_integer_value(json_object_get(o, key));
+}
+
+static const char *
+jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+static void
+fill(struct status_read *r)
+{
+	struct uw_status *st = &r->pub;
+	const json_t *o = r->root, *c;
+	size_t i;
+
+	st->pid = jint(o, "pid");
+	st->running = st->pid > 0 && kill((pid_t)st->pid, 0) == 0;
+	st->updated_ns = jint(o, "updated");
+	st->last_rescan_ns = jint(o, "last_rescan");
+	st->events_total = (uint64_t)jint(o, "events_total");
+	st->events_per_second = json_real_value(json_object_get(o,
+	    "events_per_second"));
+	st->watches = (uint64_t)jint(o, "watches");
+	st->watch_limit = jint(o, "watch_limit");
+	st->alerts_sent = (uint64_t)jint(o, "alerts_sent");
+	st->alerts_dropped = (uint64_t)jint(o, "alerts_dropped");
+	st->alerts_suppressed = (uint64_t)jint(o, "alerts_suppressed");
+	st->alerts_queued = (uint64_t)jint(o, "alerts_queued");
+	st->responses_done = (uint64_t)jint(o, "responses_done");
+	st->responses_failed = (uint64_t)jint(o, "responses_failed");
+	st->policy_set = jstr(o, "policy_set");
+	st->journal_ok = !json_is_false(json_object_get(o, "journal_ok"));
+	for (i = 0; i < st->degraded_count; i++)
+		r->degraded[i] = json_string_value(json_array_get(
+		    json_object_get(o, "degraded"), i)) ?: "";
+	for (i = 0; i < st->container_count; i++) {
+		c = json_array_get(json_object_get(o, "containers"), i);
+		r->ctrs[i].id = jstr(c, "id");
+		r->ctrs[i].name = jstr(c, "name");
+		r->ctrs[i].runtime = jstr(c, "runtime");
+		r->ctrs[i].watches = (uint64_t)jint(c, "watches");
+		r->ctrs[i].rescan_only = json_is_true(json_object_get(c,
+		    "rescan_only"));
+		r->ctrs[i].degraded = json_object_get(c, "degraded") != NULL;
+		r->ctrs[i].paused = json_is_true(json_object_get(c, "paused"));
+	}
+}
+
+struct uw_status *
+status_read(const char *db_path, struct uw_error *err)
+{
+	const char *slash = strrchr(db_path, '/');
+	struct status_read *r;
+	char path[PATH_MAX];
+	json_error_t jerr;
+	json_t *root = NULL;
+	size_t i;
+
+	if ((size_t)snprintf(path, sizeof(path), "%.*sstatus.json",
+	    slash != NULL ? (int)(slash - db_path + 1) : 0, db_path) >=
+	    sizeof(path)) {
+		seterr(err, -ENAMETOOLONG, "%s: path too long", db_path);
+		return NULL;
+	}
+	/* Rewritten in place when the disk is full: a read may meet half a
+	 * write, so try again a moment later. */
+	for (i = 0; i < 5; i++) {
+		root = json_load_file(path, 0, &jerr);
+		if (json_is_object(root) || access(path, F_OK) != 0)
+			break;
+		json_decref(root);
+		root = NULL;
+		usleep(20000);
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		seterr(err, -ENOENT, "%s: no status (is the daemon running "
+		    "with this database?)", path);
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		goto nomem;
+	r->root = root;
+	r->pub.degraded_count = json_array_size(json_object_get(root,
+	    "degraded"));
+	r->pub.container_count = json_array_size(json_object_get(root,
+	    "containers"));
+	r->degraded = calloc(r->pub.degraded_count + 1, sizeof(*r->degraded));
+	r->ctrs = calloc(r->pub.container_count + 1, sizeof(*r->ctrs));
+	if (r->degraded == NULL || r->ctrs == NULL)
+		goto nomem;
+	fill(r);
+	json_object_set_new(root, "running", json_boolean(r->pub.running));
+	r->json = json_dumps(root, JSON_COMPACT);
+	if (r->json == NULL)
+		goto nomem;
+	r->pub.degraded = r->degraded;
+	r->pub.containers = r->ctrs;
+	r->pub.json = r->json;
+	return &r->pub;
+nomem:
+	if (r != NULL)
+		status_free(&r->pub);
+	else
+		json_decref(root);
+	seterr(err, -ENOMEM, "out of memory");
+	return NULL;
+}
+
+void
+status_free(struct uw_status *status)
+{
+	struct status_read *r = (struct status_read *)status;
+
+	if (r == NULL)
+		return;
+	json_decref(r->root);
+	free(r->json);
+	free(r->degraded);
+	free(r->ctrs);
+	free(r);
 }

@@ -627,19 +627,51 @@ struct uw_watch_opts {
 };
 
 /*
+ * What the daemon using the database at `db_path` says of itself
+ * (status.json beside it, rewritten every 5 s).  Strings are as the
+ * daemon wrote them: a container chose its name and id, so escape them
+ * before showing them on a terminal.  NULL (err says why, -ENOENT) when there is
+ * no status; free with uw_status_free.
+ */
+struct uw_status_container {
+	const char *id, *name, *runtime;
+	uint64_t watches;
+	int rescan_only;	/* over a watch limit: rescanned instead */
+	int degraded;		/* could not be scanned */
+	int paused;		/* by upperwatch */
+};
+
+struct uw_status {
+	int running;		/* its pid is alive */
+	int64_t pid;		/* 0 once it stopped */
+	int64_t updated_ns, last_rescan_ns;	/* wall clock; 0: never */
+	uint64_t events_total;
+	double events_per_second;
+	uint64_t watches;
+	int64_t watch_limit;	/* fs.inotify.max_user_watches */
+	uint64_t alerts_sent, alerts_dropped, alerts_suppressed;
+	uint64_t alerts_queued;
+	uint64_t responses_done, responses_failed;
+	const char *policy_set;	/* digest, "" without policies */
+	int journal_ok;
+	const char *const *degraded;	/* why coverage is lowered */
+	size_t degraded_count;
+	const struct uw_status_container *containers;
+	size_t container_count;
+	const char *json;	/* all of it as one JSON line, "running"
+				 * added */
+};
+
+UW_API struct uw_status *uw_status_read(const char *db_path,
+    struct uw_error *err) UW_WARN_UNUSED;
+UW_API void uw_status_free(struct uw_status *status);
+
+/*
  * Undo a pause upperwatch made, the way it was made (runc resume,
  * podman unpause, or thawing the cgroup), and journal it.  `container`
  * is an id, a name or an id prefix.  -ENOENT when upperwatch has not
  * paused it.
  */
-/*
- * What the daemon using the database at `db_path` says of itself
- * (status.json beside it, rewritten every 5 s): human text or its JSON.
- * Returns 0 when it runs, 1 when it does not, <0 when there is no status.
- */
-UW_API int uw_status_print(const char *db_path, FILE *out, int json,
-    struct uw_error *err) UW_WARN_UNUSED;
-
 UW_API int uw_container_resume(struct uw_db *db, const char *container,
     struct uw_error *err) UW_WARN_UNUSED;
 
