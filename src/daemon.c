@@ -386,16 +386,328 @@ sibling(const char *path, const char *name)
 	return out;
 }
 
+/* The evidence dir: --evidence-dir, or "evidence" beside the database. */
+static char *
+evidence_dir(const struct watcher *w)
+{
+	if (w->opts->evidence_dir != NULL)
+		return strdup(w->opts->evidence_dir);
+	return sibling(store_path(w->store), "evidence");
+}
+
+/* The alert sinks, when any is asked for; 0 or a negative error. */
+static int
+start_alerts(struct watcher *w)
+{
+	struct alert_opts ao;
+
+	if (w->opts->alert_url == NULL && !w->opts->alert_syslog)
+		return 0;
+	memset(&ao, 0, sizeof(ao));
+	ao.url = w->opts->alert_url;
+	ao.syslog = w->opts->alert_syslog;
+	ao.dedupe_seconds = w->opts->dedupe_seconds;
+	w->alerter = alert_new(&ao, w->err);
+	return w->alerter == NULL ? w->err->code : 0;
+}
+
+/*
+ * Everything but the containers: timings, excludes, the journal's
+ * settings, policies, alerts, the evidence and status files, inotify.
+ * 0, or a negative error in w->err (daemon_cleanup frees what was made).
+ */
+static int
+daemon_init(struct watcher *w)
+{
+	const struct uw_watch_opts *opts = w->opts;
+	size_t i;
+	int rc;
+
+	w->quiet_ns = (int64_t)(opts->quiet_ms ? opts->quiet_ms :
+	    DEFAULT_QUIET_MS) * 1000000;
+	w->max_hold_ns = 10 * w->quiet_ns;
+	w->rescan_ns = (int64_t)(opts->rescan_seconds ?
+	    opts->rescan_seconds : DEFAULT_RESCAN_S) * 1000000000;
+	w->limited_rescan_ns = (int64_t)LIMITED_RESCAN_S * 1000000000;
+	if (w->limited_rescan_ns > w->rescan_ns)
+		w->limited_rescan_ns = w->rescan_ns;
+	if (opts->upper != NULL && opts->image == NULL)
+		return seterr(w->err, -EINVAL, "--upper needs --image");
+	w->excludes = calloc(opts->exclude_count + 1, sizeof(*w->excludes));
+	if (w->excludes == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	for (i = 0; i < opts->exclude_count; i++) {
+		w->excludes[i] = glob_compile(opts->excludes[i],
+		    strlen(opts->excludes[i]));
+		if (w->excludes[i] == NULL)
+			return seterr(w->err, -EINVAL, "bad exclude pattern: "
+			    "%s", opts->excludes[i]);
+		w->exclude_count++;
+	}
+	rc = store_next_event_id(w->store, &w->next_id, w->err);
+	/* A burst journals thousands of rows per transaction: SQLite's
+	 * default 2 MiB page cache would spill them, writing pages twice. */
+	if (rc == 0)
+		rc = store_set_cache(w->store, 16384, w->err);
+	if (rc < 0)
+		return rc;
+	/* Not at the commit that passes 1000 pages, in the middle of a
+	 * burst: when the watcher is about to wait. */
+	store_defer_checkpoints(w->store);
+	if (opts->policy_path_count > 0) {
+		rc = load_policies(w, 0);
+		if (rc < 0)
+			return rc;
+	}
+	rc = start_alerts(w);
+	if (rc < 0)
+		return rc;
+	if (!overlay_trusted_xattrs_readable())
+		daemon_coverage(w, NULL, "%s", UW_TRUSTED_XATTRS_TEXT);
+	w->evidence_dir = evidence_dir(w);
+	w->status_path = sibling(store_path(w->store), "status.json");
+	w->metrics_path = sibling(store_path(w->store), "upperwatch.prom");
+	if (w->evidence_dir == NULL || w->status_path == NULL ||
+	    w->metrics_path == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	w->started_ns = now_real_ns();
+	w->status_ns = now_mono_ns();
+	return watch_open(w);
+}
+
+/*
+ * The containers to watch at start: every one on the host (following the
+ * mount table from now on), the one --container names, or the sidecar's
+ * upper dir.  0, or a negative error (none found is one).
+ */
+static int
+daemon_start(struct watcher *w)
+{
+	const struct uw_watch_opts *opts = w->opts;
+	struct uw_container sidecar;
+	int rc;
+
+	if (opts->upper == NULL) {
+		w->mounts.fd = open("/proc/self/mountinfo", O_RDONLY |
+		    O_CLOEXEC);
+		if (w->mounts.fd < 0)
+			return seterr(w->err, -errno, "/proc/self/mountinfo: "
+			    "%s", strerror(errno));
+		rc = sync_containers(w);
+		if (rc == 0 && opts->container != NULL && w->ctr_count == 0)
+			rc = seterr(w->err, -ENOENT, "no container %s on this "
+			    "host", opts->container);
+		return rc;
+	}
+	memset(&sidecar, 0, sizeof(sidecar));
+	sidecar.id = opts->upper;
+	sidecar.name = sidecar.runtime = sidecar.image_id = "";
+	sidecar.pod = sidecar.pod_namespace = sidecar.cgroup_v2 = "";
+	sidecar.cgroup_v1_freezer = "";
+	sidecar.image = opts->image;
+	sidecar.image_key = opts->image;
+	sidecar.upper = opts->upper;
+	sidecar.mount_point = opts->upper;
+	rc = sync_start(w, &sidecar);
+	if (rc == 0 && w->ctr_count == 0)
+		rc = seterr(w->err, -ENOENT, "%s: %s", opts->upper,
+		    w->err->msg);
+	return rc;
+}
+
+/* The chores of each turn: a dropped-alerts warning (a sink that is down
+ * must not go unnoticed), the status files, the journal's retry, a
+ * policy reload.  0, or a negative error. */
+static int
+chores(struct watcher *w)
+{
+	uint64_t sent, dropped, suppressed, queued;
+
+	if (w->alerter != NULL && now_mono_ns() >= w->alert_check_ns) {
+		w->alert_check_ns = now_mono_ns() + 60000000000LL;
+		alert_stats(w->alerter, &sent, &dropped, &suppressed,
+		    &queued);
+		if (dropped > w->alert_dropped)
+			daemon_warn(w, "%llu alerts dropped so far (the alert "
+			    "sink is down or slow; %llu queued, %llu sent)",
+			    (unsigned long long)dropped,
+			    (unsigned long long)queued,
+			    (unsigned long long)sent);
+		w->alert_dropped = dropped;
+	}
+	if (now_mono_ns() - w->status_ns >= STATUS_NS)
+		status_write(w, 0);
+	if (w->journal_down && now_mono_ns() >= w->journal_retry_ns) {
+		int rc = journal_recover(w);
+
+		if (rc < 0)
+			return rc;
+	}
+	if (w->opts->reload != NULL && *w->opts->reload) {
+		*w->opts->reload = 0;
+		if (w->opts->policy_path_count > 0)
+			return load_policies(w, 1);
+	}
+	return 0;
+}
+
+/*
+ * The work that is due: quiet paths, rescans, the journal's commit.
+ * *next_due gets when something is due next.  0, or a negative error.
+ */
+static int
+due_work(struct watcher *w, int64_t *next_due)
+{
+	int64_t now = now_mono_ns();
+	size_t i;
+	int rc;
+
+	*next_due = now + 1000000000;
+	rc = watch_drain(w, now, next_due);
+	for (i = 0; i < w->ctr_count && rc == 0; i++) {
+		struct wctr *c = w->ctrs[i];
+
+		if (c->needs_rescan || now >= c->next_rescan_ns)
+			rc = scan_container(w, c);
+		if (c->next_rescan_ns < *next_due)
+			*next_due = c->next_rescan_ns;
+	}
+	if (rc < 0)
+		return rc;
+	if (w->in_txn && (now_mono_ns() - w->txn_start_ns >= COMMIT_NS ||
+	    *next_due - now > COMMIT_NS)) {
+		rc = journal_commit(w);
+		if (rc < 0)
+			return rc;
+	}
+	if (w->in_txn && w->txn_start_ns + COMMIT_NS < *next_due)
+		*next_due = w->txn_start_ns + COMMIT_NS;
+	if (w->resync_ns != 0 && w->resync_ns < *next_due)
+		*next_due = w->resync_ns;
+	if (w->journal_down && w->journal_retry_ns < *next_due)
+		*next_due = w->journal_retry_ns;
+	if (w->alerter != NULL) {
+		int64_t due = alert_tick(w->alerter, now_mono_ns());
+
+		if (due < *next_due)
+			*next_due = due;
+	}
+	return 0;
+}
+
+/*
+ * One turn of the event loop: chores, due work, then a wait (on inotify,
+ * the mount table, or the next due time) and what it brought.  Returns
+ * 0 to go on, 1 to stop (on_idle asked), or a negative error.
+ */
+static int
+daemon_turn(struct watcher *w)
+{
+	struct pollfd pfd[2];
+	int64_t next_due, now;
+	int rc, n, timeout;
+
+	rc = chores(w);
+	if (rc == 0)
+		rc = due_work(w, &next_due);
+	if (rc < 0)
+		return rc;
+	timeout = (int)((next_due - now_mono_ns() + 999999) / 1000000);
+	if (timeout < 0)
+		timeout = 0;
+	pfd[0].fd = w->inotify_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = w->mounts.fd;
+	pfd[1].events = POLLPRI;
+	pfd[0].revents = pfd[1].revents = 0;
+	if (timeout > 0 && idle(w) != 0)
+		return 1;
+	if (timeout > 0 && !w->in_txn && !w->journal_down &&
+	    store_wal_pages(w->store) >= CKPT_IDLE_PAGES) {
+		if (store_checkpoint(w->store, w->err) < 0)
+			return journal_fail(w, -EIO);
+		return 0;	/* time has passed: look again */
+	}
+	n = poll(pfd, w->mounts.fd >= 0 ? 2 : 1, timeout);
+	if (n < 0)
+		return errno == EINTR ? 0 : seterr(w->err, -errno,
+		    "poll: %s", strerror(errno));
+	now = now_mono_ns();
+	if (pfd[0].revents & POLLIN)
+		rc = watch_read(w, now);
+	if (rc == 0 && ((pfd[1].revents & (POLLPRI | POLLERR)) ||
+	    (w->resync_ns != 0 && now_mono_ns() >= w->resync_ns))) {
+		rc = journal_commit(w);
+		if (rc == 0)
+			rc = sync_containers(w);
+	}
+	return rc;
+}
+
+/* Alert figures at the end: a warning when some were lost. */
+static void
+stop_alerts(struct watcher *w)
+{
+	uint64_t sent, dropped, suppressed, queued;
+
+	if (w->alerter == NULL)
+		return;
+	alert_stop(w->alerter);
+	alert_stats(w->alerter, &sent, &dropped, &suppressed, &queued);
+	alert_free(w->alerter);
+	w->alerter = NULL;
+	if (dropped + queued > 0)
+		daemon_warn(w, "alerts: %llu sent, %llu dropped (sink down or "
+		    "queue full), %llu held back (dedupe, bursts)",
+		    (unsigned long long)sent,
+		    (unsigned long long)(dropped + queued),
+		    (unsigned long long)suppressed);
+	else if (suppressed > 0 || sent > 0)
+		daemon_notice(w, "alerts: %llu sent, %llu dropped (sink down "
+		    "or queue full), %llu held back (dedupe, bursts)",
+		    (unsigned long long)sent,
+		    (unsigned long long)(dropped + queued),
+		    (unsigned long long)suppressed);
+}
+
+/* Free what daemon_init and the loop made, writing the last status while
+ * everything it reports still exists. */
+static void
+daemon_cleanup(struct watcher *w)
+{
+	size_t i;
+
+	store_resume_checkpoints(w->store);	/* the handle outlives us */
+	if (w->status_path != NULL && w->metrics_path != NULL)
+		status_write(w, 1);
+	for (i = 0; i < w->ctr_count; i++)
+		sync_ctr_free(w->ctrs[i]);
+	free(w->ctrs);
+	buf_free(&w->moved_from);
+	if (w->mounts.fd >= 0)
+		close(w->mounts.fd);
+	watch_close(w);
+	policy_free(w->policies);
+	stop_alerts(w);
+	free(w->status_path);
+	free(w->metrics_path);
+	free(w->evidence_dir);
+	for (i = 0; i < w->exclude_count; i++)
+		glob_free(w->excludes[i]);
+	free(w->excludes);
+	pathset_free(&w->unclaimed);
+	buf_free(&w->sig);
+	buf_free(&w->path);
+	buf_free(&w->ctx_path);
+	drift_child_free(&w->ctx);
+}
+
 int
 daemon_run(struct store *store, const struct uw_watch_opts *opts,
     struct uw_error *err)
 {
 	struct watcher w;
-	struct pollfd pfd[2];
-	struct uw_container sidecar;
-	int64_t now, next_due;
-	size_t i;
-	int rc, n, host = opts->upper == NULL, timeout;
+	int rc, crc;
 
 	memset(&w, 0, sizeof(w));
 	w.store = store;
@@ -403,276 +715,29 @@ daemon_run(struct store *store, const struct uw_watch_opts *opts,
 	w.err = err;
 	w.mounts.fd = -1;
 	w.look = scan_path;
-	w.quiet_ns = (int64_t)(opts->quiet_ms ? opts->quiet_ms :
-	    DEFAULT_QUIET_MS) * 1000000;
-	w.max_hold_ns = 10 * w.quiet_ns;
-	w.rescan_ns = (int64_t)(opts->rescan_seconds ? opts->rescan_seconds :
-	    DEFAULT_RESCAN_S) * 1000000000;
-	w.limited_rescan_ns = (int64_t)LIMITED_RESCAN_S * 1000000000;
-	if (w.limited_rescan_ns > w.rescan_ns)
-		w.limited_rescan_ns = w.rescan_ns;
 	buf_init(&w.sig, 1 << 16);
 	buf_init(&w.path, WALK_MAX_PATH);
 	buf_init(&w.ctx_path, WALK_MAX_PATH);
 	buf_init(&w.moved_from, WALK_MAX_PATH);
 	drift_child_init(&w.ctx);
-	if (opts->upper != NULL && opts->image == NULL)
-		return seterr(err, -EINVAL, "--upper needs --image");
-	w.excludes = calloc(opts->exclude_count + 1, sizeof(*w.excludes));
-	if (w.excludes == NULL)
-		return seterr(err, -ENOMEM, "out of memory");
-	for (i = 0; i < opts->exclude_count; i++) {
-		w.excludes[i] = glob_compile(opts->excludes[i],
-		    strlen(opts->excludes[i]));
-		if (w.excludes[i] == NULL) {
-			rc = seterr(err, -EINVAL, "bad exclude pattern: %s",
-			    opts->excludes[i]);
-			goto out;
-		}
-		w.exclude_count++;
-	}
-	rc = store_next_event_id(store, &w.next_id, err);
-	/* A burst journals thousands of rows per transaction: SQLite's
-	 * default 2 MiB page cache would spill them, writing pages twice. */
-	if (rc == 0)
-		rc = store_set_cache(store, 16384, err);
-	if (rc < 0)
-		goto out;
-	/* Not at the commit that passes 1000 pages, in the middle of a
-	 * burst: when the watcher is about to wait. */
-	store_defer_checkpoints(store);
-	if (opts->policy_path_count > 0) {
-		rc = load_policies(&w, 0);
-		if (rc < 0)
-			goto out;
-	}
-	if (opts->alert_url != NULL || opts->alert_syslog) {
-		struct alert_opts ao;
-
-		memset(&ao, 0, sizeof(ao));
-		ao.url = opts->alert_url;
-		ao.syslog = opts->alert_syslog;
-		ao.dedupe_seconds = opts->dedupe_seconds;
-		w.alerter = alert_new(&ao, err);
-		if (w.alerter == NULL) {
-			rc = err->code;
-			goto out;
-		}
-	}
-	if (!overlay_trusted_xattrs_readable())
-		daemon_coverage(&w, NULL, "%s", UW_TRUSTED_XATTRS_TEXT);
-	if (opts->evidence_dir != NULL) {
-		w.evidence_dir = strdup(opts->evidence_dir);
-	} else {
-		char *slash;
-
-		w.evidence_dir = malloc(strlen(store_path(store)) + 16);
-		if (w.evidence_dir != NULL) {
-			strcpy(w.evidence_dir, store_path(store));
-			slash = strrchr(w.evidence_dir, '/');
-			strcpy(slash != NULL ? slash + 1 : w.evidence_dir,
-			    "evidence");
-		}
-	}
-	if (w.evidence_dir == NULL) {
-		rc = seterr(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	w.status_path = sibling(store_path(store), "status.json");
-	w.metrics_path = sibling(store_path(store), "upperwatch.prom");
-	if (w.status_path == NULL || w.metrics_path == NULL) {
-		rc = seterr(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	w.started_ns = now_real_ns();
-	w.status_ns = now_mono_ns();
-	rc = watch_open(&w);
-	if (rc < 0)
-		goto out;
-	if (host) {
-		w.mounts.fd = open("/proc/self/mountinfo", O_RDONLY |
-		    O_CLOEXEC);
-		if (w.mounts.fd < 0) {
-			rc = seterr(err, -errno, "/proc/self/mountinfo: %s",
-			    strerror(errno));
-			goto out;
-		}
-		rc = sync_containers(&w);
-		if (rc == 0 && opts->container != NULL && w.ctr_count == 0)
-			rc = seterr(err, -ENOENT, "no container %s on this "
-			    "host", opts->container);
-	} else {
-		memset(&sidecar, 0, sizeof(sidecar));
-		sidecar.id = opts->upper;
-		sidecar.name = sidecar.runtime = sidecar.image_id = "";
-		sidecar.pod = sidecar.pod_namespace = sidecar.cgroup_v2 = "";
-		sidecar.cgroup_v1_freezer = "";
-		sidecar.image = opts->image;
-		sidecar.image_key = opts->image;
-		sidecar.upper = opts->upper;
-		sidecar.mount_point = opts->upper;
-		rc = sync_start(&w, &sidecar);
-		if (rc == 0 && w.ctr_count == 0)
-			rc = seterr(err, -ENOENT, "%s: %s", opts->upper,
-			    err->msg);
-	}
-	if (rc == 0)
-		rc = journal_commit(&w);
-
-	while (rc == 0 && !w.stop_requested &&
-	    !(opts->stop != NULL && *opts->stop)) {
-		if (w.alerter != NULL && now_mono_ns() >= w.alert_check_ns) {
-			uint64_t sent, dropped, suppressed, queued;
-
-			/* A sink that is down must not go unnoticed. */
-			w.alert_check_ns = now_mono_ns() + 60000000000LL;
-			alert_stats(w.alerter, &sent, &dropped, &suppressed,
-			    &queued);
-			if (dropped > w.alert_dropped)
-				daemon_warn(&w, "%llu alerts dropped so far "
-				    "(the alert sink is down or slow; %llu "
-				    "queued, %llu sent)",
-				    (unsigned long long)dropped,
-				    (unsigned long long)queued,
-				    (unsigned long long)sent);
-			w.alert_dropped = dropped;
-		}
-		if (now_mono_ns() - w.status_ns >= STATUS_NS)
-			status_write(&w, 0);
-		if (w.journal_down && now_mono_ns() >= w.journal_retry_ns) {
-			rc = journal_recover(&w);
-			if (rc < 0)
-				break;
-		}
-		if (opts->reload != NULL && *opts->reload) {
-			*opts->reload = 0;
-			if (opts->policy_path_count > 0) {
-				rc = load_policies(&w, 1);
-				if (rc < 0)
-					break;
-			}
-		}
-		now = now_mono_ns();
-		next_due = now + 1000000000;
-		rc = watch_drain(&w, now, &next_due);
-		if (rc < 0)
-			break;
-		for (i = 0; i < w.ctr_count && rc == 0; i++) {
-			struct wctr *c = w.ctrs[i];
-
-			if (c->needs_rescan || now >= c->next_rescan_ns)
-				rc = scan_container(&w, c);
-			if (c->next_rescan_ns < next_due)
-				next_due = c->next_rescan_ns;
-		}
-		if (rc < 0)
-			break;
-		if (w.in_txn && (now_mono_ns() - w.txn_start_ns >=
-		    COMMIT_NS || next_due - now > COMMIT_NS)) {
-			rc = journal_commit(&w);
-			if (rc < 0)
-				break;
-		}
-		if (w.in_txn && w.txn_start_ns + COMMIT_NS < next_due)
-			next_due = w.txn_start_ns + COMMIT_NS;
-		if (w.resync_ns != 0 && w.resync_ns < next_due)
-			next_due = w.resync_ns;
-		if (w.journal_down && w.journal_retry_ns < next_due)
-			next_due = w.journal_retry_ns;
-		if (w.alerter != NULL) {
-			int64_t due = alert_tick(w.alerter, now_mono_ns());
-
-			if (due < next_due)
-				next_due = due;
-		}
-		timeout = (int)((next_due - now_mono_ns() + 999999) /
-		    1000000);
-		if (timeout < 0)
-			timeout = 0;
-		pfd[0].fd = w.inotify_fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = w.mounts.fd;
-		pfd[1].events = POLLPRI;
-		pfd[0].revents = pfd[1].revents = 0;
-		if (timeout > 0 && idle(&w) != 0)
-			break;
-		if (timeout > 0 && !w.in_txn && !w.journal_down &&
-		    store_wal_pages(store) >= CKPT_IDLE_PAGES) {
-			if (store_checkpoint(store, err) < 0) {
-				rc = journal_fail(&w, -EIO);
-				if (rc < 0)
-					break;
-			}
-			continue;	/* time has passed: look again */
-		}
-		n = poll(pfd, w.mounts.fd >= 0 ? 2 : 1, timeout);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = seterr(err, -errno, "poll: %s", strerror(errno));
-			break;
-		}
-		now = now_mono_ns();
-		if (pfd[0].revents & POLLIN)
-			rc = watch_read(&w, now);
-		if (rc == 0 && ((pfd[1].revents & (POLLPRI | POLLERR)) ||
-		    (w.resync_ns != 0 && now_mono_ns() >= w.resync_ns))) {
-			rc = journal_commit(&w);
-			if (rc == 0)
-				rc = sync_containers(&w);
-		}
-	}
-	if (w.in_txn) {
-		int crc = journal_commit(&w);
-
+	rc = daemon_init(&w);
+	if (rc == 0) {
+		rc = daemon_start(&w);
 		if (rc == 0)
-			rc = crc;
+			rc = journal_commit(&w);
+		while (rc == 0 && !w.stop_requested &&
+		    !(opts->stop != NULL && *opts->stop))
+			rc = daemon_turn(&w);
+		if (rc > 0)
+			rc = 0;
+		if (w.in_txn) {
+			crc = journal_commit(&w);
+			if (rc == 0)
+				rc = crc;
+		}
+		idle(&w);
 	}
-	idle(&w);
-out:
-	store_resume_checkpoints(store);	/* the handle outlives us */
-	/* the last status, while everything it reports still exists */
-	if (w.status_path != NULL && w.metrics_path != NULL)
-		status_write(&w, 1);
-	for (i = 0; i < w.ctr_count; i++)
-		sync_ctr_free(w.ctrs[i]);
-	free(w.ctrs);
-	buf_free(&w.moved_from);
-	if (w.mounts.fd >= 0)
-		close(w.mounts.fd);
-	watch_close(&w);
-	policy_free(w.policies);
-	if (w.alerter != NULL) {
-		uint64_t sent, dropped, suppressed, queued;
-
-		alert_stop(w.alerter);
-		alert_stats(w.alerter, &sent, &dropped, &suppressed, &queued);
-		alert_free(w.alerter);
-		if (dropped + queued > 0)
-			daemon_warn(&w, "alerts: %llu sent, %llu dropped "
-			    "(sink down or queue full), %llu held back "
-			    "(dedupe, bursts)", (unsigned long long)sent,
-			    (unsigned long long)(dropped + queued),
-			    (unsigned long long)suppressed);
-		else if (suppressed > 0 || sent > 0)
-			daemon_notice(&w, "alerts: %llu sent, %llu dropped "
-			    "(sink down or queue full), %llu held back "
-			    "(dedupe, bursts)",
-			    (unsigned long long)sent,
-			    (unsigned long long)(dropped + queued),
-			    (unsigned long long)suppressed);
-	}
-	free(w.status_path);
-	free(w.metrics_path);
-	free(w.evidence_dir);
-	for (i = 0; i < w.exclude_count; i++)
-		glob_free(w.excludes[i]);
-	free(w.excludes);
-	pathset_free(&w.unclaimed);
-	buf_free(&w.sig);
-	buf_free(&w.path);
-	buf_free(&w.ctx_path);
-	drift_child_free(&w.ctx);
+	daemon_cleanup(&w);
 	if (rc == 0 && w.stop_rc < 0)
 		rc = seterr(err, w.stop_rc, "handing events out failed: %s",
 		    strerror(-w.stop_rc));

@@ -151,33 +151,21 @@ degraded_reasons(struct watcher *w, FILE *f, int *count)
  * not a port: the daemon needs no network).  Both are written even when
  * the disk is full (write_status_file).
  */
-void
-status_write(struct watcher *w, int final)
+/* What the status and the metrics both show, summed once. */
+struct totals {
+	uint64_t sent, dropped, suppressed, queued;
+	uint64_t watches, degraded, limited, unwatched, incomplete;
+	double rate;
+};
+
+static void
+status_json(struct watcher *w, const struct totals *t, int final)
 {
-	uint64_t sent = 0, dropped = 0, suppressed = 0, queued = 0;
-	uint64_t watches = 0, degraded = 0, limited = 0, unwatched = 0;
-	uint64_t incomplete = 0;
-	int64_t now = now_mono_ns();
-	double interval, rate;
 	char *text = NULL;
 	size_t i, len = 0;
 	int first = 1, inner, reasons = 0;
 	FILE *f;
 
-	interval = (double)(now - w->status_ns) / 1e9;
-	rate = interval > 0 ? (double)(w->events_total -
-	    w->events_at_status) / interval : 0;
-	w->status_ns = now;
-	w->events_at_status = w->events_total;
-	if (w->alerter != NULL)
-		alert_stats(w->alerter, &sent, &dropped, &suppressed, &queued);
-	for (i = 0; i < w->ctr_count; i++) {
-		watches += w->ctrs[i]->wd_count;
-		degraded += w->ctrs[i]->degraded[0] != '\0';
-		limited += w->ctrs[i]->limited != LIMIT_NONE;
-		unwatched += w->ctrs[i]->unwatched;
-		incomplete += w->ctrs[i]->incomplete[0] != '\0';
-	}
 	f = open_memstream(&text, &len);
 	if (f == NULL)
 		return;
@@ -186,17 +174,17 @@ status_write(struct watcher *w, int final)
 	jsonw_int(f, &first, "updated", now_real_ns());
 	jsonw_int(f, &first, "started", w->started_ns);
 	jsonw_uint(f, &first, "events_total", w->events_total);
-	jsonw_double(f, &first, "events_per_second", rate);
+	jsonw_double(f, &first, "events_per_second", t->rate);
 	jsonw_uint(f, &first, "error_events", w->error_events);
-	jsonw_uint(f, &first, "watches", watches);
+	jsonw_uint(f, &first, "watches", t->watches);
 	jsonw_int(f, &first, "watch_limit",
 	    watch_system_limit());
 	jsonw_uint(f, &first, "max_watches_per_container", w->max_watches);
-	jsonw_uint(f, &first, "unwatched_dirs", unwatched);
-	jsonw_uint(f, &first, "alerts_sent", sent);
-	jsonw_uint(f, &first, "alerts_dropped", dropped);
-	jsonw_uint(f, &first, "alerts_suppressed", suppressed);
-	jsonw_uint(f, &first, "alerts_queued", queued);
+	jsonw_uint(f, &first, "unwatched_dirs", t->unwatched);
+	jsonw_uint(f, &first, "alerts_sent", t->sent);
+	jsonw_uint(f, &first, "alerts_dropped", t->dropped);
+	jsonw_uint(f, &first, "alerts_suppressed", t->suppressed);
+	jsonw_uint(f, &first, "alerts_queued", t->queued);
 	jsonw_uint(f, &first, "responses_done", w->responses_done);
 	jsonw_uint(f, &first, "responses_failed", w->responses_failed);
 	jsonw_str(f, &first, "policy_set", w->policies ?
@@ -236,8 +224,14 @@ status_write(struct watcher *w, int final)
 	if (fclose(f) == 0)
 		(void)write_status_file(w->status_path, text, len, ' ');
 	free(text);
-	text = NULL;
-	len = 0;
+}
+
+static void
+status_metrics(struct watcher *w, const struct totals *t)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
 
 	f = open_memstream(&text, &len);
 	if (f == NULL)
@@ -254,15 +248,16 @@ status_write(struct watcher *w, int final)
 	METRIC("containers_watched", "gauge", "Containers watched.",
 	    w->ctr_count);
 	METRIC("containers_degraded", "gauge",
-	    "Containers that could not be scanned.", degraded);
+	    "Containers that could not be scanned.", t->degraded);
 	METRIC("containers_rescan_only", "gauge",
 	    "Containers rescanned instead of watched (over a watch limit).",
-	    limited);
+	    t->limited);
 	METRIC("baselines_incomplete", "gauge",
-	    "Watched containers whose baseline is incomplete.", incomplete);
+	    "Watched containers whose baseline is incomplete.",
+	    t->incomplete);
 	METRIC("unwatched_dirs", "gauge",
 	    "Dirs that could not be watched (their container is rescanned).",
-	    unwatched);
+	    t->unwatched);
 	METRIC("journal_ok", "gauge",
 	    "1 when the journal writes, 0 when it cannot (disk full).",
 	    !w->journal_down);
@@ -270,15 +265,16 @@ status_write(struct watcher *w, int final)
 	    "Events handed out but not journaled yet.", w->unjournaled);
 	METRIC("coverage_warnings_total", "counter",
 	    "Warnings that coverage was lowered.", w->coverage_total);
-	METRIC("inotify_watches", "gauge", "inotify watches held.", watches);
+	METRIC("inotify_watches", "gauge", "inotify watches held.",
+	    t->watches);
 	METRIC("inotify_watch_limit", "gauge",
 	    "fs.inotify.max_user_watches.",
 	    watch_system_limit());
-	METRIC("alerts_sent_total", "counter", "Alerts delivered.", sent);
+	METRIC("alerts_sent_total", "counter", "Alerts delivered.", t->sent);
 	METRIC("alerts_dropped_total", "counter",
-	    "Alerts dropped (sink down or queue full).", dropped);
+	    "Alerts dropped (sink down or queue full).", t->dropped);
 	METRIC("alerts_suppressed_total", "counter",
-	    "Alerts held back by dedupe or burst summaries.", suppressed);
+	    "Alerts held back by dedupe or burst summaries.", t->suppressed);
 	METRIC("responses_done_total", "counter",
 	    "Pauses and kills carried out.", w->responses_done);
 	METRIC("responses_failed_total", "counter",
@@ -290,7 +286,7 @@ status_write(struct watcher *w, int final)
 	fprintf(f, "# HELP upperwatch_events_per_second Drift events per "
 	    "second since the last update.\n# TYPE "
 	    "upperwatch_events_per_second gauge\n"
-	    "upperwatch_events_per_second %.3f\n", rate);
+	    "upperwatch_events_per_second %.3f\n", t->rate);
 	fprintf(f, "# HELP upperwatch_policy_set_info The policy set in "
 	    "use.\n# TYPE upperwatch_policy_set_info gauge\n"
 	    "upperwatch_policy_set_info{digest=\"%s\"} 1\n",
@@ -298,6 +294,34 @@ status_write(struct watcher *w, int final)
 	if (fclose(f) == 0)
 		(void)write_status_file(w->metrics_path, text, len, '\n');
 	free(text);
+}
+
+void
+status_write(struct watcher *w, int final)
+{
+	struct totals t;
+	int64_t now = now_mono_ns();
+	double interval;
+	size_t i;
+
+	memset(&t, 0, sizeof(t));
+	interval = (double)(now - w->status_ns) / 1e9;
+	t.rate = interval > 0 ? (double)(w->events_total -
+	    w->events_at_status) / interval : 0;
+	w->status_ns = now;
+	w->events_at_status = w->events_total;
+	if (w->alerter != NULL)
+		alert_stats(w->alerter, &t.sent, &t.dropped, &t.suppressed,
+		    &t.queued);
+	for (i = 0; i < w->ctr_count; i++) {
+		t.watches += w->ctrs[i]->wd_count;
+		t.degraded += w->ctrs[i]->degraded[0] != '\0';
+		t.limited += w->ctrs[i]->limited != LIMIT_NONE;
+		t.unwatched += w->ctrs[i]->unwatched;
+		t.incomplete += w->ctrs[i]->incomplete[0] != '\0';
+	}
+	status_json(w, &t, final);
+	status_metrics(w, &t);
 }
 
 /* ---- reading it back ---- */
