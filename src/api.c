@@ -251,44 +251,6 @@ uw_journal_foreach(struct uw_db *db, const char *container, int64_t since_ns,
 	    journal_one, &j, err);
 }
 
-struct find_ctr {
-	const char *want;
-	struct respond_target t;
-	char *strs[5];
-	int matches;
-};
-
-static int
-find_ctr(const struct uw_container *c, void *arg)
-{
-	struct find_ctr *f = arg;
-	int exact = strcmp(c->id, f->want) == 0;
-
-	if (!exact && strcmp(c->name, f->want) != 0 &&
-	    (strlen(f->want) < 4 || strncmp(c->id, f->want,
-	    strlen(f->want)) != 0))
-		return 0;
-	f->matches++;
-	free(f->strs[0]);
-	free(f->strs[1]);
-	free(f->strs[2]);
-	free(f->strs[3]);
-	free(f->strs[4]);
-	f->strs[4] = NULL;
-	for (size_t k = 0; k < c->label_count; k++)
-		if (strcmp(c->labels[k].key, "containerd.namespace") == 0)
-			f->strs[4] = strdup(c->labels[k].value);
-	f->strs[0] = strdup(c->id);
-	f->strs[1] = strdup(c->runtime);
-	f->strs[2] = strdup(c->cgroup_v1_freezer);
-	f->strs[3] = strdup(c->cgroup_v2);
-	if (exact) {
-		f->matches = 1;
-		return 1;
-	}
-	return 0;
-}
-
 /* The journal of a resume: the response row, straight into the store.
  * A failure is the caller's error only when the resume itself worked. */
 struct resume_journal {
@@ -318,44 +280,48 @@ uw_container_resume(struct uw_db *db, const char *container,
 {
 	struct resume_journal j = { db->store, err };
 	struct respond_sink sink = { .journal = resume_journal, .arg = &j };
-	struct find_ctr f;
+	struct respond_target t;
+	struct uw_container *c;
 	char method[64];
-	int rc, i;
+	int rc;
 
-	memset(&f, 0, sizeof(f));
-	f.want = container;
-	rc = discover_foreach(NULL, find_ctr, &f, NULL, err);
-	if (rc < 0)
-		goto out;
-	if (f.matches == 0 || f.strs[0] == NULL) {
-		rc = seterr(err, -ENOENT, "no container %s on this host",
-		    container);
-		goto out;
-	}
-	if (f.matches > 1) {
-		rc = seterr(err, -EINVAL, "%s names %d containers: give the "
-		    "id", container, f.matches);
-		goto out;
-	}
-	rc = store_last_pause(db->store, f.strs[0], method, sizeof(method),
-	    err);
-	if (rc < 0)
-		goto out;
-	if (rc == 1) {
+	c = discover_find(container, err);
+	if (c == NULL)
+		return err->code;
+	rc = store_last_pause(db->store, c->id, method, sizeof(method), err);
+	if (rc == 1)
 		rc = seterr(err, -ENOENT, "container %s was not paused by "
-		    "upperwatch", f.strs[0]);
-		goto out;
+		    "upperwatch", c->id);
+	if (rc == 0) {
+		respond_target_of(c, &t);
+		rc = respond_resume_journaled(&sink, &t, method, err);
 	}
-	f.t.id = f.strs[0];
-	f.t.runtime = f.strs[1];
-	f.t.v1_freezer = f.strs[2];
-	f.t.v2 = f.strs[3];
-	f.t.ns = f.strs[4];
-	rc = respond_resume_journaled(&sink, &f.t, method, err);
-out:
-	for (i = 0; i < 5; i++)
-		free(f.strs[i]);
+	discover_copy_free(c);
 	return rc;
+}
+
+UW_API enum uw_container_match
+uw_container_match(const struct uw_container *c, const char *want)
+{
+	return discover_match(c, want);
+}
+
+UW_API struct uw_container *
+uw_container_find(const char *want, struct uw_error *err)
+{
+	return discover_find(want, err);
+}
+
+UW_API struct uw_container *
+uw_container_copy(const struct uw_container *c)
+{
+	return discover_copy(c);
+}
+
+UW_API void
+uw_container_free(struct uw_container *c)
+{
+	discover_copy_free(c);
 }
 
 /* ---- doors to the parts ---- */

@@ -80,17 +80,6 @@ struct uw_db *cli_open_db(struct cli_ctx *ctx, unsigned flags);
 int cli_container_path(const char *arg, const unsigned char **path,
     size_t *len);
 
-/* What --container needs of a container, copied out of discovery. */
-struct cli_container {
-	char *id;
-	char *image_key;
-	char *upper;
-	char **lower;
-	size_t lower_count;
-	unsigned overlay_flags;		/* UW_OVERLAY_*, as the kernel
-					 * applies the mount's options */
-};
-
 /*
  * --overlay-options OPTS: the overlay mount options that shape what an
  * upper dir or layer means, as mount(8) takes them ("userxattr",
@@ -122,10 +111,10 @@ int cli_overlay_options(const struct cli_cmd *cmd, const char *opts,
 	"metacopy and\n"							\
 	"                   redirect xattrs the kernel wrote followed\n"
 
-/* Find one container by id, name or a unique id prefix (4+ characters);
- * prints why on failure and returns -1. */
-int cli_find_container(const char *want, struct cli_container *out);
-void cli_container_free(struct cli_container *c);
+/* The container `want` names (uw_container_find): its full id, else a
+ * unique name, else a unique id prefix (4+ characters).  Prints why and
+ * returns NULL when there is none; free with uw_container_free. */
+struct uw_container *cli_find_container(const char *want);
 
 /* upperwatch(8) in roff, and the bash completion, from the command
  * table (cli_doc.c). */

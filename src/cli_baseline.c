@@ -53,7 +53,7 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_error err;
 	struct uw_db *db = NULL;
 	const char *image = NULL, *rootfs = NULL, *container = NULL;
-	struct cli_container found;
+	struct uw_container *found = NULL;
 	char *end;
 	unsigned long jobs = 0;
 	int json = 0, quiet = 0, c, rc, tty, opt_status;
@@ -106,21 +106,21 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_usage_error(cmd, "bad option");
 		}
 	}
-	memset(&found, 0, sizeof(found));
 	if (container != NULL) {
 		if (image != NULL || rootfs != NULL || optind < argc)
 			return cli_usage_error(cmd, "--container takes no "
 			    "--image, --rootfs or layers");
-		if (cli_find_container(container, &found) < 0)
+		found = cli_find_container(container);
+		if (found == NULL)
 			return CLI_ERROR;
-		if (found.lower_count == 0) {
+		if (found->lower_count == 0) {
 			cli_error("container %s has no image layers", container);
-			cli_container_free(&found);
+			uw_container_free(found);
 			return CLI_ERROR;
 		}
-		image = found.image_key;
+		image = found->image_key;
 		if (!flags_given)
-			overlay_flags = found.overlay_flags;
+			overlay_flags = found->overlay_follow;
 	}
 	if (image == NULL)
 		return cli_usage_error(cmd, "--image REF is required");
@@ -135,8 +135,8 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	if (container != NULL) {
 		/* From the image's layers, never from the running container,
 		 * which may already be compromised. */
-		opts.layers = (const char *const *)found.lower;
-		opts.layer_count = found.lower_count;
+		opts.layers = found->lower;
+		opts.layer_count = found->lower_count;
 	} else if (rootfs != NULL) {
 		opts.layers = (const char *const *)&rootfs;
 		opts.layer_count = 1;
@@ -154,7 +154,7 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 
 	db = cli_open_db(ctx, 0);
 	if (db == NULL) {
-		cli_container_free(&found);
+		uw_container_free(found);
 		return CLI_ERROR;
 	}
 	/* Layers as snapshotters extract them mark opaque dirs and
@@ -167,7 +167,7 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	uw_db_close(db);
 	if (rc < 0) {
 		cli_error("%s", err.msg);
-		cli_container_free(&found);
+		uw_container_free(found);
 		return rc == -ECANCELED ? CLI_INTERRUPTED : CLI_ERROR;
 	}
 	mbps = stats.seconds > 0 ? (double)stats.bytes / 1e6 / stats.seconds :
@@ -205,7 +205,7 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		    "incomplete: %llu entries not recorded; first: %s\n",
 		    image, (unsigned long long)stats.skipped,
 		    stats.incomplete);
-	cli_container_free(&found);
+	uw_container_free(found);
 	return CLI_OK;
 }
 

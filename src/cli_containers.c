@@ -385,99 +385,15 @@ const struct cli_cmd cli_cmd_containers = {
 
 /* ---- finding one container ---- */
 
-struct find {
-	const char *want;
-	struct cli_container *out;
-	int matches;		/* by name or id prefix */
-	int exact;		/* by the full id */
-};
-
-static void
-found_free(struct cli_container *c)
+struct uw_container *
+cli_find_container(const char *want)
 {
-	size_t i;
-
-	free(c->id);
-	free(c->image_key);
-	free(c->upper);
-	for (i = 0; i < c->lower_count; i++)
-		free(c->lower[i]);
-	free(c->lower);
-	memset(c, 0, sizeof(*c));
-}
-
-static int
-keep(struct find *f, const struct uw_container *c)
-{
-	size_t i;
-
-	found_free(f->out);
-	f->out->id = strdup(c->id);
-	f->out->image_key = strdup(c->image_key);
-	f->out->upper = strdup(c->upper);
-	f->out->overlay_flags = c->overlay_follow;
-	f->out->lower = calloc(c->lower_count + 1, sizeof(char *));
-	if (f->out->id == NULL || f->out->image_key == NULL ||
-	    f->out->upper == NULL || f->out->lower == NULL)
-		return -ENOMEM;
-	for (i = 0; i < c->lower_count; i++) {
-		f->out->lower[i] = strdup(c->lower[i]);
-		if (f->out->lower[i] == NULL)
-			return -ENOMEM;
-		f->out->lower_count++;
-	}
-	return 0;
-}
-
-static int
-find_one(const struct uw_container *c, void *arg)
-{
-	struct find *f = arg;
-
-	if (strcmp(c->id, f->want) == 0) {
-		f->exact = 1;
-		return keep(f, c) < 0 ? -ENOMEM : 1;
-	}
-	/* A name may be shared (replicas): ambiguous like a prefix. */
-	if (strcmp(c->name, f->want) == 0 || (strlen(f->want) >= 4 &&
-	    strncmp(c->id, f->want, strlen(f->want)) == 0)) {
-		f->matches++;
-		return keep(f, c) < 0 ? -ENOMEM : 0;
-	}
-	return 0;
-}
-
-int
-cli_find_container(const char *want, struct cli_container *out)
-{
+	struct uw_container *c;
 	struct uw_error err;
-	struct find f = { want, out, 0, 0 };
-	int rc;
 
-	memset(out, 0, sizeof(*out));
-	rc = uw_containers_foreach(NULL, find_one, &f, NULL, &err);
-	if (rc < 0) {
-		cli_error("%s", rc == -ENOMEM ? "out of memory" : err.msg);
-		found_free(out);
-		return -1;
-	}
-	if (f.matches == 0 && !f.exact) {
-		cli_error("no container %s on this host (see 'upperwatch "
-		    "containers')", want);
-		found_free(out);
-		return -1;
-	}
-	if (f.matches > 1 && !f.exact) {
-		cli_error("%s names %d containers: give the id (see "
-		    "'upperwatch containers')", want, f.matches);
-		found_free(out);
-		return -1;
-	}
-	return 0;
-}
-
-void
-cli_container_free(struct cli_container *c)
-{
-	found_free(c);
+	c = uw_container_find(want, &err);
+	if (c == NULL)
+		cli_error("%s%s", err.msg, err.code == -ENOMEM ? "" :
+		    " (see 'upperwatch containers')");
+	return c;
 }

@@ -146,12 +146,11 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	struct diff_out out;
 	struct uw_error err;
 	struct uw_db *db;
-	struct cli_container found;
+	struct uw_container *found = NULL;
 	const char *container = NULL;
 	int c, rc, opt_status, flags_given = 0;
 
 	memset(&opts, 0, sizeof(opts));
-	memset(&found, 0, sizeof(found));
 	memset(&out, 0, sizeof(out));
 	while ((c = getopt_long(argc, argv, "hi:x:", longopts, NULL)) != -1) {
 		if (cli_common_option(c, cmd, ctx, &opt_status)) {
@@ -198,12 +197,13 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		if (opts.image != NULL || optind < argc)
 			return cli_usage_error(cmd, "--container takes no "
 			    "--image or UPPERDIR");
-		if (cli_find_container(container, &found) < 0)
+		found = cli_find_container(container);
+		if (found == NULL)
 			return CLI_ERROR;
-		opts.image = found.image_key;
-		opts.upper = found.upper;
+		opts.image = found->image_key;
+		opts.upper = found->upper;
 		if (!flags_given)
-			opts.overlay_flags = found.overlay_flags;
+			opts.overlay_flags = found->overlay_follow;
 	} else {
 		if (opts.image == NULL)
 			return cli_usage_error(cmd, "--image REF is required");
@@ -227,19 +227,19 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	out.container.pod = out.container.pod_namespace = "";
 	out.container.image = opts.image;
 	if (container != NULL) {
-		out.container.id = found.id;
+		out.container.id = found->id;
 		out.container.image_key = opts.image;
 	}
 	db = cli_open_db(ctx, UW_DB_READONLY);
 	if (db == NULL) {
-		cli_container_free(&found);
+		uw_container_free(found);
 		return CLI_ERROR;
 	}
 	if (!uw_trusted_xattrs_readable())
 		fprintf(stderr, "upperwatch: %s\n", UW_TRUSTED_XATTRS_WARNING);
 	rc = uw_diff(db, &opts, &stats, &err);
 	uw_db_close(db);
-	cli_container_free(&found);
+	uw_container_free(found);
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = seterr(&err, -EIO, "cannot write the output");
 	if (rc < 0) {

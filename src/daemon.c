@@ -80,7 +80,7 @@ daemon_coverage(struct watcher *w, const struct wctr *c, const char *fmt, ...)
 	if (w->opts->on_notice != NULL)
 		w->opts->on_notice(UW_NOTICE_COVERAGE, msg, w->opts->arg);
 	if (w->alerter != NULL)
-		alert_coverage(w->alerter, c != NULL ? c->info.id : "", msg);
+		alert_coverage(w->alerter, c != NULL ? c->info->id : "", msg);
 }
 
 /*
@@ -180,20 +180,13 @@ daemon_respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 	};
 	struct respond_ctr r;
 	enum respond_outcome outcome;
-	size_t k;
 	int rc;
 
-	if (v->action >= UW_ACT_PAUSE && c->info.cgroup_v2[0] == '\0' &&
-	    c->info.cgroup_v1_freezer[0] == '\0')
+	if (v->action >= UW_ACT_PAUSE && c->info->cgroup_v2[0] == '\0' &&
+	    c->info->cgroup_v1_freezer[0] == '\0')
 		(void)sync_refresh(w, c);
 	memset(&r, 0, sizeof(r));
-	r.target.id = c->info.id;
-	r.target.runtime = c->info.runtime;
-	r.target.v1_freezer = c->info.cgroup_v1_freezer;
-	r.target.v2 = c->info.cgroup_v2;
-	for (k = 0; k < c->info.label_count; k++)
-		if (strcmp(c->info.labels[k].key, "containerd.namespace") == 0)
-			r.target.ns = c->info.labels[k].value;
+	respond_target_of(c->info, &r.target);
 	r.upper_fd = c->root_fd;
 	r.paused = c->paused;
 	r.killed = c->killed;
@@ -238,7 +231,7 @@ daemon_report(const struct uw_event *ev, void *arg)
 	    (!(known->flags & PENT_UNJOURNALED) || w->journal_down))
 		return 0;	/* reported already */
 	out = *ev;
-	out.container = &c->info;
+	out.container = c->info;
 	out.time_ns = now_real_ns();
 	out.id = w->next_id++;
 	if (known != NULL && (uint64_t)known->first_ns == sigval) {

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/inotify.h>
 
+#include "discover.h"
 #include "drift.h"
 #include "glob.h"
 #include "pathset.h"
@@ -71,12 +72,7 @@ enum limit_cause {
 };
 
 struct wctr {
-	struct uw_container info;	/* strings below are owned */
-	char *strs[11];
-	char **lower;
-	struct uw_label *labels;
-	size_t label_count;
-	char *mount_point;	/* the discovery key */
+	struct uw_container *info;	/* a copy (discover_copy) */
 	struct drift *drift;
 	int root_fd;
 	int *wds;
@@ -130,7 +126,7 @@ struct watcher {
 	int stop_requested;		/* on_event said stop */
 	int stop_rc;
 	int idle_failed;		/* on_idle said stop: not again */
-	int exact_only;			/* --container named one exactly */
+	enum uw_container_match match_best;	/* of --container on the host */
 	/* a dir's old path, until its MOVED_TO */
 	struct buf moved_from;
 	struct wctr *moved_ctr;

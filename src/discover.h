@@ -25,4 +25,21 @@ unsigned discover_overlay_flags(const struct mountinfo_entry *m);
 int discover_overlay_flags_for_upper(const char *upper, unsigned *flags,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* How `want` names `c` (uw_container_match). */
+enum uw_container_match discover_match(const struct uw_container *c,
+    const char *want);
+
+/* The container `want` names on this host, copied (uw_container_find). */
+struct uw_container *discover_find(const char *want, struct uw_error *err);
+
+/* A deep copy (uw_container_copy), and its free (uw_container_free). */
+struct uw_container *discover_copy(const struct uw_container *src);
+void discover_copy_free(struct uw_container *c);
+
+/* Fill a copy's empty cgroup dirs (what the runtime wrote after its
+ * mount was first seen); a set one is kept.  0 or -ENOMEM (the copy is
+ * unchanged then). */
+int discover_copy_set_cgroups(struct uw_container *c, const char *v2,
+    const char *v1) UW_WARN_UNUSED;
+
 #endif /* UW_DISCOVER_H */

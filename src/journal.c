@@ -152,14 +152,14 @@ journal_event(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 		return rc;
 	if (w->journal_down)
 		return 1;
-	rc = store_event_add(w->store, ev->id, ev->time_ns, c->info.id,
+	rc = store_event_add(w->store, ev->id, ev->time_ns, c->info->id,
 	    op_name(ev->op), ev->path, ev->path_len,
 	    file_type_name(ev->type), json, json_len,
 	    v ? severity_name(v->severity) : NULL,
 	    v ? action_name(v->action) : NULL, v ? v->policy_set : NULL,
 	    w->err);
 	if (rc == 0)
-		rc = store_state_put(w->store, c->info.id, ev->path,
+		rc = store_state_put(w->store, c->info->id, ev->path,
 		    ev->path_len, (const char *)w->sig.data, w->err);
 	if (rc < 0) {
 		rc = journal_fail(w, rc);
@@ -200,7 +200,7 @@ journal_forget(struct watcher *w, struct wctr *c, const unsigned char *path,
 	/* (`path` may be the entry's own key: the row goes first) */
 	rc = journal_begin(w);
 	if (rc == 0 && !w->journal_down) {
-		rc = store_state_del(w->store, c->info.id, path, len, w->err);
+		rc = store_state_del(w->store, c->info->id, path, len, w->err);
 		if (rc < 0)
 			rc = journal_fail(w, rc);
 	}
@@ -245,7 +245,7 @@ journal_load_state(struct watcher *w, struct wctr *c)
 {
 	int rc;
 
-	rc = store_state_foreach(w->store, c->info.id, load_state_row, c,
+	rc = store_state_foreach(w->store, c->info->id, load_state_row, c,
 	    w->err);
 	if (rc == -ENOMEM)
 		rc = seterr(w->err, rc, "out of memory");
@@ -291,7 +291,7 @@ reconcile(struct watcher *w, struct wctr *c)
 	int rc;
 
 	memset(&journal, 0, sizeof(journal));
-	rc = store_state_foreach(w->store, c->info.id, journal_state_row,
+	rc = store_state_foreach(w->store, c->info->id, journal_state_row,
 	    &journal, w->err);
 	for (i = 0; rc == 0 && (e = pathset_next(&c->reported, &i)) != NULL;) {
 		if (e->flags & PENT_UNJOURNALED)
@@ -305,7 +305,7 @@ reconcile(struct watcher *w, struct wctr *c)
 	for (i = 0; rc == 0 && (j = pathset_next(&journal, &i)) != NULL;) {
 		if (pathset_get(&c->reported, j->key, j->len, 0) != NULL)
 			continue;
-		rc = store_state_del(w->store, c->info.id, j->key, j->len,
+		rc = store_state_del(w->store, c->info->id, j->key, j->len,
 		    w->err);
 	}
 	pathset_free(&journal);

@@ -485,6 +485,21 @@ respond_kill(const struct respond_target *t, const char **method,
 
 /* ---- verdicts ---- */
 
+void
+respond_target_of(const struct uw_container *c, struct respond_target *t)
+{
+	size_t k;
+
+	memset(t, 0, sizeof(*t));
+	t->id = c->id;
+	t->runtime = c->runtime;
+	t->v1_freezer = c->cgroup_v1_freezer;
+	t->v2 = c->cgroup_v2;
+	for (k = 0; k < c->label_count; k++)
+		if (strcmp(c->labels[k].key, "containerd.namespace") == 0)
+			t->ns = c->labels[k].value;
+}
+
 static void
 say(const struct respond_sink *s, enum uw_notice_level level,
     const char *fmt, ...) UW_PRINTF(3, 4);

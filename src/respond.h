@@ -18,6 +18,10 @@ struct respond_target {
 	const char *ns;		/* containerd namespace, or NULL */
 };
 
+/* The target of container `c` (its strings, not copied). */
+void respond_target_of(const struct uw_container *c,
+    struct respond_target *t);
+
 /* Pause; *method says how ("runc", "podman", "docker" (the Engine API on
  * its socket), "ctr" (containerd), "cgroup-v1",
  * "cgroup-v2"), for respond_resume.  Returns once the tasks are frozen. */

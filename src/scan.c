@@ -587,7 +587,7 @@ scan_container(struct watcher *w, struct wctr *c)
 		return rc;
 	if (c->degraded[0] != '\0') {
 		daemon_notice(w, "container %s is scanned again",
-		    daemon_escs(w, c->info.id));
+		    daemon_escs(w, c->info->id));
 		c->degraded[0] = '\0';
 	}
 	/* Rescanned instead of watched: watched again once it is small
@@ -598,7 +598,7 @@ scan_container(struct watcher *w, struct wctr *c)
 	    (c->limited == LIMIT_SYSTEM && now_mono_ns() -
 	    c->limited_since_ns >= SYSTEM_LIMIT_RETRY_NS)) {
 		daemon_notice(w, "container %s is watched again (%llu dirs)",
-		    daemon_escs(w, c->info.id),
+		    daemon_escs(w, c->info->id),
 		    (unsigned long long)c->dirs_seen);
 		c->limited = LIMIT_NONE;
 		c->needs_rescan = 1;

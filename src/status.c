@@ -138,7 +138,7 @@ degraded_reasons(struct watcher *w, FILE *f, int *count)
 		if (what == NULL)
 			continue;
 		snprintf(line, sizeof(line), "container %s: %s",
-		    daemon_escs(w, c->info.id), what);
+		    daemon_escs(w, c->info->id), what);
 		if ((*count)++ > 0)
 			fputc(',', f);
 		jsonw_string(f, (const unsigned char *)line, strlen(line));
@@ -206,9 +206,9 @@ status_json(struct watcher *w, const struct totals *t, int final)
 			fputc(',', f);
 		inner = 1;
 		fputc('{', f);
-		jsonw_str(f, &inner, "id", c->info.id);
-		jsonw_str(f, &inner, "name", c->info.name);
-		jsonw_str(f, &inner, "runtime", c->info.runtime);
+		jsonw_str(f, &inner, "id", c->info->id);
+		jsonw_str(f, &inner, "name", c->info->name);
+		jsonw_str(f, &inner, "runtime", c->info->runtime);
 		jsonw_uint(f, &inner, "watches", c->wd_count);
 		jsonw_bool(f, &inner, "rescan_only", c->limited != LIMIT_NONE);
 		jsonw_uint(f, &inner, "unwatched_dirs", c->unwatched);

@@ -19,30 +19,12 @@
 #include "util.h"
 #include "walk.h"
 
-static char *
-xstrdup(const char *s)
-{
-	return strdup(s != NULL ? s : "");
-}
-
 void
 sync_ctr_free(struct wctr *c)
 {
-	size_t i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < sizeof(c->strs) / sizeof(c->strs[0]); i++)
-		free(c->strs[i]);
-	for (i = 0; c->lower != NULL && i < c->info.lower_count; i++)
-		free(c->lower[i]);
-	free(c->lower);
-	for (i = 0; i < c->label_count; i++) {
-		free((char *)c->labels[i].key);
-		free((char *)c->labels[i].value);
-	}
-	free(c->labels);
-	free(c->mount_point);
+	discover_copy_free(c->info);
 	drift_free(c->drift);
 	if (c->root_fd >= 0)
 		close(c->root_fd);
@@ -53,64 +35,22 @@ sync_ctr_free(struct wctr *c)
 	free(c);
 }
 
-/* Copy what discovery said of a container. */
+/* A container to watch, holding a copy of what discovery said of it. */
 static struct wctr *
 ctr_new(const struct uw_container *src)
 {
 	struct wctr *c;
-	const char *fields[11] = {
-		src->id, src->name, src->runtime, src->image, src->image_id,
-		src->image_key, src->pod, src->pod_namespace, src->upper,
-		src->cgroup_v2, src->cgroup_v1_freezer
-	};
-	size_t i;
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
 	c->root_fd = -1;
-	for (i = 0; i < 11; i++) {
-		c->strs[i] = xstrdup(fields[i]);
-		if (c->strs[i] == NULL)
-			goto fail;
+	c->info = discover_copy(src);
+	if (c->info == NULL) {
+		free(c);
+		return NULL;
 	}
-	c->info = *src;
-	c->info.id = c->strs[0];
-	c->info.name = c->strs[1];
-	c->info.runtime = c->strs[2];
-	c->info.image = c->strs[3];
-	c->info.image_id = c->strs[4];
-	c->info.image_key = c->strs[5];
-	c->info.pod = c->strs[6];
-	c->info.pod_namespace = c->strs[7];
-	c->info.upper = c->strs[8];
-	c->info.cgroup_v2 = c->strs[9];
-	c->info.cgroup_v1_freezer = c->strs[10];
-	c->info.mount_point = "";
-	c->mount_point = xstrdup(src->mount_point);
-	c->lower = calloc(src->lower_count + 1, sizeof(*c->lower));
-	c->labels = calloc(src->label_count + 1, sizeof(*c->labels));
-	if (c->mount_point == NULL || c->lower == NULL || c->labels == NULL)
-		goto fail;
-	for (i = 0; i < src->lower_count; i++) {
-		c->lower[i] = xstrdup(src->lower[i]);
-		if (c->lower[i] == NULL)
-			goto fail;
-	}
-	c->info.lower = (const char *const *)c->lower;
-	for (i = 0; i < src->label_count; i++) {
-		c->labels[i].key = xstrdup(src->labels[i].key);
-		c->labels[i].value = xstrdup(src->labels[i].value);
-		c->label_count++;
-		if (c->labels[i].key == NULL || c->labels[i].value == NULL)
-			goto fail;
-	}
-	c->info.labels = c->labels;
-	c->info.label_count = c->label_count;
 	return c;
-fail:
-	sync_ctr_free(c);
-	return NULL;
 }
 
 /*
@@ -126,7 +66,7 @@ sync_degrade(struct watcher *w, struct wctr *c, const char *why)
 		return;
 	snprintf(c->degraded, sizeof(c->degraded), "%s", why);
 	daemon_coverage(w, c, "container %s is degraded: %s; rescanned every "
-	    "%lld s until it can be read", daemon_escs(w, c->info.id), why,
+	    "%lld s until it can be read", daemon_escs(w, c->info->id), why,
 	    DEGRADED_RESCAN_NS / 1000000000);
 }
 
@@ -145,25 +85,27 @@ sync_start(struct watcher *w, const struct uw_container *info)
 {
 	struct uw_baseline_opts bopts;
 	struct uw_baseline_stats stats;
+	struct uw_container named;
 	struct walk_xattrs x;
 	struct wctr *c, **v;
 	int64_t image_id;
 	int rc;
 
+	if (w->opts->image != NULL) {
+		/* --image: its baseline is the one given */
+		named = *info;
+		named.image_key = w->opts->image;
+		if (named.image[0] == '\0')
+			named.image = w->opts->image;
+		info = &named;
+	}
 	c = ctr_new(info);
 	if (c == NULL)
 		return seterr(w->err, -ENOMEM, "out of memory");
 	c->alive = 1;
-	if (w->opts->image != NULL) {
-		free(c->strs[5]);
-		c->strs[5] = xstrdup(w->opts->image);
-		c->info.image_key = c->strs[5];
-		if (c->info.image[0] == '\0')
-			c->info.image = c->strs[5];
-	}
-	rc = store_image_id(w->store, c->info.image_key, &image_id, w->err);
+	rc = store_image_id(w->store, c->info->image_key, &image_id, w->err);
 	if (rc == -ENOENT && !w->opts->no_auto_baseline &&
-	    c->info.lower_count > 0 && w->opts->image == NULL) {
+	    c->info->lower_count > 0 && w->opts->image == NULL) {
 		/* First sight of this image: its baseline comes from its
 		 * layers, never from the running container.  A layer that
 		 * cannot be read whole (too deep, unreadable files) leaves
@@ -171,10 +113,10 @@ sync_start(struct watcher *w, const struct uw_container *info)
 		 * it anyway, and that is said. */
 		rc = journal_commit(w);
 		memset(&bopts, 0, sizeof(bopts));
-		bopts.image = c->info.image_key;
-		bopts.layers = c->info.lower;
-		bopts.layer_count = c->info.lower_count;
-		bopts.overlay_flags = c->info.overlay_follow;
+		bopts.image = c->info->image_key;
+		bopts.layers = c->info->lower;
+		bopts.layer_count = c->info->lower_count;
+		bopts.overlay_flags = c->info->overlay_follow;
 		bopts.allow_incomplete = 1;
 		bopts.cancel = w->opts->stop;
 		if (rc == 0)
@@ -182,19 +124,19 @@ sync_start(struct watcher *w, const struct uw_container *info)
 		if (rc == 0)
 			daemon_notice(w, "baseline of %s (%s) built from %zu "
 			    "layers: %llu entries in %.2f s",
-			    daemon_escs(w, c->info.image_key),
-			    daemon_escs(w, c->info.image[0] ? c->info.image :
-			    c->info.id), c->info.lower_count,
+			    daemon_escs(w, c->info->image_key),
+			    daemon_escs(w, c->info->image[0] ? c->info->image :
+			    c->info->id), c->info->lower_count,
 			    (unsigned long long)stats.entries, stats.seconds);
 	}
 	if (rc == 0)
-		rc = store_image_incomplete(w->store, c->info.image_key,
+		rc = store_image_incomplete(w->store, c->info->image_key,
 		    c->incomplete, sizeof(c->incomplete), w->err);
 	if (rc == -ENOMEM || rc == -ECANCELED)
 		goto fail;
 	if (rc < 0) {
 		daemon_coverage(w, c, "container %s is not watched: %s; tried "
-		    "again in %lld s", daemon_escs(w, c->info.id), w->err->msg,
+		    "again in %lld s", daemon_escs(w, c->info->id), w->err->msg,
 		    START_RETRY_NS / 1000000000);
 		w->resync_ns = now_mono_ns() + START_RETRY_NS;
 		sync_ctr_free(c);
@@ -203,14 +145,14 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	if (rc == 1)
 		daemon_coverage(w, c, "the baseline of %s is incomplete (%s): "
 		    "container %s is watched against what it holds",
-		    daemon_escs(w, c->info.image_key), c->incomplete,
-		    daemon_escs(w, c->info.id));
-	c->dialect = overlay_dialect(c->info.overlay_follow, 0);
-	c->drift = drift_new(w->store, c->info.image_key, w->err);
-	c->root_fd = walk_open_root(c->info.upper);
+		    daemon_escs(w, c->info->image_key), c->incomplete,
+		    daemon_escs(w, c->info->id));
+	c->dialect = overlay_dialect(c->info->overlay_follow, 0);
+	c->drift = drift_new(w->store, c->info->image_key, w->err);
+	c->root_fd = walk_open_root(c->info->upper);
 	if (c->drift == NULL || c->root_fd < 0) {
 		daemon_coverage(w, c, "container %s is not watched: %s; tried "
-		    "again in %lld s", daemon_escs(w, c->info.id),
+		    "again in %lld s", daemon_escs(w, c->info->id),
 		    c->drift == NULL ?
 		    w->err->msg : strerror(-c->root_fd),
 		    START_RETRY_NS / 1000000000);
@@ -230,8 +172,8 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	w->ctrs = v;
 	w->ctrs[w->ctr_count++] = c;
 	daemon_notice(w, "watching container %s (%s, %s) upper %s",
-	    daemon_escs(w, c->info.id), daemon_escs(w, c->info.name),
-	    c->info.runtime, daemon_escs(w, c->info.upper));
+	    daemon_escs(w, c->info->id), daemon_escs(w, c->info->name),
+	    c->info->runtime, daemon_escs(w, c->info->upper));
 	/* The start-up scan: drift made while nobody watched. */
 	rc = journal_load_state(w, c);
 	return rc < 0 ? rc : scan_container(w, c);
@@ -246,7 +188,7 @@ stop_container(struct watcher *w, size_t i)
 	struct wctr *c = w->ctrs[i];
 
 	daemon_notice(w, "container %s is gone; %zu watches released",
-	    daemon_escs(w, c->info.id), c->wd_count);
+	    daemon_escs(w, c->info->id), c->wd_count);
 	if (w->ctx_ctr == c)
 		w->ctx_valid = 0;
 	watch_drop(w, c);
@@ -259,29 +201,27 @@ struct sync_ctx {
 	int rc;
 };
 
-/* Does --container name this one?  An exact id or name wins over an id
- * prefix ("web-1" must not also watch "web-10"). */
+/* Does --container name this one?  The best kind of match on the host
+ * wins (discover_match): "web-1" must not also watch "web-10". */
 static int
 want_container(const struct watcher *w, const struct uw_container *info)
 {
-	const char *want = w->opts->container;
+	enum uw_container_match m;
 
-	if (want == NULL)
+	if (w->opts->container == NULL)
 		return 1;
-	if (strcmp(info->id, want) == 0 || strcmp(info->name, want) == 0)
-		return 1;
-	return !w->exact_only && strlen(want) >= 4 &&
-	    strncmp(info->id, want, strlen(want)) == 0;
+	m = discover_match(info, w->opts->container);
+	return m != UW_MATCH_NONE && m >= w->match_best;
 }
 
 static int
-count_exact(const struct uw_container *info, void *arg)
+best_match(const struct uw_container *info, void *arg)
 {
 	struct watcher *w = arg;
+	enum uw_container_match m = discover_match(info, w->opts->container);
 
-	if (strcmp(info->id, w->opts->container) == 0 ||
-	    strcmp(info->name, w->opts->container) == 0)
-		w->exact_only = 1;
+	if (m > w->match_best)
+		w->match_best = m;
 	return 0;
 }
 
@@ -295,27 +235,11 @@ static int
 update_container(struct watcher *w, struct wctr *c,
     const struct uw_container *info)
 {
-	char *v2 = NULL, *v1 = NULL;
-
-	if (c->info.pid == 0)
-		c->info.pid = info->pid;
-	if (c->info.cgroup_v2[0] == '\0' && info->cgroup_v2[0] != '\0') {
-		v2 = strdup(info->cgroup_v2);
-		if (v2 == NULL)
-			return seterr(w->err, -ENOMEM, "out of memory");
-		free(c->strs[9]);
-		c->strs[9] = v2;
-		c->info.cgroup_v2 = v2;
-	}
-	if (c->info.cgroup_v1_freezer[0] == '\0' &&
-	    info->cgroup_v1_freezer[0] != '\0') {
-		v1 = strdup(info->cgroup_v1_freezer);
-		if (v1 == NULL)
-			return seterr(w->err, -ENOMEM, "out of memory");
-		free(c->strs[10]);
-		c->strs[10] = v1;
-		c->info.cgroup_v1_freezer = v1;
-	}
+	if (c->info->pid == 0)
+		c->info->pid = info->pid;
+	if (discover_copy_set_cgroups(c->info, info->cgroup_v2,
+	    info->cgroup_v1_freezer) < 0)
+		return seterr(w->err, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -330,7 +254,7 @@ refresh_one(const struct uw_container *info, void *arg)
 {
 	struct refresh_ctx *r = arg;
 
-	if (strcmp(r->c->mount_point, info->mount_point) != 0)
+	if (strcmp(r->c->info->mount_point, info->mount_point) != 0)
 		return 0;
 	r->rc = update_container(r->w, r->c, info);
 	return 1;
@@ -362,15 +286,15 @@ sync_one(const struct uw_container *info, void *arg)
 	size_t i;
 
 	for (i = 0; i < w->ctr_count; i++) {
-		if (strcmp(w->ctrs[i]->mount_point, info->mount_point) != 0)
+		if (strcmp(w->ctrs[i]->info->mount_point, info->mount_point) != 0)
 			continue;
-		if (strcmp(w->ctrs[i]->info.runtime, "unknown") == 0 &&
+		if (strcmp(w->ctrs[i]->info->runtime, "unknown") == 0 &&
 		    strcmp(info->runtime, "unknown") != 0 &&
 		    want_container(w, info)) {
 			/* A runtime claimed it late: it is that container
 			 * now, with its own id, name and cgroups. */
 			daemon_notice(w, "container %s is %s's %s",
-			    daemon_escs(w, w->ctrs[i]->info.id),
+			    daemon_escs(w, w->ctrs[i]->info->id),
 			    info->runtime,
 			    daemon_escs(w, info->id));
 			stop_container(w, i);
@@ -410,8 +334,8 @@ sync_containers(struct watcher *w)
 	for (i = 0; i < w->ctr_count; i++)
 		w->ctrs[i]->alive = 0;
 	w->resync_ns = 0;
-	if (w->opts->container != NULL && !w->exact_only) {
-		rc = discover_foreach(NULL, count_exact, w, NULL, w->err);
+	if (w->opts->container != NULL && w->match_best < UW_MATCH_NAME) {
+		rc = discover_foreach(NULL, best_match, w, NULL, w->err);
 		if (rc < 0)
 			return rc;
 	}

@@ -667,6 +667,34 @@ UW_API struct uw_status *uw_status_read(const char *db_path,
 UW_API void uw_status_free(struct uw_status *status);
 
 /*
+ * How a word (a --container argument) names a container: its full id,
+ * its name, or an id prefix of at least 4 characters.  Where several
+ * containers match, the best kind of match wins, and two of that kind
+ * are ambiguous.
+ */
+enum uw_container_match {
+	UW_MATCH_NONE = 0,
+	UW_MATCH_PREFIX,
+	UW_MATCH_NAME,
+	UW_MATCH_ID,
+};
+
+UW_API enum uw_container_match uw_container_match(
+    const struct uw_container *c, const char *want);
+
+/* The container `want` names on this host (by the rule above), as a copy
+ * to free with uw_container_free; NULL with err -ENOENT (none) or
+ * -EINVAL (ambiguous). */
+UW_API struct uw_container *uw_container_find(const char *want,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+/* A deep copy of a container (discovery's strings live only during its
+ * callback), and its free. */
+UW_API struct uw_container *uw_container_copy(const struct uw_container *c)
+    UW_WARN_UNUSED;
+UW_API void uw_container_free(struct uw_container *c);
+
+/*
  * Undo a pause upperwatch made, the way it was made (runc resume,
  * podman unpause, or thawing the cgroup), and journal it.  `container`
  * is an id, a name or an id prefix.  -ENOENT when upperwatch has not

@@ -238,14 +238,14 @@ limit(struct watcher *w, struct wctr *c, enum limit_cause cause)
 		daemon_coverage(w, c, "container %s has more than %zu dirs to "
 		    "watch (--max-watches-per-container): it is rescanned "
 		    "every %lld s instead of watched until it has fewer",
-		    daemon_escs(w, c->info.id), w->max_watches,
+		    daemon_escs(w, c->info->id), w->max_watches,
 		    (long long)(w->limited_rescan_ns / 1000000000));
 	else
 		daemon_coverage(w, c, "the inotify watch limit "
 		    "(fs.inotify.max_user_watches = %d) is reached: container "
 		    "%s is rescanned every %lld s instead of watched; raise "
 		    "the limit", inotifytools_get_max_user_watches(),
-		    daemon_escs(w, c->info.id),
+		    daemon_escs(w, c->info->id),
 		    (long long)(w->limited_rescan_ns / 1000000000));
 }
 
@@ -291,7 +291,7 @@ watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
 			daemon_coverage(w, c, "container %s: %s cannot be "
 			    "watched (%s): the container is rescanned every "
 			    "%lld s while it is so",
-			    daemon_escs(w, c->info.id),
+			    daemon_escs(w, c->info->id),
 			    daemon_esc(w, path, len), strerror(e),
 			    UNWATCHED_RESCAN_NS / 1000000000);
 		if (c->next_rescan_ns > now_mono_ns() + UNWATCHED_RESCAN_NS)
