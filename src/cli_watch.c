@@ -236,7 +236,7 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	unsigned max_watches;
 
 	memset(&opts, 0, sizeof(opts));
-	opts.max_action = UW_ACT_KILL;
+	opts.policy.max_action = UW_ACT_KILL;
 	out.out = stdout;
 	out.name = "stdout";
 	out.quiet = 0;
@@ -285,9 +285,9 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 			opts.no_auto_baseline = 1;
 			break;
 		case 'p':
-			if (opts.policy_path_count == MAX_EXCLUDES)
+			if (opts.policy.path_count == MAX_EXCLUDES)
 				return cli_usage_error(cmd, "too many --policy");
-			policies[opts.policy_path_count++] = optarg;
+			policies[opts.policy.path_count++] = optarg;
 			break;
 		case 'P':
 			no_policy = 1;
@@ -298,10 +298,10 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 				return cli_usage_error(cmd, "--max-action takes "
 				    "log, alert, pause or kill, not '%s'",
 				    optarg);
-			opts.max_action = (enum uw_action)act;
+			opts.policy.max_action = (enum uw_action)act;
 			break;
 		case 'D':
-			opts.max_action = UW_ACT_LOG;
+			opts.policy.max_action = UW_ACT_LOG;
 			break;
 		case 'U':
 			if (strncmp(optarg, "http://", 7) != 0 &&
@@ -309,19 +309,20 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 				return cli_usage_error(cmd, "--alert-url takes "
 				    "an http:// or https:// URL, not '%s'",
 				    optarg);
-			opts.alert_url = optarg;
+			opts.respond.alert_url = optarg;
 			break;
 		case 'S':
-			opts.alert_syslog = 1;
+			opts.respond.alert_syslog = 1;
 			break;
 		case 'd':
-			if (parse_uint(optarg, 86400, &opts.dedupe_seconds) <
-			    0 || opts.dedupe_seconds == 0)
+			if (parse_uint(optarg, 86400,
+			    &opts.respond.dedupe_seconds) < 0 ||
+			    opts.respond.dedupe_seconds == 0)
 				return cli_usage_error(cmd, "--dedupe takes "
 				    "seconds, 1 to 86400, not '%s'", optarg);
 			break;
 		case 'E':
-			opts.evidence_dir = optarg;
+			opts.respond.evidence_dir = optarg;
 			break;
 		case 'q':
 			out.quiet = 1;
@@ -347,23 +348,23 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	if ((opts.upper == NULL) != (opts.image == NULL))
 		return cli_usage_error(cmd, "--upper and --image go "
 		    "together");
-	if (no_policy && opts.policy_path_count > 0)
+	if (no_policy && opts.policy.path_count > 0)
 		return cli_usage_error(cmd, "give --policy or --no-policy, not "
 		    "both");
-	if (!no_policy && opts.policy_path_count == 0) {
+	if (!no_policy && opts.policy.path_count == 0) {
 		/* the installed default set, or the source tree's */
 		if (access(UW_POLICY_DIR, R_OK) == 0)
-			policies[opts.policy_path_count++] = UW_POLICY_DIR;
+			policies[opts.policy.path_count++] = UW_POLICY_DIR;
 		else if (access(UW_SOURCE_POLICY_DIR, R_OK) == 0)
-			policies[opts.policy_path_count++] =
+			policies[opts.policy.path_count++] =
 			    UW_SOURCE_POLICY_DIR;
 		else
 			return cli_usage_error(cmd, "no default policies at "
 			    "%s; give --policy DIR or --no-policy",
 			    UW_POLICY_DIR);
 	}
-	opts.policy_paths = policies;
-	opts.reload = &cli_reload;
+	opts.policy.paths = policies;
+	opts.policy.reload = &cli_reload;
 	opts.excludes = excludes;
 	opts.on_event = print_event;
 	opts.on_idle = flush_out;

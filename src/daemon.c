@@ -251,8 +251,8 @@ daemon_report(const struct uw_event *ev, void *arg)
 	if (ev->op == UW_OP_ERROR)
 		w->error_events++;
 	if (w->policies != NULL) {
-		rc = policy_evaluate(w->policies, &out, w->opts->max_action,
-		    &verdict, w->err);
+		rc = policy_evaluate(w->policies, &out,
+		    w->opts->policy.max_action, &verdict, w->err);
 		if (rc < 0)
 			return rc;
 		out.verdict = &verdict;
@@ -324,8 +324,8 @@ load_policies(struct watcher *w, int reload)
 	struct uw_policy_set *set;
 	struct uw_error err;
 
-	set = policy_load(w->opts->policy_paths,
-	    w->opts->policy_path_count, &w->opts->policy_limits, policy_log,
+	set = policy_load(w->opts->policy.paths,
+	    w->opts->policy.path_count, &w->opts->policy.limits, policy_log,
 	    w, &err);
 	if (set == NULL) {
 		if (!reload)
@@ -383,8 +383,8 @@ sibling(const char *path, const char *name)
 static char *
 evidence_dir(const struct watcher *w)
 {
-	if (w->opts->evidence_dir != NULL)
-		return strdup(w->opts->evidence_dir);
+	if (w->opts->respond.evidence_dir != NULL)
+		return strdup(w->opts->respond.evidence_dir);
 	return sibling(store_path(w->store), "evidence");
 }
 
@@ -394,12 +394,13 @@ start_alerts(struct watcher *w)
 {
 	struct alert_opts ao;
 
-	if (w->opts->alert_url == NULL && !w->opts->alert_syslog)
+	if (w->opts->respond.alert_url == NULL &&
+	    !w->opts->respond.alert_syslog)
 		return 0;
 	memset(&ao, 0, sizeof(ao));
-	ao.url = w->opts->alert_url;
-	ao.syslog = w->opts->alert_syslog;
-	ao.dedupe_seconds = w->opts->dedupe_seconds;
+	ao.url = w->opts->respond.alert_url;
+	ao.syslog = w->opts->respond.alert_syslog;
+	ao.dedupe_seconds = w->opts->respond.dedupe_seconds;
 	w->alerter = alert_new(&ao, w->err);
 	return w->alerter == NULL ? w->err->code : 0;
 }
@@ -447,7 +448,7 @@ daemon_init(struct watcher *w)
 	/* Not at the commit that passes 1000 pages, in the middle of a
 	 * burst: when the watcher is about to wait. */
 	store_defer_checkpoints(w->store);
-	if (opts->policy_path_count > 0) {
+	if (opts->policy.path_count > 0) {
 		rc = load_policies(w, 0);
 		if (rc < 0)
 			return rc;
@@ -536,9 +537,9 @@ chores(struct watcher *w)
 		if (rc < 0)
 			return rc;
 	}
-	if (w->opts->reload != NULL && *w->opts->reload) {
-		*w->opts->reload = 0;
-		if (w->opts->policy_path_count > 0)
+	if (w->opts->policy.reload != NULL && *w->opts->policy.reload) {
+		*w->opts->policy.reload = 0;
+		if (w->opts->policy.path_count > 0)
 			return load_policies(w, 1);
 	}
 	return 0;

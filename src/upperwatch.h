@@ -568,6 +568,33 @@ enum uw_notice_level {
 				 * sent as an alert. */
 };
 
+/* What judges a watcher's events. */
+struct uw_policy_opts {
+	/* Policies judging every event (files or dirs of *.lua); none: no
+	 * verdicts.  The set is loaded at start (a failure is fatal) and
+	 * again, between events, whenever *reload is non-zero (the watcher
+	 * resets it); a failed reload keeps the old set. */
+	const char *const *paths;
+	size_t path_count;
+	struct uw_policy_limits limits;
+	volatile sig_atomic_t *reload;
+	/* The operator's cap: no verdict does more than this. */
+	enum uw_action max_action;
+};
+
+/* What a watcher does with verdicts beyond handing them out. */
+struct uw_respond_opts {
+	/* Alerts (verdicts of alert and above): POSTed here in Falco's
+	 * output format, and/or to syslog; the same container, path and
+	 * verdict alerts once per dedupe window (0: 60 s). */
+	const char *alert_url;
+	int alert_syslog;
+	unsigned dedupe_seconds;
+	/* Where the offending file is copied before a pause or kill (NULL:
+	 * "evidence" beside the database). */
+	const char *evidence_dir;
+};
+
 struct uw_watch_opts {
 	/* Sidecar: watch only this container (id, name or id prefix)... */
 	const char *container;
@@ -600,25 +627,8 @@ struct uw_watch_opts {
 	void *arg;
 	/* Stop cleanly (every accepted event committed) once non-zero. */
 	const volatile sig_atomic_t *stop;
-	/* Policies judging every event (files or dirs of *.lua); none: no
-	 * verdicts.  The set is loaded at start (a failure is fatal) and
-	 * again, between events, whenever *reload is non-zero (the watcher
-	 * resets it); a failed reload keeps the old set. */
-	const char *const *policy_paths;
-	size_t policy_path_count;
-	struct uw_policy_limits policy_limits;
-	volatile sig_atomic_t *reload;
-	/* The operator's cap: no verdict does more than this. */
-	enum uw_action max_action;
-	/* Alerts (verdicts of alert and above): POSTed here in Falco's
-	 * output format, and/or to syslog; the same container, path and
-	 * verdict alerts once per dedupe window (0: 60 s). */
-	const char *alert_url;
-	int alert_syslog;
-	unsigned dedupe_seconds;
-	/* Where the offending file is copied before a pause or kill (NULL:
-	 * "evidence" beside the database). */
-	const char *evidence_dir;
+	struct uw_policy_opts policy;	/* judging events */
+	struct uw_respond_opts respond;	/* acting on verdicts */
 	/* Called (with arg) when the watcher has handled all it was given
 	 * and is about to wait, and once more before it returns: a caller
 	 * that batches what on_event gave it writes the batch out here.  A
@@ -630,8 +640,8 @@ struct uw_watch_opts {
  * What the daemon using the database at `db_path` says of itself
  * (status.json beside it, rewritten every 5 s).  Strings are as the
  * daemon wrote them: a container chose its name and id, so escape them
- * before showing them on a terminal.  NULL (err says why, -ENOENT) when there is
- * no status; free with uw_status_free.
+ * before showing them on a terminal.  NULL (err says why, -ENOENT) when
+ * there is no status; free with uw_status_free.
  */
 struct uw_status_container {
 	const char *id, *name, *runtime;

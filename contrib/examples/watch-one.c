@@ -284,10 +284,10 @@ main(int argc, char **argv)
 	wopts.on_notice = on_notice;
 	wopts.arg = &counter;
 	wopts.stop = &stop;
-	wopts.max_action = UW_ACT_ALERT;	/* judge, never pause or kill */
+	wopts.policy.max_action = UW_ACT_ALERT;	/* judge, never pause or kill */
 	if (policy != NULL) {
-		wopts.policy_paths = &policy;
-		wopts.policy_path_count = 1;
+		wopts.policy.paths = &policy;
+		wopts.policy.path_count = 1;
 	}
 	rc = uw_watch(db, &wopts, &err);
 	if (rc < 0) {
