@@ -11,6 +11,25 @@
  * handles may be used from distinct threads.  Callbacks run on the calling
  * thread, before the function that takes them returns; the records they
  * are given are valid only for the duration of the callback.
+ *
+ * Process-wide state, which an embedding program must know of:
+ *  - One watcher (uw_watch) at a time per process: it uses
+ *    libinotifytools, whose inotify instance lives in that library's
+ *    globals.  A second uw_watch, in any thread, while one runs is not
+ *    supported.  Baselines, diffs and policy evaluation have no such
+ *    limit.
+ *  - Hashing reads large files through a read-only mapping, and a file
+ *    truncated under the mapping raises SIGBUS.  The first hash installs
+ *    a SIGBUS handler (SA_SIGINFO | SA_NODEFER) that turns such a fault
+ *    in a hashing thread into a re-read with pread; any other SIGBUS is
+ *    handed back to the disposition that was there before (restored,
+ *    and the faulting access runs again).  A program that installs its
+ *    own SIGBUS handler after that replaces ours: hashing a file
+ *    truncated while it is read then fails that program's way.
+ *  - Alerts to a URL initialise libcurl (curl_global_init) in the
+ *    watcher, before its sender thread starts; alerts to syslog call
+ *    openlog("upperwatch", LOG_PID | LOG_NDELAY, LOG_DAEMON).
+ *  - Nothing else: no other signal handler, no atexit, no environment.
  */
 #ifndef UPPERWATCH_H
 #define UPPERWATCH_H
@@ -721,7 +740,8 @@ UW_API int uw_container_resume(struct uw_db *db, const char *container,
  * reported), watched recursively with inotify, rescanned after a queue
  * overflow and periodically.  A change is reported once: the journal
  * keeps each path's last reported state.  Returns 0 when stopped, or a
- * negative error.
+ * negative error.  One at a time per process (see the top of this
+ * file).
  */
 UW_API int uw_watch(struct uw_db *db, const struct uw_watch_opts *opts,
     struct uw_error *err) UW_WARN_UNUSED;
