@@ -1,8 +1,8 @@
 /*
  * store.c - the SQLite database.
  *
- * One file holds everything: the hash secret, one baseline per image, and
- * (for later parts) the containers seen and the event journal.  The schema
+ * One file holds everything: the hash secret, one baseline per image, each
+ * container path's last reported state and the event journal.  The schema
  * is versioned with PRAGMA user_version and stamped with our
  * application_id, so a stranger's SQLite file is refused, not altered.
  * Writes go through WAL; a baseline is replaced inside one transaction.
@@ -23,7 +23,7 @@
 
 /* 'UpWa': marks a SQLite file as ours. */
 #define STORE_APPLICATION_ID 0x55705761
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 enum stmt_id {
 	ST_IMAGE_FIND,
@@ -167,6 +167,10 @@ static const char *const migrations[] = {
 	/* 5 -> 6: a baseline that could not record every entry (a layer
 	 * too deep, a file unreadable) says why; NULL when whole. */
 	"ALTER TABLE images ADD COLUMN incomplete TEXT;",
+	/* 6 -> 7: the containers table was made for a registry of the
+	 * containers seen that was never written nor read (the watcher
+	 * finds them in the mount table each time). */
+	"DROP TABLE containers;",
 };
 
 /* -ENOSPC when the last failure was a full disk or quota (a caller may

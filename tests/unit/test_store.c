@@ -115,7 +115,7 @@ main(void)
 	store = store_open(dbpath, 0, &err);
 	CHECK(store == NULL, "a newer schema is refused");
 	snprintf(cmd, sizeof(cmd), "%s: database schema version 99 is newer "
-	    "than this upperwatch supports (6); upgrade upperwatch", dbpath);
+	    "than this upperwatch supports (7); upgrade upperwatch", dbpath);
 	CHECK_STR(err.msg, cmd, "with the reason");
 	/* A version 1 database (no path_state yet) is migrated on open. */
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
@@ -126,6 +126,9 @@ main(void)
 	    "ALTER TABLE events DROP COLUMN action; "
 	    "ALTER TABLE events DROP COLUMN policy_set; "
 	    "ALTER TABLE images DROP COLUMN incomplete; "
+	    "CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT, "
+	    "runtime TEXT, image_id INTEGER, upper BLOB, "
+	    "first_seen_ns INTEGER, last_seen_ns INTEGER); "
 	    "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK,
 	    "made a version 1 database");
 	sqlite3_close(raw);
@@ -140,6 +143,8 @@ main(void)
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
 	    sqlite3_exec(raw, "SELECT count(*) FROM path_state", NULL, NULL,
 	    NULL) == SQLITE_OK, "the new table is there");
+	CHECK(sqlite3_exec(raw, "SELECT count(*) FROM containers", NULL, NULL,
+	    NULL) != SQLITE_OK, "the unused containers table is gone");
 	sqlite3_close(raw);
 
 	/* A missing directory. */
