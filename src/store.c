@@ -859,40 +859,6 @@ image_exists(struct store *store, const char *image, struct uw_error *err)
 }
 
 int
-store_lookup(struct store *store, const char *image,
-    const unsigned char *path, size_t path_len,
-    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	struct uw_record rec;
-	int rc, ret;
-
-	ret = image_exists(store, image, err);
-	if (ret < 0)
-		return ret;
-	rc = sqlite3_prepare_v2(store->db, "SELECT " FILE_COLUMNS
-	    " FROM files f JOIN images i ON i.id = f.image_id"
-	    " WHERE i.ref = ?1 AND f.path = ?2", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "looking up a file");
-	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		row_to_record(st, &rec);
-		ret = cb(&rec, arg);
-	} else if (rc == SQLITE_DONE) {
-		ret = seterr(err, -ENOENT, "not in the baseline of %s",
-		    image);
-	} else {
-		ret = sql_fail(store, err, "looking up a file");
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int
 store_foreach(struct store *store, const char *image,
     int (*cb)(const struct uw_record *rec, void *arg), void *arg,
     struct uw_error *err)
@@ -1018,6 +984,35 @@ store_get_row(struct store *store, int64_t image_id,
 out:
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+/*
+ * A row by image name, for the public API: store_get_row's row, with
+ * -ENOENT (and a message) when the image or the path has none.  `cb` is
+ * given a copy, so it may use the store.
+ */
+int
+store_lookup(struct store *store, const char *image,
+    const unsigned char *path, size_t path_len,
+    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
+    struct uw_error *err)
+{
+	struct store_row row;
+	int64_t image_id;
+	int ret;
+
+	ret = store_image_id(store, image, &image_id, err);
+	if (ret < 0)
+		return ret;
+	store_row_init(&row);
+	ret = store_get_row(store, image_id, path, path_len, &row, err);
+	if (ret == 1)
+		ret = seterr(err, -ENOENT, "not in the baseline of %s",
+		    image);
+	else if (ret == 0)
+		ret = cb(&row.rec, arg);
+	store_row_free(&row);
 	return ret;
 }
 
