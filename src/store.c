@@ -25,34 +25,66 @@
 #define STORE_APPLICATION_ID 0x55705761
 #define STORE_SCHEMA_VERSION 7
 
+/*
+ * Every statement is prepared once, at open, from this table.  Not here:
+ * the reads that tell whether the file is ours (they run before its schema
+ * is known), the migrations (each runs once), the PRAGMAs that take a
+ * value (PRAGMAs cannot bind one) and transaction control (exec()).
+ */
 enum stmt_id {
+	ST_SECRET_GET,
+	ST_SECRET_PUT,
+	ST_PROBE,
 	ST_IMAGE_FIND,
 	ST_IMAGE_INSERT,
 	ST_IMAGE_UPDATE,
+	ST_IMAGE_DELETE,
+	ST_IMAGE_INCOMPLETE,
+	ST_IMAGES_ALL,
 	ST_FILES_CLEAR,
 	ST_FILE_INSERT,
 	ST_FILE_GET,
+	ST_FILES_ALL,
 	ST_FILES_BELOW,
 	ST_LINK_GROUP,
 	ST_STATE_PUT,
 	ST_STATE_DEL,
+	ST_STATE_ALL,
 	ST_EVENT_ADD,
+	ST_EVENT_MAX,
+	ST_EVENTS_FIND,
+	ST_RESPONSE_ADD,
+	ST_LAST_PAUSE,
 	ST_COUNT
 };
 
+/* The columns of a file row, in the order row_to_record reads them. */
+#define FILE_COLUMNS "path, type, mode, uid, gid, size, mtime_ns, link, " \
+	"caps, hash, flags, link_group"
+
 static const char *const stmt_sql[ST_COUNT] = {
+	[ST_SECRET_GET] = "SELECT value FROM meta WHERE key = 'hash_secret'",
+	[ST_SECRET_PUT] = "INSERT INTO meta (key, value) VALUES "
+	    "('hash_secret', ?1)",
+	[ST_PROBE] = "INSERT OR REPLACE INTO meta (key, value) VALUES "
+	    "('journal_probe', ?1)",
 	[ST_IMAGE_FIND] = "SELECT id FROM images WHERE ref = ?1",
 	[ST_IMAGE_INSERT] = "INSERT INTO images (ref, layers) VALUES (?1, ?2)",
 	[ST_IMAGE_UPDATE] = "UPDATE images SET layers = ?2, built_ns = ?3, "
 	    "entries = ?4, files = ?5, bytes = ?6, seconds = ?7, "
 	    "incomplete = ?8 WHERE id = ?1",
+	[ST_IMAGE_DELETE] = "DELETE FROM images WHERE id = ?1",
+	[ST_IMAGE_INCOMPLETE] = "SELECT incomplete FROM images WHERE ref = ?1",
+	[ST_IMAGES_ALL] = "SELECT ref, layers, built_ns, entries, files, "
+	    "bytes, seconds, incomplete FROM images ORDER BY ref",
 	[ST_FILES_CLEAR] = "DELETE FROM files WHERE image_id = ?1",
 	[ST_FILE_INSERT] = "INSERT INTO files (image_id, path, type, mode, "
 	    "uid, gid, size, mtime_ns, link, caps, hash, flags, link_group) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-	[ST_FILE_GET] = "SELECT path, type, mode, uid, gid, size, mtime_ns, "
-	    "link, caps, hash, flags, link_group FROM files WHERE "
+	[ST_FILE_GET] = "SELECT " FILE_COLUMNS " FROM files WHERE "
 	    "image_id = ?1 AND path = ?2",
+	[ST_FILES_ALL] = "SELECT " FILE_COLUMNS " FROM files WHERE "
+	    "image_id = ?1 ORDER BY path",
 	[ST_LINK_GROUP] = "SELECT path FROM files WHERE image_id = ?1 AND "
 	    "link_group = ?2 AND path <> ?3 ORDER BY path",
 	/* Paths below P sort between "P/" and "P0" ('0' follows '/'). */
@@ -62,9 +94,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "sig) VALUES (?1, ?2, ?3)",
 	[ST_STATE_DEL] = "DELETE FROM path_state WHERE container = ?1 AND "
 	    "path = ?2",
+	[ST_STATE_ALL] = "SELECT path, sig FROM path_state WHERE "
+	    "container = ?1",
 	[ST_EVENT_ADD] = "INSERT INTO events (id, time_ns, container, op, "
 	    "path, type, detail, severity, action, policy_set) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_EVENT_MAX] = "SELECT coalesce(max(id), 0) FROM events",
+	/* An unbound ?1 or ?3 (NULL) matches every container or op. */
+	[ST_EVENTS_FIND] = "SELECT id, time_ns, container, op, path, detail "
+	    "FROM events WHERE (?1 IS NULL OR container = ?1 OR container "
+	    "LIKE ?1 || '%') AND time_ns >= ?2 AND (?3 IS NULL OR op = ?3) "
+	    "ORDER BY id",
+	[ST_RESPONSE_ADD] = "INSERT INTO responses (time_ns, event_id, "
+	    "container, action, method, outcome, detail, latency_ns, "
+	    "evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_LAST_PAUSE] = "SELECT action, method FROM responses WHERE "
+	    "container = ?1 AND outcome = 'done' AND action IN ('pause', "
+	    "'resume', 'kill') ORDER BY id DESC LIMIT 1",
 };
 
 struct store {
@@ -193,6 +239,39 @@ sql_fail(struct store *store, struct uw_error *err, const char *what)
 	    sqlite3_errmsg(store->db));
 }
 
+/*
+ * Set *st to the table's statement `id`, to bind and step; or, when that
+ * one is in the middle of a walk (the walk's callback came back into the
+ * store, even for the same walk), to a fresh copy of it.  <0 (with the
+ * reason, `what` failed) when the copy cannot be made.  stmt_return gives
+ * either back, unbound.
+ */
+static int
+stmt_borrow(struct store *store, enum stmt_id id, sqlite3_stmt **st,
+    const char *what, struct uw_error *err)
+{
+	*st = store->stmt[id];
+	if (!sqlite3_stmt_busy(*st))
+		return 0;
+	if (sqlite3_prepare_v2(store->db, stmt_sql[id], -1, st, NULL) !=
+	    SQLITE_OK)
+		return sql_fail(store, err, what);
+	return 0;
+}
+
+static void
+stmt_return(struct store *store, enum stmt_id id, sqlite3_stmt *st)
+{
+	if (st != store->stmt[id]) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Run SQL text as it comes, prepared on the spot: transaction control,
+ * PRAGMAs and migrations. */
 static int
 exec(struct store *store, const char *sql, struct uw_error *err)
 {
@@ -210,7 +289,8 @@ exec(struct store *store, const char *sql, struct uw_error *err)
 	return 0;
 }
 
-/* Run a query returning one integer. */
+/* Run a query returning one integer, prepared on the spot: it serves
+ * only the first reads of store_open, before the schema is known. */
 static int
 query_int(struct store *store, const char *sql, int64_t *out, int *sqlrc)
 {
@@ -316,13 +396,9 @@ fail:
 static int
 load_secret(struct store *store, struct uw_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = store->stmt[ST_SECRET_GET];
 	int rc, ret = -EIO;
 
-	rc = sqlite3_prepare_v2(store->db,
-	    "SELECT value FROM meta WHERE key = 'hash_secret'", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "reading the hash secret");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (sqlite3_column_bytes(st, 0) != HASH_SECRET_LEN) {
@@ -345,28 +421,25 @@ load_secret(struct store *store, struct uw_error *err)
 		    "%s: damaged database: no hash secret", store->path);
 		goto out;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
 	rc = hash_new_secret(store->secret);
 	if (rc < 0) {
 		ret = seterr(err, rc, "cannot make a hash secret: %s",
 		    strerror(-rc));
 		goto out;
 	}
-	rc = sqlite3_prepare_v2(store->db, "INSERT INTO meta (key, value) "
-	    "VALUES ('hash_secret', ?1)", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(st, 1, store->secret, HASH_SECRET_LEN,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	st = store->stmt[ST_SECRET_PUT];
+	sqlite3_bind_blob(st, 1, store->secret, HASH_SECRET_LEN,
+	    SQLITE_STATIC);
+	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
 		ret = sql_fail(store, err, "storing the hash secret");
 		goto out;
 	}
 	ret = 0;
 out:
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return ret;
 }
 
@@ -465,8 +538,6 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 		    migrate(store, version, err) < 0)
 			goto fail;
 	}
-	if (load_secret(store, err) < 0)
-		goto fail;
 	for (i = 0; i < ST_COUNT; i++) {
 		rc = sqlite3_prepare_v3(store->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &store->stmt[i], NULL);
@@ -475,6 +546,8 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 			goto fail;
 		}
 	}
+	if (load_secret(store, err) < 0)
+		goto fail;
 	return store;
 fail:
 	store_close(store);
@@ -719,16 +792,14 @@ store_images_foreach(struct store *store,
     int (*cb)(const struct uw_image_info *info, void *arg), void *arg,
     struct uw_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	struct uw_image_info info;
 	const char **layers;
 	int rc, ret = 0;
 
-	rc = sqlite3_prepare_v2(store->db, "SELECT ref, layers, built_ns, "
-	    "entries, files, bytes, seconds, incomplete FROM images ORDER BY "
-	    "ref", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "listing images");
+	ret = stmt_borrow(store, ST_IMAGES_ALL, &st, "listing images", err);
+	if (ret < 0)
+		return ret;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&info, 0, sizeof(info));
 		info.image = (const char *)sqlite3_column_text(st, 0);
@@ -752,7 +823,7 @@ store_images_foreach(struct store *store,
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = sql_fail(store, err, "listing images");
-	sqlite3_finalize(st);
+	stmt_return(store, ST_IMAGES_ALL, st);
 	return ret;
 }
 
@@ -761,7 +832,7 @@ store_image_remove(struct store *store, const char *image,
     struct uw_error *err)
 {
 	int64_t id;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc, ret = -EIO;
 
 	if (writable(store, err) < 0)
@@ -786,14 +857,10 @@ store_image_remove(struct store *store, const char *image,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		goto sqlfail;
-	st = NULL;
-	rc = sqlite3_prepare_v2(store->db, "DELETE FROM images WHERE id = ?1",
-	    -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 1, id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	st = store->stmt[ST_IMAGE_DELETE];
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		goto sqlfail;
 	return exec(store, "COMMIT", err);
@@ -834,48 +901,23 @@ row_to_record(sqlite3_stmt *st, struct uw_record *rec)
 		rec->flags &= ~(unsigned)UW_REC_HASHED;
 }
 
-#define FILE_COLUMNS "f.path, f.type, f.mode, f.uid, f.gid, f.size, " \
-	"f.mtime_ns, f.link, f.caps, f.hash, f.flags, f.link_group"
-
-static int
-image_exists(struct store *store, const char *image, struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(store->db, "SELECT 1 FROM images WHERE "
-	    "ref = ?1", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return seterr(err, -ENOENT, "no baseline for image %s",
-		    image);
-	return sql_fail(store, err, "looking up the image");
-}
-
 int
 store_foreach(struct store *store, const char *image,
     int (*cb)(const struct uw_record *rec, void *arg), void *arg,
     struct uw_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	struct uw_record rec;
+	int64_t image_id;
 	int rc, ret;
 
-	ret = image_exists(store, image, err);
+	ret = store_image_id(store, image, &image_id, err);
 	if (ret < 0)
 		return ret;
-	rc = sqlite3_prepare_v2(store->db, "SELECT " FILE_COLUMNS
-	    " FROM files f JOIN images i ON i.id = f.image_id"
-	    " WHERE i.ref = ?1 ORDER BY f.path", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "listing files");
-	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	ret = stmt_borrow(store, ST_FILES_ALL, &st, "listing files", err);
+	if (ret < 0)
+		return ret;
+	sqlite3_bind_int64(st, 1, image_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		row_to_record(st, &rec);
 		ret = cb(&rec, arg);
@@ -884,7 +926,7 @@ store_foreach(struct store *store, const char *image,
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = sql_fail(store, err, "listing files");
-	sqlite3_finalize(st);
+	stmt_return(store, ST_FILES_ALL, st);
 	return ret;
 }
 
@@ -892,14 +934,10 @@ int
 store_image_incomplete(struct store *store, const char *image, char *why,
     size_t why_len, struct uw_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = store->stmt[ST_IMAGE_INCOMPLETE];
 	const unsigned char *text;
 	int rc, ret = 0;
 
-	rc = sqlite3_prepare_v2(store->db, "SELECT incomplete FROM images "
-	    "WHERE ref = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "reading an image");
 	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -911,7 +949,7 @@ store_image_incomplete(struct store *store, const char *image, char *why,
 	} else if (rc != SQLITE_DONE) {
 		ret = sql_fail(store, err, "reading an image");
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return ret;
 }
 
@@ -1088,12 +1126,17 @@ store_commit(struct store *store, struct uw_error *err)
 int
 store_probe(struct store *store, struct uw_error *err)
 {
-	char sql[128];
+	sqlite3_stmt *st = store->stmt[ST_PROBE];
+	int rc;
 
 	/* A row that changes each time: a real page to write. */
-	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) "
-	    "VALUES ('journal_probe', %lld)", (long long)now_real_ns());
-	return exec(store, sql, err);
+	sqlite3_bind_int64(st, 1, now_real_ns());
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return seterr(err, fail_code(store), "%s: %s", store->path,
+		    sqlite3_errmsg(store->db));
+	return 0;
 }
 
 void
@@ -1202,6 +1245,7 @@ store_set_cache(struct store *store, unsigned kib, struct uw_error *err)
 {
 	char sql[64];
 
+	/* A PRAGMA's value cannot be bound: the text is made each time. */
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%u", kib);
 	return exec(store, sql, err);
 }
@@ -1211,14 +1255,14 @@ store_state_foreach(struct store *store, const char *container,
     int (*cb)(const unsigned char *path, size_t len, const char *sig,
     void *arg), void *arg, struct uw_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	const char *sig;
 	int rc, ret = 0;
 
-	rc = sqlite3_prepare_v2(store->db, "SELECT path, sig FROM path_state "
-	    "WHERE container = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "listing path state");
+	ret = stmt_borrow(store, ST_STATE_ALL, &st, "listing path state",
+	    err);
+	if (ret < 0)
+		return ret;
 	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sig = (const char *)sqlite3_column_text(st, 1);
@@ -1229,20 +1273,22 @@ store_state_foreach(struct store *store, const char *container,
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = sql_fail(store, err, "listing path state");
-	sqlite3_finalize(st);
+	stmt_return(store, ST_STATE_ALL, st);
 	return ret;
 }
 
 int
 store_next_event_id(struct store *store, uint64_t *id, struct uw_error *err)
 {
-	int64_t max = 0;
-	int sqlrc;
+	sqlite3_stmt *st = store->stmt[ST_EVENT_MAX];
+	int rc;
 
-	if (query_int(store, "SELECT coalesce(max(id), 0) FROM events", &max,
-	    &sqlrc) < 0)
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
 		return sql_fail(store, err, "reading the journal");
-	*id = (uint64_t)max + 1;
 	return 0;
 }
 
@@ -1279,15 +1325,13 @@ store_events_foreach(struct store *store, const char *container,
     const char *op, const unsigned char *path, size_t path_len,
     const char *detail, void *arg), void *arg, struct uw_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc, ret = 0;
 
-	rc = sqlite3_prepare_v2(store->db, "SELECT id, time_ns, container, "
-	    "op, path, detail FROM events WHERE (?1 IS NULL OR container = ?1 "
-	    "OR container LIKE ?1 || '%') AND time_ns >= ?2 AND (?3 IS NULL "
-	    "OR op = ?3) ORDER BY id", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "reading the journal");
+	ret = stmt_borrow(store, ST_EVENTS_FIND, &st, "reading the journal",
+	    err);
+	if (ret < 0)
+		return ret;
 	if (container != NULL)
 		sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since_ns);
@@ -1306,7 +1350,7 @@ store_events_foreach(struct store *store, const char *container,
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = sql_fail(store, err, "reading the journal");
-	sqlite3_finalize(st);
+	stmt_return(store, ST_EVENTS_FIND, st);
 	return ret;
 }
 
@@ -1333,18 +1377,14 @@ store_response_add(struct store *store, uint64_t event_id,
     const char *outcome, const char *detail, int64_t latency_ns,
     const char *evidence, struct uw_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = store->stmt[ST_RESPONSE_ADD];
 	int rc;
 
-	rc = sqlite3_prepare_v2(store->db, "INSERT INTO responses (time_ns, "
-	    "event_id, container, action, method, outcome, detail, "
-	    "latency_ns, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-	    "?9)", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "journaling a response");
 	sqlite3_bind_int64(st, 1, now_real_ns());
 	if (event_id != 0)
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)event_id);
+	else
+		sqlite3_bind_null(st, 2);
 	sqlite3_bind_text(st, 3, container, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, method, -1, SQLITE_STATIC);
@@ -1353,7 +1393,7 @@ store_response_add(struct store *store, uint64_t event_id,
 	sqlite3_bind_int64(st, 8, latency_ns);
 	sqlite3_bind_text(st, 9, evidence, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,
 	    "journaling a response");
 }
@@ -1362,16 +1402,10 @@ int
 store_last_pause(struct store *store, const char *container, char *method,
     size_t method_len, struct uw_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = store->stmt[ST_LAST_PAUSE];
 	const char *m, *action;
 	int rc, ret = 1;
 
-	rc = sqlite3_prepare_v2(store->db, "SELECT action, method FROM "
-	    "responses WHERE container = ?1 AND outcome = 'done' AND action "
-	    "IN ('pause', 'resume', 'kill') ORDER BY id DESC LIMIT 1", -1,
-	    &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "reading responses");
 	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -1385,6 +1419,6 @@ store_last_pause(struct store *store, const char *container, char *method,
 	} else if (rc != SQLITE_DONE) {
 		ret = sql_fail(store, err, "reading responses");
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return ret;
 }
