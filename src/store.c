@@ -1,58 +1,62 @@
 /*
- * store.c - the SQLite database.
+ * store.c - the SQLite database: its file, schema and connection.
  *
- * One file holds everything: the hash secret, one baseline per image, and
- * (for later parts) the containers seen and the event journal.  The schema
- * is versioned with PRAGMA user_version and stamped with our
- * application_id, so a stranger's SQLite file is refused, not altered.
- * Writes go through WAL; a baseline is replaced inside one transaction.
+ * One file holds everything: the hash secret, one baseline per image
+ * (store_baseline.c), each container path's last reported state and the
+ * event journal (store_journal.c).  This file opens it: the schema is
+ * versioned with PRAGMA user_version and stamped with our application_id,
+ * so a stranger's SQLite file is refused, not altered, and an older one
+ * migrated.  It keeps the hash secret, prepares every statement once, and
+ * holds the transactions and the WAL's checkpoints.  Writes go through
+ * WAL; a baseline is replaced inside one transaction.
  */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "hash.h"
 #include "store.h"
+#include "store_sql.h"
 #include "util.h"
 
 /* 'UpWa': marks a SQLite file as ours. */
 #define STORE_APPLICATION_ID 0x55705761
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
-enum stmt_id {
-	ST_IMAGE_FIND,
-	ST_IMAGE_INSERT,
-	ST_IMAGE_UPDATE,
-	ST_FILES_CLEAR,
-	ST_FILE_INSERT,
-	ST_FILE_GET,
-	ST_FILES_BELOW,
-	ST_LINK_GROUP,
-	ST_STATE_PUT,
-	ST_STATE_DEL,
-	ST_EVENT_ADD,
-	ST_COUNT
-};
+/* The columns of a file row, in the order store_baseline.c's
+ * row_to_record reads them. */
+#define FILE_COLUMNS "path, type, mode, uid, gid, size, mtime_ns, link, " \
+	"caps, hash, flags, link_group"
 
+/* The SQL of each statement of enum stmt_id. */
 static const char *const stmt_sql[ST_COUNT] = {
+	[ST_SECRET_GET] = "SELECT value FROM meta WHERE key = 'hash_secret'",
+	[ST_SECRET_PUT] = "INSERT INTO meta (key, value) VALUES "
+	    "('hash_secret', ?1)",
+	[ST_PROBE] = "INSERT OR REPLACE INTO meta (key, value) VALUES "
+	    "('journal_probe', ?1)",
 	[ST_IMAGE_FIND] = "SELECT id FROM images WHERE ref = ?1",
 	[ST_IMAGE_INSERT] = "INSERT INTO images (ref, layers) VALUES (?1, ?2)",
 	[ST_IMAGE_UPDATE] = "UPDATE images SET layers = ?2, built_ns = ?3, "
 	    "entries = ?4, files = ?5, bytes = ?6, seconds = ?7, "
 	    "incomplete = ?8 WHERE id = ?1",
+	[ST_IMAGE_DELETE] = "DELETE FROM images WHERE id = ?1",
+	[ST_IMAGE_INCOMPLETE] = "SELECT incomplete FROM images WHERE ref = ?1",
+	[ST_IMAGES_ALL] = "SELECT ref, layers, built_ns, entries, files, "
+	    "bytes, seconds, incomplete FROM images ORDER BY ref",
 	[ST_FILES_CLEAR] = "DELETE FROM files WHERE image_id = ?1",
 	[ST_FILE_INSERT] = "INSERT INTO files (image_id, path, type, mode, "
 	    "uid, gid, size, mtime_ns, link, caps, hash, flags, link_group) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-	[ST_FILE_GET] = "SELECT path, type, mode, uid, gid, size, mtime_ns, "
-	    "link, caps, hash, flags, link_group FROM files WHERE "
+	[ST_FILE_GET] = "SELECT " FILE_COLUMNS " FROM files WHERE "
 	    "image_id = ?1 AND path = ?2",
+	[ST_FILES_ALL] = "SELECT " FILE_COLUMNS " FROM files WHERE "
+	    "image_id = ?1 ORDER BY path",
 	[ST_LINK_GROUP] = "SELECT path FROM files WHERE image_id = ?1 AND "
 	    "link_group = ?2 AND path <> ?3 ORDER BY path",
 	/* Paths below P sort between "P/" and "P0" ('0' follows '/'). */
@@ -62,19 +66,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "sig) VALUES (?1, ?2, ?3)",
 	[ST_STATE_DEL] = "DELETE FROM path_state WHERE container = ?1 AND "
 	    "path = ?2",
+	[ST_STATE_ALL] = "SELECT path, sig FROM path_state WHERE "
+	    "container = ?1",
 	[ST_EVENT_ADD] = "INSERT INTO events (id, time_ns, container, op, "
 	    "path, type, detail, severity, action, policy_set) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-};
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	unsigned flags;
-	unsigned char secret[HASH_SECRET_LEN];
-	sqlite3_stmt *stmt[ST_COUNT];
-	int ckpt_deferred;	/* the caller checkpoints (store_checkpoint) */
-	int wal_pages;		/* in the WAL, after the last commit */
+	[ST_EVENT_MAX] = "SELECT coalesce(max(id), 0) FROM events",
+	/* An unbound ?1 or ?3 (NULL) matches every container or op. */
+	[ST_EVENTS_FIND] = "SELECT id, time_ns, container, op, path, detail "
+	    "FROM events WHERE (?1 IS NULL OR container = ?1 OR container "
+	    "LIKE ?1 || '%') AND time_ns >= ?2 AND (?3 IS NULL OR op = ?3) "
+	    "ORDER BY id",
+	[ST_RESPONSE_ADD] = "INSERT INTO responses (time_ns, event_id, "
+	    "container, action, method, outcome, detail, latency_ns, "
+	    "evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_LAST_PAUSE] = "SELECT action, method FROM responses WHERE "
+	    "container = ?1 AND outcome = 'done' AND action IN ('pause', "
+	    "'resume', 'kill') ORDER BY id DESC LIMIT 1",
 };
 
 /*
@@ -167,12 +175,14 @@ static const char *const migrations[] = {
 	/* 5 -> 6: a baseline that could not record every entry (a layer
 	 * too deep, a file unreadable) says why; NULL when whole. */
 	"ALTER TABLE images ADD COLUMN incomplete TEXT;",
+	/* 6 -> 7: the containers table was made for a registry of the
+	 * containers seen that was never written nor read (the watcher
+	 * finds them in the mount table each time). */
+	"DROP TABLE containers;",
 };
 
-/* -ENOSPC when the last failure was a full disk or quota (a caller may
- * wait for space and retry), else -EIO. */
-static int
-fail_code(struct store *store)
+int
+store_fail_code(struct store *store)
 {
 	int sys = sqlite3_system_errno(store->db);
 
@@ -182,22 +192,46 @@ fail_code(struct store *store)
 	return -EIO;
 }
 
-static int
-sql_fail(struct store *store, struct uw_error *err, const char *what)
+int
+store_sql_fail(struct store *store, struct uw_error *err, const char *what)
 {
-	return seterr(err, fail_code(store), "%s: %s: %s", store->path, what,
-	    sqlite3_errmsg(store->db));
+	return seterr(err, store_fail_code(store), "%s: %s: %s", store->path,
+	    what, sqlite3_errmsg(store->db));
 }
 
-static int
-exec(struct store *store, const char *sql, struct uw_error *err)
+int
+store_stmt_borrow(struct store *store, enum stmt_id id, sqlite3_stmt **st,
+    const char *what, struct uw_error *err)
+{
+	*st = store->stmt[id];
+	if (!sqlite3_stmt_busy(*st))
+		return 0;
+	if (sqlite3_prepare_v2(store->db, stmt_sql[id], -1, st, NULL) !=
+	    SQLITE_OK)
+		return store_sql_fail(store, err, what);
+	return 0;
+}
+
+void
+store_stmt_return(struct store *store, enum stmt_id id, sqlite3_stmt *st)
+{
+	if (st != store->stmt[id]) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int
+store_exec(struct store *store, const char *sql, struct uw_error *err)
 {
 	char *msg = NULL;
 	int rc, code;
 
 	rc = sqlite3_exec(store->db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		code = fail_code(store);
+		code = store_fail_code(store);
 		seterr(err, code, "%s: %s", store->path,
 		    msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
@@ -206,7 +240,8 @@ exec(struct store *store, const char *sql, struct uw_error *err)
 	return 0;
 }
 
-/* Run a query returning one integer. */
+/* Run a query returning one integer, prepared on the spot: it serves
+ * only the first reads of store_open, before the schema is known. */
 static int
 query_int(struct store *store, const char *sql, int64_t *out, int *sqlrc)
 {
@@ -280,6 +315,7 @@ check_parent(struct store *store, struct uw_error *err)
 	return 0;
 }
 
+/* Take the schema from `version` to ours, all in one transaction. */
 static int
 migrate(struct store *store, int64_t version, struct uw_error *err)
 {
@@ -287,22 +323,22 @@ migrate(struct store *store, int64_t version, struct uw_error *err)
 	char sql[64];
 	int rc;
 
-	if (exec(store, "BEGIN IMMEDIATE", err) < 0)
+	if (store_exec(store, "BEGIN IMMEDIATE", err) < 0)
 		return -EIO;
 	for (; version < target; version++) {
-		rc = exec(store, migrations[version], err);
+		rc = store_exec(store, migrations[version], err);
 		if (rc < 0)
 			goto fail;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld",
 	    (long long)target);
-	if (exec(store, sql, err) < 0)
+	if (store_exec(store, sql, err) < 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d",
 	    STORE_APPLICATION_ID);
-	if (exec(store, sql, err) < 0)
+	if (store_exec(store, sql, err) < 0)
 		goto fail;
-	return exec(store, "COMMIT", err);
+	return store_exec(store, "COMMIT", err);
 fail:
 	sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
 	return -EIO;
@@ -312,13 +348,9 @@ fail:
 static int
 load_secret(struct store *store, struct uw_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = store->stmt[ST_SECRET_GET];
 	int rc, ret = -EIO;
 
-	rc = sqlite3_prepare_v2(store->db,
-	    "SELECT value FROM meta WHERE key = 'hash_secret'", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "reading the hash secret");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (sqlite3_column_bytes(st, 0) != HASH_SECRET_LEN) {
@@ -333,7 +365,7 @@ load_secret(struct store *store, struct uw_error *err)
 		goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		ret = sql_fail(store, err, "reading the hash secret");
+		ret = store_sql_fail(store, err, "reading the hash secret");
 		goto out;
 	}
 	if (store->flags & STORE_READONLY) {
@@ -341,38 +373,154 @@ load_secret(struct store *store, struct uw_error *err)
 		    "%s: damaged database: no hash secret", store->path);
 		goto out;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
 	rc = hash_new_secret(store->secret);
 	if (rc < 0) {
 		ret = seterr(err, rc, "cannot make a hash secret: %s",
 		    strerror(-rc));
 		goto out;
 	}
-	rc = sqlite3_prepare_v2(store->db, "INSERT INTO meta (key, value) "
-	    "VALUES ('hash_secret', ?1)", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(st, 1, store->secret, HASH_SECRET_LEN,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	st = store->stmt[ST_SECRET_PUT];
+	sqlite3_bind_blob(st, 1, store->secret, HASH_SECRET_LEN,
+	    SQLITE_STATIC);
+	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
-		ret = sql_fail(store, err, "storing the hash secret");
+		ret = store_sql_fail(store, err, "storing the hash secret");
 		goto out;
 	}
 	ret = 0;
 out:
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return ret;
+}
+
+/* Check what is at the path: for reading, a database must be there; for
+ * writing, its directory (made when asked).  Either way, a regular file
+ * or nothing. */
+static int
+check_file(struct store *store, struct uw_error *err)
+{
+	const char *path = store->path;
+	struct stat st;
+	int rc;
+
+	if (store->flags & STORE_READONLY) {
+		if (stat(path, &st) != 0)
+			return seterr(err, -errno, errno == ENOENT ?
+			    "%s: no database here (build a baseline first)" :
+			    "%s: %s", path, strerror(errno));
+	} else {
+		rc = check_parent(store, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return seterr(err, -EINVAL, "%s: not a regular file", path);
+	return 0;
+}
+
+static int
+connect_db(struct store *store, struct uw_error *err)
+{
+	int rc;
+
+	/* NOMUTEX: a handle is used by one thread at a time (the API's
+	 * rule), so SQLite need not lock it around every call: a bind, a
+	 * step and a reset per row made 15 lock pairs per baseline row. */
+	rc = sqlite3_open_v2(store->path, &store->db,
+	    ((store->flags & STORE_READONLY) ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return open_fail(store, rc, err);
+	sqlite3_extended_result_codes(store->db, 0);
+	sqlite3_busy_timeout(store->db, 10000);
+	return 0;
+}
+
+/*
+ * Read the schema version into *version, refusing a SQLite file of
+ * another program, a schema newer than ours, and (read-only, where it
+ * cannot be migrated) one older.  An empty file is version 0.
+ */
+static int
+check_schema(struct store *store, int64_t *version, struct uw_error *err)
+{
+	const char *path = store->path;
+	int64_t app_id = 0, objects = 0;
+	int sqlrc;
+
+	*version = 0;
+	/* The first read is where SQLite finds out it is not a database. */
+	if (query_int(store, "PRAGMA application_id", &app_id, &sqlrc) < 0 ||
+	    query_int(store, "PRAGMA user_version", version, &sqlrc) < 0 ||
+	    query_int(store, "SELECT count(*) FROM sqlite_master", &objects,
+	    &sqlrc) < 0)
+		return open_fail(store, sqlrc, err);
+	if (app_id != STORE_APPLICATION_ID && (objects > 0 || *version > 0))
+		return seterr(err, -EINVAL, "%s: not an upperwatch database "
+		    "(a SQLite file of another program)", path);
+	if (*version > STORE_SCHEMA_VERSION)
+		return seterr(err, -EPROTO, "%s: database schema version "
+		    "%lld is newer than this upperwatch supports (%d); "
+		    "upgrade upperwatch", path, (long long)*version,
+		    STORE_SCHEMA_VERSION);
+	if ((store->flags & STORE_READONLY) &&
+	    *version < STORE_SCHEMA_VERSION)
+		return seterr(err, -EPROTO, "%s: database schema version "
+		    "%lld is older than this upperwatch (%d); open it "
+		    "read-write once to migrate it", path,
+		    (long long)*version, STORE_SCHEMA_VERSION);
+	return 0;
+}
+
+/* Make a read-write connection write as we want, and bring the schema
+ * from `version` to ours. */
+static int
+set_up_writes(struct store *store, int64_t version, struct uw_error *err)
+{
+	int rc;
+
+	/* WAL keeps readers going while a baseline is written. */
+	rc = sqlite3_exec(store->db, "PRAGMA journal_mode = WAL", NULL, NULL,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return open_fail(store, rc, err);
+	/* FULL: a commit is on disk when it returns (the WAL is synced), so
+	 * closing need not checkpoint, which would write every page of a
+	 * fresh baseline a second time; the next writer's automatic
+	 * checkpoints fold the WAL in. */
+	rc = store_exec(store, "PRAGMA synchronous = FULL", err);
+	if (rc < 0)
+		return rc;
+	sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+	    NULL);
+	if (version < STORE_SCHEMA_VERSION)
+		return migrate(store, version, err);
+	return 0;
+}
+
+static int
+prepare_statements(struct store *store, struct uw_error *err)
+{
+	int i, rc;
+
+	for (i = 0; i < ST_COUNT; i++) {
+		rc = sqlite3_prepare_v3(store->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &store->stmt[i], NULL);
+		if (rc != SQLITE_OK)
+			return store_sql_fail(store, err,
+			    "preparing statements");
+	}
+	return 0;
 }
 
 struct store *
 store_open(const char *path, unsigned flags, struct uw_error *err)
 {
 	struct store *store;
-	struct stat st;
-	int64_t app_id = 0, version = 0, objects = 0;
-	int rc, sqlrc, i;
+	int64_t version;
 
 	store = calloc(1, sizeof(*store));
 	if (store == NULL) {
@@ -385,92 +533,14 @@ store_open(const char *path, unsigned flags, struct uw_error *err)
 		seterr(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (flags & STORE_READONLY) {
-		if (stat(path, &st) != 0) {
-			seterr(err, -errno, errno == ENOENT ?
-			    "%s: no database here (build a baseline first)" :
-			    "%s: %s", path, strerror(errno));
-			goto fail;
-		}
-	} else if (check_parent(store, err) < 0) {
+	if (check_file(store, err) < 0 || connect_db(store, err) < 0 ||
+	    check_schema(store, &version, err) < 0)
 		goto fail;
-	}
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		seterr(err, -EINVAL, "%s: not a regular file", path);
+	if (!(flags & STORE_READONLY) &&
+	    set_up_writes(store, version, err) < 0)
 		goto fail;
-	}
-
-	/* NOMUTEX: a handle is used by one thread at a time (the API's
-	 * rule), so SQLite need not lock it around every call: a bind, a
-	 * step and a reset per row made 15 lock pairs per baseline row. */
-	rc = sqlite3_open_v2(path, &store->db, ((flags & STORE_READONLY) ?
-	    SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		open_fail(store, rc, err);
+	if (prepare_statements(store, err) < 0 || load_secret(store, err) < 0)
 		goto fail;
-	}
-	sqlite3_extended_result_codes(store->db, 0);
-	sqlite3_busy_timeout(store->db, 10000);
-
-	/* The first read is where SQLite finds out it is not a database. */
-	if (query_int(store, "PRAGMA application_id", &app_id, &sqlrc) < 0 ||
-	    query_int(store, "PRAGMA user_version", &version, &sqlrc) < 0 ||
-	    query_int(store, "SELECT count(*) FROM sqlite_master", &objects,
-	    &sqlrc) < 0) {
-		open_fail(store, sqlrc, err);
-		goto fail;
-	}
-	if (app_id != STORE_APPLICATION_ID && (objects > 0 || version > 0)) {
-		seterr(err, -EINVAL, "%s: not an upperwatch database "
-		    "(a SQLite file of another program)", path);
-		goto fail;
-	}
-	if (version > STORE_SCHEMA_VERSION) {
-		seterr(err, -EPROTO, "%s: database schema version %lld is "
-		    "newer than this upperwatch supports (%d); upgrade "
-		    "upperwatch", path, (long long)version,
-		    STORE_SCHEMA_VERSION);
-		goto fail;
-	}
-	if (flags & STORE_READONLY) {
-		if (version < STORE_SCHEMA_VERSION) {
-			seterr(err, -EPROTO, "%s: database schema version "
-			    "%lld is older than this upperwatch (%d); open it "
-			    "read-write once to migrate it", path,
-			    (long long)version, STORE_SCHEMA_VERSION);
-			goto fail;
-		}
-	} else {
-		/* WAL keeps readers going while a baseline is written. */
-		rc = sqlite3_exec(store->db, "PRAGMA journal_mode = WAL",
-		    NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			open_fail(store, rc, err);
-			goto fail;
-		}
-		/* FULL: a commit is on disk when it returns (the WAL is
-		 * synced), so closing need not checkpoint, which would write
-		 * every page of a fresh baseline a second time; the next
-		 * writer's automatic checkpoints fold the WAL in. */
-		if (exec(store, "PRAGMA synchronous = FULL", err) < 0)
-			goto fail;
-		sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-		    1, NULL);
-		if (version < STORE_SCHEMA_VERSION &&
-		    migrate(store, version, err) < 0)
-			goto fail;
-	}
-	if (load_secret(store, err) < 0)
-		goto fail;
-	for (i = 0; i < ST_COUNT; i++) {
-		rc = sqlite3_prepare_v3(store->db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &store->stmt[i], NULL);
-		if (rc != SQLITE_OK) {
-			sql_fail(store, err, "preparing statements");
-			goto fail;
-		}
-	}
 	return store;
 fail:
 	store_close(store);
@@ -503,574 +573,12 @@ store_secret(const struct store *store)
 	return store->secret;
 }
 
-/* Layer paths joined with NUL bytes (and one after the last). */
-static int
-join_layers(const char *const *layers, size_t count, struct buf *out)
-{
-	size_t i;
-	int rc;
-
-	for (i = 0; i < count; i++) {
-		rc = buf_add(out, layers[i], strlen(layers[i]) + 1);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-static int
-writable(struct store *store, struct uw_error *err)
-{
-	if (store->flags & STORE_READONLY)
-		return seterr(err, -EROFS, "%s: opened read-only",
-		    store->path);
-	return 0;
-}
-
-int
-store_baseline_begin(struct store *store, const char *image,
-    const char *const *layers, size_t layer_count, int64_t *image_id,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st;
-	struct buf joined;
-	int rc, ret = -EIO;
-
-	if (writable(store, err) < 0)
-		return -EROFS;
-	buf_init(&joined, 1 << 20);
-	if (join_layers(layers, layer_count, &joined) < 0) {
-		buf_free(&joined);
-		return seterr(err, -E2BIG, "layer list too long");
-	}
-	if (exec(store, "BEGIN IMMEDIATE", err) < 0)
-		goto out;
-	st = store->stmt[ST_IMAGE_FIND];
-	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*image_id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-	} else {
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			goto sqlfail;
-		st = store->stmt[ST_IMAGE_INSERT];
-		sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, joined.data, (int)joined.len,
-		    SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			goto sqlfail;
-		*image_id = sqlite3_last_insert_rowid(store->db);
-	}
-	st = store->stmt[ST_FILES_CLEAR];
-	sqlite3_bind_int64(st, 1, *image_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
-	st = store->stmt[ST_IMAGE_UPDATE];
-	sqlite3_bind_int64(st, 1, *image_id);
-	sqlite3_bind_blob(st, 2, joined.data, (int)joined.len,
-	    SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, 0);
-	sqlite3_bind_int64(st, 4, 0);
-	sqlite3_bind_int64(st, 5, 0);
-	sqlite3_bind_int64(st, 6, 0);
-	sqlite3_bind_double(st, 7, 0);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
-	ret = 0;
-	goto out;
-sqlfail:
-	sql_fail(store, err, "starting the baseline");
-	sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	buf_free(&joined);
-	return ret;
-}
-
-int
-store_baseline_put(struct store *store, int64_t image_id,
-    const struct uw_record *rec, struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_FILE_INSERT];
-	int rc;
-
-	sqlite3_bind_int64(st, 1, image_id);
-	sqlite3_bind_blob(st, 2, rec->path, (int)rec->path_len,
-	    SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, rec->type);
-	sqlite3_bind_int(st, 4, (int)rec->mode);
-	sqlite3_bind_int64(st, 5, rec->uid);
-	sqlite3_bind_int64(st, 6, rec->gid);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)rec->size);
-	sqlite3_bind_int64(st, 8, rec->mtime_ns);
-	if (rec->link != NULL)
-		sqlite3_bind_blob(st, 9, rec->link, (int)rec->link_len,
-		    SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 9);
-	if (rec->caps != NULL)
-		sqlite3_bind_blob(st, 10, rec->caps, (int)rec->caps_len,
-		    SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 10);
-	if (rec->flags & UW_REC_HASHED)
-		sqlite3_bind_blob(st, 11, rec->hash, UW_HASH_LEN,
-		    SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 11);
-	sqlite3_bind_int(st, 12, (int)rec->flags);
-	if (rec->link_group != 0)
-		sqlite3_bind_int64(st, 13, (sqlite3_int64)rec->link_group);
-	else
-		sqlite3_bind_null(st, 13);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return sql_fail(store, err, "recording a file");
-	return 0;
-}
-
-int
-store_baseline_commit(struct store *store, int64_t image_id,
-    const struct uw_baseline_stats *stats, struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_IMAGE_UPDATE];
-	int rc;
-
-	/* ?2 (layers) keeps the copy bound by store_baseline_begin. */
-	sqlite3_bind_int64(st, 1, image_id);
-	sqlite3_bind_int64(st, 3, now_real_ns());
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)stats->entries);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)stats->files);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)stats->bytes);
-	sqlite3_bind_double(st, 7, stats->seconds);
-	if (stats->incomplete[0] != '\0')
-		sqlite3_bind_text(st, 8, stats->incomplete, -1,
-		    SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 8);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		sql_fail(store, err, "finishing the baseline");
-		store_baseline_abort(store);
-		return -EIO;
-	}
-	/* The commit makes the baseline durable in the WAL (synchronous
-	 * is FULL).  Copying its pages on into the database file at once
-	 * (the automatic checkpoint after 1000 pages) would double the
-	 * writes on the critical path of every big baseline; leave them
-	 * there until the WAL passes 64 MiB or another commit folds them
-	 * in, as the watcher's next one does. */
-	if (!store->ckpt_deferred)
-		sqlite3_wal_autocheckpoint(store->db, 16384);
-	rc = exec(store, "COMMIT", err);
-	if (!store->ckpt_deferred)
-		sqlite3_wal_autocheckpoint(store->db, 1000);
-	if (rc < 0) {
-		store_baseline_abort(store);
-		return -EIO;
-	}
-	return 0;
-}
-
-void
-store_baseline_abort(struct store *store)
-{
-	if (!sqlite3_get_autocommit(store->db))
-		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* Split a NUL-separated layer blob into a pointer array. */
-static const char **
-split_layers(const void *blob, int len, size_t *count)
-{
-	const char *p = blob, *end = p + len;
-	const char **v;
-	size_t n = 0, i = 0;
-
-	for (const char *q = p; q < end; q++)
-		if (*q == '\0')
-			n++;
-	v = calloc(n + 1, sizeof(*v));
-	if (v == NULL)
-		return NULL;
-	while (p < end && i < n) {
-		v[i++] = p;
-		p += strlen(p) + 1;
-	}
-	*count = n;
-	return v;
-}
-
-int
-store_images_foreach(struct store *store,
-    int (*cb)(const struct uw_image_info *info, void *arg), void *arg,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	struct uw_image_info info;
-	const char **layers;
-	int rc, ret = 0;
-
-	rc = sqlite3_prepare_v2(store->db, "SELECT ref, layers, built_ns, "
-	    "entries, files, bytes, seconds, incomplete FROM images ORDER BY "
-	    "ref", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "listing images");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&info, 0, sizeof(info));
-		info.image = (const char *)sqlite3_column_text(st, 0);
-		layers = split_layers(sqlite3_column_blob(st, 1),
-		    sqlite3_column_bytes(st, 1), &info.layer_count);
-		if (layers == NULL) {
-			ret = seterr(err, -ENOMEM, "out of memory");
-			break;
-		}
-		info.layers = layers;
-		info.built_ns = sqlite3_column_int64(st, 2);
-		info.entries = (uint64_t)sqlite3_column_int64(st, 3);
-		info.files = (uint64_t)sqlite3_column_int64(st, 4);
-		info.bytes = (uint64_t)sqlite3_column_int64(st, 5);
-		info.seconds = sqlite3_column_double(st, 6);
-		info.incomplete = (const char *)sqlite3_column_text(st, 7);
-		ret = cb(&info, arg);
-		free(layers);
-		if (ret != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = sql_fail(store, err, "listing images");
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int
-store_image_remove(struct store *store, const char *image,
-    struct uw_error *err)
-{
-	int64_t id;
-	sqlite3_stmt *st = NULL;
-	int rc, ret = -EIO;
-
-	if (writable(store, err) < 0)
-		return -EROFS;
-	if (exec(store, "BEGIN IMMEDIATE", err) < 0)
-		return -EIO;
-	st = store->stmt[ST_IMAGE_FIND];
-	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		ret = seterr(err, -ENOENT, "no baseline for image %s",
-		    image);
-		goto rollback;
-	}
-	if (rc != SQLITE_ROW)
-		goto sqlfail;
-	st = store->stmt[ST_FILES_CLEAR];
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
-	st = NULL;
-	rc = sqlite3_prepare_v2(store->db, "DELETE FROM images WHERE id = ?1",
-	    -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 1, id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
-	return exec(store, "COMMIT", err);
-sqlfail:
-	ret = sql_fail(store, err, "removing the image");
-rollback:
-	sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
-	return ret;
-}
-
-static void
-row_to_record(sqlite3_stmt *st, struct uw_record *rec)
-{
-	memset(rec, 0, sizeof(*rec));
-	rec->path = sqlite3_column_blob(st, 0);
-	rec->path_len = (size_t)sqlite3_column_bytes(st, 0);
-	rec->type = (enum uw_file_type)sqlite3_column_int(st, 1);
-	rec->mode = (unsigned)sqlite3_column_int(st, 2);
-	rec->uid = (uint32_t)sqlite3_column_int64(st, 3);
-	rec->gid = (uint32_t)sqlite3_column_int64(st, 4);
-	rec->size = (uint64_t)sqlite3_column_int64(st, 5);
-	rec->mtime_ns = sqlite3_column_int64(st, 6);
-	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
-		rec->link = sqlite3_column_blob(st, 7);
-		rec->link_len = (size_t)sqlite3_column_bytes(st, 7);
-		if (rec->link == NULL)
-			rec->link = (const unsigned char *)"";
-	}
-	if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
-		rec->caps = sqlite3_column_blob(st, 8);
-		rec->caps_len = (size_t)sqlite3_column_bytes(st, 8);
-	}
-	rec->flags = (unsigned)sqlite3_column_int(st, 10);
-	rec->link_group = (uint64_t)sqlite3_column_int64(st, 11);
-	if (sqlite3_column_bytes(st, 9) == UW_HASH_LEN)
-		memcpy(rec->hash, sqlite3_column_blob(st, 9), UW_HASH_LEN);
-	else
-		rec->flags &= ~(unsigned)UW_REC_HASHED;
-}
-
-#define FILE_COLUMNS "f.path, f.type, f.mode, f.uid, f.gid, f.size, " \
-	"f.mtime_ns, f.link, f.caps, f.hash, f.flags, f.link_group"
-
-static int
-image_exists(struct store *store, const char *image, struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(store->db, "SELECT 1 FROM images WHERE "
-	    "ref = ?1", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return seterr(err, -ENOENT, "no baseline for image %s",
-		    image);
-	return sql_fail(store, err, "looking up the image");
-}
-
-int
-store_lookup(struct store *store, const char *image,
-    const unsigned char *path, size_t path_len,
-    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	struct uw_record rec;
-	int rc, ret;
-
-	ret = image_exists(store, image, err);
-	if (ret < 0)
-		return ret;
-	rc = sqlite3_prepare_v2(store->db, "SELECT " FILE_COLUMNS
-	    " FROM files f JOIN images i ON i.id = f.image_id"
-	    " WHERE i.ref = ?1 AND f.path = ?2", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "looking up a file");
-	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		row_to_record(st, &rec);
-		ret = cb(&rec, arg);
-	} else if (rc == SQLITE_DONE) {
-		ret = seterr(err, -ENOENT, "not in the baseline of %s",
-		    image);
-	} else {
-		ret = sql_fail(store, err, "looking up a file");
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int
-store_foreach(struct store *store, const char *image,
-    int (*cb)(const struct uw_record *rec, void *arg), void *arg,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	struct uw_record rec;
-	int rc, ret;
-
-	ret = image_exists(store, image, err);
-	if (ret < 0)
-		return ret;
-	rc = sqlite3_prepare_v2(store->db, "SELECT " FILE_COLUMNS
-	    " FROM files f JOIN images i ON i.id = f.image_id"
-	    " WHERE i.ref = ?1 ORDER BY f.path", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "listing files");
-	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_to_record(st, &rec);
-		ret = cb(&rec, arg);
-		if (ret != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = sql_fail(store, err, "listing files");
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int
-store_image_incomplete(struct store *store, const char *image, char *why,
-    size_t why_len, struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	const unsigned char *text;
-	int rc, ret = 0;
-
-	rc = sqlite3_prepare_v2(store->db, "SELECT incomplete FROM images "
-	    "WHERE ref = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "reading an image");
-	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		text = sqlite3_column_text(st, 0);
-		if (text != NULL) {
-			snprintf(why, why_len, "%s", (const char *)text);
-			ret = 1;
-		}
-	} else if (rc != SQLITE_DONE) {
-		ret = sql_fail(store, err, "reading an image");
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int
-store_image_id(struct store *store, const char *image, int64_t *image_id,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_IMAGE_FIND];
-	int rc;
-
-	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*image_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return seterr(err, -ENOENT, "no baseline for image %s",
-		    image);
-	return sql_fail(store, err, "looking up the image");
-}
-
-/* Copy a blob column into `buf`; NULL columns leave *out NULL. */
-static int
-copy_blob(sqlite3_stmt *st, int col, struct buf *buf,
-    const unsigned char **out, size_t *len)
-{
-	int rc;
-
-	*out = NULL;
-	*len = 0;
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return 0;
-	buf_reset(buf);
-	rc = buf_add(buf, sqlite3_column_blob(st, col),
-	    (size_t)sqlite3_column_bytes(st, col));
-	if (rc < 0)
-		return rc;
-	*out = buf->data ? buf->data : (const unsigned char *)"";
-	*len = buf->len;
-	return 0;
-}
-
-int
-store_get_row(struct store *store, int64_t image_id,
-    const unsigned char *path, size_t path_len, struct store_row *row,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_FILE_GET];
-	struct uw_record *rec = &row->rec;
-	int rc, ret = 0;
-
-	sqlite3_bind_int64(st, 1, image_id);
-	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		ret = 1;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		ret = sql_fail(store, err, "looking up a file");
-		goto out;
-	}
-	row_to_record(st, rec);
-	if (copy_blob(st, 0, &row->path, &rec->path, &rec->path_len) < 0 ||
-	    copy_blob(st, 7, &row->link, &rec->link, &rec->link_len) < 0 ||
-	    copy_blob(st, 8, &row->caps, &rec->caps, &rec->caps_len) < 0)
-		ret = seterr(err, -ENOMEM, "out of memory");
-out:
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
-}
-
-int
-store_count_below(struct store *store, int64_t image_id,
-    const unsigned char *path, size_t path_len, uint64_t *count,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_FILES_BELOW];
-	unsigned char *lo;
-	int rc;
-
-	/* "/" is the root: everything but itself is below it. */
-	if (path_len == 1 && path[0] == '/')
-		path_len = 0;
-	lo = malloc(path_len + 1);
-	if (lo == NULL)
-		return seterr(err, -ENOMEM, "out of memory");
-	memcpy(lo, path, path_len);
-	lo[path_len] = '/';
-	sqlite3_bind_int64(st, 1, image_id);
-	sqlite3_bind_blob(st, 2, lo, (int)path_len + 1, SQLITE_TRANSIENT);
-	lo[path_len] = '/' + 1;
-	sqlite3_bind_blob(st, 3, lo, (int)path_len + 1, SQLITE_TRANSIENT);
-	free(lo);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*count = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return sql_fail(store, err, "counting files");
-	return 0;
-}
-
-void
-store_row_init(struct store_row *row)
-{
-	memset(row, 0, sizeof(*row));
-	buf_init(&row->path, 1u << 24);
-	buf_init(&row->link, 1u << 16);
-	buf_init(&row->caps, 1u << 16);
-}
-
-void
-store_row_free(struct store_row *row)
-{
-	buf_free(&row->path);
-	buf_free(&row->link);
-	buf_free(&row->caps);
-}
-
 int
 store_begin(struct store *store, struct uw_error *err)
 {
 	if (!sqlite3_get_autocommit(store->db))
 		return 0;
-	return exec(store, "BEGIN IMMEDIATE", err);
+	return store_exec(store, "BEGIN IMMEDIATE", err);
 }
 
 int
@@ -1080,21 +588,10 @@ store_commit(struct store *store, struct uw_error *err)
 
 	if (sqlite3_get_autocommit(store->db))
 		return 0;
-	rc = exec(store, "COMMIT", err);
+	rc = store_exec(store, "COMMIT", err);
 	if (rc < 0)
 		store_rollback(store);	/* SQLite may not have */
 	return rc;
-}
-
-int
-store_probe(struct store *store, struct uw_error *err)
-{
-	char sql[128];
-
-	/* A row that changes each time: a real page to write. */
-	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) "
-	    "VALUES ('journal_probe', %lld)", (long long)now_real_ns());
-	return exec(store, sql, err);
 }
 
 void
@@ -1102,56 +599,6 @@ store_rollback(struct store *store)
 {
 	if (!sqlite3_get_autocommit(store->db))
 		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-int
-store_state_put(struct store *store, const char *container,
-    const unsigned char *path, size_t path_len, const char *sig,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_STATE_PUT];
-	int rc;
-
-	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, sig, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,
-	    "recording path state");
-}
-
-int
-store_state_del(struct store *store, const char *container,
-    const unsigned char *path, size_t path_len, struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_STATE_DEL];
-	int rc;
-
-	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, path, (int)path_len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,
-	    "clearing path state");
-}
-
-/* Step `st`, passing column 0 of each row (a path) to `cb`; a non-zero
- * return stops and is returned. */
-static int
-each_path(struct store *store, sqlite3_stmt *st,
-    int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
-    const char *what, struct uw_error *err)
-{
-	int rc, ret = 0;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = cb(sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0), arg);
-		if (ret != 0)
-			return ret;
-	}
-	return rc == SQLITE_DONE ? 0 : sql_fail(store, err, what);
 }
 
 static int
@@ -1193,7 +640,7 @@ store_checkpoint(struct store *store, struct uw_error *err)
 	rc = sqlite3_wal_checkpoint_v2(store->db, NULL,
 	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-		return sql_fail(store, err, "checkpointing the journal");
+		return store_sql_fail(store, err, "checkpointing the journal");
 	store->wal_pages = 0;
 	return 0;
 }
@@ -1203,189 +650,7 @@ store_set_cache(struct store *store, unsigned kib, struct uw_error *err)
 {
 	char sql[64];
 
+	/* A PRAGMA's value cannot be bound: the text is made each time. */
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%u", kib);
-	return exec(store, sql, err);
-}
-
-int
-store_state_foreach(struct store *store, const char *container,
-    int (*cb)(const unsigned char *path, size_t len, const char *sig,
-    void *arg), void *arg, struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	const char *sig;
-	int rc, ret = 0;
-
-	rc = sqlite3_prepare_v2(store->db, "SELECT path, sig FROM path_state "
-	    "WHERE container = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "listing path state");
-	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sig = (const char *)sqlite3_column_text(st, 1);
-		ret = cb(sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0), sig ? sig : "", arg);
-		if (ret != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = sql_fail(store, err, "listing path state");
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int
-store_next_event_id(struct store *store, uint64_t *id, struct uw_error *err)
-{
-	int64_t max = 0;
-	int sqlrc;
-
-	if (query_int(store, "SELECT coalesce(max(id), 0) FROM events", &max,
-	    &sqlrc) < 0)
-		return sql_fail(store, err, "reading the journal");
-	*id = (uint64_t)max + 1;
-	return 0;
-}
-
-int
-store_event_add(struct store *store, uint64_t id, int64_t time_ns,
-    const char *container, const char *op, const unsigned char *path,
-    size_t path_len, const char *type, const char *detail, size_t detail_len,
-    const char *severity, const char *action, const char *policy_set,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_EVENT_ADD];
-	int rc;
-
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	sqlite3_bind_int64(st, 2, time_ns);
-	sqlite3_bind_text(st, 3, container, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, op, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 5, path, (int)path_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, detail, (int)detail_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, severity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, policy_set, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,
-	    "journaling an event");
-}
-
-int
-store_events_foreach(struct store *store, const char *container,
-    int64_t since_ns, const char *op,
-    int (*cb)(uint64_t id, int64_t time_ns, const char *container,
-    const char *op, const unsigned char *path, size_t path_len,
-    const char *detail, void *arg), void *arg, struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, ret = 0;
-
-	rc = sqlite3_prepare_v2(store->db, "SELECT id, time_ns, container, "
-	    "op, path, detail FROM events WHERE (?1 IS NULL OR container = ?1 "
-	    "OR container LIKE ?1 || '%') AND time_ns >= ?2 AND (?3 IS NULL "
-	    "OR op = ?3) ORDER BY id", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "reading the journal");
-	if (container != NULL)
-		sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, since_ns);
-	if (op != NULL)
-		sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = cb((uint64_t)sqlite3_column_int64(st, 0),
-		    sqlite3_column_int64(st, 1),
-		    (const char *)sqlite3_column_text(st, 2),
-		    (const char *)sqlite3_column_text(st, 3),
-		    sqlite3_column_blob(st, 4),
-		    (size_t)sqlite3_column_bytes(st, 4),
-		    (const char *)sqlite3_column_text(st, 5), arg);
-		if (ret != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = sql_fail(store, err, "reading the journal");
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int
-store_link_group(struct store *store, int64_t image_id, uint64_t group,
-    const unsigned char *except, size_t except_len,
-    int (*cb)(const unsigned char *path, size_t len, void *arg), void *arg,
-    struct uw_error *err)
-{
-	sqlite3_stmt *st = store->stmt[ST_LINK_GROUP];
-	int ret;
-
-	sqlite3_bind_int64(st, 1, image_id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)group);
-	sqlite3_bind_blob(st, 3, except, (int)except_len, SQLITE_STATIC);
-	ret = each_path(store, st, cb, arg, "reading hard links", err);
-	sqlite3_reset(st);
-	return ret;
-}
-
-int
-store_response_add(struct store *store, uint64_t event_id,
-    const char *container, const char *action, const char *method,
-    const char *outcome, const char *detail, int64_t latency_ns,
-    const char *evidence, struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(store->db, "INSERT INTO responses (time_ns, "
-	    "event_id, container, action, method, outcome, detail, "
-	    "latency_ns, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-	    "?9)", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "journaling a response");
-	sqlite3_bind_int64(st, 1, now_real_ns());
-	if (event_id != 0)
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)event_id);
-	sqlite3_bind_text(st, 3, container, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, method, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, outcome, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, latency_ns);
-	sqlite3_bind_text(st, 9, evidence, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_fail(store, err,
-	    "journaling a response");
-}
-
-int
-store_last_pause(struct store *store, const char *container, char *method,
-    size_t method_len, struct uw_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	const char *m, *action;
-	int rc, ret = 1;
-
-	rc = sqlite3_prepare_v2(store->db, "SELECT action, method FROM "
-	    "responses WHERE container = ?1 AND outcome = 'done' AND action "
-	    "IN ('pause', 'resume', 'kill') ORDER BY id DESC LIMIT 1", -1,
-	    &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_fail(store, err, "reading responses");
-	sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		action = (const char *)sqlite3_column_text(st, 0);
-		m = (const char *)sqlite3_column_text(st, 1);
-		if (action != NULL && strcmp(action, "pause") == 0 &&
-		    m != NULL) {
-			snprintf(method, method_len, "%s", m);
-			ret = 0;
-		}
-	} else if (rc != SQLITE_DONE) {
-		ret = sql_fail(store, err, "reading responses");
-	}
-	sqlite3_finalize(st);
-	return ret;
+	return store_exec(store, sql, err);
 }

@@ -1,6 +1,7 @@
 /*
  * test_store.c - the database: creation, the kept secret, refusing files
- * that are not ours or too new, and a baseline replaced all or nothing.
+ * that are not ours or too new, a baseline replaced all or nothing, and
+ * walks that come back into the store.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +45,37 @@ count_rows(const struct uw_record *rec, void *arg)
 	(void)rec;
 	(*(int *)arg)++;
 	return 0;
+}
+
+/* A walk whose callback walks the same image again and looks its row
+ * up: the store must not lose the outer walk's place. */
+struct nested {
+	struct uw_db *db;
+	int outer, inner, found;
+};
+
+static int
+same_path(const struct uw_record *rec, void *arg)
+{
+	const struct uw_record *want = arg;
+
+	return rec->path_len == want->path_len &&
+	    memcmp(rec->path, want->path, rec->path_len) == 0 ? 1 : -1;
+}
+
+static int
+walk_again(const struct uw_record *rec, void *arg)
+{
+	struct nested *n = arg;
+	struct uw_error err;
+
+	if (uw_baseline_foreach(n->db, "img", count_rows, &n->inner,
+	    &err) != 0)
+		return -1;
+	if (uw_baseline_lookup(n->db, "img", rec->path, rec->path_len,
+	    same_path, (void *)rec, &err) == 1)
+		n->found++;
+	return ++n->outer == 5 ? 7 : 0;
 }
 
 static volatile sig_atomic_t cancel_now;
@@ -115,7 +147,7 @@ main(void)
 	store = store_open(dbpath, 0, &err);
 	CHECK(store == NULL, "a newer schema is refused");
 	snprintf(cmd, sizeof(cmd), "%s: database schema version 99 is newer "
-	    "than this upperwatch supports (6); upgrade upperwatch", dbpath);
+	    "than this upperwatch supports (7); upgrade upperwatch", dbpath);
 	CHECK_STR(err.msg, cmd, "with the reason");
 	/* A version 1 database (no path_state yet) is migrated on open. */
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
@@ -126,6 +158,9 @@ main(void)
 	    "ALTER TABLE events DROP COLUMN action; "
 	    "ALTER TABLE events DROP COLUMN policy_set; "
 	    "ALTER TABLE images DROP COLUMN incomplete; "
+	    "CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT, "
+	    "runtime TEXT, image_id INTEGER, upper BLOB, "
+	    "first_seen_ns INTEGER, last_seen_ns INTEGER); "
 	    "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK,
 	    "made a version 1 database");
 	sqlite3_close(raw);
@@ -140,6 +175,8 @@ main(void)
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
 	    sqlite3_exec(raw, "SELECT count(*) FROM path_state", NULL, NULL,
 	    NULL) == SQLITE_OK, "the new table is there");
+	CHECK(sqlite3_exec(raw, "SELECT count(*) FROM containers", NULL, NULL,
+	    NULL) != SQLITE_OK, "the unused containers table is gone");
 	sqlite3_close(raw);
 
 	/* A missing directory. */
@@ -176,6 +213,15 @@ main(void)
 	rows = 0;
 	CHECK(uw_baseline_foreach(db, "img", count_rows, &rows, &err) == 0 &&
 	    rows == 304, "304 rows stored");
+	{
+		struct nested n = { db, 0, 0, 0 };
+
+		rc = uw_baseline_foreach(db, "img", walk_again, &n, &err);
+		CHECK_INT(rc, 7, "a walk inside a walk: the outer one stops "
+		    "where its callback says");
+		CHECK_INT(n.inner, 5 * 304, "each inner walk sees every row");
+		CHECK_INT(n.found, 5, "and a lookup finds each outer row");
+	}
 
 	snprintf(path, sizeof(path), "for i in $(seq 301 2000); do "
 	    "echo $i > %s/root/a/f$i; done", dir);
