@@ -1,5 +1,5 @@
 /*
- * policy_test.c - the authoring tools' engine room: case files run
+ * policy_cases.c - the authoring tools' engine room: case files run
  * through the production loader, sandbox and evaluation, and the
  * synthetic events of `policy check`.
  *
