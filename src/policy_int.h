@@ -1,0 +1,116 @@
+/*
+ * policy_int.h - what the files of the policy engine share and nothing
+ * else sees: the policy set and its policies, the limits a call into Lua
+ * runs under, and the calls one part of the engine makes into another.
+ * policy.c loads and frees sets, policy_event.c builds the read-only
+ * event, policy_eval.c judges it; the rest of the program goes through
+ * policy.h.  lua.h is fine here: only policy files include this.
+ */
+#ifndef UW_POLICY_INT_H
+#define UW_POLICY_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#include "policy.h"
+#include "upperwatch.h"
+
+/* Bytes of a reason (and of an event's error text) policies see. */
+#define POLICY_MAX_REASON 1024
+/* Compiled upperwatch.glob patterns kept, by slot. */
+#define POLICY_GLOB_CACHE 128
+
+/* Why a call into Lua stopped. */
+enum policy_limit { POLICY_LIMIT_NONE, POLICY_LIMIT_CPU, POLICY_LIMIT_TIME };
+
+/* One loaded policy: what its file declared, and how it has fared. */
+struct policy {
+	char *name;
+	char *file;
+	int evaluate_ref;		/* registry ref of evaluate */
+	char **globs;			/* match.paths */
+	struct glob **compiled;
+	size_t glob_count;
+	unsigned op_mask;		/* match.ops: 1 << op; 0 = all */
+	unsigned failures;		/* consecutive */
+	int quarantined;
+	int64_t log_window_ns;
+	unsigned log_count;
+	/* counters */
+	uint64_t runs, errors_runtime, errors_cpu, errors_memory,
+	    errors_verdict;
+};
+
+/* The memory behind one uw_reason of the last verdict. */
+struct policy_reason_store {
+	char *text;
+	char **tags;
+	size_t tag_count;
+};
+
+/* One compiled upperwatch.glob pattern. */
+struct policy_glob_slot {
+	char *pattern;
+	size_t len;
+	struct glob *g;
+};
+
+/* A loaded policy set: its Lua state, limits, policies, last verdict. */
+struct uw_policy_set {
+	lua_State *L;
+	struct policy_glob_slot glob_cache[POLICY_GLOB_CACHE];
+	size_t mem_used, mem_limit, mem_peak;
+	int mem_failed;			/* the allocator refused */
+	int slack;			/* allow ERROR_SLACK above the cap */
+	uint64_t budget;		/* instructions for this call */
+	int hook_period;		/* instructions between hook calls */
+	uint64_t steps;			/* used so far in this call */
+	int64_t deadline_ns;
+	enum policy_limit limit_hit;
+	struct uw_policy_limits limits;
+	struct policy *policies;
+	size_t count;
+	struct policy *running;		/* for log() and messages */
+	char digest[2 * 16 + 1];
+	void (*log)(const char *policy, const char *line, void *arg);
+	void *log_arg;
+	void (*notice)(const char *msg, void *arg);
+	void *notice_arg;
+	/* the last verdict */
+	struct uw_reason *reasons;
+	struct policy_reason_store *store;
+	size_t reason_count, reason_alloc;
+	/* for `policy test`: what the last evaluation used */
+	uint64_t eval_steps;
+	size_t eval_peak;
+	/* The registry slot of the event being judged: made once, in
+	 * protected mode, and only overwritten after, so that clearing it
+	 * outside protected mode never allocates. */
+	int event_slot;
+	size_t ctr_views;		/* in the container view cache */
+	uint64_t events_unjudged;	/* the event could not be built */
+};
+
+/* ---- the read-only event (policy_event.c) ---- */
+
+/* next, rawget and rawlen for policies: a view is walked, read and
+ * measured through to its hidden table, which is never handed out. */
+int policy_view_next(lua_State *L);
+int policy_view_rawget(lua_State *L);
+int policy_view_rawlen(lua_State *L);
+
+/* Wrap the writers of the table library at idx (sort, insert, remove,
+ * move) so that they refuse a view.  Allocates: protected mode only. */
+void policy_guard_table_lib(lua_State *L, int idx);
+
+/*
+ * Build `ev` as read-only views into the set's event slot, in protected
+ * mode under the memory cap.  Returns 0, or -1 when it does not fit
+ * (counted in events_unjudged): the event's failure, no policy's.
+ */
+int policy_build_event(struct uw_policy_set *set, const struct uw_event *ev)
+    UW_WARN_UNUSED;
+
+#endif /* UW_POLICY_INT_H */
