@@ -3,8 +3,9 @@
  * else sees: the policy set and its policies, the limits a call into Lua
  * runs under, and the calls one part of the engine makes into another.
  * policy.c loads and frees sets, policy_event.c builds the read-only
- * event, policy_eval.c judges it; the rest of the program goes through
- * policy.h.  lua.h is fine here: only policy files include this.
+ * event, policy_module.c is the upperwatch module; the rest of the
+ * program goes through policy.h.  lua.h is fine here: only policy files
+ * include this.
  */
 #ifndef UW_POLICY_INT_H
 #define UW_POLICY_INT_H
@@ -19,8 +20,14 @@
 
 /* Bytes of a reason (and of an event's error text) policies see. */
 #define POLICY_MAX_REASON 1024
+/* Tags of a verdict kept. */
+#define POLICY_MAX_TAGS 32
 /* Compiled upperwatch.glob patterns kept, by slot. */
 #define POLICY_GLOB_CACHE 128
+/* Registry keys: the module's proxy, and string.format as policies get
+ * it (bounded patterns, no dump) for upperwatch.log. */
+#define POLICY_MODULE_KEY "upperwatch.module"
+#define POLICY_FORMAT_KEY "upperwatch.format"
 
 /* Why a call into Lua stopped. */
 enum policy_limit { POLICY_LIMIT_NONE, POLICY_LIMIT_CPU, POLICY_LIMIT_TIME };
@@ -112,5 +119,11 @@ void policy_guard_table_lib(lua_State *L, int idx);
  */
 int policy_build_event(struct uw_policy_set *set, const struct uw_event *ev)
     UW_WARN_UNUSED;
+
+/* ---- the upperwatch module (policy_module.c) ---- */
+
+/* Push a new table of the module's functions.  Allocates: protected
+ * mode only. */
+void policy_module_new(lua_State *L);
 
 #endif /* UW_POLICY_INT_H */
