@@ -23,398 +23,26 @@
 
 #include <lauxlib.h>
 #include <lua.h>
-#include <lualib.h>
 
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 #include "glob.h"
 #include "names.h"
-#include "pattern.h"
 #include "policy.h"
 #include "policy_int.h"
 #include "util.h"
 
-#if !defined(POLICY_HOOK_EVERY)
-#define POLICY_HOOK_EVERY 1000		/* instructions between checks */
-#endif
 #define DEFAULT_MEMORY (16u << 20)
 #define DEFAULT_INSTRUCTIONS 1000000
 #define DEFAULT_DEADLINE_US 20000
 #define DEFAULT_QUARANTINE 5
-#define LOAD_INSTRUCTIONS 50000000	/* running a file at load */
-#define LOAD_DEADLINE_US 500000
 #define MAX_FILE_BYTES (1u << 20)
 #define MAX_POLICIES 1024
 #define MAX_GLOBS 256
 #define MAX_NAME 128			/* bytes of a policy's name */
-/* Room above the cap to build an error message after hitting it. */
-#define ERROR_SLACK (64u << 10)
 /* Who a reason comes from when no policy judged (the event failed). */
 #define ENGINE_NAME "upperwatch"
-/* Registry keys. */
-#define ERRERR_KEY "upperwatch.errerr"
-
-/* ---- allocator and hook ---- */
-
-/*
- * lua_Alloc with a cap: growth past mem_limit is refused (Lua then runs
- * an emergency collection and retries once); shrinking never is.  When
- * ptr is NULL, osize is a type tag, not a size (Lua 5.4 manual).
- */
-static void *
-policy_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	struct uw_policy_set *set = ud;
-	size_t limit = set->mem_limit + (set->slack ? ERROR_SLACK : 0);
-	void *p;
-
-	if (ptr == NULL)
-		osize = 0;
-	if (nsize == 0) {
-		free(ptr);
-		set->mem_used -= osize;
-		return NULL;
-	}
-	if (nsize > osize && set->mem_used - osize + nsize > limit) {
-		set->mem_failed = 1;
-		return NULL;
-	}
-	p = realloc(ptr, nsize);
-	if (p == NULL) {
-		set->mem_failed = 1;
-		return NULL;
-	}
-	set->mem_used = set->mem_used - osize + nsize;
-	if (set->mem_used > set->mem_peak)
-		set->mem_peak = set->mem_used;
-	return p;
-}
-
-static void
-policy_hook(lua_State *L, lua_Debug *ar)
-{
-	struct uw_policy_set *set;
-
-	(void)ar;
-	lua_getallocf(L, (void **)&set);
-	set->steps += (uint64_t)set->hook_period;
-	if (set->limit_hit == POLICY_LIMIT_NONE) {
-		if (set->steps > set->budget)
-			set->limit_hit = POLICY_LIMIT_CPU;
-		else if (now_mono_ns() > set->deadline_ns)
-			set->limit_hit = POLICY_LIMIT_TIME;
-	}
-	if (set->limit_hit != POLICY_LIMIT_NONE) {
-		/* Sticky: fire at every instruction from now on. */
-		lua_sethook(L, policy_hook, LUA_MASKCOUNT, 1);
-		luaL_error(L, set->limit_hit == POLICY_LIMIT_CPU ?
-		    "instruction budget exceeded" :
-		    "wall-clock deadline exceeded");
-	}
-}
-
-static void
-arm(struct uw_policy_set *set, uint64_t budget, unsigned deadline_us)
-{
-	set->steps = 0;
-	set->budget = budget;
-	/* Counting every instruction (policy test) is far slower: the
-	 * deadline stretches with it, so the budget still decides. */
-	set->deadline_ns = now_mono_ns() + (int64_t)deadline_us * 1000 *
-	    (set->hook_period < 10 ? 100 : 1);
-	set->limit_hit = POLICY_LIMIT_NONE;
-	set->mem_failed = 0;
-	set->mem_peak = set->mem_used;
-	lua_sethook(set->L, policy_hook, LUA_MASKCOUNT, set->hook_period);
-}
-
-static void
-disarm(struct uw_policy_set *set)
-{
-	lua_sethook(set->L, NULL, 0, 0);
-	set->eval_steps += set->steps;
-	if (set->mem_peak > set->eval_peak)
-		set->eval_peak = set->mem_peak;
-}
-
-/*
- * The message handler of every call into policy code: the error object
- * becomes a string here, in protected mode, so that reading it after
- * lua_pcall returns never converts (allocates) outside protection.
- */
-static int
-msgh(lua_State *L)
-{
-	struct uw_policy_set *set;
-
-	lua_getallocf(L, (void **)&set);
-	set->slack = 1;		/* room to say what went wrong */
-	if (lua_type(L, 1) == LUA_TNUMBER)
-		lua_tostring(L, 1);
-	else if (lua_type(L, 1) != LUA_TSTRING)
-		lua_pushfstring(L, "(error object is a %s value)",
-		    luaL_typename(L, 1));
-	return 1;
-}
-
-/* The error message at idx when it is a string (msgh made sure), or a
- * stand-in: never converts, so never allocates. */
-static const char *
-error_text(lua_State *L, int idx)
-{
-	return lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) :
-	    "(error object is not a string)";
-}
-
-/*
- * lua_atpanic handler: Lua calls it on an error outside any protected
- * call, then aborts.  Every call into the state runs under lua_pcall,
- * and what runs outside (pushing light C functions and light userdata,
- * reading strings, clearing the event slot) neither raises nor
- * allocates, so this is a broken invariant: one line, then the abort.
- */
-static int
-policy_panic(lua_State *L)
-{
-	fprintf(stderr, "upperwatch: fatal: unprotected error in the policy "
-	    "engine: %s\n", error_text(L, -1));
-	fflush(stderr);
-	return 0;
-}
-
-/* ---- the sandbox ---- */
-
-static int
-blocked(lua_State *L)
-{
-	return luaL_error(L, "%s is not available to policies",
-	    lua_tostring(L, lua_upvalueindex(1)));
-}
-
-static void
-set_blocked(lua_State *L, int table, const char *field, const char *what)
-{
-	lua_pushstring(L, what);
-	lua_pushcclosure(L, blocked, 1);
-	lua_setfield(L, table, field);
-}
-
-/* A table whose every field is `what.<field> is not available`. */
-static int
-blocked_index(lua_State *L)
-{
-	return luaL_error(L, "%s.%s is not available to policies",
-	    lua_tostring(L, lua_upvalueindex(1)), luaL_optstring(L, 2, "?"));
-}
-
-static void
-set_blocked_table(lua_State *L, int table, const char *name)
-{
-	lua_newtable(L);
-	lua_newtable(L);
-	lua_pushstring(L, name);
-	lua_pushcclosure(L, blocked_index, 1);
-	lua_setfield(L, -2, "__index");
-	lua_pushstring(L, name);
-	lua_pushcclosure(L, blocked_index, 1);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
-	lua_setfield(L, table, name);
-}
-
-static int
-strict_index(lua_State *L)
-{
-	return luaL_error(L, "undefined global '%s'", luaL_optstring(L, 2,
-	    "?"));
-}
-
-static int
-strict_newindex(lua_State *L)
-{
-	return luaL_error(L, "policies may not create globals ('%s')",
-	    luaL_optstring(L, 2, "?"));
-}
-
-/* require: only "upperwatch". */
-static int
-policy_require(lua_State *L)
-{
-	const char *name = luaL_checkstring(L, 1);
-
-	if (strcmp(name, "upperwatch") != 0)
-		return luaL_error(L, "require of '%s' is not available to "
-		    "policies (only \"upperwatch\")", name);
-	lua_getfield(L, LUA_REGISTRYINDEX, POLICY_MODULE_KEY);
-	return 1;
-}
-
-/* Copy the allowed fields of library `lib` (in the registry's loaded
- * table) into a new table on the stack. */
-static void
-copy_lib(lua_State *L, const char *lib, const char *const *fields)
-{
-	int i;
-
-	lua_newtable(L);
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	lua_getfield(L, -1, lib);
-	for (i = 0; fields[i] != NULL; i++) {
-		lua_getfield(L, -1, fields[i]);
-		lua_setfield(L, -4, fields[i]);
-	}
-	lua_pop(L, 2);
-}
-
-/* next, rawget and rawlen are the view-aware ones (policy_push_env). */
-static const char *const base_allowed[] = {
-	"assert", "error", "ipairs", "pairs", "select", "tonumber",
-	"tostring", "type", "rawequal", NULL
-};
-static const char *const base_blocked[] = {
-	"load", "loadfile", "dofile", "pcall", "xpcall", "setmetatable",
-	"getmetatable", "rawset", "collectgarbage", "print", NULL
-};
-static const char *const string_allowed[] = {
-	"byte", "char", "format", "len", "lower", "rep", "reverse", "sub",
-	"upper", NULL
-};
-static const char *const table_allowed[] = {
-	"concat", "insert", "move", "remove", "sort", "unpack", NULL
-};
-static const char *const math_allowed[] = {
-	"abs", "ceil", "floor", "fmod", "max", "min", "tointeger", "type",
-	"ult", "huge", "pi", "maxinteger", "mininteger", NULL
-};
-static const char *const utf8_allowed[] = {
-	"char", "charpattern", "codes", "codepoint", "len", "offset", NULL
-};
-
-/* The string library policies get: allowed functions, bounded patterns,
- * and a stub for dump. */
-static void
-push_string_lib(lua_State *L)
-{
-	copy_lib(L, LUA_STRLIBNAME, string_allowed);
-	pattern_register(L, lua_gettop(L));
-	set_blocked(L, lua_gettop(L), "dump", "string.dump");
-	set_blocked(L, lua_gettop(L), "pack", "string.pack");
-	set_blocked(L, lua_gettop(L), "unpack", "string.unpack");
-	set_blocked(L, lua_gettop(L), "packsize", "string.packsize");
-}
-
-/* A fresh environment for one policy (or case file), on the stack.
- * Allocates: call it in protected mode only. */
-static void
-policy_push_env(lua_State *L)
-{
-	int env, i;
-
-	lua_newtable(L);
-	env = lua_gettop(L);
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	lua_getfield(L, -1, LUA_GNAME);
-	for (i = 0; base_allowed[i] != NULL; i++) {
-		lua_getfield(L, -1, base_allowed[i]);
-		lua_setfield(L, env, base_allowed[i]);
-	}
-	lua_pop(L, 2);
-	lua_pushcfunction(L, policy_view_next);
-	lua_setfield(L, env, "next");
-	lua_pushcfunction(L, policy_view_rawget);
-	lua_setfield(L, env, "rawget");
-	lua_pushcfunction(L, policy_view_rawlen);
-	lua_setfield(L, env, "rawlen");
-	for (i = 0; base_blocked[i] != NULL; i++)
-		set_blocked(L, env, base_blocked[i], base_blocked[i]);
-	lua_pushcfunction(L, policy_require);
-	lua_setfield(L, env, "require");
-	push_string_lib(L);
-	lua_setfield(L, env, "string");
-	copy_lib(L, LUA_TABLIBNAME, table_allowed);
-	lua_setfield(L, env, "table");
-	copy_lib(L, LUA_MATHLIBNAME, math_allowed);
-	lua_setfield(L, env, "math");
-	copy_lib(L, LUA_UTF8LIBNAME, utf8_allowed);
-	lua_setfield(L, env, "utf8");
-	set_blocked_table(L, env, "os");
-	set_blocked_table(L, env, "io");
-	set_blocked_table(L, env, "debug");
-	set_blocked_table(L, env, "package");
-	set_blocked_table(L, env, "coroutine");
-	lua_getfield(L, LUA_REGISTRYINDEX, POLICY_MODULE_KEY);
-	lua_setfield(L, env, "upperwatch");
-	lua_pushvalue(L, env);
-	lua_setfield(L, env, "_G");
-	/* Strict globals, and no way to reach this metatable. */
-	lua_newtable(L);
-	lua_pushcfunction(L, strict_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, strict_newindex);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, env);
-}
-
-/* Open what the sandbox copies from, and build the module.  Runs in
- * protected mode (lua_pcall) so a memory failure is an error. */
-static int
-open_state(lua_State *L)
-{
-	struct uw_policy_set *set;
-
-	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0);
-	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0);
-	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 0);
-	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 0);
-	/* Every env copies its table library from this one. */
-	policy_guard_table_lib(L, lua_gettop(L) - 2);
-	lua_pop(L, 5);
-	/* The error object Lua makes, outside any protection, when a message
-	 * handler fails: interned now, so that making it then finds it
-	 * instead of allocating past the cap (and panicking). */
-	lua_pushliteral(L, "error in error handling");
-	lua_setfield(L, LUA_REGISTRYINDEX, ERRERR_KEY);
-	/* The slot of the event being judged (false between events). */
-	lua_getallocf(L, (void **)&set);
-	lua_pushboolean(L, 0);
-	set->event_slot = luaL_ref(L, LUA_REGISTRYINDEX);
-	/* The module, shared read-only in spirit: policies cannot reach
-	 * rawset or setmetatable, and assignment is refused. */
-	/* Policies see an empty proxy: reads go to the functions, every
-	 * assignment (even over an existing name) is refused, and without
-	 * rawset or getmetatable nobody reaches the table behind it. */
-	lua_newtable(L);
-	lua_newtable(L);
-	policy_module_new(L);
-	lua_setfield(L, -2, "__index");
-	lua_pushstring(L, "upperwatch");
-	lua_pushcclosure(L, blocked_index, 1);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
-	lua_setfield(L, LUA_REGISTRYINDEX, POLICY_MODULE_KEY);
-	/* The string metatable: methods ("x"):upper() go to a bounded copy
-	 * no policy can reach or change. */
-	push_string_lib(L);
-	lua_getfield(L, -1, "format");
-	lua_setfield(L, LUA_REGISTRYINDEX, POLICY_FORMAT_KEY);
-	lua_pushliteral(L, "");
-	lua_newtable(L);
-	lua_pushvalue(L, -3);
-	lua_setfield(L, -2, "__index");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
-	lua_pop(L, 2);
-	return 0;
-}
 
 /* ---- loading ---- */
 
@@ -499,20 +127,6 @@ read_file(const char *path, size_t *len, struct uw_error *err)
 	buf[*len] = '\0';
 	fclose(f);
 	return buf;
-}
-
-/* Where a Lua error message should point: it starts "file:line:" when
- * Lua knew the line; else prefix the file. */
-static int
-lua_fail(struct uw_error *err, const char *file, const char *msg)
-{
-	size_t flen = strlen(file);
-
-	if (msg == NULL)
-		msg = "unknown error";
-	if (strncmp(msg, file, flen) == 0 && msg[flen] == ':')
-		return seterr(err, -EINVAL, "%s", msg);
-	return seterr(err, -EINVAL, "%s: %s", file, msg);
 }
 
 int
@@ -723,61 +337,6 @@ check_policy(lua_State *L)
 	return 0;
 }
 
-/*
- * Protected: give the chunk (argument 1) a fresh sandbox environment as
- * its _ENV and run it; its first result is returned.
- */
-static int
-run_chunk(lua_State *L)
-{
-	lua_settop(L, 1);
-	policy_push_env(L);
-	if (lua_setupvalue(L, 1, 1) == NULL)
-		lua_pop(L, 1);
-	lua_call(L, 0, 1);
-	return 1;
-}
-
-int
-policy_run_chunk(struct uw_policy_set *set, const char *file,
-    const char *src, size_t len, struct uw_error *err)
-{
-	lua_State *L = set->L;
-	char chunkname[PATH_MAX + 2];
-	int rc, top = lua_gettop(L);
-
-	snprintf(chunkname, sizeof(chunkname), "@%s", file);
-	set->running = NULL;
-	set->slack = 0;
-	/* Text only: a precompiled chunk can break the VM's invariants.
-	 * lua_load protects itself. */
-	rc = luaL_loadbufferx(L, src, len, chunkname, "t");
-	if (rc != LUA_OK) {
-		rc = lua_fail(err, file, rc == LUA_ERRMEM ?
-		    "memory limit reached while loading" :
-		    error_text(L, -1));
-		goto out;
-	}
-	lua_pushcfunction(L, msgh);
-	lua_pushcfunction(L, run_chunk);
-	lua_rotate(L, top + 1, 2);		/* msgh run_chunk chunk */
-	arm(set, LOAD_INSTRUCTIONS, LOAD_DEADLINE_US);
-	rc = lua_pcall(L, 1, 1, top + 1);
-	disarm(set);
-	set->slack = 0;
-	if (rc != LUA_OK) {
-		rc = lua_fail(err, file, rc == LUA_ERRMEM ?
-		    "memory limit reached while loading" :
-		    error_text(L, -1));
-		goto out;
-	}
-	lua_remove(L, top + 1);			/* msgh */
-	return 0;
-out:
-	lua_settop(L, top);
-	return rc;
-}
-
 /* Run a policy file and check the table it returns. */
 static int
 load_one(struct uw_policy_set *set, const char *file, const char *src,
@@ -908,21 +467,10 @@ policy_load(const char *const *paths, size_t path_count,
 	if (set->limits.quarantine_after == 0)
 		set->limits.quarantine_after = DEFAULT_QUARANTINE;
 	set->mem_limit = set->limits.memory;
-	set->hook_period = POLICY_HOOK_EVERY;
 	set->log = log;
 	set->log_arg = log_arg;
-	set->L = lua_newstate(policy_alloc, set);
-	if (set->L == NULL) {
-		seterr(err, -ENOMEM, "cannot create a Lua state");
+	if (policy_sandbox_open(set, err) < 0)
 		goto fail;
-	}
-	lua_atpanic(set->L, policy_panic);
-	lua_pushcfunction(set->L, open_state);
-	if (lua_pcall(set->L, 0, 0, 0) != LUA_OK) {
-		seterr(err, -ENOMEM, "cannot set up the policy sandbox: %s",
-		    error_text(set->L, -1));
-		goto fail;
-	}
 	for (i = 0; i < path_count && rc == 0; i++)
 		rc = policy_list_lua(paths[i], &files, &count, err);
 	if (rc < 0)
@@ -1235,12 +783,12 @@ run_policy(struct uw_policy_set *set, struct policy *p)
 	set->slack = 0;
 	call.set = set;
 	call.p = p;
-	lua_pushcfunction(L, msgh);
+	lua_pushcfunction(L, policy_msgh);
 	lua_pushcfunction(L, call_evaluate);
 	lua_pushlightuserdata(L, &call);
-	arm(set, set->limits.instructions, set->limits.deadline_us);
+	policy_arm(set, set->limits.instructions, set->limits.deadline_us);
 	rc = lua_pcall(L, 1, 1, top + 1);
-	disarm(set);
+	policy_disarm(set);
 	set->slack = 0;
 	set->running = NULL;
 	if (rc == LUA_OK) {
@@ -1268,7 +816,7 @@ run_policy(struct uw_policy_set *set, struct policy *p)
 		failed(set, p, "memory limit reached");
 	} else {
 		p->errors_runtime++;
-		failed(set, p, error_text(L, -1));
+		failed(set, p, policy_error_text(L, -1));
 	}
 	lua_settop(L, top);
 	if (rc != LUA_OK)
@@ -1338,12 +886,6 @@ policy_evaluate_all(struct uw_policy_set *set, const struct uw_event *ev,
 	verdict->reasons = set->reasons;
 	verdict->reason_count = set->reason_count;
 	return 0;
-}
-
-void
-policy_set_hook_period(struct uw_policy_set *set, int period)
-{
-	set->hook_period = period > 0 ? period : POLICY_HOOK_EVERY;
 }
 
 void

@@ -2,7 +2,8 @@
  * policy_int.h - what the files of the policy engine share and nothing
  * else sees: the policy set and its policies, the limits a call into Lua
  * runs under, and the calls one part of the engine makes into another.
- * policy.c loads and frees sets, policy_event.c builds the read-only
+ * policy.c loads and frees sets, policy_sandbox.c makes their Lua state
+ * and runs code in it under limits, policy_event.c builds the read-only
  * event, policy_module.c is the upperwatch module; the rest of the
  * program goes through policy.h.  lua.h is fine here: only policy files
  * include this.
@@ -99,6 +100,26 @@ struct uw_policy_set {
 	size_t ctr_views;		/* in the container view cache */
 	uint64_t events_unjudged;	/* the event could not be built */
 };
+
+/* ---- the sandbox and the limits (policy_sandbox.c) ---- */
+
+/* Make set->L, with hook_period and mem_limit already set (the limits)
+ * and everything the sandbox needs in it.  Returns 0, or a negative
+ * error (err says why); policy_free closes a half-made state. */
+int policy_sandbox_open(struct uw_policy_set *set, struct uw_error *err)
+    UW_WARN_UNUSED;
+
+/* Before and after each lua_pcall into policy code: the instruction
+ * budget and wall-clock deadline (in µs) of the call, and the counts of
+ * what it used. */
+void policy_arm(struct uw_policy_set *set, uint64_t budget,
+    unsigned deadline_us);
+void policy_disarm(struct uw_policy_set *set);
+
+/* The message handler of every such lua_pcall: leaves the error as a
+ * string, so that policy_error_text can read it without allocating. */
+int policy_msgh(lua_State *L);
+const char *policy_error_text(lua_State *L, int idx);
 
 /* ---- the read-only event (policy_event.c) ---- */
 
