@@ -4,9 +4,9 @@
  * runs under, and the calls one part of the engine makes into another.
  * policy.c loads and frees sets, policy_sandbox.c makes their Lua state
  * and runs code in it under limits, policy_event.c builds the read-only
- * event, policy_module.c is the upperwatch module; the rest of the
- * program goes through policy.h.  lua.h is fine here: only policy files
- * include this.
+ * event, policy_eval.c judges it, policy_module.c is the upperwatch
+ * module; the rest of the program goes through policy.h.  lua.h is fine
+ * here: only policy files include this.
  */
 #ifndef UW_POLICY_INT_H
 #define UW_POLICY_INT_H
@@ -140,6 +140,11 @@ void policy_guard_table_lib(lua_State *L, int idx);
  */
 int policy_build_event(struct uw_policy_set *set, const struct uw_event *ev)
     UW_WARN_UNUSED;
+
+/* ---- evaluation (policy_eval.c) ---- */
+
+/* Free the reasons of the last verdict, which dies with them. */
+void policy_free_reasons(struct uw_policy_set *set);
 
 /* ---- the upperwatch module (policy_module.c) ---- */
 
