@@ -403,6 +403,8 @@ pat_gsub(lua_State *L)
 
 /* }====================================================================== */
 
+/* Set the bounded find, match, gmatch and gsub into the table at idx
+ * (pattern.h). */
 void
 pattern_register(lua_State *L, int idx)
 {

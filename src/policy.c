@@ -41,6 +41,8 @@
 
 /* ---- loading ---- */
 
+/* Free what a policy owns (not the struct: it lives in the set's array);
+ * a half-loaded policy is fine. */
 static void
 policy_free_one(struct policy *p)
 {
@@ -56,6 +58,8 @@ policy_free_one(struct policy *p)
 	free(p->compiled);
 }
 
+/* Close the set's Lua state and free everything it owns; NULL is a
+ * no-op.  A half-made set (a failed load) is fine. */
 void
 policy_free(struct uw_policy_set *set)
 {
@@ -110,6 +114,7 @@ read_file(const char *path, size_t *len, struct uw_error *err)
 	return buf;
 }
 
+/* t[key] by raw access, pushed; its type returned (policy.h). */
 int
 policy_raw_field(lua_State *L, int t, const char *key)
 {
@@ -117,6 +122,7 @@ policy_raw_field(lua_State *L, int t, const char *key)
 	return lua_rawget(L, t);
 }
 
+/* Is idx a table without a metatable (policy.h)? */
 int
 policy_plain_table(lua_State *L, int idx)
 {
@@ -362,6 +368,7 @@ out:
 	return rc;
 }
 
+/* qsort comparator: two C strings by strcmp. */
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -417,6 +424,11 @@ policy_list_lua(const char *path, char ***files, size_t *count,
 	return 0;
 }
 
+/*
+ * Load the policy files `paths` name into a new set, under `limits` (0
+ * fields: the defaults).  Returns the set, or NULL with err saying which
+ * file failed and why (upperwatch.h has the contract).
+ */
 struct uw_policy_set *
 policy_load(const char *const *paths, size_t path_count,
     const struct uw_policy_limits *limits,
@@ -497,18 +509,21 @@ fail:
 	return NULL;
 }
 
+/* The set's digest: hex XXH3-128 of its files' names and contents. */
 const char *
 policy_digest(const struct uw_policy_set *set)
 {
 	return set->digest;
 }
 
+/* How many policies the set holds. */
 size_t
 policy_count(const struct uw_policy_set *set)
 {
 	return set->count;
 }
 
+/* Send quarantine alerts to `notice` (NULL: nowhere). */
 void
 policy_set_notice(struct uw_policy_set *set,
     void (*notice)(const char *msg, void *arg), void *arg)
@@ -517,6 +532,7 @@ policy_set_notice(struct uw_policy_set *set,
 	set->notice_arg = arg;
 }
 
+/* The set's Lua state, for the case runner (policy_cases.c). */
 lua_State *
 policy_lua(struct uw_policy_set *set)
 {

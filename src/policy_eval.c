@@ -231,6 +231,8 @@ take_verdict(struct uw_policy_set *set, const struct policy *p,
 	return 0;
 }
 
+/* Does the event's path match one of the policy's match.paths globs
+ * (or has it none)? */
 static int
 path_matches(const struct policy *p, const struct uw_event *ev)
 {
@@ -256,6 +258,11 @@ policy_matches(const struct uw_policy_set *set, size_t i,
 	return path_matches(p, ev);
 }
 
+/*
+ * Record that policy p failed on this event: a medium/alert reason
+ * naming it and `cause` (dropped if memory runs out), and, at
+ * quarantine_after failures in a row, quarantine it with a notice.
+ */
 static void
 failed(struct uw_policy_set *set, struct policy *p, const char *cause)
 {
@@ -332,6 +339,7 @@ run_policy(struct uw_policy_set *set, struct policy *p)
 	return ret;
 }
 
+/* Judge `ev` with the policies whose prefilter passes (upperwatch.h). */
 int
 policy_evaluate(struct uw_policy_set *set, const struct uw_event *ev,
     enum uw_action max_action, struct uw_verdict *verdict,
@@ -340,6 +348,12 @@ policy_evaluate(struct uw_policy_set *set, const struct uw_event *ev,
 	return policy_evaluate_all(set, ev, 1, max_action, verdict, err);
 }
 
+/*
+ * Judge `ev` with every policy not quarantined (whose prefilter passes,
+ * when `prefilter`), and combine their reasons into *verdict, its action
+ * capped at max_action.  The verdict's reasons live until the next
+ * evaluation.  Returns 0, or -ENOMEM (err says so).
+ */
 int
 policy_evaluate_all(struct uw_policy_set *set, const struct uw_event *ev,
     int prefilter, enum uw_action max_action, struct uw_verdict *verdict,
@@ -396,6 +410,7 @@ policy_evaluate_all(struct uw_policy_set *set, const struct uw_event *ev,
 	return 0;
 }
 
+/* What the last evaluation used (policy.h). */
 void
 policy_last_usage(const struct uw_policy_set *set, uint64_t *instructions,
     size_t *memory)

@@ -39,6 +39,7 @@
  * boolean or another view.
  */
 
+/* __newindex of every view: refuse the write, naming the field. */
 static int
 ro_newindex(lua_State *L)
 {
@@ -96,6 +97,7 @@ ro_pairs(lua_State *L)
 	return 3;
 }
 
+/* __len of a view: its hidden table's raw length. */
 static int
 ro_len(lua_State *L)
 {
@@ -198,6 +200,7 @@ seal(lua_State *L)
 
 /* ---- the event as a Lua table ---- */
 
+/* t[key] = the bytes b (len of them), t on top of the stack. */
 static void
 push_bytes_field(lua_State *L, const char *key, const unsigned char *b,
     size_t len)
@@ -206,6 +209,8 @@ push_bytes_field(lua_State *L, const char *key, const unsigned char *b,
 	lua_setfield(L, -2, key);
 }
 
+/* Push a record (baseline or current) as a plain table: type, mode, ids,
+ * size, mtime, and hash, link and caps when it has them. */
 static void
 push_record(lua_State *L, const struct uw_record *r)
 {
@@ -238,6 +243,7 @@ push_record(lua_State *L, const struct uw_record *r)
 	}
 }
 
+/* t[key] = value ("" for NULL), t on top of the stack. */
 static void
 push_str_field(lua_State *L, const char *key, const char *value)
 {
@@ -245,6 +251,8 @@ push_str_field(lua_State *L, const char *key, const char *value)
 	lua_setfield(L, -2, key);
 }
 
+/* Add len bytes to a cache key, after their length (so that fields
+ * cannot run into one another). */
 static void
 add_key_bytes(luaL_Buffer *b, const char *v, size_t len)
 {
@@ -254,6 +262,7 @@ add_key_bytes(luaL_Buffer *b, const char *v, size_t len)
 	luaL_addlstring(b, v, len);
 }
 
+/* Add a C string (NULL as "") to a cache key. */
 static void
 add_key_field(luaL_Buffer *b, const char *v)
 {
@@ -274,6 +283,7 @@ struct label_walk {
 	struct label_caps caps;
 };
 
+/* Start a walk over c's labels. */
 static void
 label_walk_init(const struct uw_container *c, struct label_walk *w)
 {
@@ -330,6 +340,8 @@ push_container_key(lua_State *L, const struct uw_container *c)
 	luaL_pushresult(&b);
 }
 
+/* Push a new view of container c: its fields, labels (as label_next
+ * shows them) and labels_truncated; for NULL, no labels and no fields. */
 static void
 push_container(lua_State *L, const struct uw_container *c)
 {

@@ -6,7 +6,8 @@
  * arguments and does no I/O, so the instruction budget, which cannot
  * see inside C, still bounds a policy; each raises on bad arguments
  * like any Lua function.  Policies reach the module through a read-only
- * proxy the sandbox builds around the table policy_module_new makes.
+ * proxy the sandbox (policy_sandbox.c) builds around the table
+ * policy_module_new makes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #define LOG_BURST 10			/* log lines per policy and second */
 
+/* The length of s without its trailing slashes, keeping a lone "/". */
 static size_t
 trim_slashes(const char *s, size_t len)
 {
@@ -174,6 +176,7 @@ m_runtime_file(lua_State *L)
 	return 1;
 }
 
+/* Argument 1 as mode bits: 0 for nil (a record the event lacks). */
 static lua_Integer
 mode_arg(lua_State *L)
 {
@@ -182,6 +185,7 @@ mode_arg(lua_State *L)
 	return luaL_checkinteger(L, 1);
 }
 
+/* upperwatch.setuid(mode): is the set-user-ID bit set? */
 static int
 m_setuid(lua_State *L)
 {
@@ -189,6 +193,7 @@ m_setuid(lua_State *L)
 	return 1;
 }
 
+/* upperwatch.setgid(mode): is the set-group-ID bit set? */
 static int
 m_setgid(lua_State *L)
 {
@@ -196,6 +201,7 @@ m_setgid(lua_State *L)
 	return 1;
 }
 
+/* upperwatch.world_writable(mode): may others write? */
 static int
 m_world_writable(lua_State *L)
 {
@@ -203,6 +209,7 @@ m_world_writable(lua_State *L)
 	return 1;
 }
 
+/* upperwatch.executable(mode): is any execute bit set? */
 static int
 m_executable(lua_State *L)
 {

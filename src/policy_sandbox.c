@@ -73,6 +73,11 @@ policy_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return p;
 }
 
+/*
+ * The count hook: every hook_period instructions, charge them and check
+ * the budget and the deadline; once either is hit, raise, and re-arm at
+ * every instruction so that the error comes back however it is caught.
+ */
 static void
 policy_hook(lua_State *L, lua_Debug *ar)
 {
@@ -174,6 +179,8 @@ policy_panic(lua_State *L)
 
 /* ---- the sandbox ---- */
 
+/* A stub left where a function is not allowed: raise, naming it
+ * (upvalue 1). */
 static int
 blocked(lua_State *L)
 {
@@ -181,6 +188,8 @@ blocked(lua_State *L)
 	    lua_tostring(L, lua_upvalueindex(1)));
 }
 
+/* t[field] = a stub that raises "`what` is not available" (t at
+ * index `table`). */
 static void
 set_blocked(lua_State *L, int table, const char *field, const char *what)
 {
@@ -197,6 +206,8 @@ blocked_index(lua_State *L)
 	    lua_tostring(L, lua_upvalueindex(1)), luaL_optstring(L, 2, "?"));
 }
 
+/* t[name] = a table whose every read and write raises "name.<field> is
+ * not available" (t at index `table`). */
 static void
 set_blocked_table(lua_State *L, int table, const char *name)
 {
@@ -214,6 +225,7 @@ set_blocked_table(lua_State *L, int table, const char *name)
 	lua_setfield(L, table, name);
 }
 
+/* __index of a policy's _ENV: reading an unknown global raises. */
 static int
 strict_index(lua_State *L)
 {
@@ -221,6 +233,7 @@ strict_index(lua_State *L)
 	    "?"));
 }
 
+/* __newindex of a policy's _ENV: creating a global raises. */
 static int
 strict_newindex(lua_State *L)
 {
