@@ -1,8 +1,8 @@
 /*
  * policy.h - the policy engine's parts beyond the public API: the
  * prefilter, what an evaluation used, the sandbox for case files.
- * lua.h stays inside the policy files (policy.c, policy_test.c,
- * pattern.c); this header only names lua_State.
+ * lua.h stays inside the policy and pattern files (policy*.[ch],
+ * pattern*.[ch]); this header only names lua_State.
  */
 #ifndef UW_POLICY_H
 #define UW_POLICY_H

@@ -1,5 +1,5 @@
 /*
- * policy_test.c - the authoring tools' engine room: case files run
+ * policy_cases.c - the authoring tools' engine room: case files run
  * through the production loader, sandbox and evaluation, and the
  * synthetic events of `policy check`.
  *
@@ -90,6 +90,7 @@ opt_integer(lua_State *L, int t, const char *key)
 	return v;
 }
 
+/* The value of hex digit c, or -1 when it is not one. */
 static int
 hexval(char c)
 {
@@ -467,6 +468,12 @@ case_step(lua_State *L, lua_CFunction fn, struct case_run *r, int ci)
 	}
 }
 
+/*
+ * Run the cases of one case file against the set, one TAP line each on
+ * `out`, adding to *total and *failed.  Returns 0 (failed cases
+ * included), or a negative error when the file cannot be loaded or an
+ * evaluation runs out of memory.
+ */
 static int
 run_file(struct uw_policy_set *set, const char *file, FILE *out,
     int *total, int *failed, struct uw_error *err)
@@ -528,6 +535,7 @@ out:
 	return rc;
 }
 
+/* Run the case files `paths` name (policy.h). */
 int
 policy_run_cases(struct uw_policy_set *set, const char *const *paths,
     size_t path_count, FILE *out, int *total, int *failed,
@@ -554,6 +562,8 @@ policy_run_cases(struct uw_policy_set *set, const char *const *paths,
 	return rc;
 }
 
+/* Judge synthetic events with every policy, prefilter off, and report
+ * the failures (policy.h). */
 int
 policy_self_check(struct uw_policy_set *set, FILE *out)
 {

@@ -1,0 +1,488 @@
+/*
+ * policy_event.c - the event as policies see it: read-only views of the
+ * drift event (DESIGN §4), its records and its container.
+ *
+ * An event is built once per evaluation, in protected mode under the
+ * memory cap, into a registry slot, and shared by every policy that
+ * judges it; a container's view is kept and shared by its events.  So
+ * that no policy can change what the next one sees, every table reaches
+ * Lua as a view, and this file is the only one that knows what a view
+ * looks like: it also gives the sandbox the view-aware next, rawget and
+ * rawlen, and the guards that keep the table library from writing one.
+ */
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "names.h"
+#include "policy_int.h"
+#include "util.h"
+
+/* Container views kept for reuse (a watcher's events come from a few),
+ * keyed by all their fields when those take at most CTR_KEY_MAX bytes. */
+#define CTR_VIEW_CACHE 32
+#define CTR_KEY_MAX 16384
+#define CTR_VIEW_KEY "upperwatch.containers"
+
+/* ---- read-only views ---- */
+
+/*
+ * The event reaches policies as views: an empty table whose metatable
+ * sends reads (fields, ipairs, #) to a hidden table and refuses writes.
+ * A view is recognised by its metatable's __newindex being ro_newindex:
+ * policies cannot make or reach a metatable (no setmetatable,
+ * getmetatable or debug), so they cannot forge one.  Nothing a policy
+ * can call hands out a hidden table: pairs and next iterate views,
+ * rawget and rawlen see through them, the table library refuses to write
+ * them, and every value in a hidden table is a string, a number, a
+ * boolean or another view.
+ */
+
+/* __newindex of every view: refuse the write, naming the field. */
+static int
+ro_newindex(lua_State *L)
+{
+	int t = lua_type(L, 2);
+
+	return luaL_error(L, "the event is read-only (field '%s')",
+	    t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tostring(L, 2) :
+	    luaL_typename(L, 2));
+}
+
+/* If the value at idx is a view, push its hidden table and return 1;
+ * else push nothing and return 0.  Allocates nothing. */
+static int
+push_hidden(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+		return 0;
+	lua_pushliteral(L, "__newindex");	/* interned: no allocation */
+	if (lua_rawget(L, -2) != LUA_TFUNCTION ||
+	    lua_tocfunction(L, -1) != ro_newindex) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	lua_pushliteral(L, "__index");
+	lua_rawget(L, -3);
+	lua_replace(L, -3);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* next(t[, k]) for policies: a view's hidden table is walked in its
+ * place, so the keys and values (views again) come out, never the table
+ * behind them. */
+int
+policy_view_next(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 2);
+	if (push_hidden(L, 1))
+		lua_replace(L, 1);
+	if (lua_next(L, 1))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
+/* __pairs: policy_view_next over the view itself (the state a policy
+ * gets back is the view, not its hidden table). */
+static int
+ro_pairs(lua_State *L)
+{
+	lua_pushcfunction(L, policy_view_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+/* __len of a view: its hidden table's raw length. */
+static int
+ro_len(lua_State *L)
+{
+	if (!push_hidden(L, 1))
+		lua_pushvalue(L, 1);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+	return 1;
+}
+
+/* rawget(t, k) for policies: through a view to its hidden table. */
+int
+policy_view_rawget(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	lua_settop(L, 2);
+	if (push_hidden(L, 1))
+		lua_replace(L, 1);
+	lua_rawget(L, 1);
+	return 1;
+}
+
+/* rawlen(v) for policies: a view's length is its hidden table's. */
+int
+policy_view_rawlen(lua_State *L)
+{
+	int t = lua_type(L, 1);
+
+	luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TSTRING, 1,
+	    "table or string");
+	if (push_hidden(L, 1))
+		lua_replace(L, 1);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+	return 1;
+}
+
+/*
+ * table.sort, insert, remove and move, refusing a view as the table they
+ * write (upvalue 3: its argument; move's is 5, else its first).  A view
+ * is empty, so some of them would quietly do nothing (sorting a record):
+ * say so instead.  Upvalue 1 is the library's function, called in place.
+ */
+static int
+table_guard(lua_State *L)
+{
+	lua_CFunction real = lua_tocfunction(L, lua_upvalueindex(1));
+	int dest = (int)lua_tointeger(L, lua_upvalueindex(3));
+
+	if (dest > 1 && lua_isnoneornil(L, dest))
+		dest = 1;
+	if (push_hidden(L, dest))
+		return luaL_error(L, "the event is read-only (table.%s)",
+		    lua_tostring(L, lua_upvalueindex(2)));
+	return real(L);
+}
+
+/* Wrap the table library's writers (the table at idx) in table_guard. */
+void
+policy_guard_table_lib(lua_State *L, int idx)
+{
+	static const char *const writers[] = {
+		"sort", "insert", "remove", "move", NULL
+	};
+	int i;
+
+	for (i = 0; writers[i] != NULL; i++) {
+		lua_getfield(L, idx, writers[i]);
+		lua_pushstring(L, writers[i]);
+		lua_pushinteger(L, strcmp(writers[i], "move") == 0 ? 5 : 1);
+		lua_pushcclosure(L, table_guard, 3);
+		lua_setfield(L, idx, writers[i]);
+	}
+}
+
+/*
+ * Replace the table on top of the stack by a read-only view of it.  One
+ * event is built once and shared by every policy that judges it (and a
+ * container's view by its events), so no policy can change what the
+ * next one sees.  Two tables per view; the metamethods are light C
+ * functions (no allocation).
+ */
+static void
+seal(lua_State *L)
+{
+	lua_newtable(L);			/* the view */
+	lua_createtable(L, 0, 5);		/* its metatable */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, ro_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushcfunction(L, ro_pairs);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushcfunction(L, ro_len);
+	lua_setfield(L, -2, "__len");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_remove(L, -2);
+}
+
+/* ---- the event as a Lua table ---- */
+
+/* t[key] = the bytes b (len of them), t on top of the stack. */
+static void
+push_bytes_field(lua_State *L, const char *key, const unsigned char *b,
+    size_t len)
+{
+	lua_pushlstring(L, (const char *)b, len);
+	lua_setfield(L, -2, key);
+}
+
+/* Push a record (baseline or current) as a plain table: type, mode, ids,
+ * size, mtime, and hash, link and caps when it has them. */
+static void
+push_record(lua_State *L, const struct uw_record *r)
+{
+	char hex[2 * 64 + 1];
+
+	lua_createtable(L, 0, 9);
+	lua_pushstring(L, file_type_name(r->type));
+	lua_setfield(L, -2, "type");
+	lua_pushinteger(L, r->mode);
+	lua_setfield(L, -2, "mode");
+	lua_pushinteger(L, r->uid);
+	lua_setfield(L, -2, "uid");
+	lua_pushinteger(L, r->gid);
+	lua_setfield(L, -2, "gid");
+	lua_pushinteger(L, (lua_Integer)r->size);
+	lua_setfield(L, -2, "size");
+	lua_pushinteger(L, r->mtime_ns);
+	lua_setfield(L, -2, "mtime");
+	if (r->flags & UW_REC_HASHED) {
+		hex_encode(hex, r->hash, UW_HASH_LEN);
+		lua_pushstring(L, hex);
+		lua_setfield(L, -2, "hash");
+	}
+	if (r->link != NULL)
+		push_bytes_field(L, "link", r->link, r->link_len);
+	if (r->caps != NULL && r->caps_len <= 64) {
+		hex_encode(hex, r->caps, r->caps_len);
+		lua_pushstring(L, hex);
+		lua_setfield(L, -2, "caps");
+	}
+}
+
+/* t[key] = value ("" for NULL), t on top of the stack. */
+static void
+push_str_field(lua_State *L, const char *key, const char *value)
+{
+	lua_pushstring(L, value != NULL ? value : "");
+	lua_setfield(L, -2, key);
+}
+
+/* Add len bytes to a cache key, after their length (so that fields
+ * cannot run into one another). */
+static void
+add_key_bytes(luaL_Buffer *b, const char *v, size_t len)
+{
+	uint32_t n = (uint32_t)len;
+
+	luaL_addlstring(b, (const char *)&n, sizeof(n));
+	luaL_addlstring(b, v, len);
+}
+
+/* Add a C string (NULL as "") to a cache key. */
+static void
+add_key_field(luaL_Buffer *b, const char *v)
+{
+	add_key_bytes(b, v != NULL ? v : "", v != NULL ? strlen(v) : 0);
+}
+
+/*
+ * Walking the labels the event shows: discovery's caps (UW_LABEL_*),
+ * applied again so that a caller of the API that does not cap cannot make
+ * every event too big to judge, and the same way, so that labels
+ * discovery kept are all kept: a value is cut at UW_LABEL_VALUE_MAX bytes
+ * (on a UTF-8 boundary), and a label past UW_LABEL_COUNT_MAX labels or
+ * UW_LABELS_MAX bytes (key and value) in all is left out.  `truncated` is
+ * set when anything was (here or by discovery), once the walk is done.
+ */
+struct label_walk {
+	size_t next;
+	struct label_caps caps;
+};
+
+/* Start a walk over c's labels. */
+static void
+label_walk_init(const struct uw_container *c, struct label_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->caps.truncated = c->labels_truncated != 0;
+}
+
+/* The next label shown: its index and the length of its value shown;
+ * 0 when there are no more. */
+static int
+label_next(const struct uw_container *c, struct label_walk *w,
+    size_t *index, size_t *vlen)
+{
+	const struct uw_label *l;
+
+	while (w->next < c->label_count) {
+		l = &c->labels[w->next++];
+		if (l->key == NULL) {
+			w->caps.truncated = 1;
+			continue;
+		}
+		if (!label_fit(&w->caps, strnlen(l->key,
+		    UW_LABEL_VALUE_MAX + 1), l->value, vlen))
+			continue;
+		*index = w->next - 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* What a container's view is built from, every field length-prefixed:
+ * the cache key (compared whole: no hash to collide). */
+static void
+push_container_key(lua_State *L, const struct uw_container *c)
+{
+	struct label_walk w;
+	luaL_Buffer b;
+	size_t i, vlen;
+
+	luaL_buffinit(L, &b);
+	add_key_field(&b, c->id);
+	add_key_field(&b, c->name);
+	add_key_field(&b, c->image);
+	add_key_field(&b, c->image_id);
+	add_key_field(&b, c->runtime);
+	add_key_field(&b, c->pod);
+	add_key_field(&b, c->pod_namespace);
+	label_walk_init(c, &w);
+	while (label_next(c, &w, &i, &vlen)) {
+		add_key_field(&b, c->labels[i].key);
+		add_key_bytes(&b, vlen > 0 ? c->labels[i].value : "", vlen);
+	}
+	add_key_field(&b, w.caps.truncated ? "1" : "0");
+	luaL_pushresult(&b);
+}
+
+/* Push a new view of container c: its fields, labels (as label_next
+ * shows them) and labels_truncated; for NULL, no labels and no fields. */
+static void
+push_container(lua_State *L, const struct uw_container *c)
+{
+	struct label_walk w;
+	size_t i, vlen;
+
+	lua_createtable(L, 0, 9);
+	if (c != NULL) {
+		push_str_field(L, "id", c->id);
+		push_str_field(L, "name", c->name);
+		push_str_field(L, "image", c->image);
+		push_str_field(L, "image_id", c->image_id);
+		push_str_field(L, "runtime", c->runtime);
+		push_str_field(L, "pod", c->pod);
+		push_str_field(L, "namespace", c->pod_namespace);
+		label_walk_init(c, &w);
+		lua_createtable(L, 0, (int)(c->label_count <
+		    UW_LABEL_COUNT_MAX ? c->label_count : UW_LABEL_COUNT_MAX));
+		while (label_next(c, &w, &i, &vlen)) {
+			lua_pushlstring(L, vlen > 0 ? c->labels[i].value : "",
+			    vlen);
+			lua_setfield(L, -2, c->labels[i].key);
+		}
+		lua_pushboolean(L, w.caps.truncated);
+	} else {
+		lua_newtable(L);
+		lua_pushboolean(L, 0);
+	}
+	lua_setfield(L, -3, "labels_truncated");
+	seal(L);
+	lua_setfield(L, -2, "labels");
+	seal(L);
+}
+
+/*
+ * The container's view, from the cache when an event of the same
+ * container (same fields) built it: four tables and a dozen strings
+ * less per event.  The cache starts over when full.
+ */
+static void
+push_container_view(lua_State *L, const struct uw_container *c)
+{
+	struct uw_policy_set *set;
+	void *ud;
+	int tbl;
+
+	if (c == NULL) {
+		push_container(L, c);
+		return;
+	}
+	lua_getallocf(L, &ud);
+	set = ud;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY) != LUA_TTABLE ||
+	    set->ctr_views >= CTR_VIEW_CACHE) {
+		lua_pop(L, 1);
+		lua_createtable(L, 0, CTR_VIEW_CACHE);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY);
+		set->ctr_views = 0;
+	}
+	tbl = lua_gettop(L);
+	push_container_key(L, c);			/* tbl key */
+	if (lua_rawlen(L, -1) > CTR_KEY_MAX) {
+		lua_pop(L, 2);		/* huge labels: not worth keeping */
+		push_container(L, c);
+		return;
+	}
+	lua_pushvalue(L, -1);
+	if (lua_rawget(L, tbl) == LUA_TNIL) {		/* tbl key view */
+		lua_pop(L, 1);
+		push_container(L, c);
+		lua_pushvalue(L, -2);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, tbl);
+		set->ctr_views++;
+	}
+	lua_replace(L, tbl);				/* view key */
+	lua_pop(L, 1);
+}
+
+/*
+ * Protected: the DESIGN §4 fields of the event (argument 1) as read-only
+ * views, stored in the set's event slot.  Only memory can fail here.
+ */
+static int
+push_event(lua_State *L)
+{
+	const struct uw_event *ev = lua_touserdata(L, 1);
+	struct uw_policy_set *set;
+
+	lua_getallocf(L, (void **)&set);
+	lua_createtable(L, 0, 8);
+	lua_pushstring(L, op_name(ev->op));
+	lua_setfield(L, -2, "op");
+	push_bytes_field(L, "path", ev->path, ev->path_len);
+	lua_pushstring(L, file_type_name(ev->type));
+	lua_setfield(L, -2, "type");
+	if (ev->current != NULL) {
+		push_record(L, ev->current);
+		seal(L);
+		lua_setfield(L, -2, "current");
+	}
+	if (ev->baseline != NULL) {
+		push_record(L, ev->baseline);
+		seal(L);
+		lua_setfield(L, -2, "baseline");
+	}
+	if (ev->error != NULL) {
+		lua_pushlstring(L, ev->error, strnlen(ev->error,
+		    POLICY_MAX_REASON));
+		lua_setfield(L, -2, "error");
+	}
+	push_container_view(L, ev->container);
+	lua_setfield(L, -2, "container");
+	lua_pushinteger(L, ev->time_ns);
+	lua_setfield(L, -2, "time");
+	lua_pushinteger(L, (lua_Integer)ev->id);
+	lua_setfield(L, -2, "id");
+	seal(L);
+	lua_rawseti(L, LUA_REGISTRYINDEX, set->event_slot);
+	return 0;
+}
+
+/*
+ * Build the event into the set's slot, in protected mode, where the
+ * memory cap applies.  Returns 0, or -1 when it does not fit: that is the
+ * event's failure, no policy's.
+ */
+int
+policy_build_event(struct uw_policy_set *set, const struct uw_event *ev)
+{
+	lua_State *L = set->L;
+
+	set->slack = 0;
+	set->mem_failed = 0;
+	lua_pushcfunction(L, push_event);
+	lua_pushlightuserdata(L, (void *)ev);
+	if (lua_pcall(L, 1, 0, 0) == LUA_OK)
+		return 0;
+	lua_pop(L, 1);
+	lua_gc(L, LUA_GCCOLLECT);
+	set->events_unjudged++;
+	return -1;
+}
