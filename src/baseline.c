@@ -472,7 +472,8 @@ frame_merge(struct frame *frame)
 	struct layer_dir *ld;
 	struct mentry *me;
 	unsigned char d_type, kind;
-	int wh, rc = 0;
+	enum overlay_wh_kind wh;
+	int rc = 0;
 
 	for (i = 0; i < frame->ndirs; i++)
 		total += frame->dirs[i].names.count;
@@ -492,9 +493,9 @@ frame_merge(struct frame *frame)
 			d_type = ld->names.v[j].d_type;
 			wh = overlay_wh_name(name, ld->names.v[j].len,
 			    &target, &target_len);
-			if (wh == 2 || wh == 3)
+			if (wh == OVERLAY_WH_OPQ || wh == OVERLAY_WH_META)
 				continue;
-			if (wh == 1) {
+			if (wh == OVERLAY_WH_ENTRY) {
 				elems[n].name = target;
 				elems[n].name_len = (unsigned short)target_len;
 				kind = ELEM_WHITEOUT;

@@ -584,7 +584,8 @@ classify(struct drift *d, const struct drift_dir *dir, const char *name,
 	struct stat st;
 	const char *target;
 	size_t target_len;
-	int rc, wh, is_whiteout = 0, tries;
+	enum overlay_wh_kind wh;
+	int rc, is_whiteout = 0, tries;
 
 	if (child->fd >= 0)
 		close(child->fd);
@@ -594,10 +595,10 @@ classify(struct drift *d, const struct drift_dir *dir, const char *name,
 	 * container may create them to hide others); only fuse-overlayfs
 	 * writes them as whiteouts. */
 	wh = (d->dialect & WALK_OV_FUSE) ? overlay_wh_name(name, name_len,
-	    &target, &target_len) : 0;
-	if (wh == 2 || wh == 3)
+	    &target, &target_len) : OVERLAY_WH_NONE;
+	if (wh == OVERLAY_WH_OPQ || wh == OVERLAY_WH_META)
 		return 0;	/* OCI markers are not entries */
-	if (wh == 1) {
+	if (wh == OVERLAY_WH_ENTRY) {
 		rc = set_paths(d, dir, target, target_len, err);
 		return rc < 0 ? rc : whiteout_event(d, dir, cb, arg, err);
 	}

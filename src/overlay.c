@@ -33,24 +33,24 @@ overlay_is_xattr_whiteout(const struct stat *st, const struct walk_xattrs *x,
 	    st->st_size == 0 && (x->flags & WALK_X_WHITEOUT);
 }
 
-int
+enum overlay_wh_kind
 overlay_wh_name(const char *name, size_t len, const char **target,
     size_t *target_len)
 {
 	if (len < OVERLAY_WH_PREFIX_LEN ||
 	    memcmp(name, OVERLAY_WH_PREFIX, OVERLAY_WH_PREFIX_LEN) != 0)
-		return 0;
+		return OVERLAY_WH_NONE;
 	if (strcmp(name, OVERLAY_WH_OPAQUE) == 0)
-		return 2;
+		return OVERLAY_WH_OPQ;
 	if (len >= 2 * OVERLAY_WH_PREFIX_LEN &&
 	    memcmp(name + OVERLAY_WH_PREFIX_LEN, OVERLAY_WH_PREFIX,
 	    OVERLAY_WH_PREFIX_LEN) == 0)
-		return 3;
+		return OVERLAY_WH_META;
 	if (len == OVERLAY_WH_PREFIX_LEN)
-		return 3;	/* ".wh." alone names nothing */
+		return OVERLAY_WH_META;	/* ".wh." alone names nothing */
 	*target = name + OVERLAY_WH_PREFIX_LEN;
 	*target_len = len - OVERLAY_WH_PREFIX_LEN;
-	return 1;
+	return OVERLAY_WH_ENTRY;
 }
 
 unsigned

@@ -25,14 +25,22 @@ int overlay_is_chardev_whiteout(const struct stat *st);
 int overlay_is_xattr_whiteout(const struct stat *st,
     const struct walk_xattrs *x, int parent_has_xwhiteouts);
 
+/* What a name means in the OCI ".wh." dialect. */
+enum overlay_wh_kind {
+	OVERLAY_WH_NONE = 0,	/* an ordinary name */
+	OVERLAY_WH_ENTRY,	/* ".wh.NAME": whites out NAME */
+	OVERLAY_WH_OPQ,		/* ".wh..wh..opq": the dir is opaque */
+	OVERLAY_WH_META,	/* other ".wh..wh." names (aufs metadata) and
+				 * ".wh." alone: never shown */
+};
+
 /*
- * Classify a name for the OCI ".wh." dialect: returns 0 for an ordinary
- * name, 1 for ".wh.NAME" (whiting out NAME: *target and *target_len are
- * set), 2 for the opaque marker ".wh..wh..opq".  Other ".wh..wh." names
- * (aufs metadata) return 3: they are never shown.
+ * Classify a name for the OCI ".wh." dialect.  For OVERLAY_WH_ENTRY,
+ * *target and *target_len are set to the name it whites out (pointing
+ * into `name`); otherwise they are left alone.
  */
-int overlay_wh_name(const char *name, size_t len, const char **target,
-    size_t *target_len);
+enum overlay_wh_kind overlay_wh_name(const char *name, size_t len,
+    const char **target, size_t *target_len);
 
 /* The walk dialect (WALK_OV_*) of a mount's UW_OVERLAY_* flags, plus
  * WALK_OV_FUSE for a fuse-overlayfs upper (".wh." files, every xattr
