@@ -301,10 +301,7 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		rc = walk_list(fd, &child->names);
 	if (rc < 0)
 		return seterr(err, rc, "cannot read: %s", strerror(-rc));
-	opaque = (x.flags & WALK_X_OPAQUE) != 0;
-	if (!opaque && (d->dialect & WALK_OV_FUSE) && faccessat(fd,
-	    OVERLAY_WH_OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		opaque = 1;	/* the OCI marker */
+	opaque = overlay_upper_dir_is_opaque(fd, &x, d->dialect);
 	xattr_chg = (x.flags & WALK_X_FOREIGN) ? UW_CHG_XATTR : 0;
 	walk_record_from_stat(cur, d->path.data, d->path.len, &st);
 	child->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;

@@ -81,6 +81,16 @@ overlay_dir_is_opaque(const struct walk_xattrs *x, int has_wh_opq)
 	return has_wh_opq || (x->flags & WALK_X_OPAQUE);
 }
 
+int
+overlay_upper_dir_is_opaque(int fd, const struct walk_xattrs *x,
+    unsigned dialect)
+{
+	if (x->flags & WALK_X_OPAQUE)
+		return 1;
+	return (dialect & WALK_OV_FUSE) && faccessat(fd, OVERLAY_WH_OPAQUE,
+	    F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* ---- the layer merge ---- */
 
 void

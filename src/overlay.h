@@ -50,6 +50,15 @@ unsigned overlay_dialect(unsigned overlay_flags, int fuse);
 /* Is a directory opaque (nothing from lower layers shows through)? */
 int overlay_dir_is_opaque(const struct walk_xattrs *x, int has_wh_opq);
 
+/*
+ * Is the upper dir open at `fd`, whose xattrs are `x`, opaque?  By its
+ * overlay.opaque=y xattr; in the fuse-overlayfs dialect (WALK_OV_FUSE in
+ * `dialect`) also by an OCI marker ".wh..wh..opq" inside it, which in a
+ * kernel overlay upper is an ordinary name a container may create.
+ */
+int overlay_upper_dir_is_opaque(int fd, const struct walk_xattrs *x,
+    unsigned dialect);
+
 /* ---- a layer stack merged into one directory view ---- */
 
 /* One layer's directory contributing to a merged directory. */
