@@ -591,7 +591,7 @@ path_enter(struct build *b, const struct frame *frame, const char *name,
 	if (rc < 0)
 		return seterr(b->err, -ENAMETOOLONG,
 		    "path longer than %u bytes under %.*s",
-		    BASELINE_MAX_PATH, (int)(frame->path_len > 200 ? 200 :
+		    WALK_MAX_PATH, (int)(frame->path_len > 200 ? 200 :
 		    frame->path_len), (const char *)b->path.data);
 	return 0;
 }
@@ -620,10 +620,10 @@ enter_dir(struct build *b, struct frame *parent,
 	int fd, opaque = 0, rc;
 	unsigned short dir;
 
-	if (b->depth + 1 >= BASELINE_MAX_DEPTH) {
+	if (b->depth + 1 >= WALK_MAX_DEPTH) {
 		/* The path itself is 4096 names long: its head says where. */
 		rc = skip(b, seterr(b->err, -ELOOP, "more than %d directories "
-		    "deep at %.120s... (%zu bytes)", BASELINE_MAX_DEPTH,
+		    "deep at %.120s... (%zu bytes)", WALK_MAX_DEPTH,
 		    (const char *)b->path.data, b->path.len));
 		return rc < 0 ? rc : 1;		/* not entered */
 	}
@@ -813,9 +813,9 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 	b.stats = stats;
 	b.err = err;
 	b.start_ns = now_mono_ns();
-	buf_init(&b.path, BASELINE_MAX_PATH);
+	buf_init(&b.path, WALK_MAX_PATH);
 	buf_init(&b.link, PATH_MAX);
-	b.frames = calloc(BASELINE_MAX_DEPTH + 1, sizeof(*b.frames));
+	b.frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*b.frames));
 	if (b.frames == NULL) {
 		rc = seterr(err, -ENOMEM, "out of memory");
 		goto out;
@@ -854,7 +854,7 @@ out:
 	if (in_txn)
 		store_baseline_abort(store);
 	if (b.frames != NULL) {
-		for (i = 0; i <= BASELINE_MAX_DEPTH; i++)
+		for (i = 0; i <= WALK_MAX_DEPTH; i++)
 			if (b.frames[i].layers != NULL ||
 			    b.frames[i].refs != NULL)
 				frame_free(&b.frames[i]);

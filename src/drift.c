@@ -819,9 +819,6 @@ drift_error_entry(struct drift *d, const struct drift_dir *dir,
 
 /* ---- the offline diff ---- */
 
-#define DEEP_REASON "more than " WALK_MAX_DEPTH_TEXT " directories deep: " \
-	"not read below"
-
 struct diff_frame {
 	struct drift_child dir;	/* fd, flags, bpath and listing */
 	size_t path_len;	/* of this dir's container path */
@@ -995,7 +992,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 		if (depth >= WALK_MAX_DEPTH) {
 			/* Reported, never skipped: what lies below is not
 			 * read, and the report says so. */
-			rc = drift_error_entry(d, &dir, name, len, DEEP_REASON,
+			rc = drift_error_entry(d, &dir, name, len, WALK_DEEP_REASON,
 			    count_event, &counter, err);
 			if (rc != 0)
 				goto out;

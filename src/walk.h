@@ -16,10 +16,15 @@
 
 /* Deepest directory nesting a walk follows (below it, entries are
  * reported as too deep, never read), and the longest container path
- * (bytes) it builds. */
+ * (bytes) it builds.  Every walk of a tree (baseline, diff, watch) keeps
+ * to these. */
 #define WALK_MAX_DEPTH 4096
 #define WALK_MAX_DEPTH_TEXT "4096"
 #define WALK_MAX_PATH (4u << 20)
+
+/* The reason an entry beyond WALK_MAX_DEPTH is reported with. */
+#define WALK_DEEP_REASON "more than " WALK_MAX_DEPTH_TEXT " directories " \
+	"deep: not read below"
 
 /* Open the root of a tree the operator named (the path itself may go
  * through symlinks; nothing below it will).  Returns an fd or -errno. */
