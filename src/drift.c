@@ -569,6 +569,26 @@ set_paths(struct drift *d, const struct drift_dir *dir, const char *name,
 	return 0;
 }
 
+/*
+ * set_paths, or when the entry's paths are too long to build, its dir's
+ * own paths with *name set to NULL: an entry too long to name is
+ * reported at its dir.  0, or -ENOMEM when not even those fit.
+ */
+static int
+set_paths_or_dir(struct drift *d, const struct drift_dir *dir,
+    const char **name, size_t name_len, struct uw_error *err)
+{
+	if (set_paths(d, dir, *name, name_len, err) == 0)
+		return 0;
+	buf_reset(&d->path);
+	buf_reset(&d->bpath);
+	if (buf_add(&d->path, dir->path, dir->path_len) < 0 ||
+	    buf_add(&d->bpath, dir->bpath, dir->bpath_len) < 0)
+		return seterr(err, -ENOMEM, "out of memory");
+	*name = NULL;
+	return 0;
+}
+
 /* drift_entry, but failing on anything that goes wrong. */
 static int
 classify(struct drift *d, const struct drift_dir *dir, const char *name,
@@ -790,15 +810,8 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	child->fd = -1;
 	child->names.count = 0;
 	snprintf(reason, sizeof(reason), "%s", err->msg);
-	if (set_paths(d, dir, name, name_len, err) < 0) {
-		/* too long to name: name its dir */
-		buf_reset(&d->path);
-		buf_reset(&d->bpath);
-		if (buf_add(&d->path, dir->path, dir->path_len) < 0 ||
-		    buf_add(&d->bpath, dir->bpath, dir->bpath_len) < 0)
-			return seterr(err, -ENOMEM, "out of memory");
-		name = NULL;
-	}
+	if (set_paths_or_dir(d, dir, &name, name_len, err) < 0)
+		return -ENOMEM;
 	return error_event(d, dir, name, reason, cb, arg, err);
 }
 
@@ -811,9 +824,9 @@ drift_error_entry(struct drift *d, const struct drift_dir *dir,
 	int rc;
 
 	d->store_failed = d->cb_failed = 0;
-	rc = set_paths(d, dir, name, name_len, err);
+	rc = set_paths_or_dir(d, dir, &name, name_len, err);
 	if (rc < 0)
-		return 0;
+		return rc;
 	return error_event(d, dir, name, reason, cb, arg, err);
 }
 

@@ -84,7 +84,8 @@ int drift_entry(struct drift *d, const struct drift_dir *dir,
     struct uw_error *err) UW_WARN_UNUSED;
 
 /* Report the entry `name` of `dir` as a UW_OP_ERROR event for `reason`
- * (e.g. deeper than a walk goes).  Returns as drift_entry. */
+ * (e.g. deeper than a walk goes); one whose path is too long to build is
+ * reported at its dir, as drift_entry does.  Returns as drift_entry. */
 int drift_error_entry(struct drift *d, const struct drift_dir *dir,
     const char *name, size_t name_len, const char *reason,
     int (*cb)(const struct uw_event *ev, void *arg), void *arg,
