@@ -145,6 +145,22 @@ drift_child_free(struct drift_child *child)
 	walk_names_free(&child->names);
 }
 
+void
+drift_dir_from_child(struct drift_dir *dir, const struct drift_child *child,
+    const unsigned char *path, size_t path_len)
+{
+	drift_dir_init(dir);
+	dir->fd = child->fd;
+	dir->xwhiteouts = child->xwhiteouts;
+	dir->opaque = child->opaque;
+	dir->new_tree = child->new_tree;
+	dir->path = path;
+	dir->path_len = path_len;
+	dir->bpath = child->bpath.data ? child->bpath.data :
+	    (const unsigned char *)"";
+	dir->bpath_len = child->bpath.len;
+}
+
 /* buf = prefix + "/" + name */
 static int
 join(struct buf *buf, const unsigned char *prefix, size_t prefix_len,
@@ -992,16 +1008,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 		}
 		if (excluded(opts, &path))
 			continue;
-		drift_dir_init(&dir);
-		dir.fd = f->dir.fd;
-		dir.xwhiteouts = f->dir.xwhiteouts;
-		dir.opaque = f->dir.opaque;
-		dir.new_tree = f->dir.new_tree;
-		dir.path = path.data;
-		dir.path_len = f->path_len;
-		dir.bpath = f->dir.bpath.data ? f->dir.bpath.data :
-		    (const unsigned char *)"";
-		dir.bpath_len = f->dir.bpath.len;
+		drift_dir_from_child(&dir, &f->dir, path.data, f->path_len);
 		if (depth >= WALK_MAX_DEPTH) {
 			/* Reported, never skipped: what lies below is not
 			 * read, and the report says so. */

@@ -68,6 +68,18 @@ void drift_child_init(struct drift_child *child);
 void drift_child_free(struct drift_child *child);
 
 /*
+ * The drift_dir for the entries of the dir held in `child` (filled by
+ * drift_entry, or the top of a walk): its fd (still the child's), flags
+ * and baseline path, and the container path path[0..path_len) ("" for
+ * the root).  `path` may go on past path_len (with "/name" of the entry
+ * being looked at); it and `child` must outlive `dir`.  No st, no
+ * path_fd.
+ */
+void drift_dir_from_child(struct drift_dir *dir,
+    const struct drift_child *child, const unsigned char *path,
+    size_t path_len);
+
+/*
  * Classify the upper entry `name` of `dir` and call `cb` with the event it
  * makes, if any.  For a directory, `child` is filled (fd open, owned by
  * the caller, and listed when child->want_names) so the caller can walk
