@@ -29,6 +29,7 @@
 #include "glob.h"
 #include "hash.h"
 #include "overlay.h"
+#include "upperwalk.h"
 #include "walk.h"
 
 struct drift {
@@ -848,58 +849,15 @@ drift_error_entry(struct drift *d, const struct drift_dir *dir,
 
 /* ---- the offline diff ---- */
 
-struct diff_frame {
-	struct drift_child dir;	/* fd, flags, bpath and listing */
-	size_t path_len;	/* of this dir's container path */
-	size_t next;		/* next name to look at */
-	size_t *order;		/* names sorted by bytes */
-};
-
-static const struct walk_names *sort_names;
-
 static int
-cmp_names(const void *a, const void *b)
-{
-	const struct walk_name *x = &sort_names->v[*(const size_t *)a];
-	const struct walk_name *y = &sort_names->v[*(const size_t *)b];
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c;
-
-	c = memcmp(walk_name_str(sort_names, *(const size_t *)a),
-	    walk_name_str(sort_names, *(const size_t *)b), n);
-	if (c != 0)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
-}
-
-static int
-frame_sort(struct diff_frame *f)
-{
-	size_t i, n = f->dir.names.count;
-
-	free(f->order);
-	f->order = malloc((n ? n : 1) * sizeof(*f->order));
-	if (f->order == NULL)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		f->order[i] = i;
-	/* qsort has no context argument in C11: the frame being sorted is
-	 * the only user, on the calling thread. */
-	sort_names = &f->dir.names;
-	qsort(f->order, n, sizeof(*f->order), cmp_names);
-	sort_names = NULL;
-	f->next = 0;
-	return 0;
-}
-
-static int
-excluded(const struct uw_diff_opts *opts, const struct buf *path)
+excluded(const struct uw_diff_opts *opts, const unsigned char *path,
+    size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < opts->exclude_count; i++)
 		if (glob_match(opts->excludes[i], strlen(opts->excludes[i]),
-		    path->data, path->len) == 1)
+		    path, len) == 1)
 			return 1;
 	return 0;
 }
@@ -919,21 +877,96 @@ count_event(const struct uw_event *ev, void *arg)
 	return c->cb(ev, c->arg);
 }
 
+/* Open and read the upper root into `top`: its fd (also the root drift
+ * reports hard links against), xattr flags and listing. */
+static int
+diff_open_root(struct drift *d, const struct uw_diff_opts *opts,
+    struct drift_child *top, struct uw_error *err)
+{
+	struct walk_xattrs x;
+	int fd, rc;
+
+	fd = walk_open_root(opts->upper);
+	if (fd < 0)
+		return seterr(err, fd, "%s: %s", opts->upper, strerror(-fd));
+	top->fd = fd;
+	drift_set_root(d, fd);
+	rc = walk_read_xattrs(fd, d->dialect, &x);
+	if (rc == 0)
+		rc = walk_list(fd, &top->names);
+	if (rc < 0)
+		return seterr(err, rc, "%s: cannot read: %s", opts->upper,
+		    strerror(-rc));
+	top->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
+	return 0;
+}
+
+/* Classify one entry of the walk, and go down into it when it is a dir
+ * to read.  0, the callback's non-zero value, or a negative error. */
+static int
+diff_entry(struct drift *d, struct upperwalk *walk,
+    const struct upperwalk_entry *e, struct diff_counter *counter,
+    struct uw_error *err)
+{
+	struct drift_child *child;
+	int rc;
+
+	if (e->depth >= WALK_MAX_DEPTH) {
+		/* Reported, never skipped: what lies below is not read, and
+		 * the report says so. */
+		return drift_error_entry(d, &e->dir, e->name, e->name_len,
+		    WALK_DEEP_REASON, count_event, counter, err);
+	}
+	child = upperwalk_child(walk);
+	child->want_names = 1;
+	rc = drift_entry(d, &e->dir, e->name, e->name_len, child,
+	    count_event, counter, err);
+	if (rc != 0 || child->fd < 0)
+		return rc;
+	rc = upperwalk_descend(walk);
+	if (rc < 0)
+		return seterr(err, rc, "out of memory");
+	return 0;
+}
+
+/* Every entry of the walk, in byte order, but the excluded ones. */
+static int
+diff_walk(struct drift *d, struct upperwalk *walk,
+    const struct uw_diff_opts *opts, struct uw_diff_stats *stats,
+    struct diff_counter *counter, struct uw_error *err)
+{
+	struct upperwalk_entry e;
+	int rc;
+
+	for (;;) {
+		if (opts->cancel != NULL && *opts->cancel)
+			return seterr(err, -ECANCELED, "interrupted");
+		rc = upperwalk_next(walk, &e);
+		if (rc == 0)
+			return 0;
+		stats->entries++;
+		if (rc < 0)
+			return seterr(err, rc, "path too long");
+		if (excluded(opts, e.path, e.path_len))
+			continue;
+		rc = diff_entry(d, walk, &e, counter, err);
+		if (rc != 0)
+			return rc;
+	}
+}
+
 int
 drift_diff(struct store *store, const struct uw_diff_opts *opts,
     struct uw_diff_stats *stats, struct uw_error *err)
 {
 	struct uw_diff_stats local;
-	struct diff_frame *frames = NULL, *f, *c;
-	struct drift_dir dir;
-	struct buf path;
 	struct diff_counter counter;
-	struct drift *d = NULL;
-	struct walk_xattrs x;
-	const char *name;
-	size_t depth = 0, i, idx, len;
+	struct drift_child top;
+	struct upperwalk *walk = NULL;
+	struct drift *d;
 	int64_t start = now_mono_ns();
-	int fd, rc = 0;
+	size_t i;
+	int rc;
 
 	if (stats == NULL)
 		stats = &local;
@@ -946,109 +979,24 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	counter.cb = opts->cb;
 	counter.arg = opts->arg;
 	counter.events = 0;
-	buf_init(&path, WALK_MAX_PATH);
 	d = drift_new(store, opts->image, err);
 	if (d == NULL)
 		return err->code;
 	drift_set_dialect(d, overlay_dialect(opts->overlay_flags,
 	    opts->oci_whiteouts));
-	frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*frames));
-	if (frames == NULL) {
-		rc = seterr(err, -ENOMEM, "out of memory");
-		goto out;
+	drift_child_init(&top);
+	rc = diff_open_root(d, opts, &top, err);
+	if (rc == 0) {
+		walk = upperwalk_new(&top, (const unsigned char *)"", 0,
+		    UPPERWALK_SORTED);
+		if (walk == NULL)
+			rc = seterr(err, -ENOMEM, "out of memory");
 	}
-	fd = walk_open_root(opts->upper);
-	if (fd < 0) {
-		rc = seterr(err, fd, "%s: %s", opts->upper, strerror(-fd));
-		goto out;
-	}
-	f = &frames[0];
-	drift_child_init(&f->dir);
-	f->dir.fd = fd;
-	drift_set_root(d, fd);
-	rc = walk_read_xattrs(fd, d->dialect, &x);
 	if (rc == 0)
-		rc = walk_list(fd, &f->dir.names);
-	if (rc == 0)
-		rc = frame_sort(f);
-	if (rc < 0) {
-		rc = seterr(err, rc, "%s: cannot read: %s", opts->upper,
-		    strerror(-rc));
-		goto out;
-	}
-	f->dir.xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
-	depth = 1;
-	if (buf_add(&path, "", 0) < 0) {
-		rc = seterr(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-
-	while (depth > 0) {
-		f = &frames[depth - 1];
-		if (opts->cancel != NULL && *opts->cancel) {
-			rc = seterr(err, -ECANCELED, "interrupted");
-			goto out;
-		}
-		if (f->next == f->dir.names.count) {
-			drift_child_free(&f->dir);
-			free(f->order);
-			f->order = NULL;
-			depth--;
-			continue;
-		}
-		idx = f->order[f->next++];
-		name = walk_name_str(&f->dir.names, idx);
-		len = f->dir.names.v[idx].len;
-		stats->entries++;
-		path.len = f->path_len;
-		if (buf_addc(&path, '/') < 0 ||
-		    buf_add(&path, name, len) < 0) {
-			rc = seterr(err, -ENAMETOOLONG, "path too long");
-			goto out;
-		}
-		if (excluded(opts, &path))
-			continue;
-		drift_dir_from_child(&dir, &f->dir, path.data, f->path_len);
-		if (depth >= WALK_MAX_DEPTH) {
-			/* Reported, never skipped: what lies below is not
-			 * read, and the report says so. */
-			rc = drift_error_entry(d, &dir, name, len, WALK_DEEP_REASON,
-			    count_event, &counter, err);
-			if (rc != 0)
-				goto out;
-			continue;
-		}
-		c = &frames[depth];
-		drift_child_init(&c->dir);
-		c->dir.want_names = 1;
-		rc = drift_entry(d, &dir, name, len, &c->dir, count_event,
-		    &counter, err);
-		if (rc != 0) {
-			drift_child_free(&c->dir);
-			goto out;
-		}
-		if (c->dir.fd < 0) {
-			drift_child_free(&c->dir);
-			continue;
-		}
-		c->path_len = path.len;
-		rc = frame_sort(c);
-		if (rc < 0) {
-			drift_child_free(&c->dir);
-			rc = seterr(err, rc, "out of memory");
-			goto out;
-		}
-		depth++;
-	}
-out:
-	while (depth > 0) {
-		depth--;
-		drift_child_free(&frames[depth].dir);
-		free(frames[depth].order);
-	}
-	free(frames);
+		rc = diff_walk(d, walk, opts, stats, &counter, err);
+	upperwalk_free(walk);
+	drift_child_free(&top);
 	drift_free(d);
-	buf_free(&path);
 	stats->events = counter.events;
 	stats->seconds = (double)(now_mono_ns() - start) / 1e9;
 	return rc;

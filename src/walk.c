@@ -145,6 +145,17 @@ walk_readlink(int dirfd, const char *name, struct buf *out)
 	return rc;
 }
 
+size_t
+walk_path_depth(const unsigned char *path, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (path[i] == '/' && i + 1 < len && path[i + 1] != '/')
+			n++;
+	return n;
+}
+
 void
 walk_names_init(struct walk_names *names)
 {

@@ -26,6 +26,10 @@
 #define WALK_DEEP_REASON "more than " WALK_MAX_DEPTH_TEXT " directories " \
 	"deep: not read below"
 
+/* How many components container path path[0..len) has: "" and "/" have
+ * none, "/a/b" two (empty components, as in "a//b", do not count). */
+size_t walk_path_depth(const unsigned char *path, size_t len);
+
 /* Open the root of a tree the operator named (the path itself may go
  * through symlinks; nothing below it will).  Returns an fd or -errno. */
 int walk_open_root(const char *path) UW_WARN_UNUSED;
