@@ -606,6 +606,177 @@ set_paths_or_dir(struct drift *d, const struct drift_dir *dir,
 	return 0;
 }
 
+/* What read_entry found. */
+enum entry_state {
+	ENTRY_GONE = 1,		/* vanished since it was listed */
+	ENTRY_WHITEOUT,		/* a whiteout: the path is deleted */
+	ENTRY_DIR,		/* a dir, classified: the event is made */
+	ENTRY_OTHER		/* read: to compare with its row */
+};
+
+/* *cur for a non-regular entry from its lstat `st` (and a symlink's
+ * target).  ENTRY_OTHER, ENTRY_GONE, or a negative error. */
+static int
+read_special(struct drift *d, const struct drift_dir *dir, const char *name,
+    const struct stat *st, struct uw_record *cur, struct uw_error *err)
+{
+	int rc;
+
+	walk_record_from_stat(cur, d->path.data, d->path.len, st);
+	if (!S_ISLNK(st->st_mode))
+		return ENTRY_OTHER;
+	rc = walk_readlink(dir->fd, name, &d->link);
+	if (rc == -ENOENT)
+		return ENTRY_GONE;
+	if (rc < 0)
+		return seterr(err, rc, "cannot read link: %s", strerror(-rc));
+	cur->link = d->link.data ? d->link.data : (const unsigned char *)"";
+	cur->link_len = d->link.len;
+	return ENTRY_OTHER;
+}
+
+/*
+ * Read the entry `name` of `dir` (its paths already in d->path and
+ * d->bpath) as it is now into *cur and *ev (whose current is set to
+ * cur).  A dir is classified whole here by dir_entry, `child` filled
+ * and *ev its event (op 0 when there is none).  Returns an enum
+ * entry_state, or a negative error.
+ */
+static int
+read_entry(struct drift *d, const struct drift_dir *dir, const char *name,
+    struct drift_child *child, struct uw_event *ev, struct uw_record *cur,
+    struct uw_error *err)
+{
+	struct stat st;
+	int rc, tries, is_whiteout = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	/* The container may swap the entry for another type between our
+	 * lstat and open: look again, a few times, then say so. */
+	for (tries = 0;; tries++) {
+		if (tries == SWAP_TRIES)
+			return seterr(err, -EAGAIN, "kept changing type while "
+			    "read (%d tries)", SWAP_TRIES);
+		if (tries == 0 && dir->st != NULL) {
+			st = *dir->st;
+			rc = 0;
+		} else {
+			rc = walk_stat(dir->fd, name, &st);
+		}
+		if (rc == -ENOENT)
+			return ENTRY_GONE;
+		if (rc < 0)
+			return seterr(err, rc, "cannot stat: %s",
+			    strerror(-rc));
+		if (overlay_is_chardev_whiteout(&st))
+			return ENTRY_WHITEOUT;
+		memset(ev, 0, sizeof(*ev));
+		ev->current = cur;
+		if (S_ISDIR(st.st_mode)) {
+			rc = dir_entry(d, dir, name, child, ev, cur, err);
+			if (rc == DRIFT_SWAPPED)
+				continue;
+			if (rc == DRIFT_GONE)
+				return ENTRY_GONE;
+			return rc < 0 ? rc : ENTRY_DIR;
+		}
+		if (!S_ISREG(st.st_mode))
+			return read_special(d, dir, name, &st, cur, err);
+		rc = file_entry(d, dir, name, tries == 0 && dir->st != NULL ?
+		    dir->path_fd : -1, ev, cur, &is_whiteout, err);
+		if (rc == DRIFT_GONE)
+			return ENTRY_GONE;
+		if (rc != DRIFT_SWAPPED)
+			break;
+	}
+	if (rc < 0)
+		return rc;
+	return is_whiteout ? ENTRY_WHITEOUT : ENTRY_OTHER;
+}
+
+/* An entry not in the baseline: added.  A renamed or linked data-less
+ * copy takes the content (hash) of the image file it points at. */
+static int
+added_event(struct drift *d, struct uw_event *ev, struct uw_record *cur,
+    int (*cb)(const struct uw_event *, void *), void *arg,
+    struct uw_error *err)
+{
+	int rc;
+
+	ev->op = UW_OP_ADDED;
+	if (ev->metacopy && ev->redirect != NULL) {
+		rc = get_row(d, ev->redirect, ev->redirect_len, &d->src_row,
+		    err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && (d->src_row.rec.flags & UW_REC_HASHED)) {
+			memcpy(cur->hash, d->src_row.rec.hash, UW_HASH_LEN);
+			cur->flags |= UW_REC_HASHED;
+		}
+	}
+	return emit(d, cb, arg, ev);
+}
+
+/*
+ * Compare the non-dir entry read into *cur (and *ev) with the baseline
+ * row of d->bpath, and report what differs: added, replaced (another
+ * type), modified or metadata; nothing when it equals the image.
+ * Returns as drift_entry.
+ */
+static int
+compare_entry(struct drift *d, const struct drift_dir *dir,
+    struct uw_event *ev, struct uw_record *cur,
+    int (*cb)(const struct uw_event *, void *), void *arg,
+    struct uw_error *err)
+{
+	const struct uw_record *base = &d->row.rec;
+	int rc;
+
+	ev->path = d->path.data;
+	ev->path_len = d->path.len;
+	ev->type = cur->type;
+	rc = lookup(d, dir, &d->row, &d->bpath, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return added_event(d, ev, cur, cb, arg, err);
+	ev->baseline = base;
+	if (base->type != cur->type) {
+		ev->op = UW_OP_REPLACED;
+		ev->changes = UW_CHG_TYPE;
+		if (base->type == UW_TYPE_DIR) {
+			/* What was below the dir went with it. */
+			rc = count_below(d, d->bpath.data, d->bpath.len,
+			    &ev->count, err);
+			if (rc < 0)
+				return rc;
+		}
+		return emit(d, cb, arg, ev);
+	}
+	ev->changes |= meta_changes(cur, base);
+	if (cur->type == UW_TYPE_FILE) {
+		rc = file_content(d, ev, cur, base, err);
+		if (rc < 0)
+			return rc;
+	} else if (cur->type == UW_TYPE_SYMLINK) {
+		ev->changes &= ~(unsigned)UW_CHG_MODE;	/* always 0777 */
+		if (base->link == NULL || cur->link_len != base->link_len ||
+		    memcmp(cur->link, base->link, cur->link_len) != 0)
+			ev->changes |= UW_CHG_LINK;
+	}
+	if (ev->changes & (UW_CHG_SIZE | UW_CHG_HASH | UW_CHG_LINK))
+		ev->op = UW_OP_MODIFIED;
+	else if (ev->changes != 0)
+		ev->op = UW_OP_METADATA;
+	else
+		return 0;	/* copied up, but the same as the image */
+	rc = emit(d, cb, arg, ev);
+	if (rc == 0 && cur->type == UW_TYPE_FILE && base->link_group != 0 &&
+	    d->last_nlink > 1)
+		rc = alias_events(d, ev, cur, cb, arg, err);
+	return rc;
+}
+
 /* drift_entry, but failing on anything that goes wrong. */
 static int
 classify(struct drift *d, const struct drift_dir *dir, const char *name,
@@ -615,11 +786,10 @@ classify(struct drift *d, const struct drift_dir *dir, const char *name,
 {
 	struct uw_event ev;
 	struct uw_record cur;
-	struct stat st;
 	const char *target;
 	size_t target_len;
 	enum overlay_wh_kind wh;
-	int rc, is_whiteout = 0, tries;
+	int rc;
 
 	if (child->fd >= 0)
 		close(child->fd);
@@ -639,130 +809,24 @@ classify(struct drift *d, const struct drift_dir *dir, const char *name,
 	rc = set_paths(d, dir, name, name_len, err);
 	if (rc < 0)
 		return rc;
-
-	memset(&ev, 0, sizeof(ev));
-	/* The container may swap the entry for another type between our
-	 * lstat and open: look again, a few times, then say so. */
-	for (tries = 0;; tries++) {
-		if (tries == SWAP_TRIES)
-			return seterr(err, -EAGAIN, "kept changing type while "
-			    "read (%d tries)", SWAP_TRIES);
-		if (tries == 0 && dir->st != NULL) {
-			st = *dir->st;
-			rc = 0;
-		} else {
-			rc = walk_stat(dir->fd, name, &st);
-		}
-		if (rc == -ENOENT)
-			return 0;	/* gone since listed */
-		if (rc < 0)
-			return seterr(err, rc, "cannot stat: %s",
-			    strerror(-rc));
-		if (overlay_is_chardev_whiteout(&st))
-			return whiteout_event(d, dir, cb, arg, err);
-		memset(&ev, 0, sizeof(ev));
-		ev.current = &cur;
-		if (S_ISDIR(st.st_mode)) {
-			rc = dir_entry(d, dir, name, child, &ev, &cur, err);
-			if (rc == DRIFT_SWAPPED)
-				continue;
-			if (rc != 0)
-				return rc > 0 ? 0 : rc;
-			if (ev.op == 0)
-				return 0;
-			ev.path = d->path.data;
-			ev.path_len = d->path.len;
-			ev.type = UW_TYPE_DIR;
-			return emit(d, cb, arg, &ev);
-		}
-		if (!S_ISREG(st.st_mode))
-			break;
-		rc = file_entry(d, dir, name, tries == 0 && dir->st != NULL ?
-		    dir->path_fd : -1, &ev, &cur, &is_whiteout, err);
-		if (rc == DRIFT_GONE)
-			return 0;
-		if (rc != DRIFT_SWAPPED)
-			break;
-	}
-	if (rc < 0)
-		return rc;
-	if (is_whiteout)
+	rc = read_entry(d, dir, name, child, &ev, &cur, err);
+	switch (rc) {
+	case ENTRY_GONE:
+		return 0;
+	case ENTRY_WHITEOUT:
 		return whiteout_event(d, dir, cb, arg, err);
-	if (!S_ISREG(st.st_mode)) {
-		walk_record_from_stat(&cur, d->path.data, d->path.len, &st);
-		if (S_ISLNK(st.st_mode)) {
-			rc = walk_readlink(dir->fd, name, &d->link);
-			if (rc == -ENOENT)
-				return 0;
-			if (rc < 0)
-				return seterr(err, rc, "cannot read link: %s",
-				    strerror(-rc));
-			cur.link = d->link.data ? d->link.data :
-			    (const unsigned char *)"";
-			cur.link_len = d->link.len;
-		}
-	}
-
-	ev.path = d->path.data;
-	ev.path_len = d->path.len;
-	ev.type = cur.type;
-	rc = lookup(d, dir, &d->row, &d->bpath, err);
-	if (rc < 0)
-		return rc;
-	if (rc == 1) {
-		ev.op = UW_OP_ADDED;
-		if (ev.metacopy && ev.redirect != NULL) {
-			/* A renamed or linked data-less copy: its content is
-			 * the image file it points at. */
-			rc = get_row(d, ev.redirect,
-			    ev.redirect_len, &d->src_row, err);
-			if (rc < 0)
-				return rc;
-			if (rc == 0 && (d->src_row.rec.flags &
-			    UW_REC_HASHED)) {
-				memcpy(cur.hash, d->src_row.rec.hash,
-				    UW_HASH_LEN);
-				cur.flags |= UW_REC_HASHED;
-			}
-		}
+	case ENTRY_DIR:
+		if (ev.op == 0)
+			return 0;
+		ev.path = d->path.data;
+		ev.path_len = d->path.len;
+		ev.type = UW_TYPE_DIR;
 		return emit(d, cb, arg, &ev);
+	case ENTRY_OTHER:
+		return compare_entry(d, dir, &ev, &cur, cb, arg, err);
+	default:
+		return rc;	/* an error */
 	}
-	ev.baseline = &d->row.rec;
-	if (d->row.rec.type != cur.type) {
-		ev.op = UW_OP_REPLACED;
-		ev.changes = UW_CHG_TYPE;
-		if (d->row.rec.type == UW_TYPE_DIR) {
-			/* What was below the dir went with it. */
-			rc = count_below(d, d->bpath.data, d->bpath.len,
-			    &ev.count, err);
-			if (rc < 0)
-				return rc;
-		}
-		return emit(d, cb, arg, &ev);
-	}
-	ev.changes |= meta_changes(&cur, &d->row.rec);
-	if (cur.type == UW_TYPE_FILE) {
-		rc = file_content(d, &ev, &cur, &d->row.rec, err);
-		if (rc < 0)
-			return rc;
-	} else if (cur.type == UW_TYPE_SYMLINK) {
-		ev.changes &= ~(unsigned)UW_CHG_MODE;	/* always 0777 */
-		if (d->row.rec.link == NULL || cur.link_len !=
-		    d->row.rec.link_len || memcmp(cur.link,
-		    d->row.rec.link, cur.link_len) != 0)
-			ev.changes |= UW_CHG_LINK;
-	}
-	if (ev.changes & (UW_CHG_SIZE | UW_CHG_HASH | UW_CHG_LINK))
-		ev.op = UW_OP_MODIFIED;
-	else if (ev.changes != 0)
-		ev.op = UW_OP_METADATA;
-	else
-		return 0;	/* copied up, but the same as the image */
-	rc = emit(d, cb, arg, &ev);
-	if (rc == 0 && cur.type == UW_TYPE_FILE && d->row.rec.link_group != 0 &&
-	    d->last_nlink > 1)
-		rc = alias_events(d, &ev, &cur, cb, arg, err);
-	return rc;
 }
 
 
