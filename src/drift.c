@@ -17,9 +17,6 @@
  *     never the mere presence of a copied-up file.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,27 +493,6 @@ collect_alias(const unsigned char *path, size_t len, void *arg)
 	return 0;
 }
 
-/* Is container path `path` present in the upper?  Resolved beneath the
- * upper root without following any symlink. */
-static int
-in_upper(struct drift *d, const char *path)
-{
-	struct open_how how;
-	int fd;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-	fd = (int)syscall(SYS_openat2, d->root_fd, path + 1, &how,
-	    sizeof(how));
-	if (fd >= 0) {
-		close(fd);
-		return 1;
-	}
-	return errno == ENOENT ? 0 : 1;	/* unsure: say present */
-}
-
 /*
  * A file hard-linked in the image, changed through an index=on mount:
  * the upper holds one name (linked into the index dir, hence nlink > 1),
@@ -545,8 +521,8 @@ alias_events(struct drift *d, const struct uw_event *ev,
 	p = (const char *)d->aliases.data;
 	end = p + d->aliases.len;
 	for (; p != NULL && p < end; p += strlen(p) + 1) {
-		if (in_upper(d, p))
-			continue;	/* classified on its own */
+		if (walk_exists_beneath(d->root_fd, p) != 0)
+			continue;	/* classified on its own (or unsure) */
 		rc = get_row(d, (const unsigned char *)p, strlen(p),
 		    &d->alias_row, err);
 		if (rc != 0) {

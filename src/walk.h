@@ -71,6 +71,14 @@ int walk_reopen_file(int path_fd, const struct stat *st) UW_WARN_UNUSED;
 int walk_open_layer_file(int dirfd, const char *name, struct stat *st)
     UW_WARN_UNUSED;
 
+/*
+ * Is there an entry at `path` ("/a/b", taken relative to `root_fd`)?
+ * Resolved beneath root_fd only, through no symlink, magic link or
+ * mount crossing.  1 when there is, 0 when there is none (ENOENT), or
+ * -errno when that cannot be told.
+ */
+int walk_exists_beneath(int root_fd, const char *path) UW_WARN_UNUSED;
+
 /* lstat relative to dirfd. */
 int walk_stat(int dirfd, const char *name, struct stat *st) UW_WARN_UNUSED;
 
