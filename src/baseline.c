@@ -3,14 +3,15 @@
  * every entry recorded, every regular file hashed on all cores.
  *
  * The calling thread walks the merged tree depth first, one directory at
- * a time: it lists the directory in every layer that contributes to it,
- * applies whiteouts and opaque markers top down, records directories,
- * symlinks and special files itself and hands regular files to a pool of
- * hashing threads.  The threads open each file relative to its (reference
- * counted) directory fd, so no path is ever resolved twice and no symlink
- * ever followed.  Results come back to the calling thread, the only one
- * that touches SQLite.  Work in flight is bounded in count and bytes, so
- * memory stays flat however large the tree is.
+ * a time: it reads the directory in every layer that contributes to it,
+ * has overlay merge them (whiteouts and opaque markers applied top
+ * down), records directories, symlinks and special files itself and
+ * hands regular files to a pool of hashing threads.  The threads open
+ * each file relative to its (reference counted) directory fd, so no path
+ * is ever resolved twice and no symlink ever followed.  Results come back
+ * to the calling thread, the only one that touches SQLite.  Work in
+ * flight is bounded in count and bytes, so memory stays flat however
+ * large the tree is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -274,40 +275,17 @@ pool_stop(struct pool *pool)
 
 /* ---- the merged tree walk ---- */
 
-/* One layer directory contributing to a merged directory. */
-struct layer_dir {
-	struct dirref *ref;
-	unsigned dialect;	/* WALK_OV_*: which xattrs are overlay's */
-	int xwhiteouts;		/* overlay.opaque=x: may hold xattr whiteouts */
-	struct walk_names names;
-};
-
-/* What one layer says about one name. */
-enum elem_kind { ELEM_DIR, ELEM_OTHER, ELEM_WHITEOUT };
-
-struct elem {
-	const char *name;
-	unsigned short name_len;
-	unsigned short dir;	/* index into frame->dirs */
-	unsigned char kind;	/* enum elem_kind */
-	unsigned char d_type;
-};
-
-/* One entry of the merged directory, to be recorded. */
-struct mentry {
-	const char *name;
-	unsigned short name_len;
-	unsigned short win;	/* frame dir the entry comes from */
-	unsigned char d_type;
-	size_t stack_off, stack_len;	/* for dirs: frame dirs below */
-};
-
+/*
+ * One merged directory being walked: its layer dirs (top first), the
+ * directory fds they hold (shared with the jobs opening files in them),
+ * and the merged entries, of which `next` is the next to record.
+ */
 struct frame {
-	struct layer_dir *dirs;
-	size_t ndirs;
-	struct mentry *entries;
-	size_t count, next;
-	unsigned short *stack;
+	struct overlay_layer *layers;
+	struct dirref **refs;	/* refs[i]->fd == layers[i].fd */
+	size_t nlayers;
+	struct overlay_merge merge;
+	size_t next;
 	size_t path_len;	/* of this dir's path, "" for the root */
 };
 
@@ -333,220 +311,50 @@ struct build {
 	struct uw_progress progress;
 };
 
-static int
-cmp_elem(const void *a, const void *b)
-{
-	const struct elem *x = a, *y = b;
-	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c;
-
-	c = memcmp(x->name, y->name, n);
-	if (c != 0)
-		return c;
-	if (x->name_len != y->name_len)
-		return x->name_len < y->name_len ? -1 : 1;
-	if (x->dir != y->dir)
-		return x->dir < y->dir ? -1 : 1;
-	/* In one layer a real entry comes before its own ".wh." marker: the
-	 * marker hides what lies below, not its neighbour. */
-	return (int)x->kind - (int)y->kind;
-}
-
-static unsigned char
-dtype_of(mode_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFREG:
-		return DT_REG;
-	case S_IFDIR:
-		return DT_DIR;
-	case S_IFLNK:
-		return DT_LNK;
-	case S_IFIFO:
-		return DT_FIFO;
-	case S_IFSOCK:
-		return DT_SOCK;
-	case S_IFCHR:
-		return DT_CHR;
-	case S_IFBLK:
-		return DT_BLK;
-	default:
-		return DT_UNKNOWN;
-	}
-}
-
-/* Decide what layer entry `name` in `ld` is: dir, other, or whiteout. */
-static int
-classify_elem(struct layer_dir *ld, const char *name, unsigned char *d_type,
-    unsigned char *kind)
-{
-	struct walk_xattrs x;
-	struct stat st;
-	int fd, rc;
-
-	if (*d_type == DT_UNKNOWN || *d_type == DT_CHR) {
-		rc = walk_stat(ld->ref->fd, name, &st);
-		if (rc < 0)
-			return rc;
-		*d_type = dtype_of(st.st_mode);
-		if (overlay_is_chardev_whiteout(&st)) {
-			*kind = ELEM_WHITEOUT;
-			return 0;
-		}
-	}
-	if (*d_type == DT_REG && ld->xwhiteouts) {
-		fd = walk_open_layer_file(ld->ref->fd, name, &st);
-		if (fd >= 0) {
-			rc = walk_read_xattrs(fd, ld->dialect, &x);
-			close(fd);
-			if (rc == 0 && overlay_is_xattr_whiteout(&st, &x, 1)) {
-				*kind = ELEM_WHITEOUT;
-				return 0;
-			}
-		}
-	}
-	*kind = *d_type == DT_DIR ? ELEM_DIR : ELEM_OTHER;
-	return 0;
-}
-
 static void
 frame_free(struct frame *frame)
 {
 	size_t i;
 
-	for (i = 0; i < frame->ndirs; i++) {
-		dirref_put(frame->dirs[i].ref);
-		walk_names_free(&frame->dirs[i].names);
+	for (i = 0; i < frame->nlayers; i++) {
+		dirref_put(frame->refs[i]);
+		overlay_layer_free(&frame->layers[i]);
 	}
-	free(frame->dirs);
-	free(frame->entries);
-	free(frame->stack);
+	free(frame->layers);
+	free(frame->refs);
+	overlay_merge_free(&frame->merge);
 	memset(frame, 0, sizeof(*frame));
 }
 
+/* Room in `frame` for `count` layer dirs.  0 or -ENOMEM. */
+static int
+frame_alloc(struct frame *frame, size_t count)
+{
+	frame->layers = calloc(count, sizeof(*frame->layers));
+	frame->refs = calloc(count, sizeof(*frame->refs));
+	if (frame->layers == NULL || frame->refs == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
 /*
- * Add the directory open at `fd` to the frame's stack and list it.  Sets
- * *opaque when nothing below it may show through.
+ * Add the directory open at `fd` (taken over) to the frame's layers and
+ * read it.  Sets *opaque when nothing below it may show through.
  */
 static int
 frame_push_dir(struct frame *frame, int fd, unsigned dialect, int *opaque)
 {
-	struct layer_dir *ld;
-	struct walk_xattrs x;
-	size_t i;
-	int rc;
+	struct dirref *ref;
 
-	ld = &frame->dirs[frame->ndirs];
-	memset(ld, 0, sizeof(*ld));
-	walk_names_init(&ld->names);
-	ld->ref = dirref_new(fd);
-	if (ld->ref == NULL) {
+	ref = dirref_new(fd);
+	if (ref == NULL) {
 		close(fd);
 		return -ENOMEM;
 	}
-	ld->dialect = dialect;
-	frame->ndirs++;
-	rc = walk_read_xattrs(fd, dialect, &x);
-	if (rc < 0)
-		return rc;
-	ld->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
-	rc = walk_list(fd, &ld->names);
-	if (rc < 0)
-		return rc;
-	*opaque = overlay_dir_is_opaque(&x, 0);
-	for (i = 0; i < ld->names.count && !*opaque; i++)
-		if (strcmp(walk_name_str(&ld->names, i),
-		    OVERLAY_WH_OPAQUE) == 0)
-			*opaque = 1;
-	return 0;
-}
-
-/* Merge the listed layer dirs of `frame` into its entries. */
-static int
-frame_merge(struct frame *frame)
-{
-	struct elem *elems = NULL;
-	size_t total = 0, n = 0, i, j, k, nstack = 0;
-	const char *name, *target;
-	size_t target_len;
-	struct layer_dir *ld;
-	struct mentry *me;
-	unsigned char d_type, kind;
-	int wh, rc = 0;
-
-	for (i = 0; i < frame->ndirs; i++)
-		total += frame->dirs[i].names.count;
-	if (total == 0)
-		return 0;
-	elems = malloc(total * sizeof(*elems));
-	frame->entries = malloc(total * sizeof(*frame->entries));
-	frame->stack = malloc(total * sizeof(*frame->stack));
-	if (elems == NULL || frame->entries == NULL || frame->stack == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < frame->ndirs; i++) {
-		ld = &frame->dirs[i];
-		for (j = 0; j < ld->names.count; j++) {
-			name = walk_name_str(&ld->names, j);
-			d_type = ld->names.v[j].d_type;
-			wh = overlay_wh_name(name, ld->names.v[j].len,
-			    &target, &target_len);
-			if (wh == 2 || wh == 3)
-				continue;
-			if (wh == 1) {
-				elems[n].name = target;
-				elems[n].name_len = (unsigned short)target_len;
-				kind = ELEM_WHITEOUT;
-			} else {
-				rc = classify_elem(ld, name, &d_type, &kind);
-				if (rc == -ENOENT)
-					continue;	/* gone since listed */
-				if (rc < 0)
-					goto out;
-				elems[n].name = name;
-				elems[n].name_len = ld->names.v[j].len;
-			}
-			elems[n].dir = (unsigned short)i;
-			elems[n].kind = kind;
-			elems[n].d_type = d_type;
-			n++;
-		}
-	}
-	qsort(elems, n, sizeof(*elems), cmp_elem);
-
-	/* Each group of one name, top layer first: overlayfs lookup. */
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && elems[j].name_len ==
-		    elems[i].name_len && memcmp(elems[j].name, elems[i].name,
-		    elems[i].name_len) == 0; j++)
-			;
-		if (elems[i].kind == ELEM_WHITEOUT)
-			continue;	/* deleted: nothing shows */
-		me = &frame->entries[frame->count++];
-		me->name = elems[i].name;
-		me->name_len = elems[i].name_len;
-		me->win = elems[i].dir;
-		me->d_type = elems[i].d_type;
-		me->stack_off = nstack;
-		me->stack_len = 0;
-		if (elems[i].kind != ELEM_DIR)
-			continue;
-		/* A merged dir: lower dirs of the same name join it until
-		 * a whiteout or a non-dir ends the stack.  Opaque dirs are
-		 * found when the stack is opened. */
-		for (k = i + 1; k < j; k++) {
-			if (elems[k].dir == elems[k - 1].dir)
-				break;	/* a layer's own ".wh." marker */
-			if (elems[k].kind != ELEM_DIR)
-				break;
-			frame->stack[nstack++] = elems[k].dir;
-			me->stack_len++;
-		}
-	}
-out:
-	free(elems);
-	return rc;
+	frame->refs[frame->nlayers] = ref;
+	overlay_layer_init(&frame->layers[frame->nlayers], fd, dialect);
+	frame->nlayers++;
+	return overlay_layer_read(&frame->layers[frame->nlayers - 1], opaque);
 }
 
 /* ---- recording ---- */
@@ -727,7 +535,7 @@ drain(struct build *b, int wait)
 }
 
 static int
-submit(struct build *b, struct layer_dir *ld, const char *name)
+submit(struct build *b, struct dirref *dir, const char *name)
 {
 	struct job *job;
 	size_t name_len;
@@ -755,7 +563,7 @@ submit(struct build *b, struct layer_dir *ld, const char *name)
 	memcpy(job->path, b->path.data, b->path.len + 1);
 	job->path_len = b->path.len;
 	job->seq = b->next_seq++;
-	job->dir = dirref_get(ld->ref);
+	job->dir = dirref_get(dir);
 	if (b->batch_tail != NULL)
 		b->batch_tail->next = job;
 	else
@@ -783,7 +591,7 @@ path_enter(struct build *b, const struct frame *frame, const char *name,
 	if (rc < 0)
 		return seterr(b->err, -ENAMETOOLONG,
 		    "path longer than %u bytes under %.*s",
-		    BASELINE_MAX_PATH, (int)(frame->path_len > 200 ? 200 :
+		    WALK_MAX_PATH, (int)(frame->path_len > 200 ? 200 :
 		    frame->path_len), (const char *)b->path.data);
 	return 0;
 }
@@ -796,13 +604,14 @@ skip_dir(struct build *b, struct frame *child, int rc)
 	rc = skip(b, rc);
 	if (rc < 0)
 		return rc;
-	child->count = child->next = 0;
+	child->merge.count = child->next = 0;
 	return 1;
 }
 
 /* Open the merged dir `me` of `parent` as a new frame and record it. */
 static int
-enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
+enter_dir(struct build *b, struct frame *parent,
+    const struct overlay_entry *me)
 {
 	struct frame *child;
 	struct uw_record rec;
@@ -811,23 +620,25 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 	int fd, opaque = 0, rc;
 	unsigned short dir;
 
-	if (b->depth + 1 >= BASELINE_MAX_DEPTH) {
+	if (b->depth + 1 >= WALK_MAX_DEPTH) {
 		/* The path itself is 4096 names long: its head says where. */
 		rc = skip(b, seterr(b->err, -ELOOP, "more than %d directories "
-		    "deep at %.120s... (%zu bytes)", BASELINE_MAX_DEPTH,
+		    "deep at %.120s... (%zu bytes)", WALK_MAX_DEPTH,
 		    (const char *)b->path.data, b->path.len));
 		return rc < 0 ? rc : 1;		/* not entered */
 	}
 	child = &b->frames[b->depth + 1];
 	memset(child, 0, sizeof(*child));
-	child->dirs = calloc(me->stack_len + 1, sizeof(*child->dirs));
-	if (child->dirs == NULL)
+	if (frame_alloc(child, me->stack_len + 1) < 0) {
+		frame_free(child);
 		return seterr(b->err, -ENOMEM, "out of memory");
+	}
 	child->path_len = b->path.len;
 	b->depth++;	/* from here the frame is freed on any failure */
 	for (i = 0; i <= me->stack_len && !opaque; i++) {
-		dir = i == 0 ? me->win : parent->stack[me->stack_off + i - 1];
-		fd = walk_open_dir(parent->dirs[dir].ref->fd, me->name);
+		dir = i == 0 ? me->win :
+		    parent->merge.stack[me->stack_off + i - 1];
+		fd = walk_open_dir(parent->layers[dir].fd, me->name);
 		if (fd == -ENOENT && i == 0)
 			return 1;	/* gone since listed */
 		if (fd < 0)
@@ -846,7 +657,7 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 			    "%s: cannot list: %s", (const char *)b->path.data,
 			    strerror(-rc)));
 	}
-	rc = frame_merge(child);
+	rc = overlay_merge(child->layers, child->nlayers, &child->merge);
 	if (rc < 0)
 		return seterr(b->err, rc, "%s: %s",
 		    (const char *)b->path.data, strerror(-rc));
@@ -856,26 +667,27 @@ enter_dir(struct build *b, struct frame *parent, const struct mentry *me)
 
 /* Record a non-directory entry, or queue it for hashing. */
 static int
-record_entry(struct build *b, struct frame *frame, const struct mentry *me)
+record_entry(struct build *b, struct frame *frame,
+    const struct overlay_entry *me)
 {
-	struct layer_dir *ld = &frame->dirs[me->win];
+	struct dirref *dir = frame->refs[me->win];
 	struct uw_record rec;
 	struct stat st;
 	int rc;
 
 	if (me->d_type == DT_REG)
-		return submit(b, ld, me->name);
-	rc = walk_stat(ld->ref->fd, me->name, &st);
+		return submit(b, dir, me->name);
+	rc = walk_stat(dir->fd, me->name, &st);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0)
 		return skip(b, seterr(b->err, rc, "%s: %s",
 		    (const char *)b->path.data, strerror(-rc)));
 	if (S_ISREG(st.st_mode))
-		return submit(b, ld, me->name);
+		return submit(b, dir, me->name);
 	walk_record_from_stat(&rec, b->path.data, b->path.len, &st);
 	if (S_ISLNK(st.st_mode)) {
-		rc = walk_readlink(ld->ref->fd, me->name, &b->link);
+		rc = walk_readlink(dir->fd, me->name, &b->link);
 		if (rc == -ENOENT)
 			return 0;	/* removed since listed */
 		if (rc < 0)
@@ -893,7 +705,7 @@ static int
 walk_tree(struct build *b)
 {
 	struct frame *frame;
-	struct mentry *me;
+	struct overlay_entry *me;
 	int rc;
 
 	while (b->depth > 0) {
@@ -901,12 +713,12 @@ walk_tree(struct build *b)
 		if (b->opts->cancel != NULL && *b->opts->cancel)
 			return seterr(b->err, -ECANCELED,
 			    "interrupted; the previous baseline is kept");
-		if (frame->next == frame->count) {
+		if (frame->next == frame->merge.count) {
 			frame_free(frame);
 			b->depth--;
 			continue;
 		}
-		me = &frame->entries[frame->next++];
+		me = &frame->merge.entries[frame->next++];
 		rc = path_enter(b, frame, me->name, me->name_len);
 		if (rc < 0 && skip(b, rc) == 0)
 			continue;
@@ -937,9 +749,10 @@ enter_root(struct build *b)
 	size_t i;
 	int fd, opaque = 0, rc;
 
-	root->dirs = calloc(b->opts->layer_count, sizeof(*root->dirs));
-	if (root->dirs == NULL)
+	if (frame_alloc(root, b->opts->layer_count) < 0) {
+		frame_free(root);
 		return seterr(b->err, -ENOMEM, "out of memory");
+	}
 	b->depth = 1;
 	for (i = 0; i < b->opts->layer_count && !opaque; i++) {
 		fd = walk_open_root(b->opts->layers[i]);
@@ -958,7 +771,7 @@ enter_root(struct build *b)
 		/* A root is never opaque to the layers below it. */
 		opaque = 0;
 	}
-	rc = frame_merge(root);
+	rc = overlay_merge(root->layers, root->nlayers, &root->merge);
 	if (rc < 0)
 		return seterr(b->err, rc, "%s", strerror(-rc));
 	walk_record_from_stat(&rec, (const unsigned char *)"/", 1, &st);
@@ -1000,9 +813,9 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 	b.stats = stats;
 	b.err = err;
 	b.start_ns = now_mono_ns();
-	buf_init(&b.path, BASELINE_MAX_PATH);
+	buf_init(&b.path, WALK_MAX_PATH);
 	buf_init(&b.link, PATH_MAX);
-	b.frames = calloc(BASELINE_MAX_DEPTH + 1, sizeof(*b.frames));
+	b.frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*b.frames));
 	if (b.frames == NULL) {
 		rc = seterr(err, -ENOMEM, "out of memory");
 		goto out;
@@ -1041,8 +854,9 @@ out:
 	if (in_txn)
 		store_baseline_abort(store);
 	if (b.frames != NULL) {
-		for (i = 0; i <= BASELINE_MAX_DEPTH; i++)
-			if (b.frames[i].dirs != NULL)
+		for (i = 0; i <= WALK_MAX_DEPTH; i++)
+			if (b.frames[i].layers != NULL ||
+			    b.frames[i].refs != NULL)
 				frame_free(&b.frames[i]);
 		free(b.frames);
 	}

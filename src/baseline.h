@@ -7,11 +7,6 @@
 #include "store.h"
 #include "upperwatch.h"
 
-#include "walk.h"
-
-/* Deepest directory nesting a build follows, longest path it records. */
-#define BASELINE_MAX_DEPTH WALK_MAX_DEPTH
-#define BASELINE_MAX_PATH WALK_MAX_PATH
 /* Most layers in a stack (overlayfs itself allows 500). */
 #define BASELINE_MAX_LAYERS 500
 

@@ -17,16 +17,12 @@
  *     never the mere presence of a copied-up file.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "drift.h"
-#include "glob.h"
 #include "hash.h"
 #include "overlay.h"
 #include "walk.h"
@@ -143,6 +139,22 @@ drift_child_free(struct drift_child *child)
 	child->fd = -1;
 	buf_free(&child->bpath);
 	walk_names_free(&child->names);
+}
+
+void
+drift_dir_from_child(struct drift_dir *dir, const struct drift_child *child,
+    const unsigned char *path, size_t path_len)
+{
+	drift_dir_init(dir);
+	dir->fd = child->fd;
+	dir->xwhiteouts = child->xwhiteouts;
+	dir->opaque = child->opaque;
+	dir->new_tree = child->new_tree;
+	dir->path = path;
+	dir->path_len = path_len;
+	dir->bpath = child->bpath.data ? child->bpath.data :
+	    (const unsigned char *)"";
+	dir->bpath_len = child->bpath.len;
 }
 
 /* buf = prefix + "/" + name */
@@ -301,10 +313,7 @@ dir_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 		rc = walk_list(fd, &child->names);
 	if (rc < 0)
 		return seterr(err, rc, "cannot read: %s", strerror(-rc));
-	opaque = (x.flags & WALK_X_OPAQUE) != 0;
-	if (!opaque && (d->dialect & WALK_OV_FUSE) && faccessat(fd,
-	    OVERLAY_WH_OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		opaque = 1;	/* the OCI marker */
+	opaque = overlay_upper_dir_is_opaque(fd, &x, d->dialect);
 	xattr_chg = (x.flags & WALK_X_FOREIGN) ? UW_CHG_XATTR : 0;
 	walk_record_from_stat(cur, d->path.data, d->path.len, &st);
 	child->xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
@@ -484,27 +493,6 @@ collect_alias(const unsigned char *path, size_t len, void *arg)
 	return 0;
 }
 
-/* Is container path `path` present in the upper?  Resolved beneath the
- * upper root without following any symlink. */
-static int
-in_upper(struct drift *d, const char *path)
-{
-	struct open_how how;
-	int fd;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-	fd = (int)syscall(SYS_openat2, d->root_fd, path + 1, &how,
-	    sizeof(how));
-	if (fd >= 0) {
-		close(fd);
-		return 1;
-	}
-	return errno == ENOENT ? 0 : 1;	/* unsure: say present */
-}
-
 /*
  * A file hard-linked in the image, changed through an index=on mount:
  * the upper holds one name (linked into the index dir, hence nlink > 1),
@@ -533,8 +521,8 @@ alias_events(struct drift *d, const struct uw_event *ev,
 	p = (const char *)d->aliases.data;
 	end = p + d->aliases.len;
 	for (; p != NULL && p < end; p += strlen(p) + 1) {
-		if (in_upper(d, p))
-			continue;	/* classified on its own */
+		if (walk_exists_beneath(d->root_fd, p) != 0)
+			continue;	/* classified on its own (or unsure) */
 		rc = get_row(d, (const unsigned char *)p, strlen(p),
 		    &d->alias_row, err);
 		if (rc != 0) {
@@ -572,40 +560,71 @@ set_paths(struct drift *d, const struct drift_dir *dir, const char *name,
 	return 0;
 }
 
-/* drift_entry, but failing on anything that goes wrong. */
+/*
+ * set_paths, or when the entry's paths are too long to build, its dir's
+ * own paths with *name set to NULL: an entry too long to name is
+ * reported at its dir.  0, or -ENOMEM when not even those fit.
+ */
 static int
-classify(struct drift *d, const struct drift_dir *dir, const char *name,
-    size_t name_len, struct drift_child *child,
-    int (*cb)(const struct uw_event *ev, void *arg), void *arg,
+set_paths_or_dir(struct drift *d, const struct drift_dir *dir,
+    const char **name, size_t name_len, struct uw_error *err)
+{
+	if (set_paths(d, dir, *name, name_len, err) == 0)
+		return 0;
+	buf_reset(&d->path);
+	buf_reset(&d->bpath);
+	if (buf_add(&d->path, dir->path, dir->path_len) < 0 ||
+	    buf_add(&d->bpath, dir->bpath, dir->bpath_len) < 0)
+		return seterr(err, -ENOMEM, "out of memory");
+	*name = NULL;
+	return 0;
+}
+
+/* What read_entry found. */
+enum entry_state {
+	ENTRY_GONE = 1,		/* vanished since it was listed */
+	ENTRY_WHITEOUT,		/* a whiteout: the path is deleted */
+	ENTRY_DIR,		/* a dir, classified: the event is made */
+	ENTRY_OTHER		/* read: to compare with its row */
+};
+
+/* *cur for a non-regular entry from its lstat `st` (and a symlink's
+ * target).  ENTRY_OTHER, ENTRY_GONE, or a negative error. */
+static int
+read_special(struct drift *d, const struct drift_dir *dir, const char *name,
+    const struct stat *st, struct uw_record *cur, struct uw_error *err)
+{
+	int rc;
+
+	walk_record_from_stat(cur, d->path.data, d->path.len, st);
+	if (!S_ISLNK(st->st_mode))
+		return ENTRY_OTHER;
+	rc = walk_readlink(dir->fd, name, &d->link);
+	if (rc == -ENOENT)
+		return ENTRY_GONE;
+	if (rc < 0)
+		return seterr(err, rc, "cannot read link: %s", strerror(-rc));
+	cur->link = d->link.data ? d->link.data : (const unsigned char *)"";
+	cur->link_len = d->link.len;
+	return ENTRY_OTHER;
+}
+
+/*
+ * Read the entry `name` of `dir` (its paths already in d->path and
+ * d->bpath) as it is now into *cur and *ev (whose current is set to
+ * cur).  A dir is classified whole here by dir_entry, `child` filled
+ * and *ev its event (op 0 when there is none).  Returns an enum
+ * entry_state, or a negative error.
+ */
+static int
+read_entry(struct drift *d, const struct drift_dir *dir, const char *name,
+    struct drift_child *child, struct uw_event *ev, struct uw_record *cur,
     struct uw_error *err)
 {
-	struct uw_event ev;
-	struct uw_record cur;
 	struct stat st;
-	const char *target;
-	size_t target_len;
-	int rc, wh, is_whiteout = 0, tries;
+	int rc, tries, is_whiteout = 0;
 
-	if (child->fd >= 0)
-		close(child->fd);
-	child->fd = -1;
-	child->names.count = 0;
-	/* In a kernel overlay upper ".wh." names are ordinary files (a
-	 * container may create them to hide others); only fuse-overlayfs
-	 * writes them as whiteouts. */
-	wh = (d->dialect & WALK_OV_FUSE) ? overlay_wh_name(name, name_len,
-	    &target, &target_len) : 0;
-	if (wh == 2 || wh == 3)
-		return 0;	/* OCI markers are not entries */
-	if (wh == 1) {
-		rc = set_paths(d, dir, target, target_len, err);
-		return rc < 0 ? rc : whiteout_event(d, dir, cb, arg, err);
-	}
-	rc = set_paths(d, dir, name, name_len, err);
-	if (rc < 0)
-		return rc;
-
-	memset(&ev, 0, sizeof(ev));
+	memset(ev, 0, sizeof(*ev));
 	/* The container may swap the entry for another type between our
 	 * lstat and open: look again, a few times, then say so. */
 	for (tries = 0;; tries++) {
@@ -619,115 +638,169 @@ classify(struct drift *d, const struct drift_dir *dir, const char *name,
 			rc = walk_stat(dir->fd, name, &st);
 		}
 		if (rc == -ENOENT)
-			return 0;	/* gone since listed */
+			return ENTRY_GONE;
 		if (rc < 0)
 			return seterr(err, rc, "cannot stat: %s",
 			    strerror(-rc));
 		if (overlay_is_chardev_whiteout(&st))
-			return whiteout_event(d, dir, cb, arg, err);
-		memset(&ev, 0, sizeof(ev));
-		ev.current = &cur;
+			return ENTRY_WHITEOUT;
+		memset(ev, 0, sizeof(*ev));
+		ev->current = cur;
 		if (S_ISDIR(st.st_mode)) {
-			rc = dir_entry(d, dir, name, child, &ev, &cur, err);
+			rc = dir_entry(d, dir, name, child, ev, cur, err);
 			if (rc == DRIFT_SWAPPED)
 				continue;
-			if (rc != 0)
-				return rc > 0 ? 0 : rc;
-			if (ev.op == 0)
-				return 0;
-			ev.path = d->path.data;
-			ev.path_len = d->path.len;
-			ev.type = UW_TYPE_DIR;
-			return emit(d, cb, arg, &ev);
+			if (rc == DRIFT_GONE)
+				return ENTRY_GONE;
+			return rc < 0 ? rc : ENTRY_DIR;
 		}
 		if (!S_ISREG(st.st_mode))
-			break;
+			return read_special(d, dir, name, &st, cur, err);
 		rc = file_entry(d, dir, name, tries == 0 && dir->st != NULL ?
-		    dir->path_fd : -1, &ev, &cur, &is_whiteout, err);
+		    dir->path_fd : -1, ev, cur, &is_whiteout, err);
 		if (rc == DRIFT_GONE)
-			return 0;
+			return ENTRY_GONE;
 		if (rc != DRIFT_SWAPPED)
 			break;
 	}
 	if (rc < 0)
 		return rc;
-	if (is_whiteout)
-		return whiteout_event(d, dir, cb, arg, err);
-	if (!S_ISREG(st.st_mode)) {
-		walk_record_from_stat(&cur, d->path.data, d->path.len, &st);
-		if (S_ISLNK(st.st_mode)) {
-			rc = walk_readlink(dir->fd, name, &d->link);
-			if (rc == -ENOENT)
-				return 0;
-			if (rc < 0)
-				return seterr(err, rc, "cannot read link: %s",
-				    strerror(-rc));
-			cur.link = d->link.data ? d->link.data :
-			    (const unsigned char *)"";
-			cur.link_len = d->link.len;
+	return is_whiteout ? ENTRY_WHITEOUT : ENTRY_OTHER;
+}
+
+/* An entry not in the baseline: added.  A renamed or linked data-less
+ * copy takes the content (hash) of the image file it points at. */
+static int
+added_event(struct drift *d, struct uw_event *ev, struct uw_record *cur,
+    int (*cb)(const struct uw_event *, void *), void *arg,
+    struct uw_error *err)
+{
+	int rc;
+
+	ev->op = UW_OP_ADDED;
+	if (ev->metacopy && ev->redirect != NULL) {
+		rc = get_row(d, ev->redirect, ev->redirect_len, &d->src_row,
+		    err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && (d->src_row.rec.flags & UW_REC_HASHED)) {
+			memcpy(cur->hash, d->src_row.rec.hash, UW_HASH_LEN);
+			cur->flags |= UW_REC_HASHED;
 		}
 	}
+	return emit(d, cb, arg, ev);
+}
 
-	ev.path = d->path.data;
-	ev.path_len = d->path.len;
-	ev.type = cur.type;
+/*
+ * Compare the non-dir entry read into *cur (and *ev) with the baseline
+ * row of d->bpath, and report what differs: added, replaced (another
+ * type), modified or metadata; nothing when it equals the image.
+ * Returns as drift_entry.
+ */
+static int
+compare_entry(struct drift *d, const struct drift_dir *dir,
+    struct uw_event *ev, struct uw_record *cur,
+    int (*cb)(const struct uw_event *, void *), void *arg,
+    struct uw_error *err)
+{
+	const struct uw_record *base = &d->row.rec;
+	int rc;
+
+	ev->path = d->path.data;
+	ev->path_len = d->path.len;
+	ev->type = cur->type;
 	rc = lookup(d, dir, &d->row, &d->bpath, err);
 	if (rc < 0)
 		return rc;
-	if (rc == 1) {
-		ev.op = UW_OP_ADDED;
-		if (ev.metacopy && ev.redirect != NULL) {
-			/* A renamed or linked data-less copy: its content is
-			 * the image file it points at. */
-			rc = get_row(d, ev.redirect,
-			    ev.redirect_len, &d->src_row, err);
-			if (rc < 0)
-				return rc;
-			if (rc == 0 && (d->src_row.rec.flags &
-			    UW_REC_HASHED)) {
-				memcpy(cur.hash, d->src_row.rec.hash,
-				    UW_HASH_LEN);
-				cur.flags |= UW_REC_HASHED;
-			}
-		}
-		return emit(d, cb, arg, &ev);
-	}
-	ev.baseline = &d->row.rec;
-	if (d->row.rec.type != cur.type) {
-		ev.op = UW_OP_REPLACED;
-		ev.changes = UW_CHG_TYPE;
-		if (d->row.rec.type == UW_TYPE_DIR) {
+	if (rc == 1)
+		return added_event(d, ev, cur, cb, arg, err);
+	ev->baseline = base;
+	if (base->type != cur->type) {
+		ev->op = UW_OP_REPLACED;
+		ev->changes = UW_CHG_TYPE;
+		if (base->type == UW_TYPE_DIR) {
 			/* What was below the dir went with it. */
 			rc = count_below(d, d->bpath.data, d->bpath.len,
-			    &ev.count, err);
+			    &ev->count, err);
 			if (rc < 0)
 				return rc;
 		}
-		return emit(d, cb, arg, &ev);
+		return emit(d, cb, arg, ev);
 	}
-	ev.changes |= meta_changes(&cur, &d->row.rec);
-	if (cur.type == UW_TYPE_FILE) {
-		rc = file_content(d, &ev, &cur, &d->row.rec, err);
+	ev->changes |= meta_changes(cur, base);
+	if (cur->type == UW_TYPE_FILE) {
+		rc = file_content(d, ev, cur, base, err);
 		if (rc < 0)
 			return rc;
-	} else if (cur.type == UW_TYPE_SYMLINK) {
-		ev.changes &= ~(unsigned)UW_CHG_MODE;	/* always 0777 */
-		if (d->row.rec.link == NULL || cur.link_len !=
-		    d->row.rec.link_len || memcmp(cur.link,
-		    d->row.rec.link, cur.link_len) != 0)
-			ev.changes |= UW_CHG_LINK;
+	} else if (cur->type == UW_TYPE_SYMLINK) {
+		ev->changes &= ~(unsigned)UW_CHG_MODE;	/* always 0777 */
+		if (base->link == NULL || cur->link_len != base->link_len ||
+		    memcmp(cur->link, base->link, cur->link_len) != 0)
+			ev->changes |= UW_CHG_LINK;
 	}
-	if (ev.changes & (UW_CHG_SIZE | UW_CHG_HASH | UW_CHG_LINK))
-		ev.op = UW_OP_MODIFIED;
-	else if (ev.changes != 0)
-		ev.op = UW_OP_METADATA;
+	if (ev->changes & (UW_CHG_SIZE | UW_CHG_HASH | UW_CHG_LINK))
+		ev->op = UW_OP_MODIFIED;
+	else if (ev->changes != 0)
+		ev->op = UW_OP_METADATA;
 	else
 		return 0;	/* copied up, but the same as the image */
-	rc = emit(d, cb, arg, &ev);
-	if (rc == 0 && cur.type == UW_TYPE_FILE && d->row.rec.link_group != 0 &&
+	rc = emit(d, cb, arg, ev);
+	if (rc == 0 && cur->type == UW_TYPE_FILE && base->link_group != 0 &&
 	    d->last_nlink > 1)
-		rc = alias_events(d, &ev, &cur, cb, arg, err);
+		rc = alias_events(d, ev, cur, cb, arg, err);
 	return rc;
+}
+
+/* drift_entry, but failing on anything that goes wrong. */
+static int
+classify(struct drift *d, const struct drift_dir *dir, const char *name,
+    size_t name_len, struct drift_child *child,
+    int (*cb)(const struct uw_event *ev, void *arg), void *arg,
+    struct uw_error *err)
+{
+	struct uw_event ev;
+	struct uw_record cur;
+	const char *target;
+	size_t target_len;
+	enum overlay_wh_kind wh;
+	int rc;
+
+	if (child->fd >= 0)
+		close(child->fd);
+	child->fd = -1;
+	child->names.count = 0;
+	/* In a kernel overlay upper ".wh." names are ordinary files (a
+	 * container may create them to hide others); only fuse-overlayfs
+	 * writes them as whiteouts. */
+	wh = (d->dialect & WALK_OV_FUSE) ? overlay_wh_name(name, name_len,
+	    &target, &target_len) : OVERLAY_WH_NONE;
+	if (wh == OVERLAY_WH_OPQ || wh == OVERLAY_WH_META)
+		return 0;	/* OCI markers are not entries */
+	if (wh == OVERLAY_WH_ENTRY) {
+		rc = set_paths(d, dir, target, target_len, err);
+		return rc < 0 ? rc : whiteout_event(d, dir, cb, arg, err);
+	}
+	rc = set_paths(d, dir, name, name_len, err);
+	if (rc < 0)
+		return rc;
+	rc = read_entry(d, dir, name, child, &ev, &cur, err);
+	switch (rc) {
+	case ENTRY_GONE:
+		return 0;
+	case ENTRY_WHITEOUT:
+		return whiteout_event(d, dir, cb, arg, err);
+	case ENTRY_DIR:
+		if (ev.op == 0)
+			return 0;
+		ev.path = d->path.data;
+		ev.path_len = d->path.len;
+		ev.type = UW_TYPE_DIR;
+		return emit(d, cb, arg, &ev);
+	case ENTRY_OTHER:
+		return compare_entry(d, dir, &ev, &cur, cb, arg, err);
+	default:
+		return rc;	/* an error */
+	}
 }
 
 
@@ -792,15 +865,8 @@ drift_entry(struct drift *d, const struct drift_dir *dir, const char *name,
 	child->fd = -1;
 	child->names.count = 0;
 	snprintf(reason, sizeof(reason), "%s", err->msg);
-	if (set_paths(d, dir, name, name_len, err) < 0) {
-		/* too long to name: name its dir */
-		buf_reset(&d->path);
-		buf_reset(&d->bpath);
-		if (buf_add(&d->path, dir->path, dir->path_len) < 0 ||
-		    buf_add(&d->bpath, dir->bpath, dir->bpath_len) < 0)
-			return seterr(err, -ENOMEM, "out of memory");
-		name = NULL;
-	}
+	if (set_paths_or_dir(d, dir, &name, name_len, err) < 0)
+		return -ENOMEM;
 	return error_event(d, dir, name, reason, cb, arg, err);
 }
 
@@ -813,228 +879,8 @@ drift_error_entry(struct drift *d, const struct drift_dir *dir,
 	int rc;
 
 	d->store_failed = d->cb_failed = 0;
-	rc = set_paths(d, dir, name, name_len, err);
+	rc = set_paths_or_dir(d, dir, &name, name_len, err);
 	if (rc < 0)
-		return 0;
+		return rc;
 	return error_event(d, dir, name, reason, cb, arg, err);
-}
-
-/* ---- the offline diff ---- */
-
-#define DEEP_REASON "more than " WALK_MAX_DEPTH_TEXT " directories deep: " \
-	"not read below"
-
-struct diff_frame {
-	struct drift_child dir;	/* fd, flags, bpath and listing */
-	size_t path_len;	/* of this dir's container path */
-	size_t next;		/* next name to look at */
-	size_t *order;		/* names sorted by bytes */
-};
-
-static const struct walk_names *sort_names;
-
-static int
-cmp_names(const void *a, const void *b)
-{
-	const struct walk_name *x = &sort_names->v[*(const size_t *)a];
-	const struct walk_name *y = &sort_names->v[*(const size_t *)b];
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c;
-
-	c = memcmp(walk_name_str(sort_names, *(const size_t *)a),
-	    walk_name_str(sort_names, *(const size_t *)b), n);
-	if (c != 0)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
-}
-
-static int
-frame_sort(struct diff_frame *f)
-{
-	size_t i, n = f->dir.names.count;
-
-	free(f->order);
-	f->order = malloc((n ? n : 1) * sizeof(*f->order));
-	if (f->order == NULL)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		f->order[i] = i;
-	/* qsort has no context argument in C11: the frame being sorted is
-	 * the only user, on the calling thread. */
-	sort_names = &f->dir.names;
-	qsort(f->order, n, sizeof(*f->order), cmp_names);
-	sort_names = NULL;
-	f->next = 0;
-	return 0;
-}
-
-static int
-excluded(const struct uw_diff_opts *opts, const struct buf *path)
-{
-	size_t i;
-
-	for (i = 0; i < opts->exclude_count; i++)
-		if (glob_match(opts->excludes[i], strlen(opts->excludes[i]),
-		    path->data, path->len) == 1)
-			return 1;
-	return 0;
-}
-
-struct diff_counter {
-	int (*cb)(const struct uw_event *, void *);
-	void *arg;
-	uint64_t events;
-};
-
-static int
-count_event(const struct uw_event *ev, void *arg)
-{
-	struct diff_counter *c = arg;
-
-	c->events++;
-	return c->cb(ev, c->arg);
-}
-
-int
-drift_diff(struct store *store, const struct uw_diff_opts *opts,
-    struct uw_diff_stats *stats, struct uw_error *err)
-{
-	struct uw_diff_stats local;
-	struct diff_frame *frames = NULL, *f, *c;
-	struct drift_dir dir;
-	struct buf path;
-	struct diff_counter counter;
-	struct drift *d = NULL;
-	struct walk_xattrs x;
-	const char *name;
-	size_t depth = 0, i, idx, len;
-	int64_t start = now_mono_ns();
-	int fd, rc = 0;
-
-	if (stats == NULL)
-		stats = &local;
-	memset(stats, 0, sizeof(*stats));
-	for (i = 0; i < opts->exclude_count; i++)
-		if (glob_check(opts->excludes[i],
-		    strlen(opts->excludes[i])) < 0)
-			return seterr(err, -EINVAL, "bad exclude pattern: %s",
-			    opts->excludes[i]);
-	counter.cb = opts->cb;
-	counter.arg = opts->arg;
-	counter.events = 0;
-	buf_init(&path, WALK_MAX_PATH);
-	d = drift_new(store, opts->image, err);
-	if (d == NULL)
-		return err->code;
-	drift_set_dialect(d, overlay_dialect(opts->overlay_flags,
-	    opts->oci_whiteouts));
-	frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*frames));
-	if (frames == NULL) {
-		rc = seterr(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	fd = walk_open_root(opts->upper);
-	if (fd < 0) {
-		rc = seterr(err, fd, "%s: %s", opts->upper, strerror(-fd));
-		goto out;
-	}
-	f = &frames[0];
-	drift_child_init(&f->dir);
-	f->dir.fd = fd;
-	drift_set_root(d, fd);
-	rc = walk_read_xattrs(fd, d->dialect, &x);
-	if (rc == 0)
-		rc = walk_list(fd, &f->dir.names);
-	if (rc == 0)
-		rc = frame_sort(f);
-	if (rc < 0) {
-		rc = seterr(err, rc, "%s: cannot read: %s", opts->upper,
-		    strerror(-rc));
-		goto out;
-	}
-	f->dir.xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
-	depth = 1;
-	if (buf_add(&path, "", 0) < 0) {
-		rc = seterr(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-
-	while (depth > 0) {
-		f = &frames[depth - 1];
-		if (opts->cancel != NULL && *opts->cancel) {
-			rc = seterr(err, -ECANCELED, "interrupted");
-			goto out;
-		}
-		if (f->next == f->dir.names.count) {
-			drift_child_free(&f->dir);
-			free(f->order);
-			f->order = NULL;
-			depth--;
-			continue;
-		}
-		idx = f->order[f->next++];
-		name = walk_name_str(&f->dir.names, idx);
-		len = f->dir.names.v[idx].len;
-		stats->entries++;
-		path.len = f->path_len;
-		if (buf_addc(&path, '/') < 0 ||
-		    buf_add(&path, name, len) < 0) {
-			rc = seterr(err, -ENAMETOOLONG, "path too long");
-			goto out;
-		}
-		if (excluded(opts, &path))
-			continue;
-		drift_dir_init(&dir);
-		dir.fd = f->dir.fd;
-		dir.xwhiteouts = f->dir.xwhiteouts;
-		dir.opaque = f->dir.opaque;
-		dir.new_tree = f->dir.new_tree;
-		dir.path = path.data;
-		dir.path_len = f->path_len;
-		dir.bpath = f->dir.bpath.data ? f->dir.bpath.data :
-		    (const unsigned char *)"";
-		dir.bpath_len = f->dir.bpath.len;
-		if (depth >= WALK_MAX_DEPTH) {
-			/* Reported, never skipped: what lies below is not
-			 * read, and the report says so. */
-			rc = drift_error_entry(d, &dir, name, len, DEEP_REASON,
-			    count_event, &counter, err);
-			if (rc != 0)
-				goto out;
-			continue;
-		}
-		c = &frames[depth];
-		drift_child_init(&c->dir);
-		c->dir.want_names = 1;
-		rc = drift_entry(d, &dir, name, len, &c->dir, count_event,
-		    &counter, err);
-		if (rc != 0) {
-			drift_child_free(&c->dir);
-			goto out;
-		}
-		if (c->dir.fd < 0) {
-			drift_child_free(&c->dir);
-			continue;
-		}
-		c->path_len = path.len;
-		rc = frame_sort(c);
-		if (rc < 0) {
-			drift_child_free(&c->dir);
-			rc = seterr(err, rc, "out of memory");
-			goto out;
-		}
-		depth++;
-	}
-out:
-	while (depth > 0) {
-		depth--;
-		drift_child_free(&frames[depth].dir);
-		free(frames[depth].order);
-	}
-	free(frames);
-	drift_free(d);
-	buf_free(&path);
-	stats->events = counter.events;
-	stats->seconds = (double)(now_mono_ns() - start) / 1e9;
-	return rc;
 }

@@ -68,6 +68,18 @@ void drift_child_init(struct drift_child *child);
 void drift_child_free(struct drift_child *child);
 
 /*
+ * The drift_dir for the entries of the dir held in `child` (filled by
+ * drift_entry, or the top of a walk): its fd (still the child's), flags
+ * and baseline path, and the container path path[0..path_len) ("" for
+ * the root).  `path` may go on past path_len (with "/name" of the entry
+ * being looked at); it and `child` must outlive `dir`.  No st, no
+ * path_fd.
+ */
+void drift_dir_from_child(struct drift_dir *dir,
+    const struct drift_child *child, const unsigned char *path,
+    size_t path_len);
+
+/*
  * Classify the upper entry `name` of `dir` and call `cb` with the event it
  * makes, if any.  For a directory, `child` is filled (fd open, owned by
  * the caller, and listed when child->want_names) so the caller can walk
@@ -84,7 +96,8 @@ int drift_entry(struct drift *d, const struct drift_dir *dir,
     struct uw_error *err) UW_WARN_UNUSED;
 
 /* Report the entry `name` of `dir` as a UW_OP_ERROR event for `reason`
- * (e.g. deeper than a walk goes).  Returns as drift_entry. */
+ * (e.g. deeper than a walk goes); one whose path is too long to build is
+ * reported at its dir, as drift_entry does.  Returns as drift_entry. */
 int drift_error_entry(struct drift *d, const struct drift_dir *dir,
     const char *name, size_t name_len, const char *reason,
     int (*cb)(const struct uw_event *ev, void *arg), void *arg,

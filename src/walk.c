@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "walk.h"
 
@@ -143,6 +146,35 @@ walk_readlink(int dirfd, const char *name, struct buf *out)
 	buf_reset(out);
 	rc = buf_add(out, target, (size_t)n);
 	return rc;
+}
+
+int
+walk_exists_beneath(int root_fd, const char *path)
+{
+	struct open_how how;
+	int fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	fd = (int)syscall(SYS_openat2, root_fd, path + 1, &how, sizeof(how));
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+size_t
+walk_path_depth(const unsigned char *path, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (path[i] == '/' && i + 1 < len && path[i + 1] != '/')
+			n++;
+	return n;
 }
 
 void

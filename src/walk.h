@@ -16,10 +16,19 @@
 
 /* Deepest directory nesting a walk follows (below it, entries are
  * reported as too deep, never read), and the longest container path
- * (bytes) it builds. */
+ * (bytes) it builds.  Every walk of a tree (baseline, diff, watch) keeps
+ * to these. */
 #define WALK_MAX_DEPTH 4096
 #define WALK_MAX_DEPTH_TEXT "4096"
 #define WALK_MAX_PATH (4u << 20)
+
+/* The reason an entry beyond WALK_MAX_DEPTH is reported with. */
+#define WALK_DEEP_REASON "more than " WALK_MAX_DEPTH_TEXT " directories " \
+	"deep: not read below"
+
+/* How many components container path path[0..len) has: "" and "/" have
+ * none, "/a/b" two (empty components, as in "a//b", do not count). */
+size_t walk_path_depth(const unsigned char *path, size_t len);
 
 /* Open the root of a tree the operator named (the path itself may go
  * through symlinks; nothing below it will).  Returns an fd or -errno. */
@@ -61,6 +70,14 @@ int walk_reopen_file(int path_fd, const struct stat *st) UW_WARN_UNUSED;
  */
 int walk_open_layer_file(int dirfd, const char *name, struct stat *st)
     UW_WARN_UNUSED;
+
+/*
+ * Is there an entry at `path` ("/a/b", taken relative to `root_fd`)?
+ * Resolved beneath root_fd only, through no symlink, magic link or
+ * mount crossing.  1 when there is, 0 when there is none (ENOENT), or
+ * -errno when that cannot be told.
+ */
+int walk_exists_beneath(int root_fd, const char *path) UW_WARN_UNUSED;
 
 /* lstat relative to dirfd. */
 int walk_stat(int dirfd, const char *name, struct stat *st) UW_WARN_UNUSED;

@@ -72,19 +72,19 @@ main(void)
 	CHECK_STR(json_field("/\x01", 2), "\"path\":\"/\\u0001\"",
 	    "control char as \\u");
 
-	CHECK_INT(overlay_wh_name("file", 4, &target, &tlen), 0,
+	CHECK_INT(overlay_wh_name("file", 4, &target, &tlen), OVERLAY_WH_NONE,
 	    "an ordinary name");
-	CHECK_INT(overlay_wh_name(".wh.passwd", 10, &target, &tlen), 1,
-	    ".wh.NAME whites out NAME");
+	CHECK_INT(overlay_wh_name(".wh.passwd", 10, &target, &tlen),
+	    OVERLAY_WH_ENTRY, ".wh.NAME whites out NAME");
 	CHECK(tlen == 6 && memcmp(target, "passwd", 6) == 0,
 	    ".wh.passwd names passwd");
-	CHECK_INT(overlay_wh_name(".wh..wh..opq", 12, &target, &tlen), 2,
-	    "the opaque marker");
-	CHECK_INT(overlay_wh_name(".wh..wh.plnk", 12, &target, &tlen), 3,
-	    "aufs metadata is hidden");
-	CHECK_INT(overlay_wh_name(".wh.", 4, &target, &tlen), 3,
+	CHECK_INT(overlay_wh_name(".wh..wh..opq", 12, &target, &tlen),
+	    OVERLAY_WH_OPQ, "the opaque marker");
+	CHECK_INT(overlay_wh_name(".wh..wh.plnk", 12, &target, &tlen),
+	    OVERLAY_WH_META, "aufs metadata is hidden");
+	CHECK_INT(overlay_wh_name(".wh.", 4, &target, &tlen), OVERLAY_WH_META,
 	    "a bare prefix names nothing");
-	CHECK_INT(overlay_wh_name(".whx", 4, &target, &tlen), 0,
+	CHECK_INT(overlay_wh_name(".whx", 4, &target, &tlen), OVERLAY_WH_NONE,
 	    "a near miss is an ordinary name");
 	return check_done();
 }
