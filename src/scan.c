@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "drift.h"
 #include "pathset.h"
+#include "upperwalk.h"
 #include "util.h"
 #include "walk.h"
 #include "watch.h"
@@ -75,21 +76,6 @@ stat_key(const struct stat *st)
 #define ANCESTOR_UNREAD 2	/* a dir on the way could not be read */
 #define PROCESS_RETRY 3		/* look at the path again in a moment */
 
-#define DEEP_REASON "more than " WALK_MAX_DEPTH_TEXT " directories deep: " \
-	"not read below"
-
-/* How many components container path `path` has ("" and "/" have 0). */
-static size_t
-path_depth(const unsigned char *path, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++)
-		if (path[i] == '/' && i + 1 < len && path[i + 1] != '/')
-			n++;
-	return n;
-}
-
 /* The callback for a path's ancestors: they are classified for their
  * context only, but one that could not be read is remembered. */
 static int
@@ -108,16 +94,7 @@ static void
 ctx_dir(struct watcher *w, const unsigned char *path, size_t plen,
     struct drift_dir *dir)
 {
-	drift_dir_init(dir);
-	dir->fd = w->ctx.fd;
-	dir->xwhiteouts = w->ctx.xwhiteouts;
-	dir->opaque = w->ctx.opaque;
-	dir->new_tree = w->ctx.new_tree;
-	dir->path = path;
-	dir->path_len = plen;
-	dir->bpath = w->ctx.bpath.data ? w->ctx.bpath.data :
-	    (const unsigned char *)"";
-	dir->bpath_len = w->ctx.bpath.len;
+	drift_dir_from_child(dir, &w->ctx, path, plen);
 }
 
 /*
@@ -143,7 +120,7 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 	    memcmp(w->ctx_path.data, path, plen) == 0)
 		return 0;
 	w->ctx_valid = 0;
-	if (path_depth(path, plen) >= WALK_MAX_DEPTH)
+	if (walk_path_depth(path, plen) >= WALK_MAX_DEPTH)
 		return ANCESTOR_UNREAD;	/* a rescan reports it */
 	for (i = 0; i < 2; i++)
 		drift_child_init(&ctx[i]);
@@ -169,16 +146,8 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 		}
 		memcpy(comp, path + start, end - start);
 		comp[end - start] = '\0';
-		drift_dir_init(&dir);
-		dir.fd = parent->fd;
-		dir.xwhiteouts = parent->xwhiteouts;
-		dir.opaque = parent->opaque;
-		dir.new_tree = parent->new_tree;
-		dir.path = w->ctx_path.data;
-		dir.path_len = w->ctx_path.len;
-		dir.bpath = parent->bpath.data ? parent->bpath.data :
-		    (const unsigned char *)"";
-		dir.bpath_len = parent->bpath.len;
+		drift_dir_from_child(&dir, parent, w->ctx_path.data,
+		    w->ctx_path.len);
 		next = &ctx[!depth];
 		w->leaf_reported = 0;
 		rc = drift_entry(c->drift, &dir, comp, end - start, next,
@@ -366,166 +335,140 @@ still_settling(const struct watcher *w, const struct stat *st)
 }
 
 /*
+ * Before a scan classifies entry `e`: a path not reported yet is opened
+ * O_PATH at once (and read through that fd); one reported is first
+ * looked at (an lstat), and skipped when it has not changed since, or
+ * left to the queue while it is still being written.  Returns 0 to
+ * classify it (*skey: its stat key, or 0), 1 to skip it, or a negative
+ * error.
+ */
+static int
+look_first(struct watcher *w, struct wctr *c, struct upperwalk_entry *e,
+    struct stat *st, int pending, int64_t *skey)
+{
+	struct pathset_entry *known;
+	int rc;
+
+	*skey = 0;
+	if (e->d_type == DT_DIR)
+		return 0;
+	known = pathset_get(&c->reported, e->path, e->path_len, 0);
+	if (known == NULL) {
+		e->dir.path_fd = walk_open_path(e->dir.fd, e->name, st);
+		if (e->dir.path_fd >= 0)
+			e->dir.st = st;
+	} else if (walk_stat(e->dir.fd, e->name, st) == 0) {
+		e->dir.st = st;
+	}
+	if (e->dir.st == NULL)
+		return 0;
+	if (S_ISDIR(st->st_mode)) {
+		if (e->dir.path_fd >= 0)
+			close(e->dir.path_fd);
+		e->dir.path_fd = -1;
+		return 0;
+	}
+	if (known != NULL && w->scanning)
+		known->gen = w->scan_gen;
+	if (still_settling(w, st)) {
+		if (e->dir.path_fd >= 0)
+			close(e->dir.path_fd);
+		e->dir.path_fd = -1;
+		rc = watch_queue(w, c, e->path, e->path_len, 0,
+		    now_mono_ns());
+		return rc < 0 ? rc : 1;
+	}
+	/* A file already reported and not touched since (same inode, ctime
+	 * and size: any write moves ctime) needs no second look: overflow
+	 * and periodic rescans stay cheap. */
+	*skey = stat_key(st);
+	if (!pending && known != NULL && *skey != 0 &&
+	    known->last_ns == *skey && !(known->flags & PENT_UNJOURNALED)) {
+		if (e->dir.path_fd >= 0)
+			close(e->dir.path_fd);
+		e->dir.path_fd = -1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Scan the subtree at container path `path` (open in `top`, watched and
  * listed): classify every entry, watch and list each dir before reading
  * it.  An entry deeper than WALK_MAX_DEPTH is reported as such, and not
  * read.  Returns 0 or a negative error of our own.
  */
-struct scan_frame {
-	struct drift_child dir;
-	size_t path_len, next;
-};
-
 static int
 scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, struct drift_child *top)
 {
-	struct scan_frame *frames;
+	struct upperwalk *walk;
+	struct upperwalk_entry e;
+	struct drift_child *ch;
 	struct pathset_entry *known, *pe;
 	struct stat st;
 	int64_t skey;
-	struct drift_dir dir;
-	struct buf p;
-	const char *name;
 	char reason[128];
-	size_t depth, nlen, i, base;
 	int rc = 0, lrc;
 
-	frames = calloc(WALK_MAX_DEPTH + 1, sizeof(*frames));
-	if (frames == NULL)
+	/* Listing order; a path longer than a walk builds is not here. */
+	walk = upperwalk_new(top, path, len, UPPERWALK_SKIP_LONG);
+	if (walk == NULL)
 		return seterr(w->err, -ENOMEM, "out of memory");
-	buf_init(&p, WALK_MAX_PATH);
-	if (buf_add(&p, path, len) < 0) {
-		free(frames);
-		return seterr(w->err, -ENOMEM, "out of memory");
-	}
-	if (len == 1 && path[0] == '/')
-		p.len = 0;	/* the root: children are "/name" */
-	base = path_depth(p.data, p.len);
-	frames[0].dir = *top;
-	drift_child_init(top);
-	frames[0].path_len = p.len;
-	depth = 1;
 	w->cur = c;
-	while (depth > 0 && rc >= 0) {
-		struct scan_frame *f = &frames[depth - 1], *ch;
-
-		if (f->next == f->dir.names.count) {
-			drift_child_free(&f->dir);
-			depth--;
+	while (rc >= 0 && upperwalk_next(walk, &e) == 1) {
+		if (daemon_excluded(w, e.path, e.path_len))
 			continue;
-		}
-		i = f->next++;
-		name = walk_name_str(&f->dir.names, i);
-		nlen = f->dir.names.v[i].len;
-		p.len = f->path_len;
-		if (buf_addc(&p, '/') < 0 || buf_add(&p, name, nlen) < 0)
-			continue;	/* longer than depth allows: not here */
-		if (daemon_excluded(w, p.data, p.len))
-			continue;
-		drift_dir_init(&dir);
-		dir.fd = f->dir.fd;
-		dir.xwhiteouts = f->dir.xwhiteouts;
-		dir.opaque = f->dir.opaque;
-		dir.new_tree = f->dir.new_tree;
-		dir.path = p.data;
-		dir.path_len = f->path_len;
-		dir.bpath = f->dir.bpath.data ? f->dir.bpath.data :
-		    (const unsigned char *)"";
-		dir.bpath_len = f->dir.bpath.len;
 		/* An event waits for this path: this read covers it (the
 		 * event came before), so it is taken off the queue; and the
 		 * path is read whole, never skipped below. */
-		pe = pathset_get(&c->pending, p.data, p.len, 0);
+		pe = pathset_get(&c->pending, e.path, e.path_len, 0);
 		if (pe != NULL)
 			pathset_del(&c->pending, pe);
-		if (base + depth > WALK_MAX_DEPTH) {
+		if (e.depth > WALK_MAX_DEPTH) {
 			/* Reported, never skipped silently. */
 			w->leaf_reported = 0;
-			rc = drift_error_entry(c->drift, &dir, name, nlen,
-			    DEEP_REASON, daemon_report, w, w->err);
+			rc = drift_error_entry(c->drift, &e.dir, e.name,
+			    e.name_len, WALK_DEEP_REASON, daemon_report, w,
+			    w->err);
 			continue;
 		}
-		skey = 0;
-		known = f->dir.names.v[i].d_type == DT_DIR ? NULL :
-		    pathset_get(&c->reported, p.data, p.len, 0);
-		/* A path not reported yet is read whatever its state: open it
-		 * O_PATH at once and read through that.  One reported is
-		 * first looked at (an lstat), to skip it when unchanged. */
-		if (known == NULL && f->dir.names.v[i].d_type != DT_DIR) {
-			dir.path_fd = walk_open_path(f->dir.fd, name, &st);
-			if (dir.path_fd >= 0)
-				dir.st = &st;
-		} else if (f->dir.names.v[i].d_type != DT_DIR &&
-		    walk_stat(f->dir.fd, name, &st) == 0) {
-			dir.st = &st;
+		lrc = look_first(w, c, &e, &st, pe != NULL, &skey);
+		if (lrc != 0) {
+			rc = lrc < 0 ? lrc : 0;
+			continue;
 		}
-		if (dir.st != NULL) {
-			if (S_ISDIR(st.st_mode)) {
-				if (dir.path_fd >= 0)
-					close(dir.path_fd);
-				dir.path_fd = -1;
-				goto classify;
-			}
-			if (known != NULL && w->scanning)
-				known->gen = w->scan_gen;
-			if (still_settling(w, &st)) {
-				if (dir.path_fd >= 0)
-					close(dir.path_fd);
-				rc = watch_queue(w, c, p.data, p.len, 0,
-				    now_mono_ns());
-				continue;
-			}
-			/* A file already reported and not touched since
-			 * (same inode, ctime and size: any write moves
-			 * ctime) needs no second look: overflow and periodic
-			 * rescans stay cheap. */
-			skey = stat_key(&st);
-			if (pe == NULL && known != NULL && skey != 0 &&
-			    known->last_ns == skey &&
-			    !(known->flags & PENT_UNJOURNALED))
-				continue;
-		}
-classify:
-		ch = &frames[depth];
-		drift_child_init(&ch->dir);
+		ch = upperwalk_child(walk);
 		w->leaf_reported = 0;
-		rc = drift_entry(c->drift, &dir, name, nlen, &ch->dir,
+		rc = drift_entry(c->drift, &e.dir, e.name, e.name_len, ch,
 		    daemon_report, w, w->err);
-		if (dir.path_fd >= 0)
-			close(dir.path_fd);
+		if (e.dir.path_fd >= 0)
+			close(e.dir.path_fd);
 		if (rc == 0 && !w->leaf_reported && !w->scanning)
-			rc = journal_forget(w, c, p.data, p.len);
+			rc = journal_forget(w, c, e.path, e.path_len);
 		if (rc == 0 && w->leaf_reported && skey != 0) {
-			known = pathset_get(&c->reported, p.data, p.len, 0);
+			known = pathset_get(&c->reported, e.path, e.path_len,
+			    0);
 			if (known != NULL)
 				known->last_ns = skey;
 		}
-		if (rc < 0 || ch->dir.fd < 0) {
-			drift_child_free(&ch->dir);
+		if (rc < 0 || ch->fd < 0)
+			continue;
+		lrc = watch_and_list(w, c, e.path, e.path_len, ch);
+		if (lrc < 0) {
+			rc = lrc;
 			continue;
 		}
-		lrc = watch_and_list(w, c, p.data, p.len, &ch->dir);
-		if (lrc != 0) {
-			drift_child_free(&ch->dir);
-			if (lrc < 0) {
-				rc = lrc;
-				continue;
-			}
+		if (lrc > 0) {
 			snprintf(reason, sizeof(reason), "cannot list: %s",
 			    strerror(lrc));
-			rc = drift_error_entry(c->drift, &dir, name, nlen,
-			    reason, daemon_report, w, w->err);
+			rc = drift_error_entry(c->drift, &e.dir, e.name,
+			    e.name_len, reason, daemon_report, w, w->err);
 			continue;
 		}
-		ch->path_len = p.len;
-		ch->next = 0;
-		depth++;
+		rc = upperwalk_descend(walk);
 	}
-	while (depth > 0)
-		drift_child_free(&frames[--depth].dir);
-	free(frames);
-	buf_free(&p);
+	upperwalk_free(walk);
 	return rc < 0 ? rc : 0;
 }
 

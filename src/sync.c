@@ -286,7 +286,8 @@ sync_one(const struct uw_container *info, void *arg)
 	size_t i;
 
 	for (i = 0; i < w->ctr_count; i++) {
-		if (strcmp(w->ctrs[i]->info->mount_point, info->mount_point) != 0)
+		if (strcmp(w->ctrs[i]->info->mount_point,
+		    info->mount_point) != 0)
 			continue;
 		if (strcmp(w->ctrs[i]->info->runtime, "unknown") == 0 &&
 		    strcmp(info->runtime, "unknown") != 0 &&
