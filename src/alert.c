@@ -353,32 +353,11 @@ or_empty(const char *s)
 	return s != NULL ? s : "";
 }
 
-/*
- * The NUL-terminated string s escaped into buf[size] (size >= 4), with
- * "..." at the end when it did not all fit.  Returns buf.
- */
+/* The NUL-terminated string s, escaped and cut (escape_cut). */
 static const char *
 esc(char *buf, size_t size, const char *s)
 {
-	size_t len = strlen(s), used, n;
-
-	n = escape_to_buf(buf, size - 3, (const unsigned char *)s, len,
-	    &used);
-	if (used < len)
-		memcpy(buf + n, "...", 4);
-	return buf;
-}
-
-/* The same for `len` bytes. */
-static const char *
-esc_bytes(char *buf, size_t size, const unsigned char *bytes, size_t len)
-{
-	size_t used, n;
-
-	n = escape_to_buf(buf, size - 3, bytes, len, &used);
-	if (used < len)
-		memcpy(buf + n, "...", 4);
-	return buf;
+	return escape_cut(buf, size, s, strlen(s));
 }
 
 /* Once per window for the same container, path and verdict. */
@@ -738,7 +717,7 @@ alert_event_at(struct alerter *a, const struct uw_event *ev, int64_t now)
 	    action_name(v->action), esc(id, sizeof(id), c->id),
 	    esc(name, sizeof(name), or_empty(c->name)),
 	    esc(image, sizeof(image), or_empty(c->image)), op_name(ev->op),
-	    esc_bytes(path, sizeof(path), ev->path, ev->path_len),
+	    escape_cut(path, sizeof(path), ev->path, ev->path_len),
 	    esc(reason, sizeof(reason), v->reason_count > 0 ?
 	    or_empty(v->reasons[0].reason) : "drift"));
 	if (wants_json(a))

@@ -111,7 +111,9 @@ discover_copy(const struct uw_container *src)
 	if (k == NULL)
 		return NULL;
 	k->pub = *src;
-	k->pub.lower_count = 0;	/* until the list is copied */
+	k->pub.lower = NULL;
+	k->pub.labels = NULL;
+	k->pub.label_count = 0;
 	dst[0] = &k->pub.id;
 	dst[1] = &k->pub.name;
 	dst[2] = &k->pub.runtime;
@@ -130,18 +132,30 @@ discover_copy(const struct uw_container *src)
 			goto fail;
 		*dst[i] = k->strs[i];
 	}
-	k->pub.lower = NULL;
-	k->pub.labels = NULL;
-	k->pub.label_count = 0;
-	if (copy_lists(k, src) < 0) {
-		k->pub.lower_count = src->lower_count;
+	if (copy_lists(k, src) < 0)
 		goto fail;
-	}
-	k->pub.lower_count = src->lower_count;
 	return &k->pub;
 fail:
 	discover_copy_free(&k->pub);
 	return NULL;
+}
+
+/* Put a copy of `value` in string slot `slot` (the field `*field`) when
+ * that is empty and `value` is not; 0 or -ENOMEM. */
+static int
+fill_empty(struct copy *k, int slot, const char **field, const char *value)
+{
+	char *dup;
+
+	if ((*field)[0] != '\0' || value[0] == '\0')
+		return 0;
+	dup = strdup(value);
+	if (dup == NULL)
+		return -ENOMEM;
+	free(k->strs[slot]);
+	k->strs[slot] = dup;
+	*field = dup;
+	return 0;
 }
 
 int
@@ -149,30 +163,12 @@ discover_copy_set_cgroups(struct uw_container *c, const char *v2,
     const char *v1)
 {
 	struct copy *k = (struct copy *)c;
-	char *n2 = NULL, *n1 = NULL;
 
 	/* Only an empty one is replaced: pointers to the others, handed out
 	 * before, stay valid. */
-	if (c->cgroup_v2[0] == '\0' && v2[0] != '\0')
-		n2 = strdup(v2);
-	if (c->cgroup_v1_freezer[0] == '\0' && v1[0] != '\0')
-		n1 = strdup(v1);
-	if ((n2 == NULL && c->cgroup_v2[0] == '\0' && v2[0] != '\0') ||
-	    (n1 == NULL && c->cgroup_v1_freezer[0] == '\0' && v1[0] != '\0')) {
-		free(n2);
-		free(n1);
+	if (fill_empty(k, 9, &c->cgroup_v2, v2) < 0 ||
+	    fill_empty(k, 10, &c->cgroup_v1_freezer, v1) < 0)
 		return -ENOMEM;
-	}
-	if (n2 != NULL) {
-		free(k->strs[9]);
-		k->strs[9] = n2;
-		c->cgroup_v2 = n2;
-	}
-	if (n1 != NULL) {
-		free(k->strs[10]);
-		k->strs[10] = n1;
-		c->cgroup_v1_freezer = n1;
-	}
 	return 0;
 }
 

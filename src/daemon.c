@@ -4,6 +4,22 @@
  * its notices, and the pipeline every drift event goes through: judged,
  * journaled, handed out, alerted and responded to.  The other rooms of
  * the daemon are listed in daemon.h.
+ *
+ * Nothing is lost on purpose: a new directory is scanned right after its
+ * watch is added (a plain recursive watch misses what is created in it
+ * before the watch lands); an IN_Q_OVERFLOW, the start, and a timer
+ * trigger full rescans; a container over its watch budget, or over the
+ * system's watch limit, is rescanned periodically instead, and a dir that
+ * cannot be watched gets its container rescanned soon.  A change is
+ * reported once: path_state keeps what was last reported of each path,
+ * and a rescan reports only what differs.
+ *
+ * The container is the attacker.  Whatever it does to its files is
+ * contained to that entry (reported as an error event) or that container
+ * (marked degraded and rescanned); a full disk stops the journal, never
+ * detection: events still go out, and the journal catches up from the
+ * upper dirs' state when it can write again.  The watcher fails only for
+ * its own faults (out of memory, a broken database).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,13 +108,9 @@ const char *
 daemon_esc(struct watcher *w, const void *bytes, size_t len)
 {
 	char *out = w->esc[w->esc_next];
-	size_t used, n;
 
 	w->esc_next = (w->esc_next + 1) % 4;
-	n = escape_to_buf(out, sizeof(w->esc[0]) - 4, bytes, len, &used);
-	if (used < len)
-		memcpy(out + n, "...", 4);
-	return out;
+	return escape_cut(out, sizeof(w->esc[0]), bytes, len);
 }
 
 /* The same for a NUL-terminated string. */

@@ -37,8 +37,7 @@ struct uw_container *discover_copy(const struct uw_container *src);
 void discover_copy_free(struct uw_container *c);
 
 /* Fill a copy's empty cgroup dirs (what the runtime wrote after its
- * mount was first seen); a set one is kept.  0 or -ENOMEM (the copy is
- * unchanged then). */
+ * mount was first seen); a set one is kept.  0 or -ENOMEM. */
 int discover_copy_set_cgroups(struct uw_container *c, const char *v2,
     const char *v1) UW_WARN_UNUSED;
 

@@ -210,52 +210,14 @@ journal_forget(struct watcher *w, struct wctr *c, const unsigned char *path,
 	return rc;
 }
 
-/* A path_state row into the container's cache of it. */
-static int
-load_state_row(const unsigned char *path, size_t len, const char *sig,
-    void *arg)
-{
-	struct wctr *c = arg;
-	struct pathset_entry *e;
-	uint64_t v = 0;
-	int i, d;
-
-	for (i = 0; i < 16; i++) {
-		d = sig[i] >= '0' && sig[i] <= '9' ? sig[i] - '0' :
-		    sig[i] >= 'a' && sig[i] <= 'f' ? sig[i] - 'a' + 10 : -1;
-		if (d < 0)
-			break;	/* not ours: matches no event */
-		v = v << 4 | (uint64_t)d;
-	}
-	e = pathset_get(&c->reported, path, len, 1);
-	if (e == NULL)
-		return -ENOMEM;
-	e->first_ns = (int64_t)v;
-	e->last_ns = 0;
-	return 0;
-}
-
 /*
- * What was reported of a container's paths, read once into memory: new
- * paths then need no journal lookup, and rescans find what vanished
- * without reading path_state again.  Only this watcher writes it.
+ * A path_state row into a path set (a container's cache of it, or a set
+ * of the journal's state to compare): the signature's 16 hex digits as
+ * first_ns.  A signature not ours reads as a prefix that matches no
+ * event.
  */
-int
-journal_load_state(struct watcher *w, struct wctr *c)
-{
-	int rc;
-
-	rc = store_state_foreach(w->store, c->info->id, load_state_row, c,
-	    w->err);
-	if (rc == -ENOMEM)
-		rc = seterr(w->err, rc, "out of memory");
-	return rc;
-}
-
-/* A path_state row into a set of the journal's state, to compare. */
 static int
-journal_state_row(const unsigned char *path, size_t len, const char *sig,
-    void *arg)
+state_row(const unsigned char *path, size_t len, const char *sig, void *arg)
 {
 	struct pathset *set = arg;
 	struct pathset_entry *e;
@@ -273,7 +235,25 @@ journal_state_row(const unsigned char *path, size_t len, const char *sig,
 	if (e == NULL)
 		return -ENOMEM;
 	e->first_ns = (int64_t)v;
+	e->last_ns = 0;
 	return 0;
+}
+
+/*
+ * What was reported of a container's paths, read once into memory: new
+ * paths then need no journal lookup, and rescans find what vanished
+ * without reading path_state again.  Only this watcher writes it.
+ */
+int
+journal_load_state(struct watcher *w, struct wctr *c)
+{
+	int rc;
+
+	rc = store_state_foreach(w->store, c->info->id, state_row,
+	    &c->reported, w->err);
+	if (rc == -ENOMEM)
+		rc = seterr(w->err, rc, "out of memory");
+	return rc;
 }
 
 /*
@@ -291,7 +271,7 @@ reconcile(struct watcher *w, struct wctr *c)
 	int rc;
 
 	memset(&journal, 0, sizeof(journal));
-	rc = store_state_foreach(w->store, c->info->id, journal_state_row,
+	rc = store_state_foreach(w->store, c->info->id, state_row,
 	    &journal, w->err);
 	for (i = 0; rc == 0 && (e = pathset_next(&c->reported, &i)) != NULL;) {
 		if (e->flags & PENT_UNJOURNALED)

@@ -519,19 +519,6 @@ say(const struct respond_sink *s, enum uw_notice_level level,
 	s->say(s->arg, level, msg);
 }
 
-/* An attacker's bytes (a container id, a path) for a notice: escaped,
- * cut with "..." when longer than the buffer. */
-static const char *
-shown(char *out, size_t size, const void *bytes, size_t len)
-{
-	size_t used, n;
-
-	n = escape_to_buf(out, size - 4, bytes, len, &used);
-	if (used < len)
-		memcpy(out + n, "...", 4);
-	return out;
-}
-
 int
 respond_verdict(const struct respond_sink *s, struct respond_ctr *c,
     const struct uw_event *ev, const struct uw_verdict *v,
@@ -546,8 +533,8 @@ respond_verdict(const struct respond_sink *s, struct respond_ctr *c,
 	int rc;
 
 	*outcome = RESPOND_SKIPPED;
-	shown(id, sizeof(id), t->id, strlen(t->id));
-	shown(path, sizeof(path), ev->path, ev->path_len);
+	escape_cut(id, sizeof(id), t->id, strlen(t->id));
+	escape_cut(path, sizeof(path), ev->path, ev->path_len);
 	if (v->action < UW_ACT_PAUSE) {
 		snprintf(detail, sizeof(detail), "capped at %s by the "
 		    "operator (--max-action or --dry-run)",

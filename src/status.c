@@ -373,9 +373,12 @@ fill(struct status_read *r)
 	st->responses_failed = (uint64_t)jint(o, "responses_failed");
 	st->policy_set = jstr(o, "policy_set");
 	st->journal_ok = !json_is_false(json_object_get(o, "journal_ok"));
-	for (i = 0; i < st->degraded_count; i++)
+	for (i = 0; i < st->degraded_count; i++) {
 		r->degraded[i] = json_string_value(json_array_get(
-		    json_object_get(o, "degraded"), i)) ?: "";
+		    json_object_get(o, "degraded"), i));
+		if (r->degraded[i] == NULL)
+			r->degraded[i] = "";
+	}
 	for (i = 0; i < st->container_count; i++) {
 		c = json_array_get(json_object_get(o, "containers"), i);
 		r->ctrs[i].id = jstr(c, "id");

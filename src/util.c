@@ -222,6 +222,17 @@ escape_to_buf(char *out, size_t size, const unsigned char *bytes,
 	return o;
 }
 
+const char *
+escape_cut(char *out, size_t size, const void *bytes, size_t len)
+{
+	size_t used, n;
+
+	n = escape_to_buf(out, size - 3, bytes, len, &used);
+	if (used < len)
+		memcpy(out + n, "...", 4);
+	return out;
+}
+
 void
 escape_bytes(FILE *out, const unsigned char *bytes, size_t len)
 {

@@ -56,6 +56,12 @@ void escape_bytes(FILE *out, const unsigned char *bytes, size_t len);
 size_t escape_to_buf(char *out, size_t size, const unsigned char *bytes,
     size_t len, size_t *consumed);
 
+/* `len` bytes escaped into out[size] (size >= 4), with "..." at the end
+ * when they did not all fit: an attacker's name for one line of text.
+ * Returns out. */
+const char *escape_cut(char *out, size_t size, const void *bytes,
+    size_t len);
+
 /* Length of the valid UTF-8 sequence starting at s (1-4), or 0 if the
  * bytes there are not valid UTF-8 (overlong forms and surrogates are
  * invalid). */

@@ -14,22 +14,6 @@
  * from its fd, because its next_event() blocks whatever the timeout
  * says, and the loop must also wait on the mount table, on timers and on
  * signals.
- *
- * Nothing is lost on purpose: a new directory is scanned right after its
- * watch is added (a plain recursive watch misses what is created in it
- * before the watch lands); an IN_Q_OVERFLOW, the start, and a timer
- * trigger full rescans; a container over its watch budget, or over the
- * system's watch limit, is rescanned periodically instead, and a dir that
- * cannot be watched gets its container rescanned soon.  A change is
- * reported once: path_state keeps what was last reported of each path,
- * and a rescan reports only what differs.
- *
- * The container is the attacker.  Whatever it does to its files is
- * contained to that entry (reported as an error event) or that container
- * (marked degraded and rescanned); a full disk stops the journal, never
- * detection: events still go out, and the journal catches up from the
- * upper dirs' state when it can write again.  The watcher fails only for
- * its own faults (out of memory, a broken database).
  */
 #include <dirent.h>
 #include <errno.h>
