@@ -31,8 +31,19 @@ show_progress(const struct uw_progress *p, void *arg)
 	fflush(stderr);
 }
 
+/* What `baseline` was asked to do, as its options said it. */
+struct baseline_args {
+	const char *image, *rootfs, *container;
+	unsigned long jobs;
+	int json, quiet, allow_incomplete, flags_given;
+	unsigned overlay_flags;
+};
+
+/* Reads the options into *a. Returns -1 to go on, else the exit status
+ * (--help, --version, a usage error). */
 static int
-run_baseline(struct cli_ctx *ctx, int argc, char **argv)
+baseline_parse(struct cli_ctx *ctx, int argc, char **argv,
+    struct baseline_args *a)
 {
 	static const struct option longopts[] = {
 		{ "image", required_argument, NULL, 'i' },
@@ -48,18 +59,8 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_baseline;
-	struct uw_baseline_opts opts;
-	struct uw_baseline_stats stats;
-	struct uw_error err;
-	struct uw_db *db = NULL;
-	const char *image = NULL, *rootfs = NULL, *container = NULL;
-	struct uw_container *found = NULL;
 	char *end;
-	unsigned long jobs = 0;
-	int json = 0, quiet = 0, c, rc, tty, opt_status;
-	int allow_incomplete = 0, flags_given = 0;
-	unsigned overlay_flags = 0;
-	double mbps;
+	int c, opt_status;
 
 	while ((c = getopt_long(argc, argv, "hi:j:q", longopts, NULL)) != -1) {
 		if (cli_common_option(c, cmd, ctx, &opt_status)) {
@@ -69,85 +70,147 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		switch (c) {
 		case 'i':
-			image = optarg;
+			a->image = optarg;
 			break;
 		case 'r':
-			rootfs = optarg;
+			a->rootfs = optarg;
 			break;
 		case 'c':
-			container = optarg;
+			a->container = optarg;
 			break;
 		case 'j':
 			errno = 0;
-			jobs = strtoul(optarg, &end, 10);
-			if (errno || *end || jobs == 0 || jobs > 256)
+			a->jobs = strtoul(optarg, &end, 10);
+			if (errno || *end || a->jobs == 0 || a->jobs > 256)
 				return cli_usage_error(cmd, "--jobs takes a "
 				    "number from 1 to 256, not '%s'", optarg);
 			break;
 		case 'J':
-			json = 1;
+			a->json = 1;
 			break;
 		case 'q':
-			quiet = 1;
+			a->quiet = 1;
 			break;
 		case 'A':
-			allow_incomplete = 1;
+			a->allow_incomplete = 1;
 			break;
 		case 'X':
-			overlay_flags = UW_OVERLAY_USERXATTR;
-			flags_given = 1;
+			a->overlay_flags = UW_OVERLAY_USERXATTR;
+			a->flags_given = 1;
 			break;
 		case 'O':
-			if (cli_overlay_options(cmd, optarg, &overlay_flags) < 0)
+			if (cli_overlay_options(cmd, optarg,
+			    &a->overlay_flags) < 0)
 				return CLI_ERROR;
-			flags_given = 1;
+			a->flags_given = 1;
 			break;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
 	}
-	if (container != NULL) {
-		if (image != NULL || rootfs != NULL || optind < argc)
-			return cli_usage_error(cmd, "--container takes no "
-			    "--image, --rootfs or layers");
-		found = cli_find_container(container);
+	if (a->container != NULL && (a->image != NULL || a->rootfs != NULL ||
+	    optind < argc))
+		return cli_usage_error(cmd, "--container takes no --image, "
+		    "--rootfs or layers");
+	if (a->container == NULL) {
+		if (a->image == NULL)
+			return cli_usage_error(cmd, "--image REF is required");
+		if (a->rootfs != NULL && optind < argc)
+			return cli_usage_error(cmd, "give --rootfs DIR or "
+			    "layers, not both");
+		if (a->rootfs == NULL && optind == argc)
+			return cli_usage_error(cmd, "no layers given");
+	}
+	return -1;
+}
+
+static void
+baseline_report(const char *image, const struct uw_baseline_stats *stats,
+    int json)
+{
+	double mbps = stats->seconds > 0 ?
+	    (double)stats->bytes / 1e6 / stats->seconds : 0;
+
+	if (json) {
+		int first = 1;
+
+		fputc('{', stdout);
+		jsonw_str(stdout, &first, "image", image);
+		jsonw_uint(stdout, &first, "entries", stats->entries);
+		jsonw_uint(stdout, &first, "files", stats->files);
+		jsonw_uint(stdout, &first, "bytes", stats->bytes);
+		jsonw_double(stdout, &first, "seconds", stats->seconds);
+		jsonw_double(stdout, &first, "mb_per_s", mbps);
+		jsonw_uint(stdout, &first, "unstable", stats->unstable);
+		if (stats->incomplete[0] != '\0') {
+			jsonw_uint(stdout, &first, "skipped", stats->skipped);
+			jsonw_str(stdout, &first, "incomplete",
+			    stats->incomplete);
+		}
+		fputs("}\n", stdout);
+	} else {
+		printf("baseline %s: %llu entries, %llu files, %llu bytes in "
+		    "%.2fs (%.0f MB/s)\n", image,
+		    (unsigned long long)stats->entries,
+		    (unsigned long long)stats->files,
+		    (unsigned long long)stats->bytes, stats->seconds, mbps);
+		if (stats->unstable > 0)
+			printf("warning: %llu files kept changing while "
+			    "hashed; they are flagged unstable\n",
+			    (unsigned long long)stats->unstable);
+	}
+	if (stats->incomplete[0] != '\0')
+		fprintf(stderr, "upperwatch: WARNING: the baseline of %s is "
+		    "incomplete: %llu entries not recorded; first: %s\n",
+		    image, (unsigned long long)stats->skipped,
+		    stats->incomplete);
+}
+
+static int
+run_baseline(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct baseline_args a;
+	struct uw_baseline_opts opts;
+	struct uw_baseline_stats stats;
+	struct uw_error err;
+	struct uw_db *db;
+	struct uw_container *found = NULL;
+	int rc, tty;
+
+	memset(&a, 0, sizeof(a));
+	rc = baseline_parse(ctx, argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	memset(&opts, 0, sizeof(opts));
+	if (a.container != NULL) {
+		found = cli_find_container(a.container);
 		if (found == NULL)
 			return CLI_ERROR;
 		if (found->lower_count == 0) {
-			cli_error("container %s has no image layers", container);
+			cli_error("container %s has no image layers",
+			    a.container);
 			uw_container_free(found);
 			return CLI_ERROR;
 		}
-		image = found->image_key;
-		if (!flags_given)
-			overlay_flags = found->overlay_follow;
-	}
-	if (image == NULL)
-		return cli_usage_error(cmd, "--image REF is required");
-	if (rootfs != NULL && optind < argc)
-		return cli_usage_error(cmd, "give --rootfs DIR or layers, "
-		    "not both");
-	if (rootfs == NULL && optind == argc && container == NULL)
-		return cli_usage_error(cmd, "no layers given");
-
-	memset(&opts, 0, sizeof(opts));
-	opts.image = image;
-	if (container != NULL) {
+		a.image = found->image_key;
+		if (!a.flags_given)
+			a.overlay_flags = found->overlay_follow;
 		/* From the image's layers, never from the running container,
 		 * which may already be compromised. */
 		opts.layers = found->lower;
 		opts.layer_count = found->lower_count;
-	} else if (rootfs != NULL) {
-		opts.layers = (const char *const *)&rootfs;
+	} else if (a.rootfs != NULL) {
+		opts.layers = (const char *const *)&a.rootfs;
 		opts.layer_count = 1;
 	} else {
 		opts.layers = (const char *const *)(argv + optind);
 		opts.layer_count = (size_t)(argc - optind);
 	}
-	opts.jobs = (unsigned)jobs;
-	opts.overlay_flags = overlay_flags;
-	opts.allow_incomplete = allow_incomplete;
-	tty = isatty(STDERR_FILENO) && !quiet;
+	opts.image = a.image;
+	opts.jobs = (unsigned)a.jobs;
+	opts.overlay_flags = a.overlay_flags;
+	opts.allow_incomplete = a.allow_incomplete;
+	tty = isatty(STDERR_FILENO) && !a.quiet;
 	if (tty)
 		opts.progress = show_progress;
 	opts.cancel = &cli_interrupted;
@@ -159,7 +222,7 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	/* Layers as snapshotters extract them mark opaque dirs and
 	 * whiteouts with trusted.overlay.* xattrs. */
-	if (rootfs == NULL && !uw_trusted_xattrs_readable())
+	if (a.rootfs == NULL && !uw_trusted_xattrs_readable())
 		fprintf(stderr, "upperwatch: %s\n", UW_TRUSTED_XATTRS_WARNING);
 	rc = uw_baseline_build(db, &opts, &stats, &err);
 	if (tty)
@@ -170,41 +233,7 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 		uw_container_free(found);
 		return rc == -ECANCELED ? CLI_INTERRUPTED : CLI_ERROR;
 	}
-	mbps = stats.seconds > 0 ? (double)stats.bytes / 1e6 / stats.seconds :
-	    0;
-	if (json) {
-		int first = 1;
-
-		fputc('{', stdout);
-		jsonw_str(stdout, &first, "image", image);
-		jsonw_uint(stdout, &first, "entries", stats.entries);
-		jsonw_uint(stdout, &first, "files", stats.files);
-		jsonw_uint(stdout, &first, "bytes", stats.bytes);
-		jsonw_double(stdout, &first, "seconds", stats.seconds);
-		jsonw_double(stdout, &first, "mb_per_s", mbps);
-		jsonw_uint(stdout, &first, "unstable", stats.unstable);
-		if (stats.incomplete[0] != '\0') {
-			jsonw_uint(stdout, &first, "skipped", stats.skipped);
-			jsonw_str(stdout, &first, "incomplete",
-			    stats.incomplete);
-		}
-		fputs("}\n", stdout);
-	} else {
-		printf("baseline %s: %llu entries, %llu files, %llu bytes in "
-		    "%.2fs (%.0f MB/s)\n", image,
-		    (unsigned long long)stats.entries,
-		    (unsigned long long)stats.files,
-		    (unsigned long long)stats.bytes, stats.seconds, mbps);
-		if (stats.unstable > 0)
-			printf("warning: %llu files kept changing while "
-			    "hashed; they are flagged unstable\n",
-			    (unsigned long long)stats.unstable);
-	}
-	if (stats.incomplete[0] != '\0')
-		fprintf(stderr, "upperwatch: WARNING: the baseline of %s is "
-		    "incomplete: %llu entries not recorded; first: %s\n",
-		    image, (unsigned long long)stats.skipped,
-		    stats.incomplete);
+	baseline_report(a.image, &stats, a.json);
 	uw_container_free(found);
 	return CLI_OK;
 }

@@ -16,6 +16,7 @@
 struct diff_out {
 	int json;
 	struct uw_container container;	/* only the image is known */
+	const char *excludes[MAX_EXCLUDES];
 };
 
 static char
@@ -125,8 +126,12 @@ print_event(const struct uw_event *ev, void *arg)
 	return ferror(stdout) ? -EIO : 0;
 }
 
+/* Reads the options into *opts, *out and *container. Returns -1 to go on,
+ * else the exit status (--help, --version, a usage error). */
 static int
-run_diff(struct cli_ctx *ctx, int argc, char **argv)
+diff_parse(struct cli_ctx *ctx, int argc, char **argv,
+    struct uw_diff_opts *opts, struct diff_out *out, const char **container,
+    int *flags_given)
 {
 	static const struct option longopts[] = {
 		{ "image", required_argument, NULL, 'i' },
@@ -140,18 +145,8 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_diff;
-	const char *excludes[MAX_EXCLUDES];
-	struct uw_diff_opts opts;
-	struct uw_diff_stats stats;
-	struct diff_out out;
-	struct uw_error err;
-	struct uw_db *db;
-	struct uw_container *found = NULL;
-	const char *container = NULL;
-	int c, rc, opt_status, flags_given = 0;
+	int c, opt_status;
 
-	memset(&opts, 0, sizeof(opts));
-	memset(&out, 0, sizeof(out));
 	while ((c = getopt_long(argc, argv, "hi:x:", longopts, NULL)) != -1) {
 		if (cli_common_option(c, cmd, ctx, &opt_status)) {
 			if (opt_status >= 0)
@@ -160,43 +155,72 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		switch (c) {
 		case 'i':
-			opts.image = optarg;
+			opts->image = optarg;
 			break;
 		case 'x':
-			if (opts.exclude_count == MAX_EXCLUDES)
+			if (opts->exclude_count == MAX_EXCLUDES)
 				return cli_usage_error(cmd, "at most %d "
 				    "--exclude patterns", MAX_EXCLUDES);
-			excludes[opts.exclude_count++] = optarg;
+			out->excludes[opts->exclude_count++] = optarg;
 			break;
 		case 'c':
-			container = optarg;
+			*container = optarg;
 			break;
 		case 'W':
-			opts.oci_whiteouts = 1;
+			opts->oci_whiteouts = 1;
 			break;
 		case 'X':
-			opts.overlay_flags |= UW_OVERLAY_USERXATTR;
-			opts.overlay_flags &= ~(unsigned)(UW_OVERLAY_METACOPY |
+			opts->overlay_flags |= UW_OVERLAY_USERXATTR;
+			opts->overlay_flags &= ~(unsigned)(UW_OVERLAY_METACOPY |
 			    UW_OVERLAY_REDIRECT_DIR);
-			flags_given = 1;
+			*flags_given = 1;
 			break;
 		case 'O':
 			if (cli_overlay_options(cmd, optarg,
-			    &opts.overlay_flags) < 0)
+			    &opts->overlay_flags) < 0)
 				return CLI_ERROR;
-			flags_given = 1;
+			*flags_given = 1;
 			break;
 		case 'J':
-			out.json = 1;
+			out->json = 1;
 			break;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
 	}
-	if (container != NULL) {
-		if (opts.image != NULL || optind < argc)
+	if (*container != NULL) {
+		if (opts->image != NULL || optind < argc)
 			return cli_usage_error(cmd, "--container takes no "
 			    "--image or UPPERDIR");
+	} else {
+		if (opts->image == NULL)
+			return cli_usage_error(cmd, "--image REF is required");
+		if (optind + 1 != argc)
+			return cli_usage_error(cmd, "give exactly one "
+			    "UPPERDIR");
+	}
+	return -1;
+}
+
+static int
+run_diff(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct uw_diff_opts opts;
+	struct uw_diff_stats stats;
+	struct diff_out out;
+	struct uw_error err;
+	struct uw_db *db;
+	struct uw_container *found = NULL;
+	const char *container = NULL;
+	int rc, flags_given = 0;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&out, 0, sizeof(out));
+	rc = diff_parse(ctx, argc, argv, &opts, &out, &container,
+	    &flags_given);
+	if (rc >= 0)
+		return rc;
+	if (container != NULL) {
 		found = cli_find_container(container);
 		if (found == NULL)
 			return CLI_ERROR;
@@ -205,11 +229,6 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 		if (!flags_given)
 			opts.overlay_flags = found->overlay_follow;
 	} else {
-		if (opts.image == NULL)
-			return cli_usage_error(cmd, "--image REF is required");
-		if (optind + 1 != argc)
-			return cli_usage_error(cmd, "give exactly one "
-			    "UPPERDIR");
 		opts.upper = argv[optind];
 		/* As the overlay over it is mounted now, else as the kernel
 		 * wrote its trusted xattrs. */
@@ -218,7 +237,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 			opts.overlay_flags = UW_OVERLAY_METACOPY |
 			    UW_OVERLAY_REDIRECT_DIR;
 	}
-	opts.excludes = excludes;
+	opts.excludes = out.excludes;
 	opts.cb = print_event;
 	opts.arg = &out;
 	opts.cancel = &cli_interrupted;

@@ -199,8 +199,115 @@ parse_uint(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* What `watch` was asked to do, as its options said it. */
+struct watch_args {
+	struct uw_watch_opts opts;
+	const char *excludes[MAX_EXCLUDES];
+	const char *policies[MAX_EXCLUDES];
+	const char *output;
+	int no_policy, quiet;
+};
+
+/* One option of `watch` into *a. Returns -1 to go on, else the exit status
+ * of a usage error. */
 static int
-run_watch(struct cli_ctx *ctx, int argc, char **argv)
+watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
+{
+	struct uw_watch_opts *opts = &a->opts;
+	unsigned max_watches;
+	int act;
+
+	switch (c) {
+	case 'c':
+		opts->container = optarg;
+		break;
+	case 'u':
+		opts->upper = optarg;
+		break;
+	case 'i':
+		opts->image = optarg;
+		break;
+	case 'o':
+		a->output = optarg;
+		break;
+	case 'r':
+		if (parse_uint(optarg, 86400 * 7, &opts->rescan_seconds) < 0 ||
+		    opts->rescan_seconds == 0)
+			return cli_usage_error(cmd, "--rescan takes seconds, "
+			    "1 to 604800, not '%s'", optarg);
+		break;
+	case 'Q':
+		if (parse_uint(optarg, 60000, &opts->quiet_ms) < 0 ||
+		    opts->quiet_ms == 0)
+			return cli_usage_error(cmd, "--quiet-ms takes 1 to "
+			    "60000, not '%s'", optarg);
+		break;
+	case 'x':
+		if (opts->exclude_count == MAX_EXCLUDES)
+			return cli_usage_error(cmd, "at most %d --exclude "
+			    "patterns", MAX_EXCLUDES);
+		a->excludes[opts->exclude_count++] = optarg;
+		break;
+	case 'N':
+		opts->no_auto_baseline = 1;
+		break;
+	case 'p':
+		if (opts->policy.path_count == MAX_EXCLUDES)
+			return cli_usage_error(cmd, "too many --policy");
+		a->policies[opts->policy.path_count++] = optarg;
+		break;
+	case 'P':
+		a->no_policy = 1;
+		break;
+	case 'm':
+		act = uw_action_from_name(optarg);
+		if (act < 0)
+			return cli_usage_error(cmd, "--max-action takes log, "
+			    "alert, pause or kill, not '%s'", optarg);
+		opts->policy.max_action = (enum uw_action)act;
+		break;
+	case 'D':
+		opts->policy.max_action = UW_ACT_LOG;
+		break;
+	case 'U':
+		if (strncmp(optarg, "http://", 7) != 0 &&
+		    strncmp(optarg, "https://", 8) != 0)
+			return cli_usage_error(cmd, "--alert-url takes an "
+			    "http:// or https:// URL, not '%s'", optarg);
+		opts->respond.alert_url = optarg;
+		break;
+	case 'S':
+		opts->respond.alert_syslog = 1;
+		break;
+	case 'd':
+		if (parse_uint(optarg, 86400, &opts->respond.dedupe_seconds)
+		    < 0 || opts->respond.dedupe_seconds == 0)
+			return cli_usage_error(cmd, "--dedupe takes seconds, "
+			    "1 to 86400, not '%s'", optarg);
+		break;
+	case 'E':
+		opts->respond.evidence_dir = optarg;
+		break;
+	case 'q':
+		a->quiet = 1;
+		break;
+	case 'M':
+		if (parse_uint(optarg, 1u << 24, &max_watches) < 0 ||
+		    max_watches == 0)
+			return cli_usage_error(cmd, "--max-watches-per-container "
+			    "takes 1 to 16777216, not '%s'", optarg);
+		opts->max_watches_per_container = max_watches;
+		break;
+	default:
+		return cli_usage_error(cmd, "bad option");
+	}
+	return -1;
+}
+
+/* Reads the options into *a and checks they go together. Returns -1 to go
+ * on, else the exit status (--help, --version, a usage error). */
+static int
+watch_parse(struct cli_ctx *ctx, int argc, char **argv, struct watch_args *a)
 {
 	static const struct option longopts[] = {
 		{ "container", required_argument, NULL, 'c' },
@@ -225,173 +332,97 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cli_cmd *cmd = &cli_cmd_watch;
-	const char *excludes[MAX_EXCLUDES], *output = NULL;
-	const char *policies[MAX_EXCLUDES];
-	int no_policy = 0, act;
-	struct uw_watch_opts opts;
-	static struct watch_out out;
-	struct uw_error err;
-	struct uw_db *db;
-	int c, rc, opt_status;
-	unsigned max_watches;
+	struct uw_watch_opts *opts = &a->opts;
+	int c, rc;
 
-	memset(&opts, 0, sizeof(opts));
-	opts.policy.max_action = UW_ACT_KILL;
-	out.out = stdout;
-	out.name = "stdout";
-	out.quiet = 0;
-	out.failing = 0;
-	out.dropped = 0;
-	out.len = 0;
 	while ((c = getopt_long(argc, argv, "hc:o:qx:", longopts, NULL))
 	    != -1) {
-		if (cli_common_option(c, cmd, ctx, &opt_status)) {
-			if (opt_status >= 0)
-				return opt_status;
+		if (cli_common_option(c, cmd, ctx, &rc)) {
+			if (rc >= 0)
+				return rc;
 			continue;
 		}
-		switch (c) {
-		case 'c':
-			opts.container = optarg;
-			break;
-		case 'u':
-			opts.upper = optarg;
-			break;
-		case 'i':
-			opts.image = optarg;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'r':
-			if (parse_uint(optarg, 86400 * 7, &opts.rescan_seconds)
-			    < 0 || opts.rescan_seconds == 0)
-				return cli_usage_error(cmd, "--rescan takes "
-				    "seconds, 1 to 604800, not '%s'", optarg);
-			break;
-		case 'Q':
-			if (parse_uint(optarg, 60000, &opts.quiet_ms) < 0 ||
-			    opts.quiet_ms == 0)
-				return cli_usage_error(cmd, "--quiet-ms takes "
-				    "1 to 60000, not '%s'", optarg);
-			break;
-		case 'x':
-			if (opts.exclude_count == MAX_EXCLUDES)
-				return cli_usage_error(cmd, "at most %d "
-				    "--exclude patterns", MAX_EXCLUDES);
-			excludes[opts.exclude_count++] = optarg;
-			break;
-		case 'N':
-			opts.no_auto_baseline = 1;
-			break;
-		case 'p':
-			if (opts.policy.path_count == MAX_EXCLUDES)
-				return cli_usage_error(cmd, "too many --policy");
-			policies[opts.policy.path_count++] = optarg;
-			break;
-		case 'P':
-			no_policy = 1;
-			break;
-		case 'm':
-			act = uw_action_from_name(optarg);
-			if (act < 0)
-				return cli_usage_error(cmd, "--max-action takes "
-				    "log, alert, pause or kill, not '%s'",
-				    optarg);
-			opts.policy.max_action = (enum uw_action)act;
-			break;
-		case 'D':
-			opts.policy.max_action = UW_ACT_LOG;
-			break;
-		case 'U':
-			if (strncmp(optarg, "http://", 7) != 0 &&
-			    strncmp(optarg, "https://", 8) != 0)
-				return cli_usage_error(cmd, "--alert-url takes "
-				    "an http:// or https:// URL, not '%s'",
-				    optarg);
-			opts.respond.alert_url = optarg;
-			break;
-		case 'S':
-			opts.respond.alert_syslog = 1;
-			break;
-		case 'd':
-			if (parse_uint(optarg, 86400,
-			    &opts.respond.dedupe_seconds) < 0 ||
-			    opts.respond.dedupe_seconds == 0)
-				return cli_usage_error(cmd, "--dedupe takes "
-				    "seconds, 1 to 86400, not '%s'", optarg);
-			break;
-		case 'E':
-			opts.respond.evidence_dir = optarg;
-			break;
-		case 'q':
-			out.quiet = 1;
-			break;
-		case 'M':
-			if (parse_uint(optarg, 1u << 24, &max_watches) < 0 ||
-			    max_watches == 0)
-				return cli_usage_error(cmd,
-				    "--max-watches-per-container takes 1 to "
-				    "16777216, not '%s'", optarg);
-			opts.max_watches_per_container = max_watches;
-			break;
-		default:
-			return cli_usage_error(cmd, "bad option");
-		}
+		rc = watch_option(cmd, c, a);
+		if (rc >= 0)
+			return rc;
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'",
 		    argv[optind]);
-	if (opts.container != NULL && opts.upper != NULL)
+	if (opts->container != NULL && opts->upper != NULL)
 		return cli_usage_error(cmd, "give --container or --upper, "
 		    "not both");
-	if ((opts.upper == NULL) != (opts.image == NULL))
+	if ((opts->upper == NULL) != (opts->image == NULL))
 		return cli_usage_error(cmd, "--upper and --image go "
 		    "together");
-	if (no_policy && opts.policy.path_count > 0)
+	if (a->no_policy && opts->policy.path_count > 0)
 		return cli_usage_error(cmd, "give --policy or --no-policy, not "
 		    "both");
-	if (!no_policy && opts.policy.path_count == 0) {
+	if (!a->no_policy && opts->policy.path_count == 0) {
 		/* the installed default set, or the source tree's */
 		if (access(UW_POLICY_DIR, R_OK) == 0)
-			policies[opts.policy.path_count++] = UW_POLICY_DIR;
+			a->policies[opts->policy.path_count++] = UW_POLICY_DIR;
 		else if (access(UW_SOURCE_POLICY_DIR, R_OK) == 0)
-			policies[opts.policy.path_count++] =
+			a->policies[opts->policy.path_count++] =
 			    UW_SOURCE_POLICY_DIR;
 		else
 			return cli_usage_error(cmd, "no default policies at "
 			    "%s; give --policy DIR or --no-policy",
 			    UW_POLICY_DIR);
 	}
-	opts.policy.paths = policies;
-	opts.policy.reload = &cli_reload;
-	opts.excludes = excludes;
-	opts.on_event = print_event;
-	opts.on_idle = flush_out;
-	opts.on_notice = print_notice;
-	opts.arg = &out;
-	opts.stop = &cli_interrupted;
-	if (output != NULL) {
-		out.name = output;
-		out.out = fopen(output, "ae");
+	return -1;
+}
+
+static int
+run_watch(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static struct watch_args a;
+	static struct watch_out out;
+	struct uw_watch_opts *opts = &a.opts;
+	struct uw_error err;
+	struct uw_db *db;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	opts->policy.max_action = UW_ACT_KILL;
+	rc = watch_parse(ctx, argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	out.out = stdout;
+	out.name = "stdout";
+	out.quiet = a.quiet;
+	out.failing = 0;
+	out.dropped = 0;
+	out.len = 0;
+	opts->policy.paths = a.policies;
+	opts->policy.reload = &cli_reload;
+	opts->excludes = a.excludes;
+	opts->on_event = print_event;
+	opts->on_idle = flush_out;
+	opts->on_notice = print_notice;
+	opts->arg = &out;
+	opts->stop = &cli_interrupted;
+	if (a.output != NULL) {
+		out.name = a.output;
+		out.out = fopen(a.output, "ae");
 		if (out.out == NULL) {
-			cli_error("%s: %s", output, strerror(errno));
+			cli_error("%s: %s", a.output, strerror(errno));
 			return CLI_ERROR;
 		}
 	}
 	db = cli_open_db(ctx, 0);
 	if (db == NULL) {
-		if (output != NULL)
+		if (a.output != NULL)
 			fclose(out.out);
 		return CLI_ERROR;
 	}
 	/* A reader of stdout that goes away must not end the monitor: the
 	 * write fails (EPIPE), is said, and the journal has the events. */
 	signal(SIGPIPE, SIG_IGN);
-	rc = uw_watch(db, &opts, &err);
+	rc = uw_watch(db, opts, &err);
 	uw_db_close(db);
 	flush_out(&out);
-	if (output != NULL)
+	if (a.output != NULL)
 		fclose(out.out);	/* nothing buffered in it: see emit_lines */
 	if (rc < 0) {
 		cli_error("%s", err.msg);
