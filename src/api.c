@@ -12,6 +12,7 @@
 #include "baseline.h"
 #include "config.h"
 #include "daemon.h"
+#include "status.h"
 #include "discover.h"
 #include "drift.h"
 #include "event.h"
@@ -21,7 +22,6 @@
 #include "respond.h"
 #include "store.h"
 #include "util.h"
-#include "watch.h"
 
 struct uw_db {
 	struct store *store;

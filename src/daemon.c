@@ -36,100 +36,20 @@
 #include "daemon.h"
 #include "event.h"
 #include "glob.h"
+#include "journal.h"
 #include "names.h"
+#include "notice.h"
 #include "overlay.h"
 #include "policy.h"
 #include "respond.h"
+#include "scan.h"
+#include "status.h"
 #include "store.h"
+#include "sync.h"
 #include "util.h"
 #include "walk.h"
 #include "watch.h"
-
-static void
-daemon_vnotice(struct watcher *w, enum uw_notice_level level, const char *fmt,
-    va_list ap)
-{
-	char msg[1024];
-
-	if (w->opts->on_notice == NULL)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	w->opts->on_notice(level, msg, w->opts->arg);
-}
-
-/* For the operator's information. */
-void
-daemon_notice(struct watcher *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	daemon_vnotice(w, UW_NOTICE_INFO, fmt, ap);
-	va_end(ap);
-}
-
-/* Something failed, and the watcher goes on. */
-void
-daemon_warn(struct watcher *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	daemon_vnotice(w, UW_NOTICE_WARNING, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Less is watched than should be: said under --quiet, counted, and sent
- * as an alert.  Callers say it once per cause, when it starts.
- */
-void
-daemon_coverage(struct watcher *w, const struct wctr *c, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	w->coverage_total++;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (w->opts->on_notice != NULL)
-		w->opts->on_notice(UW_NOTICE_COVERAGE, msg, w->opts->arg);
-	if (w->alerter != NULL)
-		alert_coverage(w->alerter, c != NULL ? c->info->id : "", msg);
-}
-
-/*
- * `len` bytes a container chose (a path, a name) made safe for a notice:
- * escaped C-style (escape_to_buf), cut with "..." past about 500
- * bytes.  Four buffers serve in turn, so one notice may hold four.
- */
-const char *
-daemon_esc(struct watcher *w, const void *bytes, size_t len)
-{
-	char *out = w->esc[w->esc_next];
-
-	w->esc_next = (w->esc_next + 1) % 4;
-	return escape_cut(out, sizeof(w->esc[0]), bytes, len);
-}
-
-/* The same for a NUL-terminated string. */
-const char *
-daemon_escs(struct watcher *w, const char *s)
-{
-	return daemon_esc(w, s, strlen(s));
-}
-
-int
-daemon_excluded(const struct watcher *w, const unsigned char *path, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < w->exclude_count; i++)
-		if (glob_exec(w->excludes[i], path, len) == 1)
-			return 1;
-	return 0;
-}
+#include "watcher.h"
 
 /* The event as one JSON line (no newline), malloc'ed into *json. */
 static int
@@ -170,10 +90,7 @@ sink_journal(void *arg, uint64_t event_id, const char *ctr_id,
 static void
 sink_say(void *arg, enum uw_notice_level level, const char *msg)
 {
-	struct watcher *w = arg;
-
-	if (w->opts->on_notice != NULL)
-		w->opts->on_notice(level, msg, w->opts->arg);
+	notice_say(arg, level, msg);
 }
 
 /*
@@ -218,7 +135,7 @@ daemon_respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
  * reported while the journal was down is journaled now, quietly, when a
  * catch-up scan meets it unchanged.
  */
-int
+static int
 daemon_report(const struct uw_event *ev, void *arg)
 {
 	struct watcher *w = arg;
@@ -232,7 +149,7 @@ daemon_report(const struct uw_event *ev, void *arg)
 	int rc, cb;
 
 	w->leaf_reported = 1;
-	if (daemon_excluded(w, ev->path, ev->path_len))
+	if (scan_excluded(w, ev->path, ev->path_len))
 		return 0;
 	if (journal_sig(&w->sig, ev, &sigval) < 0)
 		return seterr(w->err, -ENOMEM, "out of memory");
@@ -318,14 +235,14 @@ policy_log(const char *policy, const char *line, void *arg)
 {
 	struct watcher *w = arg;
 
-	daemon_notice(w, "policy %s: %s", policy, line);
+	notice_info(w, "policy %s: %s", policy, line);
 }
 
 static void
 policy_notice(const char *msg, void *arg)
 {
 	/* a policy quarantined: it judges nothing until a reload */
-	daemon_coverage((struct watcher *)arg, NULL, "%s", msg);
+	notice_coverage((struct watcher *)arg, NULL, "%s", msg);
 }
 
 /* Load the policy set; at start a failure is fatal, on reload the old
@@ -343,14 +260,14 @@ load_policies(struct watcher *w, int reload)
 		if (!reload)
 			return seterr(w->err, err.code, "policies: %s",
 			    err.msg);
-		daemon_warn(w, "policy reload failed, the previous set "
+		notice_warn(w, "policy reload failed, the previous set "
 		    "stays: %s", err.msg);
 		return 0;
 	}
 	policy_set_notice(set, policy_notice, w);
 	policy_free(w->policies);
 	w->policies = set;
-	daemon_notice(w, "policies %s: %zu policies, set %s", reload ?
+	notice_info(w, "policies %s: %zu policies, set %s", reload ?
 	    "reloaded" : "loaded", policy_count(set), policy_digest(set));
 	return 0;
 }
@@ -469,7 +386,7 @@ daemon_init(struct watcher *w)
 	if (rc < 0)
 		return rc;
 	if (!overlay_trusted_xattrs_readable())
-		daemon_coverage(w, NULL, "%s", UW_TRUSTED_XATTRS_TEXT);
+		notice_coverage(w, NULL, "%s", UW_TRUSTED_XATTRS_TEXT);
 	w->evidence_dir = evidence_dir(w);
 	w->status_path = sibling(store_path(w->store), "status.json");
 	w->metrics_path = sibling(store_path(w->store), "upperwatch.prom");
@@ -534,7 +451,7 @@ chores(struct watcher *w)
 		alert_stats(w->alerter, &sent, &dropped, &suppressed,
 		    &queued);
 		if (dropped > w->alert_dropped)
-			daemon_warn(w, "%llu alerts dropped so far (the alert "
+			notice_warn(w, "%llu alerts dropped so far (the alert "
 			    "sink is down or slow; %llu queued, %llu sent)",
 			    (unsigned long long)dropped,
 			    (unsigned long long)queued,
@@ -663,13 +580,13 @@ stop_alerts(struct watcher *w)
 	alert_free(w->alerter);
 	w->alerter = NULL;
 	if (dropped + queued > 0)
-		daemon_warn(w, "alerts: %llu sent, %llu dropped (sink down or "
+		notice_warn(w, "alerts: %llu sent, %llu dropped (sink down or "
 		    "queue full), %llu held back (dedupe, bursts)",
 		    (unsigned long long)sent,
 		    (unsigned long long)(dropped + queued),
 		    (unsigned long long)suppressed);
 	else if (suppressed > 0 || sent > 0)
-		daemon_notice(w, "alerts: %llu sent, %llu dropped (sink down "
+		notice_info(w, "alerts: %llu sent, %llu dropped (sink down "
 		    "or queue full), %llu held back (dedupe, bursts)",
 		    (unsigned long long)sent,
 		    (unsigned long long)(dropped + queued),
@@ -721,6 +638,7 @@ daemon_run(struct store *store, const struct uw_watch_opts *opts,
 	w.err = err;
 	w.mounts.fd = -1;
 	w.look = scan_path;
+	w.report = daemon_report;
 	buf_init(&w.sig, 1 << 16);
 	buf_init(&w.path, WALK_MAX_PATH);
 	buf_init(&w.ctx_path, WALK_MAX_PATH);

@@ -13,11 +13,13 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#include "daemon.h"
+#include "journal.h"
 #include "names.h"
+#include "notice.h"
 #include "pathset.h"
 #include "store.h"
 #include "util.h"
+#include "watcher.h"
 
 /*
  * The journal could not write (`rc`, the reason in w->err).  Out of memory
@@ -41,7 +43,7 @@ journal_fail(struct watcher *w, int rc)
 	w->journal_down = 1;
 	snprintf(w->journal_why, sizeof(w->journal_why), "%.200s",
 	    w->err->msg);
-	daemon_coverage(w, NULL, "the journal cannot write (%s): events "
+	notice_coverage(w, NULL, "the journal cannot write (%s): events "
 	    "still go out, alerts and responses still happen; it catches up "
 	    "from the upper dirs when it can write again (tried every %lld "
 	    "s)",
@@ -325,7 +327,7 @@ journal_recover(struct watcher *w)
 		w->journal_down = 1;
 		return rc == -ENOMEM ? rc : 0;
 	}
-	daemon_notice(w, "the journal writes again (%s is over): catching "
+	notice_info(w, "the journal writes again (%s is over): catching "
 	    "up with %llu events from the upper dirs", w->journal_why,
 	    (unsigned long long)w->unjournaled);
 	w->journal_why[0] = '\0';

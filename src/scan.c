@@ -4,7 +4,7 @@
  * new directory, the start-up scan, a rescan after an overflow or on the
  * timer).  Each entry is read beneath the upper root, never through a
  * symlink, classified against the baseline (drift) and reported through
- * daemon_report; each directory is watched before it is listed, so
+ * w->report; each directory is watched before it is listed, so
  * nothing made in it meanwhile is lost.
  */
 #include <dirent.h>
@@ -20,13 +20,17 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#include "daemon.h"
 #include "drift.h"
+#include "glob.h"
+#include "journal.h"
+#include "notice.h"
 #include "pathset.h"
+#include "scan.h"
 #include "upperwalk.h"
 #include "util.h"
 #include "walk.h"
 #include "watch.h"
+#include "watcher.h"
 
 /*
  * Identity of a file's state for the rescan shortcut (never 0), or 0
@@ -228,7 +232,7 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 		}
 	}
 	rc = drift_entry(c->drift, &dir, comp, len - plen - 1, leaf,
-	    daemon_report, w, w->err);
+	    w->report, w, w->err);
 	if (dir.path_fd >= 0)
 		close(dir.path_fd);
 	if (rc == 0 && w->leaf_reported && skey != 0) {
@@ -310,7 +314,7 @@ scan_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 			ctx_dir(w, path, plen - 1, &dir);
 			rc = drift_error_entry(c->drift, &dir,
 			    (const char *)path + plen, len - plen, reason,
-			    daemon_report, w, w->err);
+			    w->report, w, w->err);
 		} else if (rc == 0) {
 			rc = scan_tree(w, c, path, len, &leaf);
 		}
@@ -417,7 +421,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		return seterr(w->err, -ENOMEM, "out of memory");
 	w->cur = c;
 	while (rc >= 0 && upperwalk_next(walk, &e) == 1) {
-		if (daemon_excluded(w, e.path, e.path_len))
+		if (scan_excluded(w, e.path, e.path_len))
 			continue;
 		/* An event waits for this path: this read covers it (the
 		 * event came before), so it is taken off the queue; and the
@@ -429,7 +433,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 			/* Reported, never skipped silently. */
 			w->leaf_reported = 0;
 			rc = drift_error_entry(c->drift, &e.dir, e.name,
-			    e.name_len, WALK_DEEP_REASON, daemon_report, w,
+			    e.name_len, WALK_DEEP_REASON, w->report, w,
 			    w->err);
 			continue;
 		}
@@ -441,7 +445,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		ch = upperwalk_child(walk);
 		w->leaf_reported = 0;
 		rc = drift_entry(c->drift, &e.dir, e.name, e.name_len, ch,
-		    daemon_report, w, w->err);
+		    w->report, w, w->err);
 		if (e.dir.path_fd >= 0)
 			close(e.dir.path_fd);
 		if (rc == 0 && !w->leaf_reported && !w->scanning)
@@ -463,7 +467,7 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 			snprintf(reason, sizeof(reason), "cannot list: %s",
 			    strerror(lrc));
 			rc = drift_error_entry(c->drift, &e.dir, e.name,
-			    e.name_len, reason, daemon_report, w, w->err);
+			    e.name_len, reason, w->report, w, w->err);
 			continue;
 		}
 		rc = upperwalk_descend(walk);
@@ -495,7 +499,7 @@ scan_container(struct watcher *w, struct wctr *c)
 	if (top.fd < 0) {
 		snprintf(why, sizeof(why), "cannot open its upper dir: %s",
 		    strerror(errno));
-		sync_degrade(w, c, why);
+		scan_degrade(w, c, why);
 		drift_child_free(&top);
 		return 0;
 	}
@@ -508,7 +512,7 @@ scan_container(struct watcher *w, struct wctr *c)
 		w->scanning = 0;
 		snprintf(why, sizeof(why), "cannot list its upper dir: %s",
 		    strerror(rc));
-		sync_degrade(w, c, why);
+		scan_degrade(w, c, why);
 		drift_child_free(&top);
 		return 0;
 	}
@@ -529,8 +533,8 @@ scan_container(struct watcher *w, struct wctr *c)
 	if (rc < 0)
 		return rc;
 	if (c->degraded[0] != '\0') {
-		daemon_notice(w, "container %s is scanned again",
-		    daemon_escs(w, c->info->id));
+		notice_info(w, "container %s is scanned again",
+		    notice_escs(w, c->info->id));
 		c->degraded[0] = '\0';
 	}
 	/* Rescanned instead of watched: watched again once it is small
@@ -540,8 +544,8 @@ scan_container(struct watcher *w, struct wctr *c)
 	    c->dirs_seen <= w->max_watches * 3 / 4) ||
 	    (c->limited == LIMIT_SYSTEM && now_mono_ns() -
 	    c->limited_since_ns >= SYSTEM_LIMIT_RETRY_NS)) {
-		daemon_notice(w, "container %s is watched again (%llu dirs)",
-		    daemon_escs(w, c->info->id),
+		notice_info(w, "container %s is watched again (%llu dirs)",
+		    notice_escs(w, c->info->id),
 		    (unsigned long long)c->dirs_seen);
 		c->limited = LIMIT_NONE;
 		c->needs_rescan = 1;
@@ -550,4 +554,32 @@ scan_container(struct watcher *w, struct wctr *c)
 	    c->next_rescan_ns > now_mono_ns() + UNWATCHED_RESCAN_NS)
 		c->next_rescan_ns = now_mono_ns() + UNWATCHED_RESCAN_NS;
 	return 0;
+}
+
+int
+scan_excluded(const struct watcher *w, const unsigned char *path, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < w->exclude_count; i++)
+		if (glob_exec(w->excludes[i], path, len) == 1)
+			return 1;
+	return 0;
+}
+
+/*
+ * A container could not be scanned (`why`): said once per cause (and
+ * alerted), rescanned every DEGRADED_RESCAN_NS until it can be; the
+ * others are untouched.
+ */
+void
+scan_degrade(struct watcher *w, struct wctr *c, const char *why)
+{
+	c->next_rescan_ns = now_mono_ns() + DEGRADED_RESCAN_NS;
+	if (strcmp(c->degraded, why) == 0)
+		return;
+	snprintf(c->degraded, sizeof(c->degraded), "%s", why);
+	notice_coverage(w, c, "container %s is degraded: %s; rescanned every "
+	    "%lld s until it can be read", notice_escs(w, c->info->id), why,
+	    DEGRADED_RESCAN_NS / 1000000000);
 }

@@ -19,10 +19,13 @@
 #include <jansson.h>
 
 #include "alert.h"
-#include "daemon.h"
 #include "jsonw.h"
+#include "notice.h"
 #include "policy.h"
+#include "status.h"
 #include "util.h"
+#include "watch.h"
+#include "watcher.h"
 
 /*
  * Write `len` bytes of `text` as the whole of `path`, padded with `pad`
@@ -138,7 +141,7 @@ degraded_reasons(struct watcher *w, FILE *f, int *count)
 		if (what == NULL)
 			continue;
 		snprintf(line, sizeof(line), "container %s: %s",
-		    daemon_escs(w, c->info->id), what);
+		    notice_escs(w, c->info->id), what);
 		if ((*count)++ > 0)
 			fputc(',', f);
 		jsonw_string(f, (const unsigned char *)line, strlen(line));

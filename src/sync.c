@@ -11,13 +11,18 @@
 #include <unistd.h>
 
 #include "baseline.h"
-#include "daemon.h"
 #include "discover.h"
+#include "journal.h"
+#include "notice.h"
 #include "overlay.h"
 #include "pathset.h"
+#include "scan.h"
 #include "store.h"
+#include "sync.h"
 #include "util.h"
 #include "walk.h"
+#include "watch.h"
+#include "watcher.h"
 
 void
 sync_ctr_free(struct wctr *c)
@@ -51,23 +56,6 @@ ctr_new(const struct uw_container *src)
 		return NULL;
 	}
 	return c;
-}
-
-/*
- * A container could not be scanned (`why`): said once per cause (and
- * alerted), rescanned every DEGRADED_RESCAN_NS until it can be; the
- * others are untouched.
- */
-void
-sync_degrade(struct watcher *w, struct wctr *c, const char *why)
-{
-	c->next_rescan_ns = now_mono_ns() + DEGRADED_RESCAN_NS;
-	if (strcmp(c->degraded, why) == 0)
-		return;
-	snprintf(c->degraded, sizeof(c->degraded), "%s", why);
-	daemon_coverage(w, c, "container %s is degraded: %s; rescanned every "
-	    "%lld s until it can be read", daemon_escs(w, c->info->id), why,
-	    DEGRADED_RESCAN_NS / 1000000000);
 }
 
 /* ---- containers coming and going ---- */
@@ -122,10 +110,10 @@ sync_start(struct watcher *w, const struct uw_container *info)
 		if (rc == 0)
 			rc = baseline_build(w->store, &bopts, &stats, w->err);
 		if (rc == 0)
-			daemon_notice(w, "baseline of %s (%s) built from %zu "
+			notice_info(w, "baseline of %s (%s) built from %zu "
 			    "layers: %llu entries in %.2f s",
-			    daemon_escs(w, c->info->image_key),
-			    daemon_escs(w, c->info->image[0] ? c->info->image :
+			    notice_escs(w, c->info->image_key),
+			    notice_escs(w, c->info->image[0] ? c->info->image :
 			    c->info->id), c->info->lower_count,
 			    (unsigned long long)stats.entries, stats.seconds);
 	}
@@ -135,24 +123,24 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	if (rc == -ENOMEM || rc == -ECANCELED)
 		goto fail;
 	if (rc < 0) {
-		daemon_coverage(w, c, "container %s is not watched: %s; tried "
-		    "again in %lld s", daemon_escs(w, c->info->id), w->err->msg,
+		notice_coverage(w, c, "container %s is not watched: %s; tried "
+		    "again in %lld s", notice_escs(w, c->info->id), w->err->msg,
 		    START_RETRY_NS / 1000000000);
 		w->resync_ns = now_mono_ns() + START_RETRY_NS;
 		sync_ctr_free(c);
 		return 0;
 	}
 	if (rc == 1)
-		daemon_coverage(w, c, "the baseline of %s is incomplete (%s): "
+		notice_coverage(w, c, "the baseline of %s is incomplete (%s): "
 		    "container %s is watched against what it holds",
-		    daemon_escs(w, c->info->image_key), c->incomplete,
-		    daemon_escs(w, c->info->id));
+		    notice_escs(w, c->info->image_key), c->incomplete,
+		    notice_escs(w, c->info->id));
 	c->dialect = overlay_dialect(c->info->overlay_follow, 0);
 	c->drift = drift_new(w->store, c->info->image_key, w->err);
 	c->root_fd = walk_open_root(c->info->upper);
 	if (c->drift == NULL || c->root_fd < 0) {
-		daemon_coverage(w, c, "container %s is not watched: %s; tried "
-		    "again in %lld s", daemon_escs(w, c->info->id),
+		notice_coverage(w, c, "container %s is not watched: %s; tried "
+		    "again in %lld s", notice_escs(w, c->info->id),
 		    c->drift == NULL ?
 		    w->err->msg : strerror(-c->root_fd),
 		    START_RETRY_NS / 1000000000);
@@ -171,9 +159,9 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	}
 	w->ctrs = v;
 	w->ctrs[w->ctr_count++] = c;
-	daemon_notice(w, "watching container %s (%s, %s) upper %s",
-	    daemon_escs(w, c->info->id), daemon_escs(w, c->info->name),
-	    c->info->runtime, daemon_escs(w, c->info->upper));
+	notice_info(w, "watching container %s (%s, %s) upper %s",
+	    notice_escs(w, c->info->id), notice_escs(w, c->info->name),
+	    c->info->runtime, notice_escs(w, c->info->upper));
 	/* The start-up scan: drift made while nobody watched. */
 	rc = journal_load_state(w, c);
 	return rc < 0 ? rc : scan_container(w, c);
@@ -187,8 +175,8 @@ stop_container(struct watcher *w, size_t i)
 {
 	struct wctr *c = w->ctrs[i];
 
-	daemon_notice(w, "container %s is gone; %zu watches released",
-	    daemon_escs(w, c->info->id), c->wd_count);
+	notice_info(w, "container %s is gone; %zu watches released",
+	    notice_escs(w, c->info->id), c->wd_count);
 	if (w->ctx_ctr == c)
 		w->ctx_valid = 0;
 	watch_drop(w, c);
@@ -294,10 +282,10 @@ sync_one(const struct uw_container *info, void *arg)
 		    want_container(w, info)) {
 			/* A runtime claimed it late: it is that container
 			 * now, with its own id, name and cgroups. */
-			daemon_notice(w, "container %s is %s's %s",
-			    daemon_escs(w, w->ctrs[i]->info->id),
+			notice_info(w, "container %s is %s's %s",
+			    notice_escs(w, w->ctrs[i]->info->id),
 			    info->runtime,
-			    daemon_escs(w, info->id));
+			    notice_escs(w, info->id));
 			stop_container(w, i);
 			s->rc = sync_start(w, info);
 			return s->rc == -ECANCELED ? 1 : 0;

@@ -27,10 +27,11 @@
 
 #include <inotifytools/inotifytools.h>
 
-#include "daemon.h"
+#include "notice.h"
 #include "pathset.h"
 #include "util.h"
 #include "watch.h"
+#include "watcher.h"
 
 /* libinotifytools hides its fd: find the inotify instance it opened. */
 static int
@@ -219,17 +220,17 @@ limit(struct watcher *w, struct wctr *c, enum limit_cause cause)
 	w->ctx_valid = 0;
 	c->next_rescan_ns = now_mono_ns() + w->limited_rescan_ns;
 	if (cause == LIMIT_BUDGET)
-		daemon_coverage(w, c, "container %s has more than %zu dirs to "
+		notice_coverage(w, c, "container %s has more than %zu dirs to "
 		    "watch (--max-watches-per-container): it is rescanned "
 		    "every %lld s instead of watched until it has fewer",
-		    daemon_escs(w, c->info->id), w->max_watches,
+		    notice_escs(w, c->info->id), w->max_watches,
 		    (long long)(w->limited_rescan_ns / 1000000000));
 	else
-		daemon_coverage(w, c, "the inotify watch limit "
+		notice_coverage(w, c, "the inotify watch limit "
 		    "(fs.inotify.max_user_watches = %d) is reached: container "
 		    "%s is rescanned every %lld s instead of watched; raise "
 		    "the limit", inotifytools_get_max_user_watches(),
-		    daemon_escs(w, c->info->id),
+		    notice_escs(w, c->info->id),
 		    (long long)(w->limited_rescan_ns / 1000000000));
 }
 
@@ -272,11 +273,11 @@ watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
 			return 0;
 		}
 		if (c->unwatched++ == 0)
-			daemon_coverage(w, c, "container %s: %s cannot be "
+			notice_coverage(w, c, "container %s: %s cannot be "
 			    "watched (%s): the container is rescanned every "
 			    "%lld s while it is so",
-			    daemon_escs(w, c->info->id),
-			    daemon_esc(w, path, len), strerror(e),
+			    notice_escs(w, c->info->id),
+			    notice_esc(w, path, len), strerror(e),
 			    UNWATCHED_RESCAN_NS / 1000000000);
 		if (c->next_rescan_ns > now_mono_ns() + UNWATCHED_RESCAN_NS)
 			c->next_rescan_ns = now_mono_ns() +
@@ -374,7 +375,7 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 	if (ev->mask & IN_Q_OVERFLOW) {
 		size_t i;
 
-		daemon_notice(w, "inotify queue overflow: rescanning every "
+		notice_info(w, "inotify queue overflow: rescanning every "
 		    "container");
 		for (i = 0; i < w->ctr_count; i++)
 			w->ctrs[i]->needs_rescan = 1;

@@ -1,15 +1,24 @@
 /*
- * watch.h - the runtime watcher (uw_watch).  Its rooms, and the state
- * they share, are in daemon.h.
+ * watch.h - inotify for the runtime watcher (see watcher.h).
  */
 #ifndef UW_WATCH_H
 #define UW_WATCH_H
 
-#include "store.h"
-#include "upperwatch.h"
+#include <stddef.h>
+#include <stdint.h>
 
-/* See uw_watch in upperwatch.h.  One at a time per process. */
-int daemon_run(struct store *store, const struct uw_watch_opts *opts,
-    struct uw_error *err) UW_WARN_UNUSED;
+#include "watcher.h"
+
+int watch_open(struct watcher *w) UW_WARN_UNUSED;
+void watch_close(struct watcher *w);
+int watch_system_limit(void);
+int watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, int fd) UW_WARN_UNUSED;
+void watch_drop(struct watcher *w, struct wctr *c);
+int watch_queue(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, unsigned flags, int64_t now) UW_WARN_UNUSED;
+int watch_read(struct watcher *w, int64_t now) UW_WARN_UNUSED;
+int watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
+    UW_WARN_UNUSED;
 
 #endif /* UW_WATCH_H */

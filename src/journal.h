@@ -1,0 +1,31 @@
+/*
+ * journal.h - the watcher's journal: transactions, failure and recovery,
+ * the path-state cache (see watcher.h).
+ */
+#ifndef UW_JOURNAL_H
+#define UW_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+#include "watcher.h"
+
+int journal_fail(struct watcher *w, int rc) UW_WARN_UNUSED;
+int journal_begin(struct watcher *w) UW_WARN_UNUSED;
+int journal_commit(struct watcher *w) UW_WARN_UNUSED;
+int journal_sig(struct buf *sig, const struct uw_event *ev,
+    uint64_t *value) UW_WARN_UNUSED;
+int journal_event(struct watcher *w, struct wctr *c,
+    const struct uw_event *ev, const char *json, size_t json_len)
+    UW_WARN_UNUSED;
+int journal_response(struct watcher *w, uint64_t event_id,
+    const char *ctr_id, const char *action, const char *method,
+    const char *outcome, const char *detail, int64_t latency_ns,
+    const char *evidence) UW_WARN_UNUSED;
+int journal_load_state(struct watcher *w, struct wctr *c) UW_WARN_UNUSED;
+int journal_forget(struct watcher *w, struct wctr *c,
+    const unsigned char *path, size_t len) UW_WARN_UNUSED;
+int journal_recover(struct watcher *w) UW_WARN_UNUSED;
+
+#endif /* UW_JOURNAL_H */

@@ -1,0 +1,19 @@
+/*
+ * scan.h - looking at a watched upper dir: one path, or a tree (see
+ * watcher.h).
+ */
+#ifndef UW_SCAN_H
+#define UW_SCAN_H
+
+#include <stddef.h>
+
+#include "watcher.h"
+
+int scan_path(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, unsigned flags) UW_WARN_UNUSED;
+int scan_container(struct watcher *w, struct wctr *c) UW_WARN_UNUSED;
+int scan_excluded(const struct watcher *w, const unsigned char *path,
+    size_t len);
+void scan_degrade(struct watcher *w, struct wctr *c, const char *why);
+
+#endif /* UW_SCAN_H */

@@ -1,0 +1,185 @@
+/*
+ * watcher.h - the state the rooms of the runtime watcher (uw_watch)
+ * share: the watcher and its containers.  The rooms, each with its own
+ * header, from the bottom up (each calls only those below it; upward
+ * calls go through the callbacks in struct watcher):
+ *
+ *   notice.c   what the watcher says: notices, coverage warnings, names
+ *              a container chose made safe to print
+ *   journal.c  the journal's transactions, its failure and recovery, and
+ *              the path-state cache
+ *   watch.c    inotify: watches, the wd table, coalescing, overflow; it
+ *              hands each quiet path to the `look` callback
+ *   scan.c     looking at an upper dir: one path again, or a whole tree;
+ *              each drift event goes to the `report` callback
+ *   sync.c     containers coming and going: discovery, auto-baseline,
+ *              start and stop
+ *   status.c   status.json and the Prometheus metrics
+ *   daemon.c   setup, the event loop, policy load/reload, and the
+ *              per-event pipeline (judge, journal, hand out, alert,
+ *              respond)
+ */
+#ifndef UW_WATCHER_H
+#define UW_WATCHER_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/inotify.h>
+
+#include "discover.h"
+#include "drift.h"
+#include "glob.h"
+#include "pathset.h"
+#include "store.h"
+#include "upperwatch.h"
+#include "util.h"
+
+struct alerter;
+
+/* No IN_DONT_FOLLOW: watches are added through /proc/self/fd/N, a link
+ * that must be followed (to our own fd, never to a container's link). */
+#define WATCH_MASK (IN_CREATE | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB | \
+	IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR | \
+	IN_EXCL_UNLINK)
+#define DEFAULT_RESCAN_S 300
+#define LIMITED_RESCAN_S 30	/* containers over a watch limit */
+#define UNWATCHED_RESCAN_NS 5000000000LL	/* a dir could not be watched */
+#define DEGRADED_RESCAN_NS 10000000000LL	/* a container could not be
+						 * scanned */
+#define JOURNAL_RETRY_NS 5000000000LL	/* the journal could not write */
+#define SYSTEM_LIMIT_RETRY_NS 300000000000LL	/* fs.inotify limit hit */
+#define RETRY_TRIES 3		/* a path whose dir kept changing */
+#define DEFAULT_QUIET_MS 20
+#define MAX_PENDING (1u << 20)
+#define COMMIT_NS 100000000	/* group journal writes: 100 ms */
+#define EVENTS_PER_TURN 8192
+/* The journal's WAL is copied into the database file when the watcher
+ * is about to wait and the WAL holds this many pages (4 KiB each)... */
+#define CKPT_IDLE_PAGES 1000
+/* ...or at once at this many, however busy it is. */
+#define CKPT_BUSY_PAGES 16384
+
+#define PROCESS_RETRY 3		/* look at the path again in a moment */
+
+/* Path set flags: */
+#define PENT_SCAN_DIR 0x1	/* pending: look for whiteouts in this dir */
+#define PENT_UNJOURNALED 0x2	/* reported: printed, not yet journaled */
+
+/* ---- watched containers ---- */
+
+/* Why a container is rescanned instead of watched. */
+enum limit_cause {
+	LIMIT_NONE = 0,
+	LIMIT_BUDGET,		/* more dirs than --max-watches-per-container */
+	LIMIT_SYSTEM,		/* fs.inotify.max_user_watches reached */
+};
+
+struct wctr {
+	struct uw_container *info;	/* a copy (discover_copy) */
+	struct drift *drift;
+	int root_fd;
+	int *wds;
+	size_t wd_count, wd_alloc;
+	int root_xwhiteouts;	/* the upper root is overlay.opaque=x */
+	unsigned dialect;	/* WALK_OV_*: the mount's overlay xattrs */
+	enum limit_cause limited;	/* rescans only */
+	int64_t limited_since_ns;
+	uint64_t dirs_seen;	/* by the last full scan */
+	uint64_t unwatched;	/* dirs that could not be watched */
+	char degraded[256];	/* why it could not be scanned; "" if fine */
+	char incomplete[256];	/* its baseline is incomplete: why */
+	int paused, killed;	/* by us */
+	int needs_rescan;
+	int alive;
+	int64_t next_rescan_ns;
+	struct pathset pending;	/* container paths waiting for quiet */
+	struct pathset aside;	/* queued while `pending` is drained */
+	struct pathset reported;	/* path -> signature (first_ns) last
+				 * reported: all of path_state, in memory */
+};
+
+/* What a watch descriptor watches: a dir of a container. */
+struct wdir {
+	struct wctr *c;		/* NULL: not ours */
+	unsigned char *path;	/* its container path; "" for the root */
+	size_t len;
+};
+
+struct watcher {
+	/* Look again at `path` of `c` (watch_drain calls it for each
+	 * quiet path): 0, PROCESS_RETRY, or a negative error. */
+	int (*look)(struct watcher *w, struct wctr *c,
+	    const unsigned char *path, size_t len, unsigned flags);
+	/* Judge and hand out a drift event of `cur` (scan calls it). */
+	int (*report)(const struct uw_event *ev, void *arg);
+	struct store *store;
+	const struct uw_watch_opts *opts;
+	struct uw_error *err;
+	int inotify_fd;
+	struct uw_mounts_fd {
+		int fd;
+	} mounts;
+	struct wctr **ctrs;
+	size_t ctr_count;
+	struct wdir *by_wd;	/* indexed by watch descriptor */
+	size_t by_wd_size;
+	size_t max_watches;	/* per container */
+	uint64_t next_id;
+	int in_txn;
+	int64_t txn_start_ns;
+	int64_t quiet_ns, max_hold_ns, rescan_ns, limited_rescan_ns;
+	int stop_requested;		/* on_event said stop */
+	int stop_rc;
+	int idle_failed;		/* on_idle said stop: not again */
+	enum uw_container_match match_best;	/* of --container on the host */
+	/* a dir's old path, until its MOVED_TO */
+	struct buf moved_from;
+	struct wctr *moved_ctr;
+	uint32_t moved_cookie;
+	struct uw_policy_set *policies;
+	struct alerter *alerter;
+	/* The journal cannot write (a full disk): events still go out,
+	 * marked unjournaled, and it is tried again now and then. */
+	int journal_down;
+	int journal_retrying;	/* journal_recover is trying it */
+	char journal_why[256];
+	int64_t journal_retry_ns;
+	uint64_t unjournaled;		/* events out while it was down */
+	int catching_up;		/* a rescan journals what was missed */
+	/* for status.json and the metrics */
+	char *status_path, *metrics_path;
+	int64_t status_ns, started_ns, last_rescan_real_ns;
+	uint64_t events_total, events_at_status;
+	uint64_t responses_done, responses_failed, responses_skipped;
+	uint64_t coverage_total;	/* coverage warnings given */
+	uint64_t error_events;		/* entries that could not be read */
+	int64_t alert_check_ns;
+	uint64_t alert_dropped;
+	char *evidence_dir;
+	/* The context of the dir the last path was in: bursts of events
+	 * come from few dirs.  Anything that happens to a dir (dir_gen)
+	 * makes it stale. */
+	struct drift_child ctx;
+	struct buf ctx_path;
+	struct wctr *ctx_ctr;
+	uint64_t ctx_gen, dir_gen;
+	int ctx_valid;
+	struct glob **excludes;		/* compiled opts->excludes */
+	size_t exclude_count;
+	/* Mounts no runtime has claimed yet, and when first seen: a runtime
+	 * mounts the rootfs a moment before it writes its state. */
+	struct pathset unclaimed;
+	int64_t resync_ns;		/* look at the host again then */
+	/* scratch */
+	struct buf sig, path;
+	char esc[4][512];		/* escaped names for notices */
+	int esc_next;
+	int scanning;		/* in a full scan: it marks what it sees */
+	unsigned scan_gen;	/* the mark of the current full scan */
+	int leaf_reported;
+	struct wctr *cur;
+	struct wctr *draining;	/* its pending queue is being drained */
+};
+
+#endif /* UW_WATCHER_H */
