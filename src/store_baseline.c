@@ -394,6 +394,7 @@ store_image_id(struct store *store, const char *image, int64_t *image_id,
 	sqlite3_stmt *st = store->stmt[ST_IMAGE_FIND];
 	int rc;
 
+	*image_id = 0;
 	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
