@@ -32,6 +32,17 @@
 ---@field pod string
 ---@field namespace string
 
+---The process that wrote, when a fanotify event named it.  Fields it
+---took with it (it exited at once) are absent.
+---@class upperwatch.process
+---@field pid integer in the host's pid namespace
+---@field comm? string
+---@field exe? string its executable, as the process sees it
+---@field cmdline? string arguments joined by spaces, at most 256 bytes
+---@field uid? integer real uid
+---@field container? string the id of the watched container its cgroup is in
+---@field exe_drift? boolean its exe is a file of the container that is itself drift
+
 ---One drift event.  It is read-only, and so is every table in it: the
 ---same event is shown to every policy, so writing to it (a field, or
 ---through table.insert, table.sort...) is an error.  pairs, next,
@@ -44,6 +55,7 @@
 ---@field baseline? upperwatch.record absent when added; often absent for op "error"
 ---@field error? string op "error" only: why the entry could not be classified (it changed while read, lies too deep, cannot be read)
 ---@field container upperwatch.container
+---@field process? upperwatch.process the writer; absent when no fanotify event named one (inotify, rescans)
 ---@field time integer detection time, nanoseconds since the epoch
 ---@field id integer journal id
 

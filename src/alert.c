@@ -488,6 +488,17 @@ event_json(struct alerter *a, const struct uw_event *ev, const char *output,
 	jsonw_str(f.out, &f.inner, "k8s.pod.name", or_empty(c->pod));
 	jsonw_str(f.out, &f.inner, "k8s.ns.name", or_empty(c->pod_namespace));
 	jsonw_bytes(f.out, &f.inner, "fd.name", ev->path, ev->path_len);
+	if (ev->process != NULL) {
+		const struct uw_process *p = ev->process;
+
+		jsonw_int(f.out, &f.inner, "proc.pid", p->pid);
+		jsonw_str(f.out, &f.inner, "proc.name", or_empty(p->comm));
+		jsonw_str(f.out, &f.inner, "proc.exepath", or_empty(p->exe));
+		jsonw_str(f.out, &f.inner, "proc.cmdline",
+		    or_empty(p->cmdline));
+		if (p->uid >= 0)
+			jsonw_int(f.out, &f.inner, "user.uid", p->uid);
+	}
 	jsonw_str(f.out, &f.inner, "evt.type", op_name(ev->op));
 	jsonw_str(f.out, &f.inner, "upperwatch.severity",
 	    severity_name(v->severity));

@@ -35,6 +35,8 @@ op_letter(enum uw_op op)
 		return 'R';
 	case UW_OP_ERROR:
 		return 'E';
+	case UW_OP_EXEC:	/* the watcher's alone */
+		return 'X';
 	}
 	return '?';
 }

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,9 +214,13 @@ struct watch_args {
 static int
 watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 {
+	/* in enum uw_content_events order */
+	static const char *const content_events[] = {
+		"auto", "inotify", "fanotify", "both"
+	};
 	struct uw_watch_opts *opts = &a->opts;
 	unsigned max_watches;
-	int act;
+	int act, i;
 
 	switch (c) {
 	case 'c':
@@ -298,6 +303,15 @@ watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 			    "takes 1 to 16777216, not '%s'", optarg);
 		opts->max_watches_per_container = max_watches;
 		break;
+	case 'C':
+		for (i = 0; i < 4 && strcmp(optarg, content_events[i]); i++)
+			continue;
+		if (i == 4)
+			return cli_usage_error(cmd, "--content-events takes "
+			    "auto, inotify, fanotify or both, not '%s'",
+			    optarg);
+		opts->content_events = (enum uw_content_events)i;
+		break;
 	default:
 		return cli_usage_error(cmd, "bad option");
 	}
@@ -328,6 +342,7 @@ watch_parse(struct cli_ctx *ctx, int argc, char **argv, struct watch_args *a)
 		{ "evidence-dir", required_argument, NULL, 'E' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "max-watches-per-container", required_argument, NULL, 'M' },
+		{ "content-events", required_argument, NULL, 'C' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -510,9 +525,31 @@ const struct cli_cmd cli_cmd_watch = {
 	    "                   one with more is rescanned every 30 s (or "
 	    "--rescan) instead,\n"
 	    "                   with a warning, until it has fewer\n"
+	    "  --content-events SOURCE  where content writes are seen "
+	    "from:\n"
+	    "                   auto (default): fanotify for each container "
+	    "whose overlay\n"
+	    "                   it can mark (root, CAP_SYS_ADMIN, Linux 4.20+), "
+	    "naming the\n"
+	    "                   writing process; inotify for the others\n"
+	    "                   inotify: inotify only; before Linux 6.5 it "
+	    "sees no write\n"
+	    "                   made through a container's merged view, only "
+	    "rescans do\n"
+	    "                   fanotify: fanotify only (fails without it)\n"
+	    "                   both: both, the writer named where fanotify "
+	    "marks\n"
 	    "  -q, --quiet      only warnings on stderr (every loss of "
 	    "coverage is one)\n"
 	    "  --db PATH        the database\n"
+	    "\n"
+	    "Each event carries \"process\": the writer (pid, comm, exe, "
+	    "cmdline capped at\n256 bytes, uid, the container its cgroup "
+	    "is in, and exe_drift: whether its\nexe is itself drift), as "
+	    "read when the fanotify event was read; a field the\nprocess "
+	    "took with it (it exited at once) is null, and \"process\" is "
+	    "null when\nno fanotify event named a writer (inotify, "
+	    "rescans).\n"
 	    "\n"
 	    "Example:\n"
 	    "  upperwatch watch --exclude '/etc/host*' --output "
@@ -569,6 +606,29 @@ parse_since(const char *s, int64_t *ns)
 	return 0;
 }
 
+/* " by COMM[PID]" when the event's JSON names its writer. */
+static void
+print_writer(const char *json)
+{
+	json_t *root, *p, *comm;
+	const char *name;
+
+	if (strstr(json, "\"process\":{") == NULL)
+		return;		/* null or absent: no parse */
+	root = json_loads(json, 0, NULL);
+	p = json_object_get(root, "process");
+	if (json_is_object(p)) {
+		comm = json_object_get(p, "comm");
+		name = json_is_string(comm) ? json_string_value(comm) : "?";
+		fputs(" by ", stdout);
+		escape_bytes(stdout, (const unsigned char *)name,
+		    strlen(name));
+		printf("[%lld]", (long long)json_integer_value(
+		    json_object_get(p, "pid")));
+	}
+	json_decref(root);
+}
+
 static int
 print_journal(const struct uw_journal_entry *e, void *arg)
 {
@@ -587,6 +647,7 @@ print_journal(const struct uw_journal_entry *e, void *arg)
 	printf("%s %6llu %-12.12s %-8s ", when, (unsigned long long)e->id,
 	    e->container, e->op);
 	escape_bytes(stdout, e->path, e->path_len);
+	print_writer(e->json);
 	fputc('\n', stdout);
 	return ferror(stdout) ? -EIO : 0;
 }
@@ -629,8 +690,8 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 		case 'O':
 			if (uw_op_from_name(optarg) < 0)
 				return cli_usage_error(cmd, "--op takes added, "
-				    "modified, metadata, deleted, replaced or "
-				    "error, not '%s'", optarg);
+				    "modified, metadata, deleted, replaced, "
+				    "error or exec, not '%s'", optarg);
 			op = optarg;
 			break;
 		case 'J':
@@ -672,7 +733,8 @@ const struct cli_cmd cli_cmd_events = {
 	    "                  (2026-11-28 or 2026-11-28T10:00:00Z), or ns "
 	    "since the epoch\n"
 	    "  --op OP         only added, modified, metadata, deleted, "
-	    "replaced or error\n"
+	    "replaced, error\n"
+	    "                  or exec\n"
 	    "  --json          the events as the watcher wrote them, one "
 	    "JSON line each\n"
 	    "  --db PATH       the database\n"

@@ -35,6 +35,7 @@
 #include "alert.h"
 #include "daemon.h"
 #include "event.h"
+#include "fanotify.h"
 #include "glob.h"
 #include "journal.h"
 #include "names.h"
@@ -130,10 +131,101 @@ daemon_respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 }
 
 /*
+ * Judge, journal and hand out `out` (its container, process, time and id
+ * set): on_event, alert, respond.  With `track`, it is what is now
+ * reported of its path (signature `sigval`); an exec event is not.
+ */
+static int
+hand_out(struct watcher *w, struct wctr *c, struct uw_event *out, int track,
+    uint64_t sigval)
+{
+	struct uw_verdict verdict;
+	struct pathset_entry *known;
+	char *json = NULL;
+	size_t json_len = 0;
+	int rc, cb;
+
+	w->events_total++;
+	if (out->op == UW_OP_ERROR)
+		w->error_events++;
+	if (w->policies != NULL) {
+		rc = policy_evaluate(w->policies, out,
+		    w->opts->policy.max_action, &verdict, w->err);
+		if (rc < 0)
+			return rc;
+		out->verdict = &verdict;
+	}
+	rc = event_json(out, &json, &json_len);
+	if (rc < 0)
+		return seterr(w->err, rc, "out of memory");
+	rc = journal_event(w, c, out, json, json_len);
+	if (rc < 0)
+		goto out;
+	if (track) {
+		known = pathset_get(&c->reported, out->path, out->path_len, 1);
+		if (known == NULL) {
+			rc = seterr(w->err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		if (rc == 1 && !(known->flags & PENT_UNJOURNALED))
+			w->unjournaled++;
+		if (rc == 0 && (known->flags & PENT_UNJOURNALED))
+			w->unjournaled--;
+		known->flags = rc == 1 ? PENT_UNJOURNALED : 0;
+		known->first_ns = (int64_t)sigval;
+		known->last_ns = 0;	/* stat key: set by scans */
+		known->gen = w->scan_gen;
+	}
+	rc = 0;
+	out->json = json;
+	out->json_len = json_len;
+	if (w->opts->on_event != NULL) {
+		/* Non-zero: stop after this event, which is journaled. */
+		cb = w->opts->on_event(out, w->opts->arg);
+		if (cb != 0 && w->stop_rc == 0) {
+			w->stop_requested = 1;
+			w->stop_rc = cb;
+		}
+	}
+	if (out->verdict != NULL) {
+		if (w->alerter != NULL)
+			alert_event(w->alerter, out);
+		if (verdict.wanted >= UW_ACT_PAUSE)
+			rc = daemon_respond(w, c, out, &verdict);
+	}
+out:
+	free(json);
+	out->json = NULL;
+	out->verdict = NULL;
+	return rc;
+}
+
+/* A drift event of a path that was opened for exec: an exec event too,
+ * each time, with the process that ran it. */
+static int
+report_exec(struct watcher *w, struct wctr *c, const struct uw_event *ev)
+{
+	struct uw_event out;
+
+	if (ev->type != UW_TYPE_FILE || (ev->op != UW_OP_ADDED &&
+	    ev->op != UW_OP_MODIFIED))
+		return 0;	/* not drift content: an image file runs */
+	out = *ev;
+	out.op = UW_OP_EXEC;
+	out.container = c->info;
+	out.process = fan_process(w, w->cur_writer);
+	out.time_ns = now_real_ns();
+	out.id = w->next_id++;
+	w->exec_events++;
+	return hand_out(w, c, &out, 0, 0);
+}
+
+/*
  * The classifier's callback: judge, journal, hand out, alert and respond
  * to what is new.  What was reported already is not again; what was
  * reported while the journal was down is journaled now, quietly, when a
- * catch-up scan meets it unchanged.
+ * catch-up scan meets it unchanged.  A path opened for exec gives an exec
+ * event whenever it is drift, reported before or not.
  */
 static int
 daemon_report(const struct uw_event *ev, void *arg)
@@ -141,12 +233,11 @@ daemon_report(const struct uw_event *ev, void *arg)
 	struct watcher *w = arg;
 	struct wctr *c = w->cur;
 	struct uw_event out;
-	struct uw_verdict verdict;
 	struct pathset_entry *known;
 	uint64_t sigval;
 	char *json = NULL;
 	size_t json_len = 0;
-	int rc, cb;
+	int rc;
 
 	w->leaf_reported = 1;
 	if (scan_excluded(w, ev->path, ev->path_len))
@@ -156,11 +247,13 @@ daemon_report(const struct uw_event *ev, void *arg)
 	known = pathset_get(&c->reported, ev->path, ev->path_len, 0);
 	if (known != NULL && w->scanning)
 		known->gen = w->scan_gen;
+	rc = 0;
 	if (known != NULL && (uint64_t)known->first_ns == sigval &&
 	    (!(known->flags & PENT_UNJOURNALED) || w->journal_down))
-		return 0;	/* reported already */
+		goto exec;	/* reported already */
 	out = *ev;
 	out.container = c->info;
+	out.process = fan_process(w, w->cur_writer);
 	out.time_ns = now_real_ns();
 	out.id = w->next_id++;
 	if (known != NULL && (uint64_t)known->first_ns == sigval) {
@@ -174,59 +267,17 @@ daemon_report(const struct uw_event *ev, void *arg)
 			known->flags &= ~(unsigned)PENT_UNJOURNALED;
 			w->unjournaled--;
 		}
-		return rc < 0 ? seterr(w->err, rc, "out of memory") : 0;
-	}
-	w->events_total++;
-	if (ev->op == UW_OP_ERROR)
-		w->error_events++;
-	if (w->policies != NULL) {
-		rc = policy_evaluate(w->policies, &out,
-		    w->opts->policy.max_action, &verdict, w->err);
 		if (rc < 0)
-			return rc;
-		out.verdict = &verdict;
+			return seterr(w->err, rc, "out of memory");
+		rc = 0;		/* 1: the journal is down again */
+		goto exec;
 	}
-	rc = event_json(&out, &json, &json_len);
-	if (rc < 0)
-		return seterr(w->err, rc, "out of memory");
-	rc = journal_event(w, c, &out, json, json_len);
-	if (rc < 0)
-		goto out;
-	known = pathset_get(&c->reported, ev->path, ev->path_len, 1);
-	if (known == NULL) {
-		rc = seterr(w->err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	if (rc == 1 && !(known->flags & PENT_UNJOURNALED))
-		w->unjournaled++;
-	if (rc == 0 && (known->flags & PENT_UNJOURNALED))
-		w->unjournaled--;
-	known->flags = rc == 1 ? PENT_UNJOURNALED : 0;
-	known->first_ns = (int64_t)sigval;
-	known->last_ns = 0;	/* stat key: set by scans */
-	known->gen = w->scan_gen;
-	rc = 0;
-	out.json = json;
-	out.json_len = json_len;
-	if (w->opts->on_event != NULL) {
-		/* Non-zero: stop after this event, which is journaled. */
-		cb = w->opts->on_event(&out, w->opts->arg);
-		if (cb != 0 && w->stop_rc == 0) {
-			w->stop_requested = 1;
-			w->stop_rc = cb;
-		}
-	}
-	if (out.verdict != NULL) {
-		if (w->alerter != NULL)
-			alert_event(w->alerter, &out);
-		if (verdict.wanted >= UW_ACT_PAUSE)
-			rc = daemon_respond(w, c, &out, &verdict);
-	}
-out:
-	free(json);
+	rc = hand_out(w, c, &out, 1, sigval);
+exec:
+	if (rc == 0 && (w->cur_flags & PENT_EXEC))
+		rc = report_exec(w, c, ev);
 	return rc;
 }
-
 
 /* ---- policies ---- */
 
@@ -395,7 +446,8 @@ daemon_init(struct watcher *w)
 		return seterr(w->err, -ENOMEM, "out of memory");
 	w->started_ns = now_real_ns();
 	w->status_ns = now_mono_ns();
-	return watch_open(w);
+	rc = watch_open(w);
+	return rc < 0 ? rc : fan_open(w);
 }
 
 /*
@@ -526,7 +578,7 @@ due_work(struct watcher *w, int64_t *next_due)
 static int
 daemon_turn(struct watcher *w)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int64_t next_due, now;
 	int rc, n, timeout;
 
@@ -542,7 +594,9 @@ daemon_turn(struct watcher *w)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = w->mounts.fd;
 	pfd[1].events = POLLPRI;
-	pfd[0].revents = pfd[1].revents = 0;
+	pfd[2].fd = w->fan_fd;
+	pfd[2].events = POLLIN;
+	pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
 	if (timeout > 0 && idle(w) != 0)
 		return 1;
 	if (timeout > 0 && !w->in_txn && !w->journal_down &&
@@ -551,13 +605,15 @@ daemon_turn(struct watcher *w)
 			return journal_fail(w, -EIO);
 		return 0;	/* time has passed: look again */
 	}
-	n = poll(pfd, w->mounts.fd >= 0 ? 2 : 1, timeout);
+	n = poll(pfd, 3, timeout);	/* fds < 0 are left out */
 	if (n < 0)
 		return errno == EINTR ? 0 : seterr(w->err, -errno,
 		    "poll: %s", strerror(errno));
 	now = now_mono_ns();
 	if (pfd[0].revents & POLLIN)
 		rc = watch_read(w, now);
+	if (rc == 0 && (pfd[2].revents & POLLIN))
+		rc = fan_read(w, now);
 	if (rc == 0 && ((pfd[1].revents & (POLLPRI | POLLERR)) ||
 	    (w->resync_ns != 0 && now_mono_ns() >= w->resync_ns))) {
 		rc = journal_commit(w);
@@ -610,6 +666,7 @@ daemon_cleanup(struct watcher *w)
 	if (w->mounts.fd >= 0)
 		close(w->mounts.fd);
 	watch_close(w);
+	fan_close(w);
 	policy_free(w->policies);
 	stop_alerts(w);
 	free(w->status_path);
@@ -637,6 +694,7 @@ daemon_run(struct store *store, const struct uw_watch_opts *opts,
 	w.opts = opts;
 	w.err = err;
 	w.mounts.fd = -1;
+	w.fan_fd = -1;
 	w.look = scan_path;
 	w.report = daemon_report;
 	buf_init(&w.sig, 1 << 16);

@@ -62,6 +62,40 @@ write_container(FILE *out, const struct uw_container *c)
 	fputc('}', out);
 }
 
+/* A string of the process's own, or null when it took it with it. */
+static void
+str_or_null(FILE *out, int *first, const char *key, const char *value)
+{
+	if (value != NULL) {
+		jsonw_str(out, first, key, value);
+		return;
+	}
+	jsonw_key(out, first, key);
+	fputs("null", out);
+}
+
+static void
+write_process(FILE *out, const struct uw_process *p)
+{
+	int first = 1;
+
+	fputc('{', out);
+	jsonw_int(out, &first, "pid", p->pid);
+	str_or_null(out, &first, "comm", p->comm);
+	str_or_null(out, &first, "exe", p->exe);
+	str_or_null(out, &first, "cmdline", p->cmdline);
+	if (p->uid >= 0)
+		jsonw_int(out, &first, "uid", p->uid);
+	else
+		str_or_null(out, &first, "uid", NULL);
+	str_or_null(out, &first, "container", p->container_id);
+	if (p->exe_drift >= 0)
+		jsonw_bool(out, &first, "exe_drift", p->exe_drift);
+	else
+		str_or_null(out, &first, "exe_drift", NULL);
+	fputc('}', out);
+}
+
 static void
 write_verdict(FILE *out, const struct uw_verdict *v)
 {
@@ -171,6 +205,14 @@ event_write_json(FILE *out, const struct uw_event *ev)
 	if (ev->container != NULL) {
 		jsonw_key(out, &first, "container");
 		write_container(out, ev->container);
+	}
+	if (ev->container != NULL) {
+		/* null: no fanotify event named the writer */
+		jsonw_key(out, &first, "process");
+		if (ev->process != NULL)
+			write_process(out, ev->process);
+		else
+			fputs("null", out);
 	}
 	if (ev->verdict != NULL) {
 		jsonw_key(out, &first, "verdict");

@@ -9,7 +9,8 @@
 
 /* Indexed by enum value; a NULL slot is a value outside the set. */
 static const char *const op_names[] = {
-	NULL, "added", "modified", "metadata", "deleted", "replaced", "error"
+	NULL, "added", "modified", "metadata", "deleted", "replaced", "error",
+	"exec"
 };
 static const char *const type_names[] = {
 	NULL, "file", "dir", "symlink", "fifo", "socket", "chardev",

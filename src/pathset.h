@@ -19,6 +19,7 @@ struct pathset_entry {
 	int64_t first_ns, last_ns;
 	unsigned flags;
 	unsigned gen;
+	uint64_t proc;		/* the writer's fanotify serial, 0: none */
 };
 
 struct pathset {

@@ -206,7 +206,7 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 			if (op <= 0)
 				return seterr(err, -EINVAL, "%s: unknown op "
 				    "'%s' in match.ops (added, modified, "
-				    "metadata, deleted, replaced, error)",
+				    "metadata, deleted, replaced, error, exec)",
 				    file, s != NULL ? shown(s) :
 				    luaL_typename(L, -1));
 			p->op_mask |= 1u << op;

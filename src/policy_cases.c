@@ -50,6 +50,7 @@ struct case_event {
 	struct uw_event ev;
 	struct uw_record current, baseline;
 	struct uw_container ctr;
+	struct uw_process proc;
 	struct uw_label labels[MAX_LABELS];
 	unsigned char cur_caps[64], base_caps[64];
 };
@@ -233,6 +234,40 @@ read_container(lua_State *L, int ev_idx, struct case_event *ce, char *why,
 	return 0;
 }
 
+/* The writer of the event table at `ev_idx` (its "process" field), if it
+ * has one: pid, comm, exe, cmdline, uid, container, exe_drift. */
+static int
+read_process(lua_State *L, int ev_idx, struct case_event *ce, char *why,
+    size_t whylen)
+{
+	struct uw_process *p = &ce->proc;
+	int t;
+
+	if (policy_raw_field(L, ev_idx, "process") == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	t = lua_gettop(L);
+	if (!policy_plain_table(L, t)) {
+		snprintf(why, whylen, "event.process must be a table");
+		return -1;
+	}
+	p->pid = (int)opt_integer(L, t, "pid");
+	p->comm = opt_string(L, t, "comm", NULL);
+	p->exe = opt_string(L, t, "exe", NULL);
+	p->cmdline = opt_string(L, t, "cmdline", NULL);
+	p->container_id = opt_string(L, t, "container", NULL);
+	policy_raw_field(L, t, "uid");
+	p->uid = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+	lua_pop(L, 1);
+	policy_raw_field(L, t, "exe_drift");
+	p->exe_drift = lua_isboolean(L, -1) ? lua_toboolean(L, -1) : -1;
+	lua_pop(L, 1);
+	ce->ev.process = p;
+	/* the table stays on the stack: its strings live as long */
+	return 0;
+}
+
 /* The event of the case table at `t` (its "event" field). */
 static int
 read_event(lua_State *L, int t, struct case_event *ce, char *why,
@@ -250,12 +285,12 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 	}
 	ev_idx = lua_gettop(L);
 	op = opt_string(L, ev_idx, "op", NULL);
-	for (i = UW_OP_ADDED; op != NULL && i <= UW_OP_ERROR; i++)
+	for (i = UW_OP_ADDED; op != NULL && i <= UW_OP_EXEC; i++)
 		if (strcmp(op, op_name((enum uw_op)i)) == 0)
 			ce->ev.op = (enum uw_op)i;
 	if (ce->ev.op == 0) {
 		snprintf(why, whylen, "event.op must be added, modified, "
-		    "metadata, deleted, replaced or error");
+		    "metadata, deleted, replaced, error or exec");
 		return -1;
 	}
 	ce->ev.error = opt_string(L, ev_idx, "error", NULL);
@@ -302,7 +337,8 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 	    ce->ev.baseline ? ce->ev.baseline->type : UW_TYPE_FILE;
 	if (file_type_from_name(type) > 0)
 		ce->ev.type = (enum uw_file_type)file_type_from_name(type);
-	if (read_container(L, ev_idx, ce, why, whylen) < 0)
+	if (read_container(L, ev_idx, ce, why, whylen) < 0 ||
+	    read_process(L, ev_idx, ce, why, whylen) < 0)
 		return -1;
 	ce->ev.time_ns = 1;
 	ce->ev.id = 1;
@@ -586,7 +622,7 @@ policy_self_check(struct uw_policy_set *set, FILE *out)
 	ctr.image_id = ctr.pod = ctr.pod_namespace = ctr.image_key = "";
 	ctr.upper = ctr.mount_point = ctr.cgroup_v1_freezer = "";
 	ctr.cgroup_v2 = "";
-	for (op = UW_OP_ADDED; op <= UW_OP_ERROR; op++) {
+	for (op = UW_OP_ADDED; op <= UW_OP_EXEC; op++) {
 		for (k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
 			memset(&ev, 0, sizeof(ev));
 			memset(&cur, 0, sizeof(cur));

@@ -422,6 +422,40 @@ push_container_view(lua_State *L, const struct uw_container *c)
 	lua_pop(L, 1);
 }
 
+/* The writer's view: only what is known (a field it took with it is
+ * absent). */
+static void
+push_process(lua_State *L, const struct uw_process *p)
+{
+	lua_createtable(L, 0, 7);
+	lua_pushinteger(L, p->pid);
+	lua_setfield(L, -2, "pid");
+	if (p->uid >= 0) {
+		lua_pushinteger(L, p->uid);
+		lua_setfield(L, -2, "uid");
+	}
+	if (p->comm != NULL) {
+		lua_pushstring(L, p->comm);
+		lua_setfield(L, -2, "comm");
+	}
+	if (p->exe != NULL) {
+		lua_pushstring(L, p->exe);
+		lua_setfield(L, -2, "exe");
+	}
+	if (p->cmdline != NULL) {
+		lua_pushstring(L, p->cmdline);
+		lua_setfield(L, -2, "cmdline");
+	}
+	if (p->container_id != NULL) {
+		lua_pushstring(L, p->container_id);
+		lua_setfield(L, -2, "container");
+	}
+	if (p->exe_drift >= 0) {
+		lua_pushboolean(L, p->exe_drift);
+		lua_setfield(L, -2, "exe_drift");
+	}
+}
+
 /*
  * Protected: the DESIGN §4 fields of the event (argument 1) as read-only
  * views, stored in the set's event slot.  Only memory can fail here.
@@ -456,6 +490,11 @@ push_event(lua_State *L)
 	}
 	push_container_view(L, ev->container);
 	lua_setfield(L, -2, "container");
+	if (ev->process != NULL) {
+		push_process(L, ev->process);
+		seal(L);
+		lua_setfield(L, -2, "process");
+	}
 	lua_pushinteger(L, ev->time_ns);
 	lua_setfield(L, -2, "time");
 	lua_pushinteger(L, (lua_Integer)ev->id);

@@ -126,7 +126,7 @@ read_event(const char *text, struct json_event *je, json_t **root,
 	*root = json_loads(text, 0, &jerr);
 	if (!json_is_object(*root))
 		return -1;
-	for (i = UW_OP_ADDED; i <= UW_OP_ERROR; i++)
+	for (i = UW_OP_ADDED; i <= UW_OP_EXEC; i++)
 		if (jstr(*root, "op") != NULL &&
 		    strcmp(jstr(*root, "op"), op_name((enum uw_op)i)) == 0)
 			je->ev.op = (enum uw_op)i;

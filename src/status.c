@@ -179,6 +179,10 @@ status_json(struct watcher *w, const struct totals *t, int final)
 	jsonw_uint(f, &first, "events_total", w->events_total);
 	jsonw_double(f, &first, "events_per_second", t->rate);
 	jsonw_uint(f, &first, "error_events", w->error_events);
+	jsonw_uint(f, &first, "exec_events", w->exec_events);
+	jsonw_bool(f, &first, "fanotify", w->fan_fd >= 0);
+	jsonw_uint(f, &first, "fanotify_events", w->fan_events);
+	jsonw_uint(f, &first, "fanotify_unmapped", w->fan_unmapped);
 	jsonw_uint(f, &first, "watches", t->watches);
 	jsonw_int(f, &first, "watch_limit",
 	    watch_system_limit());
@@ -248,6 +252,15 @@ status_metrics(struct watcher *w, const struct totals *t)
 	METRIC("error_events_total", "counter",
 	    "Entries that could not be classified (reported as errors).",
 	    w->error_events);
+	METRIC("exec_events_total", "counter",
+	    "Files that are drift opened for exec (fanotify).",
+	    w->exec_events);
+	METRIC("fanotify_events_total", "counter",
+	    "Content writes and execs fanotify reported on watched overlays.",
+	    w->fan_events);
+	METRIC("fanotify_unmapped_total", "counter",
+	    "fanotify events whose path could not be told (the container "
+	    "was rescanned).", w->fan_unmapped);
 	METRIC("containers_watched", "gauge", "Containers watched.",
 	    w->ctr_count);
 	METRIC("containers_degraded", "gauge",

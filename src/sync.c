@@ -12,6 +12,7 @@
 
 #include "baseline.h"
 #include "discover.h"
+#include "fanotify.h"
 #include "journal.h"
 #include "notice.h"
 #include "overlay.h"
@@ -59,6 +60,18 @@ ctr_new(const struct uw_container *src)
 }
 
 /* ---- containers coming and going ---- */
+
+/* Where the content writes of `c` come from, before its first watch:
+ * fanotify where it marks the overlay, inotify where it cannot (and
+ * with --content-events inotify or both). */
+static void
+start_content(struct watcher *w, struct wctr *c)
+{
+	int marked = fan_mark(w, c);
+
+	c->inotify_writes = !marked || (w->inotify_writes &&
+	    w->opts->content_events != UW_CONTENT_AUTO);
+}
 
 #define START_RETRY_NS 30000000000LL	/* a container that failed to start */
 
@@ -159,6 +172,7 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	}
 	w->ctrs = v;
 	w->ctrs[w->ctr_count++] = c;
+	start_content(w, c);
 	notice_info(w, "watching container %s (%s, %s) upper %s",
 	    notice_escs(w, c->info->id), notice_escs(w, c->info->name),
 	    c->info->runtime, notice_escs(w, c->info->upper));

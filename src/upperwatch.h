@@ -253,10 +253,13 @@ enum uw_op {
 	UW_OP_ERROR,		/* the entry could not be classified: see
 				 * uw_event.error (it is reported, never
 				 * skipped) */
+	UW_OP_EXEC,		/* a file that is drift (added or modified)
+				 * was opened for exec; uw_event.process is
+				 * who (fanotify only) */
 };
 
-/* "added", "modified", "metadata", "deleted", "replaced", "error" or
- * "unknown". */
+/* "added", "modified", "metadata", "deleted", "replaced", "error",
+ * "exec" or "unknown". */
 UW_API const char *uw_op_name(enum uw_op op);
 /* The op of a name, or -1 for an unknown one. */
 UW_API int uw_op_from_name(const char *name);
@@ -280,6 +283,28 @@ UW_API int uw_op_from_name(const char *name);
  * One drift event: what one upper-dir entry means against the baseline.
  * `path` is the path inside the container, never the host upper path.
  */
+/*
+ * The process that made a change, as a fanotify event named it (see
+ * uw_watch_opts.content_events): read from /proc when the event was read,
+ * so fields the process took with it (it exited at once) are NULL or -1.
+ * Its strings are the process's own: escape them before showing them.
+ */
+struct uw_process {
+	int pid;		/* in the host's pid namespace */
+	int64_t uid;		/* real uid, -1 if unknown */
+	const char *comm;	/* NULL if unknown */
+	const char *exe;	/* as the process sees it; NULL if unknown */
+	const char *cmdline;	/* arguments joined by spaces, capped at
+				 * UW_CMDLINE_MAX bytes; NULL if unknown */
+	/* The container its cgroup belongs to; NULL when none we watch. */
+	const char *container_id;
+	/* Its exe is a file of the container that is drift (added or
+	 * changed since the image, as reported): 1 yes, 0 no, -1 unknown. */
+	int exe_drift;
+};
+
+#define UW_CMDLINE_MAX 256
+
 struct uw_event {
 	enum uw_op op;
 	const unsigned char *path;
@@ -309,6 +334,9 @@ struct uw_event {
 	 * while read, it is too deep or its name too long, it cannot be
 	 * read); NULL otherwise. */
 	const char *error;
+	/* Who wrote it, when a fanotify event named the writer; NULL when
+	 * none did (inotify never names one; a rescan neither). */
+	const struct uw_process *process;
 };
 
 /*
@@ -614,6 +642,27 @@ struct uw_respond_opts {
 	const char *evidence_dir;
 };
 
+/*
+ * Where the watcher learns that a file's content was written.  inotify on
+ * the upper dir always gives names (create, delete, rename, attrib); its
+ * write events (IN_MODIFY, IN_CLOSE_WRITE) come only on Linux 6.5 and
+ * later, where overlayfs stopped opening the upper file unnotified.  A
+ * fanotify mark on the container's overlay (CAP_SYS_ADMIN, Linux 4.20 and
+ * later) sees writes made through any mount of it, with the writer's pid.
+ */
+enum uw_content_events {
+	/* fanotify for each container it can mark, inotify for the others
+	 * (with a warning on kernels older than 6.5, where that misses
+	 * writes until the next rescan) */
+	UW_CONTENT_AUTO = 0,
+	UW_CONTENT_INOTIFY,	/* inotify only: no writer is ever named */
+	UW_CONTENT_FANOTIFY,	/* fanotify only: inotify is never asked for
+				 * writes but of a container fanotify cannot
+				 * mark (said as a coverage warning); fails
+				 * when there is no fanotify at all */
+	UW_CONTENT_BOTH,	/* both: writes named where fanotify can */
+};
+
 struct uw_watch_opts {
 	/* Sidecar: watch only this container (id, name or id prefix)... */
 	const char *container;
@@ -635,6 +684,8 @@ struct uw_watch_opts {
 	/* Paths never reported (globs, as uw_diff_opts.excludes). */
 	const char *const *excludes;
 	size_t exclude_count;
+	/* Where content writes are seen from: see enum uw_content_events. */
+	enum uw_content_events content_events;
 	/* Each drift event, after it is journaled.  A non-zero return stops
 	 * the watcher. */
 	int (*on_event)(const struct uw_event *ev, void *arg);

@@ -246,6 +246,9 @@ int
 watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, int fd)
 {
+	/* Writes come from fanotify where it marked the overlay. */
+	uint32_t mask = c->inotify_writes ? WATCH_MASK :
+	    WATCH_MASK & ~(uint32_t)(IN_MODIFY | IN_CLOSE_WRITE);
 	char proc[40];
 	int wd, e;
 
@@ -256,7 +259,7 @@ watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (c->wd_count >= w->max_watches) {
 		/* unless it is one of ours already (a rescan) */
-		wd = inotify_add_watch(w->inotify_fd, proc, WATCH_MASK |
+		wd = inotify_add_watch(w->inotify_fd, proc, mask |
 		    IN_MASK_CREATE);
 		if (wd < 0 && errno == EEXIST)
 			return 0;
@@ -265,7 +268,7 @@ watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
 		limit(w, c, LIMIT_BUDGET);
 		return 0;
 	}
-	wd = inotify_add_watch(w->inotify_fd, proc, WATCH_MASK);
+	wd = inotify_add_watch(w->inotify_fd, proc, mask);
 	if (wd < 0) {
 		e = errno;
 		if (e == ENOSPC) {
@@ -323,6 +326,13 @@ int
 watch_queue(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, unsigned flags, int64_t now)
 {
+	return watch_queue_by(w, c, path, len, flags, now, 0);
+}
+
+int
+watch_queue_by(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, unsigned flags, int64_t now, uint64_t proc)
+{
 	struct pathset_entry *e;
 
 	if (c->pending.count >= MAX_PENDING) {
@@ -339,6 +349,8 @@ watch_queue(struct watcher *w, struct wctr *c, const unsigned char *path,
 		e->first_ns = now;
 	e->last_ns = now;
 	e->flags |= flags;
+	if (proc != 0)
+		e->proc = proc;		/* the last writer named */
 	return 0;
 }
 
@@ -358,6 +370,8 @@ merge_aside(struct watcher *w, struct wctr *c)
 		if (a->last_ns > e->last_ns)
 			e->last_ns = a->last_ns;
 		e->flags |= a->flags;
+		if (a->proc != 0)
+			e->proc = a->proc;
 	}
 	pathset_free(&c->aside);
 	return 0;
@@ -494,7 +508,11 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 					*next_due = due;
 				continue;
 			}
+			w->cur_writer = e->proc;
+			w->cur_flags = e->flags;
 			rc = w->look(w, c, e->key, e->len, e->flags);
+			w->cur_writer = 0;
+			w->cur_flags = 0;
 			if (rc == PROCESS_RETRY && pathset_live(e) &&
 			    ++e->gen < RETRY_TRIES) {
 				/* A dir on its way kept changing: again in

@@ -17,6 +17,10 @@ int watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
 void watch_drop(struct watcher *w, struct wctr *c);
 int watch_queue(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, unsigned flags, int64_t now) UW_WARN_UNUSED;
+/* The same, naming the writer (a fanotify serial; 0: none). */
+int watch_queue_by(struct watcher *w, struct wctr *c,
+    const unsigned char *path, size_t len, unsigned flags, int64_t now,
+    uint64_t proc) UW_WARN_UNUSED;
 int watch_read(struct watcher *w, int64_t now) UW_WARN_UNUSED;
 int watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
     UW_WARN_UNUSED;

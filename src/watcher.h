@@ -65,6 +65,31 @@ struct alerter;
 /* Path set flags: */
 #define PENT_SCAN_DIR 0x1	/* pending: look for whiteouts in this dir */
 #define PENT_UNJOURNALED 0x2	/* reported: printed, not yet journaled */
+#define PENT_EXEC 0x4		/* pending: opened for exec (fanotify) */
+
+/* ---- fanotify (fanotify.c) ---- */
+
+#define FAN_PROCS 1024		/* writers remembered for queued paths */
+#define FAN_MNTS 16		/* mounts of overlays seen in events */
+
+/* A writer, as fan_read read it from /proc. */
+struct fan_proc {
+	uint64_t serial;	/* 0: free */
+	struct uw_process p;	/* pointing into the buffers below */
+	char comm[32];
+	char exe[512];
+	char cmdline[UW_CMDLINE_MAX + 1];
+	char ctr[128];
+};
+
+/* A mount of a container's overlay, in some writer's namespace. */
+struct fan_mnt {
+	uint64_t id;		/* mount id; 0: free */
+	struct wctr *c;
+	char *root;		/* the path of the overlay it shows */
+	char *mount_point;	/* where, in that namespace */
+	int64_t until_ns;	/* trusted until then */
+};
 
 /* ---- watched containers ---- */
 
@@ -90,6 +115,10 @@ struct wctr {
 	char degraded[256];	/* why it could not be scanned; "" if fine */
 	char incomplete[256];	/* its baseline is incomplete: why */
 	int paused, killed;	/* by us */
+	int fan_marked;		/* its overlay has our fanotify mark */
+	int inotify_writes;	/* its watches ask for writes */
+	uint64_t ov_dev;	/* the overlay's st_dev */
+	uint64_t ov_mnt_id;	/* our mount of it (its mount_point) */
 	int needs_rescan;
 	int alive;
 	int64_t next_rescan_ns;
@@ -137,6 +166,24 @@ struct watcher {
 	struct buf moved_from;
 	struct wctr *moved_ctr;
 	uint32_t moved_cookie;
+	/* fanotify: content writes and their writers (fanotify.c) */
+	int fan_fd;		/* -1: none */
+	int fan_pidfds;		/* events carry pidfds (FAN_REPORT_PIDFD) */
+	int inotify_writes;	/* inotify is asked for writes (not only
+				 * where fanotify cannot mark) */
+	struct fan_proc *fan_procs;	/* FAN_PROCS of them, a ring */
+	uint64_t fan_next_serial;
+	uint64_t fan_batch, fan_last_batch, fan_last_serial;
+	int fan_last_pid;
+	struct fan_mnt fan_mnts[FAN_MNTS];
+	size_t fan_mnt_next;
+	struct buf fan_path;
+	uint64_t fan_events, fan_unmapped;
+	/* The writer of the path being looked at (its serial, which
+	 * fan_process reads; watch_drain sets it); 0 when none was named. */
+	uint64_t cur_writer;
+	unsigned cur_flags;	/* its PENT_* flags */
+	uint64_t exec_events;
 	struct uw_policy_set *policies;
 	struct alerter *alerter;
 	/* The journal cannot write (a full disk): events still go out,

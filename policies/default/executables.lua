@@ -1,4 +1,6 @@
--- New or changed programs: the classic dropped binary, or a tampered one.
+-- New or changed programs: the classic dropped binary, or a tampered one;
+-- and the moment one of them runs (op "exec": a file that is drift was
+-- opened for exec, seen through fanotify), which is critical.
 local uw = require("upperwatch")
 
 local program_dirs = {
@@ -17,9 +19,17 @@ end
 
 return {
 	name = "executables",
-	description = "A new or changed executable file is high.",
-	match = { ops = { "added", "modified", "metadata", "replaced" } },
+	description = "A new or changed executable file is high; running "
+		.. "one is critical.",
+	match = { ops = { "added", "modified", "metadata", "replaced", "exec" } },
 	evaluate = function(ev)
+		if ev.op == "exec" then
+			local by = ev.process and ev.process.comm
+			return uw.verdict("critical", "alert",
+				"a file that is drift was run"
+				.. (by and (" by " .. by) or ""),
+				{ tags = { "execution", "drift" } })
+		end
 		local cur = ev.current
 		if ev.type ~= "file" or not cur or not uw.executable(cur.mode) then
 			return nil

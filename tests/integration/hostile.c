@@ -29,6 +29,10 @@
  *   hostile fill-disk FILE
  *       write FILE until the filesystem says ENOSPC, down to the last
  *       byte it takes; prints "filled N bytes".
+ *   hostile mmap-write FILE TEXT
+ *       open an existing FILE read-write, map its first page shared and
+ *       copy TEXT over its start (no write(2): the change reaches the
+ *       file through the page cache); msync, then close.
  *
  * Exit status: 0 done, 1 the attack failed, 2 usage.
  */
@@ -58,6 +62,7 @@ usage(void)
 	    "exchange-loop A B SECONDS | swap-file-fifo FILE FIFO SECONDS "
 	    "[WORKERS] | "
 	    "fifo-writer FIFO MARKER | deep-mkdir DIR N [PAYLOAD] | "
+	    "mmap-write FILE TEXT | "
 	    "fill-disk FILE\n");
 	return 2;
 }
@@ -301,6 +306,39 @@ cmd_fill_disk(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_mmap_write(int argc, char **argv)
+{
+	size_t len;
+	struct stat st;
+	char *map;
+	int fd;
+
+	if (argc != 4)
+		return usage();
+	len = strlen(argv[3]);
+	fd = open(argv[2], O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		perror(argv[2]);
+		return 1;
+	}
+	if ((size_t)st.st_size < len) {
+		fprintf(stderr, "hostile: %s is shorter than the text\n",
+		    argv[2]);
+		return 1;
+	}
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		perror("hostile: mmap");
+		return 1;
+	}
+	memcpy(map, argv[3], len);
+	msync(map, len, MS_SYNC);
+	munmap(map, len);
+	close(fd);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -319,5 +357,7 @@ main(int argc, char **argv)
 		return cmd_deep_mkdir(argc, argv);
 	if (strcmp(argv[1], "fill-disk") == 0)
 		return cmd_fill_disk(argc, argv);
+	if (strcmp(argv[1], "mmap-write") == 0)
+		return cmd_mmap_write(argc, argv);
 	return usage();
 }
