@@ -5,7 +5,7 @@
 -- never run.
 
 ---@alias upperwatch.severity "info"|"low"|"medium"|"high"|"critical"
----@alias upperwatch.action "log"|"alert"|"pause"|"kill"
+---@alias upperwatch.action "log"|"alert"|"deny"|"pause"|"kill" "deny" refuses an exec under watch --prevent; otherwise it is an alert
 ---@alias upperwatch.op "added"|"modified"|"metadata"|"deleted"|"replaced"|"error"
 ---@alias upperwatch.type "file"|"dir"|"symlink"|"fifo"|"socket"|"chardev"|"blockdev"|"unknown"
 

@@ -181,7 +181,7 @@ run_replay(struct cli_ctx *ctx, int argc, char **argv)
 			max = uw_action_from_name(optarg);
 			if (max < 0) {
 				cli_error("policy replay: --max-action takes "
-				    "log, alert, pause or kill");
+				    "log, alert, deny, pause or kill");
 				return CLI_ERROR;
 			}
 			break;

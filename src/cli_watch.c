@@ -268,7 +268,7 @@ watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 		act = uw_action_from_name(optarg);
 		if (act < 0)
 			return cli_usage_error(cmd, "--max-action takes log, "
-			    "alert, pause or kill, not '%s'", optarg);
+			    "alert, deny, pause or kill, not '%s'", optarg);
 		opts->policy.max_action = (enum uw_action)act;
 		break;
 	case 'D':
@@ -499,8 +499,8 @@ const struct cli_cmd cli_cmd_watch = {
 	    "default set\n"
 	    "  --no-policy      report drift without verdicts\n"
 	    "  --max-action A   cap every verdict's action: log, alert, "
-	    "pause, kill\n"
-	    "                   (default kill)\n"
+	    "deny, pause,\n"
+	    "                   kill (default kill)\n"
 	    "  --dry-run        the same as --max-action log\n"
 	    "  --alert-url URL  POST each alert (verdict alert or above) in "
 	    "Falco's\n"

@@ -87,42 +87,59 @@ read_proc(const char *path, char *buf, size_t size)
 	return n;
 }
 
-/* The container whose cgroup `pid` is in: its v2 dir (or v1 freezer dir)
- * ends with the process's cgroup path. */
-static const char *
-cgroup_container(const struct watcher *w, int pid)
+int
+fan_cgroup_of(int pid, char *v2, size_t v2_size, char *v1, size_t v1_size)
 {
 	char path[64], text[2048], *line, *save, *cg;
-	size_t i, n, l;
 
+	v2[0] = v1[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
 	if (read_proc(path, text, sizeof(text)) < 0)
-		return NULL;
+		return -1;
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		/* ID:controllers:path; "0::path" on v2, "N:freezer:path" */
 		cg = strchr(line, ':');
 		if (cg == NULL)
 			continue;
-		if (strncmp(cg, "::", 2) != 0 && strncmp(cg, ":freezer:", 9))
-			continue;
-		cg = strchr(cg + 1, ':') + 1;
-		n = strlen(cg);
-		if (n <= 1)
-			continue;	/* "/": the root, no container */
-		for (i = 0; i < w->ctr_count; i++) {
-			const struct uw_container *c = w->ctrs[i]->info;
-			const char *dirs[2] = { c->cgroup_v2,
-			    c->cgroup_v1_freezer };
-			size_t k;
-
-			for (k = 0; k < 2; k++) {
-				l = strlen(dirs[k]);
-				if (l >= n && strcmp(dirs[k] + l - n, cg) == 0)
-					return c->id;
-			}
-		}
+		if (strncmp(cg, "::", 2) == 0)
+			snprintf(v2, v2_size, "%s", cg + 2);
+		else if (strncmp(cg, ":freezer:", 9) == 0)
+			snprintf(v1, v1_size, "%s", cg + 9);
 	}
+	return 0;
+}
+
+/* Does the absolute cgroup dir `dir` end with the process's `cg` (a
+ * path from "/": so whole names match)?  "/": the root, no container. */
+static int
+cgroup_ends(const char *dir, const char *cg)
+{
+	size_t l = strlen(dir), n = strlen(cg);
+
+	return n > 1 && cg[0] == '/' && l >= n &&
+	    strcmp(dir + l - n, cg) == 0;
+}
+
+int
+fan_cgroup_in(const char *v2, const char *v1, const struct uw_container *c)
+{
+	return cgroup_ends(c->cgroup_v2, v2) ||
+	    cgroup_ends(c->cgroup_v1_freezer, v1);
+}
+
+/* The container whose cgroup `pid` is in. */
+static const char *
+cgroup_container(const struct watcher *w, int pid)
+{
+	char v2[1024], v1[1024];
+	size_t i;
+
+	if (fan_cgroup_of(pid, v2, sizeof(v2), v1, sizeof(v1)) < 0)
+		return NULL;
+	for (i = 0; i < w->ctr_count; i++)
+		if (fan_cgroup_in(v2, v1, w->ctrs[i]->info))
+			return w->ctrs[i]->info->id;
 	return NULL;
 }
 
@@ -150,6 +167,7 @@ pidfd_alive(int pidfd)
 
 static int map_path(struct watcher *w, struct wctr *c, int fd, int pid,
     struct buf *out);
+static const char *below(const char *p, const char *prefix);
 
 /* Is the exe of `pid` a file of `c` that is drift (reported or waiting to
  * be): 1, 0, or -1 when it is not a file of the container. */
@@ -177,31 +195,18 @@ exe_drift(struct watcher *w, struct wctr *c, int pid)
 	return rc;
 }
 
-/*
- * A record of process `pid` (with its pidfd, or -1) in the ring: its
- * serial.  The same pid read moments ago in this batch is not read again.
- */
-static uint64_t
-writer(struct watcher *w, struct wctr *c, int pid, int pidfd)
+void
+fan_proc_read(struct fan_proc *r, int pid, int pidfd, int pidfds)
 {
-	struct fan_proc *r;
 	char path[64];
 	ssize_t n, i;
 
-	if (w->fan_last_serial != 0 && w->fan_last_pid == pid &&
-	    w->fan_batch == w->fan_last_batch)
-		return w->fan_last_serial;
-	r = &w->fan_procs[w->fan_next_serial % FAN_PROCS];
-	memset(r, 0, sizeof(*r));
-	r->serial = w->fan_next_serial++;
 	r->p.pid = pid;
 	r->p.uid = -1;
 	r->p.exe_drift = -1;
-	w->fan_last_pid = pid;
-	w->fan_last_serial = r->serial;
-	w->fan_last_batch = w->fan_batch;
-	if (w->fan_pidfds && pidfd < 0)
-		return r->serial;	/* gone before the event was read */
+	r->p.comm = r->p.exe = r->p.cmdline = r->p.container_id = NULL;
+	if (pidfds && pidfd < 0)
+		return;		/* gone before the event was read */
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 	n = read_proc(path, r->comm, sizeof(r->comm));
 	if (n > 0) {
@@ -227,6 +232,34 @@ writer(struct watcher *w, struct wctr *c, int pid, int pidfd)
 		r->p.cmdline = r->cmdline;
 	}
 	r->p.uid = proc_uid(pid);
+	if (pidfd >= 0 && !pidfd_alive(pidfd)) {
+		/* gone while read: what was read may be another's */
+		r->p.comm = r->p.exe = r->p.cmdline = NULL;
+		r->p.uid = -1;
+	}
+}
+
+/*
+ * A record of process `pid` (with its pidfd, or -1) in the ring: its
+ * serial.  The same pid read moments ago in this batch is not read again.
+ */
+static uint64_t
+writer(struct watcher *w, struct wctr *c, int pid, int pidfd)
+{
+	struct fan_proc *r;
+
+	if (w->fan_last_serial != 0 && w->fan_last_pid == pid &&
+	    w->fan_batch == w->fan_last_batch)
+		return w->fan_last_serial;
+	r = &w->fan_procs[w->fan_next_serial % FAN_PROCS];
+	memset(r, 0, sizeof(*r));
+	r->serial = w->fan_next_serial++;
+	w->fan_last_pid = pid;
+	w->fan_last_serial = r->serial;
+	w->fan_last_batch = w->fan_batch;
+	fan_proc_read(r, pid, pidfd, w->fan_pidfds);
+	if (r->p.comm == NULL && r->p.exe == NULL)
+		return r->serial;	/* gone: the pid alone */
 	r->p.container_id = cgroup_container(w, pid);
 	if (r->p.container_id != NULL) {
 		snprintf(r->ctr, sizeof(r->ctr), "%s", r->p.container_id);
@@ -234,10 +267,7 @@ writer(struct watcher *w, struct wctr *c, int pid, int pidfd)
 	}
 	r->p.exe_drift = exe_drift(w, c, pid);
 	if (pidfd >= 0 && !pidfd_alive(pidfd)) {
-		/* gone while read: what was read may be another's */
-		r->p.comm = r->p.exe = r->p.cmdline = NULL;
 		r->p.container_id = NULL;
-		r->p.uid = -1;
 		r->p.exe_drift = -1;
 	}
 	return r->serial;
@@ -256,9 +286,9 @@ fan_process(const struct watcher *w, uint64_t serial)
 
 /* ---- the path ---- */
 
-/* Find mount `mnt_id` in /proc/PID/mountinfo and cache it for `c`. */
+/* Find mount `mnt_id` in /proc/PID/mountinfo and cache it for `owner`. */
 static struct fan_mnt *
-mount_in(struct watcher *w, struct wctr *c, uint64_t mnt_id, int pid)
+mount_in(struct fan_mnts *mc, const void *owner, uint64_t mnt_id, int pid)
 {
 	struct mountinfo_table t;
 	struct fan_mnt *m = NULL;
@@ -274,13 +304,13 @@ mount_in(struct watcher *w, struct wctr *c, uint64_t mnt_id, int pid)
 	for (i = 0; i < t.count; i++) {
 		if ((uint64_t)t.v[i].mount_id != mnt_id)
 			continue;
-		m = &w->fan_mnts[w->fan_mnt_next++ % FAN_MNTS];
+		m = &mc->v[mc->next++ % FAN_MNTS];
 		free(m->root);
 		free(m->mount_point);
 		m->root = strdup(t.v[i].root);
 		m->mount_point = strdup(t.v[i].mount_point);
 		m->id = mnt_id;
-		m->c = c;
+		m->owner = owner;
 		m->until_ns = now_mono_ns() + FAN_MNT_TTL_NS;
 		if (m->root == NULL || m->mount_point == NULL) {
 			m->id = 0;
@@ -293,25 +323,38 @@ mount_in(struct watcher *w, struct wctr *c, uint64_t mnt_id, int pid)
 }
 
 /*
- * The mount `mnt_id` of the overlay of `c`: its root (a path of the
- * overlay) and mount point, as the writer `pid` sees it, or the
- * container's init when the writer is gone (a shell that wrote and
- * exited): the container's own mounts are in its namespace too.
+ * The mount `mnt_id` of an overlay: its root (a path of the overlay) and
+ * mount point, as the process `pid` sees it, or the container's init
+ * `init_pid` when it is gone (a shell that wrote and exited): the
+ * container's own mounts are in its namespace too.
  */
 static struct fan_mnt *
-mount_of(struct watcher *w, struct wctr *c, uint64_t mnt_id, int pid)
+mount_of(struct fan_mnts *mc, const void *owner, uint64_t mnt_id, int pid,
+    int init_pid)
 {
 	struct fan_mnt *m;
 	int64_t now = now_mono_ns();
 	size_t i;
 
 	for (i = 0; i < FAN_MNTS; i++) {
-		m = &w->fan_mnts[i];
-		if (m->id == mnt_id && m->c == c && m->until_ns > now)
+		m = &mc->v[i];
+		if (m->id == mnt_id && m->owner == owner && m->until_ns > now)
 			return m;
 	}
-	m = mount_in(w, c, mnt_id, pid);
-	return m != NULL ? m : mount_in(w, c, mnt_id, c->info->pid);
+	m = mount_in(mc, owner, mnt_id, pid);
+	return m != NULL ? m : mount_in(mc, owner, mnt_id, init_pid);
+}
+
+void
+fan_mnts_free(struct fan_mnts *mc)
+{
+	size_t i;
+
+	for (i = 0; i < FAN_MNTS; i++) {
+		free(mc->v[i].root);
+		free(mc->v[i].mount_point);
+	}
+	memset(mc, 0, sizeof(*mc));
 }
 
 /* `p` (len n) below `prefix`: the rest ("" or "/..."), or NULL. */
@@ -327,13 +370,9 @@ below(const char *p, const char *prefix)
 	return p + n;
 }
 
-/*
- * The path of the file `fd` (on the overlay of `c`) in the overlay: "/a/b"
- * as the watcher's queue holds container paths.  0, or -1 when it cannot
- * be told (its container is then rescanned).
- */
-static int
-map_path(struct watcher *w, struct wctr *c, int fd, int pid, struct buf *out)
+int
+fan_path_of(const struct fan_target *t, int fd, int pid, struct fan_mnts *mc,
+    struct buf *out)
 {
 	char link[64], p[PATH_MAX + 1];
 	const char *rest;
@@ -350,13 +389,13 @@ map_path(struct watcher *w, struct wctr *c, int fd, int pid, struct buf *out)
 	    !(stx.stx_mask & STATX_MNT_ID))
 		return -1;
 	buf_reset(out);
-	if (stx.stx_mnt_id == c->ov_mnt_id) {
-		rest = below(p, c->info->mount_point);
+	if (stx.stx_mnt_id == t->mnt_id) {
+		rest = below(p, t->mount_point);
 		if (rest == NULL)
 			return -1;
 		return buf_add(out, rest, strlen(rest));
 	}
-	m = mount_of(w, c, stx.stx_mnt_id, pid);
+	m = mount_of(mc, t->owner, stx.stx_mnt_id, pid, t->init_pid);
 	if (m == NULL)
 		return -1;
 	rest = below(p, m->mount_point);
@@ -366,6 +405,19 @@ map_path(struct watcher *w, struct wctr *c, int fd, int pid, struct buf *out)
 	    strlen(m->root)) < 0)
 		return -1;
 	return buf_add(out, rest, strlen(rest));
+}
+
+/* The path in the overlay of `c` of the file `fd`, "/a/b" as the queue
+ * holds container paths: 0, or -1 when it cannot be told. */
+static int
+map_path(struct watcher *w, struct wctr *c, int fd, int pid, struct buf *out)
+{
+	struct fan_target t = {
+		.owner = c, .mount_point = c->info->mount_point,
+		.mnt_id = c->ov_mnt_id, .init_pid = c->info->pid
+	};
+
+	return fan_path_of(&t, fd, pid, &w->fan_mnts, out);
 }
 
 /* ---- the group and its marks ---- */
@@ -433,18 +485,12 @@ fan_open(struct watcher *w)
 void
 fan_close(struct watcher *w)
 {
-	size_t i;
-
 	if (w->fan_fd >= 0)
 		close(w->fan_fd);
 	w->fan_fd = -1;
 	free(w->fan_procs);
 	w->fan_procs = NULL;
-	for (i = 0; i < FAN_MNTS; i++) {
-		free(w->fan_mnts[i].root);
-		free(w->fan_mnts[i].mount_point);
-	}
-	memset(w->fan_mnts, 0, sizeof(w->fan_mnts));
+	fan_mnts_free(&w->fan_mnts);
 	buf_free(&w->fan_path);
 }
 

@@ -28,4 +28,37 @@ int fan_read(struct watcher *w, int64_t now) UW_WARN_UNUSED;
 const struct uw_process *fan_process(const struct watcher *w,
     uint64_t serial);
 
+/* An overlay whose events are read: its mount point and mount id in our
+ * namespace, and its container's init (whose mountinfo shows the
+ * container's mounts of it). */
+struct fan_target {
+	const void *owner;	/* the key of its fan_mnts entries */
+	const char *mount_point;
+	uint64_t mnt_id;
+	int init_pid;
+};
+
+/*
+ * The path in the overlay of the file `fd` of a fanotify event of process
+ * `pid` on `t`, "/a/b", into out: 0, or -1 when it cannot be told (the
+ * process and the init gone, a mount not found).  `mc` caches the mounts
+ * met.  Safe in any thread with its own `mc` and `out`.
+ */
+int fan_path_of(const struct fan_target *t, int fd, int pid,
+    struct fan_mnts *mc, struct buf *out);
+void fan_mnts_free(struct fan_mnts *mc);
+
+/* Process `pid` as /proc shows it now into r (its strings point into
+ * r); with a pidfd (>= 0) kept only if it still names the process after;
+ * `pidfds`: the group reports pidfds, so none (< 0) means it is gone.
+ * container_id and exe_drift are left unknown.  Thread-safe. */
+void fan_proc_read(struct fan_proc *r, int pid, int pidfd, int pidfds);
+
+/* The cgroup paths of `pid` (v2, v1 freezer; "" if none): 0 or -1. */
+int fan_cgroup_of(int pid, char *v2, size_t v2_size, char *v1,
+    size_t v1_size);
+/* Is a process of cgroups v2 / v1 (fan_cgroup_of) in container `c`? */
+int fan_cgroup_in(const char *v2, const char *v1,
+    const struct uw_container *c);
+
 #endif /* UW_FANOTIFY_H */

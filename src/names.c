@@ -20,7 +20,7 @@ static const char *const severity_names[] = {
 	"info", "low", "medium", "high", "critical"
 };
 static const char *const action_names[] = {
-	"log", "alert", "pause", "kill"
+	"log", "alert", "deny", "pause", "kill"
 };
 
 #define NAMES_COUNT(names) (sizeof(names) / sizeof((names)[0]))

@@ -263,8 +263,8 @@ m_verdict(lua_State *L)
 		return luaL_error(L, "unknown severity '%s' (info, low, "
 		    "medium, high, critical)", sev);
 	if (action_from_name(act) < 0)
-		return luaL_error(L, "unknown action '%s' (log, alert, pause, "
-		    "kill)", act);
+		return luaL_error(L, "unknown action '%s' (log, alert, deny, "
+		    "pause, kill)", act);
 	lua_createtable(L, 0, 4);
 	lua_pushvalue(L, 1);
 	lua_setfield(L, -2, "severity");

@@ -501,6 +501,9 @@ enum uw_severity {
 enum uw_action {
 	UW_ACT_LOG = 0,
 	UW_ACT_ALERT,
+	/* An exec (op "exec") is refused, with watch --prevent; for any
+	 * other event, or without --prevent, it is an alert. */
+	UW_ACT_DENY,
 	UW_ACT_PAUSE,
 	UW_ACT_KILL,
 };

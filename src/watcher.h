@@ -85,10 +85,16 @@ struct fan_proc {
 /* A mount of a container's overlay, in some writer's namespace. */
 struct fan_mnt {
 	uint64_t id;		/* mount id; 0: free */
-	struct wctr *c;
+	const void *owner;	/* whose overlay (a wctr, say) */
 	char *root;		/* the path of the overlay it shows */
 	char *mount_point;	/* where, in that namespace */
 	int64_t until_ns;	/* trusted until then */
+};
+
+/* A cache of them, FAN_MNTS, reused in turn. */
+struct fan_mnts {
+	struct fan_mnt v[FAN_MNTS];
+	size_t next;
 };
 
 /* ---- watched containers ---- */
@@ -175,8 +181,7 @@ struct watcher {
 	uint64_t fan_next_serial;
 	uint64_t fan_batch, fan_last_batch, fan_last_serial;
 	int fan_last_pid;
-	struct fan_mnt fan_mnts[FAN_MNTS];
-	size_t fan_mnt_next;
+	struct fan_mnts fan_mnts;
 	struct buf fan_path;
 	uint64_t fan_events, fan_unmapped;
 	/* The writer of the path being looked at (its serial, which

@@ -80,6 +80,9 @@ return {
 	name = "writer-is-drift",
 	description = "a file written by a binary that is itself drift",
 	evaluate = function(ev)
+		if ev.op == "exec" then
+			return uw.verdict("critical", "alert", "drift ran")
+		end
 		if ev.process and ev.process.exe_drift then
 			return uw.verdict("critical", "alert",
 				"written by drift " .. (ev.process.exe or "?"))
