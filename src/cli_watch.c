@@ -312,6 +312,15 @@ watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 			    optarg);
 		opts->content_events = (enum uw_content_events)i;
 		break;
+	case 'V':
+		opts->prevent = 1;
+		break;
+	case 'T':
+		if (parse_uint(optarg, 10000, &opts->prevent_deadline_ms) < 0 ||
+		    opts->prevent_deadline_ms == 0)
+			return cli_usage_error(cmd, "--prevent-deadline-ms takes "
+			    "1 to 10000, not '%s'", optarg);
+		break;
 	default:
 		return cli_usage_error(cmd, "bad option");
 	}
@@ -343,6 +352,8 @@ watch_parse(struct cli_ctx *ctx, int argc, char **argv, struct watch_args *a)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "max-watches-per-container", required_argument, NULL, 'M' },
 		{ "content-events", required_argument, NULL, 'C' },
+		{ "prevent", no_argument, NULL, 'V' },
+		{ "prevent-deadline-ms", required_argument, NULL, 'T' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -539,6 +550,22 @@ const struct cli_cmd cli_cmd_watch = {
 	    "                   fanotify: fanotify only (fails without it)\n"
 	    "                   both: both, the writer named where fanotify "
 	    "marks\n"
+	    "  --prevent        hold each exec of a container's file that is "
+	    "drift until\n"
+	    "                   the policies judged it (op \"exec\"), and "
+	    "refuse it (EPERM)\n"
+	    "                   when a verdict's action is deny or above; "
+	    "image files run\n"
+	    "                   at once, without Lua.  Fails open: on any "
+	    "error, past the\n"
+	    "                   deadline, and when the daemon stops or dies "
+	    "(the kernel\n"
+	    "                   then allows every held exec); each is counted "
+	    "in status.\n"
+	    "                   Needs CAP_SYS_ADMIN, Linux 5.0+, and "
+	    "policies\n"
+	    "  --prevent-deadline-ms N  allow an exec whose judgement took "
+	    "longer (50)\n"
 	    "  -q, --quiet      only warnings on stderr (every loss of "
 	    "coverage is one)\n"
 	    "  --db PATH        the database\n"

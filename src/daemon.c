@@ -42,6 +42,7 @@
 #include "notice.h"
 #include "overlay.h"
 #include "policy.h"
+#include "prevent.h"
 #include "respond.h"
 #include "scan.h"
 #include "status.h"
@@ -212,6 +213,7 @@ report_exec(struct watcher *w, struct wctr *c, const struct uw_event *ev)
 		return 0;	/* not drift content: an image file runs */
 	out = *ev;
 	out.op = UW_OP_EXEC;
+	out.prevented = (w->cur_flags & PENT_DENIED) != 0;
 	out.container = c->info;
 	out.process = fan_process(w, w->cur_writer);
 	out.time_ns = now_real_ns();
@@ -447,7 +449,9 @@ daemon_init(struct watcher *w)
 	w->started_ns = now_real_ns();
 	w->status_ns = now_mono_ns();
 	rc = watch_open(w);
-	return rc < 0 ? rc : fan_open(w);
+	if (rc == 0)
+		rc = fan_open(w);
+	return rc < 0 ? rc : prevent_start(w);
 }
 
 /*
@@ -520,8 +524,10 @@ chores(struct watcher *w)
 	}
 	if (w->opts->policy.reload != NULL && *w->opts->policy.reload) {
 		*w->opts->policy.reload = 0;
-		if (w->opts->policy.path_count > 0)
+		if (w->opts->policy.path_count > 0) {
+			prevent_reload(w);
 			return load_policies(w, 1);
+		}
 	}
 	return 0;
 }
@@ -578,7 +584,7 @@ due_work(struct watcher *w, int64_t *next_due)
 static int
 daemon_turn(struct watcher *w)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	int64_t next_due, now;
 	int rc, n, timeout;
 
@@ -596,7 +602,9 @@ daemon_turn(struct watcher *w)
 	pfd[1].events = POLLPRI;
 	pfd[2].fd = w->fan_fd;
 	pfd[2].events = POLLIN;
-	pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
+	pfd[3].fd = prevent_fd(w);
+	pfd[3].events = POLLIN;
+	pfd[0].revents = pfd[1].revents = pfd[2].revents = pfd[3].revents = 0;
 	if (timeout > 0 && idle(w) != 0)
 		return 1;
 	if (timeout > 0 && !w->in_txn && !w->journal_down &&
@@ -605,7 +613,7 @@ daemon_turn(struct watcher *w)
 			return journal_fail(w, -EIO);
 		return 0;	/* time has passed: look again */
 	}
-	n = poll(pfd, 3, timeout);	/* fds < 0 are left out */
+	n = poll(pfd, 4, timeout);	/* fds < 0 are left out */
 	if (n < 0)
 		return errno == EINTR ? 0 : seterr(w->err, -errno,
 		    "poll: %s", strerror(errno));
@@ -614,6 +622,8 @@ daemon_turn(struct watcher *w)
 		rc = watch_read(w, now);
 	if (rc == 0 && (pfd[2].revents & POLLIN))
 		rc = fan_read(w, now);
+	if (rc == 0 && (pfd[3].revents & POLLIN))
+		rc = prevent_read(w, now);
 	if (rc == 0 && ((pfd[1].revents & (POLLPRI | POLLERR)) ||
 	    (w->resync_ns != 0 && now_mono_ns() >= w->resync_ns))) {
 		rc = journal_commit(w);
@@ -665,6 +675,7 @@ daemon_cleanup(struct watcher *w)
 	buf_free(&w->moved_from);
 	if (w->mounts.fd >= 0)
 		close(w->mounts.fd);
+	prevent_stop(w);	/* the kernel allows what it held */
 	watch_close(w);
 	fan_close(w);
 	policy_free(w->policies);

@@ -200,6 +200,8 @@ event_write_json(FILE *out, const struct uw_event *ev)
 		    ev->redirect_len);
 	if (ev->metacopy)
 		jsonw_bool(out, &first, "metacopy", 1);
+	if (ev->op == UW_OP_EXEC)
+		jsonw_bool(out, &first, "prevented", ev->prevented);
 	if (ev->error != NULL)
 		jsonw_str(out, &first, "error", ev->error);
 	if (ev->container != NULL) {

@@ -273,6 +273,25 @@ writer(struct watcher *w, struct wctr *c, int pid, int pidfd)
 	return r->serial;
 }
 
+uint64_t
+fan_process_keep(struct watcher *w, const struct fan_proc *src)
+{
+	struct fan_proc *r;
+
+	if (w->fan_procs == NULL)
+		return 0;
+	r = &w->fan_procs[w->fan_next_serial % FAN_PROCS];
+	*r = *src;
+	r->serial = w->fan_next_serial++;
+	/* its strings, into its own buffers */
+	r->p.comm = src->p.comm != NULL ? r->comm : NULL;
+	r->p.exe = src->p.exe != NULL ? r->exe : NULL;
+	r->p.cmdline = src->p.cmdline != NULL ? r->cmdline : NULL;
+	r->p.container_id = src->p.container_id != NULL ? r->ctr : NULL;
+	w->fan_last_serial = 0;
+	return r->serial;
+}
+
 const struct uw_process *
 fan_process(const struct watcher *w, uint64_t serial)
 {

@@ -23,6 +23,10 @@ int fan_mark(struct watcher *w, struct wctr *c);
  * a look, with its writer.  Fails only when out of memory. */
 int fan_read(struct watcher *w, int64_t now) UW_WARN_UNUSED;
 
+/* Keep a process read elsewhere (fan_proc_read) in the ring: its serial
+ * (0 when there is no ring: fanotify is off). */
+uint64_t fan_process_keep(struct watcher *w, const struct fan_proc *src);
+
 /* The writer a queued path was given (its serial), or NULL when none was
  * or its record has since been reused. */
 const struct uw_process *fan_process(const struct watcher *w,

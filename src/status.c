@@ -22,6 +22,7 @@
 #include "jsonw.h"
 #include "notice.h"
 #include "policy.h"
+#include "prevent.h"
 #include "status.h"
 #include "util.h"
 #include "watch.h"
@@ -183,6 +184,19 @@ status_json(struct watcher *w, const struct totals *t, int final)
 	jsonw_bool(f, &first, "fanotify", w->fan_fd >= 0);
 	jsonw_uint(f, &first, "fanotify_events", w->fan_events);
 	jsonw_uint(f, &first, "fanotify_unmapped", w->fan_unmapped);
+	if (w->prevent != NULL) {
+		struct prevent_counts pc;
+		int inner = 1;
+
+		prevent_get_counts(w, &pc);
+		jsonw_key(f, &first, "prevent");
+		fputc('{', f);
+		jsonw_uint(f, &inner, "fast", pc.fast);
+		jsonw_uint(f, &inner, "judged", pc.judged);
+		jsonw_uint(f, &inner, "denied", pc.denied);
+		jsonw_uint(f, &inner, "fail_open", pc.fail_open);
+		fputc('}', f);
+	}
 	jsonw_uint(f, &first, "watches", t->watches);
 	jsonw_int(f, &first, "watch_limit",
 	    watch_system_limit());
@@ -261,6 +275,20 @@ status_metrics(struct watcher *w, const struct totals *t)
 	METRIC("fanotify_unmapped_total", "counter",
 	    "fanotify events whose path could not be told (the container "
 	    "was rescanned).", w->fan_unmapped);
+	if (w->prevent != NULL) {
+		struct prevent_counts pc;
+
+		prevent_get_counts(w, &pc);
+		METRIC("prevent_fast_total", "counter",
+		    "Execs allowed at once: image files, not drift.", pc.fast);
+		METRIC("prevent_judged_total", "counter",
+		    "Execs of drift judged by the policies.", pc.judged);
+		METRIC("prevent_denied_total", "counter",
+		    "Execs refused.", pc.denied);
+		METRIC("prevent_fail_open_total", "counter",
+		    "Execs allowed because of an error or the deadline.",
+		    pc.fail_open);
+	}
 	METRIC("containers_watched", "gauge", "Containers watched.",
 	    w->ctr_count);
 	METRIC("containers_degraded", "gauge",

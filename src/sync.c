@@ -17,6 +17,7 @@
 #include "notice.h"
 #include "overlay.h"
 #include "pathset.h"
+#include "prevent.h"
 #include "scan.h"
 #include "store.h"
 #include "sync.h"
@@ -173,6 +174,9 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	w->ctrs = v;
 	w->ctrs[w->ctr_count++] = c;
 	start_content(w, c);
+	rc = prevent_add(w, c);
+	if (rc < 0)
+		return rc;	/* out of memory: the watcher stops */
 	notice_info(w, "watching container %s (%s, %s) upper %s",
 	    notice_escs(w, c->info->id), notice_escs(w, c->info->name),
 	    c->info->runtime, notice_escs(w, c->info->upper));
@@ -194,6 +198,7 @@ stop_container(struct watcher *w, size_t i)
 	if (w->ctx_ctr == c)
 		w->ctx_valid = 0;
 	watch_drop(w, c);
+	prevent_drop(w, c);
 	sync_ctr_free(c);
 	w->ctrs[i] = w->ctrs[--w->ctr_count];
 }

@@ -337,6 +337,9 @@ struct uw_event {
 	/* Who wrote it, when a fanotify event named the writer; NULL when
 	 * none did (inotify never names one; a rescan neither). */
 	const struct uw_process *process;
+	/* Op UW_OP_EXEC: the exec was refused (watch --prevent, a deny
+	 * verdict); 0 when it ran. */
+	int prevented;
 };
 
 /*
@@ -689,6 +692,14 @@ struct uw_watch_opts {
 	size_t exclude_count;
 	/* Where content writes are seen from: see enum uw_content_events. */
 	enum uw_content_events content_events;
+	/* Hold each exec of a container's file that is drift until the
+	 * policies judged it (as an op "exec" event), and refuse it when
+	 * the verdict's action is deny or above.  Fails open: on any error,
+	 * past prevent_deadline_ms (0: 50), when the watcher stops or dies.
+	 * Needs fanotify permission events (CAP_SYS_ADMIN, Linux 5.0+) and
+	 * policies; without them uw_watch fails. */
+	int prevent;
+	unsigned prevent_deadline_ms;
 	/* Each drift event, after it is journaled.  A non-zero return stops
 	 * the watcher. */
 	int (*on_event)(const struct uw_event *ev, void *arg);

@@ -151,19 +151,25 @@ walk_readlink(int dirfd, const char *name, struct buf *out)
 int
 walk_exists_beneath(int root_fd, const char *path)
 {
+	return walk_stat_beneath(root_fd, path, NULL);
+}
+
+int
+walk_stat_beneath(int root_fd, const char *path, struct stat *st)
+{
 	struct open_how how;
-	int fd;
+	int fd, e;
 
 	memset(&how, 0, sizeof(how));
 	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 	fd = (int)syscall(SYS_openat2, root_fd, path + 1, &how, sizeof(how));
-	if (fd >= 0) {
-		close(fd);
-		return 1;
-	}
-	return errno == ENOENT ? 0 : -errno;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	e = st != NULL && fstat(fd, st) != 0 ? -errno : 1;
+	close(fd);
+	return e;
 }
 
 size_t

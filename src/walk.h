@@ -78,6 +78,9 @@ int walk_open_layer_file(int dirfd, const char *name, struct stat *st)
  * -errno when that cannot be told.
  */
 int walk_exists_beneath(int root_fd, const char *path) UW_WARN_UNUSED;
+/* The same, with its lstat into *st when there is one. */
+int walk_stat_beneath(int root_fd, const char *path, struct stat *st)
+    UW_WARN_UNUSED;
 
 /* lstat relative to dirfd. */
 int walk_stat(int dirfd, const char *name, struct stat *st) UW_WARN_UNUSED;

@@ -36,6 +36,7 @@
 #include "util.h"
 
 struct alerter;
+struct prevent;
 
 /* No IN_DONT_FOLLOW: watches are added through /proc/self/fd/N, a link
  * that must be followed (to our own fd, never to a container's link). */
@@ -66,6 +67,7 @@ struct alerter;
 #define PENT_SCAN_DIR 0x1	/* pending: look for whiteouts in this dir */
 #define PENT_UNJOURNALED 0x2	/* reported: printed, not yet journaled */
 #define PENT_EXEC 0x4		/* pending: opened for exec (fanotify) */
+#define PENT_DENIED 0x8		/* pending: an exec --prevent refused */
 
 /* ---- fanotify (fanotify.c) ---- */
 
@@ -189,6 +191,7 @@ struct watcher {
 	uint64_t cur_writer;
 	unsigned cur_flags;	/* its PENT_* flags */
 	uint64_t exec_events;
+	struct prevent *prevent;	/* --prevent (prevent.c); NULL: off */
 	struct uw_policy_set *policies;
 	struct alerter *alerter;
 	/* The journal cannot write (a full disk): events still go out,

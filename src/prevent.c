@@ -1,0 +1,559 @@
+/*
+ * prevent.c - drift prevention (watch --prevent).
+ *
+ * A second fanotify group, of class FAN_CLASS_CONTENT, marks each
+ * container's overlay for FAN_OPEN_EXEC_PERM: the kernel holds every exec
+ * of a file of that overlay until we answer.  A thread of its own answers,
+ * so that nothing the watcher does (a rescan, a slow journal, a response
+ * to another container) holds an exec:
+ *
+ *   - a file that is not in the upper dir is an image file untouched:
+ *     allowed at once, without Lua (the fast path, nearly every exec);
+ *   - a file of the upper dir (new, or copied up) is judged by a policy
+ *     set of the thread's own as an event of op "exec" (its current
+ *     record, no hash, no baseline: judged in time, not hashed), and
+ *     refused (FAN_DENY: the exec fails with EPERM) when the verdict's
+ *     action is deny or above.
+ *
+ * It fails open: an error of any kind (a path that cannot be told, a
+ * policy that fails, out of memory), a judgement past the deadline, and
+ * the watcher stopping or dying (the kernel allows every pending event
+ * when the group's fd closes) all allow; each is counted.  The watcher
+ * never execs, nor opens for exec, a file of a marked overlay: it cannot
+ * hold itself.
+ *
+ * Refused execs are handed to the watcher's thread (a list and a pipe),
+ * which reports them as exec events marked "prevented": the file's
+ * classification and the journal are its job.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "discover.h"
+#include "fanotify.h"
+#include "notice.h"
+#include "policy.h"
+#include "prevent.h"
+#include "util.h"
+#include "walk.h"
+#include "watch.h"
+
+#ifndef FAN_OPEN_EXEC_PERM
+#define FAN_OPEN_EXEC_PERM 0x00040000
+#endif
+#ifndef FAN_REPORT_PIDFD
+#define FAN_REPORT_PIDFD 0x00000080
+#endif
+#ifndef FAN_EVENT_INFO_TYPE_PIDFD
+#define FAN_EVENT_INFO_TYPE_PIDFD 4
+#endif
+
+#define DEFAULT_DEADLINE_MS 50
+#define MAX_DENIALS 4096	/* waiting for the watcher; more: dropped */
+
+/* A guarded container, as the thread sees it. */
+struct pctr {
+	struct uw_container *info;	/* a copy */
+	uint64_t dev, mnt_id;
+	int upper_fd;
+};
+
+/* A refused exec, for the watcher to report. */
+struct denial {
+	struct denial *next;
+	char *ctr_id;
+	char *path;
+	struct fan_proc proc;
+};
+
+struct prevent {
+	int fd;			/* the permission group */
+	int stop[2];		/* the watcher tells the thread to end */
+	int note[2];		/* the thread tells the watcher: denials */
+	pthread_t thread;
+	int thread_up;
+	int pidfds;
+	int64_t deadline_ns;
+	enum uw_action max_action;
+	pthread_mutex_t mu;	/* ctrs, set, denials */
+	struct pctr **ctrs;
+	size_t ctr_count;
+	struct uw_policy_set *set;
+	struct denial *head, **tail;
+	size_t denial_count;
+	/* the thread's alone */
+	struct fan_mnts mnts;
+	struct buf path;
+	_Atomic uint64_t fast, judged, denied, fail_open, dropped;
+};
+
+struct pidfd_info {
+	struct fanotify_event_info_header hdr;
+	int32_t pidfd;
+};
+
+/* ---- the thread ---- */
+
+static void
+answer(struct prevent *p, int fd, int allow)
+{
+	struct fanotify_response r = {
+		.fd = fd, .response = allow ? FAN_ALLOW : FAN_DENY
+	};
+
+	/* A failed write leaves the exec held until the group closes: it
+	 * cannot fail but for a bad fd, which is not held. */
+	(void)!write(p->fd, &r, sizeof(r));
+}
+
+static void
+queue_denial(struct prevent *p, const struct pctr *c, const struct fan_proc *r)
+{
+	struct denial *d;
+
+	if (p->denial_count >= MAX_DENIALS) {
+		p->dropped++;
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL || (d->ctr_id = strdup(c->info->id)) == NULL ||
+	    (d->path = strndup((const char *)p->path.data, p->path.len)) ==
+	    NULL) {
+		if (d != NULL)
+			free(d->ctr_id);
+		free(d);
+		p->dropped++;
+		return;
+	}
+	d->proc = *r;
+	*p->tail = d;
+	p->tail = &d->next;
+	p->denial_count++;
+	(void)!write(p->note[1], "d", 1);	/* a full pipe: already woken */
+}
+
+static struct pctr *
+pctr_of_dev(struct prevent *p, uint64_t dev)
+{
+	size_t i;
+
+	for (i = 0; i < p->ctr_count; i++)
+		if (p->ctrs[i]->dev == dev)
+			return p->ctrs[i];
+	return NULL;
+}
+
+/*
+ * Judge one exec: 1 allow, 0 refuse.  Called with p->mu held.  `t0`: when
+ * the event was read.
+ */
+static int
+judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
+    int64_t t0)
+{
+	struct fan_target t;
+	struct fan_proc r;
+	struct uw_record cur;
+	struct uw_event ev;
+	struct uw_verdict v;
+	struct uw_error err;
+	struct stat st;
+	struct pctr *c;
+	char v2[1024], v1[1024];
+	size_t i;
+	int rc;
+
+	if (fstat(m->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (c = pctr_of_dev(p, st.st_dev)) == NULL) {
+		p->fast++;
+		return 1;	/* not a file of a container we guard */
+	}
+	t.owner = c;
+	t.mount_point = c->info->mount_point;
+	t.mnt_id = c->mnt_id;
+	t.init_pid = c->info->pid;
+	if (fan_path_of(&t, m->fd, m->pid, &p->mnts, &p->path) < 0 ||
+	    buf_addc(&p->path, '\0') < 0) {
+		p->fail_open++;
+		return 1;
+	}
+	p->path.len--;
+	rc = walk_stat_beneath(c->upper_fd, (const char *)p->path.data, &st);
+	if (rc == 0 || (rc == 1 && !S_ISREG(st.st_mode))) {
+		p->fast++;
+		return 1;	/* in no upper layer: the image's, untouched */
+	}
+	if (rc < 0 || p->set == NULL) {
+		p->fail_open++;
+		return 1;
+	}
+	memset(&r, 0, sizeof(r));
+	fan_proc_read(&r, m->pid, pidfd, p->pidfds);
+	if (fan_cgroup_of(m->pid, v2, sizeof(v2), v1, sizeof(v1)) == 0)
+		for (i = 0; i < p->ctr_count; i++)
+			if (fan_cgroup_in(v2, v1, p->ctrs[i]->info)) {
+				snprintf(r.ctr, sizeof(r.ctr), "%s",
+				    p->ctrs[i]->info->id);
+				r.p.container_id = r.ctr;
+				break;
+			}
+	walk_record_from_stat(&cur, p->path.data, p->path.len, &st);
+	memset(&ev, 0, sizeof(ev));
+	ev.op = UW_OP_EXEC;
+	ev.path = p->path.data;
+	ev.path_len = p->path.len;
+	ev.type = UW_TYPE_FILE;
+	ev.current = &cur;
+	ev.container = c->info;
+	ev.process = &r.p;
+	ev.time_ns = now_real_ns();
+	if (policy_evaluate(p->set, &ev, p->max_action, &v, &err) < 0 ||
+	    now_mono_ns() - t0 > p->deadline_ns) {
+		p->fail_open++;
+		return 1;
+	}
+	p->judged++;
+	if (v.action < UW_ACT_DENY)
+		return 1;
+	p->denied++;
+	queue_denial(p, c, &r);
+	return 0;
+}
+
+static void
+handle(struct prevent *p, const struct fanotify_event_metadata *m)
+{
+	const struct fanotify_event_info_header *h;
+	int64_t t0 = now_mono_ns();
+	int pidfd = -1, allow = 1;
+	size_t off;
+
+	for (off = m->metadata_len; off + sizeof(*h) <= m->event_len;
+	    off += h->len) {
+		h = (const void *)((const char *)m + off);
+		if (h->len < sizeof(*h))
+			break;
+		if (h->info_type == FAN_EVENT_INFO_TYPE_PIDFD &&
+		    h->len >= sizeof(struct pidfd_info))
+			pidfd = ((const struct pidfd_info *)h)->pidfd;
+	}
+	if ((m->mask & FAN_OPEN_EXEC_PERM) && m->fd >= 0) {
+		pthread_mutex_lock(&p->mu);
+		allow = judge(p, m, pidfd, t0);
+		pthread_mutex_unlock(&p->mu);
+	}
+	if (m->fd >= 0) {
+		answer(p, m->fd, allow);
+		close(m->fd);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct prevent *p = arg;
+	char buf[8192] __attribute__((aligned(__alignof__(struct
+	    fanotify_event_metadata))));
+	const struct fanotify_event_metadata *m;
+	struct pollfd pfd[2];
+	ssize_t n;
+
+	pfd[0].fd = p->fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = p->stop[0];
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		n = read(p->fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			break;
+		}
+		for (m = (const void *)buf; FAN_EVENT_OK(m, n);
+		    m = FAN_EVENT_NEXT(m, n))
+			handle(p, m);
+	}
+	return NULL;
+}
+
+/* ---- the watcher's side ---- */
+
+static void
+pctr_free(struct pctr *c)
+{
+	if (c == NULL)
+		return;
+	if (c->upper_fd >= 0)
+		close(c->upper_fd);
+	discover_copy_free(c->info);
+	free(c);
+}
+
+static struct uw_policy_set *
+load_set(struct watcher *w, struct uw_error *err)
+{
+	return policy_load(w->opts->policy.paths, w->opts->policy.path_count,
+	    &w->opts->policy.limits, NULL, NULL, err);
+}
+
+int
+prevent_start(struct watcher *w)
+{
+	struct prevent *p;
+	struct uw_error err;
+	unsigned ms = w->opts->prevent_deadline_ms;
+	int e;
+
+	if (!w->opts->prevent)
+		return 0;
+	if (w->opts->policy.path_count == 0)
+		return seterr(w->err, -EINVAL, "--prevent needs policies: it "
+		    "refuses what a policy answers deny");
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	p->fd = p->stop[0] = p->stop[1] = p->note[0] = p->note[1] = -1;
+	p->tail = &p->head;
+	p->deadline_ns = (int64_t)(ms ? ms : DEFAULT_DEADLINE_MS) * 1000000;
+	p->max_action = w->opts->policy.max_action;
+	buf_init(&p->path, 4096);
+	pthread_mutex_init(&p->mu, NULL);
+	w->prevent = p;
+	p->fd = fanotify_init(FAN_CLOEXEC | FAN_CLASS_CONTENT |
+	    FAN_REPORT_PIDFD, O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
+	p->pidfds = p->fd >= 0;
+	if (p->fd < 0 && errno == EINVAL)	/* before 5.15 */
+		p->fd = fanotify_init(FAN_CLOEXEC | FAN_CLASS_CONTENT,
+		    O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
+	if (p->fd < 0) {
+		e = errno;
+		return seterr(w->err, -e, "--prevent: fanotify: %s%s",
+		    strerror(e), e == EPERM ? " (it needs CAP_SYS_ADMIN)" :
+		    "");
+	}
+	if (pipe2(p->stop, O_CLOEXEC) != 0 ||
+	    pipe2(p->note, O_CLOEXEC | O_NONBLOCK) != 0)
+		return seterr(w->err, -errno, "pipe: %s", strerror(errno));
+	p->set = load_set(w, &err);
+	if (p->set == NULL)
+		return seterr(w->err, err.code, "policies: %s", err.msg);
+	if (pthread_create(&p->thread, NULL, thread_main, p) != 0)
+		return seterr(w->err, -EAGAIN, "--prevent: cannot start its "
+		    "thread");
+	p->thread_up = 1;
+	notice_info(w, "prevention on: execs of drift are judged, refused "
+	    "on deny, allowed after %lld ms or on any error",
+	    (long long)(p->deadline_ns / 1000000));
+	return 0;
+}
+
+void
+prevent_stop(struct watcher *w)
+{
+	struct prevent *p = w->prevent;
+	struct denial *d;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	if (p->thread_up) {
+		(void)!write(p->stop[1], "s", 1);
+		pthread_join(p->thread, NULL);
+	}
+	/* closing the group allows whatever is still pending */
+	if (p->fd >= 0)
+		close(p->fd);
+	for (i = 0; i < 2; i++) {
+		if (p->stop[i] >= 0)
+			close(p->stop[i]);
+		if (p->note[i] >= 0)
+			close(p->note[i]);
+	}
+	for (i = 0; i < p->ctr_count; i++)
+		pctr_free(p->ctrs[i]);
+	free(p->ctrs);
+	while ((d = p->head) != NULL) {
+		p->head = d->next;
+		free(d->ctr_id);
+		free(d->path);
+		free(d);
+	}
+	policy_free(p->set);
+	fan_mnts_free(&p->mnts);
+	buf_free(&p->path);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	w->prevent = NULL;
+}
+
+int
+prevent_add(struct watcher *w, struct wctr *c)
+{
+	struct prevent *p = w->prevent;
+	struct pctr *pc, **v;
+	struct statx stx;
+	const char *mp = c->info->mount_point;
+	int fd = -1, e = ENOENT;
+
+	if (p == NULL)
+		return 0;
+	pc = calloc(1, sizeof(*pc));
+	if (pc == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	pc->upper_fd = -1;
+	if (mp != NULL && mp[0] == '/') {
+		fd = open(mp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		e = errno;
+	}
+	if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 ||
+	    fanotify_mark(p->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM,
+	    FAN_OPEN_EXEC_PERM, fd, NULL) < 0) {
+		if (fd >= 0)
+			e = errno;
+		notice_coverage(w, c, "container %s: its execs cannot be "
+		    "guarded (%s): --prevent does not hold them",
+		    notice_escs(w, c->info->id), strerror(e));
+		if (fd >= 0)
+			close(fd);
+		free(pc);
+		return 0;
+	}
+	close(fd);
+	pc->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	pc->mnt_id = stx.stx_mnt_id;
+	pc->upper_fd = fcntl(c->root_fd, F_DUPFD_CLOEXEC, 0);
+	pc->info = discover_copy(c->info);
+	if (pc->upper_fd < 0 || pc->info == NULL) {
+		pctr_free(pc);
+		return seterr(w->err, -ENOMEM, "out of memory");
+	}
+	pthread_mutex_lock(&p->mu);
+	v = realloc(p->ctrs, (p->ctr_count + 1) * sizeof(*v));
+	if (v != NULL) {
+		p->ctrs = v;
+		p->ctrs[p->ctr_count++] = pc;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (v == NULL) {
+		pctr_free(pc);
+		return seterr(w->err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void
+prevent_drop(struct watcher *w, struct wctr *c)
+{
+	struct prevent *p = w->prevent;
+	struct pctr *gone = NULL;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->ctr_count; i++) {
+		if (strcmp(p->ctrs[i]->info->id, c->info->id) != 0)
+			continue;
+		gone = p->ctrs[i];
+		p->ctrs[i] = p->ctrs[--p->ctr_count];
+		break;
+	}
+	pthread_mutex_unlock(&p->mu);
+	pctr_free(gone);	/* its mark goes with its overlay */
+}
+
+int
+prevent_fd(const struct watcher *w)
+{
+	return w->prevent != NULL ? w->prevent->note[0] : -1;
+}
+
+int
+prevent_read(struct watcher *w, int64_t now)
+{
+	struct prevent *p = w->prevent;
+	struct denial *list, *d;
+	char drain[64];
+	size_t i;
+	int rc = 0;
+
+	if (p == NULL)
+		return 0;
+	while (read(p->note[0], drain, sizeof(drain)) > 0)
+		continue;
+	pthread_mutex_lock(&p->mu);
+	list = p->head;
+	p->head = NULL;
+	p->tail = &p->head;
+	p->denial_count = 0;
+	pthread_mutex_unlock(&p->mu);
+	while ((d = list) != NULL) {
+		list = d->next;
+		for (i = 0; rc == 0 && i < w->ctr_count; i++) {
+			struct wctr *c = w->ctrs[i];
+
+			if (strcmp(c->info->id, d->ctr_id) != 0)
+				continue;
+			rc = watch_queue_by(w, c, (unsigned char *)d->path,
+			    strlen(d->path), PENT_EXEC | PENT_DENIED, now,
+			    fan_process_keep(w, &d->proc));
+			break;
+		}
+		free(d->ctr_id);
+		free(d->path);
+		free(d);
+	}
+	return rc;
+}
+
+void
+prevent_reload(struct watcher *w)
+{
+	struct prevent *p = w->prevent;
+	struct uw_policy_set *set, *old;
+	struct uw_error err;
+
+	if (p == NULL)
+		return;
+	set = load_set(w, &err);
+	if (set == NULL) {
+		notice_warn(w, "--prevent: policy reload failed, its previous "
+		    "set stays: %s", err.msg);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	old = p->set;
+	p->set = set;
+	pthread_mutex_unlock(&p->mu);
+	policy_free(old);
+}
+
+void
+prevent_get_counts(const struct watcher *w, struct prevent_counts *n)
+{
+	struct prevent *p = w->prevent;
+
+	memset(n, 0, sizeof(*n));
+	if (p == NULL)
+		return;
+	n->fast = p->fast;
+	n->judged = p->judged;
+	n->denied = p->denied;
+	n->fail_open = p->fail_open;
+}
