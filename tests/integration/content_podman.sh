@@ -9,7 +9,9 @@
 #     /bin/busybox, the container (by cgroup) is P's full id, and its
 #     pid's NSpid is the pid it wrote into the file;
 #   - a dropped copy of busybox that runs gives an op "exec" event, and
-#     the image's binaries give none.
+#     the image's binaries give none;
+#   - with --prevent and the example deny-drift-exec policy it is refused
+#     (exit 126), reported as prevented, while image binaries run.
 #
 # Needs root, podman, runc, a static busybox, jq, tar.  UWT_KEEP=DIR keeps
 # a copy of the scratch dir.
@@ -124,5 +126,30 @@ fi
 
 stop_bg "$W"
 expect_eq "watch stops cleanly" 0 "$BG_STATUS"
+
+# ---- --prevent -----------------------------------------------------------------
+
+"$UPPERWATCH" --db "$S/db" watch --container "$PN" --prevent \
+	--policy "${UW_SOURCE_ROOT:-$(dirname "$0")/../..}/policies/examples/deny-drift-exec.lua" \
+	-x '/etc/host*' -x /etc/resolv.conf -x /etc/mtab -x /run -x '/run/**' \
+	--output "$EV" 2>>"$ERR" &
+W=$!
+cleanup_push "stop_bg $W"
+if wait_until 30 sh -c "[ \$(grep -c 'watching container' '$ERR') -ge 2 ]"; then
+	px '/tmp/sh -c "echo ran"; echo rc=$?'
+	if grep -q '^rc=126$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
+		pass "--prevent: the dropped binary is refused in the Podman container"
+	else
+		fail "--prevent: not refused: $(head -c 300 "$S/exec.out")"
+	fi
+	px '/bin/sh -c "echo image-ran"'
+	grep -q '^image-ran$' "$S/exec.out" || fail "--prevent: an image binary did not run: $(head -c 300 "$S/exec.out")"
+	wait_until 5 event_where /tmp/sh '.op == "exec" and .prevented == true' ||
+		fail "--prevent: the refused exec was not reported"
+	stop_bg "$W"
+	expect_eq "watch --prevent stops cleanly" 0 "$BG_STATUS"
+else
+	fail "watch --prevent did not start: $(tail -c 400 "$ERR")"
+fi
 [ -n "${UWT_KEEP:-}" ] && cp -a "$S" "$UWT_KEEP"
 finish
