@@ -37,6 +37,7 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "discover.h"
@@ -86,6 +87,15 @@ struct prevent {
 	int64_t deadline_ns;
 	enum uw_action max_action;
 	pthread_mutex_t mu;	/* ctrs, set, denials */
+	/* the watchdog (wmu guards the rest) */
+	pthread_t watchdog;
+	int watchdog_up;
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;	/* on CLOCK_MONOTONIC */
+	int held_fd;		/* the event being judged; -1: none */
+	int64_t held_until_ns;
+	int held_answered;	/* the watchdog allowed it */
+	int stopping;
 	struct pctr **ctrs;
 	size_t ctr_count;
 	struct uw_policy_set *set;
@@ -154,12 +164,12 @@ pctr_of_dev(struct prevent *p, uint64_t dev)
 }
 
 /*
- * Judge one exec: 1 allow, 0 refuse.  Called with p->mu held.  `t0`: when
- * the event was read.
+ * Judge one exec: 1 allow, 0 refuse (then *rp and *cp say who tried what).
+ * Called with p->mu held; the watchdog minds the deadline.
  */
 static int
 judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
-    int64_t t0)
+    struct fan_proc *rp, struct pctr **cp)
 {
 	struct fan_target t;
 	struct fan_proc r;
@@ -217,25 +227,84 @@ judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
 	ev.container = c->info;
 	ev.process = &r.p;
 	ev.time_ns = now_real_ns();
-	if (policy_evaluate(p->set, &ev, p->max_action, &v, &err) < 0 ||
-	    now_mono_ns() - t0 > p->deadline_ns) {
+	if (policy_evaluate(p->set, &ev, p->max_action, &v, &err) < 0) {
 		p->fail_open++;
 		return 1;
 	}
 	p->judged++;
 	if (v.action < UW_ACT_DENY)
 		return 1;
-	p->denied++;
-	queue_denial(p, c, &r);
+	*rp = r;
+	*cp = c;
 	return 0;
+}
+
+/*
+ * The watchdog: an exec held past the deadline (its judgement is slow) is
+ * allowed then, whatever the judgement says later.  The perm thread
+ * holds an event with hold() and takes it back with release(); the fd is
+ * closed only after, so the watchdog never answers for another one.
+ */
+static void
+hold(struct prevent *p, int fd, int64_t t0)
+{
+	pthread_mutex_lock(&p->wmu);
+	p->held_fd = fd;
+	p->held_until_ns = t0 + p->deadline_ns;
+	p->held_answered = 0;
+	pthread_cond_signal(&p->wcv);
+	pthread_mutex_unlock(&p->wmu);
+}
+
+/* 1 when the watchdog answered it already. */
+static int
+release(struct prevent *p)
+{
+	int late;
+
+	pthread_mutex_lock(&p->wmu);
+	late = p->held_answered;
+	p->held_fd = -1;
+	pthread_mutex_unlock(&p->wmu);
+	return late;
+}
+
+static void *
+watchdog_main(void *arg)
+{
+	struct prevent *p = arg;
+	struct timespec ts;
+	int64_t until;
+
+	pthread_mutex_lock(&p->wmu);
+	while (!p->stopping) {
+		if (p->held_fd < 0 || p->held_answered) {
+			pthread_cond_wait(&p->wcv, &p->wmu);
+			continue;
+		}
+		until = p->held_until_ns;
+		if (now_mono_ns() < until) {
+			ts.tv_sec = (time_t)(until / 1000000000);
+			ts.tv_nsec = (long)(until % 1000000000);
+			pthread_cond_timedwait(&p->wcv, &p->wmu, &ts);
+			continue;
+		}
+		answer(p, p->held_fd, 1);
+		p->held_answered = 1;
+		p->fail_open++;
+	}
+	pthread_mutex_unlock(&p->wmu);
+	return NULL;
 }
 
 static void
 handle(struct prevent *p, const struct fanotify_event_metadata *m)
 {
 	const struct fanotify_event_info_header *h;
+	struct fan_proc r;
+	struct pctr *c = NULL;
 	int64_t t0 = now_mono_ns();
-	int pidfd = -1, allow = 1;
+	int pidfd = -1, allow = 1, late = 0;
 	size_t off;
 
 	for (off = m->metadata_len; off + sizeof(*h) <= m->event_len;
@@ -248,12 +317,19 @@ handle(struct prevent *p, const struct fanotify_event_metadata *m)
 			pidfd = ((const struct pidfd_info *)h)->pidfd;
 	}
 	if ((m->mask & FAN_OPEN_EXEC_PERM) && m->fd >= 0) {
+		hold(p, m->fd, t0);
 		pthread_mutex_lock(&p->mu);
-		allow = judge(p, m, pidfd, t0);
+		allow = judge(p, m, pidfd, &r, &c);
+		late = release(p);	/* the watchdog allowed it: too late */
+		if (!late && !allow) {
+			p->denied++;
+			queue_denial(p, c, &r);
+		}
 		pthread_mutex_unlock(&p->mu);
 	}
 	if (m->fd >= 0) {
-		answer(p, m->fd, allow);
+		if (!late)
+			answer(p, m->fd, allow);
 		close(m->fd);
 	}
 	if (pidfd >= 0)
@@ -317,6 +393,7 @@ prevent_start(struct watcher *w)
 {
 	struct prevent *p;
 	struct uw_error err;
+	pthread_condattr_t ca;
 	unsigned ms = w->opts->prevent_deadline_ms;
 	int e;
 
@@ -334,6 +411,12 @@ prevent_start(struct watcher *w)
 	p->max_action = w->opts->policy.max_action;
 	buf_init(&p->path, 4096);
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_mutex_init(&p->wmu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wcv, &ca);
+	pthread_condattr_destroy(&ca);
+	p->held_fd = -1;
 	w->prevent = p;
 	p->fd = fanotify_init(FAN_CLOEXEC | FAN_CLASS_CONTENT |
 	    FAN_REPORT_PIDFD, O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
@@ -353,9 +436,13 @@ prevent_start(struct watcher *w)
 	p->set = load_set(w, &err);
 	if (p->set == NULL)
 		return seterr(w->err, err.code, "policies: %s", err.msg);
+	if (pthread_create(&p->watchdog, NULL, watchdog_main, p) != 0)
+		return seterr(w->err, -EAGAIN, "--prevent: cannot start its "
+		    "threads");
+	p->watchdog_up = 1;
 	if (pthread_create(&p->thread, NULL, thread_main, p) != 0)
 		return seterr(w->err, -EAGAIN, "--prevent: cannot start its "
-		    "thread");
+		    "threads");
 	p->thread_up = 1;
 	notice_info(w, "prevention on: execs of drift are judged, refused "
 	    "on deny, allowed after %lld ms or on any error",
@@ -375,6 +462,13 @@ prevent_stop(struct watcher *w)
 	if (p->thread_up) {
 		(void)!write(p->stop[1], "s", 1);
 		pthread_join(p->thread, NULL);
+	}
+	if (p->watchdog_up) {
+		pthread_mutex_lock(&p->wmu);
+		p->stopping = 1;
+		pthread_cond_signal(&p->wcv);
+		pthread_mutex_unlock(&p->wmu);
+		pthread_join(p->watchdog, NULL);
 	}
 	/* closing the group allows whatever is still pending */
 	if (p->fd >= 0)
@@ -398,6 +492,8 @@ prevent_stop(struct watcher *w)
 	fan_mnts_free(&p->mnts);
 	buf_free(&p->path);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->wmu);
+	pthread_cond_destroy(&p->wcv);
 	free(p);
 	w->prevent = NULL;
 }
