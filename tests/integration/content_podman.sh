@@ -49,22 +49,7 @@ last_of() { jq -c --arg p "$1" 'select(.path == $p)' "$EV" 2>/dev/null | tail -n
 mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp,root}
 busybox_layer "$R" sh cat echo sleep cp true || { fail "building the image failed"; finish; }
 echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
-cleanup_push "podman rmi -f '$IMG'"
-if ! { tar -C "$R" -cf "$RS/img-rootfs.tar" . &&
-    timeout -k 5 120 podman import --quiet --change 'CMD ["/bin/sh"]' "$RS/img-rootfs.tar" "$IMG" \
-	>/dev/null 2>"$S/podman.err"; }; then
-	fail "podman import failed: $(head -c 400 "$S/podman.err")"
-	finish
-fi
-NOFILE=$(ulimit -Hn)
-[ "$NOFILE" = unlimited ] && NOFILE=1048576
-cleanup_push "podman rm -f -t 0 '$PN'"
-if ! timeout -k 5 120 podman --runtime runc --cgroup-manager cgroupfs run -d --name "$PN" --network none \
-    --ulimit nofile="$NOFILE:$NOFILE" --ulimit nproc=32768:32768 \
-    "$IMG" sh -c 'sleep 100000 & exec sleep 100000' >/dev/null 2>"$S/podman.err"; then
-	fail "podman run failed: $(head -c 400 "$S/podman.err")"
-	finish
-fi
+podman_run "$R" "$IMG" "$PN" || { fail "the Podman container did not start"; finish; }
 PODMAN_ID=$(podman inspect -f '{{.Id}}' "$PN")
 cleanup_push "rmdir /sys/fs/cgroup/*/libpod_parent/libpod-$PODMAN_ID"
 

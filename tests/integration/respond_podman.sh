@@ -133,23 +133,7 @@ sed -e 's/pause-exec/kill-exec/' -e 's/"pause", "new/"kill", "new/' -e 's/pause 
 
 # ---- the container (notes §8.2) ----------------------------------------------
 
-cleanup_push "podman rmi -f '$IMG'"
-if ! { tar -C "$R" -cf "$RS/img-rootfs.tar" . &&
-    timeout -k 5 120 podman import --quiet --change 'CMD ["/bin/sh"]' "$RS/img-rootfs.tar" "$IMG" \
-	>/dev/null 2>"$S/podman.err"; }; then
-	fail "podman import failed: $(head -c 400 "$S/podman.err")"
-	finish
-fi
-NOFILE=$(ulimit -Hn)
-[ "$NOFILE" = unlimited ] && NOFILE=1048576
-# a paused container must be thawed before it can be removed
-cleanup_push "podman unpause '$PN'; podman rm -f -t 0 '$PN'"
-if ! timeout -k 5 120 podman --runtime runc --cgroup-manager cgroupfs run -d --name "$PN" --network none \
-    --ulimit nofile="$NOFILE:$NOFILE" --ulimit nproc=32768:32768 \
-    "$IMG" sh -c 'sleep 100000 & exec sleep 100000' >/dev/null 2>"$S/podman.err"; then
-	fail "podman run failed: $(head -c 400 "$S/podman.err")"
-	finish
-fi
+podman_run "$R" "$IMG" "$PN" || { fail "the Podman container did not start"; finish; }
 podman inspect "$PN" | jq '.[0]' >"$S/inspect.p1"
 PID=$(jq -r .State.Pid "$S/inspect.p1")
 PODMAN_ID=$(jq -r .Id "$S/inspect.p1")
