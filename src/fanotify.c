@@ -604,8 +604,14 @@ handle(struct watcher *w, const struct fanotify_event_metadata *m,
 		if (pathset_get(&c->reported, w->fan_path.data,
 		    w->fan_path.len, 0) == NULL &&
 		    pathset_get(&c->pending, w->fan_path.data,
-		    w->fan_path.len, 0) == NULL)
+		    w->fan_path.len, 0) == NULL) {
+			/* Nor are its next execs, until it is written: an
+			 * ignore mark on its inode, which the kernel clears
+			 * on the first modification. */
+			(void)fanotify_mark(w->fan_fd, FAN_MARK_ADD |
+			    FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC, m->fd, NULL);
 			return 0;
+		}
 	}
 	serial = writer(w, c, m->pid, pidfd);
 	return watch_queue_by(w, c, w->fan_path.data, w->fan_path.len,

@@ -72,6 +72,9 @@ busybox_layer "$L1" sh cat echo sleep cp true ||
 	{ fail "building the layer failed"; finish; }
 echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 echo v1 >"$L1/etc/app.conf"
+mkdir -p "$L1/opt"
+printf '#!/bin/sh\necho v1\n' >"$L1/opt/run.sh"
+chmod 755 "$L1/opt/run.sh"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 cat >"$S/process.lua" <<'EOF'
@@ -240,10 +243,18 @@ if wait_until 5 test "$(n_exec)" -ge 2; then
 else
 	fail "exec of a dropped binary: $(n_exec) exec events, not 2"
 fi
-if jq -e 'select(.op == "exec" and .path != "/tmp/sh")' "$EV" >/dev/null 2>&1; then
+if jq -e 'select(.op == "exec" and .path != "/tmp/sh" and .path != "/opt/run.sh")' "$EV" >/dev/null 2>&1; then
 	fail "an exec event for an image binary: $(jq -c 'select(.op == "exec" and .path != "/tmp/sh")' "$EV" | head -n 1 | head -c 300)"
 else
 	pass "no exec event for image binaries"
+fi
+# An image script that ran (its next execs no longer raise events) and is
+# then modified: its exec is reported.
+xc '/opt/run.sh; /opt/run.sh; echo "echo v2" >> /opt/run.sh; /opt/run.sh' || fail "image script round"
+if wait_until 5 json_has "$EV" '.op == "exec" and .path == "/opt/run.sh"'; then
+	pass "an image script that ran, once modified, gives an exec event"
+else
+	fail "no exec event for the modified image script: $(jq -c 'select(.path == "/opt/run.sh")' "$EV" | head -c 300)"
 fi
 "$UPPERWATCH" --db "$S/db" events --container "$C" --op exec >"$S/execs.txt" 2>&1
 if grep -q '/tmp/sh by sh\[' "$S/execs.txt"; then

@@ -6,6 +6,9 @@
 #     126; image binaries run (exit 0); the refused exec is reported as
 #     op "exec" with "prevented": true and verdict action deny; status
 #     counts it (prevent.denied) and the image execs (prevent.fast);
+#   - an image script runs (twice), then is appended to: now drift, its
+#     next exec is refused (an image file allowed once is not held
+#     again until it is modified);
 #   - a policy that fails on exec events never refuses: the dropped
 #     binary runs;
 #   - a judgement past --prevent-deadline-ms is allowed and counted as a
@@ -37,6 +40,9 @@ xc() { timeout -k 2 20 runc exec "$C" sh -c "$1" </dev/null >"$S/exec.out" 2>&1;
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root}
 busybox_layer "$L1" sh cat echo sleep cp true || { fail "building the layer failed"; finish; }
 echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
+mkdir -p "$L1/opt"
+printf '#!/bin/sh\necho v1\n' >"$L1/opt/run.sh"
+chmod 755 "$L1/opt/run.sh"
 
 mkdir -p "$S/deny" "$S/broken" "$S/slow"
 cat >"$S/deny/deny.lua" <<'EOF'
@@ -109,7 +115,15 @@ if wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/sh" and .preven
 else
 	fail "no exec event with prevented true: $(jq -c 'select(.op == "exec")' "$EV" | head -c 300)"
 fi
-if wait_until 8 sh -c "jq -e '.prevent.denied >= 1 and .prevent.fast >= 1' '$S/status.json' >/dev/null 2>&1"; then
+# An image file that ran is not held again (an ignore mark) until it is
+# modified: then it is drift, and refused.
+xc '/opt/run.sh; /opt/run.sh; echo "echo v2" >> /opt/run.sh; /opt/run.sh; echo rc=$?'
+if grep -q '^rc=126$' "$S/exec.out" && ! grep -q '^v2$' "$S/exec.out" && [ "$(grep -c '^v1$' "$S/exec.out")" = 2 ]; then
+	pass "an image script ran twice, then, once modified, was refused"
+else
+	fail "image script modified after it ran: $(tr '\n' ' ' <"$S/exec.out" | head -c 300)"
+fi
+if wait_until 8 sh -c "jq -e '.prevent.denied >= 2 and .prevent.fast >= 1' '$S/status.json' >/dev/null 2>&1"; then
 	pass "status counts it: $(status .prevent)"
 else
 	fail "status: $(status .prevent)"
