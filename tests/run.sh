@@ -30,8 +30,9 @@ for variant in plain sanitize; do
 	echo "== tests, $variant build"
 	log=$dir/meson-logs/testlog.json
 	rm -f "$log"
+	# one line per test, and the failed checks of a failed test
 	meson test -C "$dir" --print-errorlogs --num-processes 2 |
-		grep -E '^ *[0-9]+/[0-9]+ '
+		grep -E '^ *[0-9]+/[0-9]+ |^not ok |^ERROR: |runtime error:'
 	if [ ! -s "$log" ]; then
 		# meson could not even run the tests (a rebuild failed)
 		echo "meson test ($variant) ran no test" >&2

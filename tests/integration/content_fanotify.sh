@@ -232,7 +232,8 @@ wait "$XPID" 2>/dev/null
 # /tmp/sh ran above; run it once more, and an image binary twice.
 xc '/tmp/sh -c true; /bin/true; /bin/sh -c true' || fail "exec round"
 n_exec() { jq -c 'select(.op == "exec" and .path == "/tmp/sh")' "$EV" 2>/dev/null | wc -l; }
-if wait_until 5 test "$(n_exec)" -ge 2; then
+two_execs() { [ "$(n_exec)" -ge 2 ]; }
+if wait_until 5 two_execs; then
 	ev=$(jq -c 'select(.op == "exec" and .path == "/tmp/sh")' "$EV" | tail -n 1)
 	pass "exec of a dropped binary: an exec event each time it runs ($(n_exec))"
 	# the runner as read: before or after its execve, so its exe is

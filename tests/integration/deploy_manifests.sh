@@ -375,7 +375,8 @@ else
 fi
 sleep 0.5
 echo v3 >"$RS/mnt/etc/app.conf"
-wait_until 5 test "$(verdict "$S/ds.out" /etc/app.conf)" = critical/alert
+new_verdict() { [ "$(verdict "$S/ds.out" /etc/app.conf)" = critical/alert ]; }
+wait_until 5 new_verdict
 expect_eq "reload: /etc/app.conf judged by the new policy (was $before)" critical/alert \
     "$(verdict "$S/ds.out" /etc/app.conf)"
 check "reload: the daemon still runs" alive "$DPID"
