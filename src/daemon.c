@@ -201,6 +201,26 @@ out:
 	return rc;
 }
 
+/* An image file that ran may be drift now: its execs are seen again. */
+static void
+daemon_touched(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len)
+{
+	char tmp[PATH_MAX];
+	const char *name;
+	int dirfd;
+
+	if (!c->fan_marked && w->prevent == NULL)
+		return;
+	dirfd = fan_parent_of(c, path, len, tmp, sizeof(tmp), &name);
+	if (dirfd < 0)
+		return;
+	if (c->fan_marked)
+		fan_unignore(w, dirfd, name);
+	prevent_unignore(w, dirfd, name);
+	close(dirfd);
+}
+
 /* A drift event of a path that was opened for exec: an exec event too,
  * each time, with the process that ran it. */
 static int
@@ -209,8 +229,8 @@ report_exec(struct watcher *w, struct wctr *c, const struct uw_event *ev)
 	struct uw_event out;
 
 	if (ev->type != UW_TYPE_FILE || (ev->op != UW_OP_ADDED &&
-	    ev->op != UW_OP_MODIFIED))
-		return 0;	/* not drift content: an image file runs */
+	    ev->op != UW_OP_MODIFIED && ev->op != UW_OP_METADATA))
+		return 0;	/* not drift: an image file runs */
 	out = *ev;
 	out.op = UW_OP_EXEC;
 	out.prevented = (w->cur_flags & PENT_DENIED) != 0;
@@ -274,6 +294,9 @@ daemon_report(const struct uw_event *ev, void *arg)
 		rc = 0;		/* 1: the journal is down again */
 		goto exec;
 	}
+	if (ev->type == UW_TYPE_FILE && (ev->op == UW_OP_ADDED ||
+	    ev->op == UW_OP_MODIFIED || ev->op == UW_OP_METADATA))
+		daemon_touched(w, c, ev->path, ev->path_len);	/* drift now */
 	rc = hand_out(w, c, &out, 1, sigval);
 exec:
 	if (rc == 0 && (w->cur_flags & PENT_EXEC))
@@ -708,6 +731,7 @@ daemon_run(struct store *store, const struct uw_watch_opts *opts,
 	w.fan_fd = -1;
 	w.look = scan_path;
 	w.report = daemon_report;
+	w.touched = daemon_touched;
 	buf_init(&w.sig, 1 << 16);
 	buf_init(&w.path, WALK_MAX_PATH);
 	buf_init(&w.ctx_path, WALK_MAX_PATH);

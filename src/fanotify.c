@@ -564,6 +564,50 @@ fail:
 	return 0;
 }
 
+/* ---- ignore marks ---- */
+
+int
+fan_parent_of(const struct wctr *c, const unsigned char *path, size_t len,
+    char *tmp, size_t tmp_size, const char **name)
+{
+	const char *mp = c->info->mount_point;
+	size_t cut;
+	int root, fd;
+
+	if (mp == NULL || mp[0] != '/' || len < 2 || path[0] != '/' ||
+	    len >= tmp_size || memchr(path, '\0', len) != NULL)
+		return -1;
+	memcpy(tmp, path, len);
+	tmp[len] = '\0';
+	for (cut = len; tmp[cut - 1] != '/'; cut--)
+		;
+	*name = tmp + cut;
+	tmp[cut - 1] = '\0';	/* "" for a name in the root */
+	root = open(mp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -1;
+	fd = walk_open_beneath(root, tmp[0] ? tmp : "/", O_DIRECTORY);
+	close(root);
+	return fd < 0 ? -1 : fd;
+}
+
+void
+fan_unignore_in(int group, uint64_t mask, int dirfd, const char *name)
+{
+	/* The name's own inode (a symlink's, not its target's); ENOENT:
+	 * there was no mark, the common case. */
+	if (group >= 0)
+		(void)fanotify_mark(group, FAN_MARK_REMOVE |
+		    FAN_MARK_IGNORED_MASK | FAN_MARK_DONT_FOLLOW, mask, dirfd,
+		    name);
+}
+
+void
+fan_unignore(struct watcher *w, int dirfd, const char *name)
+{
+	fan_unignore_in(w->fan_fd, FAN_OPEN_EXEC, dirfd, name);
+}
+
 /* ---- events ---- */
 
 static struct wctr *

@@ -32,6 +32,23 @@ uint64_t fan_process_keep(struct watcher *w, const struct fan_proc *src);
 const struct uw_process *fan_process(const struct watcher *w,
     uint64_t serial);
 
+/*
+ * Ignore marks.  An image file that ran and is not drift gets one, so
+ * that the kernel skips its next execs; the kernel clears it when the
+ * file is written, but not when it is renamed, linked or copied up, nor
+ * when its mode, owner or capabilities change, after which it may be
+ * drift.  For these the watcher removes the marks as soon as inotify
+ * tells it: fan_parent_of gives an O_PATH fd of the dir of `path` in
+ * c's overlay (beneath its mount point, through no symlink) and its last
+ * name in *name (pointing into tmp), or -1; fan_unignore_in removes group
+ * `group`'s ignore mark for `mask` on dirfd/name, fan_unignore the
+ * watcher's own (FAN_OPEN_EXEC).
+ */
+int fan_parent_of(const struct wctr *c, const unsigned char *path,
+    size_t len, char *tmp, size_t tmp_size, const char **name);
+void fan_unignore_in(int group, uint64_t mask, int dirfd, const char *name);
+void fan_unignore(struct watcher *w, int dirfd, const char *name);
+
 /* An overlay whose events are read: its mount point and mount id in our
  * namespace, and its container's init (whose mountinfo shows the
  * container's mounts of it). */

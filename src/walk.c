@@ -155,18 +155,29 @@ walk_exists_beneath(int root_fd, const char *path)
 }
 
 int
-walk_stat_beneath(int root_fd, const char *path, struct stat *st)
+walk_open_beneath(int root_fd, const char *path, int flags)
 {
 	struct open_how how;
-	int fd, e;
+	const char *rel = path[0] == '/' ? path + 1 : path;
+	int fd;
 
 	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+	how.flags = (uint64_t)(flags | O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-	fd = (int)syscall(SYS_openat2, root_fd, path + 1, &how, sizeof(how));
+	fd = (int)syscall(SYS_openat2, root_fd, rel[0] ? rel : ".", &how,
+	    sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+int
+walk_stat_beneath(int root_fd, const char *path, struct stat *st)
+{
+	int fd, e;
+
+	fd = walk_open_beneath(root_fd, path, 0);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return fd == -ENOENT ? 0 : fd;
 	e = st != NULL && fstat(fd, st) != 0 ? -errno : 1;
 	close(fd);
 	return e;

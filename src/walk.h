@@ -78,6 +78,10 @@ int walk_open_layer_file(int dirfd, const char *name, struct stat *st)
  * -errno when that cannot be told.
  */
 int walk_exists_beneath(int root_fd, const char *path) UW_WARN_UNUSED;
+/* The same, as an O_PATH fd (flags may add O_DIRECTORY), or -errno;
+ * "/" is root_fd's own dir. */
+int walk_open_beneath(int root_fd, const char *path, int flags)
+    UW_WARN_UNUSED;
 /* The same, with its lstat into *st when there is one. */
 int walk_stat_beneath(int root_fd, const char *path, struct stat *st)
     UW_WARN_UNUSED;

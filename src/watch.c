@@ -417,6 +417,9 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 		return 0;	/* the upper root itself, or too long */
 	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 		flags |= PENT_SCAN_DIR;
+	if (!(ev->mask & IN_ISDIR) && (ev->mask & (IN_ATTRIB | IN_MOVED_TO)) &&
+	    nlen > 0 && w->touched != NULL)
+		w->touched(w, c, w->path.data, w->path.len);
 	/* A dir came, went, was renamed or had its xattrs (opaque,
 	 * redirect) changed: cached dir contexts may be wrong now. */
 	if ((ev->mask & IN_ISDIR) || nlen == 0)

@@ -150,6 +150,12 @@ struct watcher {
 	    const unsigned char *path, size_t len, unsigned flags);
 	/* Judge and hand out a drift event of `cur` (scan calls it). */
 	int (*report)(const struct uw_event *ev, void *arg);
+	/* inotify saw the non-dir `path` of `c` arrive by a rename (a
+	 * copy-up is one) or change its attributes: an image file that
+	 * was known to be itself may not be any more (watch_read calls
+	 * it at once, before any quiet period).  May be NULL. */
+	void (*touched)(struct watcher *w, struct wctr *c,
+	    const unsigned char *path, size_t len);
 	struct store *store;
 	const struct uw_watch_opts *opts;
 	struct uw_error *err;

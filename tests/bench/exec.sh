@@ -12,8 +12,9 @@ Usage: tests/bench/exec.sh [--help]
 Starts a runc container (uwt-exec-PID-bench) on an overlay over a busybox
 layer holding a static helper, and measures from inside it:
 
- (a) exec cost: the helper fork+execs /bin/true BENCH_EXECS times and
-     prints the time per exec.  Runs: no daemon (the reference), then
+ (a) exec cost: the helper fork+execs /bin/true (a static program that
+     returns 0) BENCH_EXECS times and prints the time per exec.  Runs:
+     no daemon (the reference), then
      'watch --container ID --content-events inotify' (no fanotify mark),
      then '--content-events fanotify' (its mark asks for FAN_MODIFY,
      FAN_CLOSE_WRITE and FAN_OPEN_EXEC: every exec of an image file is
@@ -21,8 +22,13 @@ layer holding a static helper, and measures from inside it:
      '--content-events fanotify --prevent' with the example deny policy
      (every exec is held until the prevention thread answered: for
      /bin/true, an image file, after a lookup in the upper dir, without
-     Lua).  Each run BENCH_RUNS times, alternated; medians, and the µs
-     added per exec against no daemon (goal with --prevent: < 20 µs).
+     Lua; its later execs are not even held: the kernel skips a file
+     marked ignored until it is modified).  Then the worst case: the
+     same program dropped into the container as /w/true (drift), run
+     without daemon, then with --prevent and a policy that allows it,
+     so each exec is held, judged in Lua, allowed, and reported.  Each
+     run BENCH_RUNS times, alternated; medians, and the µs added per
+     exec against no daemon (goal with --prevent: < 20 µs).
  (b) content writes: the helper creates BENCH_FILES files in a fresh dir,
      each opened empty, then written (BENCH_SIZE bytes) and closed, as
      fast as it goes.  For each of inotify and fanotify: drift events
@@ -168,7 +174,9 @@ EOF
 L1=$WORK/layer
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,w}
 cp "$(command -v busybox)" "$L1/bin/busybox"
-for a in sh true sleep; do ln -sf busybox "$L1/bin/$a"; done
+for a in sh sleep; do ln -sf busybox "$L1/bin/$a"; done
+echo 'int main(void) { return 0; }' >"$WORK/true.c"
+cc -static -O2 -o "$L1/bin/true" "$WORK/true.c" || die "cannot build true"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 cc -static -O2 -o "$L1/bin/helper" "$WORK/helper.c" || die "cannot build the helper"
 
@@ -191,8 +199,12 @@ DB=$WORK/db EV=$WORK/events.jsonl ERR=$WORK/watch.err
 : >"$ERR"
 start_daemon() {	# start_daemon inotify|fanotify|prevent
 	local n args=(--no-policy --content-events "$1")
-	[ "$1" = prevent ] && args=(--content-events fanotify --prevent
-		--policy "$ROOT/policies/examples/deny-drift-exec.lua")
+	case $1 in
+	prevent) args=(--content-events fanotify --prevent
+		--policy "$ROOT/policies/examples/deny-drift-exec.lua") ;;
+	judged) args=(--content-events fanotify --prevent
+		--policy "$WORK/allow-w.lua") ;;
+	esac
 	: >"$EV"
 	n=$(grep -c 'watching container' "$ERR" || true)
 	"$UW" --db "$DB" watch --container "$CID" --rescan 3600 "${args[@]}" \
@@ -213,17 +225,30 @@ stop_daemon() {
 in_ctr() { runc exec "$CID" "$@" </dev/null; }
 
 # --- (a) exec cost -----------------------------------------------------------
-: >"$WORK/exec.none" >"$WORK/exec.inotify" >"$WORK/exec.fanotify" >"$WORK/exec.prevent"
+# the drift case: the same program, dropped; a policy that allows it
+sed 's|^local allowed = {}.*|local allowed = { "/w" }|' \
+	"$ROOT/policies/examples/deny-drift-exec.lua" >"$WORK/allow-w.lua"
+mkdir -p "$D/bundle/rootfs/w"
+cp "$L1/bin/true" "$D/bundle/rootfs/w/true"
+for m in none inotify fanotify prevent dnone judged; do : >"$WORK/exec.$m"; done
 echo "exec: $EXECS x /bin/true in the container, $RUNS runs each, alternated" >&2
 for ((r = 1; r <= RUNS; r++)); do
-	in_ctr helper execs "$EXECS" /bin/true >>"$WORK/exec.none" || die "exec loop failed"
-	for mode in inotify fanotify prevent; do
-		start_daemon "$mode"
-		in_ctr helper execs "$EXECS" /bin/true >>"$WORK/exec.$mode" || die "exec loop failed"
+	for mode in none inotify fanotify prevent dnone judged; do
+		prog=/bin/true
+		case $mode in dnone | judged) prog=/w/true ;; esac
+		case $mode in none | dnone) ;; *) start_daemon "$mode" ;; esac
+		in_ctr helper execs "$EXECS" $prog >>"$WORK/exec.$mode" || die "exec loop failed ($mode)"
 		stop_daemon
+		# how many execs the prevention thread saw (after the first, the
+		# kernel skips an image file marked ignored)
+		case $mode in prevent | judged)
+			jq -r --arg m "$mode" '.prevent | "\($m): \(.fast) fast, \(.judged) judged, \(.denied) denied, \(.fail_open) failed open"' \
+				"$WORK/status.json" >&2 ;;
+		esac
 	done
 done
 none=$(median <"$WORK/exec.none")
+dnone=$(median <"$WORK/exec.dnone")
 
 # --- (b) content writes --------------------------------------------------------
 : >"$WORK/rate.inotify" >"$WORK/rate.fanotify" >"$WORK/rate.iw"
@@ -259,16 +284,19 @@ done
 echo
 echo "upperwatch exec and content-write benchmark ($(uname -r), $(nproc) CPUs)"
 printf '%-34s %12s %14s\n' "exec of /bin/true in the container" "µs per exec" "added µs"
-for m in none inotify fanotify prevent; do
+for m in none inotify fanotify prevent dnone judged; do
 	v=$(median <"$WORK/exec.$m")
+	ref=$none
 	case $m in
 	none) label="no daemon (reference)" ;;
 	prevent) label="watch --prevent (fanotify)" ;;
+	dnone) label="drift /w/true, no daemon"; ref=$dnone ;;
+	judged) label="drift /w/true, --prevent, judged"; ref=$dnone ;;
 	*) label="watch --content-events $m" ;;
 	esac
 	printf '%-34s %12.1f %14s\n' "$label" \
 		"$(awk -v v="$v" 'BEGIN { print v / 1000 }')" \
-		"$([ $m = none ] && echo - || awk -v v="$v" -v r="$none" 'BEGIN { printf "%.1f", (v - r) / 1000 }')"
+		"$(case $m in none | dnone) echo - ;; *) awk -v v="$v" -v r="$ref" 'BEGIN { printf "%.1f", (v - r) / 1000 }' ;; esac)"
 done
 echo
 printf '%-34s %12s\n' "content writes, drift events/s" "median"

@@ -29,7 +29,9 @@
 #     verdict;
 #   - exec: running the dropped binary gives an op "exec" event each time
 #     (its content, its runner, judged critical); running image binaries
-#     gives none; `events --op exec` lists it;
+#     gives none; an image script that ran and is then appended to, made
+#     setuid or renamed gives one when it runs again; `events --op exec`
+#     lists it;
 #   - --content-events with a bad value: usage error, exit 2.
 #
 # Needs root, runc, a static busybox, a C compiler with static libc, jq.
@@ -75,6 +77,8 @@ echo v1 >"$L1/etc/app.conf"
 mkdir -p "$L1/opt"
 printf '#!/bin/sh\necho v1\n' >"$L1/opt/run.sh"
 chmod 755 "$L1/opt/run.sh"
+for t in suid moved; do printf '#!/bin/sh\necho %s\n' "$t" >"$L1/opt/$t.sh"; done
+chmod 755 "$L1/opt/suid.sh" "$L1/opt/moved.sh"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 cat >"$S/process.lua" <<'EOF'
@@ -245,7 +249,7 @@ else
 	fail "exec of a dropped binary: $(n_exec) exec events, not 2"
 fi
 if jq -e 'select(.op == "exec" and .path != "/tmp/sh" and .path != "/opt/run.sh")' "$EV" >/dev/null 2>&1; then
-	fail "an exec event for an image binary: $(jq -c 'select(.op == "exec" and .path != "/tmp/sh")' "$EV" | head -n 1 | head -c 300)"
+	fail "an exec event for an image binary: $(jq -c 'select(.op == "exec" and .path != "/tmp/sh" and .path != "/opt/run.sh")' "$EV" | head -n 1 | head -c 300)"
 else
 	pass "no exec event for image binaries"
 fi
@@ -257,6 +261,16 @@ if wait_until 5 json_has "$EV" '.op == "exec" and .path == "/opt/run.sh"'; then
 else
 	fail "no exec event for the modified image script: $(jq -c 'select(.path == "/opt/run.sh")' "$EV" | head -c 300)"
 fi
+# Nor when it changes without a write: made setuid, renamed.
+xc '/opt/suid.sh; /opt/moved.sh; chmod 4755 /opt/suid.sh; mv /opt/moved.sh /opt/elsewhere.sh; sleep 0.3; /opt/suid.sh; /opt/elsewhere.sh' ||
+	fail "setuid and rename round"
+for p in /opt/suid.sh /opt/elsewhere.sh; do
+	if wait_until 5 json_has "$EV" ".op == \"exec\" and .path == \"$p\""; then
+		pass "an image script that ran, then changed without a write, gives an exec event: $p"
+	else
+		fail "no exec event for $p: $(jq -c --arg p "$p" 'select(.path == $p)' "$EV" | head -c 300)"
+	fi
+done
 "$UPPERWATCH" --db "$S/db" events --container "$C" --op exec >"$S/execs.txt" 2>&1
 if grep -q '/tmp/sh by sh\[' "$S/execs.txt"; then
 	pass "events --op exec lists it with its runner"

@@ -244,7 +244,8 @@ expect_eq "(a) 60 medium alerts in a window: 50 delivered" 50 "$(nposts_under /b
 # The attack: a critical change right after the flood.
 xc "$C1" 'echo "root:\$6\$pwned:19000:0:99999:7:::" > /etc/shadow' ||
     fail "(a) runc exec: /etc/shadow"
-if wait_until 5 test -n "$(posts_for /etc/shadow)"; then
+shadow_posted() { [ -n "$(posts_for /etc/shadow)" ]; }
+if wait_until 5 shadow_posted; then
 	pass "(a) after 60 cheap alerts, the critical /etc/shadow alert arrives"
 	expect_eq "(a) its priority and rule" "Critical sensitive-files" \
 	    "$(posts_for /etc/shadow | head -n 1 | jq -r '"\(.priority) \(.rule)"')"

@@ -8,7 +8,8 @@
 #     counts it (prevent.denied) and the image execs (prevent.fast);
 #   - an image script runs (twice), then is appended to: now drift, its
 #     next exec is refused (an image file allowed once is not held
-#     again until it is modified);
+#     again until it is modified); the same for one made setuid, and
+#     one renamed, without a write, each run at once after;
 #   - a policy that fails on exec events never refuses: the dropped
 #     binary runs;
 #   - a judgement past --prevent-deadline-ms is allowed and counted as a
@@ -43,6 +44,8 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 mkdir -p "$L1/opt"
 printf '#!/bin/sh\necho v1\n' >"$L1/opt/run.sh"
 chmod 755 "$L1/opt/run.sh"
+for t in suid moved; do printf '#!/bin/sh\necho %s\n' "$t" >"$L1/opt/$t.sh"; done
+chmod 755 "$L1/opt/suid.sh" "$L1/opt/moved.sh"
 
 mkdir -p "$S/deny" "$S/broken" "$S/slow"
 cat >"$S/deny/deny.lua" <<'EOF'
@@ -123,7 +126,20 @@ if grep -q '^rc=126$' "$S/exec.out" && ! grep -q '^v2$' "$S/exec.out" && [ "$(gr
 else
 	fail "image script modified after it ran: $(tr '\n' ' ' <"$S/exec.out" | head -c 300)"
 fi
-if wait_until 8 sh -c "jq -e '.prevent.denied >= 2 and .prevent.fast >= 1' '$S/status.json' >/dev/null 2>&1"; then
+# Nor when it changes without a write: its mode (setuid), its name.
+xc '/opt/suid.sh; chmod 4755 /opt/suid.sh; sleep 0.3; /opt/suid.sh; echo rc=$?'
+if grep -q '^rc=126$' "$S/exec.out" && [ "$(grep -c '^suid$' "$S/exec.out")" = 1 ]; then
+	pass "an image script that ran, made setuid, was refused"
+else
+	fail "image script made setuid after it ran: $(tr '\n' ' ' <"$S/exec.out" | head -c 300)"
+fi
+xc '/opt/moved.sh; mv /opt/moved.sh /opt/elsewhere.sh; sleep 0.3; /opt/elsewhere.sh; echo rc=$?'
+if grep -q '^rc=126$' "$S/exec.out" && [ "$(grep -c '^moved$' "$S/exec.out")" = 1 ]; then
+	pass "an image script that ran, renamed, was refused"
+else
+	fail "image script renamed after it ran: $(tr '\n' ' ' <"$S/exec.out" | head -c 300)"
+fi
+if wait_until 8 sh -c "jq -e '.prevent.denied >= 4 and .prevent.fast >= 1' '$S/status.json' >/dev/null 2>&1"; then
 	pass "status counts it: $(status .prevent)"
 else
 	fail "status: $(status .prevent)"
