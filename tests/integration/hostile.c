@@ -33,6 +33,9 @@
  *       open an existing FILE read-write, map its first page shared and
  *       copy TEXT over its start (no write(2): the change reaches the
  *       file through the page cache); msync, then close.
+ *   hostile write-many DIR N [TEXT]
+ *       DIR/f0 .. DIR/f(N-1): each opened (created, truncated) and, when
+ *       TEXT is given, TEXT written into it, as fast as it goes.
  *
  * Exit status: 0 done, 1 the attack failed, 2 usage.
  */
@@ -62,7 +65,7 @@ usage(void)
 	    "exchange-loop A B SECONDS | swap-file-fifo FILE FIFO SECONDS "
 	    "[WORKERS] | "
 	    "fifo-writer FIFO MARKER | deep-mkdir DIR N [PAYLOAD] | "
-	    "mmap-write FILE TEXT | "
+	    "mmap-write FILE TEXT | write-many DIR N [TEXT] | "
 	    "fill-disk FILE\n");
 	return 2;
 }
@@ -339,6 +342,29 @@ cmd_mmap_write(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_write_many(int argc, char **argv)
+{
+	char path[4096];
+	size_t len;
+	long i, n;
+	int fd;
+
+	if (argc < 4 || argc > 5 || (n = atol(argv[3])) <= 0)
+		return usage();
+	len = argc == 5 ? strlen(argv[4]) : 0;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/f%ld", argv[2], i);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || (len > 0 &&
+		    write(fd, argv[4], len) != (ssize_t)len) || close(fd) != 0) {
+			perror(path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -359,5 +385,7 @@ main(int argc, char **argv)
 		return cmd_fill_disk(argc, argv);
 	if (strcmp(argv[1], "mmap-write") == 0)
 		return cmd_mmap_write(argc, argv);
+	if (strcmp(argv[1], "write-many") == 0)
+		return cmd_write_many(argc, argv);
 	return usage();
 }

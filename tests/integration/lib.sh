@@ -151,25 +151,10 @@ alive() { [ -d "/proc/$1" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/nu
 # deletes the container when it dies.  Waits for runc's pid file.
 # Registers the resume, kill and delete before the unmount.  Sets RUNC_PID.
 run_container() {
-	local d=$1 cid=$2 lowers=$3 cg=$4 init=$5 filter=${6:-.}
+	local d=$1
 	mkdir -p "$d/upper" "$d/work" "$d/bundle/rootfs"
-	mount_overlay "$lowers" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
-	(cd "$d/bundle" && runc spec) || return 1
-	# The filter goes through a file: JQ may be @FILE, for one too long
-	# for an argument.
-	{
-		printf '%s | ' '.process.terminal = false
-		| .process.args = ["sh", "-c", $init]
-		| .root.readonly = false
-		| .linux.cgroupsPath = $cg'
-		if [ "${filter#@}" != "$filter" ]; then cat "${filter#@}"; else printf '%s\n' "$filter"; fi
-	} >"$d/filter.jq" || return 1
-	jq --arg cg "$cg" --arg init "$init" -f "$d/filter.jq" "$d/bundle/config.json" >"$d/config.json" &&
-		mv "$d/config.json" "$d/bundle/config.json" || return 1
-	runc run --bundle "$d/bundle" --pid-file "$d/pid" "$cid" </dev/null >"$d/runc.log" 2>&1 &
-	RUNC_PID=$!
-	cleanup_push "runc resume '$cid'; runc kill '$cid' KILL; sleep 0.3; runc delete -f '$cid'; wait $RUNC_PID"
-	wait_until 10 test -s "$d/pid" || { echo "# runc run $cid: $(cat "$d/runc.log")" >&2; return 1; }
+	mount_overlay "$3" "$d/upper" "$d/work" "$d/bundle/rootfs" || return 1
+	runc_start "$d" "$2" "$4" "$5" "${6:-.}"
 }
 
 # start_upperwatch VAR OUT ERR ARGS...: `upperwatch ARGS` in the

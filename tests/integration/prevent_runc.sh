@@ -103,7 +103,7 @@ xc '/tmp/sh -c "echo ran"; echo rc=$?'
 if grep -q '^rc=126$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
 	pass "the dropped binary is refused: $(tr '\n' ' ' <"$S/exec.out" | head -c 200)"
 else
-	fail "the dropped binary was not refused: $(head -c 300 "$S/exec.out")"
+	fail "the dropped binary was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
 fi
 xc '/bin/true; echo rc=$?; /bin/sh -c "echo image-ran"'
 if grep -q '^rc=0$' "$S/exec.out" && grep -q '^image-ran$' "$S/exec.out"; then

@@ -1,0 +1,139 @@
+#!/bin/bash
+# content_attacks: what a container with CAP_SYS_ADMIN does to the
+# fanotify companion's view of its writes, from inside a real runc
+# container, through mounts of its own.  `watch --content-events fanotify
+# --rescan 3600` (inotify asks for no write; no periodic rescan can stand
+# in for a lost one).  Each file written was copied up or created before,
+# so only a content event (or a rescan the daemon decides on) can report
+# the write:
+#   - a bind mount of /etc on /mnt/e, and a write through /mnt/e/app.conf:
+#     reported as /etc/app.conf (the writer's mount, read from its
+#     mountinfo), with the writer named, never as /mnt/e/...;
+#   - the same from a private mount namespace (unshare -m) by a writer
+#     that exits at once, so neither it nor the container's init shows
+#     that mount: the event cannot be mapped to a path, and the container
+#     is rescanned instead: the new content is reported all the same,
+#     and status counts the unmapped event;
+#   - a write burst the daemon cannot keep up with (it is stopped with
+#     SIGSTOP while 17,000 files are written, more than fanotify's queue
+#     of 16,384 holds): the queue overflows, the daemon says so and
+#     rescans; every file is reported with its content.
+#
+# Needs root, runc, a static busybox, a C compiler with static libc, jq.
+# UWT_KEEP=DIR keeps a copy of the scratch dir for a post-mortem.
+. "$(dirname "$0")/lib.sh"
+
+require_root
+require_cmd runc busybox jq cc
+[ -x "$UPPERWATCH" ] || skip "no binary at $UPPERWATCH"
+
+umask 022
+export LC_ALL=C
+P=uwt-fatk-$$
+C=$P-c1
+RS=$(realpath "$S")
+L1=$RS/layers/1
+EV=$S/events.jsonl ERR=$S/watch.err
+FLOOD=17000
+
+cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && rmdir \"\$d\"/*/ \"\$d\"; done"
+
+# xc COMMAND: run COMMAND with sh -c in the container.
+xc() {
+	runc exec "$C" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
+	echo "# runc exec '$1': $(head -c 300 "$S/exec.out")" >&2
+	return 1
+}
+# event_where PATH FILTER: some event for PATH passes FILTER.
+event_where() {
+	jq -c --arg p "$1" "select(.path == \$p) | select($2)" "$EV" 2>/dev/null | grep -q .
+}
+last_of() { jq -c --arg p "$1" 'select(.path == $p)' "$EV" 2>/dev/null | tail -n 1; }
+status() { jq -c "$1" "$S/status.json" 2>/dev/null; }
+
+mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,mnt/e,flood}
+busybox_layer "$L1" sh cat echo sleep mount umount unshare ||
+	{ fail "building the layer failed"; finish; }
+echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
+echo v1 >"$L1/etc/app.conf"
+build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
+
+# CAP_SYS_ADMIN: the container may mount.
+caps='.process.capabilities |= with_entries(.value += ["CAP_SYS_ADMIN"])'
+check "runc container started (with CAP_SYS_ADMIN)" run_container "$RS/c1" "$C" "$L1" "/$P/c1" \
+	"echo up > /tmp/started; while true; do sleep 1; done" "$caps"
+wait_until 10 test -s "$RS/c1/upper/tmp/started" || { fail "$C did not start"; finish; }
+
+start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C" \
+	--content-events fanotify --rescan 3600 --no-policy --output "$EV"
+if ! wait_until 20 grep -q "watching container $C " "$ERR"; then
+	fail "no 'watching container' notice within 20 s: $(head -c 600 "$ERR")"
+	finish
+fi
+wait_until 5 event_where /tmp/started true || fail "start-up scan: /tmp/started not reported"
+
+# ---- a bind mount in the container -------------------------------------------
+
+xc 'echo v2 > /etc/app.conf' || fail "copying /etc/app.conf up"
+wait_until 5 event_where /etc/app.conf '.current.size == 3' ||
+	fail "bind: the copy-up of /etc/app.conf not reported"
+xc 'mount --bind /etc /mnt/e && sleep 1 && echo through-the-bind >> /mnt/e/app.conf' ||
+	fail "bind mount and write"
+if wait_until 5 event_where /etc/app.conf '.current.size == 20 and .process != null'; then
+	ev=$(jq -c 'select(.path == "/etc/app.conf" and .current.size == 20)' "$EV" | tail -n 1)
+	pass "a write through a bind mount is reported at its overlay path"
+	expect_eq "bind: the writer named" sh "$(jq -r '.process.comm' <<<"$ev")"
+else
+	fail "bind: /etc/app.conf not reported with the write; last: $(last_of /etc/app.conf | head -c 300)"
+fi
+if jq -e 'select(.path | startswith("/mnt/e/"))' "$EV" >/dev/null 2>&1; then
+	fail "bind: an event at the bind mount's path: $(jq -c 'select(.path | startswith("/mnt/e/"))' "$EV" | head -c 300)"
+else
+	pass "bind: no event at the bind mount's path"
+fi
+
+# ---- a private mount namespace, a writer gone at once ------------------------
+
+unmapped0=$(status .fanotify_unmapped)
+xc 'sleep 1; unshare -m sh -c "mount --bind /etc /mnt/e && echo from-a-private-namespace >> /mnt/e/app.conf"' ||
+	fail "private namespace write"
+if wait_until 8 event_where /etc/app.conf '.current.size == 45'; then
+	pass "a write through a mount only a dead process had is reported"
+else
+	fail "private namespace: /etc/app.conf not reported with the write; last: $(last_of /etc/app.conf | head -c 300)"
+fi
+# status.json is rewritten every 5 s; the event was mapped (its writer's
+# mountinfo read in time) or counted as unmapped: either way it counts
+if wait_until 8 sh -c "jq -e '.fanotify_events > 0' '$S/status.json' >/dev/null 2>&1"; then
+	pass "status: fanotify events $(status .fanotify_events), unmapped ${unmapped0:-?} -> $(status .fanotify_unmapped)"
+else
+	fail "status: $(status '{fanotify_events, fanotify_unmapped}')"
+fi
+
+# ---- a burst past fanotify's queue -----------------------------------------------
+
+xc "hostile write-many /flood $FLOOD" || fail "creating $FLOOD empty files"
+n_flood() { jq -r "select(.path | startswith(\"/flood/\")) | select(.current.size == $1) | .path" "$EV" 2>/dev/null | sort -u | wc -l; }
+all_empty() { [ "$(n_flood 0)" -ge "$FLOOD" ]; }
+wait_until 60 all_empty || fail "flood: only $(n_flood 0) of $FLOOD empty files reported"
+kill -STOP "$W"
+cleanup_push "kill -CONT $W"
+xc "hostile write-many /flood $FLOOD content" || fail "writing $FLOOD files"
+kill -CONT "$W"
+all_written() { [ "$(n_flood 7)" -ge "$FLOOD" ]; }
+if wait_until 90 all_written; then
+	pass "flood: all $FLOOD files reported with their content"
+else
+	fail "flood: $(n_flood 7) of $FLOOD files reported with their content"
+fi
+if grep -q 'fanotify queue overflow' "$ERR"; then
+	pass "flood: the queue overflow was said"
+else
+	fail "flood: no overflow notice: $(grep -i overflow "$ERR" | head -c 300)"
+fi
+check "the daemon still runs" alive "$W"
+
+stop_bg "$W"
+expect_eq "watch stops cleanly" 0 "$BG_STATUS"
+[ -n "${UWT_KEEP:-}" ] && cp -a "$S" "$UWT_KEEP"
+finish
