@@ -325,6 +325,77 @@ hash_once(XXH3_state_t *state, int fd, const unsigned char *secret,
 	return 0;
 }
 
+/* ---- streams ---- */
+
+int
+hash_stream_begin(struct hash_stream *h, const unsigned char *secret,
+    uint64_t size)
+{
+	h->size = size;
+	h->block = 0;
+	h->dirty = 0;
+	h->end = 0;
+	h->bytes = 0;
+	memset(h->pending, 0, sizeof(h->pending));
+	return XXH3_128bits_reset_withSecret(&h->state, secret,
+	    HASH_SECRET_LEN) == XXH_OK ? 0 : -EINVAL;
+}
+
+/* Feed the pending block as hash_fd would: whole, or up to the end of
+ * the file when it is the last one. */
+static void
+stream_flush(struct hash_stream *h)
+{
+	uint64_t at = h->block * BLOCK;
+	size_t len = h->size - at < BLOCK ? (size_t)(h->size - at) : BLOCK;
+
+	if (h->dirty) {
+		feed_blocks(&h->state, h->pending, len, at);
+		memset(h->pending, 0, sizeof(h->pending));
+	}
+	h->dirty = 0;
+}
+
+int
+hash_stream_write(struct hash_stream *h, uint64_t off, const void *data,
+    size_t len)
+{
+	const unsigned char *p = data;
+	size_t at, n;
+
+	if (off < h->end || len > h->size || off > h->size - len)
+		return -EINVAL;
+	while (len > 0) {
+		if (off / BLOCK != h->block) {
+			stream_flush(h);
+			h->block = off / BLOCK;
+		}
+		at = (size_t)(off % BLOCK);
+		n = BLOCK - at < len ? BLOCK - at : len;
+		memcpy(h->pending + at, p, n);
+		h->dirty = 1;
+		off += n;
+		p += n;
+		len -= n;
+		h->bytes += n;
+	}
+	h->end = off;
+	return 0;
+}
+
+void
+hash_stream_end(struct hash_stream *h, unsigned char digest[UW_HASH_LEN])
+{
+	unsigned char size_le[8];
+	XXH128_hash_t v;
+
+	stream_flush(h);
+	put_le64(size_le, h->size);
+	hash_update(&h->state, size_le, sizeof(size_le));
+	v = XXH3_128bits_digest(&h->state);
+	XXH128_canonicalFromHash((XXH128_canonical_t *)digest, v);
+}
+
 static int
 same_state(const struct stat *a, const struct stat *b)
 {

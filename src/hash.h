@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#define XXH_STATIC_LINKING_ONLY	/* XXH3_state_t */
+#include <xxhash.h>
+
 #include "upperwatch.h"
 
 /* Size of the per-database secret (XXH3's default secret size). */
@@ -45,6 +48,30 @@ struct hash_result {
 int hash_fd(int fd, const unsigned char *secret, unsigned char *buf,
     const struct stat *known, int map, struct hash_result *result)
     UW_WARN_UNUSED;
+
+/*
+ * The same digest of a file of `size` bytes whose content comes as a
+ * stream (a tar member): data at increasing offsets, with holes (a sparse
+ * member's) between them or not; what no write covers is zeros.
+ * hash_stream_write takes `len` bytes at offset `off`, never below the
+ * end of what it was given before nor past `size` (-EINVAL);
+ * hash_stream_end gives the digest.
+ */
+struct hash_stream {
+	XXH3_state_t state;
+	uint64_t size;
+	uint64_t block;		/* index of the block in `pending` */
+	int dirty;		/* `pending` holds data */
+	uint64_t end;		/* offset after the last byte given */
+	uint64_t bytes;		/* data bytes given */
+	unsigned char pending[4096];
+};
+
+int hash_stream_begin(struct hash_stream *h, const unsigned char *secret,
+    uint64_t size) UW_WARN_UNUSED;
+int hash_stream_write(struct hash_stream *h, uint64_t off, const void *data,
+    size_t len) UW_WARN_UNUSED;
+void hash_stream_end(struct hash_stream *h, unsigned char digest[UW_HASH_LEN]);
 
 /* Unmap what this thread's hash_fd calls left mapped (each hashing
  * thread calls it before it ends). */

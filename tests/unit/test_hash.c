@@ -108,6 +108,51 @@ main(void)
 	    "one flipped bit changes the digest");
 	close(fc);
 
+	/* A stream (a tar member, sparse or not, in chunks of any size)
+	 * hashes as the file with the same content: data at 0 in odd
+	 * chunks, a hole, data from the middle of a block, a trailing
+	 * hole inside the last block and whole blocks after it. */
+	{
+		static const struct { off_t at; size_t len; } parts[] = {
+			{ 0, 3 }, { 3, 4093 }, { 4096, 100 },
+			{ 20000, 5000 }, { 25000, 1 },
+		};
+		const off_t sizes[] = { 25001, 25100, 40000 };
+		struct hash_stream hs;
+		unsigned char sd[UW_HASH_LEN];
+		size_t p, k;
+		int fd, ok;
+
+		for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			fd = make_file("stream", NULL, 0, 0, sizes[k]);
+			ok = fd >= 0 && hash_stream_begin(&hs, secret,
+			    (uint64_t)sizes[k]) == 0;
+			for (p = 0; ok && p < sizeof(parts) / sizeof(parts[0]);
+			    p++)
+				ok = pwrite(fd, data + parts[p].at % 5000,
+				    parts[p].len, parts[p].at) ==
+				    (ssize_t)parts[p].len &&
+				    hash_stream_write(&hs,
+				    (uint64_t)parts[p].at,
+				    data + parts[p].at % 5000,
+				    parts[p].len) == 0;
+			hash_stream_end(&hs, sd);
+			CHECK(ok && digest(fd, secret, &a) == 0 &&
+			    memcmp(a.digest, sd, UW_HASH_LEN) == 0,
+			    "a stream with holes hashes as the file "
+			    "(size %lld)", (long long)sizes[k]);
+			if (fd >= 0)
+				close(fd);
+		}
+		CHECK(hash_stream_begin(&hs, secret, 10) == 0 &&
+		    hash_stream_write(&hs, 5, data, 6) == -EINVAL,
+		    "a stream refuses data past its size");
+		CHECK(hash_stream_begin(&hs, secret, 100) == 0 &&
+		    hash_stream_write(&hs, 50, data, 10) == 0 &&
+		    hash_stream_write(&hs, 40, data, 5) == -EINVAL,
+		    "a stream refuses data before what it was given");
+	}
+
 	/* Trailing zeros are still content: the size is in the form. */
 	fc = make_file("short", data, 10, 0, 0);
 	CHECK(digest(fc, secret, &a) == 0, "short file hashed");
