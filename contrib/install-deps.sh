@@ -6,11 +6,11 @@ set -eu
 
 BUILD="gcc libc6-dev meson ninja-build pkg-config liblua5.4-dev
 libinotifytools0-dev libxxhash-dev libsqlite3-dev libjansson-dev
-libcurl4-openssl-dev"
+libcurl4-openssl-dev libarchive-dev libssl-dev"
 RUN="busybox-static"
 TEST="attr libcap2-bin runc sqlite3 xxhash inotify-tools jq time aide
 python3 util-linux xxd clang libclang-rt-14-dev podman logrotate
-systemd man-db"
+systemd man-db zstd"
 
 want="$BUILD $RUN"
 case "${1:-}" in

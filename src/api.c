@@ -17,6 +17,7 @@
 #include "drift.h"
 #include "event.h"
 #include "mountinfo.h"
+#include "oci.h"
 #include "overlay.h"
 #include "policy.h"
 #include "respond.h"
@@ -104,6 +105,16 @@ out:
 		free(real[i]);
 	free(real);
 	return rc;
+}
+
+UW_API int
+uw_baseline_build_oci(struct uw_db *db, const struct uw_oci_opts *opts,
+    struct uw_oci_result *result, struct uw_baseline_stats *stats,
+    struct uw_error *err)
+{
+	if (db == NULL || opts == NULL)
+		return seterr(err, -EINVAL, "bad arguments");
+	return oci_build(db->store, opts, result, stats, err);
 }
 
 UW_API int

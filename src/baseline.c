@@ -380,8 +380,17 @@ progress_tick(struct build *b, int force)
 static int
 put(struct build *b, const struct uw_record *rec)
 {
+	struct uw_record dir;
 	int rc;
 
+	if (rec->type == UW_TYPE_DIR && rec->size != 0) {
+		/* A dir's st_size is its file system's business (4096 on
+		 * ext4, its entry count on tmpfs), not the image's: 0, as
+		 * an image file (a tar) records it. */
+		dir = *rec;
+		dir.size = 0;
+		rec = &dir;
+	}
 	rc = store_baseline_put(b->store, b->image_id, rec, b->err);
 	if (rc < 0)
 		return rc;

@@ -33,7 +33,7 @@ show_progress(const struct uw_progress *p, void *arg)
 
 /* What `baseline` was asked to do, as its options said it. */
 struct baseline_args {
-	const char *image, *rootfs, *container;
+	const char *image, *rootfs, *container, *oci, *platform;
 	unsigned long jobs;
 	int json, quiet, allow_incomplete, flags_given;
 	unsigned overlay_flags;
@@ -49,6 +49,8 @@ baseline_parse(struct cli_ctx *ctx, int argc, char **argv,
 		{ "image", required_argument, NULL, 'i' },
 		{ "rootfs", required_argument, NULL, 'r' },
 		{ "container", required_argument, NULL, 'c' },
+		{ "oci", required_argument, NULL, 'o' },
+		{ "platform", required_argument, NULL, 'p' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -77,6 +79,16 @@ baseline_parse(struct cli_ctx *ctx, int argc, char **argv,
 			break;
 		case 'c':
 			a->container = optarg;
+			break;
+		case 'o':
+			a->oci = optarg;
+			break;
+		case 'p':
+			if (strchr(optarg, '/') == NULL || strlen(optarg) > 60)
+				return cli_usage_error(cmd, "--platform takes "
+				    "OS/ARCH[/VARIANT] (linux/amd64), not '%s'",
+				    optarg);
+			a->platform = optarg;
 			break;
 		case 'j':
 			errno = 0;
@@ -109,10 +121,15 @@ baseline_parse(struct cli_ctx *ctx, int argc, char **argv,
 		}
 	}
 	if (a->container != NULL && (a->image != NULL || a->rootfs != NULL ||
-	    optind < argc))
+	    optind < argc || a->oci != NULL))
 		return cli_usage_error(cmd, "--container takes no --image, "
-		    "--rootfs or layers");
-	if (a->container == NULL) {
+		    "--rootfs, --oci or layers");
+	if (a->oci != NULL && (a->rootfs != NULL || optind < argc))
+		return cli_usage_error(cmd, "--oci takes no --rootfs or "
+		    "layers: the image file holds them");
+	if (a->platform != NULL && a->oci == NULL)
+		return cli_usage_error(cmd, "--platform goes with --oci");
+	if (a->container == NULL && a->oci == NULL) {
 		if (a->image == NULL)
 			return cli_usage_error(cmd, "--image REF is required");
 		if (a->rootfs != NULL && optind < argc)
@@ -166,6 +183,44 @@ baseline_report(const char *image, const struct uw_baseline_stats *stats,
 		    stats->incomplete);
 }
 
+/* baseline --oci: from an image file. */
+static int
+run_baseline_oci(struct cli_ctx *ctx, const struct baseline_args *a)
+{
+	struct uw_oci_opts opts;
+	struct uw_oci_result res;
+	struct uw_baseline_stats stats;
+	struct uw_error err;
+	struct uw_db *db;
+	int rc, tty;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.path = a->oci;
+	opts.platform = a->platform;
+	opts.image = a->image;
+	tty = isatty(STDERR_FILENO) && !a->quiet;
+	if (tty)
+		opts.progress = show_progress;
+	opts.cancel = &cli_interrupted;
+	db = cli_open_db(ctx, 0);
+	if (db == NULL)
+		return CLI_ERROR;
+	rc = uw_baseline_build_oci(db, &opts, &res, &stats, &err);
+	if (tty)
+		fputs("\r\033[K", stderr);
+	uw_db_close(db);
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return rc == -ECANCELED ? CLI_INTERRUPTED : CLI_ERROR;
+	}
+	if (!a->json)
+		printf("image %s (%s, %zu layers, every digest checked)%s\n",
+		    res.digest, res.platform, res.layers, res.aliases ?
+		    ", also known by its tags" : "");
+	baseline_report(res.digest, &stats, a->json);
+	return CLI_OK;
+}
+
 static int
 run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -181,6 +236,8 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 	rc = baseline_parse(ctx, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
+	if (a.oci != NULL)
+		return run_baseline_oci(ctx, &a);
 	memset(&opts, 0, sizeof(opts));
 	if (a.container != NULL) {
 		found = cli_find_container(a.container);
@@ -240,7 +297,8 @@ run_baseline(struct cli_ctx *ctx, int argc, char **argv)
 
 const struct cli_cmd cli_cmd_baseline = {
 	.name = "baseline",
-	.args = "(--image REF (--rootfs DIR | LAYER...) | --container ID)",
+	.args = "(--image REF (--rootfs DIR | LAYER...) | --container ID | "
+	    "--oci FILE [--image REF])",
 	.summary = "record what an image's files should be",
 	.help =
 	    "\n"
@@ -267,6 +325,30 @@ const struct cli_cmd cli_cmd_baseline = {
 	    "                  own files) under its image key, so every "
 	    "container of\n"
 	    "                  that image shares it\n"
+	    "  --oci FILE      the image as CI built it, from its image file, "
+	    "read as a\n"
+	    "                  stream and never extracted: an OCI layout dir, "
+	    "an\n"
+	    "                  oci-archive or a docker-archive tar (podman "
+	    "save, docker\n"
+	    "                  save, skopeo copy), gzip or zstd layers.  Every "
+	    "blob is\n"
+	    "                  checked against its sha256 digest, layers "
+	    "against the\n"
+	    "                  config's diff_ids, OCI whiteouts applied as a "
+	    "runtime\n"
+	    "                  would.  Recorded under the config digest "
+	    "(sha256:...), which\n"
+	    "                  containers of that image are matched by, with "
+	    "the image's\n"
+	    "                  tags and --image REF as other names; a name "
+	    "that had a\n"
+	    "                  baseline of its own is the image file's now\n"
+	    "  --platform OS/ARCH[/VARIANT]  with --oci: the platform to read "
+	    "from a\n"
+	    "                  multi-platform image (default: its only one, "
+	    "else this\n"
+	    "                  host's)\n"
 	    "  -j, --jobs N    hashing threads (default: one per CPU)\n"
 	    "  --json          print the summary as one JSON object\n"
 	    "  -q, --quiet     no progress line on a terminal\n"
@@ -285,7 +367,9 @@ const struct cli_cmd cli_cmd_baseline = {
 	    "  upperwatch baseline --image myapp:1.4 /var/lib/layers/3 "
 	    "/var/lib/layers/2 /var/lib/layers/1\n"
 	    "  upperwatch baseline --image debian:12 --rootfs "
-	    "/srv/rootfs/debian12\n",
+	    "/srv/rootfs/debian12\n"
+	    "  upperwatch baseline --oci myapp.tar --image "
+	    "registry.example/myapp:1.4\n",
 	.run = run_baseline,
 };
 
@@ -338,6 +422,8 @@ print_image(const struct uw_image_info *info, void *arg)
 		if (info->incomplete != NULL)
 			jsonw_str(stdout, &first, "incomplete",
 			    info->incomplete);
+		if (info->aliases != NULL)
+			jsonw_str(stdout, &first, "aliases", info->aliases);
 		fputs("}\n", stdout);
 	} else {
 		if (o->count == 0)
@@ -354,6 +440,13 @@ print_image(const struct uw_image_info *info, void *arg)
 		    (unsigned long long)info->files,
 		    (unsigned long long)info->bytes, when, info->seconds,
 		    info->layer_count);
+		if (info->aliases != NULL) {
+			fputs("  also: ", stdout);
+			escape_bytes(stdout,
+			    (const unsigned char *)info->aliases,
+			    strlen(info->aliases));
+			fputc('\n', stdout);
+		}
 		if (info->incomplete != NULL) {
 			fputs("  incomplete: ", stdout);
 			escape_bytes(stdout,

@@ -26,7 +26,7 @@
 
 /* 'UpWa': marks a SQLite file as ours. */
 #define STORE_APPLICATION_ID 0x55705761
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* The columns of a file row, in the order store_baseline.c's
  * row_to_record reads them. */
@@ -41,14 +41,25 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PROBE] = "INSERT OR REPLACE INTO meta (key, value) VALUES "
 	    "('journal_probe', ?1)",
 	[ST_IMAGE_FIND] = "SELECT id FROM images WHERE ref = ?1",
+	/* a reference of its own first, else another name of one */
+	[ST_IMAGE_RESOLVE] = "SELECT id FROM images WHERE ref = ?1 "
+	    "UNION ALL SELECT image_id FROM image_refs WHERE ref = ?1 LIMIT 1",
+	[ST_ALIAS_SET] = "INSERT OR REPLACE INTO image_refs (ref, image_id) "
+	    "VALUES (?1, ?2)",
+	[ST_ALIAS_DEL] = "DELETE FROM image_refs WHERE ref = ?1",
+	[ST_ALIASES_DROP] = "DELETE FROM image_refs WHERE image_id = ?1",
 	[ST_IMAGE_INSERT] = "INSERT INTO images (ref, layers) VALUES (?1, ?2)",
 	[ST_IMAGE_UPDATE] = "UPDATE images SET layers = ?2, built_ns = ?3, "
 	    "entries = ?4, files = ?5, bytes = ?6, seconds = ?7, "
 	    "incomplete = ?8 WHERE id = ?1",
 	[ST_IMAGE_DELETE] = "DELETE FROM images WHERE id = ?1",
-	[ST_IMAGE_INCOMPLETE] = "SELECT incomplete FROM images WHERE ref = ?1",
+	[ST_IMAGE_INCOMPLETE] = "SELECT incomplete FROM images WHERE id = "
+	    "coalesce((SELECT id FROM images WHERE ref = ?1), (SELECT "
+	    "image_id FROM image_refs WHERE ref = ?1))",
 	[ST_IMAGES_ALL] = "SELECT ref, layers, built_ns, entries, files, "
-	    "bytes, seconds, incomplete FROM images ORDER BY ref",
+	    "bytes, seconds, incomplete, (SELECT group_concat(r.ref, ' ') "
+	    "FROM (SELECT ref FROM image_refs WHERE image_id = images.id "
+	    "ORDER BY ref) AS r) FROM images ORDER BY ref",
 	[ST_FILES_CLEAR] = "DELETE FROM files WHERE image_id = ?1",
 	[ST_FILE_INSERT] = "INSERT INTO files (image_id, path, type, mode, "
 	    "uid, gid, size, mtime_ns, link, caps, hash, flags, link_group) "
@@ -179,6 +190,13 @@ static const char *const migrations[] = {
 	 * containers seen that was never written nor read (the watcher
 	 * finds them in the mount table each time). */
 	"DROP TABLE containers;",
+	/* 7 -> 8: other names of a baseline: an image file's tags, the
+	 * reference CI pushed, beside the config digest it is kept under. */
+	"CREATE TABLE image_refs ("
+	"  ref TEXT PRIMARY KEY,"
+	"  image_id INTEGER NOT NULL"
+	");"
+	"CREATE INDEX image_refs_image ON image_refs (image_id);",
 };
 
 int

@@ -41,6 +41,11 @@ int store_baseline_commit(struct store *store, int64_t image_id,
     const struct uw_baseline_stats *stats, struct uw_error *err)
     UW_WARN_UNUSED;
 void store_baseline_abort(struct store *store);
+/* Within a baseline's transaction: `ref` is another name of image
+ * `image_id` (lookups by it find that baseline); a baseline recorded
+ * under `ref` itself before is removed. */
+int store_alias_set(struct store *store, const char *ref, int64_t image_id,
+    struct uw_error *err) UW_WARN_UNUSED;
 
 int store_images_foreach(struct store *store,
     int (*cb)(const struct uw_image_info *info, void *arg), void *arg,

@@ -55,6 +55,14 @@ store_baseline_begin(struct store *store, const char *image,
 	}
 	if (store_exec(store, "BEGIN IMMEDIATE", err) < 0)
 		goto out;
+	/* A baseline built under REF is REF's, no longer another one's
+	 * other name. */
+	st = store->stmt[ST_ALIAS_DEL];
+	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
 	st = store->stmt[ST_IMAGE_FIND];
 	sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -250,6 +258,7 @@ store_images_foreach(struct store *store,
 		info.bytes = (uint64_t)sqlite3_column_int64(st, 5);
 		info.seconds = sqlite3_column_double(st, 6);
 		info.incomplete = (const char *)sqlite3_column_text(st, 7);
+		info.aliases = (const char *)sqlite3_column_text(st, 8);
 		ret = cb(&info, arg);
 		free(layers);
 		if (ret != 0)
@@ -279,11 +288,26 @@ store_image_remove(struct store *store, const char *image,
 	id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
+		/* another name of a baseline: only the name goes */
+		st = store->stmt[ST_ALIAS_DEL];
+		sqlite3_bind_text(st, 1, image, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			goto sqlfail;
+		if (sqlite3_changes(store->db) > 0)
+			return store_exec(store, "COMMIT", err);
 		ret = seterr(err, -ENOENT, "no baseline for image %s",
 		    image);
 		goto rollback;
 	}
 	if (rc != SQLITE_ROW)
+		goto sqlfail;
+	st = store->stmt[ST_ALIASES_DROP];
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
 		goto sqlfail;
 	st = store->stmt[ST_FILES_CLEAR];
 	sqlite3_bind_int64(st, 1, id);
@@ -388,10 +412,53 @@ store_image_incomplete(struct store *store, const char *image, char *why,
 }
 
 int
-store_image_id(struct store *store, const char *image, int64_t *image_id,
+store_alias_set(struct store *store, const char *ref, int64_t image_id,
     struct uw_error *err)
 {
 	sqlite3_stmt *st = store->stmt[ST_IMAGE_FIND];
+	int64_t old;
+	int rc;
+
+	/* A baseline recorded under that name before is superseded: the
+	 * name is the image file's now. */
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto sqlfail;
+	if (old == image_id)
+		return 0;	/* the name it is recorded under */
+	if (old >= 0) {
+		enum stmt_id del[] = { ST_FILES_CLEAR, ST_ALIASES_DROP,
+		    ST_IMAGE_DELETE };
+		size_t i;
+
+		for (i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
+			st = store->stmt[del[i]];
+			sqlite3_bind_int64(st, 1, old);
+			rc = sqlite3_step(st);
+			sqlite3_reset(st);
+			if (rc != SQLITE_DONE)
+				goto sqlfail;
+		}
+	}
+	st = store->stmt[ST_ALIAS_SET];
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, image_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+sqlfail:
+	return store_sql_fail(store, err, "recording an image name");
+}
+
+int
+store_image_id(struct store *store, const char *image, int64_t *image_id,
+    struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_IMAGE_RESOLVE];
 	int rc;
 
 	*image_id = 0;

@@ -82,12 +82,36 @@ start_content(struct watcher *w, struct wctr *c)
  * journal state, and the start-up scan.  A container that cannot be
  * watched is said loudly and tried again later; only our own faults fail.
  */
+/*
+ * The config digest of a container's image as its runtime records it
+ * (Docker "sha256:<hex>", Podman "<hex>") into out, "sha256:<hex>": 1, or
+ * 0 when it records none.
+ */
+static int
+image_digest(const char *id, char out[UW_DIGEST_MAX])
+{
+	size_t i;
+
+	if (strncmp(id, "sha256:", 7) == 0)
+		id += 7;
+	if (strlen(id) != 64)
+		return 0;
+	for (i = 0; i < 64; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	snprintf(out, UW_DIGEST_MAX, "sha256:%s", id);
+	return 1;
+}
+
 int
 sync_start(struct watcher *w, const struct uw_container *info)
 {
 	struct uw_baseline_opts bopts;
 	struct uw_baseline_stats stats;
 	struct uw_container named;
+	struct uw_error ignored;
+	char digest[UW_DIGEST_MAX];
 	struct walk_xattrs x;
 	struct wctr *c, **v;
 	int64_t image_id;
@@ -99,6 +123,13 @@ sync_start(struct watcher *w, const struct uw_container *info)
 		named.image_key = w->opts->image;
 		if (named.image[0] == '\0')
 			named.image = w->opts->image;
+		info = &named;
+	} else if (image_digest(info->image_id, digest) &&
+	    store_image_id(w->store, digest, &image_id, &ignored) == 0) {
+		/* Its image as CI built it (baseline --oci, import): that
+		 * baseline, rather than one of the node's layers. */
+		named = *info;
+		named.image_key = digest;
 		info = &named;
 	}
 	c = ctr_new(info);
@@ -180,6 +211,8 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	notice_info(w, "watching container %s (%s, %s) upper %s",
 	    notice_escs(w, c->info->id), notice_escs(w, c->info->name),
 	    c->info->runtime, notice_escs(w, c->info->upper));
+	notice_info(w, "container %s is judged against the baseline of %s",
+	    notice_escs(w, c->info->id), notice_escs(w, c->info->image_key));
 	/* The start-up scan: drift made while nobody watched. */
 	rc = journal_load_state(w, c);
 	return rc < 0 ? rc : scan_container(w, c);

@@ -200,6 +200,53 @@ UW_API int uw_baseline_build(struct uw_db *db,
     const struct uw_baseline_opts *opts, struct uw_baseline_stats *stats,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* An image file to build a baseline from. */
+struct uw_oci_opts {
+	/* An OCI image layout dir, a tar of one (oci-archive: podman save
+	 * --format oci-archive, skopeo copy oci-archive:), or a
+	 * docker-archive tar (docker save, podman save); the tar itself
+	 * may be compressed, its layers gzip or zstd (or plain) */
+	const char *path;
+	/* "os/arch[/variant]" to pick from a multi-platform image; NULL:
+	 * its only one, else this host's */
+	const char *platform;
+	/* Also record the baseline under this reference (an alias of its
+	 * config digest), e.g. the tag CI pushed; NULL: none */
+	const char *image;
+	void (*progress)(const struct uw_progress *progress, void *arg);
+	void *progress_arg;
+	const volatile sig_atomic_t *cancel;
+};
+
+#define UW_DIGEST_MAX 72	/* "sha256:" + 64 hex digits + NUL */
+
+struct uw_oci_result {
+	/* The image's config digest ("sha256:<hex>"): what the image is,
+	 * and the key its baseline is recorded under. */
+	char digest[UW_DIGEST_MAX];
+	char platform[64];	/* os/arch[/variant] read */
+	size_t layers;
+	size_t aliases;		/* references recorded beside the digest:
+				 * the image's own tags and opts->image */
+};
+
+/*
+ * Build the baseline of the image in the image file opts->path, streaming
+ * each layer (never extracting anything): every blob's digest is checked
+ * against its descriptor (sha256), each layer's uncompressed digest
+ * against the config's diff_ids, and the layers are applied bottom up with
+ * OCI whiteouts (.wh.NAME, .wh..wh..opq) as a runtime extracting them
+ * would, giving the same rows as a baseline of the extracted layers.  The
+ * baseline is recorded under the config digest, with the image's tags and
+ * opts->image as aliases, replacing a previous one in one transaction.  A
+ * hostile file (names with "..", absolute names, hard links out of the
+ * image, a digest that does not match, a decompression bomb, a truncated
+ * stream) fails the build with a one-line reason.
+ */
+UW_API int uw_baseline_build_oci(struct uw_db *db,
+    const struct uw_oci_opts *opts, struct uw_oci_result *result,
+    struct uw_baseline_stats *stats, struct uw_error *err) UW_WARN_UNUSED;
+
 struct uw_image_info {
 	const char *image;
 	const char *const *layers;	/* top first */
@@ -208,6 +255,9 @@ struct uw_image_info {
 	uint64_t entries, files, bytes;
 	double seconds;		/* how long the build took */
 	const char *incomplete;	/* why it is not whole; NULL when it is */
+	/* its other names, space-separated (an image file's tags); NULL
+	 * when none */
+	const char *aliases;
 };
 
 /* Call `cb` for each image with a baseline, sorted by reference.  A

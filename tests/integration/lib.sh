@@ -278,27 +278,36 @@ upper_dir_keys() {
 	done
 }
 
-# podman_run ROOTFS IMAGE NAME: import the dir ROOTFS as IMAGE and run
-# container NAME from it the way the notes (§8.2) do it: runc, cgroupfs,
-# explicit ulimits, no network, init `sh -c 'sleep 100000 & exec sleep
-# 100000'`.  Registers the removals (a paused container is thawed first).
-# Returns 1, with podman's words on stderr, when it fails.
-podman_run() {
-	local r=$1 img=$2 name=$3 nofile
+# podman_import ROOTFS IMAGE: import the dir ROOTFS as IMAGE (removed at
+# the end).  Returns 1, with podman's words on stderr, when it fails.
+podman_import() {
+	local r=$1 img=$2
 	cleanup_push "podman rmi -f '$img'"
-	if ! { tar -C "$r" -cf "$r.tar" . &&
+	tar -C "$r" -cf "$r.tar" . &&
 	    timeout -k 5 120 podman import --quiet --change 'CMD ["/bin/sh"]' "$r.tar" "$img" \
-		>/dev/null 2>"$S/podman.err"; }; then
-		echo "# podman import failed: $(head -c 400 "$S/podman.err")" >&2
-		return 1
-	fi
+		>/dev/null 2>"$S/podman.err" && return 0
+	echo "# podman import failed: $(head -c 400 "$S/podman.err")" >&2
+	return 1
+}
+
+# podman_start IMAGE NAME: run container NAME from IMAGE the way the notes
+# (§8.2) do it: runc, cgroupfs, explicit ulimits, no network, init `sh -c
+# 'sleep 100000 & exec sleep 100000'`.  Registers the removal (a paused
+# container is thawed first).  Returns 1, with podman's words on stderr,
+# when it fails.
+podman_start() {
+	local img=$1 name=$2 nofile
 	nofile=$(ulimit -Hn)
 	[ "$nofile" = unlimited ] && nofile=1048576
 	cleanup_push "podman unpause '$name'; podman rm -f -t 0 '$name'"
-	if ! timeout -k 5 120 podman --runtime runc --cgroup-manager cgroupfs run -d --name "$name" --network none \
+	timeout -k 5 120 podman --runtime runc --cgroup-manager cgroupfs run -d --name "$name" --network none \
 	    --ulimit nofile="$nofile:$nofile" --ulimit nproc=32768:32768 \
-	    "$img" sh -c 'sleep 100000 & exec sleep 100000' >/dev/null 2>"$S/podman.err"; then
-		echo "# podman run failed: $(head -c 400 "$S/podman.err")" >&2
-		return 1
-	fi
+	    "$img" sh -c 'sleep 100000 & exec sleep 100000' >/dev/null 2>"$S/podman.err" && return 0
+	echo "# podman run failed: $(head -c 400 "$S/podman.err")" >&2
+	return 1
+}
+
+# podman_run ROOTFS IMAGE NAME: podman_import, then podman_start.
+podman_run() {
+	podman_import "$1" "$2" && podman_start "$2" "$3"
 }

@@ -147,11 +147,12 @@ main(void)
 	store = store_open(dbpath, 0, &err);
 	CHECK(store == NULL, "a newer schema is refused");
 	snprintf(cmd, sizeof(cmd), "%s: database schema version 99 is newer "
-	    "than this upperwatch supports (7); upgrade upperwatch", dbpath);
+	    "than this upperwatch supports (8); upgrade upperwatch", dbpath);
 	CHECK_STR(err.msg, cmd, "with the reason");
 	/* A version 1 database (no path_state yet) is migrated on open. */
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
 	    sqlite3_exec(raw, "DROP TABLE path_state; DROP INDEX events_time; "
+	    "DROP TABLE image_refs; "
 	    "DROP INDEX files_link_group; DROP TABLE responses; "
 	    "ALTER TABLE files DROP COLUMN link_group; "
 	    "ALTER TABLE events DROP COLUMN severity; "
@@ -168,7 +169,8 @@ main(void)
 	CHECK(store == NULL && strstr(err.msg, "is older than this") != NULL,
 	    "read-only, an old schema is refused, not changed");
 	store = store_open(dbpath, 0, &err);
-	CHECK(store != NULL, "read-write, it is migrated");
+	CHECK(store != NULL, "read-write, it is migrated (%s)",
+	    store == NULL ? err.msg : "");
 	CHECK(store != NULL && memcmp(secret, store_secret(store),
 	    HASH_SECRET_LEN) == 0, "keeping its secret");
 	store_close(store);
