@@ -1021,13 +1021,51 @@ content(struct oci *o, struct archive *tar, struct node *n, uint64_t size)
 	return 0;
 }
 
+/* n is a name of the file `hl` of this layer (a tar hard link). */
+static int
+hard_link(struct oci *o, struct node *n, const char *hl)
+{
+	struct node *t;
+	int rc;
+
+	buf_reset(&o->name);
+	rc = norm_path(o, hl, "hard link to");
+	if (rc < 0)
+		return rc;
+	t = tree_get(&o->tree, o->name.data, o->name.len);
+	if (t == NULL || t->dead || t->layer != o->layer ||
+	    t->rec.type != UW_TYPE_FILE)
+		return seterr(o->err, -EINVAL, "layer %s: %s is a hard link "
+		    "to '%.200s', which is no file of that layer",
+		    o->layer_name, (const char *)n->path, hl);
+	if (t == n)
+		return 0;
+	if (!n->dead && n->rec.type == UW_TYPE_DIR)
+		tree_cut_below(&o->tree, n->path, n->len, o->layer);
+	if (t->rec.link_group == 0) {
+		uint64_t id[2] = { o->layer, path_hash(t->path, t->len) };
+
+		t->rec.link_group = (XXH3_64bits(id, sizeof(id)) >> 1) | 1;
+	}
+	n->rec = t->rec;
+	n->data = t->data;
+	memcpy(n->caps, t->caps, t->caps_len);
+	n->caps_len = t->caps_len;
+	free(n->link);
+	n->link = NULL;
+	n->link_len = 0;
+	n->layer = o->layer;
+	n->dead = 0;
+	return 0;
+}
+
 /* One member of a layer. */
 static int
 member(struct oci *o, struct archive *tar, struct archive_entry *e)
 {
 	const char *name = archive_entry_pathname(e), *hl, *xn, *target;
 	const void *xv;
-	struct node *n, *t;
+	struct node *n;
 	size_t base, xs;
 	unsigned type = archive_entry_filetype(e);
 	int rc;
@@ -1053,40 +1091,8 @@ member(struct oci *o, struct archive *tar, struct archive_entry *e)
 	if (n == NULL)
 		return seterr(o->err, -ENOMEM, "out of memory");
 	hl = archive_entry_hardlink(e);
-	if (hl != NULL) {
-		/* a name of a file this layer has already */
-		buf_reset(&o->name);
-		rc = norm_path(o, hl, "hard link to");
-		if (rc < 0)
-			return rc;
-		t = tree_get(&o->tree, o->name.data, o->name.len);
-		if (t == NULL || t->dead || t->layer != o->layer ||
-		    t->rec.type != UW_TYPE_FILE)
-			return seterr(o->err, -EINVAL, "layer %s: %s is a hard "
-			    "link to '%.200s', which is no file of that "
-			    "layer", o->layer_name, (const char *)n->path, hl);
-		if (t == n)
-			return 0;
-		if (!n->dead && n->rec.type == UW_TYPE_DIR)
-			tree_cut_below(&o->tree, n->path, n->len, o->layer);
-		if (t->rec.link_group == 0) {
-			uint64_t id[2] = { o->layer, path_hash(t->path,
-			    t->len) };
-
-			t->rec.link_group = (XXH3_64bits(id, sizeof(id)) >>
-			    1) | 1;
-		}
-		n->rec = t->rec;
-		n->data = t->data;
-		memcpy(n->caps, t->caps, t->caps_len);
-		n->caps_len = t->caps_len;
-		free(n->link);
-		n->link = NULL;
-		n->link_len = 0;
-		n->layer = o->layer;
-		n->dead = 0;
-		return 0;
-	}
+	if (hl != NULL)
+		return hard_link(o, n, hl);
 	if (!n->dead && n->rec.type == UW_TYPE_DIR && type != AE_IFDIR)
 		tree_cut_below(&o->tree, n->path, n->len, o->layer);
 	if (n->dead || type != AE_IFDIR || n->rec.type != UW_TYPE_DIR)
