@@ -18,6 +18,7 @@
 #include "event.h"
 #include "mountinfo.h"
 #include "oci.h"
+#include "transfer.h"
 #include "overlay.h"
 #include "policy.h"
 #include "respond.h"
@@ -115,6 +116,24 @@ uw_baseline_build_oci(struct uw_db *db, const struct uw_oci_opts *opts,
 	if (db == NULL || opts == NULL)
 		return seterr(err, -EINVAL, "bad arguments");
 	return oci_build(db->store, opts, result, stats, err);
+}
+
+UW_API int
+uw_baseline_export(struct uw_db *db, const char *image, FILE *out,
+    struct uw_error *err)
+{
+	if (db == NULL || image == NULL || out == NULL)
+		return seterr(err, -EINVAL, "bad arguments");
+	return transfer_export(db->store, image, out, err);
+}
+
+UW_API int
+uw_baseline_import(struct uw_db *db, const char *path, const char *expect,
+    struct uw_import_result *res, struct uw_error *err)
+{
+	if (db == NULL || path == NULL || res == NULL)
+		return seterr(err, -EINVAL, "bad arguments");
+	return transfer_import(db->store, path, expect, res, err);
 }
 
 UW_API int

@@ -32,6 +32,8 @@ extern const struct cli_cmd cli_cmd_baseline;
 extern const struct cli_cmd cli_cmd_images;
 extern const struct cli_cmd cli_cmd_show;
 extern const struct cli_cmd cli_cmd_forget;
+extern const struct cli_cmd cli_cmd_export;
+extern const struct cli_cmd cli_cmd_import;
 extern const struct cli_cmd cli_cmd_diff;
 extern const struct cli_cmd cli_cmd_containers;
 extern const struct cli_cmd cli_cmd_watch;

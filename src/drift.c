@@ -30,7 +30,9 @@
 struct drift {
 	struct store *store;
 	int64_t image_id;
-	const unsigned char *secret;
+	/* what the baseline's rows were hashed with: this database's, or
+	 * the one an imported baseline brought */
+	unsigned char secret[HASH_SECRET_LEN];
 	unsigned char *buf;		/* hashing buffer */
 	struct store_row row;		/* the entry's baseline row */
 	struct store_row src_row;	/* a metacopy file's source row */
@@ -80,7 +82,6 @@ drift_new(struct store *store, const char *image, struct uw_error *err)
 		return NULL;
 	}
 	d->store = store;
-	d->secret = store_secret(store);
 	d->root_fd = -1;
 	buf_init(&d->aliases, 1u << 20);
 	store_row_init(&d->alias_row);
@@ -96,7 +97,8 @@ drift_new(struct store *store, const char *image, struct uw_error *err)
 		seterr(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (store_image_id(store, image, &d->image_id, err) < 0)
+	if (store_image_id(store, image, &d->image_id, err) < 0 ||
+	    store_image_secret(store, d->image_id, d->secret, err) < 0)
 		goto fail;
 	return d;
 fail:

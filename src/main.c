@@ -27,6 +27,8 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_show,
 	&cli_cmd_diff,
 	&cli_cmd_forget,
+	&cli_cmd_export,
+	&cli_cmd_import,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -47,6 +47,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ALIAS_SET] = "INSERT OR REPLACE INTO image_refs (ref, image_id) "
 	    "VALUES (?1, ?2)",
 	[ST_ALIAS_DEL] = "DELETE FROM image_refs WHERE ref = ?1",
+	[ST_IMAGE_SECRET_SET] = "UPDATE images SET secret = ?2 WHERE id = ?1",
+	[ST_IMAGE_BY_ID] = "SELECT ref, layers, built_ns, entries, files, "
+	    "bytes, seconds, incomplete, (SELECT group_concat(r.ref, ' ') "
+	    "FROM (SELECT ref FROM image_refs WHERE image_id = ?1 ORDER BY "
+	    "ref) AS r), secret FROM images WHERE id = ?1",
 	[ST_ALIASES_DROP] = "DELETE FROM image_refs WHERE image_id = ?1",
 	[ST_IMAGE_INSERT] = "INSERT INTO images (ref, layers) VALUES (?1, ?2)",
 	[ST_IMAGE_UPDATE] = "UPDATE images SET layers = ?2, built_ns = ?3, "
@@ -191,12 +196,15 @@ static const char *const migrations[] = {
 	 * finds them in the mount table each time). */
 	"DROP TABLE containers;",
 	/* 7 -> 8: other names of a baseline: an image file's tags, the
-	 * reference CI pushed, beside the config digest it is kept under. */
+	 * reference CI pushed, beside the config digest it is kept under;
+	 * and the hash secret of a baseline imported from elsewhere (NULL:
+	 * the database's). */
 	"CREATE TABLE image_refs ("
 	"  ref TEXT PRIMARY KEY,"
 	"  image_id INTEGER NOT NULL"
 	");"
-	"CREATE INDEX image_refs_image ON image_refs (image_id);",
+	"CREATE INDEX image_refs_image ON image_refs (image_id);"
+	"ALTER TABLE images ADD COLUMN secret BLOB;",
 };
 
 int

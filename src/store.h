@@ -41,6 +41,21 @@ int store_baseline_commit(struct store *store, int64_t image_id,
     const struct uw_baseline_stats *stats, struct uw_error *err)
     UW_WARN_UNUSED;
 void store_baseline_abort(struct store *store);
+/*
+ * An image's record by any of its names, with the secret its rows were
+ * hashed with (its own when it was imported, else the database's), to
+ * `cb`, whose return is returned; -ENOENT when there is none.
+ */
+int store_image_get(struct store *store, const char *image,
+    int (*cb)(const struct uw_image_info *info, const unsigned char *secret,
+    void *arg), void *arg, struct uw_error *err) UW_WARN_UNUSED;
+/* The secret of image `image_id`'s rows into out (HASH_SECRET_LEN). */
+int store_image_secret(struct store *store, int64_t image_id,
+    unsigned char *out, struct uw_error *err) UW_WARN_UNUSED;
+/* Within a baseline's transaction: its rows were hashed with `secret`
+ * (NULL: the database's). */
+int store_image_set_secret(struct store *store, int64_t image_id,
+    const unsigned char *secret, struct uw_error *err) UW_WARN_UNUSED;
 /* Within a baseline's transaction: `ref` is another name of image
  * `image_id` (lookups by it find that baseline); a baseline recorded
  * under `ref` itself before is removed. */

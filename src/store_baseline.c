@@ -83,6 +83,11 @@ store_baseline_begin(struct store *store, const char *image,
 			goto sqlfail;
 		*image_id = sqlite3_last_insert_rowid(store->db);
 	}
+	/* rebuilt here, it is hashed with this database's secret */
+	if (store_image_set_secret(store, *image_id, NULL, err) < 0) {
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
 	st = store->stmt[ST_FILES_CLEAR];
 	sqlite3_bind_int64(st, 1, *image_id);
 	rc = sqlite3_step(st);
@@ -228,6 +233,107 @@ split_layers(const void *blob, int len, size_t *count)
 	return v;
 }
 
+/* An image row (ST_IMAGES_ALL's or ST_IMAGE_BY_ID's columns) as info;
+ * returns its layers array for the caller to free, NULL when out of
+ * memory. */
+static const char **
+info_of_row(sqlite3_stmt *st, struct uw_image_info *info)
+{
+	const char **layers;
+
+	memset(info, 0, sizeof(*info));
+	info->image = (const char *)sqlite3_column_text(st, 0);
+	layers = split_layers(sqlite3_column_blob(st, 1),
+	    sqlite3_column_bytes(st, 1), &info->layer_count);
+	info->layers = layers;
+	info->built_ns = sqlite3_column_int64(st, 2);
+	info->entries = (uint64_t)sqlite3_column_int64(st, 3);
+	info->files = (uint64_t)sqlite3_column_int64(st, 4);
+	info->bytes = (uint64_t)sqlite3_column_int64(st, 5);
+	info->seconds = sqlite3_column_double(st, 6);
+	info->incomplete = (const char *)sqlite3_column_text(st, 7);
+	info->aliases = (const char *)sqlite3_column_text(st, 8);
+	return layers;
+}
+
+int
+store_image_get(struct store *store, const char *image,
+    int (*cb)(const struct uw_image_info *info, const unsigned char *secret,
+    void *arg), void *arg, struct uw_error *err)
+{
+	struct uw_image_info info;
+	const char **layers;
+	const unsigned char *secret;
+	sqlite3_stmt *st;
+	int64_t id;
+	int rc, ret;
+
+	ret = store_image_id(store, image, &id, err);
+	if (ret < 0)
+		return ret;
+	ret = store_stmt_borrow(store, ST_IMAGE_BY_ID, &st, "reading an "
+	    "image", err);
+	if (ret < 0)
+		return ret;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		layers = info_of_row(st, &info);
+		secret = sqlite3_column_bytes(st, 9) == HASH_SECRET_LEN ?
+		    sqlite3_column_blob(st, 9) : store->secret;
+		ret = layers == NULL ? seterr(err, -ENOMEM, "out of memory") :
+		    cb(&info, secret, arg);
+		free(layers);
+	} else {
+		ret = store_sql_fail(store, err, "reading an image");
+	}
+	store_stmt_return(store, ST_IMAGE_BY_ID, st);
+	return ret;
+}
+
+int
+store_image_secret(struct store *store, int64_t image_id,
+    unsigned char *out, struct uw_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	ret = store_stmt_borrow(store, ST_IMAGE_BY_ID, &st, "reading an "
+	    "image", err);
+	if (ret < 0)
+		return ret;
+	sqlite3_bind_int64(st, 1, image_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 9) ==
+	    HASH_SECRET_LEN)
+		memcpy(out, sqlite3_column_blob(st, 9), HASH_SECRET_LEN);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		memcpy(out, store->secret, HASH_SECRET_LEN);
+	else
+		ret = store_sql_fail(store, err, "reading an image");
+	store_stmt_return(store, ST_IMAGE_BY_ID, st);
+	return ret;
+}
+
+int
+store_image_set_secret(struct store *store, int64_t image_id,
+    const unsigned char *secret, struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_IMAGE_SECRET_SET];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, image_id);
+	if (secret != NULL)
+		sqlite3_bind_blob(st, 2, secret, HASH_SECRET_LEN,
+		    SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_sql_fail(store, err,
+	    "recording an image's secret");
+}
+
 int
 store_images_foreach(struct store *store,
     int (*cb)(const struct uw_image_info *info, void *arg), void *arg,
@@ -243,22 +349,11 @@ store_images_foreach(struct store *store,
 	if (ret < 0)
 		return ret;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&info, 0, sizeof(info));
-		info.image = (const char *)sqlite3_column_text(st, 0);
-		layers = split_layers(sqlite3_column_blob(st, 1),
-		    sqlite3_column_bytes(st, 1), &info.layer_count);
+		layers = info_of_row(st, &info);
 		if (layers == NULL) {
 			ret = seterr(err, -ENOMEM, "out of memory");
 			break;
 		}
-		info.layers = layers;
-		info.built_ns = sqlite3_column_int64(st, 2);
-		info.entries = (uint64_t)sqlite3_column_int64(st, 3);
-		info.files = (uint64_t)sqlite3_column_int64(st, 4);
-		info.bytes = (uint64_t)sqlite3_column_int64(st, 5);
-		info.seconds = sqlite3_column_double(st, 6);
-		info.incomplete = (const char *)sqlite3_column_text(st, 7);
-		info.aliases = (const char *)sqlite3_column_text(st, 8);
 		ret = cb(&info, arg);
 		free(layers);
 		if (ret != 0)

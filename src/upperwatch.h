@@ -247,6 +247,32 @@ UW_API int uw_baseline_build_oci(struct uw_db *db,
     const struct uw_oci_opts *opts, struct uw_oci_result *result,
     struct uw_baseline_stats *stats, struct uw_error *err) UW_WARN_UNUSED;
 
+/*
+ * Write the baseline of `image` (any of its names) to `out` as one
+ * self-contained file (JSON Lines: a header with its names, layers and
+ * hash secret, one line per row, the sha256 of all of it last).  The
+ * secret keys every hash of the file: keep the file like the database.
+ */
+UW_API int uw_baseline_export(struct uw_db *db, const char *image, FILE *out,
+    struct uw_error *err) UW_WARN_UNUSED;
+
+struct uw_import_result {
+	char image[512];	/* the image it is the baseline of */
+	uint64_t entries;
+	size_t aliases;		/* its other names recorded */
+};
+
+/*
+ * Add the baseline in the file `path` (uw_baseline_export's) to the
+ * database, replacing the image's in one transaction, with its names and
+ * its hash secret.  Nothing is kept unless the content matches its
+ * sha256 and, when `expect` is given, the file is the baseline of that
+ * image (e.g. the digest CI pushed).
+ */
+UW_API int uw_baseline_import(struct uw_db *db, const char *path,
+    const char *expect, struct uw_import_result *res, struct uw_error *err)
+    UW_WARN_UNUSED;
+
 struct uw_image_info {
 	const char *image;
 	const char *const *layers;	/* top first */

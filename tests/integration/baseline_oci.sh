@@ -11,9 +11,14 @@
 #     over podman's extracted layers in the same database, but for "/"
 #     (the top layer dir's own, which no image file holds); its tag is an
 #     alias; `images` lists them.
-#   - A Podman container of that image is judged against the digest's
-#     baseline (no baseline is built from the node's layers), and a file
-#     it changes is reported modified against it.
+#   - export writes it to one file (0600); import into a node's database
+#     refuses the file changed, cut short, or of another image than
+#     --image, and keeps nothing then; imported, it has the same rows and
+#     names.
+#   - A Podman container of that image, watched with the node's database,
+#     is judged against the imported digest's baseline (none is built from
+#     the node's layers); a file it changes is reported modified, one it
+#     copies up unchanged is not (hashed with the imported secret).
 #   - Image files made by hand (tests/integration/mkoci.py): an opaque
 #     dir, a whiteout of a dir, file capabilities (security.capability),
 #     a hard link and a FIFO come out as a runtime would extract them; a
@@ -105,27 +110,61 @@ expect_eq "images: the tag is another name of the digest" "$IMG" \
     "$(jq -r --arg d "$DIGEST" 'select(.image == $d) | .aliases' "$S/images.json")"
 expect_eq "show by the tag" "$(uw show --image "$DIGEST" /etc/hello)" "$(uw show --image "$IMG" /etc/hello 2>&1)"
 
-# ---- a container of that image -------------------------------------------------
+# ---- shipped to a node: export, import --------------------------------------------
+
+uw export --image "$IMG" "$S/img.baseline" >"$S/export.out" 2>&1 || fail "export: $(cat "$S/export.out")"
+expect_eq "export: the file is 0600" 600 "$(stat -c %a "$S/img.baseline")"
+NODE=$S/node.db
+node() { "$UPPERWATCH" --db "$NODE" "$@"; }
+sed 's/"mode":420/"mode":511/' "$S/img.baseline" >"$S/tampered.baseline"
+node import "$S/tampered.baseline" >"$S/imp0.out" 2>&1
+expect_eq "import of a changed file: exit 2" 2 "$?"
+grep -q "does not match its sha256" "$S/imp0.out" || fail "import of a changed file: $(cat "$S/imp0.out")"
+head -n 5 "$S/img.baseline" >"$S/cut.baseline"
+node import "$S/cut.baseline" >"$S/imp1.out" 2>&1
+expect_eq "import of a file cut short: exit 2" 2 "$?"
+node import --image sha256:0000 "$S/img.baseline" >"$S/imp2.out" 2>&1
+expect_eq "import of another image's baseline than --image: exit 2" 2 "$?"
+expect_eq "nothing was imported" "" "$(node images --json 2>/dev/null)"
+if node import --image "$DIGEST" "$S/img.baseline" >"$S/imp.out" 2>&1; then
+	pass "import --image $DIGEST: $(cat "$S/imp.out")"
+else
+	fail "import: $(cat "$S/imp.out")"
+fi
+expect_eq "imported: the same rows" "$(rows "$DIGEST")" "$(DB=$NODE rows "$DIGEST")"
+expect_eq "imported: its other name" "$IMG" "$(node images --json | jq -r .aliases)"
+
+# ---- a container of that image, on the node -------------------------------------------
 
 C=$P-c
 podman_start "$IMG" "$C" || { fail "podman run"; finish; }
 EV=$S/events.jsonl ERR=$S/watch.err
-uw images --json | jq -r .image | grep -c . >"$S/n_images"
-start_upperwatch W "$EV" "$ERR" --db "$DB" watch --container "$C" --no-policy --rescan 3600 --output "$EV"
+node images --json | jq -r .image | grep -c . >"$S/n_images"
+start_upperwatch W "$EV" "$ERR" --db "$NODE" watch --container "$C" --no-policy --rescan 3600 --output "$EV"
 if wait_until 20 grep -q "is judged against the baseline of $DIGEST" "$ERR"; then
 	pass "the container is judged against the image file's baseline ($DIGEST)"
 else
 	fail "not judged against $DIGEST: $(grep -E 'judged|baseline' "$ERR" | head -c 400)"
 fi
 grep -q 'built from' "$ERR" && fail "a baseline was built from the node's layers: $(grep 'built from' "$ERR")"
-podman exec "$C" sh -c 'echo changed >> /opt/d1/g' || fail "podman exec"
+# a copy-up of unchanged content: hashed with the imported secret, it is
+# the image's (with the node's own secret it would look modified)
+podman exec "$C" sh -c 'chmod 644 /etc/hello && echo changed >> /opt/d1/g' || fail "podman exec"
 if wait_until 10 json_has "$EV" '.path == "/opt/d1/g" and .op == "modified"'; then
 	pass "a change in the container is reported modified against it"
 else
 	fail "no modified event for /opt/d1/g: $(tail -c 400 "$EV")"
 fi
+[ -e "$(podman inspect --format '{{.GraphDriver.Data.UpperDir}}' "$C")/etc/hello" ] ||
+	fail "/etc/hello was not copied up"
+sleep 1
+if json_has "$EV" '.path == "/etc/hello"'; then
+	fail "a copied-up unchanged file is reported: $(jq -c 'select(.path == "/etc/hello")' "$EV" | head -c 300)"
+else
+	pass "a copied-up unchanged file is not reported (the imported secret hashes it)"
+fi
 stop_bg "$W"
-expect_eq "no image was added" "$(cat "$S/n_images")" "$(uw images --json | jq -r .image | grep -c .)"
+expect_eq "no image was added" "$(cat "$S/n_images")" "$(node images --json | jq -r .image | grep -c .)"
 
 # ---- image files made by hand ------------------------------------------------------
 

@@ -159,6 +159,7 @@ main(void)
 	    "ALTER TABLE events DROP COLUMN action; "
 	    "ALTER TABLE events DROP COLUMN policy_set; "
 	    "ALTER TABLE images DROP COLUMN incomplete; "
+	    "ALTER TABLE images DROP COLUMN secret; "
 	    "CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT, "
 	    "runtime TEXT, image_id INTEGER, upper BLOB, "
 	    "first_seen_ns INTEGER, last_seen_ns INTEGER); "
