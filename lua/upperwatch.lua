@@ -54,6 +54,7 @@
 ---@field current? upperwatch.record absent when deleted; often absent for op "error"
 ---@field baseline? upperwatch.record absent when added; often absent for op "error"
 ---@field error? string op "error" only: why the entry could not be classified (it changed while read, lies too deep, cannot be read)
+---@field layer "upper"|"lower" "lower": a change of the image's own layers on the node (watch --verify-lower), not of the container
 ---@field container upperwatch.container
 ---@field process? upperwatch.process the writer; absent when no fanotify event named one (inotify, rescans)
 ---@field time integer detection time, nanoseconds since the epoch

@@ -19,6 +19,7 @@
 #include "mountinfo.h"
 #include "oci.h"
 #include "transfer.h"
+#include "verify.h"
 #include "overlay.h"
 #include "policy.h"
 #include "respond.h"
@@ -134,6 +135,31 @@ uw_baseline_import(struct uw_db *db, const char *path, const char *expect,
 	if (db == NULL || path == NULL || res == NULL)
 		return seterr(err, -EINVAL, "bad arguments");
 	return transfer_import(db->store, path, expect, res, err);
+}
+
+UW_API const char *
+uw_baseline_key(struct uw_db *db, const struct uw_container *c, char *buf)
+{
+	struct uw_error ignored;
+	int64_t id;
+
+	if (image_digest(c->image_id, buf) &&
+	    store_image_id(db->store, buf, &id, &ignored) == 0)
+		return buf;
+	return c->image_key;
+}
+
+UW_API int
+uw_verify(struct uw_db *db, const struct uw_verify_opts *opts,
+    int (*cb)(const struct uw_event *ev, void *arg), void *arg,
+    uint64_t *differences, struct uw_error *err)
+{
+	uint64_t local;
+
+	if (db == NULL || opts == NULL || opts->image == NULL)
+		return seterr(err, -EINVAL, "bad arguments");
+	return verify_image(db->store, opts, cb, arg,
+	    differences ? differences : &local, err);
 }
 
 UW_API int

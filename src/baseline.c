@@ -799,6 +799,15 @@ int
 baseline_build(struct store *store, const struct uw_baseline_opts *opts,
     struct uw_baseline_stats *stats, struct uw_error *err)
 {
+	return baseline_build_keyed(store, opts, store_secret(store), stats,
+	    err);
+}
+
+int
+baseline_build_keyed(struct store *store, const struct uw_baseline_opts *opts,
+    const unsigned char *secret, struct uw_baseline_stats *stats,
+    struct uw_error *err)
+{
 	struct build b;
 	struct uw_baseline_stats local;
 	int rc, pool_up = 0, in_txn = 0;
@@ -839,7 +848,7 @@ baseline_build(struct store *store, const struct uw_baseline_opts *opts,
 		goto out;
 	in_txn = 1;
 	rc = pool_start(&b.pool, opts->jobs ? opts->jobs : default_jobs(),
-	    store_secret(store));
+	    secret);
 	pool_up = 1;
 	if (rc < 0) {
 		seterr(err, rc, "cannot start hashing threads");

@@ -14,4 +14,10 @@
 int baseline_build(struct store *store, const struct uw_baseline_opts *opts,
     struct uw_baseline_stats *stats, struct uw_error *err) UW_WARN_UNUSED;
 
+/* The same, hashing with `secret` rather than the database's (to compare
+ * with a baseline imported with its own). */
+int baseline_build_keyed(struct store *store,
+    const struct uw_baseline_opts *opts, const unsigned char *secret,
+    struct uw_baseline_stats *stats, struct uw_error *err) UW_WARN_UNUSED;
+
 #endif /* UW_BASELINE_H */

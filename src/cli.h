@@ -34,6 +34,7 @@ extern const struct cli_cmd cli_cmd_show;
 extern const struct cli_cmd cli_cmd_forget;
 extern const struct cli_cmd cli_cmd_export;
 extern const struct cli_cmd cli_cmd_import;
+extern const struct cli_cmd cli_cmd_verify;
 extern const struct cli_cmd cli_cmd_diff;
 extern const struct cli_cmd cli_cmd_containers;
 extern const struct cli_cmd cli_cmd_watch;

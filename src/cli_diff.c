@@ -214,6 +214,7 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	struct uw_db *db;
 	struct uw_container *found = NULL;
 	const char *container = NULL;
+	char digest[UW_DIGEST_MAX];
 	int rc, flags_given = 0;
 
 	memset(&opts, 0, sizeof(opts));
@@ -222,11 +223,16 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	    &flags_given);
 	if (rc >= 0)
 		return rc;
+	db = cli_open_db(ctx, UW_DB_READONLY);
+	if (db == NULL)
+		return CLI_ERROR;
 	if (container != NULL) {
 		found = cli_find_container(container);
-		if (found == NULL)
+		if (found == NULL) {
+			uw_db_close(db);
 			return CLI_ERROR;
-		opts.image = found->image_key;
+		}
+		opts.image = uw_baseline_key(db, found, digest);
 		opts.upper = found->upper;
 		if (!flags_given)
 			opts.overlay_flags = found->overlay_follow;
@@ -250,11 +256,6 @@ run_diff(struct cli_ctx *ctx, int argc, char **argv)
 	if (container != NULL) {
 		out.container.id = found->id;
 		out.container.image_key = opts.image;
-	}
-	db = cli_open_db(ctx, UW_DB_READONLY);
-	if (db == NULL) {
-		uw_container_free(found);
-		return CLI_ERROR;
 	}
 	if (!uw_trusted_xattrs_readable())
 		fprintf(stderr, "upperwatch: %s\n", UW_TRUSTED_XATTRS_WARNING);
@@ -328,4 +329,120 @@ const struct cli_cmd cli_cmd_diff = {
 	    "  upperwatch diff --image myapp:1.4 --exclude '/etc/host*' \\\n"
 	    "      /var/lib/docker/overlay2/3f2a.../diff\n",
 	.run = run_diff,
+};
+
+/* ---- verify ---- */
+
+static int
+run_verify(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "image", required_argument, NULL, 'i' },
+		{ "container", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'J' },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cli_cmd *cmd = &cli_cmd_verify;
+	struct uw_verify_opts opts;
+	struct diff_out out;
+	struct uw_error err;
+	struct uw_db *db;
+	struct uw_container *found = NULL;
+	const char *container = NULL;
+	char digest[UW_DIGEST_MAX];
+	uint64_t n = 0;
+	int c, rc, opt_status;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&out, 0, sizeof(out));
+	while ((c = getopt_long(argc, argv, "hi:c:", longopts, NULL)) != -1) {
+		if (cli_common_option(c, cmd, ctx, &opt_status)) {
+			if (opt_status >= 0)
+				return opt_status;
+			continue;
+		}
+		switch (c) {
+		case 'i':
+			opts.image = optarg;
+			break;
+		case 'c':
+			container = optarg;
+			break;
+		case 'J':
+			out.json = 1;
+			break;
+		default:
+			return cli_usage_error(cmd, "bad option");
+		}
+	}
+	if ((opts.image == NULL) == (container == NULL))
+		return cli_usage_error(cmd, "give --image REF or --container "
+		    "ID");
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	db = cli_open_db(ctx, 0);
+	if (db == NULL)
+		return CLI_ERROR;
+	out.container.id = out.container.name = out.container.runtime = "";
+	out.container.image_id = out.container.image_key = "";
+	out.container.pod = out.container.pod_namespace = "";
+	if (container != NULL) {
+		found = cli_find_container(container);
+		if (found == NULL) {
+			uw_db_close(db);
+			return CLI_ERROR;
+		}
+		opts.image = uw_baseline_key(db, found, digest);
+		opts.layers = found->lower;
+		opts.layer_count = found->lower_count;
+		opts.overlay_flags = found->overlay_follow;
+		out.container.id = found->id;
+	}
+	out.container.image = out.container.image_key = opts.image;
+	rc = uw_verify(db, &opts, print_event, &out, &n, &err);
+	uw_db_close(db);
+	uw_container_free(found);
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = seterr(&err, -EIO, "cannot write the output");
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return CLI_ERROR;
+	}
+	return n > 0 ? CLI_FOUND : CLI_OK;
+}
+
+const struct cli_cmd cli_cmd_verify = {
+	.name = "verify",
+	.args = "(--image REF | --container ID) [--json]",
+	.summary = "check the node's copy of an image against its baseline",
+	.help =
+	    "\n"
+	    "Reads the image's layers on this node again, as 'baseline' "
+	    "would, and reports\neach entry that differs from the image's "
+	    "baseline, one line per path in the\n'diff' format (A added, C "
+	    "changed content, M metadata, D deleted, R replaced),\nor with "
+	    "--json as events with \"layer\": \"lower\".  Someone with "
+	    "access to the\nhost who edits a file of an extracted layer "
+	    "changes every container of that\nimage at once, and no upper "
+	    "dir shows it; with a baseline from the image file\n(baseline "
+	    "--oci, import) this finds it.  Mtimes are not compared, nor the "
+	    "root\ndir (the top layer dir's own).  A scratch baseline is "
+	    "built in the database and\nremoved.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --image REF      the image (any of its names): the layer dirs "
+	    "its baseline\n"
+	    "                   was built from, or for a baseline of an image "
+	    "file the\n"
+	    "                   Podman layers with its diff_ids\n"
+	    "  --container ID   a running container: its lower dirs against "
+	    "the baseline\n"
+	    "                   the watcher judges it by\n"
+	    "  --json           JSON Lines events\n"
+	    "  --db PATH        the database\n"
+	    "\n"
+	    "Exit status: 0 the layers match, 1 they differ, 2 error.\n",
+	.run = run_verify,
 };

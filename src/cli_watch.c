@@ -315,6 +315,9 @@ watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 	case 'V':
 		opts->prevent = 1;
 		break;
+	case 'L':
+		opts->verify_lower = 1;
+		break;
 	case 'T':
 		if (parse_uint(optarg, 10000, &opts->prevent_deadline_ms) < 0 ||
 		    opts->prevent_deadline_ms == 0)
@@ -354,6 +357,7 @@ watch_parse(struct cli_ctx *ctx, int argc, char **argv, struct watch_args *a)
 		{ "content-events", required_argument, NULL, 'C' },
 		{ "prevent", no_argument, NULL, 'V' },
 		{ "prevent-deadline-ms", required_argument, NULL, 'T' },
+		{ "verify-lower", no_argument, NULL, 'L' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -566,6 +570,18 @@ const struct cli_cmd cli_cmd_watch = {
 	    "policies\n"
 	    "  --prevent-deadline-ms N  allow an exec whose judgement took "
 	    "longer (50)\n"
+	    "  --verify-lower   when a container starts and at each rescan, "
+	    "read its image's\n"
+	    "                   layers on this node again against the "
+	    "baseline (as\n"
+	    "                   'upperwatch verify'): each difference is an "
+	    "event with\n"
+	    "                   \"layer\": \"lower\" (critical in the "
+	    "default policies).  Worth\n"
+	    "                   it with a baseline from the image file "
+	    "(baseline --oci,\n"
+	    "                   import); costs a read of the whole image each "
+	    "time\n"
 	    "  -q, --quiet      only warnings on stderr (every loss of "
 	    "coverage is one)\n"
 	    "  --db PATH        the database\n"

@@ -48,6 +48,7 @@
 #include "status.h"
 #include "store.h"
 #include "sync.h"
+#include "verify.h"
 #include "util.h"
 #include "walk.h"
 #include "watch.h"
@@ -302,6 +303,69 @@ exec:
 	if (rc == 0 && (w->cur_flags & PENT_EXEC))
 		rc = report_exec(w, c, ev);
 	return rc;
+}
+
+/* ---- the image's layers on the node (--verify-lower) ---- */
+
+/* A difference of the node's layers from the baseline: an event, handed
+ * out once for each path and state. */
+static int
+lower_event(const struct uw_event *ev, void *arg)
+{
+	struct watcher *w = arg;
+	struct wctr *c = w->cur;
+	struct pathset_entry *e;
+	struct uw_event out;
+	uint64_t sigval;
+
+	if (journal_sig(&w->sig, ev, &sigval) < 0)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	e = pathset_get(&c->lower_reported, ev->path, ev->path_len, 1);
+	if (e == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	if (e->gen != 0 && (uint64_t)e->first_ns == sigval)
+		return 0;	/* reported already */
+	e->first_ns = (int64_t)sigval;
+	e->gen = 1;
+	out = *ev;
+	out.container = c->info;
+	out.time_ns = now_real_ns();
+	out.id = w->next_id++;
+	w->lower_events++;
+	return hand_out(w, c, &out, 0, 0);
+}
+
+static int
+verify_lower(struct watcher *w, struct wctr *c)
+{
+	struct uw_verify_opts o;
+	struct uw_error err;
+	uint64_t n = 0;
+	int rc;
+
+	c->verify_due = 0;
+	if (!w->opts->verify_lower || c->info->lower_count == 0)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.image = c->info->image_key;
+	o.layers = c->info->lower;
+	o.layer_count = c->info->lower_count;
+	o.overlay_flags = c->info->overlay_follow;
+	w->cur = c;
+	rc = journal_commit(w);
+	if (rc < 0)
+		return rc;
+	w->err->code = 0;	/* set by the events' pipeline only */
+	rc = verify_image(w->store, &o, lower_event, w, &n, &err);
+	if (rc < 0 && w->err->code != 0)
+		return rc;	/* the pipeline failed, not the reading */
+	if (rc == -ENOMEM)
+		return seterr(w->err, rc, "out of memory");
+	if (rc < 0)
+		notice_coverage(w, c, "container %s: its image's layers on "
+		    "this node could not be verified: %s",
+		    notice_escs(w, c->info->id), err.msg);
+	return 0;
 }
 
 /* ---- policies ---- */
@@ -571,8 +635,12 @@ due_work(struct watcher *w, int64_t *next_due)
 	for (i = 0; i < w->ctr_count && rc == 0; i++) {
 		struct wctr *c = w->ctrs[i];
 
-		if (c->needs_rescan || now >= c->next_rescan_ns)
+		if (c->needs_rescan || now >= c->next_rescan_ns) {
 			rc = scan_container(w, c);
+			c->verify_due = 1;
+		}
+		if (rc == 0 && c->verify_due)
+			rc = verify_lower(w, c);
 		if (c->next_rescan_ns < *next_due)
 			*next_due = c->next_rescan_ns;
 	}

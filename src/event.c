@@ -202,6 +202,8 @@ event_write_json(FILE *out, const struct uw_event *ev)
 		jsonw_bool(out, &first, "metacopy", 1);
 	if (ev->op == UW_OP_EXEC)
 		jsonw_bool(out, &first, "prevented", ev->prevented);
+	if (ev->lower)
+		jsonw_str(out, &first, "layer", "lower");
 	if (ev->error != NULL)
 		jsonw_str(out, &first, "error", ev->error);
 	if (ev->container != NULL) {

@@ -26,6 +26,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_images,
 	&cli_cmd_show,
 	&cli_cmd_diff,
+	&cli_cmd_verify,
 	&cli_cmd_forget,
 	&cli_cmd_export,
 	&cli_cmd_import,

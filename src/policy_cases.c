@@ -294,6 +294,15 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 		return -1;
 	}
 	ce->ev.error = opt_string(L, ev_idx, "error", NULL);
+	{
+		const char *layer = opt_string(L, ev_idx, "layer", "upper");
+
+		if (strcmp(layer, "lower") != 0 && strcmp(layer, "upper") != 0) {
+			snprintf(why, whylen, "event.layer is upper or lower");
+			return -1;
+		}
+		ce->ev.lower = strcmp(layer, "lower") == 0;
+	}
 	if ((ce->ev.op == UW_OP_ERROR) != (ce->ev.error != NULL)) {
 		snprintf(why, whylen, "event.error (a string) goes with op "
 		    "error, and only with it");

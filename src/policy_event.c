@@ -488,6 +488,8 @@ push_event(lua_State *L)
 		    POLICY_MAX_REASON));
 		lua_setfield(L, -2, "error");
 	}
+	lua_pushstring(L, ev->lower ? "lower" : "upper");
+	lua_setfield(L, -2, "layer");
 	push_container_view(L, ev->container);
 	lua_setfield(L, -2, "container");
 	if (ev->process != NULL) {

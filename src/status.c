@@ -181,6 +181,7 @@ status_json(struct watcher *w, const struct totals *t, int final)
 	jsonw_double(f, &first, "events_per_second", t->rate);
 	jsonw_uint(f, &first, "error_events", w->error_events);
 	jsonw_uint(f, &first, "exec_events", w->exec_events);
+	jsonw_uint(f, &first, "lower_events", w->lower_events);
 	jsonw_bool(f, &first, "fanotify", w->fan_fd >= 0);
 	jsonw_uint(f, &first, "fanotify_events", w->fan_events);
 	jsonw_uint(f, &first, "fanotify_unmapped", w->fan_unmapped);
@@ -269,6 +270,9 @@ status_metrics(struct watcher *w, const struct totals *t)
 	METRIC("exec_events_total", "counter",
 	    "Files that are drift opened for exec (fanotify).",
 	    w->exec_events);
+	METRIC("lower_events_total", "counter",
+	    "Differences of the image layers on the node from the baseline "
+	    "(--verify-lower).", w->lower_events);
 	METRIC("fanotify_events_total", "counter",
 	    "Content writes and execs fanotify reported on watched overlays.",
 	    w->fan_events);

@@ -39,6 +39,7 @@ sync_ctr_free(struct wctr *c)
 	pathset_free(&c->pending);
 	pathset_free(&c->aside);
 	pathset_free(&c->reported);
+	pathset_free(&c->lower_reported);
 	free(c);
 }
 
@@ -82,28 +83,6 @@ start_content(struct watcher *w, struct wctr *c)
  * journal state, and the start-up scan.  A container that cannot be
  * watched is said loudly and tried again later; only our own faults fail.
  */
-/*
- * The config digest of a container's image as its runtime records it
- * (Docker "sha256:<hex>", Podman "<hex>") into out, "sha256:<hex>": 1, or
- * 0 when it records none.
- */
-static int
-image_digest(const char *id, char out[UW_DIGEST_MAX])
-{
-	size_t i;
-
-	if (strncmp(id, "sha256:", 7) == 0)
-		id += 7;
-	if (strlen(id) != 64)
-		return 0;
-	for (i = 0; i < 64; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	snprintf(out, UW_DIGEST_MAX, "sha256:%s", id);
-	return 1;
-}
-
 int
 sync_start(struct watcher *w, const struct uw_container *info)
 {
@@ -136,6 +115,7 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	if (c == NULL)
 		return seterr(w->err, -ENOMEM, "out of memory");
 	c->alive = 1;
+	c->verify_due = 1;	/* --verify-lower: at its start */
 	rc = store_image_id(w->store, c->info->image_key, &image_id, w->err);
 	if (rc == -ENOENT && !w->opts->no_auto_baseline &&
 	    c->info->lower_count > 0 && w->opts->image == NULL) {

@@ -248,6 +248,42 @@ UW_API int uw_baseline_build_oci(struct uw_db *db,
     struct uw_baseline_stats *stats, struct uw_error *err) UW_WARN_UNUSED;
 
 /*
+ * The baseline key of container `c` as the watcher judges it: its image's
+ * config digest when the database holds a baseline under it (one from
+ * the image file, baseline --oci or import), else its layer stack's
+ * (c->image_key).  `buf` holds the digest (UW_DIGEST_MAX bytes).
+ */
+struct uw_container;
+UW_API const char *uw_baseline_key(struct uw_db *db,
+    const struct uw_container *c, char *buf);
+
+struct uw_event;
+
+/* What uw_verify checks. */
+struct uw_verify_opts {
+	const char *image;		/* the baseline (any of its names) */
+	/* The node's layer dirs, top first (a container's lower dirs);
+	 * NULL: the image's own: the dirs its baseline was built from, or
+	 * for a baseline of an image file the Podman layers with its
+	 * diff_ids. */
+	const char *const *layers;
+	size_t layer_count;
+	unsigned overlay_flags;		/* UW_OVERLAY_*, as for a baseline */
+	unsigned jobs;			/* hashing threads; 0 = one per CPU */
+};
+
+/*
+ * Read the node's layers of an image again and compare them with its
+ * baseline: each row that differs is passed to `cb` as an event with
+ * `lower` set (added, deleted, modified, metadata; mtimes and "/" are not
+ * compared).  *differences counts them.  A layer tree that cannot be read
+ * whole fails with the reason (nothing is concluded from half of it).
+ */
+UW_API int uw_verify(struct uw_db *db, const struct uw_verify_opts *opts,
+    int (*cb)(const struct uw_event *ev, void *arg), void *arg,
+    uint64_t *differences, struct uw_error *err) UW_WARN_UNUSED;
+
+/*
  * Write the baseline of `image` (any of its names) to `out` as one
  * self-contained file (JSON Lines: a header with its names, layers and
  * hash secret, one line per row, the sha256 of all of it last).  The
@@ -416,6 +452,10 @@ struct uw_event {
 	/* Op UW_OP_EXEC: the exec was refused (watch --prevent, a deny
 	 * verdict); 0 when it ran. */
 	int prevented;
+	/* The change is in the image's layers on the node, not in the
+	 * container's upper dir (uw_verify, watch --verify-lower): "layer":
+	 * "lower" in JSON, ev.layer in Lua. */
+	int lower;
 };
 
 /*
@@ -776,6 +816,10 @@ struct uw_watch_opts {
 	 * policies; without them uw_watch fails. */
 	int prevent;
 	unsigned prevent_deadline_ms;
+	/* Read each container's image layers on the node again against the
+	 * baseline when it starts and at each rescan (uw_verify); each
+	 * difference is an event with `lower` set. */
+	int verify_lower;
 	/* Each drift event, after it is journaled.  A non-zero return stops
 	 * the watcher. */
 	int (*on_event)(const struct uw_event *ev, void *arg);

@@ -284,3 +284,25 @@ label_fit(struct label_caps *caps, size_t key_len, const char *value,
 	*value_len = len;
 	return 1;
 }
+
+/*
+ * The config digest of a container's image as its runtime records it
+ * (Docker "sha256:<hex>", Podman "<hex>") into out, "sha256:<hex>": 1, or
+ * 0 when it records none.
+ */
+int
+image_digest(const char *id, char *out)
+{
+	size_t i;
+
+	if (strncmp(id, "sha256:", 7) == 0)
+		id += 7;
+	if (strlen(id) != 64)
+		return 0;
+	for (i = 0; i < 64; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	snprintf(out, UW_DIGEST_MAX, "sha256:%s", id);
+	return 1;
+}

@@ -88,4 +88,9 @@ int label_fit(struct label_caps *caps, size_t key_len,
 /* Lower-case hex of `len` bytes into out (2 * len + 1 bytes). */
 void hex_encode(char *out, const unsigned char *bytes, size_t len);
 
+/* The config digest of a container's image as its runtime records it
+ * (Docker "sha256:<hex>", Podman "<hex>") as "sha256:<hex>" into out
+ * (UW_DIGEST_MAX bytes): 1, or 0 when `id` is none. */
+int image_digest(const char *id, char *out);
+
 #endif /* UW_UTIL_H */

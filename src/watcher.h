@@ -128,6 +128,9 @@ struct wctr {
 	uint64_t ov_dev;	/* the overlay's st_dev */
 	uint64_t ov_mnt_id;	/* our mount of it (its mount_point) */
 	int needs_rescan;
+	int verify_due;		/* --verify-lower: its layers to be read */
+	struct pathset lower_reported;	/* lower-layer events handed out
+					 * (key path, first_ns signature) */
 	int alive;
 	int64_t next_rescan_ns;
 	struct pathset pending;	/* container paths waiting for quiet */
@@ -197,6 +200,7 @@ struct watcher {
 	uint64_t cur_writer;
 	unsigned cur_flags;	/* its PENT_* flags */
 	uint64_t exec_events;
+	uint64_t lower_events;	/* --verify-lower differences reported */
 	struct prevent *prevent;	/* --prevent (prevent.c); NULL: off */
 	struct uw_policy_set *policies;
 	struct alerter *alerter;

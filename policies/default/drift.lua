@@ -3,7 +3,9 @@
 -- other policies of this set raise what matters above that.  An entry the
 -- watcher could not classify (op "error": it changed while read, lies too
 -- deep, cannot be read) is high: a change made to go unseen looks exactly
--- like that, so it is never let through as noise.
+-- like that, so it is never let through as noise.  A change of the
+-- image's own layers on the node (watch --verify-lower, layer "lower") is
+-- critical: someone on the host changed every container of that image.
 local uw = require("upperwatch")
 
 return {
@@ -12,6 +14,11 @@ return {
 		.. "runtime injects at start are info; an entry that could not "
 		.. "be classified is high.",
 	evaluate = function(ev)
+		if ev.layer == "lower" then
+			return uw.verdict("critical", "alert", "the node's copy of "
+				.. "the image was changed: " .. ev.op .. " " .. ev.type,
+				{ tags = { "persistence", "supply-chain" } })
+		end
 		if ev.op == "error" then
 			return uw.verdict("high", "alert", "could not be classified: "
 				.. (ev.error or "no reason given"),

@@ -19,6 +19,11 @@
 #     is judged against the imported digest's baseline (none is built from
 #     the node's layers); a file it changes is reported modified, one it
 #     copies up unchanged is not (hashed with the imported secret).
+#   - verify --image and --container: the node's layers match the
+#     imported baseline; after a file of the extracted bottom layer is
+#     edited on the host, both report it (C, exit 1, "layer": "lower"),
+#     and `watch --verify-lower` gives it as one event at the container's
+#     start, critical/alert by the default policies.
 #   - Image files made by hand (tests/integration/mkoci.py): an opaque
 #     dir, a whiteout of a dir, file capabilities (security.capability),
 #     a hard link and a FIFO come out as a runtime would extract them; a
@@ -165,6 +170,43 @@ else
 fi
 stop_bg "$W"
 expect_eq "no image was added" "$(cat "$S/n_images")" "$(node images --json | jq -r .image | grep -c .)"
+
+# ---- the node's own copy of the image, verified ---------------------------------------
+
+node verify --image "$IMG" >"$S/v0.out" 2>&1
+expect_eq "verify --image: the node's layers match (exit 0)" "0 " "$? $(cat "$S/v0.out")"
+node verify --container "$C" >"$S/v1.out" 2>&1
+expect_eq "verify --container: they match (exit 0)" "0 " "$? $(cat "$S/v1.out")"
+# someone on the host edits a file of the extracted bottom layer
+LOW=${LO%%:*}
+[ -f "$LOW/etc/hello-link" ] || fail "no $LOW/etc/hello-link"
+echo tampered >>"$LOW/etc/hello-link"
+node verify --image "$IMG" >"$S/v2.out" 2>&1
+rc=$?
+if [ "$rc" = 1 ] && grep -q '^C /etc/hello-link size 6→15' "$S/v2.out"; then
+	pass "verify: the edited layer file is reported ($(head -n 1 "$S/v2.out"))"
+else
+	fail "verify after the edit: exit $rc: $(head -c 300 "$S/v2.out")"
+fi
+expect_eq "verify: nothing else differs" 1 "$(grep -c . "$S/v2.out")"
+node verify --container "$C" --json >"$S/v3.out" 2>&1
+expect_eq "verify --json: a lower-layer event" "modified lower" \
+    "$(jq -r 'select(.path == "/etc/hello-link") | "\(.op) \(.layer)"' "$S/v3.out")"
+: >"$EV"
+start_upperwatch W2 "$EV" "$S/watch2.err" --db "$NODE" watch --container "$C" --verify-lower --rescan 3600 --output "$EV"
+if wait_until 20 json_has "$EV" '.path == "/etc/hello-link" and .layer == "lower"'; then
+	ev=$(jq -c 'select(.layer == "lower")' "$EV" | head -n 1)
+	pass "watch --verify-lower: the edited layer file is an event at the container's start"
+	expect_eq "its verdict (default policies)" critical/alert "$(jq -r '"\(.verdict.severity)/\(.verdict.action)"' <<<"$ev")"
+	expect_eq "only that one" 1 "$(jq -c 'select(.layer == "lower")' "$EV" | grep -c .)"
+else
+	fail "watch --verify-lower: no lower event: $(tail -c 300 "$S/watch2.err")"
+fi
+# status.json is rewritten every 5 s
+wait_until 8 sh -c "jq -e '.lower_events == 1' '$S/status.json' >/dev/null 2>&1" ||
+	fail "status: lower_events $(jq -c .lower_events "$S/status.json" 2>&1)"
+stop_bg "$W2"
+expect_eq "the scratch baselines are gone" "$DIGEST" "$(node images --json | jq -r .image | tr "\n" " " | sed "s/ $//")"
 
 # ---- image files made by hand ------------------------------------------------------
 

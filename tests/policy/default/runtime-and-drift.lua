@@ -29,4 +29,13 @@ return {
 	{ name = "a file named like a runtime file elsewhere is low",
 	  event = { op = "added", path = "/srv/etc/hostname" },
 	  expect = { severity = "low", action = "log" } },
+	{ name = "a data file changed in the node's image layer is critical",
+	  event = { op = "modified", path = "/var/lib/app/state.json",
+	            layer = "lower", baseline = { size = 10 },
+	            current = { size = 20 } },
+	  expect = { severity = "critical", action = "alert",
+	             policy = "container-drift" } },
+	{ name = "a runtime file in the node's image layer is critical too",
+	  event = { op = "added", path = "/etc/hostname", layer = "lower" },
+	  expect = { severity = "critical", action = "alert" } },
 }
