@@ -738,7 +738,9 @@ const struct cli_cmd cli_cmd_forget = {
 	.summary = "remove an image's baseline",
 	.help =
 	    "\n"
-	    "Deletes the image's baseline rows in one transaction.\n"
+	    "Deletes the image's baseline rows in one transaction, with its "
+	    "other names.\nGiven another name of a baseline (a tag of an "
+	    "image file), removes that\nname only.\n"
 	    "\n"
 	    "Options:\n"
 	    "  --image REF   the image (required)\n"
