@@ -12,6 +12,10 @@ Times 'upperwatch baseline --rootfs TREE', 'find | xargs -P xxh128sum' and
 'aide --init' (sha256) on a generated tree, each timed run right after a
 warm-up read, and prints median wall time, MB/s, peak RSS, ratios and the
 goals (faster than the pipeline, >=10x faster than AIDE, RSS < 64 MiB).
+Beside them, the same tree as a one-layer OCI image layout (an
+uncompressed tar layer, made once): 'upperwatch baseline --oci' (one
+stream: sha256 of the blob and of the tar, XXH3 of every file) against
+'sha256sum' of the layer blob alone, the floor of reading it once.
 Exits 0 unless a tool fails.  The tree is generated once and reused while
 its stamp file exists; --clean removes the trees and exits.
 Needs cc, xxh128sum (xxhash), aide, /usr/bin/time (time).
@@ -131,6 +135,31 @@ mkdir -p "$BENCH_DIR"
 [ -f "$TREE.stamp" ] || gen_tree
 BYTES=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$TREE.stamp")
 
+# The tree as a one-layer OCI image layout (uncompressed layer).
+OCI=$TREE.oci
+gen_oci() {
+	local blob cfg man d
+	rm -rf "$OCI" && mkdir -p "$OCI/blobs/sha256"
+	echo "making an OCI layout of the tree in $OCI ..." >&2
+	tar -C "$TREE" -cf "$OCI/layer.tar" .
+	d=$(sha256sum "$OCI/layer.tar" | cut -c1-64)
+	mv "$OCI/layer.tar" "$OCI/blobs/sha256/$d"
+	blob=$(stat -c %s "$OCI/blobs/sha256/$d")
+	printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$d" >"$OCI/cfg"
+	cfg=$(sha256sum "$OCI/cfg" | cut -c1-64)
+	mv "$OCI/cfg" "$OCI/blobs/sha256/$cfg"
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+		"$cfg" "$(stat -c %s "$OCI/blobs/sha256/$cfg")" "$d" "$blob" >"$OCI/man"
+	man=$(sha256sum "$OCI/man" | cut -c1-64)
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s}]}' \
+		"$man" "$(stat -c %s "$OCI/man")" >"$OCI/index.json"
+	mv "$OCI/man" "$OCI/blobs/sha256/$man"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$OCI/oci-layout"
+	echo "sha256:$d" >"$OCI.stamp"
+}
+[ -f "$OCI.stamp" ] || gen_oci
+LAYER=$OCI/blobs/sha256/$(cut -c8- "$OCI.stamp")
+
 # --- measuring -------------------------------------------------------------
 warm() { find "$TREE" -type f -print0 | xargs -0 -P"$NPROC" -n2000 xxh128sum >/dev/null 2>&1; }
 
@@ -164,6 +193,10 @@ echo "tree $TREE: $FILES files, $BYTES bytes; $RUNS runs each, $NPROC CPUs" >&2
 measure upperwatch fresh_db "$UW" --db "$WORK/uw.db" baseline --image bench --rootfs "$TREE"
 measure xxh128sum true sh -c 'find "$1" -type f -print0 | xargs -0 -P"$2" -n2000 xxh128sum >/dev/null' \
 	sh "$TREE" "$NPROC"
+warm_layer() { cat "$LAYER" >/dev/null; }
+fresh_db_layer() { fresh_db; warm_layer; }
+measure upperwatch-oci fresh_db_layer "$UW" --db "$WORK/uw.db" baseline --oci "$OCI"
+measure sha256sum warm_layer sha256sum "$LAYER"
 if [ "$SKIP_AIDE" != 1 ]; then
 	# AIDE selection lines are regular expressions.
 	TREE_RE=$(printf '%s' "$TREE" | sed 's/[^A-Za-z0-9_/-]/\\&/g')
@@ -198,6 +231,8 @@ echo
 printf '%-40s %9s %9s %12s\n' tool "wall s" "MB/s" "peak RSS MiB"
 row "upperwatch baseline" upperwatch
 row "find | xargs -P$NPROC -n2000 xxh128sum" xxh128sum
+row "upperwatch baseline --oci (tar layer)" upperwatch-oci
+row "sha256sum of the layer blob" sha256sum
 [ "$SKIP_AIDE" = 1 ] || row "aide --init (sha256, $NPROC workers)" aide
 echo
 echo "Peak RSS is that of the largest single process (GNU time %M), for the pipeline too."
