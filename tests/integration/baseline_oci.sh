@@ -27,7 +27,9 @@
 #   - Image files made by hand (tests/integration/mkoci.py): an opaque
 #     dir, a whiteout of a dir, file capabilities (security.capability),
 #     a hard link and a FIFO come out as a runtime would extract them; a
-#     1 TiB sparse member is hashed in bounded time.
+#     1 TiB sparse member is hashed in bounded time; a multi-platform
+#     image (a nested index) gives the --platform asked for, this host's
+#     without, and an error listing what it has for one it lacks.
 #   - Hostile image files each fail with their reason and exit 2, and
 #     write nothing but the database: a member "../x", an absolute member,
 #     a hard link out of the image, a hard link to a file of no layer, a
@@ -255,6 +257,19 @@ uw baseline --oci "$S/hand.tar" >/dev/null 2>&1 || fail "baseline --oci hand.tar
 uw forget --image "$D1" >"$S/f2" 2>&1 || fail "forget $D1: $(cat "$S/f2")"
 uw show --image hand:1 /etc/keep >/dev/null 2>&1 && fail "forget of the digest left its other name"
 pass "forget: another name alone, or the baseline with its names"
+
+# a multi-platform image: an index in the index, a manifest per platform
+read -r DAMD DARM < <(mkoci "$S/multi.tar" '{"platforms": ["linux/amd64", "linux/arm64"], "layers": [[{"name": "f", "data": "x"}]]}')
+[ -n "$DARM" ] || fail "mkoci multi.tar"
+uw baseline --oci "$S/multi.tar" --platform linux/arm64 >"$S/m1.out" 2>&1
+expect_eq "--platform linux/arm64: that manifest" "image $DARM (linux/arm64," "$(head -n 1 "$S/m1.out" | cut -d' ' -f1-3)"
+uw baseline --oci "$S/multi.tar" >"$S/m2.out" 2>&1
+[ "$(uname -m)" = x86_64 ] && expect_eq "no --platform: this host's (linux/amd64)" "image $DAMD (linux/amd64," \
+    "$(head -n 1 "$S/m2.out" | cut -d' ' -f1-3)"
+uw baseline --oci "$S/multi.tar" --platform linux/s390x >"$S/m3.out" 2>&1
+expect_eq "--platform the index lacks: exit 2" 2 "$?"
+grep -q "no manifest for linux/s390x (it has linux/amd64, linux/arm64)" "$S/m3.out" ||
+	fail "--platform linux/s390x: $(cat "$S/m3.out")"
 
 # ---- hostile image files ----------------------------------------------------------
 

@@ -7,7 +7,9 @@ layers are given as tar members, for the image-file tests.
 SPEC: {"format": "dir" | "tar", "compress": "gzip" | "zstd" | "none",
        "layers": [LAYER, ...],                  # bottom first
        "corrupt": "blob" | "diff_id" | null,     # break one digest
-       "tag": "NAME" | null}
+       "tag": "NAME" | null,
+       "platforms": ["linux/amd64", "linux/arm64", ...]  # a nested index
+      }                                         # prints each config digest
 LAYER: [MEMBER, ...], or {"tar": PATH} (a tar file made elsewhere, GNU
        sparse members say), or {"blob": PATH, "diff_id": D, "media": M}
        (a compressed blob used as it is, read in chunks: a big one)
@@ -111,18 +113,37 @@ def main():
             spec["corrupt"] = None
         blobs[d] = blob
         descs.append({"mediaType": media, "digest": d, "size": len(blob)})
-    config = json.dumps({"architecture": "amd64", "os": "linux",
-                         "rootfs": {"type": "layers", "diff_ids": diff_ids},
-                         "config": {}}).encode()
-    blobs[sha(config)] = config
-    manifest = json.dumps({"schemaVersion": 2,
-                           "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                                      "digest": sha(config), "size": len(config)},
-                           "layers": descs}).encode()
-    blobs[sha(manifest)] = manifest
-    mdesc = {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+    # one manifest per platform (the same layers), under a nested index
+    # when there are several; the config digest of each is printed
+    plats = spec.get("platforms") or ["linux/amd64"]
+    mdescs, printed = [], []
+    for plat in plats:
+        os_, arch = plat.split("/")[:2]
+        config = json.dumps({"architecture": arch, "os": os_,
+                             "rootfs": {"type": "layers", "diff_ids": diff_ids},
+                             "config": {}}).encode()
+        blobs[sha(config)] = config
+        printed.append(sha(config))
+        manifest = json.dumps({"schemaVersion": 2,
+                               "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                          "digest": sha(config), "size": len(config)},
+                               "layers": descs}).encode()
+        blobs[sha(manifest)] = manifest
+        d = {"mediaType": "application/vnd.oci.image.manifest.v1+json",
              "digest": sha(manifest), "size": len(manifest)}
+        if len(plats) > 1:
+            d["platform"] = {"os": os_, "architecture": arch}
+        mdescs.append(d)
+    if len(mdescs) > 1:
+        nested = json.dumps({"schemaVersion": 2,
+                             "mediaType": "application/vnd.oci.image.index.v1+json",
+                             "manifests": mdescs}).encode()
+        blobs[sha(nested)] = nested
+        mdesc = {"mediaType": "application/vnd.oci.image.index.v1+json",
+                 "digest": sha(nested), "size": len(nested)}
+    else:
+        mdesc = mdescs[0]
     if spec.get("tag"):
         mdesc["annotations"] = {"org.opencontainers.image.ref.name": spec["tag"]}
     files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
@@ -151,7 +172,7 @@ def main():
                 else:
                     info.size = len(b)
                     t.addfile(info, io.BytesIO(b))
-    print(sha(config))
+    print(" ".join(printed))
 
 
 main()
