@@ -1,4 +1,4 @@
--- expect: event container,current,id,op,path,time,type; labels action,reason,severity,tier; next /trigger; rawget /trigger; rawlen 0; mode 493; sorted b,c
+-- expect: event container,current,id,layer,op,path,time,type; labels action,reason,severity,tier; next /trigger; rawget /trigger; rawlen 0; mode 493; sorted b,c
 -- at: allowed
 local uw = require("upperwatch")
 
