@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -73,12 +74,13 @@ struct tree {
 	size_t count, cap;
 	size_t *slots;		/* open addressing: index + 1, 0 empty */
 	size_t nslots;
+	uint64_t seed;		/* random: names cannot be made to collide */
 };
 
 static uint64_t
-path_hash(const unsigned char *p, size_t len)
+path_hash(const struct tree *t, const unsigned char *p, size_t len)
 {
-	return XXH3_64bits(p, len);
+	return XXH3_64bits_withSeed(p, len, t->seed);
 }
 
 static struct node *
@@ -89,7 +91,7 @@ tree_get(const struct tree *t, const unsigned char *p, size_t len)
 
 	if (t->nslots == 0)
 		return NULL;
-	for (i = (size_t)path_hash(p, len) & (t->nslots - 1);
+	for (i = (size_t)path_hash(t, p, len) & (t->nslots - 1);
 	    (s = t->slots[i]) != 0; i = (i + 1) & (t->nslots - 1)) {
 		n = t->v[s - 1];
 		if (n->len == len && memcmp(n->path, p, len) == 0)
@@ -107,7 +109,7 @@ tree_grow(struct tree *t)
 	if (slots == NULL)
 		return -ENOMEM;
 	for (i = 0; i < t->count; i++) {
-		for (j = (size_t)path_hash(t->v[i]->path, t->v[i]->len) &
+		for (j = (size_t)path_hash(t, t->v[i]->path, t->v[i]->len) &
 		    (n - 1); slots[j] != 0; j = (j + 1) & (n - 1))
 			;
 		slots[j] = i + 1;
@@ -146,7 +148,7 @@ tree_put(struct tree *t, const unsigned char *p, size_t len)
 	n->len = len;
 	n->dead = 1;
 	t->v[t->count++] = n;
-	for (j = (size_t)path_hash(p, len) & (t->nslots - 1); t->slots[j];
+	for (j = (size_t)path_hash(t, p, len) & (t->nslots - 1); t->slots[j];
 	    j = (j + 1) & (t->nslots - 1))
 		;
 	t->slots[j] = t->count;
@@ -168,21 +170,48 @@ tree_free(struct tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Remove what the layers below `layer` hold under the dir `p` ("/" for
- * all): a dir whiteout, an opaque marker, a dir replaced.  A walk of the
- * whole tree: these are rare next to files. */
-static void
-tree_cut_below(struct tree *t, const unsigned char *p, size_t len,
+/*
+ * Remove what the layers below `layer` hold under the dir `p` ("/" for
+ * all): a dir whiteout, an opaque marker, a dir replaced.  Recorded in
+ * `cuts` (the highest layer cut at each dir), and applied once, when all
+ * layers are read (tree_apply_cuts): a walk of the tree for each would
+ * cost an image of many whiteouts its square.
+ */
+static int
+tree_cut_below(struct tree *cuts, const unsigned char *p, size_t len,
     unsigned layer)
 {
-	size_t i, plen = len == 1 ? 0 : len;
-	struct node *n;
+	struct node *c = tree_put(cuts, p, len);
 
+	if (c == NULL)
+		return -ENOMEM;
+	if (c->dead || layer > c->layer)
+		c->layer = layer;
+	c->dead = 0;
+	return 0;
+}
+
+/* A node lies in a cut dir, cut from a layer above its own. */
+static void
+tree_apply_cuts(struct tree *t, const struct tree *cuts)
+{
+	const struct node *c;
+	struct node *n;
+	size_t i, p;
+
+	if (cuts->count == 0)
+		return;
 	for (i = 0; i < t->count; i++) {
 		n = t->v[i];
-		if (!n->dead && n->layer < layer && n->len > plen + 1 &&
-		    memcmp(n->path, p, plen) == 0 && n->path[plen] == '/')
-			n->dead = 1;
+		if (n->dead || n->len == 1)
+			continue;
+		for (p = 0; p < n->len && !n->dead; p++) {
+			if (n->path[p] != '/')
+				continue;
+			c = tree_get(cuts, n->path, p == 0 ? 1 : p);
+			if (c != NULL && !c->dead && c->layer > n->layer)
+				n->dead = 1;
+		}
 	}
 }
 
@@ -194,6 +223,8 @@ struct oci {
 	int dirfd;		/* an OCI layout dir; -1: a tar */
 	const unsigned char *secret;
 	struct tree tree;
+	struct tree cuts;	/* see tree_cut_below */
+	size_t members;		/* read so far, of every layer */
 	struct uw_baseline_stats *stats;
 	struct uw_progress progress;
 	int64_t start_ns, last_progress_ns;
@@ -201,7 +232,19 @@ struct oci {
 	const char *layer_name;	/* its digest, for messages */
 	struct buf name;	/* scratch: a member's normalized path */
 	unsigned char *rbuf;	/* READ_BLOCK bytes */
+	char escs[3][256];	/* names quoted in messages */
+	unsigned esc_next;
 };
+
+/* A name from the image file, fit for a one-line message: escaped C-style
+ * and cut (three can be in use at once). */
+static const char *
+esc(struct oci *o, const void *s)
+{
+	char *out = o->escs[o->esc_next++ % 3];
+
+	return escape_cut(out, sizeof(o->escs[0]), s, strlen(s));
+}
 
 /* A member name of the image file ("./blobs/x", "blobs/x") as "blobs/x". */
 static const char *
@@ -214,6 +257,19 @@ member_name(const char *name)
 	return name;
 }
 
+/* The compressions libarchive decodes itself.  Not "all": for the
+ * others (lrzip, lzop, grzip...) it would run an external program on
+ * bytes from the image file. */
+static void
+filters(struct archive *a)
+{
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_filter_lz4(a);
+}
+
 /* A tar of the image file, open at its start. */
 static struct archive *
 outer_open(struct oci *o)
@@ -224,7 +280,7 @@ outer_open(struct oci *o)
 		seterr(o->err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	archive_read_support_filter_all(a);
+	filters(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, o->opts->path, READ_BLOCK) !=
 	    ARCHIVE_OK) {
@@ -258,9 +314,10 @@ outer_find(struct oci *o, struct archive *a, const char *want)
 		if (name == NULL || strcmp(member_name(name), want) != 0)
 			continue;
 		if (archive_entry_filetype(e) != AE_IFREG ||
-		    archive_entry_hardlink(e) != NULL)
+		    archive_entry_hardlink(e) != NULL ||
+		    archive_entry_sparse_count(e) > 0)
 			return seterr(o->err, -EINVAL, "%s: %s is not a "
-			    "regular file", o->opts->path, want);
+			    "plain regular file", o->opts->path, want);
 		return 0;
 	}
 }
@@ -456,8 +513,9 @@ add_tag(struct image *im, const char *tag)
 {
 	char **v;
 
-	if (tag == NULL || tag[0] == '\0' || strlen(tag) > 255)
-		return 0;
+	if (tag == NULL || tag[0] == '\0' || strlen(tag) > 255 ||
+	    im->ntags >= OCI_MAX_TAGS)
+		return 0;	/* not a name to record */
 	v = realloc(im->tags, (im->ntags + 1) * sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
@@ -895,8 +953,8 @@ norm_path(struct oci *o, const char *name, const char *what)
 	size_t n;
 
 	if (name[0] == '/')
-		return seterr(o->err, -EINVAL, "layer %s: %s '%.200s' is "
-		    "absolute", o->layer_name, what, name);
+		return seterr(o->err, -EINVAL, "layer %s: %s '%s' is "
+		    "absolute", o->layer_name, what, esc(o, name));
 	buf_reset(&o->name);
 	while (*p != '\0') {
 		while (*p == '/')
@@ -908,14 +966,18 @@ norm_path(struct oci *o, const char *name, const char *what)
 		if (n == 0 || (n == 1 && s[0] == '.'))
 			continue;
 		if (n == 2 && s[0] == '.' && s[1] == '.')
-			return seterr(o->err, -EINVAL, "layer %s: %s '%.200s' "
+			return seterr(o->err, -EINVAL, "layer %s: %s '%s' "
 			    "climbs out of the image", o->layer_name, what,
-			    name);
+			    esc(o, name));
 		if (buf_addc(&o->name, '/') < 0 || buf_add(&o->name, s, n) < 0)
 			return seterr(o->err, -ENAMETOOLONG, "layer %s: %s "
-			    "'%.200s...' is too long", o->layer_name, what,
-			    name);
+			    "'%s...' is too long", o->layer_name, what,
+			    esc(o, name));
 	}
+	if (o->name.len > OCI_MAX_PATH)
+		return seterr(o->err, -ENAMETOOLONG, "layer %s: %s '%s...' is "
+		    "longer than %u bytes", o->layer_name, what, esc(o, name),
+		    OCI_MAX_PATH);
 	if (o->name.len == 0 && buf_addc(&o->name, '/') < 0)
 		return seterr(o->err, -ENOMEM, "out of memory");
 	if (buf_addc(&o->name, '\0') < 0)
@@ -940,8 +1002,13 @@ parents(struct oci *o)
 		n = tree_put(&o->tree, o->name.data, p == 0 ? 1 : p);
 		if (n == NULL)
 			return seterr(o->err, -ENOMEM, "out of memory");
-		if (!n->dead && n->rec.type == UW_TYPE_DIR)
+		if (!n->dead && n->rec.type == UW_TYPE_DIR) {
+			/* in this layer too (what an opaque marker or a
+			 * whiteout of it in this layer leaves), with the
+			 * metadata it had */
+			n->layer = o->layer;
 			continue;
+		}
 		/* none yet, or a file where a dir must be: a dir */
 		memset(&n->rec, 0, sizeof(n->rec));
 		n->rec.type = UW_TYPE_DIR;
@@ -966,24 +1033,25 @@ whiteout(struct oci *o, size_t base)
 
 	if (nlen == 8 && memcmp(name, ".wh..opq", 8) == 0) {
 		/* ".wh..wh..opq": the dir hides what lies below it */
-		tree_cut_below(&o->tree, o->name.data, dlen ? dlen : 1,
-		    o->layer);
+		if (tree_cut_below(&o->cuts, o->name.data, dlen ? dlen : 1,
+		    o->layer) < 0)
+			return seterr(o->err, -ENOMEM, "out of memory");
 		return 0;
 	}
 	if (nlen == 0)
 		return seterr(o->err, -EINVAL, "layer %s: a whiteout with no "
-		    "name in %.*s", o->layer_name, (int)dlen,
-		    (const char *)o->name.data);
+		    "name in %s", o->layer_name, esc(o, o->name.data));
 	/* "/dir/.wh.NAME" -> "/dir/NAME" */
 	memmove(o->name.data + base, name, nlen);
 	o->name.len = base + nlen;
 	o->name.data[o->name.len] = '\0';
+	/* the name, if a lower layer has it, and what lies below it */
 	n = tree_get(&o->tree, o->name.data, o->name.len);
-	if (n != NULL && !n->dead && n->layer < o->layer) {
+	if (n != NULL && !n->dead && n->layer < o->layer)
 		n->dead = 1;
-		if (n->rec.type == UW_TYPE_DIR)
-			tree_cut_below(&o->tree, n->path, n->len, o->layer);
-	}
+	if (tree_cut_below(&o->cuts, o->name.data, o->name.len,
+	    o->layer) < 0)
+		return seterr(o->err, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -1005,13 +1073,13 @@ content(struct oci *o, struct archive *tar, struct node *n, uint64_t size)
 			break;
 		if (rc < ARCHIVE_WARN)
 			return seterr(o->err, -EIO, "layer %s: %s: %s",
-			    o->layer_name, (const char *)n->path,
+			    o->layer_name, esc(o, n->path),
 			    archive_error_string(tar));
 		if (len > 0 && (off < 0 || hash_stream_write(&hs,
 		    (uint64_t)off, data, len) < 0))
 			return seterr(o->err, -EINVAL, "layer %s: %s: its data "
 			    "lies past its size or out of order",
-			    o->layer_name, (const char *)n->path);
+			    o->layer_name, esc(o, n->path));
 	}
 	hash_stream_end(&hs, n->rec.hash);
 	n->rec.flags |= UW_REC_HASHED;
@@ -1036,14 +1104,15 @@ hard_link(struct oci *o, struct node *n, const char *hl)
 	if (t == NULL || t->dead || t->layer != o->layer ||
 	    t->rec.type != UW_TYPE_FILE)
 		return seterr(o->err, -EINVAL, "layer %s: %s is a hard link "
-		    "to '%.200s', which is no file of that layer",
-		    o->layer_name, (const char *)n->path, hl);
+		    "to '%s', which is no file of that layer",
+		    o->layer_name, esc(o, n->path), esc(o, hl));
 	if (t == n)
 		return 0;
-	if (!n->dead && n->rec.type == UW_TYPE_DIR)
-		tree_cut_below(&o->tree, n->path, n->len, o->layer);
+	if (!n->dead && n->rec.type == UW_TYPE_DIR &&
+	    tree_cut_below(&o->cuts, n->path, n->len, o->layer + 1) < 0)
+		return seterr(o->err, -ENOMEM, "out of memory");
 	if (t->rec.link_group == 0) {
-		uint64_t id[2] = { o->layer, path_hash(t->path, t->len) };
+		uint64_t id[2] = { o->layer, XXH3_64bits(t->path, t->len) };
 
 		t->rec.link_group = (XXH3_64bits(id, sizeof(id)) >> 1) | 1;
 	}
@@ -1093,8 +1162,11 @@ member(struct oci *o, struct archive *tar, struct archive_entry *e)
 	hl = archive_entry_hardlink(e);
 	if (hl != NULL)
 		return hard_link(o, n, hl);
-	if (!n->dead && n->rec.type == UW_TYPE_DIR && type != AE_IFDIR)
-		tree_cut_below(&o->tree, n->path, n->len, o->layer);
+	/* a dir replaced by what is not one: nothing below it stays, of
+	 * this layer either (o->layer + 1) */
+	if (!n->dead && n->rec.type == UW_TYPE_DIR && type != AE_IFDIR &&
+	    tree_cut_below(&o->cuts, n->path, n->len, o->layer + 1) < 0)
+		return seterr(o->err, -ENOMEM, "out of memory");
 	if (n->dead || type != AE_IFDIR || n->rec.type != UW_TYPE_DIR)
 		memset(&n->rec, 0, sizeof(n->rec));
 	free(n->link);
@@ -1105,9 +1177,16 @@ member(struct oci *o, struct archive *tar, struct archive_entry *e)
 	n->dead = 0;
 	n->rec.type = walk_type_of((mode_t)type);
 	n->rec.mode = archive_entry_perm(e) & 07777;
+	if (archive_entry_uid(e) < 0 || archive_entry_uid(e) > UINT32_MAX ||
+	    archive_entry_gid(e) < 0 || archive_entry_gid(e) > UINT32_MAX)
+		return seterr(o->err, -EINVAL, "layer %s: %s has an owner "
+		    "out of range", o->layer_name, esc(o, n->path));
 	n->rec.uid = (uint32_t)archive_entry_uid(e);
 	n->rec.gid = (uint32_t)archive_entry_gid(e);
-	n->rec.mtime_ns = (int64_t)archive_entry_mtime(e) * 1000000000 +
+	/* a time no file system holds: clamped, not overflowed */
+	n->rec.mtime_ns = archive_entry_mtime(e) > INT64_MAX / 1000000000 - 1 ?
+	    INT64_MAX : archive_entry_mtime(e) < INT64_MIN / 1000000000 + 1 ?
+	    INT64_MIN : (int64_t)archive_entry_mtime(e) * 1000000000 +
 	    archive_entry_mtime_nsec(e);
 	n->rec.link_group = 0;
 	n->rec.flags = 0;
@@ -1140,7 +1219,7 @@ member(struct oci *o, struct archive *tar, struct archive_entry *e)
 		return 0;
 	default:
 		return seterr(o->err, -EINVAL, "layer %s: %s has an unknown "
-		    "type", o->layer_name, (const char *)n->path);
+		    "type", o->layer_name, esc(o, n->path));
 	}
 }
 
@@ -1233,7 +1312,7 @@ apply_layer(struct oci *o, const struct image *im, unsigned i)
 		rc = seterr(o->err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	archive_read_support_filter_all(bl.raw);
+	filters(bl.raw);
 	archive_read_support_format_raw(bl.raw);
 	archive_read_support_format_tar(tar);
 	if (archive_read_open(bl.raw, &bl, NULL, blob_read, NULL) !=
@@ -1262,6 +1341,13 @@ apply_layer(struct oci *o, const struct image *im, unsigned i)
 			    "layer %s: %s%s", o->layer_name,
 			    archive_error_string(tar), bl.bomb ?
 			    " (a decompression bomb?)" : "");
+			goto out;
+		}
+		if (++o->members > 4 * (size_t)OCI_MAX_ENTRIES ||
+		    o->tree.count > OCI_MAX_ENTRIES) {
+			rc = seterr(o->err, -E2BIG, "layer %s: more than %u "
+			    "entries in the image", o->layer_name,
+			    OCI_MAX_ENTRIES);
 			goto out;
 		}
 		rc = member(o, tar, e);
@@ -1400,6 +1486,10 @@ oci_build(struct store *store, const struct uw_oci_opts *opts,
 	o.stats = stats;
 	o.secret = store_secret(store);
 	o.start_ns = now_mono_ns();
+	if (getrandom(&o.tree.seed, sizeof(o.tree.seed), 0) !=
+	    (ssize_t)sizeof(o.tree.seed))
+		o.tree.seed = (uint64_t)o.start_ns;
+	o.cuts.seed = o.tree.seed;
 	buf_init(&o.name, WALK_MAX_PATH);
 	o.rbuf = malloc(READ_BLOCK);
 	if (o.rbuf == NULL) {
@@ -1426,6 +1516,8 @@ oci_build(struct store *store, const struct uw_oci_opts *opts,
 	rc = read_image(&o, &im);
 	for (i = 0; rc == 0 && i < im.nlayers; i++)
 		rc = apply_layer(&o, &im, i);
+	if (rc == 0)
+		tree_apply_cuts(&o.tree, &o.cuts);
 	if (rc == 0 && tree_get(&o.tree, (const unsigned char *)"/", 1) ==
 	    NULL) {
 		/* no layer had a "./": the root an extractor makes */
@@ -1452,6 +1544,7 @@ oci_build(struct store *store, const struct uw_oci_opts *opts,
 out:
 	image_free(&im);
 	tree_free(&o.tree);
+	tree_free(&o.cuts);
 	buf_free(&o.name);
 	free(o.rbuf);
 	if (o.dirfd >= 0)

@@ -13,6 +13,13 @@
 /* JSON documents (index, manifests, configs) bigger than this are
  * refused: no honest one comes near. */
 #define OCI_MAX_JSON (4u << 20)
+/* A member path longer than this is refused (PATH_MAX: no runtime
+ * extracts it), and so is an image of more entries (about 1.5 GiB of
+ * memory for the tree). */
+#define OCI_MAX_PATH 4096
+#define OCI_MAX_ENTRIES 8000000
+/* Tags of an image file recorded as names of its baseline, at most. */
+#define OCI_MAX_TAGS 64
 /* A layer that expands more than this many times, past the first GiB,
  * is refused as a decompression bomb (gzip cannot go past 1032). */
 #define OCI_MAX_RATIO 1024

@@ -511,9 +511,18 @@ store_alias_set(struct store *store, const char *ref, int64_t image_id,
     struct uw_error *err)
 {
 	sqlite3_stmt *st = store->stmt[ST_IMAGE_FIND];
+	char quoted[96];
 	int64_t old;
 	int rc;
 
+	/* The names upperwatch keys baselines by are never another name:
+	 * an image file cannot take over another image's digest. */
+	if (strncmp(ref, "sha256:", 7) == 0 || strncmp(ref, "stack:", 6) == 0 ||
+	    strncmp(ref, "verify:", 7) == 0 || ref[0] == '\0')
+		return seterr(err, -EINVAL, "'%s' cannot be another name of a "
+		    "baseline (sha256:, stack: and verify: are upperwatch's "
+		    "keys)", escape_cut(quoted, sizeof(quoted), ref,
+		    strlen(ref)));
 	/* A baseline recorded under that name before is superseded: the
 	 * name is the image file's now. */
 	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);

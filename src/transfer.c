@@ -212,10 +212,10 @@ transfer_export(struct store *store, const char *image, FILE *out,
 static int
 unhex(const char *s, unsigned char *out, size_t max, size_t *len)
 {
-	size_t n = s ? strlen(s) : 0, i;
+	size_t n = s ? strnlen(s, 2 * max + 1) : 0, i;
 	unsigned v;
 
-	if (s == NULL || n % 2 != 0 || n / 2 > max)
+	if (s == NULL || n == 0 || n % 2 != 0 || n > 2 * max)
 		return -1;
 	for (i = 0; i < n / 2; i++) {
 		if (sscanf(s + 2 * i, "%2x", &v) != 1 ||
@@ -232,19 +232,26 @@ unhex(const char *s, unsigned char *out, size_t max, size_t *len)
 static int
 bytes_field(json_t *row, const char *key, struct buf *out, int *present)
 {
-	unsigned char tmp[WALK_MAX_PATH];
+	unsigned char byte;
 	char hkey[32];
 	const char *s;
-	size_t n;
+	size_t n, i;
 	json_t *v;
 
 	buf_reset(out);
 	snprintf(hkey, sizeof(hkey), "%s_hex", key);
 	*present = 1;
 	if ((s = json_string_value(json_object_get(row, hkey))) != NULL) {
-		if (unhex(s, tmp, sizeof(tmp), &n) < 0)
+		if (strlen(s) % 2 != 0)
 			return -1;
-		return buf_add(out, tmp, n);
+		for (i = 0; s[i] != '\0'; i += 2) {
+			char pair[3] = { s[i], s[i + 1], '\0' };
+
+			if (unhex(pair, &byte, 1, &n) < 0 ||
+			    buf_addc(out, byte) < 0)
+				return -1;
+		}
+		return 0;
 	}
 	v = json_object_get(row, key);
 	if (v == NULL) {
@@ -263,8 +270,26 @@ struct importer {
 	size_t lineno;
 	struct buf bpath, blink;
 	int64_t image_id;
+	int in_txn;		/* the baseline's transaction is open */
 	struct uw_baseline_stats stats;
 };
+
+/* An integer field from 0 to max into *out: 1, or 0 when it is not one
+ * (absent: 0 with *out 0, unless it is required). */
+static int
+uint_field(json_t *row, const char *key, json_int_t max, json_int_t *out,
+    int required)
+{
+	json_t *v = json_object_get(row, key);
+
+	*out = 0;
+	if (v == NULL)
+		return !required;
+	if (!json_is_integer(v))
+		return 0;
+	*out = json_integer_value(v);
+	return *out >= 0 && *out <= max;
+}
 
 static int
 import_row(struct importer *im, json_t *row)
@@ -273,7 +298,7 @@ import_row(struct importer *im, json_t *row)
 	unsigned char caps[WALK_CAPS_MAX];
 	int type, has_path, has_link;
 	size_t n;
-	json_int_t flags = json_integer_value(json_object_get(row, "flags"));
+	json_int_t v[6], flags;
 
 	memset(&rec, 0, sizeof(rec));
 	type = file_type_from_name(json_string_value(json_object_get(row,
@@ -284,18 +309,26 @@ import_row(struct importer *im, json_t *row)
 	    bytes_field(row, "link", &im->blink, &has_link) < 0 || type < 0)
 		return seterr(im->err, -EINVAL, "%s: line %zu: a row without "
 		    "a valid path, link or type", im->path, im->lineno);
+	if (!uint_field(row, "mode", 07777, &v[0], 1) ||
+	    !uint_field(row, "uid", UINT32_MAX, &v[1], 1) ||
+	    !uint_field(row, "gid", UINT32_MAX, &v[2], 1) ||
+	    !uint_field(row, "size", INT64_MAX, &v[3], 1) ||
+	    !uint_field(row, "link_group", INT64_MAX, &v[4], 0) ||
+	    !uint_field(row, "flags", 0xffff, &v[5], 1) ||
+	    !json_is_integer(json_object_get(row, "mtime")))
+		return seterr(im->err, -EINVAL, "%s: line %zu: mode, uid, gid, "
+		    "size, flags and mtime must be integers in range",
+		    im->path, im->lineno);
 	rec.path = im->bpath.data;
 	rec.path_len = im->bpath.len;
 	rec.type = (enum uw_file_type)type;
-	rec.mode = (unsigned)json_integer_value(json_object_get(row,
-	    "mode")) & 07777;
-	rec.uid = (uint32_t)json_integer_value(json_object_get(row, "uid"));
-	rec.gid = (uint32_t)json_integer_value(json_object_get(row, "gid"));
-	rec.size = (uint64_t)json_integer_value(json_object_get(row,
-	    "size"));
+	rec.mode = (unsigned)v[0];
+	rec.uid = (uint32_t)v[1];
+	rec.gid = (uint32_t)v[2];
+	rec.size = (uint64_t)v[3];
 	rec.mtime_ns = json_integer_value(json_object_get(row, "mtime"));
-	rec.link_group = (uint64_t)json_integer_value(json_object_get(row,
-	    "link_group"));
+	rec.link_group = (uint64_t)v[4];
+	flags = v[5];
 	rec.flags = (unsigned)flags & (UW_REC_HASHED | UW_REC_UNSTABLE);
 	if (has_link) {
 		rec.link = im->blink.data ? im->blink.data :
@@ -370,6 +403,7 @@ import_header(struct importer *im, json_t *h, const char *expect,
 	free(layers);
 	if (rc < 0)
 		return rc;
+	im->in_txn = 1;
 	rc = store_image_set_secret(im->store, im->image_id, secret, im->err);
 	json_array_foreach(json_object_get(h, "aliases"), i, v) {
 		if (rc < 0)
@@ -381,7 +415,7 @@ import_header(struct importer *im, json_t *h, const char *expect,
 		if (rc == 0)
 			res->aliases++;
 	}
-	return rc < 0 ? rc : 1;		/* 1: in the transaction */
+	return rc;
 }
 
 /* The trailer: is the content what the exporter hashed? */
@@ -411,10 +445,9 @@ transfer_import(struct store *store, const char *path, const char *expect,
 	json_t *j;
 	EVP_MD_CTX *md;
 	char *line = NULL;
-	size_t cap = 0;
 	ssize_t n;
 	FILE *f;
-	int rc = 0, in_txn = 0, done = 0;
+	int rc = 0, done = 0;
 
 	memset(res, 0, sizeof(*res));
 	memset(&im, 0, sizeof(im));
@@ -429,7 +462,13 @@ transfer_import(struct store *store, const char *path, const char *expect,
 	md = EVP_MD_CTX_new();
 	if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
 		rc = seterr(err, -ENOMEM, "sha256: out of memory");
-	while (rc == 0 && !done && (n = getline(&line, &cap, f)) > 0) {
+	line = malloc(MAX_LINE + 2);
+	if (line == NULL && rc == 0)
+		rc = seterr(err, -ENOMEM, "out of memory");
+	/* bounded lines: a file of one endless line is refused, not read
+	 * into memory (a NUL byte shortens a line, and then the digest) */
+	while (rc == 0 && !done && fgets(line, MAX_LINE + 2, f) != NULL) {
+		n = (ssize_t)strlen(line);
 		im.lineno++;
 		if ((size_t)n > MAX_LINE) {
 			rc = seterr(err, -E2BIG, "%s: line %zu is too long",
@@ -442,8 +481,6 @@ transfer_import(struct store *store, const char *path, const char *expect,
 			    im.lineno, j ? "not an object" : je.text);
 		} else if (im.lineno == 1) {
 			rc = import_header(&im, j, expect, res);
-			in_txn = rc == 1;
-			rc = rc < 0 ? rc : 0;
 		} else if (json_object_get(j, "sha256") != NULL) {
 			rc = check_trailer(&im, j, md);
 			done = 1;
@@ -458,14 +495,14 @@ transfer_import(struct store *store, const char *path, const char *expect,
 		rc = seterr(err, -EBADMSG, "%s: %s", path, ferror(f) ?
 		    strerror(errno) : im.lineno == 0 ? "empty" :
 		    "cut short: no sha256 at its end");
-	if (rc == 0 && getline(&line, &cap, f) > 0)
+	if (rc == 0 && fgets(line, MAX_LINE + 2, f) != NULL)
 		rc = seterr(err, -EINVAL, "%s: lines after its sha256", path);
 	if (rc == 0) {
 		res->entries = im.stats.entries;
 		rc = store_baseline_commit(store, im.image_id, &im.stats, err);
-		in_txn = 0;
+		im.in_txn = 0;
 	}
-	if (in_txn)
+	if (im.in_txn)
 		store_baseline_abort(store);
 	EVP_MD_CTX_free(md);
 	free(line);

@@ -265,7 +265,7 @@ podman_layers(const char *const *ids, size_t n, char **out,
 }
 
 struct found {
-	char image[512];
+	char *image;
 	char **layers;
 	size_t count;
 	int digests;
@@ -280,17 +280,17 @@ found_image(const struct uw_image_info *info, const unsigned char *secret,
 	size_t i;
 
 	(void)secret;
-	snprintf(f->image, sizeof(f->image), "%s", info->image);
+	f->image = strdup(info->image);
 	f->layers = calloc(info->layer_count + 1, sizeof(char *));
-	if (f->layers == NULL)
+	if (f->image == NULL || f->layers == NULL)
 		return seterr(f->err, -ENOMEM, "out of memory");
 	for (i = 0; i < info->layer_count; i++) {
 		if (strncmp(info->layers[i], "sha256:", 7) == 0)
 			f->digests = 1;
 		if ((f->layers[i] = strdup(info->layers[i])) == NULL)
 			return seterr(f->err, -ENOMEM, "out of memory");
+		f->count = i + 1;	/* freed up to here on any failure */
 	}
-	f->count = info->layer_count;
 	return 0;
 }
 
@@ -389,16 +389,18 @@ verify_image(struct store *store, const struct uw_verify_opts *opts,
 		if (store_image_remove(store, scratch, &ignored) < 0 && rc == 0)
 			rc = seterr(err, -EIO, "removing the scratch baseline "
 			    "%s: %s", scratch, ignored.msg);
+		/* nothing is concluded from half of the layers */
+		if (rc == 0 && stats.incomplete[0] != '\0')
+			rc = seterr(err, -EIO, "the node's layers could not be "
+			    "read whole: %s", stats.incomplete);
 		if (rc == 0)
 			rc = compare(&node, &base, cb, arg, count);
 	}
-	if (rc == 0 && stats.incomplete[0] != '\0')
-		rc = seterr(err, -EIO, "the node's layers could not be read "
-		    "whole: %s", stats.incomplete);
 out:
 	rows_free(&node);
 	rows_free(&base);
 	free_list(f.layers, f.count);
 	free_list(dirs, ndirs);
+	free(f.image);
 	return rc;
 }

@@ -29,7 +29,10 @@
 #     a hard link and a FIFO come out as a runtime would extract them; a
 #     1 TiB sparse member is hashed in bounded time; a multi-platform
 #     image (a nested index) gives the --platform asked for, this host's
-#     without, and an error listing what it has for one it lacks.
+#     without, and an error listing what it has for one it lacks; an
+#     opaque dir keeps what its own layer put below it, a dir replaced
+#     by a file keeps nothing below it, a dir whited out and made again
+#     holds only its new entries; a tag naming a digest is refused.
 #   - Hostile image files each fail with their reason and exit 2, and
 #     write nothing but the database: a member "../x", an absolute member,
 #     a hard link out of the image, a hard link to a file of no layer, a
@@ -257,6 +260,25 @@ uw baseline --oci "$S/hand.tar" >/dev/null 2>&1 || fail "baseline --oci hand.tar
 uw forget --image "$D1" >"$S/f2" 2>&1 || fail "forget $D1: $(cat "$S/f2")"
 uw show --image hand:1 /etc/keep >/dev/null 2>&1 && fail "forget of the digest left its other name"
 pass "forget: another name alone, or the baseline with its names"
+
+# layers that an extractor would resolve one way only
+D2=$(mkoci "$S/edge.tar" '{"layers": [
+  [{"name": "a/", "type": "dir"}, {"name": "a/b/", "type": "dir"}, {"name": "a/b/c", "data": "c"},
+   {"name": "d/", "type": "dir"}, {"name": "d/x", "data": "x"},
+   {"name": "w/", "type": "dir"}, {"name": "w/old", "data": "o"}],
+  [{"name": "a/b/new", "data": "n"}, {"name": "a/.wh..wh..opq"},
+   {"name": "d/y", "data": "y"}, {"name": "d", "data": "now a file"},
+   {"name": ".wh.w"}],
+  [{"name": "w/", "type": "dir"}, {"name": "w/new", "data": "again"}]]}') || fail "mkoci edge.tar"
+uw baseline --oci "$S/edge.tar" >"$S/edge.out" 2>&1 || fail "baseline --oci edge.tar: $(cat "$S/edge.out")"
+paths() { uw show --image "$D2" --json | jq -r .path | tr '\n' ' '; }
+expect_eq "opaque dir with a new entry of its own layer below it; a dir replaced by a file; a dir whited out, then made again" \
+    "/ /a /a/b /a/b/new /d /w /w/new " "$(paths)"
+expect_eq "the dir replaced is a file" file "$(uw show --image "$D2" --json /d | jq -r .type)"
+mkoci "$S/badtag.tar" '{"tag": "sha256:0000000000000000000000000000000000000000000000000000000000000000", "layers": [[{"name": "f", "data": "x"}]]}' >/dev/null
+uw baseline --oci "$S/badtag.tar" >"$S/badtag.out" 2>&1
+expect_eq "a tag naming a digest: refused (exit 2)" 2 "$?"
+grep -q "cannot be another name of a baseline" "$S/badtag.out" || fail "a tag naming a digest: $(cat "$S/badtag.out")"
 
 # a multi-platform image: an index in the index, a manifest per platform
 read -r DAMD DARM < <(mkoci "$S/multi.tar" '{"platforms": ["linux/amd64", "linux/arm64"], "layers": [[{"name": "f", "data": "x"}]]}')
