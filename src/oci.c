@@ -621,11 +621,31 @@ pick_manifest(struct oci *o, struct image *im, json_t *index, int depth,
 		return seterr(o->err, -ENOENT, "%s: no manifest for %s (it "
 		    "has %s)%s", o->opts->path, want, listed,
 		    o->opts->platform ? "" : "; pick one with --platform");
+	if (n > 1 && o->opts->image != NULL) {
+		/* several images: the one whose name --image gives */
+		json_t *hit = NULL;
+		size_t hits = 0;
+
+		json_array_foreach(ms, i, d) {
+			const char *rn = json_string_value(json_object_get(
+			    json_object_get(d, "annotations"),
+			    "org.opencontainers.image.ref.name"));
+
+			if (rn != NULL && strcmp(rn, o->opts->image) == 0) {
+				hit = d;
+				hits++;
+			}
+		}
+		if (hits == 1) {
+			chosen = hit;
+			n = 1;
+		}
+	}
 	if (n > 1 && !is_index(json_string_value(json_object_get(chosen,
 	    "mediaType"))))
 		return seterr(o->err, -EINVAL, "%s: %zu manifests for %s: "
-		    "the image file holds more than one image", o->opts->path,
-		    n, want);
+		    "the image file holds more than one image; name one with "
+		    "--image", o->opts->path, n, want);
 	platform_of(chosen, im->platform, sizeof(im->platform));
 	if (strcmp(im->platform, "?") == 0)
 		im->platform[0] = '\0';	/* the config says */
@@ -795,11 +815,25 @@ read_docker(struct oci *o, struct image *im, json_t *manifest)
 	if (!json_is_array(manifest) || json_array_size(manifest) == 0)
 		return seterr(o->err, -EINVAL, "%s: manifest.json lists no "
 		    "image", o->opts->path);
-	if (json_array_size(manifest) > 1)
-		return seterr(o->err, -EINVAL, "%s: manifest.json lists %zu "
-		    "images: save one per file", o->opts->path,
-		    json_array_size(manifest));
 	m = json_array_get(manifest, 0);
+	if (json_array_size(manifest) > 1) {
+		/* several images (podman save -m): the one --image names */
+		json_t *e, *t;
+		size_t k, n = 0;
+
+		json_array_foreach(manifest, i, e)
+			json_array_foreach(json_object_get(e, "RepoTags"), k, t)
+				if (o->opts->image != NULL &&
+				    json_string_value(t) != NULL &&
+				    strcmp(json_string_value(t),
+				    o->opts->image) == 0 && n++ == 0)
+					m = e;
+		if (n != 1)
+			return seterr(o->err, -EINVAL, "%s: manifest.json "
+			    "lists %zu images: name one of their tags with "
+			    "--image", o->opts->path,
+			    json_array_size(manifest));
+	}
 	cfg = json_string_value(json_object_get(m, "Config"));
 	layers = json_object_get(m, "Layers");
 	if (cfg == NULL || !json_is_array(layers))

@@ -10,7 +10,9 @@
 #     very rows (type, mode, owner, size, mtime, link, hash) of `baseline`
 #     over podman's extracted layers in the same database, but for "/"
 #     (the top layer dir's own, which no image file holds); its tag is an
-#     alias; `images` lists them.
+#     alias; `images` lists them.  Of two images saved in one
+#     docker-archive (podman save -m), --image picks one; without it,
+#     an error says so.
 #   - export writes it to one file (0600); import into a node's database
 #     refuses the file changed, cut short, or of another image than
 #     --image, and keeps nothing then; imported, it has the same rows and
@@ -95,6 +97,18 @@ tar -tf "$S/img.zstd.tar" >/dev/null 2>&1 && for b in $(tar -tf "$S/img.zstd.tar
 	tar -xOf "$S/img.zstd.tar" "$b" | head -c 4 | od -An -tx1 | grep -q '28 b5 2f fd' && { zst=1; break; }
 done
 [ "${zst:-0}" = 1 ] || fail "the zstd archive holds no zstd blob"
+
+# two images in one docker-archive (podman save -m): --image picks one
+if podman save -m --format docker-archive -o "$S/multi.docker.tar" "localhost/$P-base:1" "$IMG" >/dev/null 2>&1; then
+	uw baseline --oci "$S/multi.docker.tar" >"$S/md1.out" 2>&1
+	expect_eq "two images, no --image: exit 2" 2 "$?"
+	grep -q "lists 2 images: name one of their tags with --image" "$S/md1.out" ||
+		fail "two images, no --image: $(cat "$S/md1.out")"
+	uw baseline --oci "$S/multi.docker.tar" --image "$IMG" >"$S/md2.out" 2>&1
+	expect_eq "two images, --image $IMG: that one" "image $DIGEST" "$(head -n 1 "$S/md2.out" | cut -d' ' -f1-2)"
+else
+	fail "podman save -m"
+fi
 
 for f in img.oci.tar img.docker.tar img.layout img.zstd.tar; do
 	if ! uw baseline --oci "$S/$f" >"$S/$f.out" 2>&1; then
