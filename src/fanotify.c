@@ -621,6 +621,32 @@ ctr_of_dev(struct watcher *w, dev_t dev)
 	return NULL;
 }
 
+int
+ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
+    struct buf *path)
+{
+	struct stat st;
+	int rc;
+
+	/* Marked first, then looked for in the upper dir: the other order
+	 * has a window (looked for, then written, then marked after the
+	 * write that should have cleared it). */
+	(void)fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, mask,
+	    fd, NULL);
+	if (buf_addc(path, '\0') < 0)
+		rc = -ENOMEM;
+	else
+		rc = walk_stat_beneath(upper_fd, (const char *)path->data,
+		    &st);
+	if (rc >= 0)
+		path->len--;
+	if (rc == 0 || (rc == 1 && !S_ISREG(st.st_mode)))
+		return 1;	/* in no upper layer: the image's, untouched */
+	(void)fanotify_mark(group, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
+	    mask, fd, NULL);
+	return 0;
+}
+
 static int
 handle(struct watcher *w, const struct fanotify_event_metadata *m,
     int pidfd, int64_t now)
@@ -648,14 +674,10 @@ handle(struct watcher *w, const struct fanotify_event_metadata *m,
 		if (pathset_get(&c->reported, w->fan_path.data,
 		    w->fan_path.len, 0) == NULL &&
 		    pathset_get(&c->pending, w->fan_path.data,
-		    w->fan_path.len, 0) == NULL) {
-			/* Nor are its next execs, until it is written: an
-			 * ignore mark on its inode, which the kernel clears
-			 * on the first modification. */
-			(void)fanotify_mark(w->fan_fd, FAN_MARK_ADD |
-			    FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC, m->fd, NULL);
+		    w->fan_path.len, 0) == NULL &&
+		    ignore_execs(w->fan_fd, FAN_OPEN_EXEC, m->fd, c->root_fd,
+		    &w->fan_path))
 			return 0;
-		}
 	}
 	serial = writer(w, c, m->pid, pidfd);
 	return watch_queue_by(w, c, w->fan_path.data, w->fan_path.len,

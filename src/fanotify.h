@@ -44,6 +44,12 @@ const struct uw_process *fan_process(const struct watcher *w,
  * `group`'s ignore mark for `mask` on dirfd/name, fan_unignore the
  * watcher's own (FAN_OPEN_EXEC).
  */
+/* An exec of the file `fd` (of the overlay whose upper dir is upper_fd,
+ * at `path`): when the file is in no upper layer, mark it ignored for
+ * `mask` in `group` (its next execs are not even reported) and return 1;
+ * else 0, with no mark left.  Race-free against a write meanwhile. */
+int ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
+    struct buf *path);
 int fan_parent_of(const struct wctr *c, const unsigned char *path,
     size_t len, char *tmp, size_t tmp_size, const char **name);
 void fan_unignore_in(int group, uint64_t mask, int dirfd, const char *name);

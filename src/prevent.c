@@ -198,16 +198,15 @@ judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
 		return 1;
 	}
 	p->path.len--;
-	rc = walk_stat_beneath(c->upper_fd, (const char *)p->path.data, &st);
-	if (rc == 0 || (rc == 1 && !S_ISREG(st.st_mode))) {
-		/* In no upper layer: the image's, untouched.  Its next execs
-		 * are not even held: an ignore mark on its (overlay) inode,
-		 * which the kernel clears when the file is modified. */
-		(void)fanotify_mark(p->fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK,
-		    FAN_OPEN_EXEC_PERM, m->fd, NULL);
+	/* In no upper layer: the image's, untouched.  Its next execs are
+	 * not even held: an ignore mark on its (overlay) inode, which the
+	 * kernel clears when the file is modified. */
+	if (ignore_execs(p->fd, FAN_OPEN_EXEC_PERM, m->fd, c->upper_fd,
+	    &p->path)) {
 		p->fast++;
 		return 1;
 	}
+	rc = walk_stat_beneath(c->upper_fd, (const char *)p->path.data, &st);
 	if (rc < 0 || p->set == NULL) {
 		p->fail_open++;
 		return 1;
