@@ -1021,6 +1021,19 @@ norm_path(struct oci *o, const char *name, const char *what)
 	return 0;
 }
 
+/* Node n is this layer's now (its record set by the caller): no link
+ * target, no capabilities unless the caller sets them. */
+static void
+node_take(struct oci *o, struct node *n)
+{
+	free(n->link);
+	n->link = NULL;
+	n->link_len = 0;
+	n->caps_len = 0;
+	n->layer = o->layer;
+	n->dead = 0;
+}
+
 /* Make sure the dirs above o->name exist (a tar may leave them out):
  * made 0755 root, as an extractor makes them. */
 static int
@@ -1047,12 +1060,7 @@ parents(struct oci *o)
 		memset(&n->rec, 0, sizeof(n->rec));
 		n->rec.type = UW_TYPE_DIR;
 		n->rec.mode = 0755;
-		n->caps_len = 0;
-		free(n->link);
-		n->link = NULL;
-		n->link_len = 0;
-		n->layer = o->layer;
-		n->dead = 0;
+		node_take(o, n);
 	}
 	return 0;
 }
@@ -1150,15 +1158,11 @@ hard_link(struct oci *o, struct node *n, const char *hl)
 
 		t->rec.link_group = (XXH3_64bits(id, sizeof(id)) >> 1) | 1;
 	}
+	node_take(o, n);
 	n->rec = t->rec;
 	n->data = t->data;
 	memcpy(n->caps, t->caps, t->caps_len);
 	n->caps_len = t->caps_len;
-	free(n->link);
-	n->link = NULL;
-	n->link_len = 0;
-	n->layer = o->layer;
-	n->dead = 0;
 	return 0;
 }
 
@@ -1203,12 +1207,7 @@ member(struct oci *o, struct archive *tar, struct archive_entry *e)
 		return seterr(o->err, -ENOMEM, "out of memory");
 	if (n->dead || type != AE_IFDIR || n->rec.type != UW_TYPE_DIR)
 		memset(&n->rec, 0, sizeof(n->rec));
-	free(n->link);
-	n->link = NULL;
-	n->link_len = 0;
-	n->caps_len = 0;
-	n->layer = o->layer;
-	n->dead = 0;
+	node_take(o, n);
 	n->rec.type = walk_type_of((mode_t)type);
 	n->rec.mode = archive_entry_perm(e) & 07777;
 	if (archive_entry_uid(e) < 0 || archive_entry_uid(e) > UINT32_MAX ||
