@@ -295,9 +295,14 @@ daemon_report(const struct uw_event *ev, void *arg)
 		rc = 0;		/* 1: the journal is down again */
 		goto exec;
 	}
-	if (ev->type == UW_TYPE_FILE && (ev->op == UW_OP_ADDED ||
-	    ev->op == UW_OP_MODIFIED || ev->op == UW_OP_METADATA))
-		daemon_touched(w, c, ev->path, ev->path_len);	/* drift now */
+	/* Drift found by a tree scan may be an image file that ran,
+	 * renamed into a dir not watched yet or changed while events were
+	 * lost: its execs are seen again.  (For one path an event named,
+	 * the event did it: watch's touched callback, or the write.) */
+	if (w->in_tree && ev->type == UW_TYPE_FILE && (ev->op ==
+	    UW_OP_ADDED || ev->op == UW_OP_MODIFIED ||
+	    ev->op == UW_OP_METADATA))
+		daemon_touched(w, c, ev->path, ev->path_len);
 	rc = hand_out(w, c, &out, 1, sigval);
 exec:
 	if (rc == 0 && (w->cur_flags & PENT_EXEC))

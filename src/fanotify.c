@@ -621,27 +621,35 @@ ctr_of_dev(struct watcher *w, dev_t dev)
 	return NULL;
 }
 
-int
-ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
-    struct buf *path)
+/* 1: the file at `path` (NUL-terminated by the call) is in no upper
+ * layer (the image's, untouched); 0: it is, or cannot be told. */
+static int
+in_no_upper(int upper_fd, struct buf *path)
 {
 	struct stat st;
 	int rc;
 
-	/* Marked first, then looked for in the upper dir: the other order
-	 * has a window (looked for, then written, then marked after the
-	 * write that should have cleared it). */
+	if (buf_addc(path, '\0') < 0)
+		return 0;
+	path->len--;
+	rc = walk_stat_beneath(upper_fd, (const char *)path->data, &st);
+	return rc == 0 || (rc == 1 && !S_ISREG(st.st_mode));
+}
+
+int
+ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
+    struct buf *path)
+{
+	/* Looked for, marked, looked for again.  A write after the mark
+	 * clears it (the kernel); one before the first look keeps the file
+	 * from being marked; one between the two looks (a copy-up comes
+	 * first) has the mark taken back. */
+	if (!in_no_upper(upper_fd, path))
+		return 0;
 	(void)fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, mask,
 	    fd, NULL);
-	if (buf_addc(path, '\0') < 0)
-		rc = -ENOMEM;
-	else
-		rc = walk_stat_beneath(upper_fd, (const char *)path->data,
-		    &st);
-	if (rc >= 0)
-		path->len--;
-	if (rc == 0 || (rc == 1 && !S_ISREG(st.st_mode)))
-		return 1;	/* in no upper layer: the image's, untouched */
+	if (in_no_upper(upper_fd, path))
+		return 1;
 	(void)fanotify_mark(group, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
 	    mask, fd, NULL);
 	return 0;

@@ -47,7 +47,7 @@ const struct uw_process *fan_process(const struct watcher *w,
 /* An exec of the file `fd` (of the overlay whose upper dir is upper_fd,
  * at `path`): when the file is in no upper layer, mark it ignored for
  * `mask` in `group` (its next execs are not even reported) and return 1;
- * else 0, with no mark left.  Race-free against a write meanwhile. */
+ * else 0, with no mark left.  A write meanwhile leaves no stale mark. */
 int ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
     struct buf *path);
 int fan_parent_of(const struct wctr *c, const unsigned char *path,

@@ -316,7 +316,9 @@ scan_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 			    (const char *)path + plen, len - plen, reason,
 			    w->report, w, w->err);
 		} else if (rc == 0) {
+			w->in_tree++;
 			rc = scan_tree(w, c, path, len, &leaf);
+			w->in_tree--;
 		}
 	}
 	rc = rc < 0 ? rc : 0;
@@ -520,8 +522,11 @@ scan_container(struct watcher *w, struct wctr *c)
 	 * since, gets this scan's mark; the unmarked ones are gone (or are
 	 * drift no more): forget them. */
 	w->scan_gen++;
-	if (rc == 0)
+	if (rc == 0) {
+		w->in_tree++;
 		rc = scan_tree(w, c, (const unsigned char *)"/", 1, &top);
+		w->in_tree--;
+	}
 	w->scanning = 0;
 	drift_child_free(&top);
 	for (i = 0; rc == 0 &&

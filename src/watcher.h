@@ -241,6 +241,8 @@ struct watcher {
 	char esc[4][512];		/* escaped names for notices */
 	int esc_next;
 	int scanning;		/* in a full scan: it marks what it sees */
+	int in_tree;		/* in a scan of a tree (a new dir, a full
+				 * scan), not of one path an event named */
 	unsigned scan_gen;	/* the mark of the current full scan */
 	int leaf_reported;
 	struct wctr *cur;
