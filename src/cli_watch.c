@@ -1,6 +1,6 @@
 /*
- * cli_watch.c - `upperwatch watch`, the monitor (host daemon or sidecar),
- * and `upperwatch events`, the journal.
+ * cli_watch.c - `upperwatch watch`, the monitor (host daemon or sidecar).
+ * What it leaves behind is read by cli_journal.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -209,6 +209,56 @@ struct watch_args {
 	int no_policy, quiet;
 };
 
+/* The options of `watch` that take a number, from 1 to a limit. */
+static const struct {
+	int c;
+	const char *name, *unit;
+	unsigned max;
+} watch_numbers[] = {
+	{ 'r', "--rescan", "seconds, ", 86400 * 7 },
+	{ 'Q', "--quiet-ms", "", 60000 },
+	{ 'd', "--dedupe", "seconds, ", 86400 },
+	{ 'M', "--max-watches-per-container", "", 1u << 24 },
+	{ 'T', "--prevent-deadline-ms", "", 10000 },
+};
+
+/* One of watch_numbers into *opts. Returns -1 to go on, else the exit
+ * status of a usage error. */
+static int
+watch_number(const struct cli_cmd *cmd, int c, struct uw_watch_opts *opts)
+{
+	size_t i;
+	unsigned v;
+
+	for (i = 0; i < sizeof(watch_numbers) / sizeof(*watch_numbers); i++)
+		if (watch_numbers[i].c == c)
+			break;
+	if (i == sizeof(watch_numbers) / sizeof(*watch_numbers))
+		return cli_usage_error(cmd, "bad option");
+	if (parse_uint(optarg, watch_numbers[i].max, &v) < 0 || v == 0)
+		return cli_usage_error(cmd, "%s takes %s1 to %u, not '%s'",
+		    watch_numbers[i].name, watch_numbers[i].unit,
+		    watch_numbers[i].max, optarg);
+	switch (c) {
+	case 'r':
+		opts->rescan_seconds = v;
+		break;
+	case 'Q':
+		opts->quiet_ms = v;
+		break;
+	case 'd':
+		opts->respond.dedupe_seconds = v;
+		break;
+	case 'M':
+		opts->max_watches_per_container = v;
+		break;
+	default:
+		opts->prevent_deadline_ms = v;
+		break;
+	}
+	return -1;
+}
+
 /* One option of `watch` into *a. Returns -1 to go on, else the exit status
  * of a usage error. */
 static int
@@ -219,7 +269,6 @@ watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 		"auto", "inotify", "fanotify", "both"
 	};
 	struct uw_watch_opts *opts = &a->opts;
-	unsigned max_watches;
 	int act, i;
 
 	switch (c) {
@@ -234,18 +283,6 @@ watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 		break;
 	case 'o':
 		a->output = optarg;
-		break;
-	case 'r':
-		if (parse_uint(optarg, 86400 * 7, &opts->rescan_seconds) < 0 ||
-		    opts->rescan_seconds == 0)
-			return cli_usage_error(cmd, "--rescan takes seconds, "
-			    "1 to 604800, not '%s'", optarg);
-		break;
-	case 'Q':
-		if (parse_uint(optarg, 60000, &opts->quiet_ms) < 0 ||
-		    opts->quiet_ms == 0)
-			return cli_usage_error(cmd, "--quiet-ms takes 1 to "
-			    "60000, not '%s'", optarg);
 		break;
 	case 'x':
 		if (opts->exclude_count == MAX_EXCLUDES)
@@ -284,24 +321,11 @@ watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 	case 'S':
 		opts->respond.alert_syslog = 1;
 		break;
-	case 'd':
-		if (parse_uint(optarg, 86400, &opts->respond.dedupe_seconds)
-		    < 0 || opts->respond.dedupe_seconds == 0)
-			return cli_usage_error(cmd, "--dedupe takes seconds, "
-			    "1 to 86400, not '%s'", optarg);
-		break;
 	case 'E':
 		opts->respond.evidence_dir = optarg;
 		break;
 	case 'q':
 		a->quiet = 1;
-		break;
-	case 'M':
-		if (parse_uint(optarg, 1u << 24, &max_watches) < 0 ||
-		    max_watches == 0)
-			return cli_usage_error(cmd, "--max-watches-per-container "
-			    "takes 1 to 16777216, not '%s'", optarg);
-		opts->max_watches_per_container = max_watches;
 		break;
 	case 'C':
 		for (i = 0; i < 4 && strcmp(optarg, content_events[i]); i++)
@@ -318,14 +342,8 @@ watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 	case 'L':
 		opts->verify_lower = 1;
 		break;
-	case 'T':
-		if (parse_uint(optarg, 10000, &opts->prevent_deadline_ms) < 0 ||
-		    opts->prevent_deadline_ms == 0)
-			return cli_usage_error(cmd, "--prevent-deadline-ms takes "
-			    "1 to 10000, not '%s'", optarg);
-		break;
 	default:
-		return cli_usage_error(cmd, "bad option");
+		return watch_number(cmd, c, opts);
 	}
 	return -1;
 }
@@ -598,391 +616,4 @@ const struct cli_cmd cli_cmd_watch = {
 	    "  upperwatch watch --exclude '/etc/host*' --output "
 	    "/var/log/upperwatch.jsonl\n",
 	.run = run_watch,
-};
-
-/* ---- events ---- */
-
-/* "30s", "10m", "2h", "7d" ago; an ISO date; or ns since the epoch. */
-static int
-parse_since(const char *s, int64_t *ns)
-{
-	struct tm tm;
-	char *end;
-	long long v;
-	int64_t unit;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL)
-		end = strptime(s, "%Y-%m-%d", &tm);
-	if (end != NULL && *end == '\0') {
-		*ns = (int64_t)timegm(&tm) * 1000000000;
-		return 0;
-	}
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0)
-		return -1;
-	if (*end == '\0') {
-		*ns = v;
-		return 0;
-	}
-	switch (*end) {
-	case 's':
-		unit = 1;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	default:
-		return -1;
-	}
-	if (end[1] != '\0' || v > 36500LL * 86400 / unit)
-		return -1;
-	*ns = now_real_ns() - (int64_t)v * unit * 1000000000;
-	return 0;
-}
-
-/* " by COMM[PID]" when the event's JSON names its writer. */
-static void
-print_writer(const char *json)
-{
-	json_t *root, *p, *comm;
-	const char *name;
-
-	if (strstr(json, "\"process\":{") == NULL)
-		return;		/* null or absent: no parse */
-	root = json_loads(json, 0, NULL);
-	p = json_object_get(root, "process");
-	if (json_is_object(p)) {
-		comm = json_object_get(p, "comm");
-		name = json_is_string(comm) ? json_string_value(comm) : "?";
-		fputs(" by ", stdout);
-		escape_bytes(stdout, (const unsigned char *)name,
-		    strlen(name));
-		printf("[%lld]", (long long)json_integer_value(
-		    json_object_get(p, "pid")));
-	}
-	json_decref(root);
-}
-
-static int
-print_journal(const struct uw_journal_entry *e, void *arg)
-{
-	int json = *(int *)arg;
-	char when[32];
-	time_t t = (time_t)(e->time_ns / 1000000000);
-	struct tm tm;
-
-	if (json) {
-		fputs(e->json, stdout);
-		fputc('\n', stdout);
-		return ferror(stdout) ? -EIO : 0;
-	}
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
-	    gmtime_r(&t, &tm));
-	printf("%s %6llu %-12.12s %-8s ", when, (unsigned long long)e->id,
-	    e->container, e->op);
-	escape_bytes(stdout, e->path, e->path_len);
-	print_writer(e->json);
-	fputc('\n', stdout);
-	return ferror(stdout) ? -EIO : 0;
-}
-
-static int
-run_events(struct cli_ctx *ctx, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "container", required_argument, NULL, 'c' },
-		{ "since", required_argument, NULL, 's' },
-		{ "op", required_argument, NULL, 'O' },
-		{ "json", no_argument, NULL, 'J' },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	const struct cli_cmd *cmd = &cli_cmd_events;
-	const char *container = NULL, *op = NULL;
-	struct uw_error err;
-	struct uw_db *db;
-	int64_t since = 0;
-	int json = 0, c, rc, opt_status;
-
-	while ((c = getopt_long(argc, argv, "hc:s:", longopts, NULL)) != -1) {
-		if (cli_common_option(c, cmd, ctx, &opt_status)) {
-			if (opt_status >= 0)
-				return opt_status;
-			continue;
-		}
-		switch (c) {
-		case 'c':
-			container = optarg;
-			break;
-		case 's':
-			if (parse_since(optarg, &since) < 0)
-				return cli_usage_error(cmd, "--since takes "
-				    "30s, 10m, 2h, 7d, YYYY-MM-DD, "
-				    "YYYY-MM-DDTHH:MM:SSZ or ns, not '%s'",
-				    optarg);
-			break;
-		case 'O':
-			if (uw_op_from_name(optarg) < 0)
-				return cli_usage_error(cmd, "--op takes added, "
-				    "modified, metadata, deleted, replaced, "
-				    "error or exec, not '%s'", optarg);
-			op = optarg;
-			break;
-		case 'J':
-			json = 1;
-			break;
-		default:
-			return cli_usage_error(cmd, "bad option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind]);
-	db = cli_open_db(ctx, UW_DB_READONLY);
-	if (db == NULL)
-		return CLI_ERROR;
-	rc = uw_journal_foreach(db, container, since, op, print_journal,
-	    &json, &err);
-	uw_db_close(db);
-	if (rc < 0) {
-		cli_error("%s", err.msg);
-		return CLI_ERROR;
-	}
-	return CLI_OK;
-}
-
-const struct cli_cmd cli_cmd_events = {
-	.name = "events",
-	.args = "[--container ID] [--since WHEN] [--op OP] [--json]",
-	.summary = "query the journal of drift events",
-	.help =
-	    "\n"
-	    "Prints the drift events the watcher journaled, oldest first: "
-	    "time (UTC), id,\ncontainer, op and path.\n"
-	    "\n"
-	    "Options:\n"
-	    "  --container ID  only this container (an id or id prefix)\n"
-	    "  --since WHEN    only events since WHEN: 30s, 10m, 2h, 7d ago, "
-	    "a date\n"
-	    "                  (2026-11-28 or 2026-11-28T10:00:00Z), or ns "
-	    "since the epoch\n"
-	    "  --op OP         only added, modified, metadata, deleted, "
-	    "replaced, error\n"
-	    "                  or exec\n"
-	    "  --json          the events as the watcher wrote them, one "
-	    "JSON line each\n"
-	    "  --db PATH       the database\n"
-	    "\n"
-	    "Example:\n"
-	    "  upperwatch events --since 1h --op added --json\n",
-	.run = run_events,
-};
-
-/* ---- resume ---- */
-
-static int
-run_resume(struct cli_ctx *ctx, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	const struct cli_cmd *cmd = &cli_cmd_resume;
-	struct uw_error err;
-	struct uw_db *db;
-	int c, rc, opt_status;
-
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (cli_common_option(c, cmd, ctx, &opt_status)) {
-			if (opt_status >= 0)
-				return opt_status;
-			continue;
-		}
-		return cli_usage_error(cmd, "bad option");
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(cmd, "give one container id");
-	db = cli_open_db(ctx, 0);
-	if (db == NULL)
-		return CLI_ERROR;
-	rc = uw_container_resume(db, argv[optind], &err);
-	uw_db_close(db);
-	if (rc < 0) {
-		cli_error("%s", err.msg);
-		return rc == -ENOENT ? CLI_FOUND : CLI_ERROR;
-	}
-	printf("resumed %s\n", argv[optind]);
-	return CLI_OK;
-}
-
-const struct cli_cmd cli_cmd_resume = {
-	.name = "resume",
-	.args = "ID",
-	.summary = "undo a pause upperwatch made",
-	.help =
-	    "\n"
-	    "Resumes a container that upperwatch paused, the way it was "
-	    "paused (runc\nresume, podman unpause, or thawing the cgroup "
-	    "freezer), and journals it.\nID is a container id, name or id "
-	    "prefix.\n"
-	    "\n"
-	    "Exit status: 0 resumed, 1 upperwatch did not pause it, 2 "
-	    "error.\n",
-	.run = run_resume,
-};
-
-/* ---- status ---- */
-
-/* A string a container may have chosen (a name, an id), escaped, in a
- * column of `width` (0: as long as it is), cut when longer. */
-static void
-print_str(FILE *out, const char *s, int width)
-{
-	char buf[256];
-	size_t n;
-
-	n = escape_to_buf(buf, width > 0 && (size_t)width < sizeof(buf) ?
-	    (size_t)width + 1 : sizeof(buf), (const unsigned char *)s,
-	    strlen(s), NULL);
-	fputs(buf, out);
-	for (; width > 0 && n < (size_t)width; n++)
-		fputc(' ', out);
-}
-
-/* A wall-clock time in ns as UTC ISO 8601, or "-" for 0. */
-static const char *
-utc(int64_t ns, char *buf, size_t len)
-{
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&t, &tm) == NULL)
-		return "-";
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
-static void
-print_status(FILE *out, const struct uw_status *st)
-{
-	const struct uw_status_container *c;
-	char when[64];
-	size_t i;
-
-	fprintf(out, "daemon:          %s (status of %s)\n", st->running ?
-	    "running" : "not running", utc(st->updated_ns, when,
-	    sizeof(when)));
-	if (st->running)
-		fprintf(out, "pid:             %lld\n", (long long)st->pid);
-	fprintf(out, "containers:      %zu watched\n", st->container_count);
-	fprintf(out, "watches:         %llu of %lld (fs.inotify."
-	    "max_user_watches)\n", (unsigned long long)st->watches,
-	    (long long)st->watch_limit);
-	fprintf(out, "events:          %llu, %.1f/s lately\n",
-	    (unsigned long long)st->events_total, st->events_per_second);
-	fprintf(out, "alerts:          %llu sent, %llu dropped, %llu held "
-	    "back, %llu queued\n", (unsigned long long)st->alerts_sent,
-	    (unsigned long long)st->alerts_dropped,
-	    (unsigned long long)st->alerts_suppressed,
-	    (unsigned long long)st->alerts_queued);
-	fprintf(out, "responses:       %llu done, %llu failed\n",
-	    (unsigned long long)st->responses_done,
-	    (unsigned long long)st->responses_failed);
-	fprintf(out, "policy set:      %s\n", st->policy_set[0] ?
-	    st->policy_set : "-");
-	fprintf(out, "last rescan:     %s\n", utc(st->last_rescan_ns, when,
-	    sizeof(when)));
-	fprintf(out, "journal:         %s\n", st->journal_ok ? "ok" :
-	    "cannot write (see below)");
-	fprintf(out, "coverage:        %s\n", st->degraded_count > 0 ?
-	    "DEGRADED" : "full");
-	for (i = 0; i < st->degraded_count; i++) {
-		fputs("  - ", out);
-		print_str(out, st->degraded[i], 0);
-		fputc('\n', out);
-	}
-	for (i = 0; i < st->container_count; i++) {
-		c = &st->containers[i];
-		fputs("  ", out);
-		print_str(out, c->id, 12);
-		fputc(' ', out);
-		print_str(out, c->name, 20);
-		fprintf(out, " %-8s %6llu watches%s%s%s\n", c->runtime,
-		    (unsigned long long)c->watches, c->rescan_only ?
-		    " (over a watch limit: rescans)" : "", c->degraded ?
-		    " (degraded)" : "", c->paused ? " (paused)" : "");
-	}
-}
-
-static int
-run_status(struct cli_ctx *ctx, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	const struct cli_cmd *cmd = &cli_cmd_status;
-	struct uw_status *st;
-	struct uw_error err;
-	int c, rc, json = 0, opt_status;
-
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (cli_common_option(c, cmd, ctx, &opt_status)) {
-			if (opt_status >= 0)
-				return opt_status;
-			continue;
-		}
-		if (c == 'J')
-			json = 1;
-		else
-			return cli_usage_error(cmd, "bad option");
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'",
-		    argv[optind]);
-	st = uw_status_read(ctx->db_path, &err);
-	if (st == NULL) {
-		cli_error("%s", err.msg);
-		return CLI_ERROR;
-	}
-	if (json)
-		printf("%s\n", st->json);
-	else
-		print_status(stdout, st);
-	rc = st->running ? CLI_OK : CLI_FOUND;
-	uw_status_free(st);
-	return rc;
-}
-
-const struct cli_cmd cli_cmd_status = {
-	.name = "status",
-	.args = "[--json]",
-	.summary = "what the running daemon is doing",
-	.help =
-	    "\n"
-	    "Reads the status the daemon writes beside its database every 5 s "
-	    "(status.json):\nwhether it runs, the containers watched and their "
-	    "inotify watches, the watch\ncount and limit, events and their "
-	    "rate, alerts sent, dropped and held back,\npauses and kills, the "
-	    "policy set's digest and the last rescan.  The same\nfigures are "
-	    "in upperwatch.prom beside it, in the Prometheus text format, for\n"
-	    "node_exporter's textfile collector (a file rather than a port: "
-	    "the daemon\nneeds no network).\n"
-	    "\n"
-	    "Options:\n"
-	    "  --json      the status as JSON, with \"running\"\n"
-	    "  --db PATH   the daemon's database\n"
-	    "\n"
-	    "Exit status: 0 the daemon runs, 1 it does not, 2 no status.\n",
-	.run = run_status,
 };

@@ -78,6 +78,51 @@ start_content(struct watcher *w, struct wctr *c)
 #define START_RETRY_NS 30000000000LL	/* a container that failed to start */
 
 /*
+ * First sight of an image: its baseline comes from its layers, never from
+ * the running container.  A layer that cannot be read whole (too deep,
+ * unreadable files) leaves an incomplete baseline: the container is
+ * watched against it anyway, and that is said.
+ */
+static int
+auto_baseline(struct watcher *w, struct wctr *c)
+{
+	struct uw_baseline_opts bopts;
+	struct uw_baseline_stats stats;
+	int rc;
+
+	rc = journal_commit(w);
+	memset(&bopts, 0, sizeof(bopts));
+	bopts.image = c->info->image_key;
+	bopts.layers = c->info->lower;
+	bopts.layer_count = c->info->lower_count;
+	bopts.overlay_flags = c->info->overlay_follow;
+	bopts.allow_incomplete = 1;
+	bopts.cancel = w->opts->stop;
+	if (rc == 0)
+		rc = baseline_build(w->store, &bopts, &stats, w->err);
+	if (rc == 0)
+		notice_info(w, "baseline of %s (%s) built from %zu layers: "
+		    "%llu entries in %.2f s",
+		    notice_escs(w, c->info->image_key),
+		    notice_escs(w, c->info->image[0] ? c->info->image :
+		    c->info->id), c->info->lower_count,
+		    (unsigned long long)stats.entries, stats.seconds);
+	return rc;
+}
+
+/* A container that cannot be watched now: said, and tried again later. */
+static int
+not_watched(struct watcher *w, struct wctr *c, const char *why)
+{
+	notice_coverage(w, c, "container %s is not watched: %s; tried again "
+	    "in %lld s", notice_escs(w, c->info->id), why,
+	    START_RETRY_NS / 1000000000);
+	w->resync_ns = now_mono_ns() + START_RETRY_NS;
+	sync_ctr_free(c);
+	return 0;
+}
+
+/*
  * Start watching a container: its baseline (built from its image's layers
  * on first sight, recording what can be recorded), its upper root, its
  * journal state, and the start-up scan.  A container that cannot be
@@ -86,8 +131,6 @@ start_content(struct watcher *w, struct wctr *c)
 int
 sync_start(struct watcher *w, const struct uw_container *info)
 {
-	struct uw_baseline_opts bopts;
-	struct uw_baseline_stats stats;
 	struct uw_container named;
 	struct uw_error ignored;
 	char digest[UW_DIGEST_MAX];
@@ -118,43 +161,15 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	c->verify_due = 1;	/* --verify-lower: at its start */
 	rc = store_image_id(w->store, c->info->image_key, &image_id, w->err);
 	if (rc == -ENOENT && !w->opts->no_auto_baseline &&
-	    c->info->lower_count > 0 && w->opts->image == NULL) {
-		/* First sight of this image: its baseline comes from its
-		 * layers, never from the running container.  A layer that
-		 * cannot be read whole (too deep, unreadable files) leaves
-		 * an incomplete baseline: the container is watched against
-		 * it anyway, and that is said. */
-		rc = journal_commit(w);
-		memset(&bopts, 0, sizeof(bopts));
-		bopts.image = c->info->image_key;
-		bopts.layers = c->info->lower;
-		bopts.layer_count = c->info->lower_count;
-		bopts.overlay_flags = c->info->overlay_follow;
-		bopts.allow_incomplete = 1;
-		bopts.cancel = w->opts->stop;
-		if (rc == 0)
-			rc = baseline_build(w->store, &bopts, &stats, w->err);
-		if (rc == 0)
-			notice_info(w, "baseline of %s (%s) built from %zu "
-			    "layers: %llu entries in %.2f s",
-			    notice_escs(w, c->info->image_key),
-			    notice_escs(w, c->info->image[0] ? c->info->image :
-			    c->info->id), c->info->lower_count,
-			    (unsigned long long)stats.entries, stats.seconds);
-	}
+	    c->info->lower_count > 0 && w->opts->image == NULL)
+		rc = auto_baseline(w, c);
 	if (rc == 0)
 		rc = store_image_incomplete(w->store, c->info->image_key,
 		    c->incomplete, sizeof(c->incomplete), w->err);
 	if (rc == -ENOMEM || rc == -ECANCELED)
 		goto fail;
-	if (rc < 0) {
-		notice_coverage(w, c, "container %s is not watched: %s; tried "
-		    "again in %lld s", notice_escs(w, c->info->id), w->err->msg,
-		    START_RETRY_NS / 1000000000);
-		w->resync_ns = now_mono_ns() + START_RETRY_NS;
-		sync_ctr_free(c);
-		return 0;
-	}
+	if (rc < 0)
+		return not_watched(w, c, w->err->msg);
 	if (rc == 1)
 		notice_coverage(w, c, "the baseline of %s is incomplete (%s): "
 		    "container %s is watched against what it holds",
@@ -163,16 +178,9 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	c->dialect = overlay_dialect(c->info->overlay_follow, 0);
 	c->drift = drift_new(w->store, c->info->image_key, w->err);
 	c->root_fd = walk_open_root(c->info->upper);
-	if (c->drift == NULL || c->root_fd < 0) {
-		notice_coverage(w, c, "container %s is not watched: %s; tried "
-		    "again in %lld s", notice_escs(w, c->info->id),
-		    c->drift == NULL ?
-		    w->err->msg : strerror(-c->root_fd),
-		    START_RETRY_NS / 1000000000);
-		w->resync_ns = now_mono_ns() + START_RETRY_NS;
-		sync_ctr_free(c);
-		return 0;
-	}
+	if (c->drift == NULL || c->root_fd < 0)
+		return not_watched(w, c, c->drift == NULL ? w->err->msg :
+		    strerror(-c->root_fd));
 	drift_set_root(c->drift, c->root_fd);
 	drift_set_dialect(c->drift, c->dialect);
 	if (walk_read_xattrs(c->root_fd, c->dialect, &x) == 0)
