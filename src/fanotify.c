@@ -48,23 +48,31 @@
 #include "util.h"
 #include "watch.h"
 
-#ifndef FAN_REPORT_PIDFD
-#define FAN_REPORT_PIDFD 0x00000080
-#endif
-#ifndef FAN_EVENT_INFO_TYPE_PIDFD
-#define FAN_EVENT_INFO_TYPE_PIDFD 4
-#endif
-
 #define FAN_CONTENT_MASK (FAN_MODIFY | FAN_CLOSE_WRITE)
-#ifndef FAN_OPEN_EXEC
-#define FAN_OPEN_EXEC 0x00001000
-#endif
 #define FAN_MNT_TTL_NS 5000000000LL	/* a mount's root and mount point */
 
 struct fan_pidfd_info {
 	struct fanotify_event_info_header hdr;
 	int32_t pidfd;
 };
+
+int
+fan_event_pidfd(const struct fanotify_event_metadata *m)
+{
+	const struct fanotify_event_info_header *h;
+	size_t off;
+
+	for (off = m->metadata_len; off + sizeof(*h) <= m->event_len;
+	    off += h->len) {
+		h = (const void *)((const char *)m + off);
+		if (h->len < sizeof(*h))
+			break;
+		if (h->info_type == FAN_EVENT_INFO_TYPE_PIDFD &&
+		    h->len >= sizeof(struct fan_pidfd_info))
+			return ((const struct fan_pidfd_info *)h)->pidfd;
+	}
+	return -1;
+}
 
 /* ---- the writer ---- */
 
@@ -698,10 +706,8 @@ fan_read(struct watcher *w, int64_t now)
 	char buf[16384] __attribute__((aligned(__alignof__(struct
 	    fanotify_event_metadata))));
 	const struct fanotify_event_metadata *m;
-	const struct fanotify_event_info_header *h;
 	ssize_t n;
 	int turns, rc = 0, pidfd;
-	size_t off;
 
 	if (w->fan_fd < 0)
 		return 0;
@@ -717,17 +723,7 @@ fan_read(struct watcher *w, int64_t now)
 			if (m->vers != FANOTIFY_METADATA_VERSION)
 				return seterr(w->err, -EPROTO, "fanotify: "
 				    "metadata version %u", m->vers);
-			pidfd = -1;
-			for (off = m->metadata_len; off + sizeof(*h) <=
-			    m->event_len; off += h->len) {
-				h = (const void *)((const char *)m + off);
-				if (h->len < sizeof(*h))
-					break;
-				if (h->info_type == FAN_EVENT_INFO_TYPE_PIDFD &&
-				    h->len >= sizeof(struct fan_pidfd_info))
-					pidfd = ((const struct fan_pidfd_info *)
-					    h)->pidfd;
-			}
+			pidfd = fan_event_pidfd(m);
 			if (m->mask & FAN_Q_OVERFLOW) {
 				size_t i;
 

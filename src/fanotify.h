@@ -6,8 +6,24 @@
 #define UW_FANOTIFY_H
 
 #include <stdint.h>
+#include <sys/fanotify.h>
 
 #include "watcher.h"
+
+/* What older <sys/fanotify.h> (glibc before the kernel's 5.x flags) may
+ * lack; the kernel says EINVAL where it lacks them itself. */
+#ifndef FAN_REPORT_PIDFD
+#define FAN_REPORT_PIDFD 0x00000080
+#endif
+#ifndef FAN_EVENT_INFO_TYPE_PIDFD
+#define FAN_EVENT_INFO_TYPE_PIDFD 4
+#endif
+#ifndef FAN_OPEN_EXEC
+#define FAN_OPEN_EXEC 0x00001000
+#endif
+#ifndef FAN_OPEN_EXEC_PERM
+#define FAN_OPEN_EXEC_PERM 0x00040000
+#endif
 
 /* Set up the fanotify group the watcher's content_events asks for.  Not
  * being able to (no CAP_SYS_ADMIN, no fanotify) is said, never fatal but
@@ -87,5 +103,9 @@ int fan_cgroup_of(int pid, char *v2, size_t v2_size, char *v1,
 /* Is a process of cgroups v2 / v1 (fan_cgroup_of) in container `c`? */
 int fan_cgroup_in(const char *v2, const char *v1,
     const struct uw_container *c);
+
+/* The pidfd of the process behind event `m` (FAN_REPORT_PIDFD), or -1:
+ * the caller closes it. */
+int fan_event_pidfd(const struct fanotify_event_metadata *m);
 
 #endif /* UW_FANOTIFY_H */

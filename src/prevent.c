@@ -49,16 +49,6 @@
 #include "walk.h"
 #include "watch.h"
 
-#ifndef FAN_OPEN_EXEC_PERM
-#define FAN_OPEN_EXEC_PERM 0x00040000
-#endif
-#ifndef FAN_REPORT_PIDFD
-#define FAN_REPORT_PIDFD 0x00000080
-#endif
-#ifndef FAN_EVENT_INFO_TYPE_PIDFD
-#define FAN_EVENT_INFO_TYPE_PIDFD 4
-#endif
-
 #define DEFAULT_DEADLINE_MS 50
 #define MAX_DENIALS 4096	/* waiting for the watcher; more: dropped */
 
@@ -105,11 +95,6 @@ struct prevent {
 	struct fan_mnts mnts;
 	struct buf path;
 	_Atomic uint64_t fast, judged, denied, fail_open, dropped;
-};
-
-struct pidfd_info {
-	struct fanotify_event_info_header hdr;
-	int32_t pidfd;
 };
 
 /* ---- the thread ---- */
@@ -304,22 +289,11 @@ watchdog_main(void *arg)
 static void
 handle(struct prevent *p, const struct fanotify_event_metadata *m)
 {
-	const struct fanotify_event_info_header *h;
 	struct fan_proc r;
 	struct pctr *c = NULL;
 	int64_t t0 = now_mono_ns();
-	int pidfd = -1, allow = 1, late = 0;
-	size_t off;
+	int pidfd = fan_event_pidfd(m), allow = 1, late = 0;
 
-	for (off = m->metadata_len; off + sizeof(*h) <= m->event_len;
-	    off += h->len) {
-		h = (const void *)((const char *)m + off);
-		if (h->len < sizeof(*h))
-			break;
-		if (h->info_type == FAN_EVENT_INFO_TYPE_PIDFD &&
-		    h->len >= sizeof(struct pidfd_info))
-			pidfd = ((const struct pidfd_info *)h)->pidfd;
-	}
 	if ((m->mask & FAN_OPEN_EXEC_PERM) && m->fd >= 0) {
 		hold(p, m->fd, t0);
 		pthread_mutex_lock(&p->mu);

@@ -318,9 +318,10 @@ respond_pause(const struct respond_target *t, const char **method,
 	char *argv[8];
 	int rc;
 
-	if (runtime_is(t, "runc")) {
-		*method = "runc";
-		argv[0] = "runc";
+	if (runtime_is(t, "runc") || runtime_is(t, "podman")) {
+		/* a literal: *method outlives the target's strings */
+		*method = runtime_is(t, "runc") ? "runc" : "podman";
+		argv[0] = (char *)*method;
 		argv[1] = "pause";
 		argv[2] = (char *)t->id;
 		argv[3] = NULL;
@@ -329,15 +330,6 @@ respond_pause(const struct respond_target *t, const char **method,
 			return 0;
 		/* fall through to the cgroup: a pause must not fail for want
 		 * of a runtime binary */
-	} else if (runtime_is(t, "podman")) {
-		*method = "podman";
-		argv[0] = "podman";
-		argv[1] = "pause";
-		argv[2] = (char *)t->id;
-		argv[3] = NULL;
-		rc = run(argv, out, sizeof(out));
-		if (rc == 0)
-			return 0;
 	} else if (runtime_is(t, "docker")) {
 		/* The Engine API, so `docker ps` says Paused. */
 		*method = "docker";

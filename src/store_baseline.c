@@ -369,8 +369,12 @@ int
 store_image_remove(struct store *store, const char *image,
     struct uw_error *err)
 {
+	static const enum stmt_id drops[] = {
+		ST_ALIASES_DROP, ST_FILES_CLEAR, ST_IMAGE_DELETE
+	};
 	int64_t id;
 	sqlite3_stmt *st;
+	size_t i;
 	int rc, ret = -EIO;
 
 	if (writable(store, err) < 0)
@@ -398,24 +402,15 @@ store_image_remove(struct store *store, const char *image,
 	}
 	if (rc != SQLITE_ROW)
 		goto sqlfail;
-	st = store->stmt[ST_ALIASES_DROP];
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
-	st = store->stmt[ST_FILES_CLEAR];
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
-	st = store->stmt[ST_IMAGE_DELETE];
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
+	/* its names, its rows, then the image */
+	for (i = 0; i < sizeof(drops) / sizeof(*drops); i++) {
+		st = store->stmt[drops[i]];
+		sqlite3_bind_int64(st, 1, id);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			goto sqlfail;
+	}
 	return store_exec(store, "COMMIT", err);
 sqlfail:
 	ret = store_sql_fail(store, err, "removing the image");
