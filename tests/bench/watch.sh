@@ -48,6 +48,8 @@ Environment:
   BENCH_LAT_GAP_MS  gap between them               (20)
   BENCH_TMPFS_MB    size of the tmpfs              (512)
   BENCH_SKIP_INOTIFYWAIT  1: no inotifywait beside (0)
+  BENCH_WATCH_ARGS  more options for 'watch', split at spaces, e.g.
+                    "--content-events inotify" ()
   UPPERWATCH        binary to test                 (build/upperwatch)
   TMPDIR            where the scratch dir goes (its db is on that fs)
 EOF
@@ -224,7 +226,8 @@ start_uw() {
 	local out=$1 err=$2 i
 	shift 2
 	: >"$err"
-	"$UW" --db "$DB" watch --upper "$UPPER" --image bench --output "$out" "$@" 2>"$err" &
+	"$UW" --db "$DB" watch --upper "$UPPER" --image bench --output "$out" \
+		${BENCH_WATCH_ARGS:-} "$@" 2>"$err" &
 	UW_PID=$!
 	PIDS+=("$UW_PID")
 	for ((i = 0; i < 400; i++)); do
