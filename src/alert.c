@@ -744,6 +744,31 @@ alert_event(struct alerter *a, const struct uw_event *ev)
 }
 
 void
+alert_incident(struct alerter *a, const char *container, uint64_t incident,
+    const char *text)
+{
+	char output[2048], id[160], what[1536];
+	struct falco f;
+	char *body = NULL;
+
+	if (a == NULL)
+		return;
+	container = or_empty(container);
+	esc(what, sizeof(what), or_empty(text));
+	snprintf(output, sizeof(output), "upperwatch: container %s: %s",
+	    esc(id, sizeof(id), container), what);
+	if (wants_json(a) && falco_begin(&f, a, output, "Notice",
+	    "upperwatch package transaction", now_real_ns()) == 0) {
+		jsonw_string(f.out, (const unsigned char *)"package", 7);
+		falco_fields(&f);
+		jsonw_str(f.out, &f.inner, "container.id", container);
+		jsonw_uint(f.out, &f.inner, "upperwatch.incident", incident);
+		body = falco_end(&f);
+	}
+	deliver(a, LOG_NOTICE, output, body);
+}
+
+void
 alert_coverage(struct alerter *a, const char *container, const char *text)
 {
 	char output[2048], id[160], what[1536];

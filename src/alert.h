@@ -53,6 +53,13 @@ int alert_event_at(struct alerter *a, const struct uw_event *ev,
 void alert_coverage(struct alerter *a, const char *container,
     const char *text);
 
+/* A package transaction ended in a container: one alert that says what
+ * it changed (text) and names its incident, never deduped or held back,
+ * so that its events (low when they match their packages) need not page
+ * one by one. */
+void alert_incident(struct alerter *a, const char *container,
+    uint64_t incident, const char *text);
+
 /* Deliver what is due by timer (burst summaries whose window ended).
  * Returns the CLOCK_MONOTONIC ns by which it wants to be called again,
  * INT64_MAX when nothing is pending. */

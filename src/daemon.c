@@ -37,6 +37,7 @@
 #include "event.h"
 #include "fanotify.h"
 #include "glob.h"
+#include "incident.h"
 #include "journal.h"
 #include "names.h"
 #include "notice.h"
@@ -265,6 +266,11 @@ daemon_report(const struct uw_event *ev, void *arg)
 	w->leaf_reported = 1;
 	if (scan_excluded(w, ev->path, ev->path_len))
 		return 0;
+	if (pkgview_active(&c->pkg) && !w->pkg_flushing) {
+		rc = incident_hold(w, c, ev);
+		if (rc != 0)	/* held back till the transaction ends */
+			goto exec;
+	}
 	if (journal_sig(&w->sig, ev, &sigval) < 0)
 		return seterr(w->err, -ENOMEM, "out of memory");
 	known = pathset_get(&c->reported, ev->path, ev->path_len, 0);
@@ -303,8 +309,16 @@ daemon_report(const struct uw_event *ev, void *arg)
 	    UW_OP_ADDED || ev->op == UW_OP_MODIFIED ||
 	    ev->op == UW_OP_METADATA))
 		daemon_touched(w, c, ev->path, ev->path_len);
+	pkgview_annotate(&c->pkg, c->root_fd, &out, w->pkg_flushing ?
+	    w->txn_files : -1, w->txn_changed);
+	if (w->pkg_flushing) {
+		out.incident = w->cur_incident;
+		w->txn_checks[out.package_check]++;
+	}
 	rc = hand_out(w, c, &out, 1, sigval);
 exec:
+	if (rc == 1)
+		rc = 0;		/* held back */
 	if (rc == 0 && (w->cur_flags & PENT_EXEC))
 		rc = report_exec(w, c, ev);
 	return rc;
@@ -637,6 +651,8 @@ due_work(struct watcher *w, int64_t *next_due)
 
 	*next_due = now + 1000000000;
 	rc = watch_drain(w, now, next_due);
+	if (rc == 0)
+		rc = incident_due(w, now_mono_ns(), next_due);
 	for (i = 0; i < w->ctr_count && rc == 0; i++) {
 		struct wctr *c = w->ctrs[i];
 

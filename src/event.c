@@ -96,6 +96,24 @@ write_process(FILE *out, const struct uw_process *p)
 	fputc('}', out);
 }
 
+/* Package names and versions are the database's own bytes: escaped as
+ * any string is. */
+static void
+write_package(FILE *out, const struct uw_package *p)
+{
+	int first = 1;
+
+	fputc('{', out);
+	jsonw_str(out, &first, "manager", p->manager);
+	if (p->database)
+		jsonw_bool(out, &first, "database", 1);
+	else {
+		jsonw_str(out, &first, "name", p->name);
+		jsonw_str(out, &first, "version", p->version);
+	}
+	fputc('}', out);
+}
+
 static void
 write_verdict(FILE *out, const struct uw_verdict *v)
 {
@@ -218,6 +236,17 @@ event_write_json(FILE *out, const struct uw_event *ev)
 		else
 			fputs("null", out);
 	}
+	if (ev->package_check != UW_PKG_NONE) {
+		jsonw_key(out, &first, "package");
+		if (ev->package != NULL)
+			write_package(out, ev->package);
+		else
+			fputs("null", out);
+		jsonw_str(out, &first, "package_check",
+		    package_check_name(ev->package_check));
+	}
+	if (ev->incident != 0)
+		jsonw_uint(out, &first, "incident", ev->incident);
 	if (ev->verdict != NULL) {
 		jsonw_key(out, &first, "verdict");
 		write_verdict(out, ev->verdict);

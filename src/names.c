@@ -1,7 +1,7 @@
 /*
- * names.c - the words for ops, file types, severities and actions (see
- * names.h), and the public names functions of upperwatch.h, which are
- * these same tables.
+ * names.c - the words for ops, file types, severities, actions and
+ * package checks (see names.h), and the public names functions of
+ * upperwatch.h, which are these same tables.
  */
 #include <string.h>
 
@@ -21,6 +21,9 @@ static const char *const severity_names[] = {
 };
 static const char *const action_names[] = {
 	"log", "alert", "deny", "pause", "kill"
+};
+static const char *const package_check_names[] = {
+	NULL, "unknown", "match", "mismatch", "unowned"
 };
 
 #define NAMES_COUNT(names) (sizeof(names) / sizeof((names)[0]))
@@ -68,6 +71,20 @@ action_name(enum uw_action action)
 {
 	return name_of(action_names, NAMES_COUNT(action_names),
 	    (int)action);
+}
+
+const char *
+package_check_name(enum uw_package_check check)
+{
+	return name_of(package_check_names, NAMES_COUNT(package_check_names),
+	    (int)check);
+}
+
+int
+package_check_from_name(const char *name)
+{
+	return value_of(package_check_names,
+	    NAMES_COUNT(package_check_names), name);
 }
 
 int

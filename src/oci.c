@@ -42,6 +42,7 @@
 #include <xxhash.h>
 
 #include "oci_int.h"
+#include "pkgdb.h"
 #include "store.h"
 
 /* ---- the tree ---- */
@@ -132,6 +133,7 @@ tree_free(struct tree *t)
 	for (i = 0; i < t->count; i++) {
 		free(t->v[i]->path);
 		free(t->v[i]->link);
+		free(t->v[i]->db_data);
 		free(t->v[i]);
 	}
 	free(t->v);
@@ -185,6 +187,40 @@ tree_apply_cuts(struct tree *t, const struct tree *cuts)
 }
 
 /* ---- recording ---- */
+
+/* pkgdb_read_fn over the applied tree: the database files kept. */
+static int
+read_db(void *arg, const char *path, struct buf *out)
+{
+	struct oci *o = arg;
+	const struct node *n = oci_tree_get(&o->tree,
+	    (const unsigned char *)path, strlen(path));
+
+	if (n == NULL || n->dead || n->rec.type != UW_TYPE_FILE)
+		return 1;
+	if (n->db_big)
+		return -EFBIG;
+	if (n->db_data == NULL)
+		return 1;	/* a hard link to one: not read */
+	buf_reset(out);
+	return buf_add(out, n->db_data, n->db_len) < 0 ? -EFBIG : 0;
+}
+
+static int
+record_packages(struct oci *o, struct store *store, int64_t image_id)
+{
+	struct pkgdb db;
+	int rc;
+
+	pkgdb_init(&db);
+	rc = pkgdb_read(&db, NULL, read_db, o);
+	if (rc == 0)
+		rc = store_packages_put(store, image_id, &db, o->err);
+	else
+		rc = seterr(o->err, rc, "out of memory");
+	pkgdb_free(&db);
+	return rc;
+}
 
 static int
 cmp_node(const void *a, const void *b)
@@ -246,6 +282,8 @@ record(struct oci *o, struct store *store, const struct image *im,
 	    (rc = store_alias_set(store, o->opts->image, image_id,
 	    o->err)) == 0)
 		res->aliases++;
+	if (rc == 0)
+		rc = record_packages(o, store, image_id);
 	if (rc == 0) {
 		o->stats->seconds = (double)(now_mono_ns() - o->start_ns) /
 		    1e9;

@@ -17,6 +17,8 @@
 #include "walk.h"
 
 #define READ_BLOCK (256u << 10)
+/* Package database files kept in memory, at most, over all layers. */
+#define OCI_MAX_DB_BYTES (256u << 20)
 
 /* An entry of the image, as the layers so far leave it. */
 struct node {
@@ -30,6 +32,12 @@ struct node {
 	unsigned layer;		/* the layer it comes from (0: bottom) */
 	int dead;		/* removed (kept for the map) */
 	uint64_t data;		/* a file's data bytes hashed */
+	/* A package database file (pkgdb_wanted): its content, kept for
+	 * reading the database once the layers are applied; db_big when
+	 * it was too big to keep. */
+	unsigned char *db_data;
+	size_t db_len;
+	int db_big;
 };
 
 /* The entries by path: a hash map over an array kept in insertion order. */
@@ -57,6 +65,7 @@ struct oci {
 	const char *layer_name;	/* its digest, for messages */
 	struct buf name;	/* scratch: a member's normalized path */
 	unsigned char *rbuf;	/* READ_BLOCK bytes */
+	size_t db_bytes;	/* kept in db_data, over every node */
 	char escs[3][256];	/* names quoted in messages */
 	unsigned esc_next;
 };

@@ -19,6 +19,7 @@
 
 #include "hash.h"
 #include "oci_int.h"
+#include "pkgdb.h"
 
 #define PROGRESS_NS 200000000
 #define BOMB_ALLOWANCE (1ull << 30)
@@ -151,6 +152,10 @@ node_take(struct oci *o, struct node *n)
 	free(n->link);
 	n->link = NULL;
 	n->link_len = 0;
+	free(n->db_data);
+	n->db_data = NULL;
+	n->db_len = 0;
+	n->db_big = 0;
 	n->caps_len = 0;
 	n->layer = o->layer;
 	n->dead = 0;
@@ -220,6 +225,24 @@ whiteout(struct oci *o, size_t base)
 }
 
 /* A regular file's content into n->rec.hash. */
+/* A package database file's content is kept as it is read (a sparse
+ * one's holes stay zeros), within OCI_MAX_DB_BYTES in all. */
+static void
+keep_db_begin(struct oci *o, struct node *n, uint64_t size)
+{
+	size_t cap = pkgdb_wanted(n->path, n->len);
+
+	if (cap == 0)
+		return;
+	if (size > cap || o->db_bytes + size > OCI_MAX_DB_BYTES ||
+	    (n->db_data = calloc(1, size ? size : 1)) == NULL) {
+		n->db_big = 1;
+		return;
+	}
+	n->db_len = size;
+	o->db_bytes += size;
+}
+
 static int
 content(struct oci *o, struct archive *tar, struct node *n, uint64_t size)
 {
@@ -231,6 +254,7 @@ content(struct oci *o, struct archive *tar, struct node *n, uint64_t size)
 
 	if (hash_stream_begin(&hs, o->secret, size) < 0)
 		return seterr(o->err, -EINVAL, "cannot hash");
+	keep_db_begin(o, n, size);
 	for (;;) {
 		rc = archive_read_data_block(tar, &data, &len, &off);
 		if (rc == ARCHIVE_EOF)
@@ -244,6 +268,8 @@ content(struct oci *o, struct archive *tar, struct node *n, uint64_t size)
 			return seterr(o->err, -EINVAL, "layer %s: %s: its data "
 			    "lies past its size or out of order",
 			    o->layer_name, oci_esc(o, n->path));
+		if (n->db_data != NULL && len > 0)
+			memcpy(n->db_data + off, data, len);	/* in size */
 	}
 	hash_stream_end(&hs, n->rec.hash);
 	n->rec.flags |= UW_REC_HASHED;

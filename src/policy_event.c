@@ -456,6 +456,24 @@ push_process(lua_State *L, const struct uw_process *p)
 	}
 }
 
+/* The owner of the event's path: manager, name, version (or database). */
+static void
+push_package(lua_State *L, const struct uw_package *p)
+{
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, p->manager);
+	lua_setfield(L, -2, "manager");
+	if (p->database) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, "database");
+		return;
+	}
+	lua_pushstring(L, p->name);
+	lua_setfield(L, -2, "name");
+	lua_pushstring(L, p->version);
+	lua_setfield(L, -2, "version");
+}
+
 /*
  * Protected: the DESIGN §4 fields of the event (argument 1) as read-only
  * views, stored in the set's event slot.  Only memory can fail here.
@@ -496,6 +514,19 @@ push_event(lua_State *L)
 		push_process(L, ev->process);
 		seal(L);
 		lua_setfield(L, -2, "process");
+	}
+	if (ev->package_check != UW_PKG_NONE) {
+		if (ev->package != NULL) {
+			push_package(L, ev->package);
+			seal(L);
+			lua_setfield(L, -2, "package");
+		}
+		lua_pushstring(L, package_check_name(ev->package_check));
+		lua_setfield(L, -2, "package_check");
+	}
+	if (ev->incident != 0) {
+		lua_pushinteger(L, (lua_Integer)ev->incident);
+		lua_setfield(L, -2, "incident");
 	}
 	lua_pushinteger(L, ev->time_ns);
 	lua_setfield(L, -2, "time");

@@ -22,6 +22,7 @@ struct json_event {
 	struct uw_record current, baseline;
 	struct uw_container ctr;
 	struct uw_label labels[MAX_LABELS];
+	struct uw_package pkg;
 	unsigned char path[4096 + 1], cur_link[4096], base_link[4096];
 	unsigned char cur_caps[64], base_caps[64];
 };
@@ -180,6 +181,19 @@ read_event(const char *text, struct json_event *je, json_t **root,
 	}
 	je->ctr.labels = je->labels;
 	je->ev.container = &je->ctr;
+	i = package_check_from_name(jstr(*root, "package_check"));
+	je->ev.package_check = i > 0 ? (enum uw_package_check)i : UW_PKG_NONE;
+	v = json_object_get(*root, "package");
+	if (je->ev.package_check != UW_PKG_NONE && json_is_object(v) &&
+	    jstr(v, "manager") != NULL) {
+		je->pkg.manager = jstr(v, "manager");
+		je->pkg.database = json_is_true(json_object_get(v, "database"));
+		je->pkg.name = jstr(v, "name") ? jstr(v, "name") : "";
+		je->pkg.version = jstr(v, "version") ? jstr(v, "version") : "";
+		je->ev.package = &je->pkg;
+	}
+	je->ev.incident = (uint64_t)json_integer_value(json_object_get(*root,
+	    "incident"));
 	v = json_object_get(*root, "verdict");
 	*old_sev = json_is_object(v) ? severity_from_name(jstr(v,
 	    "severity")) : -1;

@@ -26,7 +26,7 @@
 
 /* 'UpWa': marks a SQLite file as ours. */
 #define STORE_APPLICATION_ID 0x55705761
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 /* The columns of a file row, in the order store_baseline.c's
  * row_to_record reads them. */
@@ -66,6 +66,20 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "FROM (SELECT ref FROM image_refs WHERE image_id = images.id "
 	    "ORDER BY ref) AS r) FROM images ORDER BY ref",
 	[ST_FILES_CLEAR] = "DELETE FROM files WHERE image_id = ?1",
+	[ST_PKGS_CLEAR] = "DELETE FROM packages WHERE image_id = ?1",
+	[ST_PKG_FILES_CLEAR] = "DELETE FROM package_files WHERE image_id = ?1",
+	[ST_PKG_META_SET] = "UPDATE images SET pkg_manager = ?2, pkg_broken = "
+	    "?3 WHERE id = ?1",
+	[ST_PKG_META_GET] = "SELECT pkg_manager, pkg_broken FROM images WHERE "
+	    "id = ?1",
+	[ST_PKG_INSERT] = "INSERT INTO packages (image_id, id, name, version, "
+	    "arch, files_unknown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_PKG_FILE_INSERT] = "INSERT OR IGNORE INTO package_files (image_id, "
+	    "path, package, digest) VALUES (?1, ?2, ?3, ?4)",
+	[ST_PKGS_ALL] = "SELECT id, name, version, arch, files_unknown FROM "
+	    "packages WHERE image_id = ?1 ORDER BY id",
+	[ST_PKG_FILES_ALL] = "SELECT path, package, digest FROM package_files "
+	    "WHERE image_id = ?1",
 	[ST_FILE_INSERT] = "INSERT INTO files (image_id, path, type, mode, "
 	    "uid, gid, size, mtime_ns, link, caps, hash, flags, link_group) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -205,6 +219,27 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX image_refs_image ON image_refs (image_id);"
 	"ALTER TABLE images ADD COLUMN secret BLOB;",
+	/* 8 -> 9: the image's package database: its manager (NULL: none),
+	 * why it could not be read, its packages and the paths they own
+	 * with the digest their manifest lists (md5: dpkg, sha1: apk). */
+	"ALTER TABLE images ADD COLUMN pkg_manager TEXT;"
+	"ALTER TABLE images ADD COLUMN pkg_broken TEXT;"
+	"CREATE TABLE packages ("
+	"  image_id INTEGER NOT NULL,"
+	"  id INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  version TEXT NOT NULL,"
+	"  arch TEXT NOT NULL,"
+	"  files_unknown INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (image_id, id)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE package_files ("
+	"  image_id INTEGER NOT NULL,"
+	"  path BLOB NOT NULL,"
+	"  package INTEGER NOT NULL,"
+	"  digest BLOB,"
+	"  PRIMARY KEY (image_id, path)"
+	") WITHOUT ROWID;",
 };
 
 int

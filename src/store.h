@@ -80,6 +80,15 @@ int store_foreach(struct store *store, const char *image,
 int store_image_incomplete(struct store *store, const char *image, char *why,
     size_t why_len, struct uw_error *err) UW_WARN_UNUSED;
 
+struct pkgdb;
+
+/* The image's package database (pkgdb.h), in the open baseline
+ * transaction of image_id; or read back whole into an initialised db. */
+int store_packages_put(struct store *store, int64_t image_id,
+    const struct pkgdb *db, struct uw_error *err) UW_WARN_UNUSED;
+int store_packages_load(struct store *store, const char *image,
+    struct pkgdb *db, struct uw_error *err) UW_WARN_UNUSED;
+
 /* The id of an image's baseline; -ENOENT (with a message) if none. */
 int store_image_id(struct store *store, const char *image,
     int64_t *image_id, struct uw_error *err) UW_WARN_UNUSED;

@@ -42,8 +42,12 @@ store_baseline_begin(struct store *store, const char *image,
     const char *const *layers, size_t layer_count, int64_t *image_id,
     struct uw_error *err)
 {
+	static const enum stmt_id clears[] = {
+		ST_FILES_CLEAR, ST_PKGS_CLEAR, ST_PKG_FILES_CLEAR
+	};
 	sqlite3_stmt *st;
 	struct buf joined;
+	size_t i;
 	int rc, ret = -EIO;
 
 	if (writable(store, err) < 0)
@@ -88,12 +92,15 @@ store_baseline_begin(struct store *store, const char *image,
 		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
-	st = store->stmt[ST_FILES_CLEAR];
-	sqlite3_bind_int64(st, 1, *image_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
+	/* its rows and packages of an earlier build go */
+	for (i = 0; i < sizeof(clears) / sizeof(*clears); i++) {
+		st = store->stmt[clears[i]];
+		sqlite3_bind_int64(st, 1, *image_id);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			goto sqlfail;
+	}
 	st = store->stmt[ST_IMAGE_UPDATE];
 	sqlite3_bind_int64(st, 1, *image_id);
 	sqlite3_bind_blob(st, 2, joined.data, (int)joined.len,
@@ -370,7 +377,8 @@ store_image_remove(struct store *store, const char *image,
     struct uw_error *err)
 {
 	static const enum stmt_id drops[] = {
-		ST_ALIASES_DROP, ST_FILES_CLEAR, ST_IMAGE_DELETE
+		ST_ALIASES_DROP, ST_FILES_CLEAR, ST_PKGS_CLEAR,
+		ST_PKG_FILES_CLEAR, ST_IMAGE_DELETE
 	};
 	int64_t id;
 	sqlite3_stmt *st;
@@ -402,7 +410,7 @@ store_image_remove(struct store *store, const char *image,
 	}
 	if (rc != SQLITE_ROW)
 		goto sqlfail;
-	/* its names, its rows, then the image */
+	/* its names, its rows, its packages, then the image */
 	for (i = 0; i < sizeof(drops) / sizeof(*drops); i++) {
 		st = store->stmt[drops[i]];
 		sqlite3_bind_int64(st, 1, id);

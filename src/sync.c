@@ -40,6 +40,7 @@ sync_ctr_free(struct wctr *c)
 	pathset_free(&c->aside);
 	pathset_free(&c->reported);
 	pathset_free(&c->lower_reported);
+	pkgview_free(&c->pkg);
 	free(c);
 }
 
@@ -53,6 +54,7 @@ ctr_new(const struct uw_container *src)
 	if (c == NULL)
 		return NULL;
 	c->root_fd = -1;
+	pkgview_init(&c->pkg);
 	c->info = discover_copy(src);
 	if (c->info == NULL) {
 		free(c);
@@ -183,6 +185,10 @@ sync_start(struct watcher *w, const struct uw_container *info)
 		    strerror(-c->root_fd));
 	drift_set_root(c->drift, c->root_fd);
 	drift_set_dialect(c->drift, c->dialect);
+	rc = pkgview_load(&c->pkg, w->store, c->info->image_key, c->root_fd,
+	    w->err);
+	if (rc < 0)
+		goto fail;	/* out of memory */
 	if (walk_read_xattrs(c->root_fd, c->dialect, &x) == 0)
 		c->root_xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
 	v = realloc(w->ctrs, (w->ctr_count + 1) * sizeof(*v));

@@ -417,6 +417,34 @@ struct uw_process {
 
 #define UW_CMDLINE_MAX 256
 
+/*
+ * What the package database says of an event's path (dpkg, apk; rpm is
+ * not read).  UW_PKG_NONE: neither the image nor the container has a
+ * database, and the event has no package fields.
+ */
+enum uw_package_check {
+	UW_PKG_NONE = 0,
+	UW_PKG_UNKNOWN,		/* it cannot be told: a database that
+				 * cannot be read, no digest for the file,
+				 * a file too big or not readable */
+	UW_PKG_MATCH,		/* the content has the digest its package
+				 * lists (a dir: the package lists it; a
+				 * deleted path: no package claims it now) */
+	UW_PKG_MISMATCH,	/* it has not, or a file its package still
+				 * claims is gone */
+	UW_PKG_UNOWNED,		/* no package claims the path */
+};
+
+/* The package that owns a path, in the container's current database (or
+ * the image's).  `database`: the path is a file of the database itself,
+ * and name and version are NULL. */
+struct uw_package {
+	const char *manager;	/* "dpkg", "apk" */
+	const char *name;
+	const char *version;
+	int database;
+};
+
 struct uw_event {
 	enum uw_op op;
 	const unsigned char *path;
@@ -456,6 +484,15 @@ struct uw_event {
 	 * container's upper dir (uw_verify, watch --verify-lower): "layer":
 	 * "lower" in JSON, ev.layer in Lua. */
 	int lower;
+	/* Its owner in the package database and whether the content is what
+	 * the package lists: "package" and "package_check" in JSON,
+	 * ev.package and ev.package_check in Lua.  NULL / UW_PKG_NONE when
+	 * no database was looked at. */
+	const struct uw_package *package;
+	enum uw_package_check package_check;
+	/* The package transaction it came with (the journal id of the
+	 * transaction's first event); 0 when none. */
+	uint64_t incident;
 };
 
 /*

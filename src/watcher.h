@@ -30,6 +30,7 @@
 #include "discover.h"
 #include "drift.h"
 #include "glob.h"
+#include "package.h"
 #include "pathset.h"
 #include "store.h"
 #include "upperwatch.h"
@@ -137,6 +138,7 @@ struct wctr {
 	struct pathset aside;	/* queued while `pending` is drained */
 	struct pathset reported;	/* path -> signature (first_ns) last
 				 * reported: all of path_state, in memory */
+	struct pkgview pkg;	/* its packages (package.h) */
 };
 
 /* What a watch descriptor watches: a dir of a container. */
@@ -201,6 +203,15 @@ struct watcher {
 	unsigned cur_flags;	/* its PENT_* flags */
 	uint64_t exec_events;
 	uint64_t lower_events;	/* --verify-lower differences reported */
+	/* A package transaction's held-back paths being handed out: their
+	 * incident (the id of its first event), how many paths and how many
+	 * packages changed, and the events' package checks counted. */
+	int pkg_flushing;
+	uint64_t cur_incident;
+	int64_t txn_files;
+	int txn_changed;
+	uint64_t txn_checks[UW_PKG_UNOWNED + 1];
+	uint64_t incidents;
 	struct prevent *prevent;	/* --prevent (prevent.c); NULL: off */
 	struct uw_policy_set *policies;
 	struct alerter *alerter;

@@ -1,6 +1,9 @@
 -- New or changed programs: the classic dropped binary, or a tampered one;
 -- and the moment one of them runs (op "exec": a file that is drift was
--- opened for exec, seen through fanotify), which is critical.
+-- opened for exec, seen through fanotify), which is critical.  A program
+-- whose content is what its package lists (package_check "match": a
+-- package manager installed it) is low; one whose content is not its
+-- package's is high whatever it is.
 local uw = require("upperwatch")
 
 local program_dirs = {
@@ -37,6 +40,18 @@ return {
 		-- Podman writes /etc/hosts and friends with mode 0755.
 		if uw.runtime_file(ev.path) then
 			return nil
+		end
+		-- What a package manager installed, with the content its
+		-- package lists: the incident says so once; the file is low.
+		if ev.package_check == "match" and ev.op ~= "metadata" then
+			return uw.verdict("low", "log", "installed by package "
+				.. ev.package.name .. " " .. ev.package.version,
+				{ tags = { "package" } })
+		end
+		if ev.package_check == "mismatch" then
+			return uw.verdict("high", "alert", "executable differs "
+				.. "from package " .. ev.package.name .. " "
+				.. ev.package.version, { tags = { "tampering" } })
 		end
 		local was_exec = ev.baseline and uw.executable(ev.baseline.mode)
 		if ev.op == "metadata" and was_exec then

@@ -1,5 +1,7 @@
 -- Shared libraries: a changed or added one is code run by every program
--- that loads it.
+-- that loads it.  One whose content is what its package lists (a package
+-- manager installed it) is low; one no package claims, or whose content
+-- is not its package's, is high.
 local uw = require("upperwatch")
 
 return {
@@ -18,6 +20,17 @@ return {
 		-- bytecode caches that interpreters write on first import
 		if uw.ext(name) == "pyc" or uw.glob(ev.path, "**/__pycache__/**") then
 			return nil
+		end
+		-- installed by a package manager, as its package lists it
+		if ev.package_check == "match" then
+			return uw.verdict("low", "log", "installed by package "
+				.. ev.package.name .. " " .. ev.package.version,
+				{ tags = { "package" } })
+		end
+		if ev.package_check == "mismatch" then
+			return uw.verdict("high", "alert", "library differs from "
+				.. "package " .. ev.package.name .. " "
+				.. ev.package.version, { tags = { "tampering" } })
 		end
 		return uw.verdict("high", "alert", "library dir " .. ev.op,
 			{ tags = { "persistence", "defense-evasion" } })

@@ -138,6 +138,7 @@ mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root}
 
 mkdir -p "$PD" "$RS/hostile"
 cp "$SRC"/policies/default/*.lua "$PD/" || { fail "copying the default set"; finish; }
+ND=$(ls "$PD"/*.lua | wc -l)	# policies in the default set
 cat >"$RS/hostile/00-tamper.lua" <<'LUA'
 -- Sorts first; writes what pairs(ev) hands it, so that the policies after
 -- it see another path.
@@ -212,7 +213,7 @@ expect_eq "control: no policy failed" "" "$(jq -r 'select(any(.verdict.reasons[]
 # ---- a. a policy that rewrites what pairs(ev) gives it ----------------------
 
 cp "$RS/hostile/00-tamper.lua" "$PD/"
-reload "a: tamper policy added" 'policies reloaded: 6 policies'
+reload "a: tamper policy added" "policies reloaded: $((ND + 1)) policies"
 NLOG=$(grep -c 'policy aa-tamper: aa-tamper ran on /etc/shadow' "$ERR")
 act "a: write /etc/shadow again" 'echo "root:x:19002:0:99999:7:::" > /etc/shadow' \
     modified /etc/shadow
@@ -238,7 +239,7 @@ rm -f "$PD/00-tamper.lua"
 cp "$RS/hostile/00-return-os.lua" "$PD/"
 DB=$(digest_of "$PD")
 check "b: policy check prints a digest for the return-os set ($DB)" test -n "$DB"
-reload "b: return-os policy added" "policies reloaded: 6 policies, set $DB"
+reload "b: return-os policy added" "policies reloaded: $((ND + 1)) policies, set $DB"
 act "b: write a file under /root" 'echo b > /root/b' added /root/b
 survived "b: after the event"
 case $(reason "$LINE" aa-return-os) in

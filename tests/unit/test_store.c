@@ -147,12 +147,15 @@ main(void)
 	store = store_open(dbpath, 0, &err);
 	CHECK(store == NULL, "a newer schema is refused");
 	snprintf(cmd, sizeof(cmd), "%s: database schema version 99 is newer "
-	    "than this upperwatch supports (8); upgrade upperwatch", dbpath);
+	    "than this upperwatch supports (9); upgrade upperwatch", dbpath);
 	CHECK_STR(err.msg, cmd, "with the reason");
 	/* A version 1 database (no path_state yet) is migrated on open. */
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK &&
 	    sqlite3_exec(raw, "DROP TABLE path_state; DROP INDEX events_time; "
-	    "DROP TABLE image_refs; "
+	    "DROP TABLE image_refs; DROP TABLE packages; "
+	    "DROP TABLE package_files; "
+	    "ALTER TABLE images DROP COLUMN pkg_manager; "
+	    "ALTER TABLE images DROP COLUMN pkg_broken; "
 	    "DROP INDEX files_link_group; DROP TABLE responses; "
 	    "ALTER TABLE files DROP COLUMN link_group; "
 	    "ALTER TABLE events DROP COLUMN severity; "

@@ -1,0 +1,26 @@
+/*
+ * incident.h - package transactions in the watcher (see incident.c).
+ */
+#ifndef UW_INCIDENT_H
+#define UW_INCIDENT_H
+
+#include <stdint.h>
+
+#include "upperwatch.h"
+#include "watcher.h"
+
+/* The report path's question for each event of a container with a
+ * package database: 1 when its path is held back till the transaction
+ * going on ends (an event on the database starts or extends one), 0 to
+ * hand it out now, or -ENOMEM. */
+int incident_hold(struct watcher *w, struct wctr *c,
+    const struct uw_event *ev) UW_WARN_UNUSED;
+
+/* End the transactions that are due (their database quiet for
+ * PACKAGE_TXN_QUIET_NS, or PACKAGE_TXN_MAX_NS after they began): their
+ * held paths are looked at again and handed out as one incident.
+ * *next_due is lowered to when the next is due. */
+int incident_due(struct watcher *w, int64_t now, int64_t *next_due)
+    UW_WARN_UNUSED;
+
+#endif /* UW_INCIDENT_H */

@@ -1,0 +1,68 @@
+/*
+ * package.h - a container's packages as the watcher sees them: the
+ * image's database (from the baseline), the container's own when its
+ * upper dir holds one (a package manager ran in it), each event's owner
+ * and check, and the package transactions whose events are handed out
+ * together as one incident.
+ */
+#ifndef UW_PACKAGE_H
+#define UW_PACKAGE_H
+
+#include <stdint.h>
+
+#include "pathset.h"
+#include "pkgdb.h"
+#include "store.h"
+#include "upperwatch.h"
+#include "util.h"
+
+/* A transaction ends when its database has been quiet this long, or at
+ * the latest this long after it began: its events are held back till
+ * then, so a container writing its database without end delays its
+ * reports by PACKAGE_TXN_MAX_NS at the most. */
+#define PACKAGE_TXN_QUIET_NS 1000000000LL
+#define PACKAGE_TXN_MAX_NS 30000000000LL
+
+struct pkgview {
+	struct pkgdb base;	/* the image's, from its baseline */
+	struct pkgdb cur;	/* the container's own, read over base */
+	int has_cur;		/* cur is in use */
+	char sig[256];		/* of the upper's database files, as read */
+	struct uw_package pkg;	/* what the last annotated event names */
+	/* the transaction going on: 0 when none */
+	int64_t txn_start_ns, txn_last_ns;
+	struct pathset deferred;	/* its paths, held back */
+};
+
+void pkgview_init(struct pkgview *v);
+void pkgview_free(struct pkgview *v);
+
+/* The baseline's database of `image`, and the container's own in the
+ * upper dir `upper_fd` when it has one.  -ENOMEM only: a baseline
+ * without packages gives a view without them. */
+int pkgview_load(struct pkgview *v, struct store *store, const char *image,
+    int upper_fd, struct uw_error *err) UW_WARN_UNUSED;
+
+/* What changed in the container's package set since the last read:
+ * "installed a 1.0, upgraded b 1.0 -> 1.1, removed c 2.0" into `out`
+ * (cut to its cap), and how many packages changed; re-reads the upper's
+ * database when its files changed.  -ENOMEM only. */
+int pkgview_refresh(struct pkgview *v, int upper_fd, struct buf *out)
+    UW_WARN_UNUSED;
+
+/* Is there a package database to speak of (the image's or the
+ * container's)? */
+int pkgview_active(const struct pkgview *v);
+
+/*
+ * Set ev->package and ev->package_check from the current database; the
+ * content of a file is read from upper_fd (never through a symlink).
+ * ev->package points into v until the next call.  `txn_files`: for a
+ * database file's own event at the end of a transaction, how many other
+ * paths changed with it (a database that gained packages while no file
+ * changed is a "mismatch"); -1 outside one.
+ */
+void pkgview_annotate(struct pkgview *v, int upper_fd, struct uw_event *ev,
+    int64_t txn_files, int txn_changed);
+
+#endif /* UW_PACKAGE_H */

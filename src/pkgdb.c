@@ -1,0 +1,997 @@
+/*
+ * pkgdb.c - dpkg and apk databases, read from a tree an attacker may
+ * have written.
+ *
+ * dpkg: /var/lib/dpkg/status holds one paragraph per package ("Package:",
+ * "Status:", "Version:", "Architecture:", "Multi-Arch:", "Conffiles:");
+ * info/NAME.list (NAME:ARCH.list for Multi-Arch: same) lists the paths a
+ * package installed, info/NAME.md5sums the md5 of its regular files
+ * ("<hex>  usr/bin/x"), and the status's Conffiles the md5 of its
+ * configuration files.
+ *
+ * apk: /lib/apk/db/installed holds one paragraph per package: "P:" name,
+ * "V:" version, "A:" arch, then "F:" a dir, "R:" a file in it and "Z:"
+ * that file's checksum ("Q1" and the base64 of its SHA-1).
+ *
+ * Whatever does not parse is skipped line by line; what is too big, or a
+ * database of too many packages or paths, leaves the whole database
+ * `broken`, and events then say "unknown" rather than a wrong "match".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include "pkgdb.h"
+#include "walk.h"
+
+#define DPKG_STATUS "/var/lib/dpkg/status"
+#define DPKG_INFO "/var/lib/dpkg/info/"
+#define APK_INSTALLED "/lib/apk/db/installed"
+#define MAX_PATH 4096
+
+/* ---- the in-memory database ---- */
+
+void
+pkgdb_init(struct pkgdb *db)
+{
+	memset(db, 0, sizeof(*db));
+	db->unknown_lists = -1;
+	if (getrandom(&db->seed, sizeof(db->seed), 0) !=
+	    (ssize_t)sizeof(db->seed))
+		db->seed = (uint64_t)now_mono_ns();
+}
+
+void
+pkgdb_free(struct pkgdb *db)
+{
+	size_t i;
+
+	for (i = 0; i < db->npkgs; i++) {
+		free(db->pkgs[i].name);
+		free(db->pkgs[i].version);
+		free(db->pkgs[i].arch);
+	}
+	for (i = 0; i < db->nfiles; i++)
+		free(db->files[i].path);
+	free(db->pkgs);
+	free(db->files);
+	free(db->slots);
+	memset(db, 0, sizeof(*db));
+}
+
+static size_t
+slot_of(const struct pkgdb *db, const unsigned char *p, size_t len)
+{
+	return (size_t)XXH3_64bits_withSeed(p, len, db->seed) &
+	    (db->nslots - 1);
+}
+
+/* The index of `path` in db->files, or -1. */
+static long
+find_index(const struct pkgdb *db, const unsigned char *p, size_t len)
+{
+	size_t s, f;
+
+	if (db->nslots == 0)
+		return -1;
+	for (s = slot_of(db, p, len); db->slots[s] != 0;
+	    s = (s + 1) & (db->nslots - 1)) {
+		f = db->slots[s] - 1;
+		if (db->files[f].len == len &&
+		    memcmp(db->files[f].path, p, len) == 0)
+			return (long)f;
+	}
+	return -1;
+}
+
+static int
+grow_slots(struct pkgdb *db)
+{
+	size_t n = db->nslots ? db->nslots * 2 : 1024, i, s;
+	size_t *v = calloc(n, sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	free(db->slots);
+	db->slots = v;
+	db->nslots = n;
+	for (i = 0; i < db->nfiles; i++) {
+		s = slot_of(db, db->files[i].path, db->files[i].len);
+		while (v[s] != 0)
+			s = (s + 1) & (n - 1);
+		v[s] = i + 1;
+	}
+	return 0;
+}
+
+static char *
+dup_or_empty(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+int
+pkgdb_add_pkg(struct pkgdb *db, const char *name, const char *version,
+    const char *arch)
+{
+	struct pkg *p;
+
+	if (db->npkgs >= PKGDB_MAX_PKGS)
+		return -E2BIG;
+	if (db->npkgs == db->pcap) {
+		size_t n = db->pcap ? db->pcap * 2 : 64;
+
+		p = realloc(db->pkgs, n * sizeof(*p));
+		if (p == NULL)
+			return -ENOMEM;
+		db->pkgs = p;
+		db->pcap = n;
+	}
+	p = &db->pkgs[db->npkgs];
+	memset(p, 0, sizeof(*p));
+	p->name = dup_or_empty(name);
+	p->version = dup_or_empty(version);
+	p->arch = dup_or_empty(arch);
+	if (p->name == NULL || p->version == NULL || p->arch == NULL) {
+		free(p->name);
+		free(p->version);
+		free(p->arch);
+		return -ENOMEM;
+	}
+	return (int)db->npkgs++;
+}
+
+int
+pkgdb_add_file(struct pkgdb *db, uint32_t pkg, const unsigned char *path,
+    size_t len, const unsigned char *digest, size_t digest_len)
+{
+	struct pkg_file *f;
+	long have;
+	size_t s;
+	int rc;
+
+	if (len == 0 || len > MAX_PATH || path[0] != '/' ||
+	    digest_len > sizeof(f->digest))
+		return 0;	/* not a path an image can hold: skipped */
+	have = find_index(db, path, len);
+	if (have >= 0) {
+		/* a dir many packages list: its first owner; a file's
+		 * digest, from whichever list gives one */
+		f = &db->files[have];
+		if (f->digest_len == 0 && digest_len > 0 && f->pkg == pkg) {
+			memcpy(f->digest, digest, digest_len);
+			f->digest_len = (uint8_t)digest_len;
+		}
+		return 0;
+	}
+	if (db->nfiles >= PKGDB_MAX_FILES)
+		return -E2BIG;
+	if ((db->nfiles + 1) * 2 > db->nslots && (rc = grow_slots(db)) < 0)
+		return rc;
+	if (db->nfiles == db->fcap) {
+		size_t n = db->fcap ? db->fcap * 2 : 1024;
+
+		f = realloc(db->files, n * sizeof(*f));
+		if (f == NULL)
+			return -ENOMEM;
+		db->files = f;
+		db->fcap = n;
+	}
+	f = &db->files[db->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->path = malloc(len);
+	if (f->path == NULL)
+		return -ENOMEM;
+	memcpy(f->path, path, len);
+	f->len = len;
+	f->pkg = pkg;
+	if (digest_len > 0)
+		memcpy(f->digest, digest, digest_len);
+	f->digest_len = (uint8_t)digest_len;
+	for (s = slot_of(db, path, len); db->slots[s] != 0;
+	    s = (s + 1) & (db->nslots - 1))
+		continue;
+	db->slots[s] = ++db->nfiles;
+	return 0;
+}
+
+/* The spellings of a merged-/usr path: /bin/x and /usr/bin/x. */
+static const char *const usr_aliases[][2] = {
+	{ "/bin/", "/usr/bin/" }, { "/sbin/", "/usr/sbin/" },
+	{ "/lib/", "/usr/lib/" }, { "/lib32/", "/usr/lib32/" },
+	{ "/lib64/", "/usr/lib64/" }, { "/libx32/", "/usr/libx32/" },
+};
+
+const struct pkg_file *
+pkgdb_find(const struct pkgdb *db, const unsigned char *path, size_t len)
+{
+	unsigned char alt[MAX_PATH + 8];
+	size_t i, a, b;
+	long f;
+
+	f = find_index(db, path, len);
+	if (f >= 0)
+		return &db->files[f];
+	for (i = 0; i < sizeof(usr_aliases) / sizeof(*usr_aliases); i++) {
+		for (a = 0; a < 2; a++) {
+			const char *from = usr_aliases[i][a];
+			const char *to = usr_aliases[i][!a];
+			size_t fl = strlen(from), tl = strlen(to);
+
+			if (len < fl || memcmp(path, from, fl) != 0 ||
+			    len - fl + tl > sizeof(alt))
+				continue;
+			memcpy(alt, to, tl);
+			b = len - fl;
+			memcpy(alt + tl, path + fl, b);
+			f = find_index(db, alt, tl + b);
+			if (f >= 0)
+				return &db->files[f];
+		}
+	}
+	return NULL;
+}
+
+const char *
+pkgdb_db_path(const unsigned char *path, size_t len)
+{
+	static const struct {
+		const char *dir, *manager;
+	} dbs[] = {
+		{ "/var/lib/dpkg", "dpkg" }, { "/lib/apk/db", "apk" },
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(dbs) / sizeof(*dbs); i++) {
+		n = strlen(dbs[i].dir);
+		if (len >= n && memcmp(path, dbs[i].dir, n) == 0 &&
+		    (len == n || path[n] == '/'))
+			return dbs[i].manager;
+	}
+	return NULL;
+}
+
+static int
+ends_with(const unsigned char *p, size_t len, const char *tail)
+{
+	size_t n = strlen(tail);
+
+	return len >= n && memcmp(p + len - n, tail, n) == 0;
+}
+
+size_t
+pkgdb_wanted(const unsigned char *path, size_t len)
+{
+	size_t n = strlen(DPKG_INFO);
+
+	if ((len == strlen(DPKG_STATUS) && memcmp(path, DPKG_STATUS,
+	    len) == 0) || (len == strlen(APK_INSTALLED) &&
+	    memcmp(path, APK_INSTALLED, len) == 0))
+		return PKGDB_MAX_DB;
+	if (len > n && memcmp(path, DPKG_INFO, n) == 0 &&
+	    memchr(path + n, '/', len - n) == NULL &&
+	    (ends_with(path, len, ".list") || ends_with(path, len,
+	    ".md5sums")))
+		return PKGDB_MAX_INFO;
+	return 0;
+}
+
+const char *
+pkgdb_manager_name(enum pkg_manager m)
+{
+	return m == PKG_DPKG ? "dpkg" : m == PKG_APK ? "apk" : "none";
+}
+
+enum pkg_manager
+pkgdb_manager_from_name(const char *name)
+{
+	if (name == NULL)
+		return PKG_NONE;
+	if (strcmp(name, "dpkg") == 0)
+		return PKG_DPKG;
+	if (strcmp(name, "apk") == 0)
+		return PKG_APK;
+	return PKG_NONE;
+}
+
+/* ---- text ---- */
+
+/* The next line of buf[*off..len) as [*ls, *ll), without its '\n'. */
+static int
+next_line(const struct buf *b, size_t *off, const char **ls, size_t *ll)
+{
+	const char *s = (const char *)b->data + *off, *nl;
+	size_t rest;
+
+	if (*off >= b->len)
+		return 0;
+	rest = b->len - *off;
+	nl = memchr(s, '\n', rest);
+	*ls = s;
+	*ll = nl != NULL ? (size_t)(nl - s) : rest;
+	*off += *ll + (nl != NULL);
+	return 1;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* 32 hex digits into 16 bytes; -1 when they are not. */
+static int
+md5_of_hex(const char *s, size_t len, unsigned char out[16])
+{
+	size_t i;
+	int h, l;
+
+	if (len != 32)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		h = hexval((unsigned char)s[2 * i]);
+		l = hexval((unsigned char)s[2 * i + 1]);
+		if (h < 0 || l < 0)
+			return -1;
+		out[i] = (unsigned char)(h << 4 | l);
+	}
+	return 0;
+}
+
+/* apk's "Q1" + base64 of a SHA-1 into 20 bytes; -1 when it is not. */
+static int
+sha1_of_q1(const char *s, size_t len, unsigned char out[20])
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char raw[21];
+	uint32_t acc = 0;
+	size_t i, n = 0;
+	int bits = 0;
+	const char *p;
+
+	if (len != 30 || s[0] != 'Q' || s[1] != '1')
+		return -1;
+	for (i = 2; i < len && s[i] != '='; i++) {
+		p = memchr(b64, s[i], 64);
+		if (p == NULL)
+			return -1;
+		acc = acc << 6 | (uint32_t)(p - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == sizeof(raw))
+				return -1;
+			raw[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (n != 20)
+		return -1;
+	memcpy(out, raw, 20);
+	return 0;
+}
+
+/* "Field: value" -> value when the line is that field, else NULL. */
+static const char *
+field(const char *ls, size_t ll, const char *name, size_t *vl)
+{
+	size_t n = strlen(name);
+
+	if (ll <= n || strncmp(ls, name, n) != 0 || ls[n] != ':')
+		return NULL;
+	ls += n + 1;
+	ll -= n + 1;
+	while (ll > 0 && (*ls == ' ' || *ls == '\t')) {
+		ls++;
+		ll--;
+	}
+	while (ll > 0 && (ls[ll - 1] == ' ' || ls[ll - 1] == '\r'))
+		ll--;
+	*vl = ll;
+	return ls;
+}
+
+static char *
+strndup_safe(const char *s, size_t n, size_t max)
+{
+	return n > max ? NULL : strndup(s, n);
+}
+
+/* ---- dpkg ---- */
+
+/* One paragraph of the status file, as read. */
+struct para {
+	char *name, *version, *arch, *status;
+	int multi_same;
+	const char *conf;	/* the Conffiles lines, in the status buffer */
+	size_t conf_len;
+};
+
+static void
+para_free(struct para *p)
+{
+	free(p->name);
+	free(p->version);
+	free(p->arch);
+	free(p->status);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Is a package of this Status: there, files and all? */
+static int
+installed(const char *status)
+{
+	static const char *const states[] = {
+		"installed", "unpacked", "half-installed", "half-configured",
+		"triggers-awaited", "triggers-pending",
+	};
+	const char *last = status != NULL ? strrchr(status, ' ') : NULL;
+	size_t i;
+
+	if (last == NULL)
+		return 0;
+	for (i = 0; i < sizeof(states) / sizeof(*states); i++)
+		if (strcmp(last + 1, states[i]) == 0)
+			return 1;
+	return 0;
+}
+
+struct reader {
+	pkgdb_read_fn read;
+	void *arg;
+	struct buf info;	/* scratch: one info file */
+};
+
+/* Read info/NAME[:ARCH].EXT into r->info: 0, 1 absent, -EFBIG, -errno. */
+static int
+read_info(struct reader *r, const struct pkg *p, const char *ext)
+{
+	char path[600];
+	int rc = 1;
+
+	if (strlen(p->name) > 200 || strlen(p->arch) > 60 ||
+	    strchr(p->name, '/') != NULL || strchr(p->arch, '/') != NULL)
+		return 1;
+	buf_reset(&r->info);
+	if (p->multi_same || p->arch[0] != '\0') {
+		snprintf(path, sizeof(path), DPKG_INFO "%s:%s.%s", p->name,
+		    p->arch, ext);
+		rc = r->read(r->arg, path, &r->info);
+	}
+	if (rc == 1) {
+		buf_reset(&r->info);
+		snprintf(path, sizeof(path), DPKG_INFO "%s.%s", p->name, ext);
+		rc = r->read(r->arg, path, &r->info);
+	}
+	return rc;
+}
+
+/* The paths of package `pi` from its .list, then their md5 from its
+ * .md5sums.  -ENOMEM / -E2BIG fail; a list that cannot be read leaves
+ * the package's files unknown. */
+static int
+dpkg_files(struct pkgdb *db, struct reader *r, uint32_t pi)
+{
+	unsigned char path[MAX_PATH + 1], md5[16];
+	const char *ls;
+	size_t off = 0, ll, n;
+	int rc;
+
+	rc = read_info(r, &db->pkgs[pi], "list");
+	if (rc != 0) {
+		db->pkgs[pi].files_unknown = 1;
+		return 0;
+	}
+	while (next_line(&r->info, &off, &ls, &ll)) {
+		if (ll == 0 || ls[0] != '/' || (ll == 2 && ls[1] == '.'))
+			continue;
+		rc = pkgdb_add_file(db, pi, (const unsigned char *)ls, ll,
+		    NULL, 0);
+		if (rc < 0)
+			return rc;
+	}
+	if (read_info(r, &db->pkgs[pi], "md5sums") != 0)
+		return 0;
+	off = 0;
+	while (next_line(&r->info, &off, &ls, &ll)) {
+		/* "<32 hex>  usr/bin/x" */
+		if (ll < 35 || ls[32] != ' ' || md5_of_hex(ls, 32, md5) < 0)
+			continue;
+		ls += 33;
+		ll -= 33;
+		while (ll > 0 && *ls == ' ') {
+			ls++;
+			ll--;
+		}
+		if (ll == 0 || ll >= MAX_PATH)
+			continue;
+		n = 0;
+		if (ls[0] != '/')
+			path[n++] = '/';
+		memcpy(path + n, ls, ll);
+		rc = pkgdb_add_file(db, pi, path, n + ll, md5, 16);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The md5 of each conffile: " /etc/x <hex>[ obsolete]" lines. */
+static int
+dpkg_conffiles(struct pkgdb *db, uint32_t pi, const char *s, size_t len)
+{
+	unsigned char md5[16];
+	const char *e = s + len, *nl, *sp;
+	int rc;
+
+	while (s < e) {
+		nl = memchr(s, '\n', (size_t)(e - s));
+		if (nl == NULL)
+			nl = e;
+		while (s < nl && *s == ' ')
+			s++;
+		sp = memchr(s, ' ', (size_t)(nl - s));
+		if (sp != NULL && s[0] == '/' && nl - sp > 32 &&
+		    md5_of_hex(sp + 1, 32, md5) == 0 &&
+		    (nl - sp == 33 || sp[33] == ' ')) {
+			rc = pkgdb_add_file(db, pi, (const unsigned char *)s,
+			    (size_t)(sp - s), md5, 16);
+			if (rc < 0)
+				return rc;
+		}
+		s = nl + 1;
+	}
+	return 0;
+}
+
+/* base's packages by name, for finding the one a package of the tree
+ * is (a sorted array of indices: no quadratic search in a hostile
+ * database of many packages). */
+static const struct pkgdb *sort_base;
+
+static int
+cmp_base(const void *a, const void *b)
+{
+	const struct pkg *x = &sort_base->pkgs[*(const uint32_t *)a];
+	const struct pkg *y = &sort_base->pkgs[*(const uint32_t *)b];
+	int c = strcmp(x->name, y->name);
+
+	if (c == 0)
+		c = strcmp(x->arch, y->arch);
+	return c != 0 ? c : strcmp(x->version, y->version);
+}
+
+static uint32_t *
+base_index(const struct pkgdb *base)
+{
+	uint32_t *v = malloc((base->npkgs + 1) * sizeof(*v));
+	size_t i;
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < base->npkgs; i++)
+		v[i] = (uint32_t)i;
+	sort_base = base;
+	qsort(v, base->npkgs, sizeof(*v), cmp_base);
+	sort_base = NULL;
+	return v;
+}
+
+/* The index in base of the package `p` (same name, arch, version), or
+ * -1. */
+static long
+base_find(const struct pkgdb *base, const uint32_t *idx, const struct pkg *p)
+{
+	size_t lo = 0, hi = base->npkgs, mid;
+	const struct pkg *q;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		q = &base->pkgs[idx[mid]];
+		c = strcmp(p->name, q->name);
+		if (c == 0)
+			c = strcmp(p->arch, q->arch);
+		if (c == 0)
+			c = strcmp(p->version, q->version);
+		if (c == 0)
+			return (long)idx[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/*
+ * The packages whose lists the tree lacks take base's (a container's
+ * upper dir holds the info files of what was installed in it only):
+ * map[bi] is 1 + the index in db of base's package bi, or 0.
+ */
+static int
+take_base_files(struct pkgdb *db, const struct pkgdb *base,
+    const uint32_t *map)
+{
+	const struct pkg_file *f;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < base->nfiles; i++) {
+		f = &base->files[i];
+		if (map[f->pkg] == 0)
+			continue;
+		rc = pkgdb_add_file(db, map[f->pkg] - 1, f->path, f->len,
+		    f->digest, f->digest_len);
+		if (rc < 0)
+			return rc;
+	}
+	for (i = 0; i < base->npkgs; i++)
+		if (map[i] != 0)
+			db->pkgs[map[i] - 1].files_unknown =
+			    base->pkgs[i].files_unknown;
+	return 0;
+}
+
+/* Add the package of paragraph `p`, and its files. */
+static int
+dpkg_package(struct pkgdb *db, struct reader *r, struct para *p,
+    const struct pkgdb *base, const uint32_t *idx, uint32_t *map)
+{
+	long bi;
+	int pi, rc;
+
+	if (p->name == NULL || !installed(p->status))
+		return 0;
+	pi = pkgdb_add_pkg(db, p->name, p->version, p->arch);
+	if (pi < 0)
+		return pi;
+	db->pkgs[pi].multi_same = p->multi_same;
+	rc = dpkg_files(db, r, (uint32_t)pi);
+	if (rc == 0 && db->pkgs[pi].files_unknown && base != NULL &&
+	    (bi = base_find(base, idx, &db->pkgs[pi])) >= 0)
+		map[bi] = (uint32_t)pi + 1;
+	if (rc == 0 && p->conf != NULL)
+		rc = dpkg_conffiles(db, (uint32_t)pi, p->conf, p->conf_len);
+	return rc;
+}
+
+/* One line of a status paragraph into p (a Conffiles continuation line
+ * extends p->conf). */
+static int
+dpkg_field(struct para *p, const char *ls, size_t ll, int *in_conf)
+{
+	const char *v;
+	char **dst = NULL;
+	size_t vl;
+
+	if (ls[0] == ' ' || ls[0] == '\t') {
+		if (*in_conf)
+			p->conf_len = (size_t)(ls + ll - p->conf);
+		return 0;
+	}
+	*in_conf = 0;
+	if ((v = field(ls, ll, "Package", &vl)) != NULL)
+		dst = &p->name;
+	else if ((v = field(ls, ll, "Version", &vl)) != NULL)
+		dst = &p->version;
+	else if ((v = field(ls, ll, "Architecture", &vl)) != NULL)
+		dst = &p->arch;
+	else if ((v = field(ls, ll, "Status", &vl)) != NULL)
+		dst = &p->status;
+	else if ((v = field(ls, ll, "Multi-Arch", &vl)) != NULL)
+		p->multi_same = vl == 4 && memcmp(v, "same", 4) == 0;
+	else if (ll >= 10 && memcmp(ls, "Conffiles:", 10) == 0) {
+		*in_conf = 1;
+		p->conf = ls + ll;	/* the lines that follow */
+		p->conf_len = 0;
+	}
+	if (dst == NULL)
+		return 0;
+	free(*dst);
+	*dst = strndup_safe(v, vl, 255);
+	return *dst == NULL && vl <= 255 ? -ENOMEM : 0;
+}
+
+static int
+dpkg_read(struct pkgdb *db, struct reader *r, const struct buf *status,
+    const struct pkgdb *base)
+{
+	struct para p;
+	uint32_t *idx = NULL, *map = NULL;
+	const char *ls;
+	size_t off = 0, ll;
+	int rc = 0, in_conf = 0;
+
+	if (base != NULL && base->npkgs > 0) {
+		idx = base_index(base);
+		map = calloc(base->npkgs, sizeof(*map));
+		if (idx == NULL || map == NULL) {
+			free(idx);
+			free(map);
+			return -ENOMEM;
+		}
+	}
+	memset(&p, 0, sizeof(p));
+	while (rc == 0 && next_line(status, &off, &ls, &ll)) {
+		if (ll == 0 || (ll == 1 && ls[0] == '\r')) {
+			rc = dpkg_package(db, r, &p, base, idx, map);
+			para_free(&p);
+			in_conf = 0;
+			continue;
+		}
+		rc = dpkg_field(&p, ls, ll, &in_conf);
+	}
+	if (rc == 0)
+		rc = dpkg_package(db, r, &p, base, idx, map);
+	para_free(&p);
+	if (rc == 0 && map != NULL)
+		rc = take_base_files(db, base, map);
+	free(idx);
+	free(map);
+	return rc;
+}
+
+/* ---- apk ---- */
+
+static int
+apk_read(struct pkgdb *db, const struct buf *installed_db)
+{
+	unsigned char path[MAX_PATH + 2], sha1[20];
+	char name[256], version[256], arch[64];
+	const char *ls;
+	size_t off = 0, ll, dl = 0, fl = 0;
+	int rc = 0, pi = -1;
+
+	name[0] = version[0] = arch[0] = '\0';
+	while (rc == 0 && next_line(installed_db, &off, &ls, &ll)) {
+		if (ll == 0) {
+			pi = -1;
+			name[0] = version[0] = arch[0] = '\0';
+			continue;
+		}
+		if (ll < 2 || ls[1] != ':')
+			continue;
+		ls += 2;
+		ll -= 2;
+		switch (ls[-2]) {
+		case 'P':
+			snprintf(name, sizeof(name), "%.*s", (int)(ll < 255 ?
+			    ll : 255), ls);
+			break;
+		case 'V':
+			snprintf(version, sizeof(version), "%.*s",
+			    (int)(ll < 255 ? ll : 255), ls);
+			break;
+		case 'A':
+			snprintf(arch, sizeof(arch), "%.*s", (int)(ll < 63 ?
+			    ll : 63), ls);
+			break;
+		case 'F':
+			/* a dir: "usr/bin"; its files follow */
+			if (ll + 1 > MAX_PATH)
+				continue;
+			if (pi < 0 && name[0] != '\0') {
+				pi = pkgdb_add_pkg(db, name, version, arch);
+				if (pi < 0)
+					return pi;
+			}
+			path[0] = '/';
+			memcpy(path + 1, ls, ll);
+			dl = ll + 1;
+			fl = 0;
+			if (pi >= 0)
+				rc = pkgdb_add_file(db, (uint32_t)pi, path, dl,
+				    NULL, 0);
+			break;
+		case 'R':
+			if (pi < 0 || dl == 0 || dl + 1 + ll > MAX_PATH)
+				continue;
+			path[dl] = '/';
+			memcpy(path + dl + 1, ls, ll);
+			fl = dl + 1 + ll;
+			rc = pkgdb_add_file(db, (uint32_t)pi, path, fl, NULL,
+			    0);
+			break;
+		case 'Z':
+			if (pi >= 0 && fl > 0 && sha1_of_q1(ls, ll, sha1) == 0)
+				rc = pkgdb_add_file(db, (uint32_t)pi, path, fl,
+				    sha1, 20);
+			fl = 0;
+			break;
+		default:
+			break;
+		}
+	}
+	return rc;
+}
+
+/* ---- reading ---- */
+
+/* A read that failed: the database cannot be believed, and why. */
+static void
+set_broken(struct pkgdb *db, int rc, const char *what)
+{
+	snprintf(db->broken, sizeof(db->broken), "%s: %s", what,
+	    rc == -EFBIG ? "too big" : rc == -E2BIG ? "too many packages "
+	    "or paths" : strerror(-rc));
+}
+
+/*
+ * Read a database's main file.  Where no database is expected (an image
+ * read for its baseline, or a container of an image without one), a path
+ * that cannot be followed (a merged-/usr image's /lib is a symlink) means
+ * there is none; where one is expected, the database is broken.
+ */
+static int
+read_main(pkgdb_read_fn read, void *arg, const char *path, struct buf *out,
+    const struct pkgdb *base)
+{
+	int rc;
+
+	buf_reset(out);
+	rc = read(arg, path, out);
+	if (rc < 0 && rc != -EFBIG && rc != -ENOMEM &&
+	    (base == NULL || base->manager == PKG_NONE))
+		rc = 1;
+	return rc;
+}
+
+int
+pkgdb_read(struct pkgdb *db, const struct pkgdb *base, pkgdb_read_fn read,
+    void *arg)
+{
+	static const struct {
+		enum pkg_manager manager;
+		const char *path;
+	} mains[] = {
+		{ PKG_DPKG, DPKG_STATUS }, { PKG_APK, APK_INSTALLED },
+	};
+	struct reader r;
+	struct buf main;
+	size_t i;
+	int rc = 1;
+
+	r.read = read;
+	r.arg = arg;
+	buf_init(&r.info, PKGDB_MAX_INFO);
+	buf_init(&main, PKGDB_MAX_DB);
+	db->manager = PKG_NONE;
+	db->broken[0] = '\0';
+	for (i = 0; rc == 1 && i < sizeof(mains) / sizeof(*mains); i++) {
+		rc = read_main(read, arg, mains[i].path, &main, base);
+		if (rc == 1)
+			continue;
+		db->manager = mains[i].manager;
+		if (rc == 0)
+			rc = db->manager == PKG_DPKG ? dpkg_read(db, &r, &main,
+			    base) : apk_read(db, &main);
+		if (rc < 0 && rc != -ENOMEM)
+			set_broken(db, rc, mains[i].path);
+	}
+	buf_free(&main);
+	buf_free(&r.info);
+	return rc == -ENOMEM ? rc : 0;
+}
+
+/* ---- reading from dirs ---- */
+
+/* The regular file open as `fd` into out, up to out's cap. */
+static int
+read_whole(int fd, struct buf *out)
+{
+	unsigned char block[65536];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if ((uint64_t)st.st_size > out->cap)
+		return -EFBIG;
+	for (;;) {
+		n = read(fd, block, sizeof(block));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		if (buf_add(out, block, (size_t)n) < 0)
+			return -EFBIG;	/* it grew while read */
+	}
+}
+
+int
+pkgdb_read_dirs(void *arg, const char *path, struct buf *out)
+{
+	const struct pkgdb_dirs *d = arg;
+	struct stat st;
+	size_t i;
+	int pfd, fd, rc;
+
+	for (i = 0; i < d->count; i++) {
+		pfd = walk_open_beneath(d->fds[i], path, 0);
+		if (pfd == -ENOENT)
+			continue;	/* not in this layer: the next */
+		if (pfd < 0)
+			return pfd;	/* through a symlink: not believed */
+		if (fstat(pfd, &st) != 0) {
+			rc = -errno;
+			close(pfd);
+			return rc;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			/* a whiteout hides the layers below: none; a FIFO,
+			 * a device, a dir is no database file to believe */
+			close(pfd);
+			return S_ISCHR(st.st_mode) && st.st_rdev == 0 ? 1 :
+			    -EINVAL;
+		}
+		fd = walk_reopen_file(pfd, &st);
+		close(pfd);
+		if (fd < 0)
+			return fd;
+		buf_reset(out);
+		rc = read_whole(fd, out);
+		close(fd);
+		return rc;
+	}
+	return 1;
+}
+
+/* ---- checking a file ---- */
+
+enum uw_package_check
+pkgdb_check_fd(const struct pkg_file *f, int fd)
+{
+	unsigned char block[65536], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+	struct stat st;
+	ssize_t n;
+	off_t at = 0;
+	int ok;
+
+	if (f->digest_len != 16 && f->digest_len != 20)
+		return UW_PKG_UNKNOWN;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > PKGDB_MAX_CHECK)
+		return UW_PKG_UNKNOWN;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return UW_PKG_UNKNOWN;
+	ok = EVP_DigestInit_ex(ctx, f->digest_len == 16 ? EVP_md5() :
+	    EVP_sha1(), NULL);
+	/* to the size fstat said: a file that grows while read is not
+	 * read without end */
+	while (ok && at < st.st_size) {
+		n = pread(fd, block, sizeof(block), at);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			ok = 0;
+			break;
+		}
+		ok = EVP_DigestUpdate(ctx, block, (size_t)n);
+		at += n;
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	if (!ok || mdlen != f->digest_len)
+		return UW_PKG_UNKNOWN;
+	return memcmp(md, f->digest, mdlen) == 0 ? UW_PKG_MATCH :
+	    UW_PKG_MISMATCH;
+}

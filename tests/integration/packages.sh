@@ -1,0 +1,177 @@
+#!/bin/bash
+# packages: what the package database says of each change, seen from
+# inside a real runc container whose image holds a real dpkg database:
+# Debian's `hello` and a package of this test's (uwtool 1.0) installed
+# into the image layer with the host's `dpkg --root`.
+#
+#   - the baseline (built by the watcher from the layers) records both
+#     packages and the md5 dpkg lists for /usr/bin/hello;
+#   - inside the container, busybox's dpkg upgrades uwtool to 2.0 and
+#     installs uwextra 1.0 in one run: one incident, which names both,
+#     links every event of the run (the same "incident" id), and the
+#     packages' files are "match", owned by the new versions, and low;
+#   - a package binary overwritten afterwards is "mismatch", high;
+#   - a dropped binary no package claims is "unowned", high;
+#   - a package appended to the status file by hand, with no file: the
+#     database's event is "mismatch" and high (packages.lua);
+#   - a status file made 80 MiB (sparse) is not read: a new file's check
+#     is "unknown", and the daemon goes on.
+#
+# Needs root, runc, a static busybox (with its dpkg applet), dpkg,
+# dpkg-deb, apt-get (to download hello from the Debian archive), jq.
+. "$(dirname "$0")/lib.sh"
+
+require_root
+require_cmd runc busybox jq dpkg dpkg-deb apt-get md5sum timeout
+[ -x "$UPPERWATCH" ] || skip "no binary at $UPPERWATCH"
+busybox --list | grep -qx dpkg || skip "this busybox has no dpkg applet"
+
+umask 022
+export LC_ALL=C
+P=uwt-pkg-$$
+C1=$P-c1
+RS=$(realpath "$S")
+L1=$RS/layers/1
+EV=$S/events.jsonl ERR=$S/watch.err
+
+cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && rmdir \"\$d\"/*/ \"\$d\"; done"
+
+# mkdeb OUT NAME VERSION PATH=LINE...: a .deb of executable files, each
+# holding LINE, with the md5sums file Debian's packages carry.
+mkdeb() {
+	local out=$1 name=$2 ver=$3 d=$S/deb-$2-$3 f
+	shift 3
+	rm -rf "$d" && mkdir -p "$d/DEBIAN" || return 1
+	for f in "$@"; do
+		mkdir -p "$d/$(dirname "${f%%=*}")" &&
+			printf '%s\n' "${f#*=}" >"$d/${f%%=*}" &&
+			chmod 755 "$d/${f%%=*}" || return 1
+	done
+	printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: upperwatch tests <t@example.org>\nDescription: a package of the upperwatch tests\n' \
+		"$name" "$ver" >"$d/DEBIAN/control"
+	(cd "$d" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | sort | xargs md5sum) \
+		>"$d/DEBIAN/md5sums" || return 1
+	dpkg-deb -Zgzip --root-owner-group --build "$d" "$out" >/dev/null
+}
+
+# xc CMD: run CMD with sh -c in the container.
+xc() {
+	runc exec "$C1" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
+	echo "# runc exec '$1': $(head -c 300 "$S/exec.out")" >&2
+	return 1
+}
+
+# ev PATH FILTER: the last event of PATH, through the jq FILTER.
+ev() { jq -c --arg p "$1" "select(.path == \$p) | $2" "$EV" 2>/dev/null | tail -n 1; }
+# has PATH FILTER: the last event of PATH passes the jq test FILTER.
+has() { [ "$(ev "$1" "$2")" = true ]; }
+
+# ---- the image: hello from Debian, uwtool 1.0 ---------------------------------
+
+(cd "$S" && apt-get download hello >"$S/apt.log" 2>&1) ||
+	(apt-get update >>"$S/apt.log" 2>&1 && cd "$S" && apt-get download hello >>"$S/apt.log" 2>&1) ||
+	{ fail "cannot download hello from the Debian archive: $(tail -n 2 "$S/apt.log")"; finish; }
+HELLO=$(ls "$S"/hello_*.deb)
+mkdir -p "$L1"/{proc,sys,dev,tmp,root,etc,opt/debs,var/lib/dpkg/info,var/lib/dpkg/updates}
+(
+	set -e
+	busybox_layer "$L1" sh dpkg ls cat echo sleep printf chmod truncate rm
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
+	: >"$L1/var/lib/dpkg/status"
+	mkdeb "$S/uwtool_1.0_all.deb" uwtool 1.0 usr/bin/uwtool="echo uwtool 1.0"
+	mkdeb "$L1/opt/debs/uwtool_2.0_all.deb" uwtool 2.0 usr/bin/uwtool="echo uwtool 2.0" \
+		usr/lib/uwtool/plugin.so="plugin 2.0"
+	mkdeb "$L1/opt/debs/uwextra_1.0_all.deb" uwextra 1.0 usr/bin/uwextra="echo uwextra 1.0"
+	dpkg --root="$L1" --log=/dev/null --force-depends --force-script-chrootless \
+		-i "$HELLO" "$S/uwtool_1.0_all.deb" >"$S/dpkg.log" 2>&1
+) || { fail "building the image failed: $(tail -n 3 "$S/dpkg.log" 2>/dev/null)"; finish; }
+
+# ---- the container and the watcher ---------------------------------------------
+
+check "$C1: runc container started" run_container "$RS/c1" "$C1" "$L1" "/$P/c1" \
+	"echo up > /tmp/started; while true; do sleep 1; done"
+wait_until 10 test -s "$RS/c1/upper/tmp/started" || { fail "$C1 did not start"; finish; }
+start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$EV"
+wait_until 30 grep -q "watching container $C1 " "$ERR" ||
+	{ fail "not watching $C1: $(tail -n 3 "$ERR")"; finish; }
+
+# ---- the baseline knows the packages --------------------------------------------
+
+pkgs=$(sql "$S/db" "SELECT name || ' ' || version FROM packages ORDER BY name" | tr '\n' ';')
+expect_eq "the baseline's packages" "hello $(dpkg-deb -f "$HELLO" Version);uwtool 1.0;" "$pkgs"
+got=$(sql "$S/db" "SELECT lower(hex(f.digest)) FROM package_files f JOIN packages p
+	ON p.image_id = f.image_id AND p.id = f.package WHERE f.path = CAST('/usr/bin/hello' AS BLOB)
+	AND p.name = 'hello'")
+expect_eq "the md5 dpkg lists for /usr/bin/hello" "$(md5sum <"$L1/usr/bin/hello" | cut -d' ' -f1)" "$got"
+expect_eq "the manager" dpkg "$(sql "$S/db" "SELECT pkg_manager FROM images")"
+
+# ---- one transaction inside: upgrade and install ----------------------------------
+
+check "busybox dpkg upgrades uwtool and installs uwextra" \
+	xc "dpkg -F depends -i /opt/debs/uwtool_2.0_all.deb /opt/debs/uwextra_1.0_all.deb"
+wait_until 15 grep -q "package transaction (incident" "$ERR" ||
+	fail "no incident was said: $(tail -n 3 "$ERR")"
+line=$(grep "package transaction (incident" "$ERR" | head -n 1)
+case $line in
+*"changed uwtool 1.0 -> 2.0"*"installed uwextra 1.0"* | *"installed uwextra 1.0"*"changed uwtool 1.0 -> 2.0"*)
+	pass "the incident names the upgrade and the install" ;;
+*) fail "the incident does not name both packages: $line" ;;
+esac
+expect_eq "one incident for the run" 1 "$(grep -c "package transaction (incident" "$ERR")"
+inc=$(sed -n 's/.*package transaction (incident \([0-9]*\)).*/\1/p' <<<"$line")
+for p in /usr/bin/uwtool /usr/lib/uwtool/plugin.so /usr/bin/uwextra; do
+	check "$p: in incident $inc" wait_until 5 has "$p" ".incident == $inc"
+	check "$p: match" has "$p" '.package_check == "match"'
+	check "$p: low" has "$p" '.verdict.severity == "low"'
+done
+check "/usr/bin/uwtool: owned by uwtool 2.0" has /usr/bin/uwtool \
+	'.package.name == "uwtool" and .package.version == "2.0" and .package.manager == "dpkg"'
+check "/usr/bin/uwextra: owned by uwextra 1.0" has /usr/bin/uwextra '.package.name == "uwextra"'
+check "the status file: a database file, in the incident" has /var/lib/dpkg/status \
+	".package.database == true and .incident == $inc and .package_check == \"match\""
+others=$(jq -r --argjson i "$inc" 'select(.incident != null and .incident != $i) | .path' "$EV" | head -n 3)
+expect_eq "no event of another incident" "" "$others"
+
+# ---- tampering afterwards ------------------------------------------------------------
+
+check "overwrite a package's binary" xc "printf 'echo evil\n' > /usr/bin/uwtool"
+wait_until 5 has /usr/bin/uwtool '.package_check == "mismatch"' ||
+	fail "the overwritten binary is not a mismatch: $(ev /usr/bin/uwtool .)"
+check "the overwritten binary is high" has /usr/bin/uwtool '.verdict.severity == "high"'
+check "the overwritten binary is in no incident" has /usr/bin/uwtool '.incident == null'
+
+check "drop a binary" xc "printf '#!/bin/sh\n' > /usr/bin/dropper; chmod 755 /usr/bin/dropper"
+wait_until 5 has /usr/bin/dropper '.package_check == "unowned"' ||
+	fail "the dropped binary is not unowned: $(ev /usr/bin/dropper .)"
+check "the dropped binary is high" has /usr/bin/dropper '.verdict.severity == "high"'
+check "an unowned file has no package" has /usr/bin/dropper '.package == null'
+
+# ---- a database edited by hand ---------------------------------------------------------
+
+n0=$(grep -c "package transaction (incident" "$ERR")
+check "append a package to the status" \
+	xc "printf '\nPackage: ghost\nStatus: install ok installed\nVersion: 9\nArchitecture: all\n' >> /var/lib/dpkg/status"
+more_incidents() { [ "$(grep -c "package transaction (incident" "$ERR")" -gt "$n0" ]; }
+wait_until 10 more_incidents || fail "no incident for the edit"
+grep "package transaction (incident" "$ERR" | tail -n 1 | grep -q "installed ghost 9" ||
+	fail "the edit's incident does not name ghost: $(tail -n 1 "$ERR")"
+wait_until 5 has /var/lib/dpkg/status '.package_check == "mismatch"' ||
+	fail "the status file is not a mismatch: $(ev /var/lib/dpkg/status .)"
+check "a database edited with no file is high" has /var/lib/dpkg/status '.verdict.severity == "high"'
+
+# ---- a status file too big to read -------------------------------------------------------
+
+check "grow the status to 80 MiB" xc "truncate -s 80M /var/lib/dpkg/status"
+sleep 2	# its transaction ends
+check "drop another binary" xc "printf '#!/bin/sh\n' > /usr/bin/dropper2; chmod 755 /usr/bin/dropper2"
+wait_until 10 has /usr/bin/dropper2 '.package_check == "unknown"' ||
+	fail "a new file under an unreadable database is not unknown: $(ev /usr/bin/dropper2 .)"
+check "the daemon is alive" alive "$W"
+
+if [ "$_failures" -gt 0 ]; then
+	echo "# the events, last 40:" >&2
+	jq -c '{op, path, package, package_check, incident, severity: .verdict.severity}' "$EV" |
+		tail -n 40 | sed 's/^/# /' >&2
+	tail -n 20 "$ERR" | sed 's/^/# /' >&2
+fi
+finish
