@@ -152,6 +152,8 @@ hand_out(struct watcher *w, struct wctr *c, struct uw_event *out, int track,
 	if (out->op == UW_OP_ERROR)
 		w->error_events++;
 	if (w->policies != NULL) {
+		policy_set_packages(w->policies, pkgview_active(&c->pkg) ?
+		    pkgview_owner : NULL, &c->pkg);
 		rc = policy_evaluate(w->policies, out,
 		    w->opts->policy.max_action, &verdict, w->err);
 		if (rc < 0)

@@ -271,6 +271,26 @@ lists_unknown(struct pkgview *v)
 	return db->unknown_lists;
 }
 
+int
+pkgview_owner(void *arg, const unsigned char *path, size_t len,
+    struct uw_package *out)
+{
+	struct pkgview *v = arg;
+	const struct pkgdb *db = current(v);
+	const struct pkg_file *f;
+
+	if (db->manager == PKG_NONE || db->broken[0] != '\0')
+		return 0;
+	f = pkgdb_find(db, path, len);
+	if (f == NULL)
+		return 0;
+	out->manager = pkgdb_manager_name(db->manager);
+	out->name = db->pkgs[f->pkg].name;
+	out->version = db->pkgs[f->pkg].version;
+	out->database = 0;
+	return 1;
+}
+
 static void
 name_owner(struct pkgview *v, struct uw_event *ev, const struct pkgdb *db,
     const struct pkg_file *f)

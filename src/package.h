@@ -54,6 +54,12 @@ int pkgview_refresh(struct pkgview *v, int upper_fd, struct buf *out)
  * container's)? */
 int pkgview_active(const struct pkgview *v);
 
+/* The owner of `path` in the current database (arg: the view), for
+ * uw.package: 1 and *out, or 0.  The strings live till the next
+ * refresh. */
+int pkgview_owner(void *arg, const unsigned char *path, size_t len,
+    struct uw_package *out);
+
 /*
  * Set ev->package and ev->package_check from the current database; the
  * content of a file is read from upper_fd (never through a symlink).

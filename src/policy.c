@@ -532,6 +532,15 @@ policy_set_notice(struct uw_policy_set *set,
 	set->notice_arg = arg;
 }
 
+void
+policy_set_packages(struct uw_policy_set *set,
+    int (*package_of)(void *arg, const unsigned char *path, size_t len,
+    struct uw_package *out), void *arg)
+{
+	set->package_of = package_of;
+	set->package_arg = arg;
+}
+
 /* The set's Lua state, for the case runner (policy_cases.c). */
 lua_State *
 policy_lua(struct uw_policy_set *set)

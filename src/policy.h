@@ -46,6 +46,14 @@ int policy_list_lua(const char *path, char ***files, size_t *count,
 void policy_set_notice(struct uw_policy_set *set,
     void (*notice)(const char *msg, void *arg), void *arg);
 
+/* What uw.package(path) asks for a path other than the event's own: 1
+ * and *out (strings living till the next call) when a package owns it,
+ * 0 when none.  Set before each evaluation (the container's); NULL: no
+ * other path is known. */
+void policy_set_packages(struct uw_policy_set *set,
+    int (*package_of)(void *arg, const unsigned char *path, size_t len,
+    struct uw_package *out), void *arg);
+
 /* Does policy `i`'s C prefilter (match.paths, match.ops) pass `ev`? */
 int policy_matches(const struct uw_policy_set *set, size_t i,
     const struct uw_event *ev);

@@ -51,6 +51,7 @@ struct case_event {
 	struct uw_record current, baseline;
 	struct uw_container ctr;
 	struct uw_process proc;
+	struct uw_package pkg;
 	struct uw_label labels[MAX_LABELS];
 	unsigned char cur_caps[64], base_caps[64];
 };
@@ -268,6 +269,51 @@ read_process(lua_State *L, int ev_idx, struct case_event *ce, char *why,
 	return 0;
 }
 
+/* event.package and event.package_check, as the watcher gives them. */
+static int
+read_package(lua_State *L, int ev_idx, struct case_event *ce, char *why,
+    size_t whylen)
+{
+	const char *check = opt_string(L, ev_idx, "package_check", NULL);
+	struct uw_package *p = &ce->pkg;
+	int t, c;
+
+	if (check != NULL) {
+		c = package_check_from_name(check);
+		if (c <= 0) {
+			snprintf(why, whylen, "event.package_check is match, "
+			    "mismatch, unowned or unknown");
+			return -1;
+		}
+		ce->ev.package_check = (enum uw_package_check)c;
+	}
+	if (policy_raw_field(L, ev_idx, "package") == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	t = lua_gettop(L);
+	if (!policy_plain_table(L, t)) {
+		snprintf(why, whylen, "event.package must be a table");
+		return -1;
+	}
+	p->manager = opt_string(L, t, "manager", "dpkg");
+	p->name = opt_string(L, t, "name", NULL);
+	p->version = opt_string(L, t, "version", "");
+	policy_raw_field(L, t, "database");
+	p->database = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	if (!p->database && p->name == NULL) {
+		snprintf(why, whylen, "event.package needs a name (or "
+		    "database = true)");
+		return -1;
+	}
+	ce->ev.package = p;
+	if (ce->ev.package_check == UW_PKG_NONE)
+		ce->ev.package_check = UW_PKG_UNKNOWN;
+	/* the table stays on the stack: its strings live as long */
+	return 0;
+}
+
 /* The event of the case table at `t` (its "event" field). */
 static int
 read_event(lua_State *L, int t, struct case_event *ce, char *why,
@@ -347,8 +393,13 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 	if (file_type_from_name(type) > 0)
 		ce->ev.type = (enum uw_file_type)file_type_from_name(type);
 	if (read_container(L, ev_idx, ce, why, whylen) < 0 ||
-	    read_process(L, ev_idx, ce, why, whylen) < 0)
+	    read_process(L, ev_idx, ce, why, whylen) < 0 ||
+	    read_package(L, ev_idx, ce, why, whylen) < 0)
 		return -1;
+	policy_raw_field(L, ev_idx, "incident");
+	ce->ev.incident = lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0 ?
+	    (uint64_t)lua_tointeger(L, -1) : 0;
+	lua_pop(L, 1);
 	ce->ev.time_ns = 1;
 	ce->ev.id = 1;
 	return 0;

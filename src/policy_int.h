@@ -86,6 +86,11 @@ struct uw_policy_set {
 	void *log_arg;
 	void (*notice)(const char *msg, void *arg);
 	void *notice_arg;
+	/* uw.package(path) for a path other than the event's: the owner in
+	 * the event's container (policy_set_packages); NULL: nil. */
+	int (*package_of)(void *arg, const unsigned char *path, size_t len,
+	    struct uw_package *out);
+	void *package_arg;
 	/* the last verdict */
 	struct uw_reason *reasons;
 	struct policy_reason_store *store;

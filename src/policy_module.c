@@ -249,6 +249,50 @@ m_log(lua_State *L)
 	return 0;
 }
 
+/* upperwatch.package(path): the package that owns `path` in the event's
+ * container ({manager, name, version}), or nil.  The event's own path
+ * gives ev.package. */
+static int
+m_package(lua_State *L)
+{
+	struct uw_policy_set *set;
+	struct uw_package pkg;
+	const char *path, *evpath;
+	size_t len, evlen;
+
+	path = luaL_checklstring(L, 1, &len);
+	lua_getallocf(L, (void **)&set);
+	/* the event: a read-only view whose fields are its metatable's
+	 * __index (policy_event.c's seal) */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, set->event_slot);
+	if (lua_type(L, -1) == LUA_TTABLE && lua_getmetatable(L, -1) &&
+	    policy_raw_field(L, lua_gettop(L), "__index") == LUA_TTABLE) {
+		int ev = lua_gettop(L);
+
+		policy_raw_field(L, ev, "path");
+		evpath = lua_tolstring(L, -1, &evlen);
+		if (evpath != NULL && evlen == len &&
+		    memcmp(evpath, path, len) == 0) {
+			policy_raw_field(L, ev, "package");
+			return 1;
+		}
+	}
+	if (set->package_of == NULL ||
+	    set->package_of(set->package_arg, (const unsigned char *)path,
+	    len, &pkg) != 1) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, pkg.manager);
+	lua_setfield(L, -2, "manager");
+	lua_pushstring(L, pkg.name);
+	lua_setfield(L, -2, "name");
+	lua_pushstring(L, pkg.version);
+	lua_setfield(L, -2, "version");
+	return 1;
+}
+
 /* upperwatch.verdict(severity, action, reason[, {tags = {...}}]): a
  * verdict table; an unknown severity or action is an error. */
 static int
@@ -306,6 +350,7 @@ static const luaL_Reg module_funcs[] = {
 	{ "world_writable", m_world_writable },
 	{ "executable", m_executable },
 	{ "runtime_file", m_runtime_file },
+	{ "package", m_package },
 	{ "log", m_log },
 	{ "verdict", m_verdict },
 	{ NULL, NULL }

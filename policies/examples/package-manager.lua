@@ -1,56 +1,56 @@
--- Package-manager aware programs and libraries.  Verdicts combine by
--- taking the highest, so a policy cannot lower another's: use this file
--- instead of the default set's executables.lua and libraries.lua (copy
--- the others beside it).  In containers labelled
--- upperwatch.packages=allowed, new or changed programs and libraries in
--- the dirs a package manager installs into are low and tagged, so an
--- approved `apt-get install` pages nobody; anywhere else, and in other
--- containers, they are high as in the default set.
+-- Packages installed at run time, judged by what the package database
+-- says rather than by a process name (which an attacker picks freely).
+-- The watcher reads the container's package database: each event says
+-- which package owns its path and whether its content is what the
+-- package lists (ev.package, ev.package_check), and the events of one
+-- package transaction share an incident id.
+--
+-- Where containers are labelled upperwatch.packages=allowed (a build or
+-- debug container), a file whose content matches its package is info
+-- and tagged; elsewhere a running container should not install software
+-- at all, so the same file is medium: the incident alert says which
+-- packages came.  Anywhere, a program or library no package claims is
+-- high, and one whose content is not its package's is critical: that is
+-- a package binary replaced, the classic way to hide a backdoor.  Use
+-- this file with the default set; verdicts combine by taking the
+-- highest, so this one only raises what the default set says.
 local uw = require("upperwatch")
 
-local managed = {
-	"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64",
-	"/lib", "/lib64", "/usr/libexec", "/usr/share",
-}
-
-local function managed_path(path)
-	for _, d in ipairs(managed) do
-		if uw.under(path, d) then
-			return true
-		end
-	end
-	return false
-end
-
-local function library(path)
-	return uw.glob(path, "/lib*/**") or uw.glob(path, "/usr/lib*/**")
-		or uw.glob(path, "/usr/local/lib/**")
+local function code_path(ev)
+	local cur = ev.current
+	return (cur and uw.executable(cur.mode)) or uw.glob(ev.path, "/lib*/**")
+		or uw.glob(ev.path, "/usr/lib*/**")
+		or uw.glob(ev.path, "/usr/local/lib/**")
 end
 
 return {
 	name = "package-manager",
-	description = "Programs and libraries: low when a package manager "
-		.. "is allowed to install them, else high.",
-	match = { ops = { "added", "modified", "metadata", "replaced" } },
+	description = "Software installed at run time: medium unless the "
+		.. "container allows it; unowned code high; code that differs "
+		.. "from its package critical.",
+	match = { ops = { "added", "modified", "replaced" } },
 	evaluate = function(ev)
-		local cur = ev.current
-		if not cur or ev.type ~= "file" then
+		if ev.type ~= "file" or not code_path(ev) then
 			return nil
 		end
-		local program = uw.executable(cur.mode)
-		if not program and not library(ev.path) then
-			return nil
+		local check = ev.package_check
+		if check == "mismatch" then
+			return uw.verdict("critical", "alert", "code differs from "
+				.. "package " .. ev.package.name .. " "
+				.. ev.package.version, { tags = { "tampering" } })
+		elseif check == "unowned" then
+			return uw.verdict("high", "alert", "code no package claims",
+				{ tags = { "persistence" } })
+		elseif check ~= "match" then
+			return nil	-- no database, or it cannot be told
 		end
-		if ev.op == "metadata" and not program then
-			return nil
+		local pkg = ev.package.name .. " " .. ev.package.version
+		if ev.container.labels["upperwatch.packages"] == "allowed" then
+			return uw.verdict("info", "log", "installed by package "
+				.. pkg, { tags = { "package-manager" } })
 		end
-		local allowed = ev.container.labels["upperwatch.packages"]
-			== "allowed"
-		if allowed and managed_path(ev.path) then
-			return uw.verdict("low", "log", "installed by the "
-				.. "package manager", { tags = { "package-manager" } })
-		end
-		return uw.verdict("high", "alert", (program and "executable "
-			or "library ") .. ev.op, { tags = { "persistence" } })
+		return uw.verdict("medium", "alert", "package " .. pkg
+			.. " installed at run time", { tags = { "package-manager",
+			"drift" } })
 	end,
 }

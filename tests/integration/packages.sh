@@ -6,6 +6,7 @@
 #
 #   - the baseline (built by the watcher from the layers) records both
 #     packages and the md5 dpkg lists for /usr/bin/hello;
+#   - a policy's uw.package("/usr/bin/hello") names hello and its version;
 #   - inside the container, busybox's dpkg upgrades uwtool to 2.0 and
 #     installs uwextra 1.0 in one run: one incident, which names both,
 #     links every event of the run (the same "incident" id), and the
@@ -91,7 +92,24 @@ mkdir -p "$L1"/{proc,sys,dev,tmp,root,etc,opt/debs,var/lib/dpkg/info,var/lib/dpk
 check "$C1: runc container started" run_container "$RS/c1" "$C1" "$L1" "/$P/c1" \
 	"echo up > /tmp/started; while true; do sleep 1; done"
 wait_until 10 test -s "$RS/c1/upper/tmp/started" || { fail "$C1 did not start"; finish; }
-start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$EV"
+# the default set, and a policy that asks uw.package about another path
+SRC=${UW_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+cat >"$S/probe.lua" <<'LUA'
+local uw = require("upperwatch")
+return {
+	name = "probe",
+	description = "names the owner of /usr/bin/hello on /tmp/probe",
+	match = { paths = { "/tmp/probe" } },
+	evaluate = function(ev)
+		local p = uw.package("/usr/bin/hello")
+		return uw.verdict("info", "log", "hello is "
+			.. (p and (p.manager .. " " .. p.name .. " " .. p.version)
+			or "nobody's"))
+	end,
+}
+LUA
+start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$EV" \
+	--policy "$SRC/policies/default" --policy "$S/probe.lua"
 wait_until 30 grep -q "watching container $C1 " "$ERR" ||
 	{ fail "not watching $C1: $(tail -n 3 "$ERR")"; finish; }
 
@@ -104,6 +122,13 @@ got=$(sql "$S/db" "SELECT lower(hex(f.digest)) FROM package_files f JOIN package
 	AND p.name = 'hello'")
 expect_eq "the md5 dpkg lists for /usr/bin/hello" "$(md5sum <"$L1/usr/bin/hello" | cut -d' ' -f1)" "$got"
 expect_eq "the manager" dpkg "$(sql "$S/db" "SELECT pkg_manager FROM images")"
+
+# ---- uw.package(path) ---------------------------------------------------------
+
+check "write the probe" xc "echo > /tmp/probe"
+HV=$(dpkg-deb -f "$HELLO" Version)
+check "uw.package names the owner of another path" wait_until 5 has /tmp/probe \
+	"any(.verdict.reasons[]; .reason == \"hello is dpkg hello $HV\")"
 
 # ---- one transaction inside: upgrade and install ----------------------------------
 
