@@ -43,6 +43,21 @@
 ---@field container? string the id of the watched container its cgroup is in
 ---@field exe_drift? boolean its exe is a file of the container that is itself drift
 
+---The package that owns a path, in the container's current package
+---database (dpkg, apk).  Names and versions are the database's bytes,
+---which the container can write.
+---@class upperwatch.package
+---@field manager "dpkg"|"apk"
+---@field name? string absent for a file of the database itself
+---@field version? string
+---@field database? boolean the path is a file of the database itself
+
+---@alias upperwatch.package_check
+---| "match" # the content has the digest its package lists (md5 dpkg, SHA-1 apk); a dir its package lists; deleted with its package
+---| "mismatch" # it has not; or a file its package still claims was deleted; for the database's own files: packages added with no file changing
+---| "unowned" # no package claims the path
+---| "unknown" # it cannot be told: no digest, a file over 1 GiB, a database that cannot be believed
+
 ---One drift event.  It is read-only, and so is every table in it: the
 ---same event is shown to every policy, so writing to it (a field, or
 ---through table.insert, table.sort...) is an error.  pairs, next,
@@ -57,6 +72,9 @@
 ---@field layer "upper"|"lower" "lower": a change of the image's own layers on the node (watch --verify-lower), not of the container
 ---@field container upperwatch.container
 ---@field process? upperwatch.process the writer; absent when no fanotify event named one (inotify, rescans)
+---@field package? upperwatch.package the owner of the path; absent when none claims it or there is no package database
+---@field package_check? upperwatch.package_check absent when neither the image nor the container has a package database
+---@field incident? integer the package transaction the event came with (its events share it)
 ---@field time integer detection time, nanoseconds since the epoch
 ---@field id integer journal id
 
@@ -117,6 +135,14 @@ function upperwatch.ext(path) end
 ---@param path string
 ---@return boolean
 function upperwatch.runtime_file(path) end
+
+---The package that owns `path` in the event's container (its current
+---package database), or nil; for the event's own path, ev.package.
+---  local p = uw.package("/usr/bin/curl")
+---  if p and p.name ~= "curl" then ... end
+---@param path string
+---@return upperwatch.package?
+function upperwatch.package(path) end
 
 ---@param mode? integer
 ---@return boolean
