@@ -500,6 +500,21 @@ event_json(struct alerter *a, const struct uw_event *ev, const char *output,
 			jsonw_int(f.out, &f.inner, "user.uid", p->uid);
 	}
 	jsonw_str(f.out, &f.inner, "evt.type", op_name(ev->op));
+	if (ev->package_check != UW_PKG_NONE) {
+		jsonw_str(f.out, &f.inner, "upperwatch.package_check",
+		    package_check_name(ev->package_check));
+		if (ev->package != NULL && !ev->package->database) {
+			jsonw_str(f.out, &f.inner, "upperwatch.package",
+			    or_empty(ev->package->name));
+			jsonw_str(f.out, &f.inner, "upperwatch.package_version",
+			    or_empty(ev->package->version));
+		}
+		if (ev->package != NULL)
+			jsonw_str(f.out, &f.inner, "upperwatch.package_manager",
+			    or_empty(ev->package->manager));
+	}
+	if (ev->incident != 0)
+		jsonw_uint(f.out, &f.inner, "upperwatch.incident", ev->incident);
 	jsonw_str(f.out, &f.inner, "upperwatch.severity",
 	    severity_name(v->severity));
 	jsonw_str(f.out, &f.inner, "upperwatch.action",

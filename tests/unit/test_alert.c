@@ -437,6 +437,65 @@ out:
 	seen_clear(&s);
 }
 
+/* Package fields of an event's alert, and a transaction's one alert,
+ * never held back by a full burst window. */
+static void
+test_packages(void)
+{
+	struct seen s = { 0 };
+	struct alerter *a = new_alerter(&s, 60);
+	struct uw_package pkg = { "dpkg", "uwtool", "2.0<x>", 0 };
+	struct fake f;
+	json_t *root;
+	char path[64];
+	int i;
+
+	fake_init(&f, "c7", "c7", "/usr/bin/uwtool", UW_SEV_HIGH,
+	    "executable differs");
+	f.ev.package = &pkg;
+	f.ev.package_check = UW_PKG_MISMATCH;
+	f.ev.incident = 41;
+	alert_event_at(a, &f.ev, 0);
+	CHECK_INT(s.count, 1, "a package event's alert");
+	root = s.count ? json_loads(s.json[0], 0, NULL) : NULL;
+	CHECK_STR(json_get(root, "output_fields", "upperwatch.package"),
+	    "uwtool", "upperwatch.package");
+	CHECK_STR(json_get(root, "output_fields",
+	    "upperwatch.package_version"), "2.0<x>",
+	    "upperwatch.package_version, as the database says");
+	CHECK_STR(json_get(root, "output_fields", "upperwatch.package_check"),
+	    "mismatch", "upperwatch.package_check");
+	CHECK(json_integer_value(json_object_get(json_object_get(root,
+	    "output_fields"), "upperwatch.incident")) == 41,
+	    "upperwatch.incident");
+	json_decref(root);
+	seen_clear(&s);
+	for (i = 0; i < 70; i++) {
+		snprintf(path, sizeof(path), "/tmp/p%d", i);
+		fake_init(&f, "c7", "c7", path, UW_SEV_MEDIUM, "new file");
+		alert_event_at(a, &f.ev, 0);
+	}
+	seen_clear(&s);
+	alert_incident(a, "c7", 41, "package transaction (incident 41): "
+	    "installed evil\n1.0");
+	CHECK_INT(s.count, 1, "an incident alert is not held back");
+	if (s.count < 1)
+		goto out;
+	CHECK_INT(s.priority[0], LOG_NOTICE, "incident: LOG_NOTICE");
+	CHECK(line_is_clean(s.output[0]), "incident text escaped: %s",
+	    s.output[0]);
+	root = json_loads(s.json[0], 0, NULL);
+	CHECK_STR(json_get(root, "rule", NULL),
+	    "upperwatch package transaction", "rule");
+	CHECK(json_integer_value(json_object_get(json_object_get(root,
+	    "output_fields"), "upperwatch.incident")) == 41,
+	    "the incident's id");
+	json_decref(root);
+out:
+	alert_free(a);
+	seen_clear(&s);
+}
+
 /* ---- a real HTTP sink on loopback ---- */
 
 struct http_sink {
@@ -807,6 +866,7 @@ main(void)
 	test_output_sanitized();
 	test_burst();
 	test_coverage();
+	test_packages();
 	test_http_counts();
 	test_evidence();
 	return check_done();
