@@ -103,6 +103,29 @@ print_changes(const struct uw_event *ev)
 	}
 }
 
+/* What the package database says: " [dpkg hello 2.10-3: match]". */
+static void
+print_package(const struct uw_event *ev)
+{
+	const struct uw_package *p = ev->package;
+
+	if (ev->package_check == UW_PKG_NONE)
+		return;
+	fputs(" [", stdout);
+	if (p != NULL && p->database)
+		printf("%s database: ", p->manager);
+	else if (p != NULL) {
+		printf("%s ", p->manager);
+		escape_bytes(stdout, (const unsigned char *)p->name,
+		    strlen(p->name));
+		fputc(' ', stdout);
+		escape_bytes(stdout, (const unsigned char *)p->version,
+		    strlen(p->version));
+		fputs(": ", stdout);
+	}
+	printf("%s]", uw_package_check_name(ev->package_check));
+}
+
 static int
 print_event(const struct uw_event *ev, void *arg)
 {
@@ -121,6 +144,7 @@ print_event(const struct uw_event *ev, void *arg)
 		escape_bytes(stdout, ev->redirect, ev->redirect_len);
 	}
 	print_changes(ev);
+	print_package(ev);
 	if (ev->count > 0)
 		printf(" (%llu entr%s below)", (unsigned long long)ev->count,
 		    ev->count == 1 ? "y" : "ies");

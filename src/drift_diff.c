@@ -12,6 +12,7 @@
 #include "drift.h"
 #include "glob.h"
 #include "overlay.h"
+#include "package.h"
 #include "upperwalk.h"
 #include "walk.h"
 
@@ -29,20 +30,25 @@ excluded(const struct uw_diff_opts *opts, const unsigned char *path,
 	return 0;
 }
 
-/* The caller's callback, and how many events were handed to it. */
+/* The caller's callback, how many events were handed to it, and what
+ * the package databases say of each. */
 struct diff_counter {
 	int (*cb)(const struct uw_event *, void *);
 	void *arg;
 	uint64_t events;
+	struct pkgview pkg;
+	int root_fd;
 };
 
 static int
 count_event(const struct uw_event *ev, void *arg)
 {
 	struct diff_counter *c = arg;
+	struct uw_event out = *ev;
 
 	c->events++;
-	return c->cb(ev, c->arg);
+	pkgview_annotate(&c->pkg, c->root_fd, &out, -1, 0);
+	return c->cb(&out, c->arg);
 }
 
 /* Open and read the upper root into `top`: its fd (also the root drift
@@ -149,6 +155,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	counter.cb = opts->cb;
 	counter.arg = opts->arg;
 	counter.events = 0;
+	pkgview_init(&counter.pkg);
 	d = drift_new(store, opts->image, err);
 	if (d == NULL)
 		return err->code;
@@ -156,6 +163,9 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	drift_set_dialect(d, dialect);
 	drift_child_init(&top);
 	rc = diff_open_root(d, opts, dialect, &top, err);
+	counter.root_fd = top.fd;
+	if (rc == 0)
+		rc = pkgview_load(&counter.pkg, store, opts->image, top.fd, err);
 	if (rc == 0) {
 		walk = upperwalk_new(&top, (const unsigned char *)"", 0,
 		    UPPERWALK_SORTED);
@@ -165,6 +175,7 @@ drift_diff(struct store *store, const struct uw_diff_opts *opts,
 	if (rc == 0)
 		rc = diff_walk(d, walk, opts, stats, &counter, err);
 	upperwalk_free(walk);
+	pkgview_free(&counter.pkg);
 	drift_child_free(&top);
 	drift_free(d);
 	stats->events = counter.events;

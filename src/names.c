@@ -160,3 +160,9 @@ uw_action_from_name(const char *name)
 {
 	return action_from_name(name);
 }
+
+UW_API const char *
+uw_package_check_name(enum uw_package_check check)
+{
+	return package_check_name(check);
+}

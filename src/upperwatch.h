@@ -669,6 +669,9 @@ UW_API const char *uw_severity_name(enum uw_severity severity);
 UW_API const char *uw_action_name(enum uw_action action);
 UW_API int uw_severity_from_name(const char *name);
 UW_API int uw_action_from_name(const char *name);
+/* "match", "mismatch", "unowned", "unknown"; "unknown" for UW_PKG_NONE
+ * too. */
+UW_API const char *uw_package_check_name(enum uw_package_check check);
 
 /* What one policy said of an event. */
 struct uw_reason {

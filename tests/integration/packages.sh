@@ -13,6 +13,7 @@
 #     packages' files are "match", owned by the new versions, and low;
 #   - a package binary overwritten afterwards is "mismatch", high;
 #   - a dropped binary no package claims is "unowned", high;
+#   - `diff --container` says the same of each, offline;
 #   - a package appended to the status file by hand, with no file: the
 #     database's event is "mismatch" and high (packages.lua);
 #   - a status file made 80 MiB (sparse) is not read: a new file's check
@@ -170,6 +171,13 @@ wait_until 5 has /usr/bin/dropper '.package_check == "unowned"' ||
 	fail "the dropped binary is not unowned: $(ev /usr/bin/dropper .)"
 check "the dropped binary is high" has /usr/bin/dropper '.verdict.severity == "high"'
 check "an unowned file has no package" has /usr/bin/dropper '.package == null'
+
+# the same, offline: `diff` reads the container's database too
+"$UPPERWATCH" --db "$S/db" diff --container "$C1" --json >"$S/diff.jsonl" 2>"$S/diff.err"
+dq() { jq -r --arg p "$1" 'select(.path == $p) | "\(.package.name) \(.package_check)"' "$S/diff.jsonl"; }
+expect_eq "diff: the overwritten binary" "uwtool mismatch" "$(dq /usr/bin/uwtool)"
+expect_eq "diff: the dropped binary" "null unowned" "$(dq /usr/bin/dropper)"
+expect_eq "diff: a file uwextra installed" "uwextra match" "$(dq /usr/bin/uwextra)"
 
 # ---- a database edited by hand ---------------------------------------------------------
 
