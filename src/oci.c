@@ -207,22 +207,6 @@ read_db(void *arg, const char *path, struct buf *out)
 }
 
 static int
-record_packages(struct oci *o, struct store *store, int64_t image_id)
-{
-	struct pkgdb db;
-	int rc;
-
-	pkgdb_init(&db);
-	rc = pkgdb_read(&db, NULL, read_db, o);
-	if (rc == 0)
-		rc = store_packages_put(store, image_id, &db, o->err);
-	else
-		rc = seterr(o->err, rc, "out of memory");
-	pkgdb_free(&db);
-	return rc;
-}
-
-static int
 cmp_node(const void *a, const void *b)
 {
 	const struct node *x = *(struct node *const *)a;
@@ -235,7 +219,7 @@ cmp_node(const void *a, const void *b)
 
 static int
 record(struct oci *o, struct store *store, const struct image *im,
-    struct uw_oci_result *res)
+    const struct pkgdb *db, struct uw_oci_result *res)
 {
 	const char **refs = NULL;
 	struct node *n;
@@ -283,7 +267,7 @@ record(struct oci *o, struct store *store, const struct image *im,
 	    o->err)) == 0)
 		res->aliases++;
 	if (rc == 0)
-		rc = record_packages(o, store, image_id);
+		rc = store_packages_put(store, image_id, db, o->err);
 	if (rc == 0) {
 		o->stats->seconds = (double)(now_mono_ns() - o->start_ns) /
 		    1e9;
@@ -302,6 +286,7 @@ oci_build(struct store *store, const struct uw_oci_opts *opts,
 {
 	struct uw_baseline_stats local;
 	struct uw_oci_result rlocal;
+	struct pkgdb db;
 	struct image im;
 	struct oci o;
 	struct stat st;
@@ -316,6 +301,7 @@ oci_build(struct store *store, const struct uw_oci_opts *opts,
 	memset(res, 0, sizeof(*res));
 	memset(&im, 0, sizeof(im));
 	memset(&o, 0, sizeof(o));
+	pkgdb_init(&db);
 	if (opts->path == NULL || opts->path[0] == '\0')
 		return seterr(err, -EINVAL, "an image file is needed");
 	o.opts = opts;
@@ -370,8 +356,12 @@ oci_build(struct store *store, const struct uw_oci_opts *opts,
 		root->rec.mode = 0755;
 		root->dead = 0;
 	}
+	/* the package database, read while the tree is still a map (record
+	 * sorts it) */
+	if (rc == 0 && pkgdb_read(&db, NULL, read_db, &o) < 0)
+		rc = seterr(err, -ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = record(&o, store, &im, res);
+		rc = record(&o, store, &im, &db, res);
 	if (rc == 0) {
 		snprintf(res->digest, sizeof(res->digest), "%s", im.config);
 		snprintf(res->platform, sizeof(res->platform), "%s",
@@ -380,6 +370,7 @@ oci_build(struct store *store, const struct uw_oci_opts *opts,
 		oci_progress_tick(&o, 1);
 	}
 out:
+	pkgdb_free(&db);
 	oci_image_free(&im);
 	tree_free(&o.tree);
 	tree_free(&o.cuts);

@@ -8,6 +8,10 @@
  *    "incomplete":null}
  *   {"path":"/etc/passwd","type":"file","mode":420,"uid":0,"gid":0,
  *    "size":N,"mtime":NS,"hash":"<hex>","flags":1,...}      one per row
+ *   {"package_db":"dpkg","broken":null}     when the image has a package
+ *   {"package":"hello","version":"2.10-3","arch":"amd64"}   database:
+ *   {"owned":"/usr/bin/hello","package":0,"digest":"<hex>"} its packages,
+ *                                           then the paths they own
  *   {"sha256":"<hex>"}                  of every byte of the lines above
  *
  * The rows' hashes are keyed XXH3-128, so the key (the secret of the
@@ -29,6 +33,7 @@
 #include "hash.h"
 #include "jsonw.h"
 #include "names.h"
+#include "pkgdb.h"
 #include "store.h"
 #include "transfer.h"
 #include "util.h"
@@ -120,6 +125,57 @@ export_row(const struct uw_record *rec, void *arg)
 	return x->failed ? -EIO : 0;
 }
 
+/* The image's package database, after its rows. */
+static int
+export_packages(struct exporter *x, const struct pkgdb *db)
+{
+	char h[2 * 20 + 1];
+	FILE *f;
+	size_t i;
+	int first;
+
+	if (db->manager == PKG_NONE)
+		return 0;
+	if ((f = line_begin(x)) == NULL)
+		return -ENOMEM;
+	first = 1;
+	fputc('{', f);
+	jsonw_str(f, &first, "package_db", pkgdb_manager_name(db->manager));
+	if (db->broken[0] != '\0')
+		jsonw_str(f, &first, "broken", db->broken);
+	fputc('}', f);
+	line_end(x);
+	for (i = 0; i < db->npkgs && !x->failed; i++) {
+		if ((f = line_begin(x)) == NULL)
+			return -ENOMEM;
+		first = 1;
+		fputc('{', f);
+		jsonw_str(f, &first, "package", db->pkgs[i].name);
+		jsonw_str(f, &first, "version", db->pkgs[i].version);
+		jsonw_str(f, &first, "arch", db->pkgs[i].arch);
+		if (db->pkgs[i].files_unknown)
+			jsonw_bool(f, &first, "files_unknown", 1);
+		fputc('}', f);
+		line_end(x);
+	}
+	for (i = 0; i < db->nfiles && !x->failed; i++) {
+		if ((f = line_begin(x)) == NULL)
+			return -ENOMEM;
+		first = 1;
+		fputc('{', f);
+		jsonw_bytes(f, &first, "owned", db->files[i].path,
+		    db->files[i].len);
+		jsonw_uint(f, &first, "package", db->files[i].pkg);
+		if (db->files[i].digest_len > 0) {
+			hex(h, db->files[i].digest, db->files[i].digest_len);
+			jsonw_str(f, &first, "digest", h);
+		}
+		fputc('}', f);
+		line_end(x);
+	}
+	return x->failed ? -EIO : 0;
+}
+
 static int
 export_header(const struct uw_image_info *info, const unsigned char *secret,
     void *arg)
@@ -176,6 +232,7 @@ transfer_export(struct store *store, const char *image, FILE *out,
     struct uw_error *err)
 {
 	struct exporter x;
+	struct pkgdb db;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	char h[2 * EVP_MAX_MD_SIZE + 1];
 	unsigned len = 0;
@@ -188,9 +245,15 @@ transfer_export(struct store *store, const char *image, FILE *out,
 		EVP_MD_CTX_free(x.md);
 		return seterr(err, -ENOMEM, "sha256: out of memory");
 	}
+	pkgdb_init(&db);
 	rc = store_image_get(store, image, export_header, &x, err);
 	if (rc == 0)
 		rc = store_foreach(store, image, export_row, &x, err);
+	if (rc == 0)
+		rc = store_packages_load(store, image, &db, err);
+	if (rc == 0 && (rc = export_packages(&x, &db)) == -ENOMEM)
+		seterr(err, rc, "out of memory");
+	pkgdb_free(&db);
 	if (rc == 0) {
 		EVP_DigestFinal_ex(x.md, md, &len);
 		hex(h, md, len);
@@ -272,6 +335,7 @@ struct importer {
 	int64_t image_id;
 	int in_txn;		/* the baseline's transaction is open */
 	struct uw_baseline_stats stats;
+	struct pkgdb db;	/* its package database, as read */
 };
 
 /* An integer field from 0 to max into *out: 1, or 0 when it is not one
@@ -353,6 +417,53 @@ import_row(struct importer *im, json_t *row)
 	}
 	im->stats.entries++;
 	return store_baseline_put(im->store, im->image_id, &rec, im->err);
+}
+
+/* A line of the package database: its manager, a package (in index
+ * order) or a path one owns. */
+static int
+import_package_line(struct importer *im, json_t *j)
+{
+	unsigned char digest[20];
+	const char *s;
+	json_int_t pkg;
+	size_t n = 0;
+	int present, rc;
+
+	if ((s = json_string_value(json_object_get(j, "package_db"))) !=
+	    NULL) {
+		im->db.manager = pkgdb_manager_from_name(s);
+		s = json_string_value(json_object_get(j, "broken"));
+		snprintf(im->db.broken, sizeof(im->db.broken), "%s",
+		    s != NULL ? s : "");
+		return im->db.manager == PKG_NONE ? seterr(im->err, -EINVAL,
+		    "%s: line %zu: an unknown package manager", im->path,
+		    im->lineno) : 0;
+	}
+	if (json_is_string(json_object_get(j, "package"))) {
+		rc = pkgdb_add_pkg(&im->db, json_string_value(json_object_get(j,
+		    "package")), json_string_value(json_object_get(j,
+		    "version")), json_string_value(json_object_get(j, "arch")));
+		if (rc >= 0)
+			im->db.pkgs[rc].files_unknown = json_is_true(
+			    json_object_get(j, "files_unknown"));
+		return rc < 0 ? seterr(im->err, rc, "%s: line %zu: %s",
+		    im->path, im->lineno, rc == -ENOMEM ? "out of memory" :
+		    "too many packages") : 0;
+	}
+	if (bytes_field(j, "owned", &im->bpath, &present) < 0 || !present ||
+	    !uint_field(j, "package", (json_int_t)im->db.npkgs - 1, &pkg, 1) ||
+	    im->db.npkgs == 0 || (json_object_get(j, "digest") != NULL &&
+	    (unhex(json_string_value(json_object_get(j, "digest")), digest,
+	    sizeof(digest), &n) < 0 || (n != 16 && n != 20))))
+		return seterr(im->err, -EINVAL, "%s: line %zu: an owned path "
+		    "without a valid path, package or digest", im->path,
+		    im->lineno);
+	rc = pkgdb_add_file(&im->db, (uint32_t)pkg, im->bpath.data,
+	    im->bpath.len, n ? digest : NULL, n);
+	return rc < 0 ? seterr(im->err, rc, "%s: line %zu: %s", im->path,
+	    im->lineno, rc == -ENOMEM ? "out of memory" : "too many paths") :
+	    0;
 }
 
 /* The header: begin the replacement of the image's baseline. */
@@ -454,6 +565,7 @@ transfer_import(struct store *store, const char *path, const char *expect,
 	im.store = store;
 	im.err = err;
 	im.path = path;
+	pkgdb_init(&im.db);
 	buf_init(&im.bpath, WALK_MAX_PATH);
 	buf_init(&im.blink, WALK_MAX_PATH);
 	f = fopen(path, "re");
@@ -484,6 +596,10 @@ transfer_import(struct store *store, const char *path, const char *expect,
 		} else if (json_object_get(j, "sha256") != NULL) {
 			rc = check_trailer(&im, j, md);
 			done = 1;
+		} else if (json_object_get(j, "package_db") != NULL ||
+		    json_object_get(j, "package") != NULL ||
+		    json_object_get(j, "owned") != NULL) {
+			rc = import_package_line(&im, j);
 		} else {
 			rc = import_row(&im, j);
 		}
@@ -497,6 +613,8 @@ transfer_import(struct store *store, const char *path, const char *expect,
 		    "cut short: no sha256 at its end");
 	if (rc == 0 && fgets(line, MAX_LINE + 2, f) != NULL)
 		rc = seterr(err, -EINVAL, "%s: lines after its sha256", path);
+	if (rc == 0)
+		rc = store_packages_put(store, im.image_id, &im.db, err);
 	if (rc == 0) {
 		res->entries = im.stats.entries;
 		rc = store_baseline_commit(store, im.image_id, &im.stats, err);
@@ -509,5 +627,6 @@ transfer_import(struct store *store, const char *path, const char *expect,
 	fclose(f);
 	buf_free(&im.bpath);
 	buf_free(&im.blink);
+	pkgdb_free(&im.db);
 	return rc;
 }

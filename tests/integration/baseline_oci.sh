@@ -34,7 +34,9 @@
 #     without, and an error listing what it has for one it lacks; an
 #     opaque dir keeps what its own layer put below it, a dir replaced
 #     by a file keeps nothing below it, a dir whited out and made again
-#     holds only its new entries; a tag naming a digest is refused.
+#     holds only its new entries; a tag naming a digest is refused; a
+#     dpkg database spread over two layers is read as the top layer
+#     leaves it, and export/import carry its packages.
 #   - Hostile image files each fail with their reason and exit 2, and
 #     write nothing but the database: a member "../x", an absolute member,
 #     a hard link out of the image, a hard link to a file of no layer, a
@@ -289,6 +291,31 @@ paths() { uw show --image "$D2" --json | jq -r .path | tr '\n' ' '; }
 expect_eq "opaque dir with a new entry of its own layer below it; a dir replaced by a file; a dir whited out, then made again" \
     "/ /a /a/b /a/b/new /d /w /w/new " "$(paths)"
 expect_eq "the dir replaced is a file" file "$(uw show --image "$D2" --json /d | jq -r .type)"
+# a dpkg database over two layers: the second installs b and drops a's
+# md5sums; the status of the top layer is the one read
+MDA=$(printf 'a 1\n' | md5sum | cut -d' ' -f1) MDB=$(printf 'b 2\n' | md5sum | cut -d' ' -f1)
+D3=$(mkoci "$S/pkgs.tar" '{"layers": [
+  [{"name": "var/lib/dpkg/info/", "type": "dir"}, {"name": "usr/bin/", "type": "dir"},
+   {"name": "var/lib/dpkg/status", "data": "Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n"},
+   {"name": "var/lib/dpkg/info/a.list", "data": "/.\n/usr\n/usr/bin\n/usr/bin/a\n"},
+   {"name": "var/lib/dpkg/info/a.md5sums", "data": "'"$MDA"'  usr/bin/a\n"},
+   {"name": "usr/bin/a", "data": "a 1\n", "mode": 493}],
+  [{"name": "var/lib/dpkg/status", "data": "Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\nPackage: b\nStatus: install ok installed\nVersion: 2\nArchitecture: all\n"},
+   {"name": "var/lib/dpkg/info/b.list", "data": "/usr/bin/b\n"},
+   {"name": "var/lib/dpkg/info/b.md5sums", "data": "'"$MDB"'  usr/bin/b\n"},
+   {"name": "var/lib/dpkg/info/.wh.a.md5sums"},
+   {"name": "usr/bin/b", "data": "b 2\n", "mode": 493}]]}') || fail "mkoci pkgs.tar"
+uw baseline --oci "$S/pkgs.tar" >"$S/pkgs.out" 2>&1 || fail "baseline --oci pkgs.tar: $(cat "$S/pkgs.out")"
+pkq() { sql "$1" "SELECT p.name || ' ' || p.version || ' ' || CASE WHEN f.digest IS NULL THEN '-' ELSE lower(hex(f.digest)) END
+	FROM package_files f JOIN packages p ON p.image_id = f.image_id AND p.id = f.package
+	JOIN images i ON i.id = f.image_id WHERE i.ref = '$D3'
+	AND f.path IN (CAST('/usr/bin/a' AS BLOB), CAST('/usr/bin/b' AS BLOB)) ORDER BY f.path" | tr '\n' ';'; }
+expect_eq "an image file's dpkg database: the top layer's status, each list, a whiteout of an md5sums" \
+    "a 1 -;b 2 $MDB;" "$(pkq "$DB")"
+uw export --image "$D3" "$S/pkgs.jsonl" >/dev/null 2>&1 &&
+	"$UPPERWATCH" --db "$S/pkgnode.db" import "$S/pkgs.jsonl" >/dev/null 2>&1 ||
+	fail "export/import of pkgs"
+expect_eq "export and import carry the packages" "a 1 -;b 2 $MDB;" "$(pkq "$S/pkgnode.db")"
 mkoci "$S/badtag.tar" '{"tag": "sha256:0000000000000000000000000000000000000000000000000000000000000000", "layers": [[{"name": "f", "data": "x"}]]}' >/dev/null
 uw baseline --oci "$S/badtag.tar" >"$S/badtag.out" 2>&1
 expect_eq "a tag naming a digest: refused (exit 2)" 2 "$?"
