@@ -486,6 +486,50 @@ generate(struct pool *p, size_t n, uint64_t seed)
 	free(has);
 }
 
+/*
+ * --packages: what the watcher adds in a container whose image has a
+ * package database.  Paths under /usr, /etc, /bin, /lib and /opt belong
+ * to a package, most of them matching it (a package manager ran); the
+ * rest of the mix (runtime, cache and log noise) is unowned; now and
+ * then an incident links them.
+ */
+static void
+add_packages(struct pool *p)
+{
+	static const struct uw_package pkgs[] = {
+		{ "dpkg", "libc6", "2.36-9+deb12u4", 0 },
+		{ "dpkg", "coreutils", "9.1-1", 0 },
+		{ "dpkg", "openssl", "3.0.11-1~deb12u2", 0 },
+		{ "dpkg", "base-files", "12.4+deb12u5", 0 },
+	};
+	static const char *const owned[] = {
+		"/usr/", "/etc/", "/bin/", "/lib/", "/opt/", "/sbin/",
+	};
+	struct uw_event *ev;
+	size_t i, k;
+	unsigned r;
+
+	for (i = 0; i < p->count; i++) {
+		ev = &p->ev[i].ev;
+		for (k = 0; k < sizeof(owned) / sizeof(*owned); k++)
+			if (ev->path_len > strlen(owned[k]) &&
+			    memcmp(ev->path, owned[k], strlen(owned[k])) == 0)
+				break;
+		if (k == sizeof(owned) / sizeof(*owned)) {
+			ev->package_check = UW_PKG_UNOWNED;
+			continue;
+		}
+		r = pick(100);
+		ev->package = &pkgs[pick(4)];
+		ev->package_check = r < 85 ? UW_PKG_MATCH : r < 90 ?
+		    UW_PKG_MISMATCH : r < 95 ? UW_PKG_UNKNOWN : UW_PKG_UNOWNED;
+		if (ev->package_check == UW_PKG_UNOWNED)
+			ev->package = NULL;
+		if (pick(4) == 0)
+			ev->incident = 1 + pick(10);
+	}
+}
+
 /* ---- events from JSON Lines (`upperwatch events --json`) ---- */
 
 static int
@@ -781,6 +825,8 @@ usage(FILE *out)
 	    "  -e, --events FILE    the events of a JSON Lines file (the\n"
 	    "                       'upperwatch events --json' format) instead\n"
 	    "  --no-prefilter       run every policy on every event\n"
+	    "  --packages           give the events package fields, as in a\n"
+	    "                       container whose image has a package database\n"
 	    "  --max-action A       the cap passed to each evaluation (kill)\n"
 	    "  -h, --help           this text\n");
 }
@@ -795,6 +841,7 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "no-prefilter", no_argument, NULL, 'P' },
+		{ "packages", no_argument, NULL, 'K' },
 		{ "max-action", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -803,7 +850,7 @@ main(int argc, char **argv)
 	unsigned long long sev[5], failed_reasons, reasons, cat[4] = { 0 };
 	unsigned long long ops[6] = { 0 }, calls = 0, i, k;
 	const char *events_file = NULL;
-	int prefilter = 1, c, act;
+	int prefilter = 1, packages = 0, c, act;
 	enum uw_action max_action = UW_ACT_KILL;
 	struct uw_policy_set *set;
 	struct uw_policy_limits limits;
@@ -844,6 +891,9 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			prefilter = 0;
+			break;
+		case 'K':
+			packages = 1;
 			break;
 		case 'A':
 			act = uw_action_from_name(optarg);
@@ -886,6 +936,8 @@ main(int argc, char **argv)
 	} else {
 		generate(&pool, (size_t)mix, seed);
 	}
+	if (packages)
+		add_packages(&pool);
 	n = pool.count;
 
 	printf("# policy set %s: %zu policies from", uw_policy_digest(set), np);
