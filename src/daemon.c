@@ -263,7 +263,7 @@ daemon_report(const struct uw_event *ev, void *arg)
 	uint64_t sigval;
 	char *json = NULL;
 	size_t json_len = 0;
-	int rc;
+	int rc, recheck;
 
 	w->leaf_reported = 1;
 	if (scan_excluded(w, ev->path, ev->path_len))
@@ -279,7 +279,9 @@ daemon_report(const struct uw_event *ev, void *arg)
 	if (known != NULL && w->scanning)
 		known->gen = w->scan_gen;
 	rc = 0;
+	recheck = incident_recheck(w, c, ev->path, ev->path_len);
 	if (known != NULL && (uint64_t)known->first_ns == sigval &&
+	    recheck < 0 &&
 	    (!(known->flags & PENT_UNJOURNALED) || w->journal_down))
 		goto exec;	/* reported already */
 	out = *ev;
@@ -313,10 +315,16 @@ daemon_report(const struct uw_event *ev, void *arg)
 		daemon_touched(w, c, ev->path, ev->path_len);
 	pkgview_annotate(&c->pkg, c->root_fd, &out, w->pkg_flushing ?
 	    w->txn_files : -1, w->txn_changed);
+	if (recheck >= 0 && (known == NULL ||
+	    (uint64_t)known->first_ns != sigval ||
+	    out.package_check == (enum uw_package_check)recheck))
+		goto exec;	/* what it was, or a change handed out since */
 	if (w->pkg_flushing) {
 		out.incident = w->cur_incident;
-		w->txn_checks[out.package_check]++;
-	}
+		if (out.package == NULL || !out.package->database)
+			w->txn_checks[out.package_check]++;
+	} else
+		incident_noted(w, c, &out);
 	rc = hand_out(w, c, &out, 1, sigval);
 exec:
 	if (rc == 1)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "fanotify.h"
 #include "incident.h"
 #include "notice.h"
 #include "package.h"
@@ -31,30 +32,130 @@
  * with what the database then says, as one incident.  1 when held, 0
  * to go on, or -ENOMEM.
  */
+/* Programs that write a package database, by the name a fanotify event
+ * gives their process.  A name is the process's own choice: it only
+ * starts holding paths back (a delay of PACKAGE_TXN_MAX_NS at most),
+ * never makes a file acceptable; the database's digests do that. */
+static const char *const managers[] = {
+	"dpkg", "dpkg-deb", "apt", "apt-get", "aptitude", "unattended-upgr",
+	"apk", "rpm", "dnf", "yum", "microdnf", "tdnf", "zypper",
+};
+
+static int
+manager_writing(const struct watcher *w)
+{
+	const struct uw_process *p = fan_process(w, w->cur_writer);
+	size_t i;
+
+	if (p == NULL || p->comm == NULL)
+		return 0;
+	for (i = 0; i < sizeof(managers) / sizeof(*managers); i++)
+		if (strcmp(p->comm, managers[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A held path that is only looked at again (it was handed out before the
+ * transaction began), with the check it was handed out with. */
+#define HOLD_RECHECK 0x100u
+#define HOLD_CHECK_MASK 0xffu
+
+/* Hold `path` back till the transaction ends: for a change (recheck <
+ * 0), or to look at it again (the check it was handed out with). */
+static int
+hold(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, uint64_t writer, int recheck)
+{
+	struct pathset_entry *e;
+	size_t before = c->pkg.deferred.count;
+
+	if (before >= PACKAGE_HOLD_MAX)
+		c->pkg.txn_start_ns = 1;	/* ends at the next turn */
+	e = pathset_get(&c->pkg.deferred, path, len, 1);
+	if (e == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	if (recheck < 0)
+		e->flags = 0;		/* a change of its own now */
+	else if (c->pkg.deferred.count > before)
+		e->flags = HOLD_RECHECK | ((unsigned)recheck & HOLD_CHECK_MASK);
+	if (writer != 0)
+		e->proc = writer;
+	return 0;
+}
+
+int
+incident_recheck(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len)
+{
+	struct pathset_entry *e;
+
+	if (!w->pkg_flushing)
+		return -1;
+	e = pathset_get(&c->pkg.deferred, path, len, 0);
+	if (e == NULL || !(e->flags & HOLD_RECHECK))
+		return -1;
+	return (int)(e->flags & HOLD_CHECK_MASK);
+}
+
+/*
+ * A transaction begins.  A package manager may have unpacked files
+ * before its first write of the database, and they may have been handed
+ * out already, as unowned or as a mismatch: those of the last few
+ * seconds are looked at again with the transaction, and handed out again
+ * only when the database then says otherwise (incident_recheck).
+ */
+static int
+txn_begin(struct watcher *w, struct wctr *c, int64_t now)
+{
+	struct pkg_recent *r;
+	size_t i;
+	int rc;
+
+	c->pkg.txn_start_ns = now;
+	for (i = 0; i < PKG_RECENT; i++) {
+		r = &c->pkg.recent[i];
+		if (r->path == NULL || now - r->ns > PACKAGE_RECENT_NS)
+			continue;
+		rc = hold(w, c, r->path, r->len, 0, (int)r->check);
+		if (rc < 0)
+			return rc;
+		c->pkg.rechecked++;
+	}
+	pkgview_recent_clear(&c->pkg);
+	return 0;
+}
+
 int
 incident_hold(struct watcher *w, struct wctr *c, const struct uw_event *ev)
 {
-	struct pathset_entry *e;
 	int64_t now;
+	int rc;
 
 	if (ev->op == UW_OP_EXEC || ev->lower)
 		return 0;
 	now = now_mono_ns();
-	if (pkgdb_db_path(ev->path, ev->path_len) != NULL) {
-		if (c->pkg.txn_start_ns == 0)
-			c->pkg.txn_start_ns = now;
+	if (pkgdb_db_path(ev->path, ev->path_len) != NULL ||
+	    manager_writing(w)) {
+		if (c->pkg.txn_start_ns == 0 &&
+		    (rc = txn_begin(w, c, now)) < 0)
+			return rc;
 		c->pkg.txn_last_ns = now;
 	}
 	if (c->pkg.txn_start_ns == 0)
 		return 0;
-	if (c->pkg.deferred.count >= PACKAGE_HOLD_MAX)
-		c->pkg.txn_start_ns = 1;	/* ends at the next turn */
-	e = pathset_get(&c->pkg.deferred, ev->path, ev->path_len, 1);
-	if (e == NULL)
-		return seterr(w->err, -ENOMEM, "out of memory");
-	if (w->cur_writer != 0)
-		e->proc = w->cur_writer;
-	return 1;
+	rc = hold(w, c, ev->path, ev->path_len, w->cur_writer, -1);
+	return rc < 0 ? rc : 1;
+}
+
+void
+incident_noted(struct watcher *w, struct wctr *c, const struct uw_event *ev)
+{
+	if (w->pkg_flushing || (ev->package_check != UW_PKG_UNOWNED &&
+	    ev->package_check != UW_PKG_MISMATCH &&
+	    ev->package_check != UW_PKG_UNKNOWN))
+		return;
+	pkgview_recent_add(&c->pkg, ev->path, ev->path_len,
+	    ev->package_check, now_mono_ns());
 }
 
 /* The end of a container's package transaction: the database is read
@@ -77,7 +178,8 @@ txn_end(struct watcher *w, struct wctr *c)
 		return seterr(w->err, changed, "out of memory");
 	}
 	for (i = 0; (e = pathset_next(&c->pkg.deferred, &i)) != NULL; )
-		if (pkgdb_db_path(e->key, e->len) == NULL)
+		if (!(e->flags & HOLD_RECHECK) &&
+		    pkgdb_db_path(e->key, e->len) == NULL)
 			files++;
 	c->pkg.txn_start_ns = c->pkg.txn_last_ns = 0;
 	w->pkg_flushing = 1;

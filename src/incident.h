@@ -16,6 +16,18 @@
 int incident_hold(struct watcher *w, struct wctr *c,
     const struct uw_event *ev) UW_WARN_UNUSED;
 
+/* An event handed out outside a transaction whose check may be the
+ * package manager's doing before it wrote its database (unowned,
+ * mismatch, unknown): kept for a few seconds (txn_begin). */
+void incident_noted(struct watcher *w, struct wctr *c,
+    const struct uw_event *ev);
+
+/* While a transaction's paths are handed out: the check `path` was
+ * handed out with before the transaction, when it is only looked at
+ * again (it is handed out again only if its check changed), or -1. */
+int incident_recheck(struct watcher *w, struct wctr *c,
+    const unsigned char *path, size_t len);
+
 /* End the transactions that are due (their database quiet for
  * PACKAGE_TXN_QUIET_NS, or PACKAGE_TXN_MAX_NS after they began): their
  * held paths are looked at again and handed out as one incident.

@@ -35,8 +35,36 @@ pkgview_init(struct pkgview *v)
 }
 
 void
+pkgview_recent_add(struct pkgview *v, const unsigned char *path, size_t len,
+    enum uw_package_check check, int64_t now)
+{
+	struct pkg_recent *r = &v->recent[v->recent_next++ % PKG_RECENT];
+
+	free(r->path);
+	r->path = malloc(len ? len : 1);
+	if (r->path == NULL)
+		return;		/* only a second look lost */
+	memcpy(r->path, path, len);
+	r->len = len;
+	r->check = check;
+	r->ns = now;
+}
+
+void
+pkgview_recent_clear(struct pkgview *v)
+{
+	size_t i;
+
+	for (i = 0; i < PKG_RECENT; i++) {
+		free(v->recent[i].path);
+		v->recent[i].path = NULL;
+	}
+}
+
+void
 pkgview_free(struct pkgview *v)
 {
+	pkgview_recent_clear(v);
 	pkgdb_free(&v->base);
 	pkgdb_free(&v->cur);
 	pathset_free(&v->deferred);

@@ -22,6 +22,18 @@
  * reports by PACKAGE_TXN_MAX_NS at the most. */
 #define PACKAGE_TXN_QUIET_NS 1000000000LL
 #define PACKAGE_TXN_MAX_NS 30000000000LL
+/* Paths handed out this long before a transaction began are looked at
+ * again with it (a package manager unpacks before it writes its
+ * database); PKG_RECENT of them at most. */
+#define PACKAGE_RECENT_NS 3000000000LL
+#define PKG_RECENT 64
+
+struct pkg_recent {
+	unsigned char *path;	/* NULL: empty */
+	size_t len;
+	enum uw_package_check check;	/* it was handed out with */
+	int64_t ns;
+};
 
 struct pkgview {
 	struct pkgdb base;	/* the image's, from its baseline */
@@ -32,6 +44,9 @@ struct pkgview {
 	/* the transaction going on: 0 when none */
 	int64_t txn_start_ns, txn_last_ns;
 	struct pathset deferred;	/* its paths, held back */
+	struct pkg_recent recent[PKG_RECENT];	/* a ring */
+	unsigned recent_next;
+	uint64_t rechecked;	/* paths looked at again with one */
 };
 
 void pkgview_init(struct pkgview *v);
@@ -49,6 +64,12 @@ int pkgview_load(struct pkgview *v, struct store *store, const char *image,
  * database when its files changed.  -ENOMEM only. */
 int pkgview_refresh(struct pkgview *v, int upper_fd, struct buf *out)
     UW_WARN_UNUSED;
+
+/* Remember a path handed out now (the oldest is dropped), and forget
+ * them all. */
+void pkgview_recent_add(struct pkgview *v, const unsigned char *path,
+    size_t len, enum uw_package_check check, int64_t now);
+void pkgview_recent_clear(struct pkgview *v);
 
 /* Is there a package database to speak of (the image's or the
  * container's)? */

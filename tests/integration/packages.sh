@@ -17,7 +17,9 @@
 #   - a package appended to the status file by hand, with no file: the
 #     database's event is "mismatch" and high (packages.lua);
 #   - a status file made 80 MiB (sparse) is not read: a new file's check
-#     is "unknown", and the daemon goes on.
+#     is "unknown", and the daemon goes on;
+#   - the same install in a second container watched with inotify alone
+#     (no writer named): its files end up said in the incident, matching.
 #
 # Needs root, runc, a static busybox (with its dpkg applet), dpkg,
 # dpkg-deb, apt-get (to download hello from the Debian archive), jq.
@@ -200,6 +202,28 @@ check "drop another binary" xc "printf '#!/bin/sh\n' > /usr/bin/dropper2; chmod 
 wait_until 10 has /usr/bin/dropper2 '.package_check == "unknown"' ||
 	fail "a new file under an unreadable database is not unknown: $(ev /usr/bin/dropper2 .)"
 check "the daemon is alive" alive "$W"
+
+# ---- the same install, watched by inotify alone --------------------------------------
+# No writer is named then: the files busybox's dpkg unpacks before its
+# first write of the database may be handed out (unowned, mismatch) and
+# are looked at again with the transaction, and handed out again, in it.
+
+C2=$P-c2 EV2=$S/events2.jsonl ERR2=$S/watch2.err
+check "$C2: runc container started" run_container "$RS/c2" "$C2" "$L1" "/$P/c2" \
+	"echo up > /tmp/started; while true; do sleep 1; done"
+wait_until 10 test -s "$RS/c2/upper/tmp/started" || fail "$C2 did not start"
+start_upperwatch W2 "$EV2" "$ERR2" --db "$S/db2" watch --container "$C2" --output "$EV2" \
+	--content-events inotify
+wait_until 30 grep -q "watching container $C2 " "$ERR2" || fail "not watching $C2: $(tail -n 3 "$ERR2")"
+runc exec "$C2" sh -c "dpkg -F depends -i /opt/debs/uwtool_2.0_all.deb /opt/debs/uwextra_1.0_all.deb" \
+	</dev/null >"$S/exec2.out" 2>&1 || fail "dpkg in $C2: $(head -c 300 "$S/exec2.out")"
+wait_until 15 grep -q "package transaction (incident" "$ERR2" || fail "inotify: no incident: $(tail -n 3 "$ERR2")"
+inc2=$(sed -n 's/.*package transaction (incident \([0-9]*\)).*/\1/p' "$ERR2" | head -n 1)
+has2() { [ "$(jq -c --arg p "$1" "select(.path == \$p) | $2" "$EV2" 2>/dev/null | tail -n 1)" = true ]; }
+for p in /usr/bin/uwtool /usr/lib/uwtool/plugin.so /usr/bin/uwextra; do
+	check "inotify: $p: last said in incident $inc2, match, low" wait_until 5 has2 "$p" \
+		".incident == ${inc2:-0} and .package_check == \"match\" and .verdict.severity == \"low\""
+done
 
 if [ "$_failures" -gt 0 ]; then
 	echo "# the events, last 40:" >&2
