@@ -127,14 +127,24 @@ else
 	fail "image script modified after it ran: $(tr '\n' ' ' <"$S/exec.out" | head -c 300)"
 fi
 # Nor when it changes without a write: its mode (setuid), its name.
-xc '/opt/suid.sh; chmod 4755 /opt/suid.sh; sleep 0.3; /opt/suid.sh; echo rc=$?'
-if grep -q '^rc=126$' "$S/exec.out" && [ "$(grep -c '^suid$' "$S/exec.out")" = 1 ]; then
+# (the run after the change waits for the daemon to have seen it: its
+# event, a moment that a fixed sleep misses on a loaded machine)
+xc '/opt/suid.sh; chmod 4755 /opt/suid.sh'
+n1=$(grep -c '^suid$' "$S/exec.out")
+wait_until 10 json_has "$EV" '.op == "metadata" and .path == "/opt/suid.sh"' ||
+	fail "no metadata event for /opt/suid.sh"
+xc '/opt/suid.sh; echo rc=$?'
+if grep -q '^rc=126$' "$S/exec.out" && [ "$n1" = 1 ] && ! grep -q '^suid$' "$S/exec.out"; then
 	pass "an image script that ran, made setuid, was refused"
 else
 	fail "image script made setuid after it ran: $(tr '\n' ' ' <"$S/exec.out" | head -c 300)"
 fi
-xc '/opt/moved.sh; mv /opt/moved.sh /opt/elsewhere.sh; sleep 0.3; /opt/elsewhere.sh; echo rc=$?'
-if grep -q '^rc=126$' "$S/exec.out" && [ "$(grep -c '^moved$' "$S/exec.out")" = 1 ]; then
+xc '/opt/moved.sh; mv /opt/moved.sh /opt/elsewhere.sh'
+n1=$(grep -c '^moved$' "$S/exec.out")
+wait_until 10 json_has "$EV" '.op == "added" and .path == "/opt/elsewhere.sh"' ||
+	fail "no added event for /opt/elsewhere.sh"
+xc '/opt/elsewhere.sh; echo rc=$?'
+if grep -q '^rc=126$' "$S/exec.out" && [ "$n1" = 1 ] && ! grep -q '^moved$' "$S/exec.out"; then
 	pass "an image script that ran, renamed, was refused"
 else
 	fail "image script renamed after it ran: $(tr '\n' ' ' <"$S/exec.out" | head -c 300)"
