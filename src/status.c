@@ -182,6 +182,7 @@ status_json(struct watcher *w, const struct totals *t, int final)
 	jsonw_uint(f, &first, "error_events", w->error_events);
 	jsonw_uint(f, &first, "exec_events", w->exec_events);
 	jsonw_uint(f, &first, "lower_events", w->lower_events);
+	jsonw_uint(f, &first, "package_incidents", w->incidents);
 	jsonw_bool(f, &first, "fanotify", w->fan_fd >= 0);
 	jsonw_uint(f, &first, "fanotify_events", w->fan_events);
 	jsonw_uint(f, &first, "fanotify_unmapped", w->fan_unmapped);
@@ -273,6 +274,9 @@ status_metrics(struct watcher *w, const struct totals *t)
 	METRIC("lower_events_total", "counter",
 	    "Differences of the image layers on the node from the baseline "
 	    "(--verify-lower).", w->lower_events);
+	METRIC("package_incidents_total", "counter",
+	    "Package transactions handed out as one incident each.",
+	    w->incidents);
 	METRIC("fanotify_events_total", "counter",
 	    "Content writes and execs fanotify reported on watched overlays.",
 	    w->fan_events);

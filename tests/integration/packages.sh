@@ -202,6 +202,9 @@ check "drop another binary" xc "printf '#!/bin/sh\n' > /usr/bin/dropper2; chmod 
 wait_until 10 has /usr/bin/dropper2 '.package_check == "unknown"' ||
 	fail "a new file under an unreadable database is not unknown: $(ev /usr/bin/dropper2 .)"
 check "the daemon is alive" alive "$W"
+incidents() { [ "$(jq -r '.package_incidents // 0' "$S/status.json" 2>/dev/null)" -ge 3 ]; }
+check "status.json counts the incidents" wait_until 8 incidents
+check "and so do the metrics" grep -q '^upperwatch_package_incidents_total [3-9]' "$S/upperwatch.prom"
 
 # ---- the same install, watched by inotify alone --------------------------------------
 # No writer is named then: the files busybox's dpkg unpacks before its
