@@ -200,8 +200,9 @@ read_db(void *arg, const char *path, struct buf *out)
 		return 1;
 	if (n->db_big)
 		return -EFBIG;
-	if (n->db_data == NULL)
-		return 1;	/* a hard link to one: not read */
+	if (n->db_data == NULL)	/* not kept: a hard link, or no file
+				 * pkgdb reads (an rpm database, probed) */
+		return n->rec.size > out->cap ? -EFBIG : 1;
 	buf_reset(out);
 	return buf_add(out, n->db_data, n->db_len) < 0 ? -EFBIG : 0;
 }

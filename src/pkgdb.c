@@ -286,7 +286,8 @@ pkgdb_wanted(const unsigned char *path, size_t len)
 const char *
 pkgdb_manager_name(enum pkg_manager m)
 {
-	return m == PKG_DPKG ? "dpkg" : m == PKG_APK ? "apk" : "none";
+	return m == PKG_DPKG ? "dpkg" : m == PKG_APK ? "apk" : m == PKG_RPM ?
+	    "rpm" : "none";
 }
 
 enum pkg_manager
@@ -298,6 +299,8 @@ pkgdb_manager_from_name(const char *name)
 		return PKG_DPKG;
 	if (strcmp(name, "apk") == 0)
 		return PKG_APK;
+	if (strcmp(name, "rpm") == 0)
+		return PKG_RPM;
 	return PKG_NONE;
 }
 
@@ -831,6 +834,39 @@ set_broken(struct pkgdb *db, int rc, const char *what)
 }
 
 /*
+ * An rpm database (Berkeley DB or SQLite, in /var/lib/rpm or
+ * /usr/lib/sysimage/rpm) is not read: no well-kept library of Debian's
+ * reads it without librpm's whole stack.  It is noticed, so that the
+ * image's events say "unknown" (not "unowned") and why.  Probed with a
+ * 1-byte cap: any such file is "too big", which is all it takes.
+ */
+static void
+rpm_present(struct pkgdb *db, pkgdb_read_fn read, void *arg)
+{
+	static const char *const files[] = {
+		"/var/lib/rpm/rpmdb.sqlite", "/var/lib/rpm/Packages",
+		"/usr/lib/sysimage/rpm/rpmdb.sqlite",
+		"/usr/lib/sysimage/rpm/Packages",
+	};
+	struct buf probe;
+	size_t i;
+	int rc;
+
+	buf_init(&probe, 1);
+	for (i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		buf_reset(&probe);
+		rc = read(arg, files[i], &probe);
+		if (rc == 0 || rc == -EFBIG) {
+			db->manager = PKG_RPM;
+			snprintf(db->broken, sizeof(db->broken), "%s: rpm "
+			    "databases are not read", files[i]);
+			break;
+		}
+	}
+	buf_free(&probe);
+}
+
+/*
  * Read a database's main file.  Where no database is expected (an image
  * read for its baseline, or a container of an image without one), a path
  * that cannot be followed (a merged-/usr image's /lib is a symlink) means
@@ -882,6 +918,8 @@ pkgdb_read(struct pkgdb *db, const struct pkgdb *base, pkgdb_read_fn read,
 		if (rc < 0 && rc != -ENOMEM)
 			set_broken(db, rc, mains[i].path);
 	}
+	if (rc == 1)
+		rpm_present(db, read, arg);
 	buf_free(&main);
 	buf_free(&r.info);
 	return rc == -ENOMEM ? rc : 0;

@@ -2,7 +2,7 @@
  * pkgdb.h - an image's package database (dpkg, apk) read into memory:
  * which package owns each path, and the digest its manifest lists for
  * the file's content.  rpm databases (SQLite or Berkeley DB, in
- * /var/lib/rpm) are not read: such an image has no package fields.
+ * /var/lib/rpm) are not read: noticed, they make every check "unknown".
  *
  * The database is a container's own files, written by an attacker like
  * any other: every read is bounded (PKGDB_MAX_*), a database that does
@@ -28,7 +28,9 @@
 /* A file bigger than this is not hashed for its check ("unknown"). */
 #define PKGDB_MAX_CHECK (1ull << 30)
 
-enum pkg_manager { PKG_NONE = 0, PKG_DPKG, PKG_APK };
+/* PKG_RPM: an rpm database is there, and not read (db->broken says so):
+ * its image's events say "unknown" rather than "unowned". */
+enum pkg_manager { PKG_NONE = 0, PKG_DPKG, PKG_APK, PKG_RPM };
 
 struct pkg {
 	char *name, *version, *arch;	/* arch: "" when not said */

@@ -418,9 +418,10 @@ struct uw_process {
 #define UW_CMDLINE_MAX 256
 
 /*
- * What the package database says of an event's path (dpkg, apk; rpm is
- * not read).  UW_PKG_NONE: neither the image nor the container has a
- * database, and the event has no package fields.
+ * What the package database says of an event's path (dpkg, apk; an rpm
+ * database is noticed, not read: its checks are UW_PKG_UNKNOWN).
+ * UW_PKG_NONE: neither the image nor the container has a database, and
+ * the event has no package fields.
  */
 enum uw_package_check {
 	UW_PKG_NONE = 0,

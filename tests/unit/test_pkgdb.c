@@ -283,6 +283,14 @@ test_hostile(void)
 	CHECK_INT(db.nfiles, 0, "a 5,000-byte path is skipped");
 	pkgdb_free(&db);
 	free(big);
+	/* an rpm database: noticed, not read */
+	m.n = 0;
+	put(&m, "/var/lib/rpm/rpmdb.sqlite", "SQLite format 3");
+	pkgdb_init(&db);
+	CHECK(pkgdb_read(&db, NULL, mem_read, &m) == 0 &&
+	    db.manager == PKG_RPM && strstr(db.broken, "not read") != NULL,
+	    "an rpm database is said not read (%s)", db.broken);
+	pkgdb_free(&db);
 	/* neither database */
 	m.n = 0;
 	pkgdb_init(&db);
