@@ -323,35 +323,11 @@ next_line(const struct buf *b, size_t *off, const char **ls, size_t *ll)
 	return 1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 32 hex digits into 16 bytes; -1 when they are not. */
 static int
 md5_of_hex(const char *s, size_t len, unsigned char out[16])
 {
-	size_t i;
-	int h, l;
-
-	if (len != 32)
-		return -1;
-	for (i = 0; i < 16; i++) {
-		h = hexval((unsigned char)s[2 * i]);
-		l = hexval((unsigned char)s[2 * i + 1]);
-		if (h < 0 || l < 0)
-			return -1;
-		out[i] = (unsigned char)(h << 4 | l);
-	}
-	return 0;
+	return len == 32 && hex_decode(s, len, out, 16) == 16 ? 0 : -1;
 }
 
 /* apk's "Q1" + base64 of a SHA-1 into 20 bytes; -1 when it is not. */

@@ -92,26 +92,14 @@ opt_integer(lua_State *L, int t, const char *key)
 	return v;
 }
 
-/* The value of hex digit c, or -1 when it is not one. */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Fill a record from the table at `t`; mode may be "0755" or 493. */
 static int
 read_record(lua_State *L, int t, struct uw_record *r, unsigned char *caps,
     const char *type, char *why, size_t whylen)
 {
 	const char *s;
-	size_t len, i;
+	size_t len;
+	int n;
 	char *end;
 	long v;
 
@@ -142,12 +130,9 @@ read_record(lua_State *L, int t, struct uw_record *r, unsigned char *caps,
 	r->mtime_ns = opt_integer(L, t, "mtime");
 	s = policy_raw_field(L, t, "hash") == LUA_TSTRING ?
 	    lua_tolstring(L, -1, &len) : NULL;
-	if (s != NULL && len == 2 * UW_HASH_LEN) {
-		for (i = 0; i < UW_HASH_LEN; i++)
-			r->hash[i] = (unsigned char)(hexval(s[2 * i]) << 4 |
-			    hexval(s[2 * i + 1]));
+	if (s != NULL && len == 2 * UW_HASH_LEN &&
+	    hex_decode(s, len, r->hash, UW_HASH_LEN) == UW_HASH_LEN)
 		r->flags |= UW_REC_HASHED;
-	}
 	lua_pop(L, 1);
 	s = policy_raw_field(L, t, "link") == LUA_TSTRING ?
 	    lua_tolstring(L, -1, &len) : NULL;
@@ -159,12 +144,9 @@ read_record(lua_State *L, int t, struct uw_record *r, unsigned char *caps,
 	lua_pop(L, 1);
 	s = policy_raw_field(L, t, "caps") == LUA_TSTRING ?
 	    lua_tolstring(L, -1, &len) : NULL;
-	if (s != NULL && len % 2 == 0 && len / 2 <= 64) {
-		for (i = 0; i < len / 2; i++)
-			caps[i] = (unsigned char)(hexval(s[2 * i]) << 4 |
-			    hexval(s[2 * i + 1]));
+	if (s != NULL && (n = hex_decode(s, len, caps, 64)) >= 0) {
 		r->caps = caps;
-		r->caps_len = len / 2;
+		r->caps_len = (size_t)n;
 	}
 	lua_pop(L, 1);
 	return 0;

@@ -38,17 +38,7 @@ jstr(const json_t *o, const char *key)
 static int
 from_hex(const char *hex, unsigned char *out, size_t max)
 {
-	size_t n = strlen(hex), i;
-	unsigned v;
-
-	if (n % 2 != 0 || n / 2 > max)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (unsigned char)v;
-	}
-	return (int)(n / 2);
+	return hex_decode(hex, strnlen(hex, 2 * max + 1), out, max);
 }
 
 /* A byte string: "key_hex" when present (exact), else "key". */

@@ -272,22 +272,16 @@ transfer_export(struct store *store, const char *image, FILE *out,
 
 /* ---- import ---- */
 
+/* A hex string of 1 to max bytes into out, its length into *len. */
 static int
 unhex(const char *s, unsigned char *out, size_t max, size_t *len)
 {
-	size_t n = s ? strnlen(s, 2 * max + 1) : 0, i;
-	unsigned v;
+	int n = s != NULL ? hex_decode(s, strnlen(s, 2 * max + 1), out, max) :
+	    -1;
 
-	if (s == NULL || n == 0 || n % 2 != 0 || n > 2 * max)
+	if (n <= 0)
 		return -1;
-	for (i = 0; i < n / 2; i++) {
-		if (sscanf(s + 2 * i, "%2x", &v) != 1 ||
-		    strchr("0123456789abcdefABCDEF", s[2 * i]) == NULL ||
-		    strchr("0123456789abcdefABCDEF", s[2 * i + 1]) == NULL)
-			return -1;
-		out[i] = (unsigned char)v;
-	}
-	*len = n / 2;
+	*len = (size_t)n;
 	return 0;
 }
 

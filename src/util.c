@@ -261,6 +261,36 @@ hex_encode(char *out, const unsigned char *bytes, size_t len)
 	out[2 * len] = '\0';
 }
 
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+hex_decode(const char *s, size_t len, unsigned char *out, size_t max)
+{
+	size_t i;
+	int h, l;
+
+	if (len % 2 != 0 || len / 2 > max)
+		return -1;
+	for (i = 0; i < len / 2; i++) {
+		h = hex_value(s[2 * i]);
+		l = hex_value(s[2 * i + 1]);
+		if (h < 0 || l < 0)
+			return -1;
+		out[i] = (unsigned char)(h << 4 | l);
+	}
+	return (int)(len / 2);
+}
+
 int
 label_fit(struct label_caps *caps, size_t key_len, const char *value,
     size_t *value_len)

@@ -87,6 +87,9 @@ int label_fit(struct label_caps *caps, size_t key_len,
 
 /* Lower-case hex of `len` bytes into out (2 * len + 1 bytes). */
 void hex_encode(char *out, const unsigned char *bytes, size_t len);
+/* The bytes of `len` hex digits (either case) into out[max]: how many,
+ * or -1 when len is odd, a char is no hex digit or they do not fit. */
+int hex_decode(const char *s, size_t len, unsigned char *out, size_t max);
 
 /* The config digest of a container's image as its runtime records it
  * (Docker "sha256:<hex>", Podman "<hex>") as "sha256:<hex>" into out

@@ -86,5 +86,17 @@ main(void)
 	    "a bare prefix names nothing");
 	CHECK_INT(overlay_wh_name(".whx", 4, &target, &tlen), OVERLAY_WH_NONE,
 	    "a near miss is an ordinary name");
+	/* hex_decode: the one hex reader of baselines, journals, cases */
+	{
+		unsigned char b[4];
+
+		CHECK(hex_decode("0aFf", 4, b, sizeof(b)) == 2 && b[0] == 0x0a &&
+		    b[1] == 0xff, "hex_decode reads either case");
+		CHECK(hex_decode("0a1", 3, b, sizeof(b)) == -1, "odd length");
+		CHECK(hex_decode("0g", 2, b, sizeof(b)) == -1, "no hex digit");
+		CHECK(hex_decode("0011223344", 10, b, sizeof(b)) == -1,
+		    "more than fits");
+		CHECK(hex_decode("", 0, b, sizeof(b)) == 0, "empty: none");
+	}
 	return check_done();
 }
