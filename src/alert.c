@@ -758,13 +758,39 @@ alert_event(struct alerter *a, const struct uw_event *ev)
 	return alert_event_at(a, ev, now_mono_ns());
 }
 
+/*
+ * An alert of the watcher's own about a container (or the host, for
+ * container ""), never deduped nor held back: `output` is the line,
+ * `tag` its one Falco tag, and the output fields are the container's id
+ * and `key`, true (incident 0) or the incident's id.
+ */
+static void
+own_alert(struct alerter *a, const char *container, const char *output,
+    int prio, const char *rule, const char *tag, const char *key,
+    uint64_t incident)
+{
+	struct falco f;
+	char *body = NULL;
+
+	if (wants_json(a) && falco_begin(&f, a, output, prio == LOG_ERR ?
+	    "Error" : "Notice", rule, now_real_ns()) == 0) {
+		jsonw_string(f.out, (const unsigned char *)tag, strlen(tag));
+		falco_fields(&f);
+		jsonw_str(f.out, &f.inner, "container.id", container);
+		if (incident != 0)
+			jsonw_uint(f.out, &f.inner, key, incident);
+		else
+			jsonw_bool(f.out, &f.inner, key, 1);
+		body = falco_end(&f);
+	}
+	deliver(a, prio, output, body);
+}
+
 void
 alert_incident(struct alerter *a, const char *container, uint64_t incident,
     const char *text)
 {
 	char output[2048], id[160], what[1536];
-	struct falco f;
-	char *body = NULL;
 
 	if (a == NULL)
 		return;
@@ -772,23 +798,14 @@ alert_incident(struct alerter *a, const char *container, uint64_t incident,
 	esc(what, sizeof(what), or_empty(text));
 	snprintf(output, sizeof(output), "upperwatch: container %s: %s",
 	    esc(id, sizeof(id), container), what);
-	if (wants_json(a) && falco_begin(&f, a, output, "Notice",
-	    "upperwatch package transaction", now_real_ns()) == 0) {
-		jsonw_string(f.out, (const unsigned char *)"package", 7);
-		falco_fields(&f);
-		jsonw_str(f.out, &f.inner, "container.id", container);
-		jsonw_uint(f.out, &f.inner, "upperwatch.incident", incident);
-		body = falco_end(&f);
-	}
-	deliver(a, LOG_NOTICE, output, body);
+	own_alert(a, container, output, LOG_NOTICE, "upperwatch package "
+	    "transaction", "package", "upperwatch.incident", incident);
 }
 
 void
 alert_coverage(struct alerter *a, const char *container, const char *text)
 {
 	char output[2048], id[160], what[1536];
-	struct falco f;
-	char *body = NULL;
 
 	if (a == NULL)
 		return;
@@ -800,13 +817,6 @@ alert_coverage(struct alerter *a, const char *container, const char *text)
 	else
 		snprintf(output, sizeof(output), "upperwatch coverage lost: %s",
 		    what);
-	if (wants_json(a) && falco_begin(&f, a, output, "Error",
-	    "upperwatch coverage", now_real_ns()) == 0) {
-		jsonw_string(f.out, (const unsigned char *)"coverage", 8);
-		falco_fields(&f);
-		jsonw_str(f.out, &f.inner, "container.id", container);
-		jsonw_bool(f.out, &f.inner, "upperwatch.coverage", 1);
-		body = falco_end(&f);
-	}
-	deliver(a, LOG_ERR, output, body);
+	own_alert(a, container, output, LOG_ERR, "upperwatch coverage",
+	    "coverage", "upperwatch.coverage", 0);
 }

@@ -28,7 +28,7 @@
 #include "baseline.h"
 #include "hash.h"
 #include "overlay.h"
-#include "pkgdb.h"
+#include "package.h"
 #include "util.h"
 #include "walk.h"
 
@@ -788,36 +788,6 @@ enter_root(struct build *b)
 	return put(b, &rec);
 }
 
-/* The image's package database, read from its layers (the topmost that
- * holds each file), into the baseline. */
-static int
-record_packages(struct build *b)
-{
-	struct pkgdb_dirs dirs;
-	struct pkgdb db;
-	int fds[BASELINE_MAX_LAYERS];
-	size_t i, n = 0;
-	int rc;
-
-	for (i = 0; i < b->opts->layer_count; i++) {
-		fds[n] = walk_open_root(b->opts->layers[i]);
-		if (fds[n] >= 0)
-			n++;
-	}
-	dirs.fds = fds;
-	dirs.count = n;
-	pkgdb_init(&db);
-	rc = pkgdb_read(&db, NULL, pkgdb_read_dirs, &dirs);
-	if (rc == 0)
-		rc = store_packages_put(b->store, b->image_id, &db, b->err);
-	else
-		rc = seterr(b->err, rc, "out of memory");
-	pkgdb_free(&db);
-	for (i = 0; i < n; i++)
-		close(fds[i]);
-	return rc;
-}
-
 static unsigned
 default_jobs(void)
 {
@@ -892,7 +862,8 @@ baseline_build_keyed(struct store *store, const struct uw_baseline_opts *opts,
 		rc = drain(&b, 2);
 	if (rc < 0)
 		goto out;
-	rc = record_packages(&b);
+	rc = package_record_layers(store, b.image_id, opts->layers,
+	    opts->layer_count, err);
 	if (rc < 0)
 		goto out;
 	stats->seconds = (double)(now_mono_ns() - b.start_ns) / 1e9;

@@ -391,3 +391,36 @@ pkgview_annotate(struct pkgview *v, int upper_fd, struct uw_event *ev,
 	else
 		ev->package_check = UW_PKG_UNKNOWN;
 }
+
+int
+package_record_layers(struct store *store, int64_t image_id,
+    const char *const *layers, size_t count, struct uw_error *err)
+{
+	struct pkgdb_dirs dirs;
+	struct pkgdb db;
+	int *fds;
+	size_t i, n = 0;
+	int rc;
+
+	fds = calloc(count + 1, sizeof(*fds));
+	if (fds == NULL)
+		return seterr(err, -ENOMEM, "out of memory");
+	for (i = 0; i < count; i++) {
+		fds[n] = walk_open_root(layers[i]);
+		if (fds[n] >= 0)
+			n++;
+	}
+	dirs.fds = fds;
+	dirs.count = n;
+	pkgdb_init(&db);
+	rc = pkgdb_read(&db, NULL, pkgdb_read_dirs, &dirs);
+	if (rc == 0)
+		rc = store_packages_put(store, image_id, &db, err);
+	else
+		rc = seterr(err, rc, "out of memory");
+	pkgdb_free(&db);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return rc;
+}

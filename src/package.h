@@ -92,4 +92,11 @@ int pkgview_owner(void *arg, const unsigned char *path, size_t len,
 void pkgview_annotate(struct pkgview *v, int upper_fd, struct uw_event *ev,
     int64_t txn_files, int txn_changed);
 
+/* The package database of the image whose layers (top first) are being
+ * recorded as image_id, read from the topmost layer that holds each of
+ * its files, into the open baseline transaction. */
+int package_record_layers(struct store *store, int64_t image_id,
+    const char *const *layers, size_t count, struct uw_error *err)
+    UW_WARN_UNUSED;
+
 #endif /* UW_PACKAGE_H */

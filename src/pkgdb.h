@@ -18,6 +18,13 @@
 #include "upperwatch.h"
 #include "util.h"
 
+/* The files read: dpkg's status and info dir, apk's installed. */
+#define PKGDB_DPKG_STATUS "/var/lib/dpkg/status"
+#define PKGDB_DPKG_INFO "/var/lib/dpkg/info/"
+#define PKGDB_APK_INSTALLED "/lib/apk/db/installed"
+/* A path longer than this is no path an image holds. */
+#define PKGDB_MAX_PATH 4096
+
 /* A status or apk installed file bigger than this is not read. */
 #define PKGDB_MAX_DB (64u << 20)
 /* Nor a .list or .md5sums file bigger than this. */
