@@ -515,6 +515,8 @@ event_json(struct alerter *a, const struct uw_event *ev, const char *output,
 	}
 	if (ev->incident != 0)
 		jsonw_uint(f.out, &f.inner, "upperwatch.incident", ev->incident);
+	if (ev->sha256 != NULL)
+		jsonw_str(f.out, &f.inner, "upperwatch.sha256", ev->sha256);
 	jsonw_str(f.out, &f.inner, "upperwatch.severity",
 	    severity_name(v->severity));
 	jsonw_str(f.out, &f.inner, "upperwatch.action",

@@ -247,6 +247,8 @@ event_write_json(FILE *out, const struct uw_event *ev)
 	}
 	if (ev->incident != 0)
 		jsonw_uint(out, &first, "incident", ev->incident);
+	if (ev->sha256 != NULL)
+		jsonw_str(out, &first, "sha256", ev->sha256);
 	if (ev->verdict != NULL) {
 		jsonw_key(out, &first, "verdict");
 		write_verdict(out, ev->verdict);

@@ -18,8 +18,10 @@
 #include <unistd.h>
 
 #include "evidence.h"
+#include "hash.h"
 #include "jsonw.h"
 #include "util.h"
+#include "walk.h"
 
 #define EVIDENCE_NAME_TRIES 1000	/* <id>, <id>-1 ... <id>-999 */
 #define EVIDENCE_PARENTS_MAX 64
@@ -170,55 +172,22 @@ static int
 open_regular_beneath(int upper_fd, const char *rel, const unsigned char *path,
     size_t path_len, struct stat *st, struct uw_error *err)
 {
-	struct open_how how;
-	struct stat again;
-	char proc[64], shown[512];
-	int pfd, in = -1, rc;
+	char shown[512];
+	int fd;
 
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-	pfd = (int)syscall(SYS_openat2, upper_fd, rel, &how, sizeof(how));
-	if (pfd < 0)
-		return seterr(err, -errno, "evidence missing: %s: %s",
-		    esc_path(shown, sizeof(shown), path, path_len),
-		    strerror(errno));
-	if (fstat(pfd, st) < 0) {
-		rc = seterr(err, -errno, "evidence missing: %s: %s",
-		    esc_path(shown, sizeof(shown), path, path_len),
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		rc = seterr(err, -EINVAL, "evidence missing: %s is no "
-		    "longer a regular file (mode %06o): metadata only",
-		    esc_path(shown, sizeof(shown), path, path_len),
+	fd = walk_open_regular_beneath(upper_fd, rel, st);
+	if (fd >= 0)
+		return fd;
+	esc_path(shown, sizeof(shown), path, path_len);
+	if (fd == -EINVAL)
+		return seterr(err, fd, "evidence missing: %s is no longer a "
+		    "regular file (mode %06o): metadata only", shown,
 		    (unsigned)st->st_mode);
-		goto out;
-	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	in = open(proc, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (in < 0) {
-		rc = seterr(err, -errno, "evidence missing: %s: reopening "
-		    "through %s: %s", esc_path(shown, sizeof(shown), path,
-		    path_len), proc, strerror(errno));
-		goto out;
-	}
-	if (fstat(in, &again) < 0 || again.st_dev != st->st_dev ||
-	    again.st_ino != st->st_ino) {
-		rc = seterr(err, -ESTALE, "evidence missing: %s changed "
-		    "while opened", esc_path(shown, sizeof(shown), path,
-		    path_len));
-		goto out;
-	}
-	rc = in;
-	in = -1;
-out:
-	if (in >= 0)
-		close(in);
-	close(pfd);
-	return rc;
+	if (fd == -ESTALE)
+		return seterr(err, fd, "evidence missing: %s changed while "
+		    "opened", shown);
+	return seterr(err, fd, "evidence missing: %s: %s", shown,
+	    strerror(-fd));
 }
 
 /* Copy in to out, at most EVIDENCE_MAX bytes; *copied gets the
@@ -251,10 +220,28 @@ copy_capped(int in, int out, uint64_t *copied)
 	return 0;
 }
 
+/* The SHA-256 of the whole copy (what threat intel is asked about) into
+ * hex; "" when it cannot be read back. */
+static void
+copy_sha256(int sub_fd, char hex[2 * HASH_DIGEST_MAX + 1])
+{
+	unsigned char md[HASH_DIGEST_MAX];
+	size_t len = 0;
+	int fd;
+
+	hex[0] = '\0';
+	fd = openat(sub_fd, "file", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (hash_digest_fd(fd, HASH_SHA256, EVIDENCE_MAX, md, &len) == 0)
+		hex_encode(hex, md, len);
+	close(fd);
+}
+
 /* metadata.json beside the copy: what was kept, and why not all. */
 static int
-write_meta(int sub_fd, uint64_t copied, int truncated, const char *error,
-    const char *meta_json)
+write_meta(int sub_fd, uint64_t copied, int truncated, const char *sha256,
+    const char *error, const char *meta_json)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -267,6 +254,8 @@ write_meta(int sub_fd, uint64_t copied, int truncated, const char *error,
 	fputc('{', mem);
 	jsonw_uint(mem, &first, "copied", copied);
 	jsonw_bool(mem, &first, "truncated", truncated);
+	if (sha256 != NULL)
+		jsonw_str(mem, &first, "sha256", sha256);
 	if (error != NULL)
 		jsonw_str(mem, &first, "error", error);
 	jsonw_key(mem, &first, "event");
@@ -315,6 +304,7 @@ evidence_keep(int upper_fd, const unsigned char *path, size_t path_len,
 {
 	struct stat st;
 	char name[64], rel[PATH_MAX + 1], copy_path[PATH_MAX], shown[512];
+	char sha[2 * HASH_DIGEST_MAX + 1] = "";
 	uint64_t copied = 0;
 	int dir_fd = -1, sub_fd = -1, src_fd = -1, copy_fd, rc, k;
 
@@ -391,10 +381,13 @@ evidence_keep(int upper_fd, const unsigned char *path, size_t path_len,
 		goto meta;
 	}
 	snprintf(where, where_len, "%s", copy_path);
+	if (copied < EVIDENCE_MAX)
+		copy_sha256(sub_fd, sha);
 meta:
 	/* Without it, a copy still stands: no error of its own. */
 	(void)write_meta(sub_fd, copied, copied >= EVIDENCE_MAX,
-	    rc < 0 && err != NULL ? err->msg : NULL, meta_json);
+	    sha[0] ? sha : NULL, rc < 0 && err != NULL ? err->msg : NULL,
+	    meta_json);
 out:
 	if (src_fd >= 0)
 		close(src_fd);

@@ -17,7 +17,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #define XXH_STATIC_LINKING_ONLY	/* XXH3_state_t on the stack */
 #include <xxhash.h>
@@ -467,4 +470,45 @@ hash_new_secret(unsigned char *secret)
 		got += (size_t)n;
 	}
 	return 0;
+}
+
+int
+hash_digest_fd(int fd, enum hash_algo algo, uint64_t max,
+    unsigned char out[HASH_DIGEST_MAX], size_t *len)
+{
+	unsigned char block[65536];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+	struct stat st;
+	ssize_t n;
+	off_t at = 0;
+	int ok, rc = 0;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return -ENOMEM;
+	ok = EVP_DigestInit_ex(ctx, algo == HASH_MD5 ? EVP_md5() :
+	    algo == HASH_SHA1 ? EVP_sha1() : EVP_sha256(), NULL);
+	while (ok && at < st.st_size) {
+		n = pread(fd, block, sizeof(block), at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;	/* shrank: torn */
+			break;
+		}
+		ok = EVP_DigestUpdate(ctx, block, (size_t)n);
+		at += n;
+	}
+	if (rc == 0 && !(ok && EVP_DigestFinal_ex(ctx, out, &mdlen)))
+		rc = -EIO;
+	EVP_MD_CTX_free(ctx);
+	*len = mdlen;
+	return rc;
 }

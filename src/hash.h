@@ -77,6 +77,19 @@ void hash_stream_end(struct hash_stream *h, unsigned char digest[UW_HASH_LEN]);
  * thread calls it before it ends). */
 void hash_thread_done(void);
 
+/*
+ * A standard digest of the regular file open as `fd`, for what people
+ * look up or what manifests list (not the change detector: that is
+ * hash_fd): its first up-to-fstat-size bytes, read with pread, so a file
+ * that grows while read is not read without end.  *len gets the digest's
+ * size (16, 20, 32).  0; -EFBIG when the file is bigger than `max`
+ * (nothing is read); -errno.
+ */
+enum hash_algo { HASH_MD5, HASH_SHA1, HASH_SHA256 };
+#define HASH_DIGEST_MAX 32
+int hash_digest_fd(int fd, enum hash_algo algo, uint64_t max,
+    unsigned char out[HASH_DIGEST_MAX], size_t *len) UW_WARN_UNUSED;
+
 /* Fill `secret` with HASH_SECRET_LEN bytes from the kernel's CSPRNG. */
 int hash_new_secret(unsigned char *secret) UW_WARN_UNUSED;
 

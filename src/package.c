@@ -260,22 +260,14 @@ check_file(int upper_fd, const struct uw_event *ev, const struct pkg_file *f)
 	char path[WALK_MAX_PATH + 1];
 	enum uw_package_check r;
 	struct stat st;
-	int pfd, fd;
+	int fd;
 
 	if (ev->metacopy || ev->path_len > WALK_MAX_PATH ||
 	    memchr(ev->path, '\0', ev->path_len) != NULL)
 		return UW_PKG_UNKNOWN;	/* its data is the lower's */
 	memcpy(path, ev->path, ev->path_len);
 	path[ev->path_len] = '\0';
-	pfd = walk_open_beneath(upper_fd, path, 0);
-	if (pfd < 0)
-		return UW_PKG_UNKNOWN;
-	if (fstat(pfd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(pfd);
-		return UW_PKG_UNKNOWN;
-	}
-	fd = walk_reopen_file(pfd, &st);
-	close(pfd);
+	fd = walk_open_regular_beneath(upper_fd, path, &st);
 	if (fd < 0)
 		return UW_PKG_UNKNOWN;
 	r = pkgdb_check_fd(f, fd);

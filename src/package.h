@@ -20,7 +20,7 @@
  * the latest this long after it began: its events are held back till
  * then, so a container writing its database without end delays its
  * reports by PACKAGE_TXN_MAX_NS at the most. */
-#define PACKAGE_TXN_QUIET_NS 1000000000LL
+#define PACKAGE_TXN_QUIET_NS 3000000000LL
 #define PACKAGE_TXN_MAX_NS 30000000000LL
 /* Paths handed out this long before a transaction began are looked at
  * again with it (a package manager unpacks before it writes its

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <xxhash.h>
 
+#include "hash.h"
 #include "pkgdb.h"
 #include "walk.h"
 
@@ -357,41 +357,14 @@ pkgdb_read_dirs(void *arg, const char *path, struct buf *out)
 enum uw_package_check
 pkgdb_check_fd(const struct pkg_file *f, int fd)
 {
-	unsigned char block[65536], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx;
-	struct stat st;
-	ssize_t n;
-	off_t at = 0;
-	int ok;
+	unsigned char md[HASH_DIGEST_MAX];
+	size_t len = 0;
 
 	if (f->digest_len != 16 && f->digest_len != 20)
 		return UW_PKG_UNKNOWN;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > PKGDB_MAX_CHECK)
+	if (hash_digest_fd(fd, f->digest_len == 16 ? HASH_MD5 : HASH_SHA1,
+	    PKGDB_MAX_CHECK, md, &len) < 0 || len != f->digest_len)
 		return UW_PKG_UNKNOWN;
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL)
-		return UW_PKG_UNKNOWN;
-	ok = EVP_DigestInit_ex(ctx, f->digest_len == 16 ? EVP_md5() :
-	    EVP_sha1(), NULL);
-	/* to the size fstat said: a file that grows while read is not
-	 * read without end */
-	while (ok && at < st.st_size) {
-		n = pread(fd, block, sizeof(block), at);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			ok = 0;
-			break;
-		}
-		ok = EVP_DigestUpdate(ctx, block, (size_t)n);
-		at += n;
-	}
-	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	if (!ok || mdlen != f->digest_len)
-		return UW_PKG_UNKNOWN;
-	return memcmp(md, f->digest, mdlen) == 0 ? UW_PKG_MATCH :
+	return memcmp(md, f->digest, len) == 0 ? UW_PKG_MATCH :
 	    UW_PKG_MISMATCH;
 }

@@ -494,6 +494,10 @@ struct uw_event {
 	/* The package transaction it came with (the journal id of the
 	 * transaction's first event); 0 when none. */
 	uint64_t incident;
+	/* The SHA-256 of the file (hex), what threat intel is searched by:
+	 * for a regular file of the upper dir up to 64 MiB, on an event
+	 * whose verdict is alert or above; NULL otherwise. */
+	const char *sha256;
 };
 
 /*

@@ -171,6 +171,30 @@ walk_open_beneath(int root_fd, const char *path, int flags)
 }
 
 int
+walk_open_regular_beneath(int root_fd, const char *path, struct stat *st)
+{
+	struct stat again;
+	int pfd, fd;
+
+	pfd = walk_open_beneath(root_fd, path, 0);
+	if (pfd < 0)
+		return pfd;
+	if (fstat(pfd, st) != 0) {
+		fd = -errno;
+		close(pfd);
+		return fd;
+	}
+	fd = walk_reopen_file(pfd, st);
+	close(pfd);
+	if (fd >= 0 && (fstat(fd, &again) != 0 ||
+	    again.st_dev != st->st_dev || again.st_ino != st->st_ino)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+int
 walk_stat_beneath(int root_fd, const char *path, struct stat *st)
 {
 	int fd, e;

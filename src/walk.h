@@ -82,6 +82,13 @@ int walk_exists_beneath(int root_fd, const char *path) UW_WARN_UNUSED;
  * "/" is root_fd's own dir. */
 int walk_open_beneath(int root_fd, const char *path, int flags)
     UW_WARN_UNUSED;
+/* The regular file at `path` beneath root_fd, open for reading: resolved
+ * the same way, opened O_PATH, fstat into *st, and reopened only when it
+ * is a regular file (a FIFO, socket or device swapped in is never
+ * opened).  The fd, -EINVAL when not regular, -ESTALE when it changed
+ * between the two opens, or -errno. */
+int walk_open_regular_beneath(int root_fd, const char *path, struct stat *st)
+    UW_WARN_UNUSED;
 /* The same, with its lstat into *st when there is one. */
 int walk_stat_beneath(int root_fd, const char *path, struct stat *st)
     UW_WARN_UNUSED;

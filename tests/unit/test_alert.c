@@ -455,6 +455,7 @@ test_packages(void)
 	f.ev.package = &pkg;
 	f.ev.package_check = UW_PKG_MISMATCH;
 	f.ev.incident = 41;
+	f.ev.sha256 = "239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5";
 	alert_event_at(a, &f.ev, 0);
 	CHECK_INT(s.count, 1, "a package event's alert");
 	root = s.count ? json_loads(s.json[0], 0, NULL) : NULL;
@@ -465,6 +466,8 @@ test_packages(void)
 	    "upperwatch.package_version, as the database says");
 	CHECK_STR(json_get(root, "output_fields", "upperwatch.package_check"),
 	    "mismatch", "upperwatch.package_check");
+	CHECK_STR(json_get(root, "output_fields", "upperwatch.sha256"),
+	    f.ev.sha256, "upperwatch.sha256");
 	CHECK(json_integer_value(json_object_get(json_object_get(root,
 	    "output_fields"), "upperwatch.incident")) == 41,
 	    "upperwatch.incident");
@@ -746,6 +749,16 @@ test_evidence(void)
 	    rc == 0 ? where : err.msg);
 	CHECK(mode_of(ev) == 0700 && mode_of(want) == 0600,
 	    "evidence dir made 0700, the copy 0600");
+	/* its SHA-256 beside it, what threat intel is searched by */
+	snprintf(p, sizeof(p), "%s/7/metadata.json", ev);
+	{
+		json_t *meta = json_load_file(p, 0, NULL);
+
+		CHECK_STR(json_string_value(json_object_get(meta, "sha256")),
+		    "239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5",
+		    "metadata.json has the copy's SHA-256");
+		json_decref(meta);
+	}
 	/* The same id again (a database reset): never overwritten. */
 	path_of(p, sizeof(p), "upper/f");
 	fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
