@@ -154,6 +154,14 @@ if wait_until 8 sh -c "jq -e '.prevent.denied >= 4 and .prevent.fast >= 1' '$S/s
 else
 	fail "status: $(status .prevent)"
 fi
+# The Grafana dashboard queries only metrics a daemon writes (this one,
+# with --prevent, writes them all).
+SRC=${UW_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+dash=$SRC/contrib/grafana/upperwatch.json
+queried=$(jq -r '.. | .expr? // empty' "$dash" | grep -o 'upperwatch_[a-z_]*' | sort -u)
+check "the dashboard queries metrics ($(wc -w <<<"$queried"))" test -n "$queried"
+missing=$(for q in $queried; do grep -q "^# TYPE $q " "$S/upperwatch.prom" || echo "$q"; done)
+expect_eq "every metric the dashboard queries is written" "" "$(printf '%s' "$missing" | tr '\n' ' ')"
 stop_bg "$W"
 expect_eq "watch --prevent stops cleanly" 0 "$BG_STATUS"
 xc '/tmp/sh -c "echo ran"; echo rc=$?'
