@@ -80,6 +80,7 @@ xc() {
 # background (events $S/NAME.jsonl, notices $S/NAME.err); pid in W.
 # With LEAK set, the daemon runs with PATH=$LEAK_PATH and inherits LEAK
 # open (not close-on-exec) as fd 9; FD9 gets what its fd 9 is.
+fd9_of() { FD9=$(readlink "/proc/$1/fd/9" 2>/dev/null); [ -n "$FD9" ]; }
 start_watch() {
 	local name=$1 db=$2
 	shift 2
@@ -92,7 +93,9 @@ start_watch() {
 	fi
 	W=$!
 	cleanup_push "stop_bg $W KILL"
-	FD9=$(readlink "/proc/$W/fd/9" 2>/dev/null)
+	# (polled: the shell sets up fd 9 in the child after the fork)
+	FD9=
+	[ -z "${LEAK:-}" ] || wait_until 5 fd9_of "$W"
 	wait_until 20 grep -q "watching container " "$ERR"
 }
 
