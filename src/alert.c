@@ -31,6 +31,7 @@
 #include "alert.h"
 #include "jsonw.h"
 #include "names.h"
+#include "ocsf.h"
 #include "util.h"
 
 #define QUEUE_MAX 1024
@@ -749,7 +750,8 @@ alert_event_at(struct alerter *a, const struct uw_event *ev, int64_t now)
 	    esc(reason, sizeof(reason), v->reason_count > 0 ?
 	    or_empty(v->reasons[0].reason) : "drift"));
 	if (wants_json(a))
-		body = event_json(a, ev, output, rule);
+		body = a->opts.ocsf ? ocsf_finding_text(ev) :
+		    event_json(a, ev, output, rule);
 	deliver(a, syslog_priority(v->severity), output, body);
 	return 0;
 }

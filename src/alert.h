@@ -15,6 +15,7 @@
 struct alert_opts {
 	const char *url;		/* POST each alert here, or NULL */
 	int syslog;			/* also to syslog */
+	int ocsf;			/* bodies: OCSF findings, not Falco */
 	unsigned dedupe_seconds;	/* window (60) */
 	unsigned burst_max;		/* per container and window (50) */
 	/* Also hand each alert to this function, in the caller's thread

@@ -16,6 +16,7 @@
 #include "discover.h"
 #include "drift.h"
 #include "event.h"
+#include "ocsf.h"
 #include "mountinfo.h"
 #include "oci.h"
 #include "transfer.h"
@@ -399,6 +400,20 @@ UW_API int
 uw_event_write_json(FILE *out, const struct uw_event *ev)
 {
 	return event_write_json(out, ev);
+}
+
+UW_API int
+uw_event_write_ocsf(FILE *out, const struct uw_event *ev)
+{
+	return ocsf_write_event(out, ev);
+}
+
+UW_API int
+uw_journal_write_ocsf(FILE *out, const struct uw_journal_entry *e)
+{
+	if (out == NULL || e == NULL || e->json == NULL)
+		return -EINVAL;
+	return replay_write_ocsf(out, e->json);
 }
 
 UW_API struct uw_policy_set *

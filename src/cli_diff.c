@@ -14,7 +14,7 @@
 #define MAX_EXCLUDES 1024
 
 struct diff_out {
-	int json;
+	int json;		/* 1 JSON Lines, 2 OCSF */
 	struct uw_container container;	/* only the image is known */
 	const char *excludes[MAX_EXCLUDES];
 };
@@ -135,7 +135,8 @@ print_event(const struct uw_event *ev, void *arg)
 		struct uw_event copy = *ev;
 
 		copy.container = &o->container;
-		return uw_event_write_json(stdout, &copy);
+		return o->json == 2 ? uw_event_write_ocsf(stdout, &copy) :
+		    uw_event_write_json(stdout, &copy);
 	}
 	printf("%c ", op_letter(ev->op));
 	escape_bytes(stdout, ev->path, ev->path_len);
@@ -167,6 +168,7 @@ diff_parse(struct cli_ctx *ctx, int argc, char **argv,
 		{ "userxattr", no_argument, NULL, 'X' },
 		{ "overlay-options", required_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "format", required_argument, NULL, 'f' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -209,6 +211,17 @@ diff_parse(struct cli_ctx *ctx, int argc, char **argv,
 			break;
 		case 'J':
 			out->json = 1;
+			break;
+		case 'f':
+			if (strcmp(optarg, "text") == 0)
+				out->json = 0;
+			else if (strcmp(optarg, "json") == 0)
+				out->json = 1;
+			else if (strcmp(optarg, "ocsf") == 0)
+				out->json = 2;
+			else
+				return cli_usage_error(cmd, "--format takes "
+				    "text, json or ocsf, not '%s'", optarg);
 			break;
 		default:
 			return cli_usage_error(cmd, "bad option");
@@ -339,6 +352,9 @@ const struct cli_cmd cli_cmd_diff = {
 	    "opaque marker\n"
 	    "                   (in a kernel overlay upper they are ordinary "
 	    "files)\n"
+	    "  --format F       text (default), json (as --json) or ocsf: "
+	    "OCSF 1.3.0\n"
+	    "                   File System Activity events\n"
 	    "  --json           JSON Lines with the fields op, path, type, "
 	    "current,\n"
 	    "                   baseline (mode, uid, gid, size, mtime, hash, "

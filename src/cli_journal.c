@@ -93,6 +93,13 @@ print_journal(const struct uw_journal_entry *e, void *arg)
 	time_t t = (time_t)(e->time_ns / 1000000000);
 	struct tm tm;
 
+	if (json == 2) {
+		/* an entry that holds no event (a journal of an older
+		 * upperwatch): left out, OCSF being all or nothing */
+		if (uw_journal_write_ocsf(stdout, e) == -EIO)
+			return -EIO;
+		return 0;
+	}
 	if (json) {
 		fputs(e->json, stdout);
 		fputc('\n', stdout);
@@ -116,6 +123,7 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ "op", required_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "format", required_argument, NULL, 'f' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -153,6 +161,17 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 		case 'J':
 			json = 1;
 			break;
+		case 'f':
+			if (strcmp(optarg, "text") == 0)
+				json = 0;
+			else if (strcmp(optarg, "json") == 0)
+				json = 1;
+			else if (strcmp(optarg, "ocsf") == 0)
+				json = 2;
+			else
+				return cli_usage_error(cmd, "--format takes "
+				    "text, json or ocsf, not '%s'", optarg);
+			break;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
@@ -175,7 +194,7 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 
 const struct cli_cmd cli_cmd_events = {
 	.name = "events",
-	.args = "[--container ID] [--since WHEN] [--op OP] [--json]",
+	.args = "[--container ID] [--since WHEN] [--op OP] [--json | --format F]",
 	.summary = "query the journal of drift events",
 	.help =
 	    "\n"
@@ -191,6 +210,11 @@ const struct cli_cmd cli_cmd_events = {
 	    "  --op OP         only added, modified, metadata, deleted, "
 	    "replaced, error\n"
 	    "                  or exec\n"
+	    "  --format F      text (default), json, or ocsf: OCSF 1.3.0, a "
+	    "File System\n"
+	    "                  Activity per event and a Detection Finding "
+	    "after it when its\n"
+	    "                  journaled verdict is alert or above\n"
 	    "  --json          the events as the watcher wrote them, one "
 	    "JSON line each\n"
 	    "  --db PATH       the database\n"

@@ -36,6 +36,7 @@
  */
 struct watch_out {
 	FILE *out;
+	int ocsf;		/* --format ocsf: OCSF lines, not ours */
 	const char *name;	/* for messages: the file, or "stdout" */
 	int quiet;
 	int failing;		/* the last write failed */
@@ -126,13 +127,14 @@ print_event(const struct uw_event *ev, void *arg)
 	size_t line_len = 0;
 	FILE *mem;
 
-	if (ev->json == NULL) {
-		/* not journaled, so not formatted yet */
+	if (ev->json == NULL || o->ocsf) {
+		/* not journaled, so not formatted yet; or OCSF */
 		flush_out(o);
 		mem = open_memstream(&line, &line_len);
 		if (mem == NULL)
 			return -ENOMEM;
-		if (uw_event_write_json(mem, ev) < 0 || fclose(mem) != 0) {
+		if ((o->ocsf ? uw_event_write_ocsf(mem, ev) :
+		    uw_event_write_json(mem, ev)) < 0 || fclose(mem) != 0) {
 			free(line);
 			return -ENOMEM;
 		}
@@ -206,7 +208,7 @@ struct watch_args {
 	const char *excludes[MAX_EXCLUDES];
 	const char *policies[MAX_EXCLUDES];
 	const char *output;
-	int no_policy, quiet;
+	int no_policy, quiet, ocsf;
 };
 
 /* The options of `watch` that take a number, from 1 to a limit. */
@@ -321,6 +323,18 @@ watch_option(const struct cli_cmd *cmd, int c, struct watch_args *a)
 	case 'S':
 		opts->respond.alert_syslog = 1;
 		break;
+	case 'F':
+		if (strcmp(optarg, "falco") != 0 && strcmp(optarg, "ocsf") != 0)
+			return cli_usage_error(cmd, "--alert-format takes falco "
+			    "or ocsf, not '%s'", optarg);
+		opts->respond.alert_ocsf = strcmp(optarg, "ocsf") == 0;
+		break;
+	case 'f':
+		if (strcmp(optarg, "json") != 0 && strcmp(optarg, "ocsf") != 0)
+			return cli_usage_error(cmd, "--format takes json or "
+			    "ocsf, not '%s'", optarg);
+		a->ocsf = strcmp(optarg, "ocsf") == 0;
+		break;
 	case 'E':
 		opts->respond.evidence_dir = optarg;
 		break;
@@ -367,6 +381,8 @@ watch_parse(struct cli_ctx *ctx, int argc, char **argv, struct watch_args *a)
 		{ "max-action", required_argument, NULL, 'm' },
 		{ "dry-run", no_argument, NULL, 'D' },
 		{ "alert-url", required_argument, NULL, 'U' },
+		{ "alert-format", required_argument, NULL, 'F' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "dedupe", required_argument, NULL, 'd' },
 		{ "evidence-dir", required_argument, NULL, 'E' },
@@ -439,6 +455,7 @@ run_watch(struct cli_ctx *ctx, int argc, char **argv)
 	out.out = stdout;
 	out.name = "stdout";
 	out.quiet = a.quiet;
+	out.ocsf = a.ocsf;
 	out.failing = 0;
 	out.dropped = 0;
 	out.len = 0;
@@ -518,6 +535,12 @@ const struct cli_cmd cli_cmd_watch = {
 	    "  --upper DIR      watch this upper dir...\n"
 	    "  --image REF      ...against this image's baseline\n"
 	    "  -o, --output FILE  append the JSON lines to FILE, not stdout\n"
+	    "  --format F       json (the events as journaled, default) or "
+	    "ocsf (OCSF\n"
+	    "                   1.3.0: a File System Activity per event, and "
+	    "a Detection\n"
+	    "                   Finding after it when the verdict is alert or "
+	    "above)\n"
 	    "  --rescan SECONDS full rescans this often (default 300)\n"
 	    "  --quiet-ms N     coalesce events on a path until it is quiet "
 	    "N ms (20)\n"
@@ -542,6 +565,10 @@ const struct cli_cmd cli_cmd_watch = {
 	    "                   never blocks detection (bounded queue, "
 	    "retries, drops\n"
 	    "                   counted and reported)\n"
+	    "  --alert-format F the HTTP body: falco (default) or ocsf (an "
+	    "OCSF Detection\n"
+	    "                   Finding with the File System Activity as its "
+	    "evidence)\n"
 	    "  --syslog         also send alerts to syslog (daemon facility)\n"
 	    "  --dedupe SECONDS the same container, path and verdict alert "
 	    "once per\n"

@@ -536,6 +536,7 @@ start_alerts(struct watcher *w)
 	memset(&ao, 0, sizeof(ao));
 	ao.url = w->opts->respond.alert_url;
 	ao.syslog = w->opts->respond.alert_syslog;
+	ao.ocsf = w->opts->respond.alert_ocsf;
 	ao.dedupe_seconds = w->opts->respond.dedupe_seconds;
 	w->alerter = alert_new(&ao, w->err);
 	return w->alerter == NULL ? w->err->code : 0;

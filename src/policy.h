@@ -31,6 +31,10 @@ int policy_evaluate(struct uw_policy_set *set, const struct uw_event *ev,
     struct uw_error *err) UW_WARN_UNUSED;
 
 /* uw_policy_replay: judge journaled events of `store` again (replay.c). */
+/* A journaled event's JSON line written as OCSF (ocsf.h), with its
+ * verdict as it was journaled: 0, -EINVAL when it is no event, -EIO. */
+int replay_write_ocsf(FILE *out, const char *json_line);
+
 int policy_replay(struct store *store, struct uw_policy_set *set,
     const char *container, int64_t since_ns, enum uw_action max_action,
     int (*cb)(const struct uw_journal_entry *e, int old_severity,

@@ -10,11 +10,14 @@
 #include <jansson.h>
 
 #include "names.h"
+#include "ocsf.h"
 #include "policy.h"
 #include "store.h"
 #include "util.h"
 
 #define MAX_LABELS UW_LABEL_COUNT_MAX
+#define MAX_REASONS 64		/* of a journaled verdict, read back */
+#define MAX_TAGS 256		/* over its reasons */
 
 /* An event read from JSON, with storage for what it points to. */
 struct json_event {
@@ -23,6 +26,9 @@ struct json_event {
 	struct uw_container ctr;
 	struct uw_label labels[MAX_LABELS];
 	struct uw_package pkg;
+	struct uw_verdict verdict;	/* as journaled (read_verdict) */
+	struct uw_reason reasons[MAX_REASONS];
+	const char *tags[MAX_TAGS];
 	unsigned char path[4096 + 1], cur_link[4096], base_link[4096];
 	unsigned char cur_caps[64], base_caps[64];
 };
@@ -101,6 +107,50 @@ read_record(const json_t *o, struct uw_record *r, unsigned char *link,
 			r->caps_len = (size_t)n;
 		}
 	}
+}
+
+/* The verdict as journaled, into je->verdict (its strings are root's):
+ * for writers of other formats (OCSF), not for replay, which judges
+ * again.  NULL when the line has none. */
+static const struct uw_verdict *
+read_verdict(const json_t *v, struct json_event *je)
+{
+	const json_t *rs = json_object_get(v, "reasons"), *r, *tags, *t;
+	size_t i, k, ntags = 0;
+	int sev = severity_from_name(jstr(v, "severity"));
+	int act = action_from_name(jstr(v, "action"));
+
+	if (!json_is_object(v) || sev < 0 || act < 0)
+		return NULL;
+	memset(&je->verdict, 0, sizeof(je->verdict));
+	je->verdict.severity = (enum uw_severity)sev;
+	je->verdict.action = je->verdict.wanted = (enum uw_action)act;
+	je->verdict.policy_set = jstr(v, "policy_set");
+	je->verdict.reasons = je->reasons;
+	json_array_foreach((json_t *)rs, i, r) {
+		struct uw_reason *out = &je->reasons[je->verdict.reason_count];
+
+		if (je->verdict.reason_count == MAX_REASONS)
+			break;
+		memset(out, 0, sizeof(*out));
+		out->policy = jstr(r, "policy");
+		sev = severity_from_name(jstr(r, "severity"));
+		act = action_from_name(jstr(r, "action"));
+		out->severity = sev < 0 ? UW_SEV_INFO : (enum uw_severity)sev;
+		out->action = act < 0 ? UW_ACT_LOG : (enum uw_action)act;
+		out->reason = jstr(r, "reason");
+		out->failed = json_is_true(json_object_get(r, "failed"));
+		out->tags = je->tags + ntags;
+		tags = json_object_get(r, "tags");
+		json_array_foreach((json_t *)tags, k, t) {
+			if (ntags == MAX_TAGS || !json_is_string(t))
+				break;
+			je->tags[ntags++] = json_string_value(t);
+			out->tag_count++;
+		}
+		je->verdict.reason_count++;
+	}
+	return &je->verdict;
 }
 
 /* Parse one journaled line; 0 or -1 when it is not an event. */
@@ -252,5 +302,25 @@ policy_replay(struct store *store, struct uw_policy_set *set,
 	rc = store_events_foreach(store, container, since_ns, NULL,
 	    replay_one, r, err);
 	free(r);
+	return rc;
+}
+
+int
+replay_write_ocsf(FILE *out, const char *json_line)
+{
+	struct json_event *je = malloc(sizeof(*je));
+	json_t *root = NULL;
+	int old_sev, old_act, rc = -EINVAL;
+
+	if (je == NULL)
+		return -ENOMEM;
+	if (read_event(json_line, je, &root, &old_sev, &old_act) == 0) {
+		je->ev.verdict = read_verdict(json_object_get(root, "verdict"),
+		    je);
+		je->ev.sha256 = jstr(root, "sha256");
+		rc = ocsf_write_event(out, &je->ev);
+	}
+	json_decref(root);
+	free(je);
 	return rc;
 }

@@ -510,6 +510,19 @@ struct uw_event {
 UW_API int uw_event_write_json(FILE *out, const struct uw_event *ev)
     UW_WARN_UNUSED;
 
+/*
+ * Write the event as OCSF 1.3.0 JSON Lines: a File System Activity
+ * (class 1001; activity Create, Update, Delete, Set Attributes, Rename,
+ * or Other for exec and error) with file, actor (the writing process
+ * when known), device (the host, the container under it) and
+ * metadata.product; and, when its verdict is alert or above, a second
+ * line, a Detection Finding (class 2004) with the first as its evidence.
+ * What OCSF has no place for is under unmapped.upperwatch.  Returns 0 or
+ * -EIO.
+ */
+UW_API int uw_event_write_ocsf(FILE *out, const struct uw_event *ev)
+    UW_WARN_UNUSED;
+
 struct uw_diff_opts {
 	const char *image;	/* the baseline to compare against */
 	const char *upper;	/* the container's upper dir */
@@ -803,6 +816,9 @@ struct uw_respond_opts {
 	 * verdict alerts once per dedupe window (0: 60 s). */
 	const char *alert_url;
 	int alert_syslog;
+	/* The HTTP body: 0 Falco's JSON, 1 an OCSF Detection Finding (class
+	 * 2004, the File System Activity as its evidence). */
+	int alert_ocsf;
 	unsigned dedupe_seconds;
 	/* Where the offending file is copied before a pause or kill (NULL:
 	 * "evidence" beside the database). */
@@ -993,6 +1009,11 @@ UW_API int uw_journal_foreach(struct uw_db *db, const char *container,
     int64_t since_ns, const char *op,
     int (*cb)(const struct uw_journal_entry *e, void *arg), void *arg,
     struct uw_error *err) UW_WARN_UNUSED;
+
+/* A journaled event as OCSF (uw_event_write_ocsf), its verdict as it was
+ * journaled: 0, -EINVAL when the entry holds no event, -EIO. */
+UW_API int uw_journal_write_ocsf(FILE *out, const struct uw_journal_entry *e)
+    UW_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -473,6 +473,31 @@ test_packages(void)
 	    "upperwatch.incident");
 	json_decref(root);
 	seen_clear(&s);
+	/* --alert-format ocsf: the body is an OCSF Detection Finding */
+	{
+		struct alert_opts o;
+		struct uw_error e2;
+		struct alerter *oa;
+
+		memset(&o, 0, sizeof(o));
+		o.ocsf = 1;
+		o.sink = record;
+		o.sink_arg = &s;
+		oa = alert_new(&o, &e2);
+		f.ev.path = (const unsigned char *)"/usr/bin/other";
+		f.ev.path_len = 14;
+		alert_event_at(oa, &f.ev, 0);
+		root = s.count ? json_loads(s.json[0], 0, NULL) : NULL;
+		CHECK(json_integer_value(json_object_get(root, "class_uid")) ==
+		    2004, "an OCSF alert body is a Detection Finding");
+		CHECK_STR(json_string_value(json_object_get(json_object_get(
+		    json_array_get(json_object_get(root, "evidences"), 0),
+		    "file"), "path")), "/usr/bin/other",
+		    "with the file as evidence");
+		json_decref(root);
+		alert_free(oa);
+		seen_clear(&s);
+	}
 	for (i = 0; i < 70; i++) {
 		snprintf(path, sizeof(path), "/tmp/p%d", i);
 		fake_init(&f, "c7", "c7", path, UW_SEV_MEDIUM, "new file");
