@@ -409,6 +409,17 @@ uw_event_write_ocsf(FILE *out, const struct uw_event *ev)
 }
 
 UW_API int
+uw_responses_foreach(struct uw_db *db, const char *container,
+    int64_t since_ns, int (*cb)(const struct uw_response *r, void *arg),
+    void *arg, struct uw_error *err)
+{
+	if (db == NULL || cb == NULL)
+		return seterr(err, -EINVAL, "bad arguments");
+	return store_responses_foreach(db->store, container, since_ns, cb,
+	    arg, err);
+}
+
+UW_API int
 uw_journal_write_ocsf(FILE *out, const struct uw_journal_entry *e)
 {
 	if (out == NULL || e == NULL || e->json == NULL)

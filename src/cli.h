@@ -42,6 +42,7 @@ extern const struct cli_cmd cli_cmd_events;
 extern const struct cli_cmd cli_cmd_policy;
 extern const struct cli_cmd cli_cmd_resume;
 extern const struct cli_cmd cli_cmd_status;
+extern const struct cli_cmd cli_cmd_report;
 
 /* Set by SIGINT/SIGTERM, and by SIGHUP (main.c). */
 extern volatile sig_atomic_t cli_interrupted;
@@ -77,6 +78,10 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 /* Open the database (ctx->db_path); prints the error and returns NULL on
  * failure. */
 struct uw_db *cli_open_db(struct cli_ctx *ctx, unsigned flags);
+
+/* --since: "30s", "10m", "2h", "7d" ago, an ISO date or time (UTC), or
+ * ns since the epoch, into *ns; -1 when it is none of those. */
+int cli_parse_since(const char *s, int64_t *ns);
 
 /* Parse a container path argument: must start with '/'; a trailing '/'
  * (but for "/" itself) is dropped. */

@@ -15,53 +15,6 @@
 
 /* ---- events ---- */
 
-/* "30s", "10m", "2h", "7d" ago; an ISO date; or ns since the epoch. */
-static int
-parse_since(const char *s, int64_t *ns)
-{
-	struct tm tm;
-	char *end;
-	long long v;
-	int64_t unit;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL)
-		end = strptime(s, "%Y-%m-%d", &tm);
-	if (end != NULL && *end == '\0') {
-		*ns = (int64_t)timegm(&tm) * 1000000000;
-		return 0;
-	}
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0)
-		return -1;
-	if (*end == '\0') {
-		*ns = v;
-		return 0;
-	}
-	switch (*end) {
-	case 's':
-		unit = 1;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	default:
-		return -1;
-	}
-	if (end[1] != '\0' || v > 36500LL * 86400 / unit)
-		return -1;
-	*ns = now_real_ns() - (int64_t)v * unit * 1000000000;
-	return 0;
-}
-
 /* " by COMM[PID]" when the event's JSON names its writer. */
 static void
 print_writer(const char *json)
@@ -145,7 +98,7 @@ run_events(struct cli_ctx *ctx, int argc, char **argv)
 			container = optarg;
 			break;
 		case 's':
-			if (parse_since(optarg, &since) < 0)
+			if (cli_parse_since(optarg, &since) < 0)
 				return cli_usage_error(cmd, "--since takes "
 				    "30s, 10m, 2h, 7d, YYYY-MM-DD, "
 				    "YYYY-MM-DDTHH:MM:SSZ or ns, not '%s'",

@@ -1,13 +1,16 @@
 /*
  * cli_util.c - helpers every command file uses.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "config.h"
+#include "util.h"
 
 void
 cli_error(const char *fmt, ...)
@@ -144,4 +147,51 @@ cli_overlay_options(const struct cli_cmd *cmd, const char *opts,
 		*flags &= ~(unsigned)(UW_OVERLAY_METACOPY |
 		    UW_OVERLAY_REDIRECT_DIR);
 	return rc != 0 ? -1 : 0;
+}
+
+/* "30s", "10m", "2h", "7d" ago; an ISO date; or ns since the epoch. */
+int
+cli_parse_since(const char *s, int64_t *ns)
+{
+	struct tm tm;
+	char *end;
+	long long v;
+	int64_t unit;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL)
+		end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && *end == '\0') {
+		*ns = (int64_t)timegm(&tm) * 1000000000;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return -1;
+	if (*end == '\0') {
+		*ns = v;
+		return 0;
+	}
+	switch (*end) {
+	case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (end[1] != '\0' || v > 36500LL * 86400 / unit)
+		return -1;
+	*ns = now_real_ns() - (int64_t)v * unit * 1000000000;
+	return 0;
 }

@@ -21,6 +21,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_policy,
 	&cli_cmd_resume,
 	&cli_cmd_status,
+	&cli_cmd_report,
 	&cli_cmd_containers,
 	&cli_cmd_baseline,
 	&cli_cmd_images,

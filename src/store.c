@@ -110,6 +110,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_RESPONSE_ADD] = "INSERT INTO responses (time_ns, event_id, "
 	    "container, action, method, outcome, detail, latency_ns, "
 	    "evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_RESPONSES_FIND] = "SELECT event_id, time_ns, container, action, "
+	    "method, outcome, detail, latency_ns, evidence FROM responses "
+	    "WHERE (?1 IS NULL OR container = ?1 OR container LIKE ?1 || '%') "
+	    "AND time_ns >= ?2 ORDER BY id",
 	[ST_LAST_PAUSE] = "SELECT action, method FROM responses WHERE "
 	    "container = ?1 AND outcome = 'done' AND action IN ('pause', "
 	    "'resume', 'kill') ORDER BY id DESC LIMIT 1",

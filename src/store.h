@@ -190,6 +190,12 @@ int store_response_add(struct store *store, uint64_t event_id,
     const char *outcome, const char *detail, int64_t latency_ns,
     const char *evidence, struct uw_error *err) UW_WARN_UNUSED;
 
+/* The responses journaled since since_ns, of a container (an id or id
+ * prefix; NULL: all), in order. */
+int store_responses_foreach(struct store *store, const char *container,
+    int64_t since_ns, int (*cb)(const struct uw_response *r, void *arg),
+    void *arg, struct uw_error *err) UW_WARN_UNUSED;
+
 /* How the container was last paused by us: 0 with the method when its
  * last done pause/resume/kill was a pause, 1 when it is not paused. */
 int store_last_pause(struct store *store, const char *container,

@@ -192,6 +192,51 @@ store_response_add(struct store *store, uint64_t event_id,
 	    "journaling a response");
 }
 
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s != NULL ? s : "";
+}
+
+int
+store_responses_foreach(struct store *store, const char *container,
+    int64_t since_ns, int (*cb)(const struct uw_response *r, void *arg),
+    void *arg, struct uw_error *err)
+{
+	struct uw_response r;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	ret = store_stmt_borrow(store, ST_RESPONSES_FIND, &st, "reading "
+	    "responses", err);
+	if (ret < 0)
+		return ret;
+	if (container != NULL)
+		sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since_ns);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.event_id = (uint64_t)sqlite3_column_int64(st, 0);
+		r.time_ns = sqlite3_column_int64(st, 1);
+		r.container = col_text(st, 2);
+		r.action = col_text(st, 3);
+		r.method = col_text(st, 4);
+		r.outcome = col_text(st, 5);
+		r.detail = col_text(st, 6);
+		r.latency_ns = sqlite3_column_int64(st, 7);
+		r.evidence = col_text(st, 8);
+		ret = cb(&r, arg);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_sql_fail(store, err, "reading responses");
+	store_stmt_return(store, ST_RESPONSES_FIND, st);
+	return ret;
+}
+
 int
 store_last_pause(struct store *store, const char *container, char *method,
     size_t method_len, struct uw_error *err)

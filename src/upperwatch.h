@@ -1010,6 +1010,25 @@ UW_API int uw_journal_foreach(struct uw_db *db, const char *container,
     int (*cb)(const struct uw_journal_entry *e, void *arg), void *arg,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* A response carried out (or not) on a container: pause, kill, resume. */
+struct uw_response {
+	uint64_t event_id;	/* the event it answered; 0 for a resume */
+	int64_t time_ns;
+	const char *container;
+	const char *action;	/* "pause", "kill", "resume" */
+	const char *method;	/* "runc", "cgroup-v2", ... or "" */
+	const char *outcome;	/* "done", "failed", "skipped" */
+	const char *detail;	/* why it failed or was skipped, or "" */
+	int64_t latency_ns;	/* from the event to done */
+	const char *evidence;	/* the evidence copy's path, or "" */
+};
+
+/* Journaled responses since since_ns (0: all), of a container (an id or
+ * id prefix; NULL: all), in order. */
+UW_API int uw_responses_foreach(struct uw_db *db, const char *container,
+    int64_t since_ns, int (*cb)(const struct uw_response *r, void *arg),
+    void *arg, struct uw_error *err) UW_WARN_UNUSED;
+
 /* A journaled event as OCSF (uw_event_write_ocsf), its verdict as it was
  * journaled: 0, -EINVAL when the entry holds no event, -EIO. */
 UW_API int uw_journal_write_ocsf(FILE *out, const struct uw_journal_entry *e)
