@@ -885,6 +885,13 @@ daemon_run(struct store *store, const struct uw_watch_opts *opts,
 			rc = daemon_turn(&w);
 		if (rc > 0)
 			rc = 0;
+		if (rc == 0 && !w.stop_requested) {
+			/* held paths of package transactions still going
+			 * on: handed out now rather than at the next start */
+			int64_t never = INT64_MAX;
+
+			rc = incident_due(&w, INT64_MAX, &never);
+		}
 		if (w.in_txn) {
 			crc = journal_commit(&w);
 			if (rc == 0)

@@ -210,6 +210,14 @@ check "the daemon is alive" alive "$W"
 incidents() { [ "$(jq -r '.package_incidents // 0' "$S/status.json" 2>/dev/null)" -ge 3 ]; }
 check "status.json counts the incidents" wait_until 8 incidents
 check "and so do the metrics" grep -q '^upperwatch_package_incidents_total [3-9]' "$S/upperwatch.prom"
+# a transaction still going on when the daemon stops is handed out then
+n_status() { grep -c '"path":"/var/lib/dpkg/status"' "$EV"; }
+ns0=$(n_status)
+check "one more database write" xc "echo >> /var/lib/dpkg/status"
+sleep 2	# read and held (a transaction ends after 3 s of quiet)
+stop_bg "$W"
+expect_eq "the daemon stops cleanly" 0 "$BG_STATUS"
+check "what it held is handed out at stop" test "$(n_status)" -gt "$ns0"
 
 # ---- the same install, watched by inotify alone --------------------------------------
 # No writer is named then: the files busybox's dpkg unpacks before its
