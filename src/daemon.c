@@ -164,6 +164,12 @@ file_sha256(struct wctr *c, const struct uw_event *ev,
 	fd = walk_open_regular_beneath(c->root_fd, path, &st);
 	if (fd < 0)
 		return NULL;
+	/* mostly holes: no digest anyone looks up, and free to make */
+	if (st.st_size > (1 << 20) && (int64_t)st.st_blocks * 512 <
+	    st.st_size / 2) {
+		close(fd);
+		return NULL;
+	}
 	rc = hash_digest_fd(fd, HASH_SHA256, EVIDENCE_MAX, md, &len);
 	close(fd);
 	if (rc < 0)
@@ -306,16 +312,16 @@ daemon_report(const struct uw_event *ev, void *arg)
 	w->leaf_reported = 1;
 	if (scan_excluded(w, ev->path, ev->path_len))
 		return 0;
+	if (journal_sig(&w->sig, ev, &sigval) < 0)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	known = pathset_get(&c->reported, ev->path, ev->path_len, 0);
+	if (known != NULL && w->scanning)
+		known->gen = w->scan_gen;	/* (held or not: still there) */
 	if (pkgview_active(&c->pkg) && !w->pkg_flushing) {
 		rc = incident_hold(w, c, ev);
 		if (rc != 0)	/* held back till the transaction ends */
 			goto exec;
 	}
-	if (journal_sig(&w->sig, ev, &sigval) < 0)
-		return seterr(w->err, -ENOMEM, "out of memory");
-	known = pathset_get(&c->reported, ev->path, ev->path_len, 0);
-	if (known != NULL && w->scanning)
-		known->gen = w->scan_gen;
 	rc = 0;
 	recheck = incident_recheck(w, c, ev->path, ev->path_len);
 	if (known != NULL && (uint64_t)known->first_ns == sigval &&

@@ -175,6 +175,7 @@ open_regular_beneath(int upper_fd, const char *rel, const unsigned char *path,
 	char shown[512];
 	int fd;
 
+	memset(st, 0, sizeof(*st));
 	fd = walk_open_regular_beneath(upper_fd, rel, st);
 	if (fd >= 0)
 		return fd;

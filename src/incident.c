@@ -37,10 +37,13 @@
  * starts holding paths back (a delay of PACKAGE_TXN_MAX_NS at most),
  * never makes a file acceptable; the database's digests do that. */
 static const char *const managers[] = {
-	"dpkg", "dpkg-deb", "apt", "apt-get", "aptitude", "unattended-upgr",
-	"apk", "rpm", "dnf", "yum", "microdnf", "tdnf", "zypper",
+	"dpkg", "dpkg-deb", "dpkg-divert", "dpkg-trigger", "apt", "apt-get",
+	"aptitude", "unattended-upgr", "apk", "rpm", "dnf", "yum",
+	"microdnf", "tdnf", "zypper",
 };
 
+/* Who wrote the path being looked at: 1 a package manager by its name,
+ * 0 another process, -1 not named (inotify alone, a rescan). */
 static int
 manager_writing(const struct watcher *w)
 {
@@ -48,7 +51,7 @@ manager_writing(const struct watcher *w)
 	size_t i;
 
 	if (p == NULL || p->comm == NULL)
-		return 0;
+		return -1;
 	for (i = 0; i < sizeof(managers) / sizeof(*managers); i++)
 		if (strcmp(p->comm, managers[i]) == 0)
 			return 1;
@@ -131,17 +134,22 @@ incident_hold(struct watcher *w, struct wctr *c, const struct uw_event *ev)
 	int64_t now;
 	int rc;
 
+	int db, writer;
+
 	if (ev->op == UW_OP_EXEC || ev->lower)
 		return 0;
 	now = now_mono_ns();
-	if (pkgdb_db_path(ev->path, ev->path_len) != NULL ||
-	    manager_writing(w)) {
+	db = pkgdb_db_path(ev->path, ev->path_len) != NULL;
+	writer = manager_writing(w);
+	if (db || writer == 1) {
 		if (c->pkg.txn_start_ns == 0 &&
 		    (rc = txn_begin(w, c, now)) < 0)
 			return rc;
 		c->pkg.txn_last_ns = now;
 	}
-	if (c->pkg.txn_start_ns == 0)
+	/* a file some other named process wrote is handed out now: a
+	 * dropper cannot hide in a transaction it set off itself */
+	if (c->pkg.txn_start_ns == 0 || (!db && writer == 0))
 		return 0;
 	rc = hold(w, c, ev->path, ev->path_len, w->cur_writer, -1);
 	return rc < 0 ? rc : 1;
@@ -210,8 +218,9 @@ txn_end(struct watcher *w, struct wctr *c)
 		    (unsigned long long)w->txn_checks[UW_PKG_MISMATCH],
 		    (unsigned long long)w->txn_checks[UW_PKG_UNOWNED],
 		    (unsigned long long)w->txn_checks[UW_PKG_UNKNOWN]);
+		/* package names are the container's bytes */
 		notice_info(w, "container %s: %s", notice_escs(w, c->info->id),
-		    what);
+		    notice_escs(w, what));
 		if (w->alerter != NULL)
 			alert_incident(w->alerter, c->info->id,
 			    w->cur_incident, what);
@@ -219,6 +228,12 @@ txn_end(struct watcher *w, struct wctr *c)
 	w->cur_incident = 0;
 	buf_free(&changes);
 	return rc;
+}
+
+int
+incident_end(struct watcher *w, struct wctr *c)
+{
+	return c->pkg.txn_start_ns != 0 ? txn_end(w, c) : 0;
 }
 
 /* Transactions whose database has been quiet long enough, or that ran

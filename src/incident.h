@@ -35,4 +35,8 @@ int incident_recheck(struct watcher *w, struct wctr *c,
 int incident_due(struct watcher *w, int64_t now, int64_t *next_due)
     UW_WARN_UNUSED;
 
+/* End c's transaction now, if one goes on (a container going away:
+ * what it held is handed out, not lost). */
+int incident_end(struct watcher *w, struct wctr *c) UW_WARN_UNUSED;
+
 #endif /* UW_INCIDENT_H */

@@ -65,6 +65,7 @@ void
 pkgview_free(struct pkgview *v)
 {
 	pkgview_recent_clear(v);
+	free(v->base_idx);
 	pkgdb_free(&v->base);
 	pkgdb_free(&v->cur);
 	pathset_free(&v->deferred);
@@ -132,6 +133,11 @@ pkgview_load(struct pkgview *v, struct store *store, const char *image,
 		pkgdb_free(&v->base);
 		pkgdb_init(&v->base);
 	}
+	v->base_idx = pkgdb_index(&v->base);
+	if (v->base_idx == NULL)
+		return seterr(err, -ENOMEM, "out of memory");
+	v->check_tokens = PACKAGE_CHECK_BURST;
+	v->check_ns = now_mono_ns();
 	rc = read_cur(v, upper_fd);
 	return rc < 0 ? seterr(err, rc, "out of memory") : 0;
 }
@@ -254,8 +260,25 @@ pkgview_refresh(struct pkgview *v, int upper_fd, struct buf *out)
 }
 
 /* The content check of the regular file `path` of the upper dir. */
+/* May `bytes` more be hashed now?  Takes them from the bucket. */
+static int
+check_budget(struct pkgview *v, int64_t bytes)
+{
+	int64_t now = now_mono_ns(), add;
+
+	add = (now - v->check_ns) / 1000 * (PACKAGE_CHECK_RATE / 1000000);
+	v->check_ns = now;
+	v->check_tokens = v->check_tokens + add > PACKAGE_CHECK_BURST ?
+	    PACKAGE_CHECK_BURST : v->check_tokens + add;
+	if (bytes > v->check_tokens)
+		return 0;
+	v->check_tokens -= bytes;
+	return 1;
+}
+
 static enum uw_package_check
-check_file(int upper_fd, const struct uw_event *ev, const struct pkg_file *f)
+check_file(struct pkgview *v, int upper_fd, const struct uw_event *ev,
+    const struct pkg_file *f)
 {
 	char path[WALK_MAX_PATH + 1];
 	enum uw_package_check r;
@@ -270,9 +293,44 @@ check_file(int upper_fd, const struct uw_event *ev, const struct pkg_file *f)
 	fd = walk_open_regular_beneath(upper_fd, path, &st);
 	if (fd < 0)
 		return UW_PKG_UNKNOWN;
+	/* too big, mostly holes (no package ships a sparse file; hashing
+	 * one costs the container nothing), or past the budget */
+	if ((uint64_t)st.st_size > PKGDB_MAX_CHECK || (st.st_size > (1 << 20) &&
+	    (int64_t)st.st_blocks * 512 < st.st_size / 2) ||
+	    !check_budget(v, st.st_size)) {
+		close(fd);
+		return UW_PKG_UNKNOWN;
+	}
 	r = pkgdb_check_fd(f, fd);
 	close(fd);
 	return r;
+}
+
+/*
+ * The owner of `path` to believe.  A package the container's database
+ * has at the very version the image has keeps the image's lists and
+ * digests: a container that rewrites an installed package's md5sums to
+ * match a trojan gets no "match" for it, and a path it adds to such a
+ * package's list is no package's.  A package installed or upgraded in
+ * the container can only be vouched for by the container's database.
+ */
+static const struct pkg_file *
+trusted_find(struct pkgview *v, const unsigned char *path, size_t len,
+    const struct pkgdb **dbp)
+{
+	const struct pkgdb *db = current(v);
+	const struct pkg_file *f = pkgdb_find(db, path, len), *b;
+
+	*dbp = db;
+	if (f == NULL || !v->has_cur || v->base_idx == NULL ||
+	    pkgdb_index_find(&v->base, v->base_idx, &db->pkgs[f->pkg]) < 0)
+		return f;
+	b = pkgdb_find(&v->base, path, len);
+	if (b == NULL || strcmp(v->base.pkgs[b->pkg].name,
+	    db->pkgs[f->pkg].name) != 0)
+		return NULL;
+	*dbp = &v->base;
+	return b;
 }
 
 /* Does a package of db lack its file list (so that a path no list names
@@ -301,7 +359,7 @@ pkgview_owner(void *arg, const unsigned char *path, size_t len,
 
 	if (db->manager == PKG_NONE || db->broken[0] != '\0')
 		return 0;
-	f = pkgdb_find(db, path, len);
+	f = trusted_find(v, path, len, &db);
 	if (f == NULL)
 		return 0;
 	out->manager = pkgdb_manager_name(db->manager);
@@ -353,7 +411,7 @@ pkgview_annotate(struct pkgview *v, int upper_fd, struct uw_event *ev,
 		ev->package_check = UW_PKG_UNKNOWN;
 		return;
 	}
-	f = pkgdb_find(db, ev->path, ev->path_len);
+	f = trusted_find(v, ev->path, ev->path_len, &db);
 	if (ev->op == UW_OP_DELETED) {
 		if (f != NULL) {
 			/* its package still claims it */
@@ -379,7 +437,7 @@ pkgview_annotate(struct pkgview *v, int upper_fd, struct uw_event *ev,
 	if (ev->type == UW_TYPE_DIR)
 		ev->package_check = UW_PKG_MATCH;
 	else if (ev->type == UW_TYPE_FILE)
-		ev->package_check = check_file(upper_fd, ev, f);
+		ev->package_check = check_file(v, upper_fd, ev, f);
 	else
 		ev->package_check = UW_PKG_UNKNOWN;
 }

@@ -35,8 +35,16 @@ struct pkg_recent {
 	int64_t ns;
 };
 
+/* Bytes a view may hash for content checks: a bucket refilled at this
+ * rate up to its size, so that files a container owns through its own
+ * database cannot keep the watcher hashing. */
+#define PACKAGE_CHECK_RATE (256ll << 20)	/* per second */
+#define PACKAGE_CHECK_BURST (1ll << 30)
+
 struct pkgview {
 	struct pkgdb base;	/* the image's, from its baseline */
+	uint32_t *base_idx;	/* base's packages, sorted (pkgdb_index) */
+	int64_t check_tokens, check_ns;	/* the hashing bucket */
 	struct pkgdb cur;	/* the container's own, read over base */
 	int has_cur;		/* cur is in use */
 	char sig[256];		/* of the upper's database files, as read */

@@ -32,6 +32,19 @@ pkgdb_init(struct pkgdb *db)
 }
 
 void
+pkgdb_drop_entries(struct pkgdb *db)
+{
+	enum pkg_manager m = db->manager;
+	char why[sizeof(db->broken)];
+
+	memcpy(why, db->broken, sizeof(why));
+	pkgdb_free(db);
+	pkgdb_init(db);
+	db->manager = m;
+	memcpy(db->broken, why, sizeof(why));
+}
+
+void
 pkgdb_free(struct pkgdb *db)
 {
 	size_t i;
@@ -141,7 +154,7 @@ pkgdb_add_file(struct pkgdb *db, uint32_t pkg, const unsigned char *path,
 	int rc;
 
 	if (len == 0 || len > PKGDB_MAX_PATH || path[0] != '/' ||
-	    digest_len > sizeof(f->digest))
+	    memchr(path, '\0', len) != NULL || digest_len > sizeof(f->digest))
 		return 0;	/* not a path an image can hold: skipped */
 	have = find_index(db, path, len);
 	if (have >= 0) {
@@ -154,7 +167,8 @@ pkgdb_add_file(struct pkgdb *db, uint32_t pkg, const unsigned char *path,
 		}
 		return 0;
 	}
-	if (db->nfiles >= PKGDB_MAX_FILES)
+	if (db->nfiles >= PKGDB_MAX_FILES ||
+	    db->path_bytes + len > PKGDB_MAX_PATH_BYTES)
 		return -E2BIG;
 	if ((db->nfiles + 1) * 2 > db->nslots && (rc = grow_slots(db)) < 0)
 		return rc;
@@ -174,6 +188,7 @@ pkgdb_add_file(struct pkgdb *db, uint32_t pkg, const unsigned char *path,
 		return -ENOMEM;
 	memcpy(f->path, path, len);
 	f->len = len;
+	db->path_bytes += len;
 	f->pkg = pkg;
 	if (digest_len > 0)
 		memcpy(f->digest, digest, digest_len);

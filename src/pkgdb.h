@@ -29,11 +29,15 @@
 #define PKGDB_MAX_DB (64u << 20)
 /* Nor a .list or .md5sums file bigger than this. */
 #define PKGDB_MAX_INFO (16u << 20)
-/* Packages, and paths owned, at most. */
+/* Packages, and paths owned, at most; the bytes of those paths; and the
+ * bytes of info files read for one database (each hard-linked to one big
+ * file costs the reader nothing). */
 #define PKGDB_MAX_PKGS 100000
 #define PKGDB_MAX_FILES 4000000
+#define PKGDB_MAX_PATH_BYTES (256u << 20)
+#define PKGDB_MAX_TOTAL (512ull << 20)
 /* A file bigger than this is not hashed for its check ("unknown"). */
-#define PKGDB_MAX_CHECK (1ull << 30)
+#define PKGDB_MAX_CHECK (64ull << 20)
 
 /* PKG_RPM: an rpm database is there, and not read (db->broken says so):
  * its image's events say "unknown" rather than "unowned". */
@@ -63,6 +67,7 @@ struct pkgdb {
 	size_t *slots;		/* open addressing: index + 1, 0 empty */
 	size_t nslots;
 	uint64_t seed;
+	size_t path_bytes;	/* of the paths in files */
 	int unknown_lists;	/* a package lacks its list: 1, 0; -1 not
 				 * known yet (package.c keeps it) */
 };
@@ -89,6 +94,15 @@ int pkgdb_read_dirs(void *arg, const char *path, struct buf *out);
 
 void pkgdb_init(struct pkgdb *db);
 void pkgdb_free(struct pkgdb *db);
+/* Free its packages and paths, keeping its manager and why it is
+ * broken. */
+void pkgdb_drop_entries(struct pkgdb *db);
+
+/* The packages of db sorted by name, arch and version (a malloc'd array
+ * of indices), and the index in db of one like `p` through it, or -1. */
+uint32_t *pkgdb_index(const struct pkgdb *db);
+long pkgdb_index_find(const struct pkgdb *db, const uint32_t *idx,
+    const struct pkg *p);
 
 /*
  * Read the package database of a tree through `read`.  With `base` (the

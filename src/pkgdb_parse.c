@@ -152,6 +152,7 @@ struct reader {
 	pkgdb_read_fn read;
 	void *arg;
 	struct buf info;	/* scratch: one info file */
+	uint64_t total;		/* bytes of info files read so far */
 };
 
 /* Read info/NAME[:ARCH].EXT into r->info: 0, 1 absent, -EFBIG, -errno. */
@@ -172,9 +173,13 @@ read_info(struct reader *r, const struct pkg *p, const char *ext)
 	}
 	if (rc == 1) {
 		buf_reset(&r->info);
-		snprintf(path, sizeof(path), PKGDB_DPKG_INFO "%s.%s", p->name, ext);
+		snprintf(path, sizeof(path), PKGDB_DPKG_INFO "%s.%s", p->name,
+		    ext);
 		rc = r->read(r->arg, path, &r->info);
 	}
+	/* every list one 16 MiB file hard-linked: bounded in all too */
+	if (rc == 0 && (r->total += r->info.len) > PKGDB_MAX_TOTAL)
+		return -E2BIG;
 	return rc;
 }
 
@@ -190,6 +195,8 @@ dpkg_files(struct pkgdb *db, struct reader *r, uint32_t pi)
 	int rc;
 
 	rc = read_info(r, &db->pkgs[pi], "list");
+	if (rc == -E2BIG)
+		return rc;
 	if (rc != 0) {
 		db->pkgs[pi].files_unknown = 1;
 		return 0;
@@ -202,8 +209,9 @@ dpkg_files(struct pkgdb *db, struct reader *r, uint32_t pi)
 		if (rc < 0)
 			return rc;
 	}
-	if (read_info(r, &db->pkgs[pi], "md5sums") != 0)
-		return 0;
+	rc = read_info(r, &db->pkgs[pi], "md5sums");
+	if (rc != 0)
+		return rc == -E2BIG ? rc : 0;
 	off = 0;
 	while (next_line(&r->info, &off, &ls, &ll)) {
 		/* "<32 hex>  usr/bin/x" */
@@ -273,8 +281,8 @@ cmp_base(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->version, y->version);
 }
 
-static uint32_t *
-base_index(const struct pkgdb *base)
+uint32_t *
+pkgdb_index(const struct pkgdb *base)
 {
 	uint32_t *v = malloc((base->npkgs + 1) * sizeof(*v));
 	size_t i;
@@ -291,8 +299,9 @@ base_index(const struct pkgdb *base)
 
 /* The index in base of the package `p` (same name, arch, version), or
  * -1. */
-static long
-base_find(const struct pkgdb *base, const uint32_t *idx, const struct pkg *p)
+long
+pkgdb_index_find(const struct pkgdb *base, const uint32_t *idx,
+    const struct pkg *p)
 {
 	size_t lo = 0, hi = base->npkgs, mid;
 	const struct pkg *q;
@@ -361,7 +370,7 @@ dpkg_package(struct pkgdb *db, struct reader *r, struct para *p,
 	db->pkgs[pi].multi_same = p->multi_same;
 	rc = dpkg_files(db, r, (uint32_t)pi);
 	if (rc == 0 && db->pkgs[pi].files_unknown && base != NULL &&
-	    (bi = base_find(base, idx, &db->pkgs[pi])) >= 0)
+	    (bi = pkgdb_index_find(base, idx, &db->pkgs[pi])) >= 0)
 		map[bi] = (uint32_t)pi + 1;
 	if (rc == 0 && p->conf != NULL)
 		rc = dpkg_conffiles(db, (uint32_t)pi, p->conf, p->conf_len);
@@ -416,7 +425,7 @@ dpkg_read(struct pkgdb *db, struct reader *r, const struct buf *status,
 	int rc = 0, in_conf = 0;
 
 	if (base != NULL && base->npkgs > 0) {
-		idx = base_index(base);
+		idx = pkgdb_index(base);
 		map = calloc(base->npkgs, sizeof(*map));
 		if (idx == NULL || map == NULL) {
 			free(idx);
@@ -597,6 +606,7 @@ pkgdb_read(struct pkgdb *db, const struct pkgdb *base, pkgdb_read_fn read,
 	size_t i;
 	int rc = 1;
 
+	memset(&r, 0, sizeof(r));
 	r.read = read;
 	r.arg = arg;
 	buf_init(&r.info, PKGDB_MAX_INFO);
@@ -616,6 +626,8 @@ pkgdb_read(struct pkgdb *db, const struct pkgdb *base, pkgdb_read_fn read,
 	}
 	if (rc == 1)
 		rpm_present(db, read, arg);
+	if (db->broken[0] != '\0')
+		pkgdb_drop_entries(db);	/* not believed: not kept */
 	buf_free(&main);
 	buf_free(&r.info);
 	return rc == -ENOMEM ? rc : 0;

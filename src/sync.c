@@ -13,6 +13,7 @@
 #include "baseline.h"
 #include "discover.h"
 #include "fanotify.h"
+#include "incident.h"
 #include "journal.h"
 #include "notice.h"
 #include "overlay.h"
@@ -220,6 +221,10 @@ stop_container(struct watcher *w, size_t i)
 {
 	struct wctr *c = w->ctrs[i];
 
+	if (incident_end(w, c) < 0)
+		notice_warn(w, "container %s: its last package transaction "
+		    "could not be handed out: %s", notice_escs(w, c->info->id),
+		    w->err->msg);
 	notice_info(w, "container %s is gone; %zu watches released",
 	    notice_escs(w, c->info->id), c->wd_count);
 	if (w->ctx_ctr == c)

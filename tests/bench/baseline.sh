@@ -6,7 +6,7 @@ export LC_ALL=C
 
 usage() {
 	cat <<EOF
-Usage: tests/bench/baseline.sh [--clean] [--help]
+Usage: tests/bench/baseline.sh [--cold] [--clean] [--help]
 
 Times 'upperwatch baseline --rootfs TREE', 'find | xargs -P xxh128sum' and
 'aide --init' (sha256) on a generated tree, each timed run right after a
@@ -18,6 +18,10 @@ stream: sha256 of the blob and of the tar, XXH3 of every file) against
 'sha256sum' of the layer blob alone, the floor of reading it once.
 Exits 0 unless a tool fails.  The tree is generated once and reused while
 its stamp file exists; --clean removes the trees and exits.
+
+--cold: each timed run starts with the page cache dropped (sync, then
+echo 3 > /proc/sys/vm/drop_caches; root) instead of a warm-up read, for
+every tool alike: what a first baseline of an image on a node costs.
 Needs cc, xxh128sum (xxhash), aide, /usr/bin/time (time).
 
 Environment:
@@ -32,8 +36,10 @@ Environment:
 EOF
 }
 
+COLD=0
 case "${1:-}" in
 -h | --help) usage; exit 0 ;;
+--cold) COLD=1 ;;
 --clean | "") ;;
 *) usage >&2; exit 2 ;;
 esac
@@ -162,16 +168,26 @@ LAYER=$OCI/blobs/sha256/$(cut -c8- "$OCI.stamp")
 
 # --- measuring -------------------------------------------------------------
 warm() { find "$TREE" -type f -print0 | xargs -0 -P"$NPROC" -n2000 xxh128sum >/dev/null 2>&1; }
+# before each timed run: the cache warm (a read of the tree), or dropped
+prepare() {
+	if [ "$COLD" = 1 ]; then
+		sync
+		echo 3 >/proc/sys/vm/drop_caches || die "--cold needs root (drop_caches)"
+	else
+		warm
+	fi
+}
 
-# measure NAME SETUP CMD...: RUNS timed runs of CMD, each after SETUP and a
-# warm-up read; records "wall maxrss_kib" per run in $WORK/NAME.runs.
+# measure NAME SETUP CMD...: RUNS timed runs of CMD, each after SETUP and
+# prepare (a warm-up read, or the cache dropped with --cold); records
+# "wall maxrss_kib" per run in $WORK/NAME.runs.
 measure() {
 	local name=$1 setup=$2 i t0 t1
 	shift 2
 	: >"$WORK/$name.runs"
 	for ((i = 1; i <= RUNS; i++)); do
 		$setup
-		warm
+		prepare
 		t0=$EPOCHREALTIME
 		if ! /usr/bin/time -f %M -o "$WORK/rss" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
 			cat "$WORK/$name.err" >&2
@@ -225,7 +241,7 @@ UW_T=$(median upperwatch) XX_T=$(median xxh128sum) UW_RSS=$(peak upperwatch)
 
 echo
 echo "upperwatch baseline benchmark: $FILES files, $(calc "printf \"%.2f\", $BYTES / 1e9") GB," \
-	"warm cache, median of $RUNS runs, $NPROC CPUs"
+	"$([ "$COLD" = 1 ] && echo "cold cache (dropped before each run)" || echo "warm cache"), median of $RUNS runs, $NPROC CPUs"
 echo "upperwatch said: $(tail -n1 "$WORK/upperwatch.out")"
 echo
 printf '%-40s %9s %9s %12s\n' tool "wall s" "MB/s" "peak RSS MiB"

@@ -12,6 +12,8 @@
 #     links every event of the run (the same "incident" id), and the
 #     packages' files are "match", owned by the new versions, and low;
 #   - a package binary overwritten afterwards is "mismatch", high;
+#   - a trojan whose md5 the container writes into its unchanged
+#     package's md5sums is still a mismatch (the image's digest holds);
 #   - a dropped binary no package claims is "unowned", high;
 #   - `diff --container` says the same of each, offline;
 #   - a package appended to the status file by hand, with no file: the
@@ -79,7 +81,7 @@ HELLO=$(ls "$S"/hello_*.deb)
 mkdir -p "$L1"/{proc,sys,dev,tmp,root,etc,opt/debs,var/lib/dpkg/info,var/lib/dpkg/updates}
 (
 	set -e
-	busybox_layer "$L1" sh dpkg ls cat echo sleep printf chmod truncate rm
+	busybox_layer "$L1" sh dpkg ls cat echo sleep printf chmod truncate rm md5sum cut
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 	: >"$L1/var/lib/dpkg/status"
 	mkdeb "$S/uwtool_1.0_all.deb" uwtool 1.0 usr/bin/uwtool="echo uwtool 1.0"
@@ -168,6 +170,19 @@ wait_until 5 has /usr/bin/uwtool '.package_check == "mismatch"' ||
 check "the overwritten binary is high" has /usr/bin/uwtool '.verdict.severity == "high"'
 check "the overwritten binary is in no incident" has /usr/bin/uwtool '.incident == null'
 
+# a trojan with its md5 written into the md5sums of its package, which is
+# the image's at the same version: the image's digest is believed
+TROJAN='echo trojan'
+n0=$(grep -c "package transaction (incident" "$ERR")
+# (its list is copied up too, so that the container's database has both)
+check "forge hello's md5sums" xc "cat /var/lib/dpkg/info/hello.list > /tmp/l && cat /tmp/l > /var/lib/dpkg/info/hello.list && printf '%s  usr/bin/hello\n' \$(printf '$TROJAN\n' | md5sum | cut -d' ' -f1) > /var/lib/dpkg/info/hello.md5sums"
+more_incidents() { [ "$(grep -c "package transaction (incident" "$ERR")" -gt "$n0" ]; }
+check "its transaction ends (the edit is handed out)" \
+	wait_until 10 has /var/lib/dpkg/info/hello.md5sums '.package.database == true'
+check "replace hello by the trojan" xc "printf '$TROJAN\n' > /usr/bin/hello"
+check "the trojan is a mismatch though the container's md5sums says otherwise" \
+	wait_until 5 has /usr/bin/hello '.package_check == "mismatch" and .verdict.severity == "high"'
+
 check "drop a binary" xc "printf '#!/bin/sh\n' > /usr/bin/dropper; chmod 755 /usr/bin/dropper"
 wait_until 5 has /usr/bin/dropper '.package_check == "unowned"' ||
 	fail "the dropped binary is not unowned: $(ev /usr/bin/dropper .)"
@@ -190,7 +205,6 @@ expect_eq "diff: a file uwextra installed" "uwextra match" "$(dq /usr/bin/uwextr
 n0=$(grep -c "package transaction (incident" "$ERR")
 check "append a package to the status" \
 	xc "printf '\nPackage: ghost\nStatus: install ok installed\nVersion: 9\nArchitecture: all\n' >> /var/lib/dpkg/status"
-more_incidents() { [ "$(grep -c "package transaction (incident" "$ERR")" -gt "$n0" ]; }
 wait_until 10 more_incidents || fail "no incident for the edit"
 grep "package transaction (incident" "$ERR" | tail -n 1 | grep -q "installed ghost 9" ||
 	fail "the edit's incident does not name ghost: $(tail -n 1 "$ERR")"

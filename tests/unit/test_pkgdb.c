@@ -283,6 +283,29 @@ test_hostile(void)
 	CHECK_INT(db.nfiles, 0, "a 5,000-byte path is skipped");
 	pkgdb_free(&db);
 	free(big);
+	/* an apk database whose short lines name long paths: the bytes of
+	 * the paths kept are bounded, and a broken database keeps none */
+	{
+		size_t dl = 4000, nr = 70000, off = 0;
+		char *db_text = malloc(dl + 16 + nr * 12);
+
+		off += (size_t)sprintf(db_text, "P:big\nV:1\nF:");
+		memset(db_text + off, 'd', dl);
+		off += dl;
+		db_text[off++] = '\n';
+		for (i = 0; i < nr; i++)
+			off += (size_t)sprintf(db_text + off, "R:%zu\n", i);
+		db_text[off] = '\0';
+		m.n = 0;
+		put(&m, "/lib/apk/db/installed", db_text);
+		pkgdb_init(&db);
+		CHECK(pkgdb_read(&db, NULL, mem_read, &m) == 0 &&
+		    strstr(db.broken, "too many") != NULL && db.nfiles == 0 &&
+		    db.npkgs == 0, "paths past 256 MiB in all: broken, and "
+		    "nothing kept (%s, %zu paths)", db.broken, db.nfiles);
+		pkgdb_free(&db);
+		free(db_text);
+	}
 	/* an rpm database: noticed, not read */
 	m.n = 0;
 	put(&m, "/var/lib/rpm/rpmdb.sqlite", "SQLite format 3");
