@@ -544,7 +544,8 @@ run_report(struct cli_ctx *ctx, int argc, char **argv)
 	else if (rc < 0)
 		cli_error("%s", err.msg);
 	if (rc == 0) {
-		qsort(r.ev, r.nev, sizeof(*r.ev), cmp_rev);
+		if (r.nev > 0)
+			qsort(r.ev, r.nev, sizeof(*r.ev), cmp_rev);
 		rc = write_report(html_path, &r, since_text);
 		if (rc < 0)
 			cli_error("%s: %s", html_path, strerror(-rc));

@@ -333,7 +333,8 @@ daemon_report(const struct uw_event *ev, void *arg)
 	out.process = fan_process(w, w->cur_writer);
 	out.time_ns = now_real_ns();
 	out.id = w->next_id++;
-	if (known != NULL && (uint64_t)known->first_ns == sigval) {
+	if (recheck < 0 && known != NULL &&
+	    (uint64_t)known->first_ns == sigval) {
 		/* Printed while the journal was down, and unchanged since:
 		 * journaled now, as it is, and not handed out again. */
 		rc = event_json(&out, &json, &json_len);
@@ -363,6 +364,8 @@ daemon_report(const struct uw_event *ev, void *arg)
 	    (uint64_t)known->first_ns != sigval ||
 	    out.package_check == (enum uw_package_check)recheck))
 		goto exec;	/* what it was, or a change handed out since */
+	if (recheck >= 0)
+		w->txn_rechanged++;	/* the transaction's, after all */
 	if (w->pkg_flushing) {
 		out.incident = w->cur_incident;
 		if (out.package == NULL || !out.package->database)

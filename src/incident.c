@@ -105,7 +105,8 @@ incident_recheck(struct watcher *w, struct wctr *c, const unsigned char *path,
  * before its first write of the database, and they may have been handed
  * out already, as unowned or as a mismatch: those of the last few
  * seconds are looked at again with the transaction, and handed out again
- * only when the database then says otherwise (incident_recheck).
+ * only when the database then says otherwise (incident_recheck); they
+ * count as changes of the transaction.
  */
 static int
 txn_begin(struct watcher *w, struct wctr *c, int64_t now)
@@ -177,7 +178,7 @@ txn_end(struct watcher *w, struct wctr *c)
 	char what[1024];
 	size_t i;
 	int64_t files = 0;
-	int rc, changed;
+	int rc, changed, pass;
 
 	buf_init(&changes, 900);
 	changed = pkgview_refresh(&c->pkg, c->root_fd, &changes);
@@ -185,6 +186,12 @@ txn_end(struct watcher *w, struct wctr *c)
 		buf_free(&changes);
 		return seterr(w->err, changed, "out of memory");
 	}
+	/* The changes first, then the database's own files, which are
+	 * judged by how many changes came with them: the held paths, and
+	 * those handed out just before the transaction began whose check
+	 * it changed (a package manager unpacks before it writes the
+	 * database); a path handed out before that the new database leaves
+	 * as it was is no change of this transaction's. */
 	for (i = 0; (e = pathset_next(&c->pkg.deferred, &i)) != NULL; )
 		if (!(e->flags & HOLD_RECHECK) &&
 		    pkgdb_db_path(e->key, e->len) == NULL)
@@ -193,15 +200,23 @@ txn_end(struct watcher *w, struct wctr *c)
 	w->pkg_flushing = 1;
 	w->txn_files = files;
 	w->txn_changed = changed;
+	w->txn_rechanged = 0;
 	w->cur_incident = changed > 0 || files > 0 ? w->next_id : 0;
 	memset(w->txn_checks, 0, sizeof(w->txn_checks));
 	rc = 0;
-	for (i = 0; rc == 0 && (e = pathset_next(&c->pkg.deferred, &i)) !=
-	    NULL; ) {
-		w->cur_writer = e->proc;
-		rc = scan_path(w, c, e->key, e->len, 0);
-		if (rc == PROCESS_RETRY)
-			rc = 0;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; rc == 0 && (e = pathset_next(&c->pkg.deferred,
+		    &i)) != NULL; ) {
+			if ((pkgdb_db_path(e->key, e->len) != NULL) != pass)
+				continue;
+			w->cur_writer = e->proc;
+			rc = scan_path(w, c, e->key, e->len, 0);
+			if (rc == PROCESS_RETRY)
+				rc = 0;
+		}
+		files += (int64_t)w->txn_rechanged;
+		w->txn_files = files;
+		w->txn_rechanged = 0;
 	}
 	w->cur_writer = 0;
 	w->pkg_flushing = 0;

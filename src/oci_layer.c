@@ -152,6 +152,8 @@ node_take(struct oci *o, struct node *n)
 	free(n->link);
 	n->link = NULL;
 	n->link_len = 0;
+	if (n->db_data != NULL)
+		o->db_bytes -= n->db_len;	/* a later layer's copy replaces it */
 	free(n->db_data);
 	n->db_data = NULL;
 	n->db_len = 0;

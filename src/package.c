@@ -246,8 +246,12 @@ pkgview_refresh(struct pkgview *v, int upper_fd, struct buf *out)
 	struct pkgdb was;
 	int had, rc;
 
+	/* Read again at every transaction's end, changed or not: an edit
+	 * in place of an info file already in the upper dir changes no dir
+	 * the signature sees.  A view whose upper holds no database, and
+	 * never did, has nothing to read. */
 	upper_sig(upper_fd, sig, sizeof(sig));
-	if (strcmp(sig, v->sig) == 0)
+	if (sig[0] == '\0' && v->sig[0] == '\0')
 		return 0;
 	was = v->cur;
 	had = v->has_cur;
@@ -333,12 +337,14 @@ trusted_find(struct pkgview *v, const unsigned char *path, size_t len,
 	return b;
 }
 
-/* Does a package of db lack its file list (so that a path no list names
- * may still be a package's)? */
+/* Does a package of the image lack its file list (so that a path no
+ * list names may still be a package's)?  Only the image's count: a
+ * package the container's database adds without a list owns nothing,
+ * or one forged paragraph would make every unowned file "unknown". */
 static int
 lists_unknown(struct pkgview *v)
 {
-	struct pkgdb *db = v->has_cur ? &v->cur : &v->base;
+	struct pkgdb *db = &v->base;
 	size_t i;
 
 	if (db->unknown_lists < 0) {

@@ -210,6 +210,7 @@ struct watcher {
 	uint64_t cur_incident;
 	int64_t txn_files;
 	int txn_changed;
+	uint64_t txn_rechanged;	/* second looks handed out again */
 	uint64_t txn_checks[UW_PKG_UNOWNED + 1];
 	uint64_t incidents;
 	struct prevent *prevent;	/* --prevent (prevent.c); NULL: off */
