@@ -141,43 +141,6 @@ daemon_respond(struct watcher *w, struct wctr *c, const struct uw_event *ev,
  * set): on_event, alert, respond.  With `track`, it is what is now
  * reported of its path (signature `sigval`); an exec event is not.
  */
-/* The SHA-256 of an event's file, into hex (or NULL): a regular file of
- * the upper dir, at most as much as evidence keeps (EVIDENCE_MAX), read
- * as evidence is, never through a symlink.  Once per event judged alert
- * or above: what people look up in threat intel. */
-static const char *
-file_sha256(struct wctr *c, const struct uw_event *ev,
-    char hex[2 * HASH_DIGEST_MAX + 1])
-{
-	unsigned char md[HASH_DIGEST_MAX];
-	char path[WALK_MAX_PATH + 1];
-	struct stat st;
-	size_t len = 0;
-	int fd, rc;
-
-	if (ev->type != UW_TYPE_FILE || ev->current == NULL || ev->lower ||
-	    ev->metacopy || ev->path_len > WALK_MAX_PATH ||
-	    memchr(ev->path, '\0', ev->path_len) != NULL)
-		return NULL;
-	memcpy(path, ev->path, ev->path_len);
-	path[ev->path_len] = '\0';
-	fd = walk_open_regular_beneath(c->root_fd, path, &st);
-	if (fd < 0)
-		return NULL;
-	/* mostly holes: no digest anyone looks up, and free to make */
-	if (st.st_size > (1 << 20) && (int64_t)st.st_blocks * 512 <
-	    st.st_size / 2) {
-		close(fd);
-		return NULL;
-	}
-	rc = hash_digest_fd(fd, HASH_SHA256, EVIDENCE_MAX, md, &len);
-	close(fd);
-	if (rc < 0)
-		return NULL;
-	hex_encode(hex, md, len);
-	return hex;
-}
-
 static int
 hand_out(struct watcher *w, struct wctr *c, struct uw_event *out, int track,
     uint64_t sigval)
@@ -201,7 +164,7 @@ hand_out(struct watcher *w, struct wctr *c, struct uw_event *out, int track,
 			return rc;
 		out->verdict = &verdict;
 		if (verdict.action >= UW_ACT_ALERT)
-			out->sha256 = file_sha256(c, out, sha);
+			out->sha256 = evidence_sha256(c->root_fd, out, sha);
 	}
 	rc = event_json(out, &json, &json_len);
 	if (rc < 0)

@@ -397,3 +397,40 @@ out:
 	close(dir_fd);
 	return rc;
 }
+
+/* The SHA-256 of an event's file, into hex (or NULL): a regular file of
+ * the upper dir, at most as much as evidence keeps (EVIDENCE_MAX), read
+ * as evidence is, never through a symlink.  Once per event judged alert
+ * or above: what people look up in threat intel. */
+const char *
+evidence_sha256(int upper_fd, const struct uw_event *ev,
+    char hex[2 * HASH_DIGEST_MAX + 1])
+{
+	unsigned char md[HASH_DIGEST_MAX];
+	char path[WALK_MAX_PATH + 1];
+	struct stat st;
+	size_t len = 0;
+	int fd, rc;
+
+	if (ev->type != UW_TYPE_FILE || ev->current == NULL || ev->lower ||
+	    ev->metacopy || ev->path_len > WALK_MAX_PATH ||
+	    memchr(ev->path, '\0', ev->path_len) != NULL)
+		return NULL;
+	memcpy(path, ev->path, ev->path_len);
+	path[ev->path_len] = '\0';
+	fd = walk_open_regular_beneath(upper_fd, path, &st);
+	if (fd < 0)
+		return NULL;
+	/* mostly holes: no digest anyone looks up, and free to make */
+	if (st.st_size > (1 << 20) && (int64_t)st.st_blocks * 512 <
+	    st.st_size / 2) {
+		close(fd);
+		return NULL;
+	}
+	rc = hash_digest_fd(fd, HASH_SHA256, EVIDENCE_MAX, md, &len);
+	close(fd);
+	if (rc < 0)
+		return NULL;
+	hex_encode(hex, md, len);
+	return hex;
+}

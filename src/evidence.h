@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "upperwatch.h"
 
 /* The most of one file an evidence copy keeps. */
@@ -27,5 +28,12 @@ int evidence_keep(int upper_fd, const unsigned char *path,
     size_t path_len, const char *dir, uint64_t event_id,
     const char *meta_json, char *where, size_t where_len,
     struct uw_error *err) UW_WARN_UNUSED;
+
+/* The SHA-256 of an event's file into hex (returned), or NULL: a regular
+ * file of the upper dir (upper_fd) of at most EVIDENCE_MAX bytes, not
+ * mostly holes, opened as evidence is, never through a symlink.  For the
+ * events judged alert or above: what threat intel is searched by. */
+const char *evidence_sha256(int upper_fd, const struct uw_event *ev,
+    char hex[2 * HASH_DIGEST_MAX + 1]);
 
 #endif /* UW_EVIDENCE_H */
