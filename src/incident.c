@@ -153,7 +153,39 @@ incident_hold(struct watcher *w, struct wctr *c, const struct uw_event *ev)
 	if (c->pkg.txn_start_ns == 0 || (!db && writer == 0))
 		return 0;
 	rc = hold(w, c, ev->path, ev->path_len, w->cur_writer, -1);
+	if (rc == 0 && !db && ev->op == UW_OP_ADDED &&
+	    ev->type == UW_TYPE_FILE && ev->current != NULL) {
+		struct pathset_entry *e = pathset_get(&c->pkg.deferred,
+		    ev->path, ev->path_len, 0);
+
+		rc = e != NULL ? pkgview_held_add(&c->pkg, ev, &e->last_ns) :
+		    0;
+		if (rc == 0)	/* as many copies as kept: end it soon */
+			c->pkg.txn_start_ns = 1;
+		else if (rc > 0)
+			rc = 0;
+		else
+			return seterr(w->err, rc, "out of memory");
+	}
 	return rc < 0 ? rc : 1;
+}
+
+/* A held path that is gone at the transaction's end, and was a file
+ * added: handed out as it was seen, so that what was made and removed
+ * under cover of the transaction is still reported. */
+static int
+hand_out_gone(struct watcher *w, struct wctr *c, const struct pkg_held *h)
+{
+	struct uw_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.op = UW_OP_ADDED;
+	ev.path = h->path;
+	ev.path_len = h->len;
+	ev.type = UW_TYPE_FILE;
+	ev.current = &h->rec;
+	w->cur = c;
+	return w->report(&ev, w);
 }
 
 void
@@ -178,7 +210,7 @@ txn_end(struct watcher *w, struct wctr *c)
 	char what[1024];
 	size_t i;
 	int64_t files = 0;
-	int rc, changed, pass;
+	int rc, changed, pass, retry;
 
 	buf_init(&changes, 900);
 	changed = pkgview_refresh(&c->pkg, c->root_fd, &changes);
@@ -210,9 +242,15 @@ txn_end(struct watcher *w, struct wctr *c)
 			if ((pkgdb_db_path(e->key, e->len) != NULL) != pass)
 				continue;
 			w->cur_writer = e->proc;
+			w->leaf_reported = 0;
 			rc = scan_path(w, c, e->key, e->len, 0);
-			if (rc == PROCESS_RETRY)
+			retry = rc == PROCESS_RETRY;
+			if (retry)
 				rc = 0;
+			if (rc == 0 && !retry && !w->leaf_reported &&
+			    e->last_ns > 0 && (size_t)e->last_ns <= c->pkg.nheld)
+				rc = hand_out_gone(w, c,
+				    &c->pkg.held[e->last_ns - 1]);
 		}
 		files += (int64_t)w->txn_rechanged;
 		w->txn_files = files;
@@ -221,6 +259,7 @@ txn_end(struct watcher *w, struct wctr *c)
 	w->cur_writer = 0;
 	w->pkg_flushing = 0;
 	pathset_free(&c->pkg.deferred);
+	pkgview_held_clear(&c->pkg);
 	if (rc == 0 && w->cur_incident != 0) {
 		w->incidents++;
 		snprintf(what, sizeof(what), "package transaction (incident "

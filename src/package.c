@@ -61,9 +61,58 @@ pkgview_recent_clear(struct pkgview *v)
 	}
 }
 
+int
+pkgview_held_add(struct pkgview *v, const struct uw_event *ev, int64_t *slot)
+{
+	struct pkg_held *h;
+
+	if (*slot > 0 && (size_t)*slot <= v->nheld)
+		h = &v->held[*slot - 1];	/* the same path again */
+	else if (v->nheld == PKG_HELD_MAX)
+		return 0;
+	else {
+		if (v->held == NULL &&
+		    (v->held = calloc(PKG_HELD_MAX, sizeof(*v->held))) == NULL)
+			return -ENOMEM;
+		h = &v->held[v->nheld];
+		h->path = malloc(ev->path_len ? ev->path_len : 1);
+		if (h->path == NULL)
+			return -ENOMEM;
+		memcpy(h->path, ev->path, ev->path_len);
+		h->len = ev->path_len;
+		*slot = (int64_t)++v->nheld;
+	}
+	h->rec = *ev->current;
+	h->rec.path = h->path;
+	h->rec.path_len = h->len;
+	h->rec.link = NULL;
+	h->rec.link_len = 0;
+	if (h->rec.caps != NULL && h->rec.caps_len <= sizeof(h->caps)) {
+		memcpy(h->caps, h->rec.caps, h->rec.caps_len);
+		h->rec.caps = h->caps;
+	} else {
+		h->rec.caps = NULL;
+		h->rec.caps_len = 0;
+	}
+	return 1;
+}
+
+void
+pkgview_held_clear(struct pkgview *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nheld; i++)
+		free(v->held[i].path);
+	free(v->held);
+	v->held = NULL;
+	v->nheld = 0;
+}
+
 void
 pkgview_free(struct pkgview *v)
 {
+	pkgview_held_clear(v);
 	pkgview_recent_clear(v);
 	free(v->base_idx);
 	pkgdb_free(&v->base);

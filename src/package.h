@@ -28,6 +28,18 @@
 #define PACKAGE_RECENT_NS 3000000000LL
 #define PKG_RECENT 64
 
+/* A file added while a transaction held its path, as it was then: handed
+ * out as it was if it is gone when the transaction ends (a file made and
+ * removed under cover of a package install is still reported). */
+#define PKG_HELD_MAX 4096
+
+struct pkg_held {
+	unsigned char *path;
+	size_t len;
+	struct uw_record rec;	/* path and caps point into this */
+	unsigned char caps[64];
+};
+
 struct pkg_recent {
 	unsigned char *path;	/* NULL: empty */
 	size_t len;
@@ -52,6 +64,8 @@ struct pkgview {
 	/* the transaction going on: 0 when none */
 	int64_t txn_start_ns, txn_last_ns;
 	struct pathset deferred;	/* its paths, held back */
+	struct pkg_held *held;	/* PKG_HELD_MAX at most */
+	size_t nheld;
 	struct pkg_recent recent[PKG_RECENT];	/* a ring */
 	unsigned recent_next;
 	uint64_t rechecked;	/* paths looked at again with one */
@@ -78,6 +92,13 @@ int pkgview_refresh(struct pkgview *v, int upper_fd, struct buf *out)
 void pkgview_recent_add(struct pkgview *v, const unsigned char *path,
     size_t len, enum uw_package_check check, int64_t now);
 void pkgview_recent_clear(struct pkgview *v);
+
+/* Keep a copy of an added file's event while its path is held (1, its
+ * index + 1 in *slot; 0 when PKG_HELD_MAX are kept; -ENOMEM), and drop
+ * them all. */
+int pkgview_held_add(struct pkgview *v, const struct uw_event *ev,
+    int64_t *slot);
+void pkgview_held_clear(struct pkgview *v);
 
 /* Is there a package database to speak of (the image's or the
  * container's)? */

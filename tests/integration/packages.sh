@@ -21,7 +21,9 @@
 #   - a status file made 80 MiB (sparse) is not read: a new file's check
 #     is "unknown", and the daemon goes on;
 #   - the same install in a second container watched with inotify alone
-#     (no writer named): its files end up said in the incident, matching.
+#     (no writer named): its files end up said in the incident, matching;
+#     and a file made and removed while the database is written there is
+#     still reported.
 #
 # Needs root, runc, a static busybox (with its dpkg applet), dpkg,
 # dpkg-deb, apt-get (to download hello from the Debian archive), jq.
@@ -254,6 +256,12 @@ for p in /usr/bin/uwtool /usr/lib/uwtool/plugin.so /usr/bin/uwextra; do
 	check "inotify: $p: last said in the incident, match, low" wait_until 5 has2 "$p" \
 		".incident != null and .package_check == \"match\" and .verdict.severity == \"low\""
 done
+
+# a file made and removed under cover of a transaction (no writer named)
+check "inotify: a file made and removed while the database is written" \
+	runc exec "$C2" sh -c "echo >> /var/lib/dpkg/status; printf 'x\n' > /usr/bin/ghostly; chmod 755 /usr/bin/ghostly; sleep 1; rm /usr/bin/ghostly"
+check "inotify: it is still reported, added and high" wait_until 10 has2 /usr/bin/ghostly \
+	'.op == "added" and .verdict.severity == "high"'
 
 if [ "$_failures" -gt 0 ]; then
 	echo "# the events, last 40:" >&2
