@@ -116,7 +116,8 @@ collect_response(const struct uw_response *x, void *arg)
 		r->resp = p;
 		r->rcap = n;
 	}
-	p = &r->resp[r->nresp];
+	p = &r->resp[r->nresp++];	/* counted now: report_free frees it */
+	memset(p->strs, 0, sizeof(p->strs));
 	p->r = *x;
 	for (i = 0; i < 6; i++)
 		if ((p->strs[i] = strdup(src[i])) == NULL)
@@ -127,7 +128,6 @@ collect_response(const struct uw_response *x, void *arg)
 	p->r.outcome = p->strs[3];
 	p->r.detail = p->strs[4];
 	p->r.evidence = p->strs[5];
-	r->nresp++;
 	return 0;
 }
 
