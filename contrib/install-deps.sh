@@ -10,7 +10,7 @@ libcurl4-openssl-dev libarchive-dev libssl-dev"
 RUN="busybox-static"
 TEST="attr libcap2-bin runc sqlite3 xxhash inotify-tools jq time aide
 python3 util-linux xxd clang libclang-rt-14-dev podman logrotate
-systemd man-db zstd chromium"
+systemd man-db zstd chromium containerd"
 
 want="$BUILD $RUN"
 case "${1:-}" in

@@ -56,12 +56,16 @@ print_escaped(const char *s, int width)
 		fputc(' ', stdout);
 }
 
+/* Whether the container has a baseline: its image's by digest (one
+ * built from the image file), else its layer stack's. */
 static int
-has_baseline(struct uw_db *db, const char *key)
+has_baseline(struct uw_db *db, const struct uw_container *c)
 {
+	char digest[UW_DIGEST_MAX];
 	struct uw_error err;
 
-	return db != NULL && uw_image_exists(db, key, &err) == 1;
+	return db != NULL && uw_image_exists(db, uw_baseline_key(db, c,
+	    digest), &err) == 1;
 }
 
 static void
@@ -164,7 +168,7 @@ list_one(const struct uw_container *c, void *arg)
 			return 0;
 		}
 	}
-	baseline = has_baseline(o->db, c->image_key);
+	baseline = has_baseline(o->db, c);
 	if (o->json) {
 		json_container(c, baseline, o->event);
 	} else if (o->event != NULL) {
@@ -355,12 +359,15 @@ const struct cli_cmd cli_cmd_containers = {
 	    "Lists every overlay mount with an upper dir, named from the "
 	    "metadata files of\nthe runtime that made it: runc and crun "
 	    "state (/run/runc, /run/crun),\ncontainerd task bundles "
-	    "(/run/containerd/io.containerd.runtime.v2.task), Docker's\n"
-	    "overlay2 store (/var/lib/docker) and Podman/CRI-O "
+	    "(/run/containerd/io.containerd.runtime.v2.task, or any\n"
+	    "state dir's, with the image from containerd's metadata), "
+	    "Docker's\noverlay2 store (/var/lib/docker) and Podman/CRI-O "
 	    "containers/storage\n(/var/lib/containers/storage).  No engine "
 	    "socket is used.  An overlay no\nruntime claims is listed as "
-	    "runtime 'unknown'.  BASELINE tells whether its\nimage's layer "
-	    "stack has a baseline (see 'upperwatch baseline --container').\n"
+	    "runtime 'unknown'.  BASELINE tells whether it has a\nbaseline: "
+	    "its image's, by config digest (see 'upperwatch baseline --oci'),"
+	    "\nor its layer stack's (see 'upperwatch baseline "
+	    "--container').\n"
 	    "\n"
 	    "Options:\n"
 	    "  --json      JSON Lines: id, name, runtime, image, image_id, "

@@ -4,7 +4,9 @@
  * The mount table gives the overlay mounts that have an upper dir; where
  * each one is mounted tells whose it is:
  *   /run/containerd/io.containerd.runtime.v2.task/<ns>/<id>/rootfs
- *       containerd (and CRI): the bundle's config.json and init.pid;
+ *       containerd (and CRI; any state dir): the bundle's config.json
+ *       and init.pid, and the image's digest from containerd's metadata
+ *       (containerd.c);
  *   /var/lib/docker/overlay2/<mount-id>/merged
  *       Docker: layerdb/mounts/<id>/mount-id names the container, whose
  *       config.v2.json gives its name, image and labels;
@@ -29,6 +31,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include "containerd.h"
 #include "discover.h"
 #include "mountinfo.h"
 #include "util.h"
@@ -36,7 +39,7 @@
 #define MAX_JSON_BYTES (16u << 20)
 #define MAX_LABELS UW_LABEL_COUNT_MAX
 
-#define CONTAINERD_TASKS "/run/containerd/io.containerd.runtime.v2.task/"
+#define CONTAINERD_TASKS "/io.containerd.runtime.v2.task/"
 #define DOCKER_OVERLAY2 "/var/lib/docker/overlay2/"
 #define DOCKER_ROOT "/var/lib/docker"
 #define PODMAN_OVERLAY "/var/lib/containers/storage/overlay/"
@@ -331,40 +334,62 @@ from_crun(const struct disc *d, struct ctr *c, const char *mount_point)
 	}
 }
 
-/* /run/containerd/io.containerd.runtime.v2.task/<ns>/<id>/rootfs */
+/*
+ * <state>/io.containerd.runtime.v2.task/<ns>/<id>/rootfs, the state dir
+ * being /run/containerd, or another one (k3s: /run/k3s/containerd).  The
+ * image's digest comes from containerd's root, which is where the upper
+ * dir is: <root>/io.containerd.snapshotter.v1.overlayfs/snapshots/<N>/fs.
+ */
 static int
-from_containerd(const struct disc *d, struct ctr *c, const char *mp)
+from_containerd(const struct disc *d, struct ctr *c,
+    const struct mountinfo_entry *m)
 {
-	char path[PATH_MAX], ns[256], id[256];
-	const char *rest = mp + strlen(CONTAINERD_TASKS), *slash, *slash2;
+	char path[PATH_MAX], bundle[PATH_MAX], ns[256], id[256];
+	char root[PATH_MAX], digest[UW_DIGEST_MAX], image[512] = "";
+	const char *mp = m->mount_point, *rest, *slash, *slash2, *at;
 	json_t *cfg;
 	char *pid;
 
+	rest = strstr(mp, CONTAINERD_TASKS);
+	if (rest == NULL)
+		return 0;
+	rest += strlen(CONTAINERD_TASKS);
 	slash = strchr(rest, '/');
 	if (slash == NULL || (size_t)(slash - rest) >= sizeof(ns))
 		return 0;
 	slash2 = strchr(slash + 1, '/');
 	if (slash2 == NULL || strcmp(slash2, "/rootfs") != 0 ||
-	    (size_t)(slash2 - slash - 1) >= sizeof(id))
+	    (size_t)(slash2 - slash - 1) >= sizeof(id) ||
+	    (size_t)(slash2 - mp) >= sizeof(bundle))
 		return 0;
 	memcpy(ns, rest, (size_t)(slash - rest));
 	ns[slash - rest] = '\0';
 	memcpy(id, slash + 1, (size_t)(slash2 - slash - 1));
 	id[slash2 - slash - 1] = '\0';
+	memcpy(bundle, mp, (size_t)(slash2 - mp));
+	bundle[slash2 - mp] = '\0';
 	set(&c->runtime, "containerd");
 	set(&c->id, id);
-	cfg = load_json(host_path(d, path, sizeof(path), "%s%s/%s/config.json",
-	    CONTAINERD_TASKS, ns, id));
+	cfg = load_json(host_path(d, path, sizeof(path), "%s/config.json",
+	    bundle));
 	add_annotations(c, json_object_get(cfg, "annotations"));
 	json_decref(cfg);
 	set(&c->name, label(c, "io.kubernetes.cri.container-name"));
 	set(&c->image, label(c, "io.kubernetes.cri.image-name"));
-	pid = read_small(host_path(d, path, sizeof(path), "%s%s/%s/init.pid",
-	    CONTAINERD_TASKS, ns, id));
+	pid = read_small(host_path(d, path, sizeof(path), "%s/init.pid",
+	    bundle));
 	if (pid != NULL)
 		c->pid = atoi(pid);
 	free(pid);
 	add_label(c, "containerd.namespace", 20, ns);
+	if (m->upper != NULL && m->upper[0] == '/' &&
+	    (at = strstr(m->upper, CONTAINERD_SNAPSHOTS)) != NULL &&
+	    host_path(d, root, sizeof(root), "%.*s", (int)(at - m->upper),
+	    m->upper) != NULL &&
+	    containerd_image(root, ns, id, image, sizeof(image), digest))
+		set(&c->image_id, digest);
+	if (c->image == NULL && image[0] != '\0')
+		set(&c->image, image);
 	return 1;
 }
 
@@ -553,8 +578,8 @@ emit(struct disc *d, struct mountinfo_entry *m,
 		/* Left as printed: still listed, never watched blind. */
 	}
 
-	if (starts_with(m->mount_point, CONTAINERD_TASKS))
-		from_containerd(d, &c, m->mount_point);
+	if (strstr(m->mount_point, CONTAINERD_TASKS) != NULL)
+		from_containerd(d, &c, m);
 	else if (starts_with(m->mount_point, DOCKER_OVERLAY2))
 		from_docker(d, &c, m->mount_point);
 	else if (starts_with(m->mount_point, PODMAN_OVERLAY))

@@ -214,6 +214,30 @@ oci_sha256_hex(EVP_MD_CTX *ctx, char out[UW_DIGEST_MAX])
 		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
+int
+oci_chain_id(const char *const *diff_ids, size_t n, char out[UW_DIGEST_MAX])
+{
+	EVP_MD_CTX *ctx;
+	size_t i;
+	int ok = 1;
+
+	if (n == 0 || !digest_ok(diff_ids[0]))
+		return -EINVAL;
+	snprintf(out, UW_DIGEST_MAX, "%s", diff_ids[0]);
+	for (i = 1; ok && i < n; i++) {
+		if (!digest_ok(diff_ids[i]) || (ctx = EVP_MD_CTX_new()) == NULL)
+			return -EINVAL;
+		ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		    EVP_DigestUpdate(ctx, out, strlen(out)) &&
+		    EVP_DigestUpdate(ctx, " ", 1) &&
+		    EVP_DigestUpdate(ctx, diff_ids[i], strlen(diff_ids[i]));
+		if (ok)
+			oci_sha256_hex(ctx, out);
+		EVP_MD_CTX_free(ctx);
+	}
+	return ok ? 0 : -EINVAL;
+}
+
 /* Parse JSON read from `rel`, checking its sha256 when `digest` is given. */
 static json_t *
 read_json(struct oci *o, const char *rel, const char *digest, struct buf *b)
@@ -329,9 +353,8 @@ add_tag(struct image *im, const char *tag)
 	return 0;
 }
 
-/* This host's platform, as OCI names it. */
-static void
-host_platform(char *out, size_t size)
+void
+oci_host_platform(char *out, size_t size)
 {
 	struct utsname u;
 	const char *arch = "amd64";
@@ -346,8 +369,8 @@ host_platform(char *out, size_t size)
 	snprintf(out, size, "linux/%.40s", arch);
 }
 
-static void
-platform_of(json_t *desc, char *out, size_t size)
+void
+oci_platform_of(json_t *desc, char *out, size_t size)
 {
 	json_t *p = json_object_get(desc, "platform");
 	const char *os = json_string_value(json_object_get(p, "os"));
@@ -363,8 +386,17 @@ platform_of(json_t *desc, char *out, size_t size)
 		snprintf(out, size, "%s/%s", os, arch);
 }
 
-static int
-is_index(const char *media)
+int
+oci_platform_match(const char *plat, const char *want)
+{
+	/* given whole, or without the variant; "?" is any */
+	return strcmp(plat, "?") == 0 || strcmp(plat, want) == 0 ||
+	    (strncmp(plat, want, strlen(want)) == 0 &&
+	    plat[strlen(want)] == '/');
+}
+
+int
+oci_is_index(const char *media)
 {
 	return media != NULL &&
 	    (strcmp(media, "application/vnd.oci.image.index.v1+json") == 0 ||
@@ -398,21 +430,17 @@ pick_manifest(struct oci *o, struct image *im, json_t *index, int depth,
 	if (o->opts->platform != NULL)
 		snprintf(want, sizeof(want), "%s", o->opts->platform);
 	else
-		host_platform(want, sizeof(want));
+		oci_host_platform(want, sizeof(want));
 	listed[0] = '\0';
 	json_array_foreach(ms, i, d) {
-		platform_of(d, plat, sizeof(plat));
+		oci_platform_of(d, plat, sizeof(plat));
 		if (len < sizeof(listed) - 1)
 			len += (size_t)snprintf(listed + len,
 			    sizeof(listed) - len, "%s%s", len ? ", " : "",
 			    plat);
 		if (len >= sizeof(listed))
 			len = sizeof(listed) - 1;
-		/* a platform matches when given whole, or without the
-		 * variant */
-		if (strcmp(plat, "?") == 0 || strcmp(plat, want) == 0 ||
-		    (strncmp(plat, want, strlen(want)) == 0 &&
-		    plat[strlen(want)] == '/')) {
+		if (oci_platform_match(plat, want)) {
 			if (chosen == NULL)
 				chosen = d;
 			n++;
@@ -444,12 +472,12 @@ pick_manifest(struct oci *o, struct image *im, json_t *index, int depth,
 			n = 1;
 		}
 	}
-	if (n > 1 && !is_index(json_string_value(json_object_get(chosen,
+	if (n > 1 && !oci_is_index(json_string_value(json_object_get(chosen,
 	    "mediaType"))))
 		return seterr(o->err, -EINVAL, "%s: %zu manifests for %s: "
 		    "the image file holds more than one image; name one with "
 		    "--image", o->opts->path, n, want);
-	platform_of(chosen, im->platform, sizeof(im->platform));
+	oci_platform_of(chosen, im->platform, sizeof(im->platform));
 	if (strcmp(im->platform, "?") == 0)
 		im->platform[0] = '\0';	/* the config says */
 	ref = json_string_value(json_object_get(json_object_get(chosen,
@@ -461,7 +489,7 @@ pick_manifest(struct oci *o, struct image *im, json_t *index, int depth,
 	if (!digest_ok(dg))
 		return seterr(o->err, -EINVAL, "%s: a manifest digest is not "
 		    "sha256:<hex>", o->opts->path);
-	if (!is_index(media)) {
+	if (!oci_is_index(media)) {
 		snprintf(digest_out, UW_DIGEST_MAX, "%s", dg);
 		return 0;
 	}
