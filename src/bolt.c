@@ -31,6 +31,7 @@
 #define F_BRANCH 0x01
 #define F_LEAF 0x02
 #define F_BUCKET 0x01		/* leaf element flag */
+#define BUCKET_HDR 16		/* a bucket value: {root, sequence} */
 
 /* A page in memory: read from the file, or a bucket's inline page. */
 struct page {
@@ -282,55 +283,139 @@ bucket_find(struct bolt *b, uint64_t root, const struct page *inline_pg,
 	}
 }
 
+/*
+ * The bucket at keys[0..n-1] (n 0: the root bucket): *root its root page,
+ * or 0 and *inl its inline page, inside inl_owner (malloc'd, to free).
+ */
+static int
+bucket_at(struct bolt *b, const char *const *keys, size_t n, int *depth,
+    uint64_t *root, struct page *inl, struct page *inl_owner)
+{
+	struct page val = { NULL, 0 };
+	uint32_t flags = 0;
+	size_t i;
+	int rc;
+
+	*root = b->root;
+	inl_owner->p = NULL;
+	for (i = 0; i < n; i++) {
+		rc = bucket_find(b, *root, inl_owner->p ? inl : NULL, keys[i],
+		    depth, &flags, &val);
+		free(inl_owner->p);
+		inl_owner->p = NULL;
+		if (rc < 0)
+			return rc;
+		/* A bucket: {root, sequence}, then its page when inline. */
+		if (!(flags & F_BUCKET) || val.len < BUCKET_HDR ||
+		    (le64(val.p) == 0 && val.len < BUCKET_HDR + HDR)) {
+			free(val.p);
+			return (flags & F_BUCKET) ? -EINVAL : -ENOENT;
+		}
+		*root = le64(val.p);
+		if (*root == 0) {
+			*inl_owner = val;
+			inl->p = val.p + BUCKET_HDR;
+			inl->len = val.len - BUCKET_HDR;
+		} else {
+			free(val.p);
+		}
+		val.p = NULL;
+	}
+	return 0;
+}
+
 int
 bolt_get(struct bolt *b, const char *const *keys, size_t n, char *out,
     size_t size, size_t *len)
 {
-	struct page cur = { NULL, 0 }, val = { NULL, 0 }, inl;
-	uint64_t root = b->root;
+	struct page owner, inl = { NULL, 0 }, val = { NULL, 0 };
+	uint64_t root;
 	uint32_t flags = 0;
-	size_t i;
-	int depth = 0, rc = -ENOENT;
+	int depth = 0, rc;
 
-	for (i = 0; i < n; i++) {
-		inl.p = cur.p ? cur.p + HDR : NULL;
-		inl.len = cur.p ? cur.len - HDR : 0;
-		rc = bucket_find(b, root, cur.p ? &inl : NULL, keys[i], &depth,
-		    &flags, &val);
-		free(cur.p);
-		cur.p = NULL;
-		if (rc < 0)
-			break;
-		if (i + 1 == n) {
-			if (flags & F_BUCKET)
-				rc = -ENOENT;
-			else if (val.len >= size)
-				rc = -ENAMETOOLONG;
-			else {
-				memcpy(out, val.p, val.len + 1);
-				*len = (size_t)val.len;
-			}
-			break;
-		}
-		/* A bucket: {root, sequence}, then its page when inline. */
-		if (!(flags & F_BUCKET) || val.len < HDR) {
-			rc = -ENOENT;
-			break;
-		}
-		root = le64(val.p);
-		if (root == 0 && val.len < HDR + HDR) {
-			rc = -EINVAL;
-			break;
-		}
-		if (root == 0) {
-			cur = val;	/* the inline page follows the header */
-			val.p = NULL;
-		} else {
-			free(val.p);
-			val.p = NULL;
-		}
+	if (n == 0)
+		return -ENOENT;
+	rc = bucket_at(b, keys, n - 1, &depth, &root, &inl, &owner);
+	if (rc == 0)
+		rc = bucket_find(b, root, owner.p ? &inl : NULL, keys[n - 1],
+		    &depth, &flags, &val);
+	free(owner.p);
+	if (rc < 0)
+		return rc;
+	if (flags & F_BUCKET)
+		rc = -ENOENT;
+	else if (val.len >= size)
+		rc = -ENAMETOOLONG;
+	else {
+		memcpy(out, val.p, val.len + 1);
+		*len = (size_t)val.len;
 	}
 	free(val.p);
-	free(cur.p);
+	return rc;
+}
+
+/* Every key of the leaves under page pg, in order. */
+static int
+walk_keys(struct bolt *b, const struct page *pg, int depth, size_t *left,
+    int (*cb)(const char *key, size_t len, int bucket, void *arg), void *arg)
+{
+	uint16_t pflags = le16(pg->p + 8), count = le16(pg->p + 10);
+	struct page child;
+	const unsigned char *e;
+	uint64_t off, ksize, vsize;
+	char key[BOLT_MAX_KEY + 1];
+	size_t i;
+	int rc;
+
+	if (depth > BOLT_MAX_DEPTH || pg->len < HDR ||
+	    (uint64_t)HDR + (uint64_t)count * ELEM > pg->len ||
+	    !(pflags & (F_BRANCH | F_LEAF)))
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		if (*left == 0)
+			return -E2BIG;
+		--*left;
+		e = pg->p + HDR + i * ELEM;
+		if (pflags & F_BRANCH) {
+			if ((rc = page_load(b, le64(e + 8), &child)) < 0)
+				return rc;
+			rc = walk_keys(b, &child, depth + 1, left, cb, arg);
+			free(child.p);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		off = (uint64_t)(HDR + i * ELEM) + le32(e + 4);
+		ksize = le32(e + 8);
+		vsize = le32(e + 12);
+		if (off + ksize + vsize > pg->len)
+			return -EINVAL;
+		if (ksize > BOLT_MAX_KEY)
+			continue;
+		memcpy(key, pg->p + off, ksize);
+		key[ksize] = '\0';
+		if ((rc = cb(key, (size_t)ksize, le32(e) & F_BUCKET, arg)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+bolt_foreach(struct bolt *b, const char *const *keys, size_t n,
+    int (*cb)(const char *key, size_t len, int bucket, void *arg), void *arg)
+{
+	struct page owner, inl = { NULL, 0 }, pg;
+	uint64_t root;
+	size_t left = BOLT_MAX_KEYS;
+	int depth = 0, rc;
+
+	rc = bucket_at(b, keys, n, &depth, &root, &inl, &owner);
+	if (rc == 0 && root == 0) {
+		rc = walk_keys(b, &inl, depth, &left, cb, arg);
+	} else if (rc == 0 && (rc = page_load(b, root, &pg)) == 0) {
+		rc = walk_keys(b, &pg, depth, &left, cb, arg);
+		free(pg.p);
+	}
+	free(owner.p);
 	return rc;
 }

@@ -15,6 +15,10 @@
  * nested levels followed, buckets and branch pages together. */
 #define BOLT_MAX_PAGE (16u << 20)
 #define BOLT_MAX_DEPTH 64
+/* Keys longer than this are passed over by bolt_foreach, and it stops
+ * (-E2BIG) after this many elements. */
+#define BOLT_MAX_KEY 4096
+#define BOLT_MAX_KEYS 100000
 
 struct bolt {
 	int fd;
@@ -42,5 +46,16 @@ void bolt_close(struct bolt *b);
  */
 int bolt_get(struct bolt *b, const char *const *keys, size_t n, char *out,
     size_t size, size_t *len) UW_WARN_UNUSED;
+
+/*
+ * Call cb with each key of the bucket at keys[0..n-1] (n 0: the root
+ * bucket), in order, NUL-terminated (a key holding a NUL is cut there:
+ * `len` is its whole length), `bucket` set for a nested bucket.  cb's
+ * non-zero return stops the walk and is returned.  0; -ENOENT; -EINVAL
+ * when damaged; -E2BIG past BOLT_MAX_KEYS elements.
+ */
+int bolt_foreach(struct bolt *b, const char *const *keys, size_t n,
+    int (*cb)(const char *key, size_t len, int bucket, void *arg),
+    void *arg) UW_WARN_UNUSED;
 
 #endif /* UW_BOLT_H */

@@ -380,6 +380,7 @@ run_verify(struct cli_ctx *ctx, int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' },
 		{ "container", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "host-root", required_argument, NULL, 'R' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -412,6 +413,9 @@ run_verify(struct cli_ctx *ctx, int argc, char **argv)
 		case 'J':
 			out.json = 1;
 			break;
+		case 'R':
+			opts.host_root = optarg;
+			break;
 		default:
 			return cli_usage_error(cmd, "bad option");
 		}
@@ -419,6 +423,13 @@ run_verify(struct cli_ctx *ctx, int argc, char **argv)
 	if ((opts.image == NULL) == (container == NULL))
 		return cli_usage_error(cmd, "give --image REF or --container "
 		    "ID");
+	if (opts.host_root != NULL && container != NULL)
+		return cli_usage_error(cmd, "--host-root goes with --image: a "
+		    "container's layers are the ones it has mounted");
+	if (opts.host_root != NULL && (opts.host_root[0] != '/' ||
+	    strcmp(opts.host_root, "/") == 0))
+		return cli_usage_error(cmd, "--host-root takes an absolute "
+		    "dir other than /");
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'",
 		    argv[optind]);
@@ -455,7 +466,7 @@ run_verify(struct cli_ctx *ctx, int argc, char **argv)
 
 const struct cli_cmd cli_cmd_verify = {
 	.name = "verify",
-	.args = "(--image REF | --container ID) [--json]",
+	.args = "(--image REF [--host-root DIR] | --container ID) [--json]",
 	.summary = "check the node's copy of an image against its baseline",
 	.help =
 	    "\n"
@@ -469,14 +480,24 @@ const struct cli_cmd cli_cmd_verify = {
 	    "dir shows it; with a baseline from the image file\n(baseline "
 	    "--oci, import) this finds it.  Mtimes are not compared, nor the "
 	    "root\ndir (the top layer dir's own).  A scratch baseline is "
-	    "built in the database and\nremoved.\n"
+	    "built in the database and\nremoved; one that a verify killed "
+	    "half-way left is removed by the next.\n"
 	    "\n"
 	    "Options:\n"
 	    "  --image REF      the image (any of its names): the layer dirs "
 	    "its baseline\n"
 	    "                   was built from, or for a baseline of an image "
 	    "file the\n"
-	    "                   Podman layers with its diff_ids\n"
+	    "                   layers with its diff_ids, found by their chain "
+	    "in the store\n"
+	    "                   of Podman or CRI-O (/var/lib/containers/"
+	    "storage), Docker\n"
+	    "                   (/var/lib/docker, overlay2) or containerd\n"
+	    "                   (/var/lib/containerd, overlayfs snapshots, any "
+	    "namespace)\n"
+	    "  --host-root DIR  with --image: read those stores under DIR (a "
+	    "node's disk\n"
+	    "                   mounted elsewhere, or a copy of it)\n"
 	    "  --container ID   a running container: its lower dirs against "
 	    "the baseline\n"
 	    "                   the watcher judges it by\n"

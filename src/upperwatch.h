@@ -264,12 +264,15 @@ struct uw_verify_opts {
 	const char *image;		/* the baseline (any of its names) */
 	/* The node's layer dirs, top first (a container's lower dirs);
 	 * NULL: the image's own: the dirs its baseline was built from, or
-	 * for a baseline of an image file the Podman layers with its
-	 * diff_ids. */
+	 * for a baseline of an image file the layers with its diff_ids in
+	 * the store of Podman (or CRI-O), Docker or containerd. */
 	const char *const *layers;
 	size_t layer_count;
 	unsigned overlay_flags;		/* UW_OVERLAY_*, as for a baseline */
 	unsigned jobs;			/* hashing threads; 0 = one per CPU */
+	/* Where those stores are read: NULL for "/"; else a dir holding a
+	 * node's file system (a copy, or a disk mounted elsewhere). */
+	const char *host_root;
 };
 
 /*

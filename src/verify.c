@@ -14,9 +14,12 @@
  *
  * Which layers: a container's lower dirs; or, for an image, the layer
  * dirs its baseline was built from, or, for a baseline from an image file
- * (its layers are diff_ids), the Podman layers with those diff_ids.
+ * (its layers are diff_ids), the layers with those diff_ids in the
+ * store of Podman, Docker or containerd (layers.c).
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +29,11 @@
 
 #include "baseline.h"
 #include "hash.h"
+#include "layers.h"
 #include "store.h"
 #include "util.h"
 #include "verify.h"
 
-#define PODMAN_LAYERS "/var/lib/containers/storage/overlay-layers/layers.json"
-#define PODMAN_DIFF "/var/lib/containers/storage/overlay/%s/diff"
 
 /* ---- the rows ---- */
 
@@ -214,56 +216,6 @@ compare(const struct rows *node, const struct rows *base,
 
 /* ---- which layers ---- */
 
-/* The Podman layer dirs (top first, into `out`, each malloc'd) holding
- * the diff_ids `ids` (bottom first): 0, or -ENOENT when Podman has no
- * such chain. */
-static int
-podman_layers(const char *const *ids, size_t n, char **out,
-    struct uw_error *err)
-{
-	json_t *all, *l;
-	const char *parent = NULL, *id = NULL;
-	char dir[512];
-	size_t i, k;
-	int rc = 0;
-
-	all = json_load_file(PODMAN_LAYERS, 0, NULL);
-	if (!json_is_array(all)) {
-		json_decref(all);
-		return seterr(err, -ENOENT, "the image's layers are not on "
-		    "this node (no %s)", PODMAN_LAYERS);
-	}
-	for (i = 0; rc == 0 && i < n; i++) {
-		id = NULL;
-		json_array_foreach(all, k, l) {
-			const char *d = json_string_value(json_object_get(l,
-			    "diff-digest"));
-			const char *p = json_string_value(json_object_get(l,
-			    "parent"));
-
-			if (d == NULL || strcmp(d, ids[i]) != 0)
-				continue;
-			if ((parent == NULL) != (p == NULL) || (parent &&
-			    strcmp(parent, p) != 0))
-				continue;
-			id = json_string_value(json_object_get(l, "id"));
-			break;
-		}
-		if (id == NULL || strchr(id, '/') != NULL ||
-		    strlen(id) > 200) {
-			rc = seterr(err, -ENOENT, "layer %zu (%s) of the image "
-			    "is not on this node", i, ids[i]);
-			break;
-		}
-		snprintf(dir, sizeof(dir), PODMAN_DIFF, id);
-		if ((out[n - 1 - i] = strdup(dir)) == NULL)
-			rc = seterr(err, -ENOMEM, "out of memory");
-		parent = id;
-	}
-	json_decref(all);
-	return rc;
-}
-
 struct found {
 	char *image;
 	char **layers;
@@ -308,6 +260,52 @@ free_list(char **v, size_t n)
 
 /* ---- verifying ---- */
 
+struct stale {
+	char **names;
+	size_t n;
+};
+
+/* A scratch baseline ("verify:<pid>:<ns>") whose process is gone. */
+static int
+note_stale(const struct uw_image_info *info, void *arg)
+{
+	struct stale *st = arg;
+	char **v;
+	long pid;
+	char *end;
+
+	if (strncmp(info->image, "verify:", 7) != 0)
+		return 0;
+	pid = strtol(info->image + 7, &end, 10);
+	if (*end != ':' || pid <= 0 || pid > INT32_MAX ||
+	    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0;
+	v = realloc(st->names, (st->n + 1) * sizeof(*v));
+	if (v == NULL)
+		return 0;
+	st->names = v;
+	if ((v[st->n] = strdup(info->image)) != NULL)
+		st->n++;
+	return 0;
+}
+
+/* Remove what a verify killed half-way left behind. */
+static void
+remove_stale(struct store *store)
+{
+	struct stale st = { NULL, 0 };
+	struct uw_error ignored;
+	size_t i;
+
+	if (store_images_foreach(store, note_stale, &st, &ignored) == 0)
+		for (i = 0; i < st.n; i++)
+			(void)!store_image_remove(store, st.names[i],
+			    &ignored);
+	for (i = 0; i < st.n; i++)
+		free(st.names[i]);
+	free(st.names);
+}
+
 static int
 load(struct store *store, const char *image, struct rows *rs,
     struct uw_error *err)
@@ -333,9 +331,11 @@ verify_image(struct store *store, const struct uw_verify_opts *opts,
 	char scratch[64], **dirs = NULL;
 	size_t i, ndirs = 0;
 	int64_t id;
+	const char *store_name = NULL;
 	int rc;
 
 	*count = 0;
+	remove_stale(store);
 	memset(&f, 0, sizeof(f));
 	f.err = err;
 	rc = store_image_get(store, opts->image, found_image, &f, err);
@@ -359,7 +359,8 @@ verify_image(struct store *store, const struct uw_verify_opts *opts,
 		}
 		for (i = 0; i < f.count; i++)
 			ids[i] = f.layers[f.count - 1 - i];
-		rc = podman_layers(ids, f.count, dirs, err);
+		rc = node_layers(opts->host_root ? opts->host_root : "", ids,
+		    f.count, dirs, &store_name, err);
 		free(ids);
 		ndirs = f.count;
 		if (rc < 0)

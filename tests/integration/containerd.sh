@@ -9,7 +9,8 @@
 #     digest (the config's layers no longer chain to the snapshot's parent),
 #     never the other image's;
 #   - a change through the merged view is reported; a file edited in the
-#     node's snapshot of the image is reported by `verify --container`;
+#     node's snapshot of the image is reported by `verify --container`, and
+#     by `verify --image`, which finds the snapshots by chain id;
 #   - the metadata database damaged at random (bytes flipped, cut short,
 #     a loop of pages) gives the true digest or none, and never a crash.
 . "$(dirname "$0")/lib.sh"
@@ -135,7 +136,19 @@ if [ "$rc" = 1 ] && grep -q '^C /etc/hello ' "$S/v1.out"; then
 else
 	fail "verify after the edit: exit $rc: $(head -c 300 "$S/v1.out")"
 fi
+# the image's snapshots, found by chain id in containerd's stores (any
+# namespace), read under a host root whose /var/lib/containerd is ours
+mkdir -p "$S/hr/var/lib" && ln -s "$CR" "$S/hr/var/lib/containerd"
+uw verify --image "$D1" --host-root "$S/hr" >"$S/v2.out" 2>&1
+rc=$?
+if [ "$rc" = 1 ] && grep -q '^C /etc/hello ' "$S/v2.out"; then
+	pass "verify --image: the edited snapshot file is reported"
+else
+	fail "verify --image after the edit: exit $rc: $(head -c 300 "$S/v2.out")"
+fi
 cp "$S/rootfs1/etc/hello" "$LOW/etc/hello"
+uw verify --image "$D1" --host-root "$S/hr" >"$S/v3.out" 2>&1
+expect_eq "verify --image: the snapshot put back matches (exit 0)" "0 " "$? $(cat "$S/v3.out")"
 
 # ---- a damaged metadata database -------------------------------------------------------
 
