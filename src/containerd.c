@@ -11,7 +11,9 @@
  *
  * Each blob read must have the sha256 its name says, an index is read for
  * this host's platform, and the config's diff_ids must chain to the
- * snapshot's parent.  Anything missing, damaged or not agreeing gives no
+ * snapshot's parent.  When the named image does not (a tag moved), or no
+ * image is named, the namespace's images are looked through for the one
+ * whose layers do: CRI keeps an image under its id as well as its tags.  Anything missing, damaged or not agreeing gives no
  * digest: the container is then judged against a baseline of its node
  * layers, as before.
  */
@@ -32,6 +34,8 @@
 #include "util.h"
 
 #define NAME_MAX_LEN 4096
+/* Images of a namespace looked at for a container's layers, at most. */
+#define CONTAINERD_MAX_IMAGES 4096
 
 /* The blob `digest` of the content store as JSON, its sha256 checked. */
 static json_t *
@@ -132,47 +136,107 @@ chains_to(json_t *cfg, const char *parent)
 	return ok;
 }
 
+/* The config digest of image `image` if its layers chain to `parent`:
+ * 1, else 0. */
+static int
+image_matches(struct bolt *b, const char *root, const char *ns,
+    const char *image, const char *parent, char dg[UW_DIGEST_MAX])
+{
+	const char *k_target[] = { "v1", ns, "images", image, "target",
+	    "digest" };
+	char target[UW_DIGEST_MAX + 1];
+	json_t *cfg;
+	size_t len;
+	int ok;
+
+	if (bolt_get(b, k_target, 6, target, sizeof(target), &len) < 0 ||
+	    strlen(target) != len ||
+	    (cfg = config_of(root, target, 0, dg)) == NULL)
+		return 0;
+	ok = chains_to(cfg, parent);
+	json_decref(cfg);
+	return ok;
+}
+
+struct scan {
+	struct bolt *b;
+	const char *root, *ns, *parent;
+	char found[UW_DIGEST_MAX];
+	int matches;		/* distinct configs whose layers chain */
+	unsigned left;		/* images still to look at */
+};
+
+static int
+scan_image(const char *key, size_t len, int bucket, void *arg)
+{
+	struct scan *sc = arg;
+	char dg[UW_DIGEST_MAX];
+
+	if (!bucket || strlen(key) != len)
+		return 0;
+	if (sc->left-- == 0)
+		return -E2BIG;
+	if (image_matches(sc->b, sc->root, sc->ns, key, sc->parent, dg) &&
+	    (sc->matches == 0 || strcmp(sc->found, dg) != 0)) {
+		memcpy(sc->found, dg, UW_DIGEST_MAX);
+		sc->matches++;
+	}
+	return sc->matches > 1;	/* two images of those layers: neither */
+}
+
 int
 containerd_image(const char *root, const char *ns, const char *id,
     char *name, size_t name_size, char out[UW_DIGEST_MAX])
 {
 	char path[PATH_MAX], image[NAME_MAX_LEN], snapper[256];
 	char key[NAME_MAX_LEN], parent[UW_DIGEST_MAX + 1];
-	char target[UW_DIGEST_MAX + 1], dg[UW_DIGEST_MAX];
 	const char *k_image[] = { "v1", ns, "containers", id, "image" };
 	const char *k_snapper[] = { "v1", ns, "containers", id, "snapshotter" };
 	const char *k_key[] = { "v1", ns, "containers", id, "snapshotKey" };
 	const char *k_parent[] = { "v1", ns, "snapshots", snapper, key,
 	    "parent" };
-	const char *k_target[] = { "v1", ns, "images", image, "target",
-	    "digest" };
+	const char *k_images[] = { "v1", ns, "images" };
+	struct scan sc;
 	struct bolt b;
-	json_t *cfg;
 	size_t len;
 	int ok = 0;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s%s", root,
 	    CONTAINERD_META) >= sizeof(path) || bolt_open(&b, path) < 0)
 		return 0;
+	image[0] = '\0';
 	if (bolt_get(&b, k_image, 5, image, sizeof(image), &len) == 0 &&
-	    len > 0 && strlen(image) == len) {
+	    len > 0 && strlen(image) == len)
 		snprintf(name, name_size, "%s", image);
-		ok = 1;
-	}
-	if (ok && bolt_get(&b, k_snapper, 5, snapper, sizeof(snapper), &len) == 0 &&
-	    strlen(snapper) == len &&
-	    bolt_get(&b, k_key, 5, key, sizeof(key), &len) == 0 &&
-	    strlen(key) == len &&
-	    bolt_get(&b, k_parent, 6, parent, sizeof(parent), &len) == 0 &&
-	    bolt_get(&b, k_target, 6, target, sizeof(target), &len) == 0 &&
-	    strlen(target) == len)
-		ok = 2;
-	bolt_close(&b);
-	if (ok != 2 || (cfg = config_of(root, target, 0, dg)) == NULL)
+	else
+		image[0] = '\0';
+	if (bolt_get(&b, k_snapper, 5, snapper, sizeof(snapper), &len) < 0 ||
+	    strlen(snapper) != len ||
+	    bolt_get(&b, k_key, 5, key, sizeof(key), &len) < 0 ||
+	    strlen(key) != len ||
+	    bolt_get(&b, k_parent, 6, parent, sizeof(parent), &len) < 0 ||
+	    strlen(parent) != len) {
+		bolt_close(&b);
 		return 0;
-	ok = chains_to(cfg, parent);
-	if (ok)
-		memcpy(out, dg, UW_DIGEST_MAX);
-	json_decref(cfg);
+	}
+	/* The image it names, if that still has its layers; else the one
+	 * image of the namespace that has them (CRI names the container's
+	 * image by id too, and a moved tag may leave it another name). */
+	if (image[0] != '\0')
+		ok = image_matches(&b, root, ns, image, parent, out);
+	if (!ok) {
+		memset(&sc, 0, sizeof(sc));
+		sc.b = &b;
+		sc.root = root;
+		sc.ns = ns;
+		sc.parent = parent;
+		sc.left = CONTAINERD_MAX_IMAGES;
+		if (bolt_foreach(&b, k_images, 3, scan_image, &sc) == 0 &&
+		    sc.matches == 1) {
+			memcpy(out, sc.found, UW_DIGEST_MAX);
+			ok = 1;
+		}
+	}
+	bolt_close(&b);
 	return ok;
 }

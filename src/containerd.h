@@ -18,8 +18,9 @@
  * digest ("sha256:<hex>") into out: 1, or 0 when no digest can be told.
  * The image is named in the database, and a name may have moved to
  * another image since the container was made: the config's layers (their
- * chain id) must be the parent of the container's snapshot, or no digest
- * is given.
+ * chain id) must be the parent of the container's snapshot.  When they
+ * are not, the image of the namespace whose layers they are is given if
+ * there is exactly one, else none.
  */
 int containerd_image(const char *root, const char *ns, const char *id,
     char *name, size_t name_size, char out[UW_DIGEST_MAX]);

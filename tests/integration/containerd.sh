@@ -7,7 +7,8 @@
 #     container against the baseline built from the image file, by digest;
 #   - a tag moved to another image since the container was made gives no
 #     digest (the config's layers no longer chain to the snapshot's parent),
-#     never the other image's;
+#     never the other image's; with the old image kept under another name,
+#     that one's (found by its layers, as for CRI, which names images by id);
 #   - a change through the merged view is reported; a file edited in the
 #     node's snapshot of the image is reported by `verify --container`, and
 #     by `verify --image`, which finds the snapshots by chain id;
@@ -220,6 +221,12 @@ C image tag uwtest:2 uwtest:1 >"$S/tag.out" 2>&1 || fail "ctr image tag: $(cat "
 c=$(container $C1)
 expect_eq "moved tag: still named" uwtest:1 "$(jq -r .image <<<"$c")"
 expect_eq "moved tag: no digest (never the other image's)" "" "$(jq -r .image_id <<<"$c")"
+# the image it was made from, back under another name: found by its layers
+sed 's/"uwtest:1"/"uwtest:old"/' "$S/spec1.json" >"$S/spec1b.json"
+expect_eq "the same image under another tag: the same config" "$D1" \
+    "$(python3 "$MK" "$S/img1b.tar" "$S/spec1b.json" | awk '{ print $1 }')"
+C image import --all-platforms "$S/img1b.tar" >"$S/import1b.out" 2>&1 || fail "import 1b: $(cat "$S/import1b.out")"
+expect_eq "moved tag, its image kept under another name: found by its layers" "$D1" "$(container $C1 | jq -r .image_id)"
 C run -d uwtest:1 $C2 sh -c 'while :; do sleep 1; done' >"$S/run2.out" 2>&1 || fail "ctr run $C2: $(cat "$S/run2.out")"
 expect_eq "a container of the tag's new image has its digest" "$D2" "$(container $C2 | jq -r .image_id)"
 
