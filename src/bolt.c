@@ -145,7 +145,7 @@ bolt_open(struct bolt *b, const char *path)
 void
 bolt_close(struct bolt *b)
 {
-	if (b->fd > 0)
+	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
 }
