@@ -67,6 +67,8 @@ policy_free(struct uw_policy_set *set)
 
 	if (set == NULL)
 		return;
+	policy_ctr_views_clear(set, 0);
+	buf_free(&set->ctr_key);
 	if (set->L != NULL)
 		lua_close(set->L);
 	for (i = 0; i < set->count; i++)
@@ -449,6 +451,7 @@ policy_load(const char *const *paths, size_t path_count,
 		seterr(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
+	buf_init(&set->ctr_key, POLICY_CTR_KEY_MAX);
 	if (limits != NULL)
 		set->limits = *limits;
 	if (set->limits.memory == 0)

@@ -10,7 +10,11 @@
  * looks like: it also gives the sandbox the view-aware next, rawget and
  * rawlen, and the guards that keep the table library from writing one.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <xxhash.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -19,11 +23,9 @@
 #include "policy_int.h"
 #include "util.h"
 
-/* Container views kept for reuse (a watcher's events come from a few),
- * keyed by all their fields when those take at most CTR_KEY_MAX bytes. */
-#define CTR_VIEW_CACHE 32
-#define CTR_KEY_MAX 16384
-#define CTR_VIEW_KEY "upperwatch.containers"
+/* Container views are kept for reuse (a watcher's events come from a
+ * few), keyed by all their fields when those take at most
+ * POLICY_CTR_KEY_MAX bytes (struct uw_policy_set's ctr_views). */
 
 /* ---- read-only views ---- */
 
@@ -251,24 +253,6 @@ push_str_field(lua_State *L, const char *key, const char *value)
 	lua_setfield(L, -2, key);
 }
 
-/* Add len bytes to a cache key, after their length (so that fields
- * cannot run into one another). */
-static void
-add_key_bytes(luaL_Buffer *b, const char *v, size_t len)
-{
-	uint32_t n = (uint32_t)len;
-
-	luaL_addlstring(b, (const char *)&n, sizeof(n));
-	luaL_addlstring(b, v, len);
-}
-
-/* Add a C string (NULL as "") to a cache key. */
-static void
-add_key_field(luaL_Buffer *b, const char *v)
-{
-	add_key_bytes(b, v != NULL ? v : "", v != NULL ? strlen(v) : 0);
-}
-
 /*
  * Walking the labels the event shows: discovery's caps (UW_LABEL_*),
  * applied again so that a caller of the API that does not cap cannot make
@@ -314,30 +298,63 @@ label_next(const struct uw_container *c, struct label_walk *w,
 	return 0;
 }
 
-/* What a container's view is built from, every field length-prefixed:
- * the cache key (compared whole: no hash to collide). */
-static void
-push_container_key(lua_State *L, const struct uw_container *c)
+/* Add len bytes to a cache key, after their length (so that fields
+ * cannot run into one another). */
+static int
+add_key_bytes(struct buf *b, const char *v, size_t len)
 {
-	struct label_walk w;
-	luaL_Buffer b;
-	size_t i, vlen;
+	uint32_t n = (uint32_t)len;
 
-	luaL_buffinit(L, &b);
-	add_key_field(&b, c->id);
-	add_key_field(&b, c->name);
-	add_key_field(&b, c->image);
-	add_key_field(&b, c->image_id);
-	add_key_field(&b, c->runtime);
-	add_key_field(&b, c->pod);
-	add_key_field(&b, c->pod_namespace);
+	if (b->len + sizeof(n) + len > POLICY_CTR_KEY_MAX)
+		return -E2BIG;
+	if (buf_add(b, &n, sizeof(n)) < 0 || buf_add(b, v, len) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Add a C string (NULL as "") to a cache key. */
+static int
+add_key_field(struct buf *b, const char *v)
+{
+	return add_key_bytes(b, v != NULL ? v : "", v != NULL ? strlen(v) :
+	    0);
+}
+
+/* What a container's view is built from, every field length-prefixed,
+ * into set->ctr_key: the cache key (compared whole: no hash to collide).
+ * 0, or <0 when it is too big to be worth keeping (or no memory). */
+static int
+container_key(struct uw_policy_set *set, const struct uw_container *c)
+{
+	struct buf *b = &set->ctr_key;
+	struct label_walk w;
+	size_t i, vlen;
+	int rc;
+
+	buf_reset(b);
+	rc = add_key_field(b, c->id);
+	if (rc == 0)
+		rc = add_key_field(b, c->name);
+	if (rc == 0)
+		rc = add_key_field(b, c->image);
+	if (rc == 0)
+		rc = add_key_field(b, c->image_id);
+	if (rc == 0)
+		rc = add_key_field(b, c->runtime);
+	if (rc == 0)
+		rc = add_key_field(b, c->pod);
+	if (rc == 0)
+		rc = add_key_field(b, c->pod_namespace);
 	label_walk_init(c, &w);
-	while (label_next(c, &w, &i, &vlen)) {
-		add_key_field(&b, c->labels[i].key);
-		add_key_bytes(&b, vlen > 0 ? c->labels[i].value : "", vlen);
+	while (rc == 0 && label_next(c, &w, &i, &vlen)) {
+		rc = add_key_field(b, c->labels[i].key);
+		if (rc == 0)
+			rc = add_key_bytes(b, vlen > 0 ? c->labels[i].value :
+			    "", vlen);
 	}
-	add_key_field(&b, w.caps.truncated ? "1" : "0");
-	luaL_pushresult(&b);
+	if (rc == 0)
+		rc = add_key_field(b, w.caps.truncated ? "1" : "0");
+	return rc;
 }
 
 /* Push a new view of container c: its fields, labels (as label_next
@@ -376,50 +393,69 @@ push_container(lua_State *L, const struct uw_container *c)
 	seal(L);
 }
 
+/* Forget every kept container view (the set's Lua state may be gone). */
+void
+policy_ctr_views_clear(struct uw_policy_set *set, int unref)
+{
+	size_t i;
+
+	for (i = 0; i < set->ctr_view_count; i++) {
+		if (unref)
+			luaL_unref(set->L, LUA_REGISTRYINDEX,
+			    set->ctr_views[i].ref);
+		free(set->ctr_views[i].key);
+	}
+	set->ctr_view_count = 0;
+}
+
 /*
  * The container's view, from the cache when an event of the same
  * container (same fields) built it: four tables and a dozen strings
- * less per event.  The cache starts over when full.
+ * less per event.  The key is built and compared in C memory, so a hit
+ * allocates nothing in Lua.  The cache starts over when full.
  */
 static void
 push_container_view(lua_State *L, const struct uw_container *c)
 {
 	struct uw_policy_set *set;
+	struct policy_ctr_view *v;
+	uint64_t hash;
+	unsigned char *copy;
+	size_t i;
 	void *ud;
-	int tbl;
+	int ref;
 
-	if (c == NULL) {
-		push_container(L, c);
-		return;
-	}
 	lua_getallocf(L, &ud);
 	set = ud;
-	if (lua_getfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY) != LUA_TTABLE ||
-	    set->ctr_views >= CTR_VIEW_CACHE) {
-		lua_pop(L, 1);
-		lua_createtable(L, 0, CTR_VIEW_CACHE);
-		lua_pushvalue(L, -1);
-		lua_setfield(L, LUA_REGISTRYINDEX, CTR_VIEW_KEY);
-		set->ctr_views = 0;
-	}
-	tbl = lua_gettop(L);
-	push_container_key(L, c);			/* tbl key */
-	if (lua_rawlen(L, -1) > CTR_KEY_MAX) {
-		lua_pop(L, 2);		/* huge labels: not worth keeping */
-		push_container(L, c);
+	if (c == NULL || container_key(set, c) < 0) {
+		push_container(L, c);	/* huge labels: not worth keeping */
 		return;
 	}
-	lua_pushvalue(L, -1);
-	if (lua_rawget(L, tbl) == LUA_TNIL) {		/* tbl key view */
-		lua_pop(L, 1);
-		push_container(L, c);
-		lua_pushvalue(L, -2);
-		lua_pushvalue(L, -2);
-		lua_rawset(L, tbl);
-		set->ctr_views++;
+	hash = XXH3_64bits(set->ctr_key.data, set->ctr_key.len);
+	for (i = 0; i < set->ctr_view_count; i++) {
+		v = &set->ctr_views[i];
+		if (v->hash == hash && v->len == set->ctr_key.len &&
+		    memcmp(v->key, set->ctr_key.data, v->len) == 0) {
+			lua_rawgeti(L, LUA_REGISTRYINDEX, v->ref);
+			return;
+		}
 	}
-	lua_replace(L, tbl);				/* view key */
-	lua_pop(L, 1);
+	push_container(L, c);
+	if (set->ctr_view_count >= POLICY_CTR_VIEWS)
+		policy_ctr_views_clear(set, 1);
+	lua_pushvalue(L, -1);
+	ref = luaL_ref(L, LUA_REGISTRYINDEX);	/* may raise: nothing held */
+	copy = malloc(set->ctr_key.len);
+	if (copy == NULL) {
+		luaL_unref(L, LUA_REGISTRYINDEX, ref);
+		return;
+	}
+	memcpy(copy, set->ctr_key.data, set->ctr_key.len);
+	v = &set->ctr_views[set->ctr_view_count++];
+	v->key = copy;
+	v->len = set->ctr_key.len;
+	v->hash = hash;
+	v->ref = ref;
 }
 
 /* The writer's view: only what is known (a field it took with it is

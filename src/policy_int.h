@@ -18,6 +18,7 @@
 
 #include "policy.h"
 #include "upperwatch.h"
+#include "util.h"
 
 /* Bytes of a reason (and of an event's error text) policies see. */
 #define POLICY_MAX_REASON 1024
@@ -66,6 +67,10 @@ struct policy_glob_slot {
 };
 
 /* A loaded policy set: its Lua state, limits, policies, last verdict. */
+/* Container views kept, and the most bytes of fields one is kept for. */
+#define POLICY_CTR_VIEWS 32
+#define POLICY_CTR_KEY_MAX 16384
+
 struct uw_policy_set {
 	lua_State *L;
 	struct policy_glob_slot glob_cache[POLICY_GLOB_CACHE];
@@ -102,7 +107,16 @@ struct uw_policy_set {
 	 * protected mode, and only overwritten after, so that clearing it
 	 * outside protected mode never allocates. */
 	int event_slot;
-	size_t ctr_views;		/* in the container view cache */
+	/* Container views kept for reuse (policy_event.c): the bytes they
+	 * were built from (compared whole), their registry refs. */
+	struct policy_ctr_view {
+		unsigned char *key;
+		size_t len;
+		uint64_t hash;
+		int ref;
+	} ctr_views[POLICY_CTR_VIEWS];
+	size_t ctr_view_count;
+	struct buf ctr_key;		/* the key being built */
 	uint64_t events_unjudged;	/* the event could not be built */
 };
 
@@ -127,6 +141,10 @@ int policy_msgh(lua_State *L);
 const char *policy_error_text(lua_State *L, int idx);
 
 /* ---- the read-only event (policy_event.c) ---- */
+
+/* Forget the kept container views, releasing their refs when `unref`
+ * (not when the Lua state is about to be closed). */
+void policy_ctr_views_clear(struct uw_policy_set *set, int unref);
 
 /* next, rawget and rawlen for policies: a view is walked, read and
  * measured through to its hidden table, which is never handed out. */

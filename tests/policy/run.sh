@@ -77,6 +77,23 @@ CASES
 run_cases "a container's fields, not its id, make its view" "$S/tier" \
 	"$S/tier-cases.lua"
 
+# More containers than views are kept (32), then the first ones again:
+# each event sees its own container's view, whether kept, dropped when
+# the cache started over, or built again.
+{
+	echo "return {"
+	for round in 1 2; do
+		for i in $(seq 1 40); do
+			echo "	{ name = \"round $round c$i\", event = { op = \"added\", path = \"/a\","
+			echo "	    container = { id = \"c$i\", name = \"n$i\", labels = { tier = \"$([ $((i % 3)) = 0 ] && echo prod || echo dev)\" } } },"
+			echo "	  expect = { severity = \"$([ $((i % 3)) = 0 ] && echo high || echo low)\", reason = \"n$i\" } },"
+		done
+	done
+	echo "}"
+} >"$S/many-cases.lua"
+run_cases "more containers than views kept: each sees its own" "$S/tier" \
+	"$S/many-cases.lua"
+
 # Op "error": policies see ev.error (and only on such events), match.ops
 # takes "error", and case files give the reason in "error".
 mkdir -p "$S/errset"
