@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -48,6 +49,9 @@
 #include "util.h"
 #include "watch.h"
 
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#endif
 #define FAN_CONTENT_MASK (FAN_MODIFY | FAN_CLOSE_WRITE)
 #define FAN_MNT_TTL_NS 5000000000LL	/* a mount's root and mount point */
 
@@ -526,6 +530,7 @@ fan_mark(struct watcher *w, struct wctr *c)
 {
 	const char *mp = c->info->mount_point;
 	struct statx stx;
+	struct statfs sfs;
 	int fd, e;
 
 	c->fan_marked = 0;
@@ -542,6 +547,18 @@ fan_mark(struct watcher *w, struct wctr *c)
 	if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 ||
 	    !(stx.stx_mask & STATX_MNT_ID)) {
 		e = errno;
+		goto fail;
+	}
+	/* Only ever the overlay: a mark on the file system below it (an
+	 * upper dir watched alone is no mount point) would bring every
+	 * write of the host's disk here, the daemon's own journal among
+	 * them, each one a rescan of the container. */
+	if (fstatfs(fd, &sfs) < 0) {
+		e = errno;
+		goto fail;
+	}
+	if (sfs.f_type != OVERLAYFS_SUPER_MAGIC) {
+		e = EXDEV;	/* not the overlay's root */
 		goto fail;
 	}
 	c->ov_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
