@@ -380,8 +380,8 @@ look_first(struct watcher *w, struct wctr *c, struct upperwalk_entry *e,
 		if (e->dir.path_fd >= 0)
 			close(e->dir.path_fd);
 		e->dir.path_fd = -1;
-		rc = watch_queue(w, c, e->path, e->path_len, 0,
-		    now_mono_ns());
+		rc = watch_queue_by(w, c, e->path, e->path_len, w->cur_flags,
+		    now_mono_ns(), w->cur_writer);
 		return rc < 0 ? rc : 1;
 	}
 	/* A file already reported and not touched since (same inode, ctime
@@ -415,6 +415,8 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 	struct stat st;
 	int64_t skey;
 	char reason[128];
+	unsigned flags = w->cur_flags;
+	uint64_t writer = w->cur_writer;
 	int rc = 0, lrc;
 
 	/* Listing order; a path longer than a walk builds is not here. */
@@ -426,9 +428,15 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		if (scan_excluded(w, e.path, e.path_len))
 			continue;
 		/* An event waits for this path: this read covers it (the
-		 * event came before), so it is taken off the queue; and the
-		 * path is read whole, never skipped below. */
+		 * event came before), so it is taken off the queue, and what
+		 * the event said goes with the read (an exec to report, a
+		 * rename to unignore, its writer; and again to the queue if
+		 * it is still settling); the path is read whole, never
+		 * skipped below. */
 		pe = pathset_get(&c->pending, e.path, e.path_len, 0);
+		w->cur_flags = pe != NULL ? pe->flags & ~(unsigned)PENT_SCAN_DIR :
+		    0;
+		w->cur_writer = pe != NULL ? pe->proc : 0;
 		if (pe != NULL)
 			pathset_del(&c->pending, pe);
 		if (e.depth > WALK_MAX_DEPTH) {
@@ -475,6 +483,8 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		rc = upperwalk_descend(walk);
 	}
 	upperwalk_free(walk);
+	w->cur_flags = flags;
+	w->cur_writer = writer;
 	return rc < 0 ? rc : 0;
 }
 
