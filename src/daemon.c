@@ -186,6 +186,7 @@ hand_out(struct watcher *w, struct wctr *c, struct uw_event *out, int track,
 		known->first_ns = (int64_t)sigval;
 		known->last_ns = 0;	/* stat key: set by scans */
 		known->gen = w->scan_gen;
+		known->at_ns = now_mono_ns();
 	}
 	rc = 0;
 	out->json = json;
@@ -316,10 +317,13 @@ daemon_report(const struct uw_event *ev, void *arg)
 	/* Drift found by a tree scan may be an image file that ran,
 	 * renamed into a dir not watched yet or changed while events were
 	 * lost: its execs are seen again.  (For one path an event named,
-	 * the event did it: watch's touched callback, or the write.) */
-	if (w->in_tree && ev->type == UW_TYPE_FILE && (ev->op ==
-	    UW_OP_ADDED || ev->op == UW_OP_MODIFIED ||
-	    ev->op == UW_OP_METADATA))
+	 * the event did it: watch's touched callback, or the write.  A
+	 * rename's is done again now: inotify reports it from the upper
+	 * dir, and the callback may have run before the overlay's own
+	 * rename was done, when the name led elsewhere or nowhere.) */
+	if ((w->in_tree || (w->cur_flags & PENT_UNIGNORE)) &&
+	    ev->type == UW_TYPE_FILE && (ev->op == UW_OP_ADDED ||
+	    ev->op == UW_OP_MODIFIED || ev->op == UW_OP_METADATA))
 		daemon_touched(w, c, ev->path, ev->path_len);
 	pkgview_annotate(&c->pkg, c->root_fd, &out, w->pkg_flushing ?
 	    w->txn_files : -1, w->txn_changed);
@@ -528,6 +532,7 @@ daemon_init(struct watcher *w)
 
 	w->quiet_ns = (int64_t)(opts->quiet_ms ? opts->quiet_ms :
 	    DEFAULT_QUIET_MS) * 1000000;
+	w->quiet_short_ns = w->quiet_ns / QUIET_SHORT_DIV;
 	w->max_hold_ns = 10 * w->quiet_ns;
 	w->rescan_ns = (int64_t)(opts->rescan_seconds ?
 	    opts->rescan_seconds : DEFAULT_RESCAN_S) * 1000000000;

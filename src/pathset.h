@@ -20,6 +20,7 @@ struct pathset_entry {
 	unsigned flags;
 	unsigned gen;
 	uint64_t proc;		/* the writer's fanotify serial, 0: none */
+	int64_t at_ns;		/* reported: when it was last handed out */
 };
 
 struct pathset {

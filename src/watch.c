@@ -345,8 +345,14 @@ watch_queue_by(struct watcher *w, struct wctr *c, const unsigned char *path,
 	    1);
 	if (e == NULL)
 		return seterr(w->err, -ENOMEM, "out of memory");
-	if (e->first_ns == 0)
+	if (e->first_ns == 0) {
+		const struct pathset_entry *known = pathset_get(&c->reported,
+		    path, len, 0);
+
 		e->first_ns = now;
+		if (known != NULL && now - known->at_ns < RECENT_REPORT_NS)
+			e->flags |= PENT_SLOW;
+	}
 	e->last_ns = now;
 	e->flags |= flags;
 	if (proc != 0)
@@ -418,8 +424,10 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 		flags |= PENT_SCAN_DIR;
 	if (!(ev->mask & IN_ISDIR) && (ev->mask & (IN_ATTRIB | IN_MOVED_TO)) &&
-	    nlen > 0 && w->touched != NULL)
+	    nlen > 0 && w->touched != NULL) {
 		w->touched(w, c, w->path.data, w->path.len);
+		flags |= PENT_UNIGNORE;
+	}
 	/* A dir came, went, was renamed or had its xattrs (opaque,
 	 * redirect) changed: cached dir contexts may be wrong now. */
 	if ((ev->mask & IN_ISDIR) || nlen == 0)
@@ -493,7 +501,7 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 	struct pathset_entry *e;
 	size_t i, k;
 	int64_t due;
-	int rc = 0;
+	int rc = 0, burst;
 
 	for (k = 0; k < w->ctr_count; k++) {
 		struct wctr *c = w->ctrs[k];
@@ -502,8 +510,13 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 		if (c->pending.count == 0 || c->needs_rescan)
 			continue;
 		w->draining = c;
+		burst = c->pending.count > QUIET_BURST;
 		for (i = 0; (e = pathset_next(&c->pending, &i)) != NULL;) {
-			due = e->last_ns + w->quiet_ns;
+			/* at once, alone, not handed out a moment ago: the
+			 * short quiet; else the whole period */
+			due = e->last_ns + (burst || (e->flags & PENT_SLOW) ||
+			    e->last_ns - e->first_ns > w->quiet_short_ns ?
+			    w->quiet_ns : w->quiet_short_ns);
 			if (due > e->first_ns + w->max_hold_ns)
 				due = e->first_ns + w->max_hold_ns;
 			if (due > now) {
@@ -524,6 +537,7 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 				e->last_ns = now + (int64_t)e->gen *
 				    w->quiet_ns;
 				e->first_ns = e->last_ns;
+				e->flags |= PENT_SLOW;
 				if (e->last_ns + w->quiet_ns < *next_due)
 					*next_due = e->last_ns + w->quiet_ns;
 				rc = 0;

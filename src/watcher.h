@@ -69,6 +69,21 @@ struct prevent;
 #define PENT_UNJOURNALED 0x2	/* reported: printed, not yet journaled */
 #define PENT_EXEC 0x4		/* pending: opened for exec (fanotify) */
 #define PENT_DENIED 0x8		/* pending: an exec --prevent refused */
+#define PENT_SLOW 0x10		/* pending: handed out a moment ago, so it
+				 * waits the whole quiet period */
+#define PENT_UNIGNORE 0x20	/* pending: touched once more at its report */
+
+/*
+ * The quiet period adapts: a path whose events came at once (within the
+ * short quiet, a fifth of the quiet period) is looked at once it has been
+ * quiet that short while; one still being written, one handed out within
+ * the last RECENT_REPORT_NS (a file appended to again and again), and every
+ * path of a container with more than QUIET_BURST paths waiting wait the
+ * whole period, so bursts are coalesced as before.
+ */
+#define QUIET_SHORT_DIV 5
+#define QUIET_BURST 256
+#define RECENT_REPORT_NS 1000000000LL
 
 /* ---- fanotify (fanotify.c) ---- */
 
@@ -158,7 +173,9 @@ struct watcher {
 	/* inotify saw the non-dir `path` of `c` arrive by a rename (a
 	 * copy-up is one) or change its attributes: an image file that
 	 * was known to be itself may not be any more (watch_read calls
-	 * it at once, before any quiet period).  May be NULL. */
+	 * it at once, before any quiet period, and marks the path
+	 * PENT_UNIGNORE to be touched again at its report).  May be
+	 * NULL. */
 	void (*touched)(struct watcher *w, struct wctr *c,
 	    const unsigned char *path, size_t len);
 	struct store *store;
@@ -176,7 +193,8 @@ struct watcher {
 	uint64_t next_id;
 	int in_txn;
 	int64_t txn_start_ns;
-	int64_t quiet_ns, max_hold_ns, rescan_ns, limited_rescan_ns;
+	int64_t quiet_ns, quiet_short_ns, max_hold_ns, rescan_ns;
+	int64_t limited_rescan_ns;
 	int stop_requested;		/* on_event said stop */
 	int stop_rc;
 	int idle_failed;		/* on_idle said stop: not again */
