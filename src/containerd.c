@@ -184,22 +184,81 @@ scan_image(const char *key, size_t len, int bucket, void *arg)
 	return sc->matches > 1;	/* two images of those layers: neither */
 }
 
+void
+containerd_cache_free(struct containerd_cache *cache)
+{
+	size_t i;
+
+	for (i = 0; i < cache->n; i++)
+		free(cache->v[i].key);
+	free(cache->v);
+	cache->v = NULL;
+	cache->n = 0;
+}
+
+/*
+ * The cache's entry for these four strings: *hit says whether it was
+ * there; else one is made for them.  NULL when the cache is full or out
+ * of memory: then nothing is kept.
+ */
+static struct containerd_seen *
+cache_slot(struct containerd_cache *cache, const char *const parts[4],
+    int *hit)
+{
+	struct containerd_seen *v;
+	size_t i, len = 0, at = 0;
+	char *key;
+
+	*hit = 0;
+	for (i = 0; i < 4; i++)
+		len += strlen(parts[i]) + 1;
+	key = malloc(len);
+	if (key == NULL)
+		return NULL;
+	for (i = 0; i < 4; i++) {
+		memcpy(key + at, parts[i], strlen(parts[i]) + 1);
+		at += strlen(parts[i]) + 1;
+	}
+	for (i = 0; i < cache->n; i++) {
+		if (cache->v[i].len == len &&
+		    memcmp(cache->v[i].key, key, len) == 0) {
+			free(key);
+			*hit = 1;
+			return &cache->v[i];
+		}
+	}
+	if (cache->n >= CONTAINERD_CACHE_MAX || (v = realloc(cache->v,
+	    (cache->n + 1) * sizeof(*v))) == NULL) {
+		free(key);
+		return NULL;
+	}
+	cache->v = v;
+	v = &cache->v[cache->n++];
+	v->key = key;
+	v->len = len;
+	v->digest[0] = '\0';
+	return v;
+}
+
 int
-containerd_image(const char *root, const char *ns, const char *id,
-    char *name, size_t name_size, char out[UW_DIGEST_MAX])
+containerd_image(struct containerd_cache *cache, const char *root,
+    const char *ns, const char *id, char *name, size_t name_size,
+    char out[UW_DIGEST_MAX])
 {
 	char path[PATH_MAX], image[NAME_MAX_LEN], snapper[256];
-	char key[NAME_MAX_LEN], parent[UW_DIGEST_MAX + 1];
+	char key[NAME_MAX_LEN], parent[UW_DIGEST_MAX + 1], dg[UW_DIGEST_MAX];
 	const char *k_image[] = { "v1", ns, "containers", id, "image" };
 	const char *k_snapper[] = { "v1", ns, "containers", id, "snapshotter" };
 	const char *k_key[] = { "v1", ns, "containers", id, "snapshotKey" };
 	const char *k_parent[] = { "v1", ns, "snapshots", snapper, key,
 	    "parent" };
 	const char *k_images[] = { "v1", ns, "images" };
+	const char *parts[4];
+	struct containerd_seen *seen;
 	struct scan sc;
 	struct bolt b;
 	size_t len;
-	int ok = 0;
+	int ok = 0, hit;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s%s", root,
 	    CONTAINERD_META) >= sizeof(path) || bolt_open(&b, path) < 0)
@@ -219,11 +278,22 @@ containerd_image(const char *root, const char *ns, const char *id,
 		bolt_close(&b);
 		return 0;
 	}
+	parts[0] = root;
+	parts[1] = ns;
+	parts[2] = image;
+	parts[3] = parent;
+	seen = cache_slot(cache, parts, &hit);
+	if (hit) {
+		bolt_close(&b);
+		memcpy(out, seen->digest, UW_DIGEST_MAX);
+		return out[0] != '\0';
+	}
 	/* The image it names, if that still has its layers; else the one
 	 * image of the namespace that has them (CRI names the container's
 	 * image by id too, and a moved tag may leave it another name). */
-	if (image[0] != '\0')
-		ok = image_matches(&b, root, ns, image, parent, out);
+	if (image[0] != '\0' &&
+	    (ok = image_matches(&b, root, ns, image, parent, dg)))
+		memcpy(out, dg, UW_DIGEST_MAX);
 	if (!ok) {
 		memset(&sc, 0, sizeof(sc));
 		sc.b = &b;
@@ -238,5 +308,7 @@ containerd_image(const char *root, const char *ns, const char *id,
 		}
 	}
 	bolt_close(&b);
+	if (seen != NULL && ok)
+		memcpy(seen->digest, out, UW_DIGEST_MAX);
 	return ok;
 }

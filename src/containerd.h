@@ -12,6 +12,21 @@
 #define CONTAINERD_SNAPSHOTS "/io.containerd.snapshotter.v1.overlayfs/snapshots/"
 
 /*
+ * What one discovery pass resolved, so that the containers of one image
+ * (the same name and layers) read the image's manifest and config, or
+ * look through the namespace's images, once.  Zeroed: empty.
+ */
+#define CONTAINERD_CACHE_MAX 1024
+struct containerd_cache {
+	struct containerd_seen {
+		char *key;	/* root, namespace, image name, parent */
+		size_t len;
+		char digest[UW_DIGEST_MAX];	/* "": none */
+	} *v;
+	size_t n;
+};
+
+/*
  * The image of container `id` in namespace `ns`, from the metadata
  * database and content store under containerd's root dir `root`: its
  * name into `name` (left as it is when none is found), and its config
@@ -22,7 +37,9 @@
  * are not, the image of the namespace whose layers they are is given if
  * there is exactly one, else none.
  */
-int containerd_image(const char *root, const char *ns, const char *id,
-    char *name, size_t name_size, char out[UW_DIGEST_MAX]);
+int containerd_image(struct containerd_cache *cache, const char *root,
+    const char *ns, const char *id, char *name, size_t name_size,
+    char out[UW_DIGEST_MAX]);
+void containerd_cache_free(struct containerd_cache *cache);
 
 #endif /* UW_CONTAINERD_H */

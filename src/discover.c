@@ -61,6 +61,7 @@ struct disc {
 	json_t *runc_states;		/* array of state.json objects */
 	json_t *crun_states;		/* array of status objects */
 	json_t *podman_containers;	/* containers.json */
+	struct containerd_cache containerd;	/* images resolved */
 };
 
 static void
@@ -341,7 +342,7 @@ from_crun(const struct disc *d, struct ctr *c, const char *mount_point)
  * dir is: <root>/io.containerd.snapshotter.v1.overlayfs/snapshots/<N>/fs.
  */
 static int
-from_containerd(const struct disc *d, struct ctr *c,
+from_containerd(struct disc *d, struct ctr *c,
     const struct mountinfo_entry *m)
 {
 	char path[PATH_MAX], bundle[PATH_MAX], ns[256], id[256];
@@ -386,7 +387,8 @@ from_containerd(const struct disc *d, struct ctr *c,
 	    (at = strstr(m->upper, CONTAINERD_SNAPSHOTS)) != NULL &&
 	    host_path(d, root, sizeof(root), "%.*s", (int)(at - m->upper),
 	    m->upper) != NULL &&
-	    containerd_image(root, ns, id, image, sizeof(image), digest))
+	    containerd_image(&d->containerd, root, ns, id, image,
+	    sizeof(image), digest))
 		set(&c->image_id, digest);
 	if (c->image == NULL && image[0] != '\0')
 		set(&c->image, image);
@@ -783,6 +785,7 @@ out:
 	json_decref(d.runc_states);
 	json_decref(d.crun_states);
 	json_decref(d.podman_containers);
+	containerd_cache_free(&d.containerd);
 	mountinfo_table_free(&d.mounts);
 	return rc;
 }

@@ -26,7 +26,7 @@ CR=$S/root ST=$S/state SOCK=$S/c.sock
 C() { ctr --address "$SOCK" "$@"; }
 # runc keeps its state per namespace under /run/containerd/runc whatever
 # containerd's state dir: names no other containerd on the host uses
-C1=uwt$$-1 C2=uwt$$-2
+C1=uwt$$-1 C2=uwt$$-2 C3=uwt$$-3
 
 # ---- a containerd of our own -----------------------------------------------------
 
@@ -242,5 +242,11 @@ C image import --all-platforms "$S/img1b.tar" >"$S/import1b.out" 2>&1 || fail "i
 expect_eq "moved tag, its image kept under another name: found by its layers" "$D1" "$(container $C1 | jq -r .image_id)"
 C run -d uwtest:1 $C2 sh -c 'while :; do sleep 1; done' >"$S/run2.out" 2>&1 || fail "ctr run $C2: $(cat "$S/run2.out")"
 expect_eq "a container of the tag's new image has its digest" "$D2" "$(container $C2 | jq -r .image_id)"
+# in one pass, the two containers of the new image (the same name and
+# layers) share what was resolved; the old one, of the same name but
+# other layers, does not
+C run -d uwtest:1 $C3 sh -c 'while :; do sleep 1; done' >"$S/run3.out" 2>&1 || fail "ctr run $C3: $(cat "$S/run3.out")"
+expect_eq "one pass: each container its own image's digest" "$C1 $D1 $C2 $D2 $C3 $D2" \
+    "$(uw containers --json | jq -r --arg p "uwt$$-" 'select(.id | startswith($p)) | "\(.id) \(.image_id)"' | sort | tr '\n' ' ' | sed 's/ $//')"
 
 finish
