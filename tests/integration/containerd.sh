@@ -44,6 +44,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [metrics]
   address = ""
 EOF
+# The shims keep fifos, sockets and runc's state under /run/containerd
+# whatever the state dir: removed after, when it was not there before
+# (and only what is left empty).
+[ -e /run/containerd ] ||
+	cleanup_push "find /run/containerd -depth -type d -empty -delete"
 containerd --config "$S/config.toml" >"$S/containerd.log" 2>&1 &
 CTRD=$!
 # Containers first, then the daemon, then whatever it left mounted.
