@@ -162,30 +162,35 @@ print_event(const struct uw_event *ev, void *arg)
 }
 
 /* A notice on stderr, one line whatever it holds: warnings (and
- * coverage losses) always, the rest unless --quiet. */
+ * coverage losses) always, the rest unless --quiet.  The line is built
+ * whole and written at once: stderr is unbuffered, and a line written a
+ * byte at a time can be cut by another writer's. */
 static void
 print_notice(enum uw_notice_level level, const char *msg, void *arg)
 {
 	struct watch_out *o = arg;
-	char when[32];
+	char line[4096 + 64];
 	time_t t = time(NULL);
 	struct tm tm;
+	size_t n, cap = sizeof(line) - 6;	/* room for an escape and newline */
 
 	if (o->quiet && level == UW_NOTICE_INFO)
 		return;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ",
 	    gmtime_r(&t, &tm));
-	fprintf(stderr, "%s upperwatch: %s", when,
+	n += (size_t)snprintf(line + n, sizeof(line) - n, " upperwatch: %s",
 	    level == UW_NOTICE_INFO ? "" : "WARNING: ");
 	/* The library escapes the paths it names; a control byte that got
 	 * through anyway must not start a forged line. */
-	for (; *msg != '\0'; msg++) {
+	for (; *msg != '\0' && n < cap; msg++) {
 		if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
-			fprintf(stderr, "\\x%02x", (unsigned char)*msg);
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    "\\x%02x", (unsigned char)*msg);
 		else
-			fputc(*msg, stderr);
+			line[n++] = *msg;
 	}
-	fputc('\n', stderr);
+	line[n++] = '\n';
+	fwrite(line, 1, n, stderr);
 }
 
 static int
