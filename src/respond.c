@@ -3,10 +3,12 @@
  * each journaled with its outcome (the evidence kept before a pause or
  * kill is evidence.c's).
  *
- * Pause goes through the container's runtime where one is known (runc
- * pause, podman pause), so the runtime's own view stays true; otherwise
- * straight through the cgroup: the v1 freezer (FROZEN, which runc reads
- * as "paused") or v2 cgroup.freeze, waiting until the kernel says the
+ * Pause goes through the container's runtime where it keeps a state of
+ * its own (podman pause, the Docker API, ctr), so the runtime's own view
+ * stays true; runc's pause is nothing but its cgroup's freeze, so that is
+ * done here directly.  Otherwise, or when the runtime fails, straight
+ * through the cgroup: the v1 freezer (FROZEN, which runc reads as
+ * "paused") or v2 cgroup.freeze, waiting until the kernel says the
  * tasks are frozen.  Kill is v2 cgroup.kill where it exists (race-free
  * with forks), else freeze, SIGKILL every pid, thaw; a v1-frozen task
  * ignores SIGKILL until it is thawed, so a frozen container is thawed
@@ -15,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/openat2.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,7 +39,8 @@
 #include "respond.h"
 #include "util.h"
 
-#define WAIT_STEP_NS 5000000		/* 5 ms between checks */
+#define WAIT_FIRST_NS 50000	/* 50 us, doubling ... */
+#define WAIT_STEP_NS 5000000		/* ... up to 5 ms between checks */
 #define WAIT_MAX_NS 3000000000LL	/* give the kernel 3 s */
 #define EXEC_TIMEOUT_S 10
 
@@ -105,11 +109,17 @@ wait_for(const char *dir, const char *name, const char *want)
 	char buf[4096];
 	int64_t deadline = now_mono_ns() + WAIT_MAX_NS;
 
+	long step = WAIT_FIRST_NS;
+
+	/* Most freezes are done within a few scheduler ticks: a short
+	 * first wait, growing, so a quick one is not rounded up to 5 ms. */
 	do {
 		if (read_file(dir, name, buf, sizeof(buf)) == 0 &&
 		    strstr(buf, want) != NULL)
 			return 0;
-		sleep_ns(WAIT_STEP_NS);
+		sleep_ns(step);
+		if (step < WAIT_STEP_NS)
+			step *= 2;
 	} while (now_mono_ns() < deadline);
 	return -ETIMEDOUT;
 }
@@ -150,13 +160,19 @@ close_inherited(void)
 		close(fd);
 }
 
-/* Run argv with a time limit; 0 when it exited 0.  The child gets our
- * stdin, the pipe as stdout and stderr, and no other fd. */
-static int
-run(char *const argv[], char *out, size_t outlen)
+/*
+ * Run argv with a time limit; 0 when it exited 0, its output (stdout and
+ * stderr, cut to outlen - 1 bytes, trailing blanks dropped) in out.  The
+ * child gets our stdin, the pipe as stdout and stderr, and no other fd.
+ * The pipe is polled, so a child that is done is seen at once.
+ */
+int
+respond_run(char *const argv[], char *out, size_t outlen)
 {
-	int pipefd[2], status = 0;
-	int64_t deadline;
+	int pipefd[2], status = 0, open_pipe = 1, ms;
+	int64_t deadline, left;
+	struct pollfd pfd;
+	char sink[256];
 	ssize_t n;
 	size_t got = 0;
 	pid_t pid;
@@ -185,19 +201,34 @@ run(char *const argv[], char *out, size_t outlen)
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	deadline = now_mono_ns() + (int64_t)EXEC_TIMEOUT_S * 1000000000;
 	for (;;) {
-		n = read(pipefd[0], out + got, outlen - 1 - got);
-		if (n > 0 && got + (size_t)n < outlen - 1)
-			got += (size_t)n;
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
-		if (now_mono_ns() > deadline) {
+		left = deadline - now_mono_ns();
+		if (left <= 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			close(pipefd[0]);
 			snprintf(out, outlen, "%s timed out", argv[0]);
 			return -ETIMEDOUT;
 		}
-		sleep_ns(WAIT_STEP_NS);
+		/* Until the pipe closes (the child, and whatever it left
+		 * behind, are done with it), wait on it; then on the exit,
+		 * in short steps. */
+		ms = left > 50000000 ? 50 : (int)(left / 1000000) + 1;
+		if (!open_pipe) {
+			sleep_ns(WAIT_FIRST_NS * 4);
+			continue;
+		}
+		pfd.fd = pipefd[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, ms) <= 0)
+			continue;
+		n = read(pipefd[0], got < outlen - 1 ? out + got : sink,
+		    got < outlen - 1 ? outlen - 1 - got : sizeof(sink));
+		if (n > 0 && got < outlen - 1)
+			got += (size_t)n;
+		else if (n == 0)
+			open_pipe = 0;
 	}
 	while (got < outlen - 1 &&
 	    (n = read(pipefd[0], out + got, outlen - 1 - got)) > 0)
@@ -318,6 +349,22 @@ respond_pause(const struct respond_target *t, const char **method,
 	char *argv[8];
 	int rc;
 
+	/*
+	 * runc keeps no pause state of its own: `runc state` says paused
+	 * when the freezer says frozen, and `runc resume` thaws whatever
+	 * froze it.  So its cgroup is frozen here directly, without the
+	 * milliseconds of starting runc, and the method stays "runc" for
+	 * the resume.  (Podman keeps its own state: it is asked.)
+	 */
+	if (runtime_is(t, "runc")) {
+		struct uw_error ferr;
+		const char *how;
+
+		if (freeze_cgroup(t, &how, &ferr) == 0) {
+			*method = "runc";
+			return 0;
+		}
+	}
 	if (runtime_is(t, "runc") || runtime_is(t, "podman")) {
 		/* a literal: *method outlives the target's strings */
 		*method = runtime_is(t, "runc") ? "runc" : "podman";
@@ -325,7 +372,7 @@ respond_pause(const struct respond_target *t, const char **method,
 		argv[1] = "pause";
 		argv[2] = (char *)t->id;
 		argv[3] = NULL;
-		rc = run(argv, out, sizeof(out));
+		rc = respond_run(argv, out, sizeof(out));
 		if (rc == 0)
 			return 0;
 		/* fall through to the cgroup: a pause must not fail for want
@@ -345,7 +392,7 @@ respond_pause(const struct respond_target *t, const char **method,
 		argv[4] = "pause";
 		argv[5] = (char *)t->id;
 		argv[6] = NULL;
-		if (run(argv, out, sizeof(out)) == 0)
+		if (respond_run(argv, out, sizeof(out)) == 0)
 			return 0;
 	}
 	return freeze_cgroup(t, method, err);
@@ -383,7 +430,7 @@ respond_resume(const struct respond_target *t, const char *method,
 		char *cargv[] = { "ctr", "-n", (char *)t->ns, "tasks", "resume",
 		    (char *)t->id, NULL };
 
-		rc = run(cargv, out, sizeof(out));
+		rc = respond_run(cargv, out, sizeof(out));
 		return rc < 0 ? seterr(err, rc, "ctr resume %s: %s", t->id,
 		    out[0] ? out : strerror(-rc)) : 0;
 	}
@@ -392,7 +439,7 @@ respond_resume(const struct respond_target *t, const char *method,
 		argv[1] = strcmp(method, "runc") == 0 ? "resume" : "unpause";
 		argv[2] = (char *)t->id;
 		argv[3] = NULL;
-		rc = run(argv, out, sizeof(out));
+		rc = respond_run(argv, out, sizeof(out));
 		if (rc < 0)
 			return seterr(err, rc, "%s %s %s: %s", argv[0],
 			    argv[1], t->id, out[0] ? out : strerror(-rc));

@@ -36,6 +36,11 @@ int respond_is_frozen(const struct respond_target *t);
 int respond_kill(const struct respond_target *t, const char **method,
     struct uw_error *err) UW_WARN_UNUSED;
 
+/* Run a runtime's command (argv[0] looked up in PATH) with a 10 s limit;
+ * 0 when it exited 0, its output (stdout and stderr) in out.  The child
+ * inherits no fd but 0, 1 and 2. */
+int respond_run(char *const argv[], char *out, size_t outlen);
+
 /* A container as its watcher holds it, for carrying out verdicts. */
 struct respond_ctr {
 	struct respond_target target;
