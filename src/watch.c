@@ -27,8 +27,10 @@
 
 #include <inotifytools/inotifytools.h>
 
+#include "fanotify.h"
 #include "notice.h"
 #include "pathset.h"
+#include "scan.h"
 #include "util.h"
 #include "watch.h"
 #include "watcher.h"
@@ -217,7 +219,7 @@ limit(struct watcher *w, struct wctr *c, enum limit_cause cause)
 	c->limited = cause;
 	c->limited_since_ns = now_mono_ns();
 	watch_drop(w, c);
-	w->ctx_valid = 0;
+	scan_ctx_drop(w, c);
 	c->next_rescan_ns = now_mono_ns() + w->limited_rescan_ns;
 	if (cause == LIMIT_BUDGET)
 		notice_coverage(w, c, "container %s has more than %zu dirs to "
@@ -465,6 +467,8 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 	return rc;
 }
 
+#define PUMP_LOOKS 32
+
 /* Read what the kernel queued (never blocking) and handle each event. */
 int
 watch_read(struct watcher *w, int64_t now)
@@ -494,6 +498,24 @@ watch_read(struct watcher *w, int64_t now)
 	return 0;
 }
 
+/*
+ * Read what the kernel queued meanwhile, every PUMP_LOOKS looks of a
+ * drain: a drain of a burst takes longer than the kernel's queues take
+ * to fill, and an overflow costs a rescan of every container (the
+ * events read now wait aside until the drain is done).
+ */
+static int
+pump(struct watcher *w)
+{
+	int64_t now = now_mono_ns();
+	int rc;
+
+	rc = watch_read(w, now);
+	if (rc == 0)
+		rc = fan_read(w, now);
+	return rc;
+}
+
 /* Classify the paths that have been quiet long enough. */
 int
 watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
@@ -502,6 +524,7 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 	size_t i, k;
 	int64_t due;
 	int rc = 0, burst;
+	unsigned looks = 0;
 
 	for (k = 0; k < w->ctr_count; k++) {
 		struct wctr *c = w->ctrs[k];
@@ -551,6 +574,12 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 				pathset_del(&c->pending, e);
 			if (rc < 0)
 				break;
+			if (++looks % PUMP_LOOKS == 0) {
+				rc = pump(w);
+				/* lost events: the rescan reads it all */
+				if (rc < 0 || c->needs_rescan)
+					break;
+			}
 		}
 		w->draining = NULL;
 		if (rc == 0)
