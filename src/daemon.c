@@ -827,8 +827,7 @@ daemon_cleanup(struct watcher *w)
 	pathset_free(&w->unclaimed);
 	buf_free(&w->sig);
 	buf_free(&w->path);
-	buf_free(&w->ctx_path);
-	drift_child_free(&w->ctx);
+	scan_ctx_free(w);
 }
 
 int
@@ -849,9 +848,8 @@ daemon_run(struct store *store, const struct uw_watch_opts *opts,
 	w.touched = daemon_touched;
 	buf_init(&w.sig, 1 << 16);
 	buf_init(&w.path, WALK_MAX_PATH);
-	buf_init(&w.ctx_path, WALK_MAX_PATH);
 	buf_init(&w.moved_from, WALK_MAX_PATH);
-	drift_child_init(&w.ctx);
+	scan_ctx_init(&w);
 	rc = daemon_init(&w);
 	if (rc == 0) {
 		rc = daemon_start(&w);

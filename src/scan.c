@@ -98,7 +98,96 @@ static void
 ctx_dir(struct watcher *w, const unsigned char *path, size_t plen,
     struct drift_dir *dir)
 {
-	drift_dir_from_child(dir, &w->ctx, path, plen);
+	drift_dir_from_child(dir, &w->ctx.ctx, path, plen);
+}
+
+static int
+ctx_is(const struct ctx_slot *s, const struct watcher *w,
+    const struct wctr *c, const unsigned char *path, size_t plen)
+{
+	return s->valid && s->ctr == c && s->gen == w->dir_gen &&
+	    s->path.len == plen && memcmp(s->path.data, path, plen) == 0;
+}
+
+static void
+ctx_swap(struct ctx_slot *a, struct ctx_slot *b)
+{
+	struct ctx_slot t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void
+ctx_clear(struct ctx_slot *s)
+{
+	drift_child_free(&s->ctx);
+	drift_child_init(&s->ctx);
+	s->valid = 0;
+	s->ctr = NULL;
+}
+
+/* w->ctx is about to be refilled: a valid one goes into the cache, in
+ * the place of a stale or the least recently used one. */
+static void
+ctx_keep(struct watcher *w)
+{
+	struct ctx_slot *victim = &w->ctx_cache[0];
+	size_t i;
+
+	if (w->ctx.valid && w->ctx.gen == w->dir_gen) {
+		for (i = 0; i < CTX_SLOTS; i++) {
+			struct ctx_slot *s = &w->ctx_cache[i];
+
+			if (!s->valid || s->gen != w->dir_gen) {
+				victim = s;
+				break;
+			}
+			if (s->used < victim->used)
+				victim = s;
+		}
+		ctx_clear(victim);
+		ctx_swap(&w->ctx, victim);
+	}
+	w->ctx.valid = 0;
+}
+
+void
+scan_ctx_init(struct watcher *w)
+{
+	size_t i;
+
+	drift_child_init(&w->ctx.ctx);
+	buf_init(&w->ctx.path, WALK_MAX_PATH);
+	for (i = 0; i < CTX_SLOTS; i++) {
+		drift_child_init(&w->ctx_cache[i].ctx);
+		buf_init(&w->ctx_cache[i].path, WALK_MAX_PATH);
+	}
+}
+
+void
+scan_ctx_free(struct watcher *w)
+{
+	size_t i;
+
+	drift_child_free(&w->ctx.ctx);
+	buf_free(&w->ctx.path);
+	for (i = 0; i < CTX_SLOTS; i++) {
+		drift_child_free(&w->ctx_cache[i].ctx);
+		buf_free(&w->ctx_cache[i].path);
+	}
+}
+
+void
+scan_ctx_drop(struct watcher *w, const struct wctr *c)
+{
+	size_t i;
+
+	if (c == NULL || w->ctx.ctr == c)
+		ctx_clear(&w->ctx);
+	for (i = 0; i < CTX_SLOTS; i++)
+		if (c == NULL || w->ctx_cache[i].ctr == c)
+			ctx_clear(&w->ctx_cache[i]);
 }
 
 /*
@@ -119,11 +208,16 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 	size_t start, end;
 	int rc = 0, depth = 0, i;
 
-	if (w->ctx_valid && w->ctx_ctr == c && w->ctx_gen == w->dir_gen &&
-	    w->ctx_path.len == plen &&
-	    memcmp(w->ctx_path.data, path, plen) == 0)
+	if (ctx_is(&w->ctx, w, c, path, plen))
 		return 0;
-	w->ctx_valid = 0;
+	for (i = 0; i < CTX_SLOTS; i++) {
+		if (ctx_is(&w->ctx_cache[i], w, c, path, plen)) {
+			ctx_swap(&w->ctx, &w->ctx_cache[i]);
+			w->ctx.used = ++w->ctx_tick;
+			return 0;
+		}
+	}
+	ctx_keep(w);
 	if (walk_path_depth(path, plen) >= WALK_MAX_DEPTH)
 		return ANCESTOR_UNREAD;	/* a rescan reports it */
 	for (i = 0; i < 2; i++)
@@ -135,8 +229,8 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 		goto out;
 	}
 	parent->xwhiteouts = c->root_xwhiteouts;
-	buf_reset(&w->ctx_path);
-	if (buf_add(&w->ctx_path, "", 0) < 0) {
+	buf_reset(&w->ctx.path);
+	if (buf_add(&w->ctx.path, "", 0) < 0) {
 		rc = seterr(w->err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -150,8 +244,8 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 		}
 		memcpy(comp, path + start, end - start);
 		comp[end - start] = '\0';
-		drift_dir_from_child(&dir, parent, w->ctx_path.data,
-		    w->ctx_path.len);
+		drift_dir_from_child(&dir, parent, w->ctx.path.data,
+		    w->ctx.path.len);
 		next = &ctx[!depth];
 		w->leaf_reported = 0;
 		rc = drift_entry(c->drift, &dir, comp, end - start, next,
@@ -162,8 +256,8 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 			rc = w->leaf_reported ? ANCESTOR_UNREAD : ANCESTOR_GONE;
 			goto out;
 		}
-		buf_reset(&w->ctx_path);
-		if (buf_add(&w->ctx_path, path, end) < 0) {
+		buf_reset(&w->ctx.path);
+		if (buf_add(&w->ctx.path, path, end) < 0) {
 			rc = seterr(w->err, -ENOMEM, "out of memory");
 			goto out;
 		}
@@ -173,12 +267,13 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 		depth = !depth;
 	}
 	/* The cache takes the parent's context over. */
-	drift_child_free(&w->ctx);
-	w->ctx = *parent;
+	drift_child_free(&w->ctx.ctx);
+	w->ctx.ctx = *parent;
 	drift_child_init(parent);
-	w->ctx_ctr = c;
-	w->ctx_gen = w->dir_gen;
-	w->ctx_valid = 1;
+	w->ctx.ctr = c;
+	w->ctx.gen = w->dir_gen;
+	w->ctx.used = ++w->ctx_tick;
+	w->ctx.valid = 1;
 out:
 	for (i = 0; i < 2; i++)
 		drift_child_free(&ctx[i]);
@@ -221,7 +316,7 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	/* Its state before it is read: what a rescan may skip it by.  The
 	 * entry is opened O_PATH for it, and a file is read through that. */
 	skey = 0;
-	dir.path_fd = walk_open_path(w->ctx.fd, comp, &st);
+	dir.path_fd = walk_open_path(w->ctx.ctx.fd, comp, &st);
 	if (dir.path_fd >= 0) {
 		dir.st = &st;
 		if (S_ISDIR(st.st_mode)) {

@@ -227,8 +227,7 @@ stop_container(struct watcher *w, size_t i)
 		    w->err->msg);
 	notice_info(w, "container %s is gone; %zu watches released",
 	    notice_escs(w, c->info->id), c->wd_count);
-	if (w->ctx_ctr == c)
-		w->ctx_valid = 0;
+	scan_ctx_drop(w, c);
 	watch_drop(w, c);
 	prevent_drop(w, c);
 	sync_ctr_free(c);

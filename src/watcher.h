@@ -163,6 +163,17 @@ struct wdir {
 	size_t len;
 };
 
+/* The context of a dir of a container (scan.c's parent_context): its
+ * fd, overlay flags and baseline path, and for which dir_gen it holds. */
+#define CTX_SLOTS 16
+struct ctx_slot {
+	struct drift_child ctx;
+	struct buf path;	/* the dir's container path */
+	struct wctr *ctr;
+	uint64_t gen, used;
+	int valid;
+};
+
 struct watcher {
 	/* Look again at `path` of `c` (watch_drain calls it for each
 	 * quiet path): 0, PROCESS_RETRY, or a negative error. */
@@ -252,14 +263,13 @@ struct watcher {
 	int64_t alert_check_ns;
 	uint64_t alert_dropped;
 	char *evidence_dir;
-	/* The context of the dir the last path was in: bursts of events
-	 * come from few dirs.  Anything that happens to a dir (dir_gen)
-	 * makes it stale. */
-	struct drift_child ctx;
-	struct buf ctx_path;
-	struct wctr *ctx_ctr;
-	uint64_t ctx_gen, dir_gen;
-	int ctx_valid;
+	/* The context of the dir the last path was in, and of the dirs
+	 * looked in just before it: a burst comes from a few dirs, and its
+	 * paths are drained in no order.  Anything that happens to a dir
+	 * (dir_gen) makes them stale. */
+	struct ctx_slot ctx;
+	struct ctx_slot ctx_cache[CTX_SLOTS];
+	uint64_t dir_gen, ctx_tick;
 	struct glob **excludes;		/* compiled opts->excludes */
 	size_t exclude_count;
 	/* Mounts no runtime has claimed yet, and when first seen: a runtime
