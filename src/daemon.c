@@ -58,30 +58,58 @@
 #include "watch.h"
 #include "watcher.h"
 
-/* The event as one JSON line (no newline), malloc'ed into *json. */
+static void event_json_free(struct watcher *w);
+
+/*
+ * The event as one JSON line (no newline, NUL-terminated) in *json, the
+ * watcher's buffer: valid until the next call.  One memory stream serves
+ * every event, so an event costs no stream and no buffer of its own.
+ */
 static int
-event_json(const struct uw_event *ev, char **json, size_t *json_len)
+event_json(struct watcher *w, const struct uw_event *ev, const char **json,
+    size_t *json_len)
 {
-	FILE *mem;
+	off_t end;
 	int rc;
 
 	*json = NULL;
 	*json_len = 0;
-	mem = open_memstream(json, json_len);
-	if (mem == NULL)
-		return -ENOMEM;
-	/* one thread writes it: no stdio locking per character */
-	__fsetlocking(mem, FSETLOCKING_BYCALLER);
-	rc = event_write_json(mem, ev);
-	if (fclose(mem) != 0 && rc == 0)
+	if (w->json_mem == NULL) {
+		w->json_mem = open_memstream(&w->json_buf, &w->json_size);
+		if (w->json_mem == NULL)
+			return -ENOMEM;
+		/* one thread writes it: no stdio locking per character */
+		__fsetlocking(w->json_mem, FSETLOCKING_BYCALLER);
+	} else if (fseeko(w->json_mem, 0, SEEK_SET) != 0) {
 		rc = -ENOMEM;
-	if (rc == 0 && *json_len > 0)
-		(*json_len)--;	/* the newline */
-	if (rc < 0) {
-		free(*json);
-		*json = NULL;
+		goto fail;
 	}
-	return rc < 0 ? -ENOMEM : 0;
+	rc = event_write_json(w->json_mem, ev);
+	if (rc == 0 && fflush(w->json_mem) != 0)
+		rc = -ENOMEM;
+	end = rc == 0 ? ftello(w->json_mem) : -1;
+	if (end < 1 || w->json_buf == NULL || w->json_buf[end - 1] != '\n') {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	w->json_buf[end - 1] = '\0';	/* the newline */
+	*json = w->json_buf;
+	*json_len = (size_t)end - 1;
+	return 0;
+fail:
+	event_json_free(w);
+	return rc;
+}
+
+static void
+event_json_free(struct watcher *w)
+{
+	if (w->json_mem != NULL)
+		fclose(w->json_mem);
+	free(w->json_buf);
+	w->json_mem = NULL;
+	w->json_buf = NULL;
+	w->json_size = 0;
 }
 
 /* The respond sink's journal: journal_response. */
@@ -148,7 +176,7 @@ hand_out(struct watcher *w, struct wctr *c, struct uw_event *out, int track,
 	struct uw_verdict verdict;
 	struct pathset_entry *known;
 	char sha[2 * HASH_DIGEST_MAX + 1];
-	char *json = NULL;
+	const char *json = NULL;
 	size_t json_len = 0;
 	int rc, cb;
 
@@ -166,7 +194,7 @@ hand_out(struct watcher *w, struct wctr *c, struct uw_event *out, int track,
 		if (verdict.action >= UW_ACT_ALERT)
 			out->sha256 = evidence_sha256(c->root_fd, out, sha);
 	}
-	rc = event_json(out, &json, &json_len);
+	rc = event_json(w, out, &json, &json_len);
 	if (rc < 0)
 		return seterr(w->err, rc, "out of memory");
 	rc = journal_event(w, c, out, json, json_len);
@@ -206,7 +234,6 @@ hand_out(struct watcher *w, struct wctr *c, struct uw_event *out, int track,
 			rc = daemon_respond(w, c, out, &verdict);
 	}
 out:
-	free(json);
 	out->json = NULL;
 	out->verdict = NULL;
 	out->sha256 = NULL;
@@ -269,7 +296,7 @@ daemon_report(const struct uw_event *ev, void *arg)
 	struct uw_event out;
 	struct pathset_entry *known;
 	uint64_t sigval;
-	char *json = NULL;
+	const char *json = NULL;
 	size_t json_len = 0;
 	int rc, recheck;
 
@@ -301,10 +328,9 @@ daemon_report(const struct uw_event *ev, void *arg)
 	    (uint64_t)known->first_ns == sigval) {
 		/* Printed while the journal was down, and unchanged since:
 		 * journaled now, as it is, and not handed out again. */
-		rc = event_json(&out, &json, &json_len);
+		rc = event_json(w, &out, &json, &json_len);
 		if (rc == 0)
 			rc = journal_event(w, c, &out, json, json_len);
-		free(json);
 		if (rc == 0) {
 			known->flags &= ~(unsigned)PENT_UNJOURNALED;
 			w->unjournaled--;
@@ -827,6 +853,7 @@ daemon_cleanup(struct watcher *w)
 	pathset_free(&w->unclaimed);
 	buf_free(&w->sig);
 	buf_free(&w->path);
+	event_json_free(w);
 	scan_ctx_free(w);
 }
 

@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/inotify.h>
 
 #include "discover.h"
@@ -263,6 +264,11 @@ struct watcher {
 	int64_t alert_check_ns;
 	uint64_t alert_dropped;
 	char *evidence_dir;
+	unsigned pump_looks;	/* watch_pump's count */
+	/* daemon.c's event_json: one memory stream for every event */
+	FILE *json_mem;
+	char *json_buf;
+	size_t json_size;
 	/* The context of the dir the last path was in, and of the dirs
 	 * looked in just before it: a burst comes from a few dirs, and its
 	 * paths are drained in no order.  Anything that happens to a dir
