@@ -520,6 +520,10 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		return seterr(w->err, -ENOMEM, "out of memory");
 	w->cur = c;
 	while (rc >= 0 && upperwalk_next(walk, &e) == 1) {
+		rc = watch_pump(w);
+		w->cur = c;
+		if (rc < 0)
+			break;
 		if (scan_excluded(w, e.path, e.path_len))
 			continue;
 		/* An event waits for this path: this read covers it (the

@@ -467,7 +467,7 @@ handle_event(struct watcher *w, struct inotify_event *ev, int64_t now)
 	return rc;
 }
 
-#define PUMP_LOOKS 32
+#define PUMP_LOOKS 32	/* looks between two reads of the queues */
 
 /* Read what the kernel queued (never blocking) and handle each event. */
 int
@@ -498,18 +498,15 @@ watch_read(struct watcher *w, int64_t now)
 	return 0;
 }
 
-/*
- * Read what the kernel queued meanwhile, every PUMP_LOOKS looks of a
- * drain: a drain of a burst takes longer than the kernel's queues take
- * to fill, and an overflow costs a rescan of every container (the
- * events read now wait aside until the drain is done).
- */
-static int
-pump(struct watcher *w)
+int
+watch_pump(struct watcher *w)
 {
-	int64_t now = now_mono_ns();
+	int64_t now;
 	int rc;
 
+	if (++w->pump_looks % PUMP_LOOKS != 0)
+		return 0;
+	now = now_mono_ns();
 	rc = watch_read(w, now);
 	if (rc == 0)
 		rc = fan_read(w, now);
@@ -524,7 +521,6 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 	size_t i, k;
 	int64_t due;
 	int rc = 0, burst;
-	unsigned looks = 0;
 
 	for (k = 0; k < w->ctr_count; k++) {
 		struct wctr *c = w->ctrs[k];
@@ -574,12 +570,10 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 				pathset_del(&c->pending, e);
 			if (rc < 0)
 				break;
-			if (++looks % PUMP_LOOKS == 0) {
-				rc = pump(w);
-				/* lost events: the rescan reads it all */
-				if (rc < 0 || c->needs_rescan)
-					break;
-			}
+			rc = watch_pump(w);
+			/* events lost: the rescan reads it all */
+			if (rc < 0 || c->needs_rescan)
+				break;
 		}
 		w->draining = NULL;
 		if (rc == 0)

@@ -12,7 +12,7 @@
 #      c6 is watched again ("rescan_only": false, watches > 0) and a new
 #      change is reported within 2 s.
 #   9. Rescans respect the quiet period: the daemon starts with
-#      fs.inotify.max_queued_events = 64 (put back at once) and
+#      fs.inotify.max_queued_events = 16 (put back at once) and
 #      --quiet-ms 100; three rounds of a 3,000-file burst, each file
 #      created empty and written a moment (8 files) later.  Every path
 #      is reported exactly once, each file with its final, non-zero
@@ -197,7 +197,7 @@ scenario_9() {
 
 	start_c "$C9" "$L" || { fail "9: $C9 did not start"; return; }
 	OLDQ=$(sysctl -n fs.inotify.max_queued_events)
-	sysctl_set fs.inotify.max_queued_events 64 || fail "9: cannot lower max_queued_events"
+	sysctl_set fs.inotify.max_queued_events 16 || fail "9: cannot lower max_queued_events"
 	start_upperwatch W9 "$EV9" "$ERR9" --db "$DB9" watch --container "$C9" --quiet-ms 100
 	wait_until 30 grep -q "watching container $C9 " "$ERR9" && started=1
 	# the daemon's queue is sized: nobody else's must be
