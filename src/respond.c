@@ -17,8 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,7 +108,6 @@ wait_for(const char *dir, const char *name, const char *want)
 {
 	char buf[4096];
 	int64_t deadline = now_mono_ns() + WAIT_MAX_NS;
-
 	long step = WAIT_FIRST_NS;
 
 	/* Most freezes are done within a few scheduler ticks: a short
