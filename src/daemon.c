@@ -27,7 +27,6 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,60 +56,6 @@
 #include "walk.h"
 #include "watch.h"
 #include "watcher.h"
-
-static void event_json_free(struct watcher *w);
-
-/*
- * The event as one JSON line (no newline, NUL-terminated) in *json, the
- * watcher's buffer: valid until the next call.  One memory stream serves
- * every event, so an event costs no stream and no buffer of its own.
- */
-static int
-event_json(struct watcher *w, const struct uw_event *ev, const char **json,
-    size_t *json_len)
-{
-	off_t end;
-	int rc;
-
-	*json = NULL;
-	*json_len = 0;
-	if (w->json_mem == NULL) {
-		w->json_mem = open_memstream(&w->json_buf, &w->json_size);
-		if (w->json_mem == NULL)
-			return -ENOMEM;
-		/* one thread writes it: no stdio locking per character */
-		__fsetlocking(w->json_mem, FSETLOCKING_BYCALLER);
-	} else if (fseeko(w->json_mem, 0, SEEK_SET) != 0) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	rc = event_write_json(w->json_mem, ev);
-	if (rc == 0 && fflush(w->json_mem) != 0)
-		rc = -ENOMEM;
-	end = rc == 0 ? ftello(w->json_mem) : -1;
-	if (end < 1 || w->json_buf == NULL || w->json_buf[end - 1] != '\n') {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	w->json_buf[end - 1] = '\0';	/* the newline */
-	*json = w->json_buf;
-	*json_len = (size_t)end - 1;
-	return 0;
-fail:
-	event_json_free(w);
-	return rc;
-}
-
-static void
-event_json_free(struct watcher *w)
-{
-	if (w->json_mem != NULL)
-		fclose(w->json_mem);
-	free(w->json_buf);
-	w->json_mem = NULL;
-	w->json_buf = NULL;
-	w->json_size = 0;
-}
 
 /* The respond sink's journal: journal_response. */
 static int
@@ -194,7 +139,7 @@ hand_out(struct watcher *w, struct wctr *c, struct uw_event *out, int track,
 		if (verdict.action >= UW_ACT_ALERT)
 			out->sha256 = evidence_sha256(c->root_fd, out, sha);
 	}
-	rc = event_json(w, out, &json, &json_len);
+	rc = journal_json(w, out, &json, &json_len);
 	if (rc < 0)
 		return seterr(w->err, rc, "out of memory");
 	rc = journal_event(w, c, out, json, json_len);
@@ -328,7 +273,7 @@ daemon_report(const struct uw_event *ev, void *arg)
 	    (uint64_t)known->first_ns == sigval) {
 		/* Printed while the journal was down, and unchanged since:
 		 * journaled now, as it is, and not handed out again. */
-		rc = event_json(w, &out, &json, &json_len);
+		rc = journal_json(w, &out, &json, &json_len);
 		if (rc == 0)
 			rc = journal_event(w, c, &out, json, json_len);
 		if (rc == 0) {
@@ -853,7 +798,7 @@ daemon_cleanup(struct watcher *w)
 	pathset_free(&w->unclaimed);
 	buf_free(&w->sig);
 	buf_free(&w->path);
-	event_json_free(w);
+	journal_json_free(w);
 	scan_ctx_free(w);
 }
 

@@ -1,18 +1,22 @@
 /*
- * journal.c - the daemon's side of the journal: events and responses
- * grouped into transactions, a journal that cannot write (a full disk)
- * stopping the journal and never detection, and its recovery; and the
- * path-state cache (what was last reported of each path of a container,
- * in memory and in path_state) that tells a change from a repeat.
+ * journal.c - the daemon's side of the journal: events (made into the
+ * JSON lines it keeps) and responses grouped into transactions, a
+ * journal that cannot write (a full disk) stopping the journal and never
+ * detection, and its recovery; and the path-state cache (what was last
+ * reported of each path of a container, in memory and in path_state)
+ * that tells a change from a repeat.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include "event.h"
 #include "journal.h"
 #include "names.h"
 #include "notice.h"
@@ -136,6 +140,58 @@ journal_sig(struct buf *sig, const struct uw_event *ev, uint64_t *value)
 	return buf_add(sig, hex, 16);
 }
 
+
+/*
+ * The event as one JSON line (no newline, NUL-terminated) in *json, the
+ * watcher's buffer: valid until the next call.  One memory stream serves
+ * every event, so an event costs no stream and no buffer of its own.
+ */
+int
+journal_json(struct watcher *w, const struct uw_event *ev, const char **json,
+    size_t *json_len)
+{
+	off_t end;
+	int rc;
+
+	*json = NULL;
+	*json_len = 0;
+	if (w->json_mem == NULL) {
+		w->json_mem = open_memstream(&w->json_buf, &w->json_size);
+		if (w->json_mem == NULL)
+			return -ENOMEM;
+		/* one thread writes it: no stdio locking per character */
+		__fsetlocking(w->json_mem, FSETLOCKING_BYCALLER);
+	} else if (fseeko(w->json_mem, 0, SEEK_SET) != 0) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = event_write_json(w->json_mem, ev);
+	if (rc == 0 && fflush(w->json_mem) != 0)
+		rc = -ENOMEM;
+	end = rc == 0 ? ftello(w->json_mem) : -1;
+	if (end < 1 || w->json_buf == NULL || w->json_buf[end - 1] != '\n') {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	w->json_buf[end - 1] = '\0';	/* the newline */
+	*json = w->json_buf;
+	*json_len = (size_t)end - 1;
+	return 0;
+fail:
+	journal_json_free(w);
+	return rc;
+}
+
+void
+journal_json_free(struct watcher *w)
+{
+	if (w->json_mem != NULL)
+		fclose(w->json_mem);
+	free(w->json_buf);
+	w->json_mem = NULL;
+	w->json_buf = NULL;
+	w->json_size = 0;
+}
 
 /*
  * Journal an event and its path's state (in the open transaction).  A

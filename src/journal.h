@@ -16,6 +16,12 @@ int journal_begin(struct watcher *w) UW_WARN_UNUSED;
 int journal_commit(struct watcher *w) UW_WARN_UNUSED;
 int journal_sig(struct buf *sig, const struct uw_event *ev,
     uint64_t *value) UW_WARN_UNUSED;
+/* The event as one JSON line (no newline, NUL-terminated) in *json,
+ * the watcher's buffer, valid until the next call; journal_json_free
+ * lets the buffer go. */
+int journal_json(struct watcher *w, const struct uw_event *ev,
+    const char **json, size_t *json_len) UW_WARN_UNUSED;
+void journal_json_free(struct watcher *w);
 int journal_event(struct watcher *w, struct wctr *c,
     const struct uw_event *ev, const char *json, size_t json_len)
     UW_WARN_UNUSED;
