@@ -682,6 +682,12 @@ due_work(struct watcher *w, int64_t *next_due)
 		if (due < *next_due)
 			*next_due = due;
 	}
+	/* Events read in the middle of a drain or a scan (watch_pump) may
+	 * be in no wait planned above, and no longer wake the poll: a turn
+	 * by the time they are due plans for them. */
+	if (w->pumped_due != 0 && w->pumped_due < *next_due)
+		*next_due = w->pumped_due;
+	w->pumped_due = 0;
 	return 0;
 }
 

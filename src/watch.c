@@ -219,7 +219,9 @@ limit(struct watcher *w, struct wctr *c, enum limit_cause cause)
 	c->limited = cause;
 	c->limited_since_ns = now_mono_ns();
 	watch_drop(w, c);
-	scan_ctx_drop(w, c);
+	/* every cached context stale, none freed: the look that got here
+	 * may still use the one it is in */
+	w->dir_gen++;
 	c->next_rescan_ns = now_mono_ns() + w->limited_rescan_ns;
 	if (cause == LIMIT_BUDGET)
 		notice_coverage(w, c, "container %s has more than %zu dirs to "
@@ -337,7 +339,7 @@ watch_queue_by(struct watcher *w, struct wctr *c, const unsigned char *path,
 {
 	struct pathset_entry *e;
 
-	if (c->pending.count >= MAX_PENDING) {
+	if (c->pending.count + c->aside.count >= MAX_PENDING) {
 		c->needs_rescan = 1;	/* too much at once: rescan */
 		return 0;
 	}
@@ -507,6 +509,11 @@ watch_pump(struct watcher *w)
 	if (++w->pump_looks % PUMP_LOOKS != 0)
 		return 0;
 	now = now_mono_ns();
+	/* what it reads is due a quiet period from now at the latest (a
+	 * turn per short quiet would walk a burst's queue five times as
+	 * often) */
+	if (w->pumped_due == 0)
+		w->pumped_due = now + w->quiet_ns;
 	rc = watch_read(w, now);
 	if (rc == 0)
 		rc = fan_read(w, now);

@@ -265,6 +265,7 @@ struct watcher {
 	uint64_t alert_dropped;
 	char *evidence_dir;
 	unsigned pump_looks;	/* watch_pump's count */
+	int64_t pumped_due;	/* it read the queues: wake by then */
 	/* daemon.c's event_json: one memory stream for every event */
 	FILE *json_mem;
 	char *json_buf;
