@@ -356,12 +356,18 @@ respond_pause(const struct respond_target *t, const char **method,
 	 * the resume.  (Podman keeps its own state: it is asked.)
 	 */
 	if (runtime_is(t, "runc")) {
-		struct uw_error ferr;
 		const char *how;
 
-		if (freeze_cgroup(t, &how, &ferr) == 0) {
+		rc = freeze_cgroup(t, &how, err);
+		if (rc == 0) {
 			*method = "runc";
 			return 0;
+		}
+		/* (frozen half-way: runc would only fail on it, and
+		 * freezing again take as long) */
+		if (rc == -ETIMEDOUT) {
+			*method = how;
+			return rc;
 		}
 	}
 	if (runtime_is(t, "runc") || runtime_is(t, "podman")) {
