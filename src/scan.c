@@ -183,10 +183,10 @@ scan_ctx_drop(struct watcher *w, const struct wctr *c)
 {
 	size_t i;
 
-	if (c == NULL || w->ctx.ctr == c)
+	if (w->ctx.ctr == c)
 		ctx_clear(&w->ctx);
 	for (i = 0; i < CTX_SLOTS; i++)
-		if (c == NULL || w->ctx_cache[i].ctr == c)
+		if (w->ctx_cache[i].ctr == c)
 			ctx_clear(&w->ctx_cache[i]);
 }
 

@@ -12,7 +12,7 @@
 int scan_path(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, unsigned flags) UW_WARN_UNUSED;
 /* The cache of dir contexts (w->ctx and w->ctx_cache): set up, free,
- * and drop what it holds of container `c` (NULL: of every container). */
+ * and drop what it holds of container `c` (which is going away). */
 void scan_ctx_init(struct watcher *w);
 void scan_ctx_free(struct watcher *w);
 void scan_ctx_drop(struct watcher *w, const struct wctr *c);

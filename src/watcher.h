@@ -266,7 +266,7 @@ struct watcher {
 	char *evidence_dir;
 	unsigned pump_looks;	/* watch_pump's count */
 	int64_t pumped_due;	/* it read the queues: wake by then */
-	/* daemon.c's event_json: one memory stream for every event */
+	/* journal_json's memory stream, one for every event */
 	FILE *json_mem;
 	char *json_buf;
 	size_t json_size;
