@@ -213,11 +213,11 @@ respond_run(char *const argv[], char *out, size_t outlen)
 		/* Until the pipe closes (the child, and whatever it left
 		 * behind, are done with it), wait on it; then on the exit,
 		 * in short steps. */
-		ms = left > 50000000 ? 50 : (int)(left / 1000000) + 1;
 		if (!open_pipe) {
 			sleep_ns(WAIT_FIRST_NS * 4);
 			continue;
 		}
+		ms = left > 50000000 ? 50 : (int)(left / 1000000) + 1;
 		pfd.fd = pipefd[0];
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, ms) <= 0)
@@ -363,9 +363,10 @@ respond_pause(const struct respond_target *t, const char **method,
 			*method = "runc";
 			return 0;
 		}
-		/* (frozen half-way: runc would only fail on it, and
-		 * freezing again take as long) */
-		if (rc == -ETIMEDOUT) {
+		/* Only a cgroup we do not know is runc's to find; one that
+		 * would not freeze (or froze half-way) it would fail on too,
+		 * after as long again. */
+		if (rc != -ENOENT) {
 			*method = how;
 			return rc;
 		}
