@@ -77,24 +77,24 @@ xc() {
 
 # start_watch NAME DB ARGS...: `upperwatch --db DB watch ARGS` in the
 # background (events $S/NAME.jsonl, notices $S/NAME.err); pid in W.
-# With LEAK set, the daemon runs with PATH=$LEAK_PATH and inherits LEAK
-# open (not close-on-exec) as fd 9; FD9 gets what its fd 9 is.
-fd9_of() { FD9=$(readlink "/proc/$1/fd/9" 2>/dev/null); [ -n "$FD9" ]; }
+# With WRAP_PATH set, the daemon runs with PATH=$WRAP_PATH; DPATH gets
+# the PATH it runs with.
+path_of() { DPATH=$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n 's/^PATH=//p'); [ -n "$DPATH" ]; }
 start_watch() {
 	local name=$1 db=$2
 	shift 2
 	EV=$S/$name.jsonl ERR=$S/$name.err
 	: >"$EV"
-	if [ -n "${LEAK:-}" ]; then
-		PATH=$LEAK_PATH "$UPPERWATCH" --db "$db" watch --output "$EV" "$@" 9<"$LEAK" 2>"$ERR" &
+	if [ -n "${WRAP_PATH:-}" ]; then
+		PATH=$WRAP_PATH "$UPPERWATCH" --db "$db" watch --output "$EV" "$@" 2>"$ERR" &
 	else
 		"$UPPERWATCH" --db "$db" watch --output "$EV" "$@" 2>"$ERR" &
 	fi
 	W=$!
 	cleanup_push "stop_bg $W KILL"
-	# (polled: the shell sets up fd 9 in the child after the fork)
-	FD9=
-	[ -z "${LEAK:-}" ] || wait_until 5 fd9_of "$W"
+	# (polled: the child execs after the fork)
+	DPATH=
+	[ -z "${WRAP_PATH:-}" ] || wait_until 5 path_of "$W"
 	wait_until 20 grep -q "watching container " "$ERR"
 }
 
@@ -347,12 +347,11 @@ echo "\$*" >>"$S/runc-ran.\$\$"
 exec "$REAL_RUNC" "\$@"
 WRAPPER
 chmod 755 "$S/bin/runc"
-echo "leak marker" >"$S/leak-marker"
 EVD0=$RS/ev-b0
-LEAK=$RS/leak-marker LEAK_PATH=$S/bin:$PATH
+WRAP_PATH=$S/bin:$PATH
 pause_case b0 "$RS/db-b0/db" "$EVD0" p1 /pause-b0
-DAEMON_FD9=$FD9
-LEAK=
+DAEMON_PATH=$DPATH
+WRAP_PATH=
 expect_eq "b0: journal: the pause done, with the evidence" \
     "pause|runc|done|$EVD0/$ID/file" "$ROW"
 check "b0: the evidence is the dropped file's bytes" cmp -s "$L1/opt/p1" "$EVD0/$ID/file"
@@ -365,8 +364,8 @@ check "b0: metadata.json names the event" \
 # (the fds a runtime child gets are test_respond's)
 expect_eq "b0: the daemon started no runc for the pause" "" \
     "$(cat "$S"/runc-ran.* 2>/dev/null)"
-expect_eq "b0: control: the daemon ran with fd 9 held (and the wrapper first in PATH)" \
-    "$RS/leak-marker" "$DAEMON_FD9"
+expect_eq "b0: control: the daemon ran with the wrapper's dir first in its PATH" \
+    "$S/bin" "${DAEMON_PATH%%:*}"
 check "b0: control: the wrapper records a run of runc" \
     sh -c "PATH='$S/bin:$PATH' runc state '$C2' >/dev/null && cat '$S'/runc-ran.* | grep -q '^state '"
 rm -f "$S"/runc-ran.*
