@@ -32,15 +32,21 @@
  * shares with /var/log must not blind the monitor.  The batch is dropped
  * (every event is in the journal, or will be when it catches up), what
  * was half-written of it is cut off again, the loss is said once and
- * counted, and writing is tried again with the next batch.
+ * counted.  Writing is tried again OUT_RETRY_NS later, like the journal,
+ * not with the next batch: on a full disk a short batch can still fit
+ * in the file's last block while a longer one cannot, and trying each
+ * batch would only make the file flap between written and not.
  */
+#define OUT_RETRY_NS (5 * 1000000000LL)
+
 struct watch_out {
 	FILE *out;
 	int ocsf;		/* --format ocsf: OCSF lines, not ours */
 	const char *name;	/* for messages: the file, or "stdout" */
 	int quiet;
 	int failing;		/* the last write failed */
-	unsigned long long dropped;	/* events not written */
+	int64_t retry_ns;	/* when failing: tried again from then on */
+	unsigned long long dropped;	/* events not written, this time */
 	char buf[OUT_BUF];
 	size_t len;
 };
@@ -82,26 +88,33 @@ emit_lines(struct watch_out *o, const char *data, size_t len)
 {
 	char msg[512];
 	size_t i, lines = 0;
-	int rc;
+	int rc = 0, tried = 0;
 
-	rc = write_all(fileno(o->out), data, len);
-	if (rc == 0) {
+	if (!o->failing || now_mono_ns() >= o->retry_ns) {
+		rc = write_all(fileno(o->out), data, len);
+		tried = 1;
+	}
+	if (tried && rc == 0) {
 		if (o->failing) {
 			snprintf(msg, sizeof(msg), "writing events to %s "
 			    "again; %llu were not written to it (they are in "
 			    "the journal)", o->name, o->dropped);
 			print_notice(UW_NOTICE_WARNING, msg, o);
 			o->failing = 0;
+			o->dropped = 0;
 		}
 		return;
 	}
 	for (i = 0; i < len; i++)
 		lines += data[i] == '\n';
 	o->dropped += lines;
+	if (tried)
+		o->retry_ns = now_mono_ns() + OUT_RETRY_NS;
 	if (!o->failing) {
 		snprintf(msg, sizeof(msg), "cannot write events to %s (%s): "
 		    "they are dropped from it, not from the journal, until it "
-		    "can be written again", o->name, strerror(-rc));
+		    "can be written again (tried every 5 s)", o->name,
+		    strerror(-rc));
 		print_notice(UW_NOTICE_WARNING, msg, o);
 		o->failing = 1;
 	}

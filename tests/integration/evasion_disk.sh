@@ -25,8 +25,9 @@
 # A second daemon has the shipped unit's shape: --quiet, events written
 # with --output to a file on the disk the container fills (its own db
 # there too, --max-action alert).  It must not stop either: it says once
-# that it cannot write the file, writes again once it can (a change made
-# then is in the file), and leaves only whole JSON lines in it.
+# that it cannot write the file, tries again 5 s later, not at once,
+# writes again once it can (a change made then is in the file), and
+# leaves only whole JSON lines in it.
 #
 # Needs root, runc, a static busybox, cc with a static libc, jq, sqlite3.
 # UWT_KEEP=DIR keeps a copy of the scratch dir.
@@ -230,6 +231,16 @@ else
 	fail "--output: /srv/after-fill not in $OUT within 10 s: $(tail -n 2 "$ERR2" | tr '\n' ';')"
 fi
 check "--output: it says it writes again" grep -q "writing events to $OUT again" "$ERR2"
+# A failed write is tried again 5 s later, not with the next batch: a
+# single line (/srv/pause-me) still fits in the file's last block on the
+# full disk and would make it flap between written and not.
+stamp() { grep -m 1 "$1" "$ERR2" | cut -d' ' -f1 | xargs -r -I{} date -d {} +%s; }
+t_fail=$(stamp "WARNING: cannot write events to $OUT") t_again=$(stamp "writing events to $OUT again")
+if [ -n "$t_fail" ] && [ -n "$t_again" ] && [ $((t_again - t_fail)) -ge 4 ]; then
+	pass "--output: written again $((t_again - t_fail)) s after it failed, not at the next batch"
+else
+	fail "--output: written again ${t_fail:+$((${t_again:-0} - t_fail)) s} after it failed: $(tr '\n' ';' <"$ERR2")"
+fi
 check "--output: only whole JSON lines in the file" jq -e . "$OUT" >/dev/null
 stop_bg "$W2"
 expect_eq "--output daemon: SIGTERM, exit 0" 0 "$BG_STATUS"
