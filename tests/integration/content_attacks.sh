@@ -39,11 +39,7 @@ FLOOD=17000
 cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && rmdir \"\$d\"/*/ \"\$d\"; done"
 
 # xc COMMAND: run COMMAND with sh -c in the container.
-xc() {
-	runc exec "$C" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec '$1': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$C" "$1"; }
 # event_where PATH FILTER: some event for PATH passes FILTER.
 event_where() {
 	jq -c --arg p "$1" "select(.path == \$p) | select($2)" "$EV" 2>/dev/null | grep -q .

@@ -53,11 +53,7 @@ EV=$S/events.jsonl ERR=$S/watch.err
 cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && rmdir \"\$d\"/*/ \"\$d\"; done"
 
 # xc COMMAND: run COMMAND with sh -c in the container.
-xc() {
-	runc exec "$C" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec '$1': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$C" "$1"; }
 
 # last_of PATH: the last event printed for PATH (compact JSON), or "".
 last_of() { jq -c --arg p "$1" 'select(.path == $p)' "$EV" 2>/dev/null | tail -n 1; }

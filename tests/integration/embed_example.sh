@@ -144,11 +144,7 @@ if ! wait_until 10 test -s "$D/upper/tmp/started"; then
 fi
 pass "runc container $CID running"
 
-xc() {
-	runc exec "$CID" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec '$1': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$CID" "$1"; }
 gone() { ! alive "$1"; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 has_line() { grep -qxF -- "$2" <(cut -d' ' -f3- "$1" 2>/dev/null); }

@@ -53,11 +53,7 @@ CHANGES='"deleted /etc/motd" "added /srv/newdir" "added /srv/newfile" "added /sr
 
 cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && rmdir \"\$d\"/*/ \"\$d\"; done"
 
-xc() {
-	runc exec "$1" sh -c "$2" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec $1: exit $?: $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$1" "$2"; }
 state_of() { runc state "$1" 2>/dev/null | jq -r .status 2>/dev/null; }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
 free_bytes() { df --output=avail -B1 "$T" | tail -n 1 | tr -d ' '; }

@@ -59,11 +59,7 @@ cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] 
 # ---- helpers ---------------------------------------------------------------
 
 # xc COMMAND: run COMMAND with sh -c in c1.
-xc() {
-	runc exec "$C1" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec $C1 '$1': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$C1" "$1"; }
 
 # ev_line FROM OP PATH: the last JSON line of the output after line FROM
 # for OP PATH in c1 (empty if none).

@@ -69,11 +69,7 @@ start_runc() {
 }
 
 # xc CID COMMAND: sh -c COMMAND in the container (bounded).
-xc() {
-	timeout -k 2 20 runc exec "$1" sh -c "$2" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec $1 '$2': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh -t 20 "$1" "$2"; }
 
 # start_watch NAME DB ARGS...: `upperwatch --db DB watch ARGS` in the
 # background (events $S/NAME.jsonl, notices $S/NAME.err); pid in W.

@@ -92,11 +92,7 @@ cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] 
 # ---- helpers ---------------------------------------------------------------
 
 # xc CID COMMAND: COMMAND with sh -c in container CID (output in exec.out).
-xc() {
-	runc exec "$1" sh -c "$2" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec $1: exit $?: $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$1" "$2"; }
 
 lines() { tail -n +"$(($2 + 1))" "$1"; }
 has_xattr() { getfattr -h -n "$2" "$1" >/dev/null 2>&1; }

@@ -257,6 +257,24 @@ runc_start() {
 	wait_until 10 test -s "$d/pid" || { echo "# runc run $cid: $(cat "$d/runc.log")" >&2; return 1; }
 }
 
+# runc_sh [-t SECS] CID SCRIPT: `sh -c SCRIPT` in the runc container CID
+# (killed after SECS, 20 with -t), its output in $S/exec.out.  Its
+# stderr is joined to its stdout inside the container: runc copies the
+# two through separate pipes, so joined outside they can interleave in
+# the middle of a line.  A failure is said on stderr (a test comment);
+# returns the exit status.
+runc_sh() {
+	local t=() rc
+	if [ "$1" = -t ]; then
+		t=(timeout -k 2 "$2")
+		shift 2
+	fi
+	"${t[@]}" runc exec "$1" sh -c "exec 2>&1; $2" </dev/null >"$S/exec.out" 2>&1 && return 0
+	rc=$?
+	echo "# runc exec $1 '$2': exit $rc: $(head -c 300 "$S/exec.out")" >&2
+	return $rc
+}
+
 # json_has FILE FILTER [JQ ARGS...]: some line of the JSON Lines FILE
 # passes `select(FILTER)`.
 json_has() {

@@ -63,11 +63,7 @@ mkdeb() {
 }
 
 # xc CMD: run CMD with sh -c in the container.
-xc() {
-	runc exec "$C1" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec '$1': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$C1" "$1"; }
 
 # ev PATH FILTER: the last event of PATH, through the jq FILTER.
 ev() { jq -c --arg p "$1" "select(.path == \$p) | $2" "$EV" 2>/dev/null | tail -n 1; }

@@ -78,11 +78,7 @@ start_runc() {
 }
 
 # xc COMMAND: run COMMAND with sh -c in c1.
-xc() {
-	runc exec "$C1" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec $C1 '$1': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$C1" "$1"; }
 
 lines() { tail -n +"$(($2 + 1))" "$1"; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }

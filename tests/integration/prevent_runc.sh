@@ -36,7 +36,7 @@ EV=$S/events.jsonl ERR=$S/watch.err
 cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && rmdir \"\$d\"/*/ \"\$d\"; done"
 
 # xc COMMAND: run COMMAND with sh -c in the container, output in $S/exec.out.
-xc() { timeout -k 2 20 runc exec "$C" sh -c "$1" </dev/null >"$S/exec.out" 2>&1; }
+xc() { runc_sh -t 20 "$C" "$1"; }
 
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root}
 busybox_layer "$L1" sh cat echo sleep cp true || { fail "building the layer failed"; finish; }

@@ -51,11 +51,7 @@ start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C1" --output "$
 	--policy "$SRC/policies/default" --policy "$S/pol"
 wait_until 30 grep -q "watching container $C1 " "$ERR" || { fail "not watching: $(tail -n 3 "$ERR")"; finish; }
 
-xc() {
-	runc exec "$C1" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec '$1': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$C1" "$1"; }
 check "drop an executable" xc "printf '#!/bin/sh\n' > /usr/bin/dropped; chmod 755 /usr/bin/dropped"
 check "hostile names" xc "echo a > '/tmp/<script>alert(1)<img src=x onerror=alert(2)>'; echo b > \"\$(printf '/tmp/line\\nbreak\\377')\""
 check "edit a config file" xc "echo v2 >> /etc/app.conf"

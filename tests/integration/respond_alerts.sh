@@ -57,11 +57,7 @@ start_runc() {
 }
 
 # xc COMMAND: run COMMAND with sh -c in the container (bounded).
-xc() {
-	timeout -k 2 20 runc exec "$C1" sh -c "$1" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec '$1': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh -t 20 "$C1" "$1"; }
 
 # start_sink MODE NAME: a python3 sink in the background; its port in
 # PORT, its pid in SINK.  Requests go to $S/NAME.req (JSON lines).

@@ -60,11 +60,7 @@ start_runc() {
 }
 
 # xc CID COMMAND: run COMMAND with sh -c in container CID.
-xc() {
-	runc exec "$1" sh -c "$2" </dev/null >"$S/exec.out" 2>&1 && return 0
-	echo "# runc exec $1 '$2': $(head -c 300 "$S/exec.out")" >&2
-	return 1
-}
+xc() { runc_sh "$1" "$2"; }
 
 # notice_for UPPER ERRFILE: the id a "watching container" notice gave the
 # container with that upper dir (first such notice).
