@@ -72,6 +72,8 @@ push_hidden(lua_State *L, int idx)
 	return 1;
 }
 
+static void lazy_fill(lua_State *L, int h);
+
 /* next(t[, k]) for policies: a view's hidden table is walked in its
  * place, so the keys and values (views again) come out, never the table
  * behind them. */
@@ -80,8 +82,10 @@ policy_view_next(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 2);
-	if (push_hidden(L, 1))
+	if (push_hidden(L, 1)) {
 		lua_replace(L, 1);
+		lazy_fill(L, 1);
+	}
 	if (lua_next(L, 1))
 		return 2;
 	lua_pushnil(L);
@@ -116,8 +120,10 @@ policy_view_rawget(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	luaL_checkany(L, 2);
 	lua_settop(L, 2);
-	if (push_hidden(L, 1))
+	if (push_hidden(L, 1)) {
 		lua_replace(L, 1);
+		lazy_fill(L, 1);
+	}
 	lua_rawget(L, 1);
 	return 1;
 }
@@ -243,6 +249,160 @@ push_record(lua_State *L, const struct uw_record *r)
 		lua_pushstring(L, hex);
 		lua_setfield(L, -2, "caps");
 	}
+}
+
+/*
+ * The records (current, baseline) are the costliest part of an event
+ * (three tables and up to nine fields each) and most policies read one
+ * or none, so they are made when a policy first reads them.  What they
+ * are made from is copied into a userdata when the event is built, kept
+ * in the event's hidden table under a key no policy can make (a light
+ * userdata), so an event kept past its evaluation still reads right.
+ * The hidden table's metatable, the same for every event, makes a record
+ * on the first read of its field and stores it there; next and rawget,
+ * which read raw, make both first (lazy_fill).
+ */
+struct lazy_records {
+	unsigned char has[2];		/* current, baseline */
+	struct uw_record rec[2];	/* link and caps point into data */
+	unsigned char data[];
+};
+
+static const char *const lazy_names[2] = { "current", "baseline" };
+static const char lazy_key;		/* &lazy_key: the userdata's key */
+static const char lazy_mt_key;		/* &lazy_mt_key: in the registry */
+
+/* Push record `which` (0 current, 1 baseline) of the event whose hidden
+ * table is at h (absolute) as a view, stored in h too; or nil. */
+static void
+lazy_make(lua_State *L, int h, int which)
+{
+	const struct lazy_records *lr;
+
+	if (lua_rawgetp(L, h, &lazy_key) != LUA_TUSERDATA) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+		return;
+	}
+	lr = lua_touserdata(L, -1);
+	lua_pop(L, 1);		/* h holds it */
+	if (!lr->has[which]) {
+		lua_pushnil(L);
+		return;
+	}
+	push_record(L, &lr->rec[which]);
+	seal(L);
+	lua_pushstring(L, lazy_names[which]);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, h);
+}
+
+/* __index of an event's hidden table: a record not made yet. */
+static int
+lazy_index(lua_State *L)
+{
+	size_t len;
+	const char *k;
+	int which = -1;
+
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		k = lua_tolstring(L, 2, &len);
+		if (len == 7 && memcmp(k, "current", 7) == 0)
+			which = 0;
+		else if (len == 8 && memcmp(k, "baseline", 8) == 0)
+			which = 1;
+	}
+	if (which < 0)
+		lua_pushnil(L);
+	else
+		lazy_make(L, 1, which);
+	return 1;
+}
+
+/* Make every record not made yet of the hidden table at h (absolute),
+ * when it is an event's, so that a raw read or walk sees them all. */
+static void
+lazy_fill(lua_State *L, int h)
+{
+	int which;
+
+	if (lua_rawgetp(L, h, &lazy_key) != LUA_TUSERDATA) {
+		lua_pop(L, 1);
+		return;
+	}
+	lua_pop(L, 1);
+	for (which = 0; which < 2; which++) {
+		lua_getfield(L, h, lazy_names[which]);	/* lazy_index */
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	lua_rawsetp(L, h, &lazy_key);
+}
+
+/* Copy a record into r, and the bytes it points to to *tail, which
+ * moves on past them. */
+static void
+lazy_copy(struct uw_record *r, const struct uw_record *from,
+    unsigned char **tail)
+{
+	*r = *from;
+	r->path = NULL;
+	r->path_len = 0;
+	if (from->link != NULL) {
+		memcpy(*tail, from->link, from->link_len);
+		r->link = *tail;
+		*tail += from->link_len;
+	}
+	if (from->caps != NULL && from->caps_len <= 64) {
+		memcpy(*tail, from->caps, from->caps_len);
+		r->caps = *tail;
+		*tail += from->caps_len;
+	} else {
+		r->caps = NULL;
+		r->caps_len = 0;
+	}
+}
+
+/* The bytes lazy_copy takes from r. */
+static size_t
+lazy_bytes(const struct uw_record *r)
+{
+	if (r == NULL)
+		return 0;
+	return (r->link != NULL ? r->link_len : 0) +
+	    (r->caps != NULL && r->caps_len <= 64 ? r->caps_len : 0);
+}
+
+/* Give the event's hidden table (on top of the stack) its records, to
+ * be made when read. */
+static void
+push_lazy_records(lua_State *L, const struct uw_event *ev)
+{
+	const struct uw_record *from[2] = { ev->current, ev->baseline };
+	struct lazy_records *lr;
+	unsigned char *tail;
+	int which;
+
+	if (from[0] == NULL && from[1] == NULL)
+		return;
+	lr = lua_newuserdatauv(L, sizeof(*lr) + lazy_bytes(from[0]) +
+	    lazy_bytes(from[1]), 0);
+	tail = lr->data;
+	for (which = 0; which < 2; which++) {
+		lr->has[which] = from[which] != NULL;
+		if (from[which] != NULL)
+			lazy_copy(&lr->rec[which], from[which], &tail);
+	}
+	lua_rawsetp(L, -2, &lazy_key);
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &lazy_mt_key) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_createtable(L, 0, 1);
+		lua_pushcfunction(L, lazy_index);
+		lua_setfield(L, -2, "__index");
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &lazy_mt_key);
+	}
+	lua_setmetatable(L, -2);
 }
 
 /* t[key] = value ("" for NULL), t on top of the stack. */
@@ -527,16 +687,7 @@ push_event(lua_State *L)
 	push_bytes_field(L, "path", ev->path, ev->path_len);
 	lua_pushstring(L, file_type_name(ev->type));
 	lua_setfield(L, -2, "type");
-	if (ev->current != NULL) {
-		push_record(L, ev->current);
-		seal(L);
-		lua_setfield(L, -2, "current");
-	}
-	if (ev->baseline != NULL) {
-		push_record(L, ev->baseline);
-		seal(L);
-		lua_setfield(L, -2, "baseline");
-	}
+	push_lazy_records(L, ev);
 	if (ev->error != NULL) {
 		lua_pushlstring(L, ev->error, strnlen(ev->error,
 		    POLICY_MAX_REASON));

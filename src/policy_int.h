@@ -80,7 +80,8 @@ struct uw_policy_set {
 	uint64_t budget;		/* instructions for this call */
 	int hook_period;		/* instructions between hook calls */
 	uint64_t steps;			/* used so far in this call */
-	int64_t deadline_ns;
+	int64_t deadline_ns;		/* 0: not started (policy_arm) */
+	int64_t deadline_span;		/* from the hook's first call */
 	enum policy_limit limit_hit;
 	struct uw_policy_limits limits;
 	struct policy *policies;

@@ -89,6 +89,8 @@ policy_hook(lua_State *L, lua_Debug *ar)
 	if (set->limit_hit == POLICY_LIMIT_NONE) {
 		if (set->steps > set->budget)
 			set->limit_hit = POLICY_LIMIT_CPU;
+		else if (set->deadline_ns == 0)
+			set->deadline_ns = now_mono_ns() + set->deadline_span;
 		else if (now_mono_ns() > set->deadline_ns)
 			set->limit_hit = POLICY_LIMIT_TIME;
 	}
@@ -103,8 +105,11 @@ policy_hook(lua_State *L, lua_Debug *ar)
 
 /*
  * Arm the limits for one call into Lua: `budget` instructions (counted
- * every hook_period) and `deadline_us` of wall clock from now; clear the
- * last call's limit and memory failure, and start its memory peak.
+ * every hook_period) and `deadline_us` of wall clock; clear the last
+ * call's limit and memory failure, and start its memory peak.  The
+ * deadline runs from the hook's first call, hook_period instructions
+ * in (microseconds): most calls end before it, and so never read the
+ * clock.
  */
 void
 policy_arm(struct uw_policy_set *set, uint64_t budget, unsigned deadline_us)
@@ -113,8 +118,9 @@ policy_arm(struct uw_policy_set *set, uint64_t budget, unsigned deadline_us)
 	set->budget = budget;
 	/* Counting every instruction (policy test) is far slower: the
 	 * deadline stretches with it, so the budget still decides. */
-	set->deadline_ns = now_mono_ns() + (int64_t)deadline_us * 1000 *
+	set->deadline_span = (int64_t)deadline_us * 1000 *
 	    (set->hook_period < 10 ? 100 : 1);
+	set->deadline_ns = 0;
 	set->limit_hit = POLICY_LIMIT_NONE;
 	set->mem_failed = 0;
 	set->mem_peak = set->mem_used;

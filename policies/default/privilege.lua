@@ -24,8 +24,7 @@ return {
 			return uw.verdict("critical", "alert", "new setgid file",
 				{ tags = { "privilege-escalation" } })
 		end
-		local base_caps = ev.baseline and ev.baseline.caps
-		if cur.caps and cur.caps ~= base_caps then
+		if cur.caps and cur.caps ~= (ev.baseline and ev.baseline.caps) then
 			return uw.verdict("critical", "alert",
 				"new file capabilities",
 				{ tags = { "privilege-escalation" } })

@@ -311,6 +311,50 @@ CASES
 run_cases "control: a policy failing for real is quarantined after five" \
 	"$S/flaky" "$S/flaky-cases.lua"
 
+# An event kept past its evaluation still reads as it was: its records
+# are made when first read, from a copy taken when it was built, so one
+# read only later (here, at the next event) is the kept event's, and a
+# walk of the kept event lists them.
+mkdir -p "$S/keep"
+cat >"$S/keep/keep.lua" <<'POLICY'
+local uw = require("upperwatch")
+local kept
+return {
+	name = "keep",
+	description = "keeps the first event and reads it at the second",
+	evaluate = function(ev)
+		if ev.path == "/first" then
+			kept = ev
+			return nil
+		end
+		local keys = {}
+		for k in pairs(kept) do
+			keys[#keys + 1] = k
+		end
+		table.sort(keys)
+		return uw.verdict("low", "log", string.format(
+		    "kept %s: current %o %s, baseline %o; now %s %s; keys %s",
+		    kept.path, kept.current.mode, kept.current.link,
+		    kept.baseline.mode, ev.path, tostring(ev.current),
+		    table.concat(keys, ",")))
+	end,
+}
+POLICY
+cat >"$S/keep-cases.lua" <<'CASES'
+return {
+	{ name = "the first event is kept", expect = false,
+	  event = { op = "modified", path = "/first", type = "symlink",
+	            current = { type = "symlink", mode = "0777", link = "/a" },
+	            baseline = { type = "symlink", mode = "0755", link = "/b" } } },
+	{ name = "the kept event reads as it was",
+	  event = { op = "deleted", path = "/second",
+	            baseline = { mode = "0644" } },
+	  expect = { severity = "low", action = "log", policy = "keep",
+	             reason = "kept /first: current 777 /a, baseline 755; now /second nil; keys baseline,container,current,id,layer,op,path,time,type" } },
+}
+CASES
+run_cases "an event kept past its evaluation reads as it was" "$S/keep" "$S/keep-cases.lua"
+
 # A broken policy does not load, with file:line.
 mkdir -p "$S/broken"
 printf 'return {\n  name = "b", description = "d",\n  evaluate = function(ev)\n    return uw.verdict(\n  end,\n}\n' >"$S/broken/b.lua"
