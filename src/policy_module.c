@@ -300,7 +300,7 @@ m_verdict(lua_State *L)
 {
 	const char *sev = luaL_checkstring(L, 1);
 	const char *act = luaL_checkstring(L, 2);
-	size_t rlen, i, n;
+	size_t rlen, i, n = 0;
 
 	luaL_checklstring(L, 3, &rlen);
 	if (severity_from_name(sev) < 0)
@@ -309,6 +309,19 @@ m_verdict(lua_State *L)
 	if (action_from_name(act) < 0)
 		return luaL_error(L, "unknown action '%s' (log, alert, deny, "
 		    "pause, kill)", act);
+	lua_settop(L, 4);
+	if (!lua_isnil(L, 4)) {
+		luaL_checktype(L, 4, LUA_TTABLE);
+		if (lua_getfield(L, 4, "tags") != LUA_TNIL) {
+			luaL_argcheck(L, lua_istable(L, -1), 4,
+			    "tags must be a list of strings");
+			n = (size_t)lua_rawlen(L, -1);
+			if (n > POLICY_MAX_TAGS)
+				n = POLICY_MAX_TAGS;
+		}
+		lua_replace(L, 4);	/* the tags given, or nil */
+	}
+	/* Sized to what goes in: no table grows on the way. */
 	lua_createtable(L, 0, 4);
 	lua_pushvalue(L, 1);
 	lua_setfield(L, -2, "severity");
@@ -316,26 +329,13 @@ m_verdict(lua_State *L)
 	lua_setfield(L, -2, "action");
 	lua_pushvalue(L, 3);
 	lua_setfield(L, -2, "reason");
-	lua_newtable(L);
-	if (!lua_isnoneornil(L, 4)) {
-		luaL_checktype(L, 4, LUA_TTABLE);
-		if (lua_getfield(L, 4, "tags") != LUA_TNIL) {
-			luaL_argcheck(L, lua_istable(L, -1), 4,
-			    "tags must be a list of strings");
-			n = (size_t)lua_rawlen(L, -1);
-			for (i = 1; i <= n && i <= POLICY_MAX_TAGS; i++) {
-				if (lua_rawgeti(L, -1, (lua_Integer)i) !=
-				    LUA_TSTRING)
-					return luaL_error(L, "tags must be a "
-					    "list of strings");
-				lua_rawseti(L, -3, (lua_Integer)i);
-			}
-		}
-		lua_pop(L, 1);
+	lua_createtable(L, (int)n, 0);
+	for (i = 1; i <= n; i++) {
+		if (lua_rawgeti(L, 4, (lua_Integer)i) != LUA_TSTRING)
+			return luaL_error(L, "tags must be a list of strings");
+		lua_rawseti(L, -2, (lua_Integer)i);
 	}
 	lua_setfield(L, -2, "tags");
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -2, "_verdict");
 	return 1;
 }
 
