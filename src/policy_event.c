@@ -72,7 +72,8 @@ push_hidden(lua_State *L, int idx)
 	return 1;
 }
 
-static void lazy_fill(lua_State *L, int h);
+static int is_event(lua_State *L, int h);
+static int event_next(lua_State *L);
 
 /* next(t[, k]) for policies: a view's hidden table is walked in its
  * place, so the keys and values (views again) come out, never the table
@@ -84,7 +85,8 @@ policy_view_next(lua_State *L)
 	lua_settop(L, 2);
 	if (push_hidden(L, 1)) {
 		lua_replace(L, 1);
-		lazy_fill(L, 1);
+		if (is_event(L, 1))
+			return event_next(L);
 	}
 	if (lua_next(L, 1))
 		return 2;
@@ -121,8 +123,10 @@ policy_view_rawget(lua_State *L)
 	luaL_checkany(L, 2);
 	lua_settop(L, 2);
 	if (push_hidden(L, 1)) {
+		/* a hidden table's only metamethod: an event's records */
 		lua_replace(L, 1);
-		lazy_fill(L, 1);
+		lua_gettable(L, 1);
+		return 1;
 	}
 	lua_rawget(L, 1);
 	return 1;
@@ -259,8 +263,9 @@ push_record(lua_State *L, const struct uw_record *r)
  * in the event's hidden table under a key no policy can make (a light
  * userdata), so an event kept past its evaluation still reads right.
  * The hidden table's metatable, the same for every event, makes a record
- * on the first read of its field and stores it there; next and rawget,
- * which read raw, make both first (lazy_fill).
+ * on the first read of its field and stores it there; rawget reads
+ * through it, and a walk of an event follows a fixed list of fields
+ * (event_next).
  */
 struct lazy_records {
 	unsigned char has[2];		/* current, baseline */
@@ -319,24 +324,63 @@ lazy_index(lua_State *L)
 	return 1;
 }
 
-/* Make every record not made yet of the hidden table at h (absolute),
- * when it is an event's, so that a raw read or walk sees them all. */
-static void
-lazy_fill(lua_State *L, int h)
+/* Is the hidden table at h an event's (its metatable lazy_index's)? */
+static int
+is_event(lua_State *L, int h)
 {
-	int which;
+	int yes;
 
-	if (lua_rawgetp(L, h, &lazy_key) != LUA_TUSERDATA) {
-		lua_pop(L, 1);
-		return;
+	if (!lua_getmetatable(L, h))
+		return 0;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lazy_mt_key);
+	yes = lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	return yes;
+}
+
+/*
+ * Every field an event can have, in the order a walk gives them.  A
+ * walk of an event (next, pairs) follows this list, not the table: the
+ * order of a table's keys follows the order they went in, and records
+ * go in when a policy first reads them, so one policy could otherwise
+ * change the order the next one sees.
+ */
+static const char *const event_fields[] = {
+	"op", "path", "type", "current", "baseline", "error", "layer",
+	"container", "process", "package", "package_check", "incident",
+	"time", "id", NULL
+};
+
+/* next(ev, k) on an event's hidden table (argument 1): the field after
+ * k (nil: the first) in event_fields that the event has. */
+static int
+event_next(lua_State *L)
+{
+	size_t i = 0, len;
+	const char *k;
+
+	if (!lua_isnil(L, 2)) {
+		k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len) :
+		    NULL;
+		while (k != NULL && event_fields[i] != NULL &&
+		    strcmp(event_fields[i], k) != 0)
+			i++;
+		if (k == NULL || event_fields[i] == NULL ||
+		    strlen(k) != len)
+			return luaL_error(L, "invalid key to 'next'");
+		i++;
 	}
-	lua_pop(L, 1);
-	for (which = 0; which < 2; which++) {
-		lua_getfield(L, h, lazy_names[which]);	/* lazy_index */
+	for (; event_fields[i] != NULL; i++) {
+		lua_pushstring(L, event_fields[i]);
+		if (lua_gettable(L, 1) != LUA_TNIL) {	/* records: lazy */
+			lua_pushstring(L, event_fields[i]);
+			lua_insert(L, -2);
+			return 2;
+		}
 		lua_pop(L, 1);
 	}
 	lua_pushnil(L);
-	lua_rawsetp(L, h, &lazy_key);
+	return 1;
 }
 
 /* Copy a record into r, and the bytes it points to to *tail, which
@@ -383,17 +427,19 @@ push_lazy_records(lua_State *L, const struct uw_event *ev)
 	unsigned char *tail;
 	int which;
 
-	if (from[0] == NULL && from[1] == NULL)
-		return;
-	lr = lua_newuserdatauv(L, sizeof(*lr) + lazy_bytes(from[0]) +
-	    lazy_bytes(from[1]), 0);
-	tail = lr->data;
-	for (which = 0; which < 2; which++) {
-		lr->has[which] = from[which] != NULL;
-		if (from[which] != NULL)
-			lazy_copy(&lr->rec[which], from[which], &tail);
+	if (from[0] != NULL || from[1] != NULL) {
+		lr = lua_newuserdatauv(L, sizeof(*lr) + lazy_bytes(from[0]) +
+		    lazy_bytes(from[1]), 0);
+		tail = lr->data;
+		for (which = 0; which < 2; which++) {
+			lr->has[which] = from[which] != NULL;
+			if (from[which] != NULL)
+				lazy_copy(&lr->rec[which], from[which],
+				    &tail);
+		}
+		lua_rawsetp(L, -2, &lazy_key);
 	}
-	lua_rawsetp(L, -2, &lazy_key);
+	/* also what marks it an event's (is_event) */
 	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &lazy_mt_key) != LUA_TTABLE) {
 		lua_pop(L, 1);
 		lua_createtable(L, 0, 1);
@@ -673,6 +719,7 @@ push_package(lua_State *L, const struct uw_package *p)
 /*
  * Protected: the DESIGN §4 fields of the event (argument 1) as read-only
  * views, stored in the set's event slot.  Only memory can fail here.
+ * A field set here must be in event_fields too, or no walk shows it.
  */
 static int
 push_event(lua_State *L)

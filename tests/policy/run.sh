@@ -355,6 +355,56 @@ return {
 CASES
 run_cases "an event kept past its evaluation reads as it was" "$S/keep" "$S/keep-cases.lua"
 
+# The order a walk of the event gives does not depend on which policy
+# read which record first: a reads ev.baseline on /x only, b walks every
+# event.  The order of a table's keys can follow the order they went in,
+# under Lua's per-process hash seed, so the run is repeated.
+mkdir -p "$S/order"
+cat >"$S/order/00-a.lua" <<'POLICY'
+return {
+	name = "a",
+	description = "reads the baseline of /x only",
+	evaluate = function(ev)
+		if ev.path == "/x" then
+			local _ = ev.baseline
+		end
+	end,
+}
+POLICY
+cat >"$S/order/10-b.lua" <<'POLICY'
+local uw = require("upperwatch")
+local first
+return {
+	name = "b",
+	description = "walks every event",
+	evaluate = function(ev)
+		local keys = {}
+		for k in pairs(ev) do
+			keys[#keys + 1] = k
+		end
+		local order = table.concat(keys, ",")
+		first = first or order
+		return uw.verdict("low", "log", order == first and "order kept"
+		    or ("order changed: " .. first .. " / " .. order))
+	end,
+}
+POLICY
+{
+	echo "return {"
+	for p in /x /y /x /y /x /y; do
+		echo "  { name = \"b walks $p\", event = { op = \"modified\", path = \"$p\","
+		echo "    current = { mode = \"0644\" }, baseline = { mode = \"0600\" } },"
+		echo "    expect = { policy = \"b\", reason = \"order kept\" } },"
+	done
+	echo "}"
+} >"$S/order-cases.lua"
+kept=0
+for i in $(seq 12); do
+	out=$("$UPPERWATCH" policy test "$S/order" --cases "$S/order-cases.lua" 2>&1) &&
+	    ! grep -q '^not ok' <<<"$out" && kept=$((kept + 1))
+done
+expect_eq "a walk of the event: the same order whichever record a policy read first (12 runs)" 12 "$kept"
+
 # A broken policy does not load, with file:line.
 mkdir -p "$S/broken"
 printf 'return {\n  name = "b", description = "d",\n  evaluate = function(ev)\n    return uw.verdict(\n  end,\n}\n' >"$S/broken/b.lua"
