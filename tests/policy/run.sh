@@ -405,6 +405,37 @@ for i in $(seq 12); do
 done
 expect_eq "a walk of the event: the same order whichever record a policy read first (12 runs)" 12 "$kept"
 
+# A walk of an event shows every field it has (the walk follows a list
+# of fields, which must name each one the event can carry).
+cat >"$S/all-cases.lua" <<'CASES'
+return {
+	{ name = "a walk of an event with every field",
+	  event = { op = "error", path = "/x", error = "changed while read",
+	            current = { mode = "0644" }, baseline = { mode = "0600" },
+	            process = { pid = 7, comm = "sh" }, package_check = "match",
+	            package = { manager = "dpkg", name = "p", version = "1" },
+	            incident = 3 },
+	  expect = { policy = "b", reason = "keys baseline,container,current,error,id,incident,layer,op,package,package_check,path,process,time,type" } },
+}
+CASES
+mkdir -p "$S/walk"
+cat >"$S/walk/b.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "b",
+	description = "lists the fields of every event",
+	evaluate = function(ev)
+		local keys = {}
+		for k in pairs(ev) do
+			keys[#keys + 1] = k
+		end
+		table.sort(keys)
+		return uw.verdict("low", "log", "keys " .. table.concat(keys, ","))
+	end,
+}
+POLICY
+run_cases "a walk of an event shows every field it has" "$S/walk" "$S/all-cases.lua"
+
 # A broken policy does not load, with file:line.
 mkdir -p "$S/broken"
 printf 'return {\n  name = "b", description = "d",\n  evaluate = function(ev)\n    return uw.verdict(\n  end,\n}\n' >"$S/broken/b.lua"
