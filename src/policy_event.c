@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xxhash.h>
-
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -504,63 +502,94 @@ label_next(const struct uw_container *c, struct label_walk *w,
 	return 0;
 }
 
+/*
+ * Where a container's cache key goes as it is walked (container_key):
+ * appended to `out`, or, with out NULL, compared with a kept key (`cmp`,
+ * cmp_len bytes) as it goes, so that a hit costs no copy and a miss
+ * stops at the first byte that differs.
+ */
+struct key_sink {
+	struct buf *out;
+	const unsigned char *cmp;
+	size_t cmp_len, pos;
+};
+
 /* Add len bytes to a cache key, after their length (so that fields
- * cannot run into one another). */
+ * cannot run into one another).  0, -E2BIG (too big to keep), -ENOMEM,
+ * or, comparing, -ESRCH at the first difference. */
 static int
-add_key_bytes(struct buf *b, const char *v, size_t len)
+add_key_bytes(struct key_sink *k, const char *v, size_t len)
 {
 	uint32_t n = (uint32_t)len;
 
-	if (b->len + sizeof(n) + len > POLICY_CTR_KEY_MAX)
+	if (k->out == NULL) {
+		if (k->cmp_len - k->pos < sizeof(n) + len ||
+		    memcmp(k->cmp + k->pos, &n, sizeof(n)) != 0 ||
+		    memcmp(k->cmp + k->pos + sizeof(n), v, len) != 0)
+			return -ESRCH;
+		k->pos += sizeof(n) + len;
+		return 0;
+	}
+	if (k->out->len + sizeof(n) + len > POLICY_CTR_KEY_MAX)
 		return -E2BIG;
-	if (buf_add(b, &n, sizeof(n)) < 0 || buf_add(b, v, len) < 0)
+	if (buf_add(k->out, &n, sizeof(n)) < 0 || buf_add(k->out, v, len) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
 /* Add a C string (NULL as "") to a cache key. */
 static int
-add_key_field(struct buf *b, const char *v)
+add_key_field(struct key_sink *k, const char *v)
 {
-	return add_key_bytes(b, v != NULL ? v : "", v != NULL ? strlen(v) :
+	return add_key_bytes(k, v != NULL ? v : "", v != NULL ? strlen(v) :
 	    0);
 }
 
 /* What a container's view is built from, every field length-prefixed,
- * into set->ctr_key: the cache key (compared whole: no hash to collide).
- * 0, or <0 when it is too big to be worth keeping (or no memory). */
+ * into k: the cache key (compared whole: no hash to collide).  0, or <0
+ * when it is too big to be worth keeping (or no memory), or differs
+ * from the key k compares with. */
 static int
-container_key(struct uw_policy_set *set, const struct uw_container *c)
+container_key(struct key_sink *k, const struct uw_container *c)
 {
-	struct buf *b = &set->ctr_key;
 	struct label_walk w;
 	size_t i, vlen;
 	int rc;
 
-	buf_reset(b);
-	rc = add_key_field(b, c->id);
+	rc = add_key_field(k, c->id);
 	if (rc == 0)
-		rc = add_key_field(b, c->name);
+		rc = add_key_field(k, c->name);
 	if (rc == 0)
-		rc = add_key_field(b, c->image);
+		rc = add_key_field(k, c->image);
 	if (rc == 0)
-		rc = add_key_field(b, c->image_id);
+		rc = add_key_field(k, c->image_id);
 	if (rc == 0)
-		rc = add_key_field(b, c->runtime);
+		rc = add_key_field(k, c->runtime);
 	if (rc == 0)
-		rc = add_key_field(b, c->pod);
+		rc = add_key_field(k, c->pod);
 	if (rc == 0)
-		rc = add_key_field(b, c->pod_namespace);
+		rc = add_key_field(k, c->pod_namespace);
 	label_walk_init(c, &w);
 	while (rc == 0 && label_next(c, &w, &i, &vlen)) {
-		rc = add_key_field(b, c->labels[i].key);
+		rc = add_key_field(k, c->labels[i].key);
 		if (rc == 0)
-			rc = add_key_bytes(b, vlen > 0 ? c->labels[i].value :
+			rc = add_key_bytes(k, vlen > 0 ? c->labels[i].value :
 			    "", vlen);
 	}
 	if (rc == 0)
-		rc = add_key_field(b, w.caps.truncated ? "1" : "0");
+		rc = add_key_field(k, w.caps.truncated ? "1" : "0");
+	if (rc == 0 && k->out == NULL && k->pos != k->cmp_len)
+		rc = -ESRCH;
 	return rc;
+}
+
+/* Is c what the kept view v was built from? */
+static int
+container_is(const struct policy_ctr_view *v, const struct uw_container *c)
+{
+	struct key_sink k = { NULL, v->key, v->len, 0 };
+
+	return container_key(&k, c) == 0;
 }
 
 /* Push a new view of container c: its fields, labels (as label_next
@@ -617,7 +646,8 @@ policy_ctr_views_clear(struct uw_policy_set *set, int unref)
 /*
  * The container's view, from the cache when an event of the same
  * container (same fields) built it: four tables and a dozen strings
- * less per event.  The key is built and compared in C memory, so a hit
+ * less per event.  The kept keys are compared with the container's
+ * fields in place, the last one used first, so a hit copies nothing and
  * allocates nothing in Lua.  The cache starts over when full.
  */
 static void
@@ -625,26 +655,32 @@ push_container_view(lua_State *L, const struct uw_container *c)
 {
 	struct uw_policy_set *set;
 	struct policy_ctr_view *v;
-	uint64_t hash;
+	struct key_sink k;
 	unsigned char *copy;
-	size_t i;
+	size_t i, n;
 	void *ud;
 	int ref;
 
 	lua_getallocf(L, &ud);
 	set = ud;
-	if (c == NULL || container_key(set, c) < 0) {
-		push_container(L, c);	/* huge labels: not worth keeping */
+	if (c == NULL) {
+		push_container(L, c);
 		return;
 	}
-	hash = XXH3_64bits(set->ctr_key.data, set->ctr_key.len);
-	for (i = 0; i < set->ctr_view_count; i++) {
-		v = &set->ctr_views[i];
-		if (v->hash == hash && v->len == set->ctr_key.len &&
-		    memcmp(v->key, set->ctr_key.data, v->len) == 0) {
+	n = set->ctr_view_count;
+	for (i = 0; i < n; i++) {
+		v = &set->ctr_views[(set->ctr_view_last + i) % n];
+		if (container_is(v, c)) {
+			set->ctr_view_last = (size_t)(v - set->ctr_views);
 			lua_rawgeti(L, LUA_REGISTRYINDEX, v->ref);
 			return;
 		}
+	}
+	buf_reset(&set->ctr_key);
+	k.out = &set->ctr_key;
+	if (container_key(&k, c) < 0) {
+		push_container(L, c);	/* huge labels: not worth keeping */
+		return;
 	}
 	push_container(L, c);
 	if (set->ctr_view_count >= POLICY_CTR_VIEWS)
@@ -657,10 +693,10 @@ push_container_view(lua_State *L, const struct uw_container *c)
 		return;
 	}
 	memcpy(copy, set->ctr_key.data, set->ctr_key.len);
+	set->ctr_view_last = set->ctr_view_count;
 	v = &set->ctr_views[set->ctr_view_count++];
 	v->key = copy;
 	v->len = set->ctr_key.len;
-	v->hash = hash;
 	v->ref = ref;
 }
 

@@ -109,14 +109,14 @@ struct uw_policy_set {
 	 * outside protected mode never allocates. */
 	int event_slot;
 	/* Container views kept for reuse (policy_event.c): the bytes they
-	 * were built from (compared whole), their registry refs. */
+	 * were built from (compared whole), their registry refs; the one
+	 * used last, looked at first. */
 	struct policy_ctr_view {
 		unsigned char *key;
 		size_t len;
-		uint64_t hash;
 		int ref;
 	} ctr_views[POLICY_CTR_VIEWS];
-	size_t ctr_view_count;
+	size_t ctr_view_count, ctr_view_last;
 	struct buf ctr_key;		/* the key being built */
 	uint64_t events_unjudged;	/* the event could not be built */
 };
