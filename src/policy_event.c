@@ -29,7 +29,7 @@
 
 /*
  * The event reaches policies as views: an empty table whose metatable
- * sends reads (fields, ipairs, #) to a hidden table and refuses writes.
+ * sends reads (fields, ipairs) to a hidden table and refuses writes.
  * A view is recognised by its metatable's __newindex being ro_newindex:
  * policies cannot make or reach a metatable (no setmetatable,
  * getmetatable or debug), so they cannot forge one.  Nothing a policy
@@ -101,16 +101,6 @@ ro_pairs(lua_State *L)
 	lua_pushvalue(L, 1);
 	lua_pushnil(L);
 	return 3;
-}
-
-/* __len of a view: its hidden table's raw length. */
-static int
-ro_len(lua_State *L)
-{
-	if (!push_hidden(L, 1))
-		lua_pushvalue(L, 1);
-	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
-	return 1;
 }
 
 /* rawget(t, k) for policies: through a view to its hidden table. */
@@ -187,21 +177,21 @@ policy_guard_table_lib(lua_State *L, int idx)
  * event is built once and shared by every policy that judges it (and a
  * container's view by its events), so no policy can change what the
  * next one sees.  Two tables per view; the metamethods are light C
- * functions (no allocation).
+ * functions (no allocation).  No view holds a list (every key is a
+ * string), so # of one is 0 like its hidden table's without a __len:
+ * four metamethods take a hash part of four slots, where five took eight.
  */
 static void
 seal(lua_State *L)
 {
 	lua_newtable(L);			/* the view */
-	lua_createtable(L, 0, 5);		/* its metatable */
+	lua_createtable(L, 0, 4);		/* its metatable */
 	lua_pushvalue(L, -3);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, ro_newindex);
 	lua_setfield(L, -2, "__newindex");
 	lua_pushcfunction(L, ro_pairs);
 	lua_setfield(L, -2, "__pairs");
-	lua_pushcfunction(L, ro_len);
-	lua_setfield(L, -2, "__len");
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
 	lua_setmetatable(L, -2);

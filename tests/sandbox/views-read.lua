@@ -1,4 +1,4 @@
--- expect: event container,current,id,layer,op,path,time,type; labels action,reason,severity,tier; next /trigger; rawget /trigger; rawlen 0; mode 493; sorted b,c
+-- expect: event container,current,id,layer,op,path,time,type; labels action,reason,severity,tier; next /trigger; rawget /trigger; rawlen 0; len 0 0; mode 493; sorted b,c
 -- at: allowed
 local uw = require("upperwatch")
 
@@ -32,9 +32,9 @@ return {
 		table.sort(own)
 		return uw.verdict("low", "log", string.format(
 			"event %s; labels %s; next %s; rawget %s; rawlen %d; "
-			.. "mode %d; sorted %s", keys(ev),
+			.. "len %d %d; mode %d; sorted %s", keys(ev),
 			keys(ev.container.labels), via_next,
-			rawget(ev, "path"), rawlen(ev), mode,
+			rawget(ev, "path"), rawlen(ev), #ev, #ev.current, mode,
 			table.concat(own, ",")))
 	end,
 }
