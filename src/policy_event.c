@@ -50,28 +50,42 @@ ro_newindex(lua_State *L)
 	    luaL_typename(L, 2));
 }
 
-/* If the value at idx is a view, push its hidden table and return 1;
- * else push nothing and return 0.  Allocates nothing. */
-static int
+/* What push_hidden found. */
+enum view_kind {
+	NOT_VIEW,
+	VIEW_TABLE,	/* a view of a hidden table, pushed */
+	VIEW_RECORD	/* a record's view: no table behind it (record_index) */
+};
+
+static int record_index(lua_State *L);
+
+/* If the value at idx is a view of a hidden table, push that table and
+ * return VIEW_TABLE; else push nothing and return VIEW_RECORD for a
+ * record's view, NOT_VIEW for anything else.  Allocates nothing. */
+static enum view_kind
 push_hidden(lua_State *L, int idx)
 {
 	if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
-		return 0;
+		return NOT_VIEW;
 	lua_pushliteral(L, "__newindex");	/* interned: no allocation */
 	if (lua_rawget(L, -2) != LUA_TFUNCTION ||
 	    lua_tocfunction(L, -1) != ro_newindex) {
 		lua_pop(L, 2);
-		return 0;
+		return NOT_VIEW;
 	}
 	lua_pushliteral(L, "__index");
-	lua_rawget(L, -3);
+	if (lua_rawget(L, -3) != LUA_TTABLE) {
+		lua_pop(L, 3);
+		return VIEW_RECORD;
+	}
 	lua_replace(L, -3);
 	lua_pop(L, 1);
-	return 1;
+	return VIEW_TABLE;
 }
 
 static int is_event(lua_State *L, int h);
 static int event_next(lua_State *L);
+static int record_next(lua_State *L);
 
 /* next(t[, k]) for policies: a view's hidden table is walked in its
  * place, so the keys and values (views again) come out, never the table
@@ -79,9 +93,14 @@ static int event_next(lua_State *L);
 int
 policy_view_next(lua_State *L)
 {
+	enum view_kind kind;
+
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 2);
-	if (push_hidden(L, 1)) {
+	kind = push_hidden(L, 1);
+	if (kind == VIEW_RECORD)
+		return record_next(L);
+	if (kind == VIEW_TABLE) {
 		lua_replace(L, 1);
 		if (is_event(L, 1))
 			return event_next(L);
@@ -107,10 +126,15 @@ ro_pairs(lua_State *L)
 int
 policy_view_rawget(lua_State *L)
 {
+	enum view_kind kind;
+
 	luaL_checktype(L, 1, LUA_TTABLE);
 	luaL_checkany(L, 2);
 	lua_settop(L, 2);
-	if (push_hidden(L, 1)) {
+	kind = push_hidden(L, 1);
+	if (kind == VIEW_RECORD)
+		return record_index(L);
+	if (kind == VIEW_TABLE) {
 		/* a hidden table's only metamethod: an event's records */
 		lua_replace(L, 1);
 		lua_gettable(L, 1);
@@ -128,8 +152,8 @@ policy_view_rawlen(lua_State *L)
 
 	luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TSTRING, 1,
 	    "table or string");
-	if (push_hidden(L, 1))
-		lua_replace(L, 1);
+	if (push_hidden(L, 1) == VIEW_TABLE)
+		lua_replace(L, 1);	/* (a record's view is empty: 0) */
 	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
 	return 1;
 }
@@ -148,7 +172,7 @@ table_guard(lua_State *L)
 
 	if (dest > 1 && lua_isnoneornil(L, dest))
 		dest = 1;
-	if (push_hidden(L, dest))
+	if (push_hidden(L, dest) != NOT_VIEW)
 		return luaL_error(L, "the event is read-only (table.%s)",
 		    lua_tostring(L, lua_upvalueindex(2)));
 	return real(L);
@@ -209,51 +233,24 @@ push_bytes_field(lua_State *L, const char *key, const unsigned char *b,
 	lua_setfield(L, -2, key);
 }
 
-/* Push a record (baseline or current) as a plain table: type, mode, ids,
- * size, mtime, and hash, link and caps when it has them. */
-static void
-push_record(lua_State *L, const struct uw_record *r)
-{
-	char hex[2 * 64 + 1];
-
-	lua_createtable(L, 0, 9);
-	lua_pushstring(L, file_type_name(r->type));
-	lua_setfield(L, -2, "type");
-	lua_pushinteger(L, r->mode);
-	lua_setfield(L, -2, "mode");
-	lua_pushinteger(L, r->uid);
-	lua_setfield(L, -2, "uid");
-	lua_pushinteger(L, r->gid);
-	lua_setfield(L, -2, "gid");
-	lua_pushinteger(L, (lua_Integer)r->size);
-	lua_setfield(L, -2, "size");
-	lua_pushinteger(L, r->mtime_ns);
-	lua_setfield(L, -2, "mtime");
-	if (r->flags & UW_REC_HASHED) {
-		hex_encode(hex, r->hash, UW_HASH_LEN);
-		lua_pushstring(L, hex);
-		lua_setfield(L, -2, "hash");
-	}
-	if (r->link != NULL)
-		push_bytes_field(L, "link", r->link, r->link_len);
-	if (r->caps != NULL && r->caps_len <= 64) {
-		hex_encode(hex, r->caps, r->caps_len);
-		lua_pushstring(L, hex);
-		lua_setfield(L, -2, "caps");
-	}
-}
-
 /*
- * The records (current, baseline) are the costliest part of an event
- * (three tables and up to nine fields each) and most policies read one
- * or none, so they are made when a policy first reads them.  What they
+ * The records (current, baseline) would be the costliest part of an
+ * event (three tables and up to nine fields each), and policies read a
+ * field or two of them, so they are never made into tables.  What they
  * are made from is copied into a userdata when the event is built, kept
  * in the event's hidden table under a key no policy can make (a light
  * userdata), so an event kept past its evaluation still reads right.
- * The hidden table's metatable, the same for every event, makes a record
- * on the first read of its field and stores it there; rawget reads
- * through it, and a walk of an event follows a fixed list of fields
- * (event_next).
+ * The hidden table's metatable, the same for every event, makes a
+ * record's view on the first read of its field and stores it there;
+ * rawget reads through it, and a walk of an event follows a fixed list
+ * of fields (event_next).
+ *
+ * A record's view is an empty table that holds the userdata under a
+ * light-userdata key saying which record it is, with a metatable shared
+ * by every record's view: its __index (record_index) reads the field
+ * from the userdata on each read, its walk (record_next) follows
+ * record_fields.  One small table per record, where a hidden table, a
+ * view and a metatable were.
  */
 struct lazy_records {
 	unsigned char has[2];		/* current, baseline */
@@ -264,6 +261,143 @@ struct lazy_records {
 static const char *const lazy_names[2] = { "current", "baseline" };
 static const char lazy_key;		/* &lazy_key: the userdata's key */
 static const char lazy_mt_key;		/* &lazy_mt_key: in the registry */
+static const char record_keys[2];	/* &record_keys[which]: in a view */
+static const char record_mt_key;	/* &record_mt_key: in the registry */
+
+/* A record's fields, in the order a walk gives them. */
+static const char *const record_fields[] = {
+	"type", "mode", "uid", "gid", "size", "mtime", "hash", "link", "caps",
+	NULL
+};
+
+/* The record a record's view (at v) reads from, or NULL. */
+static const struct uw_record *
+record_of(lua_State *L, int v)
+{
+	const struct lazy_records *lr;
+	int which;
+
+	for (which = 0; which < 2; which++) {
+		if (lua_rawgetp(L, v, &record_keys[which]) == LUA_TUSERDATA) {
+			lr = lua_touserdata(L, -1);
+			lua_pop(L, 1);	/* the view holds it */
+			return &lr->rec[which];
+		}
+		lua_pop(L, 1);
+	}
+	return NULL;
+}
+
+/* Push field i of record_fields of r and return 1, or push nothing and
+ * return 0 when r has none: hash and caps as hex, link as its bytes. */
+static int
+push_record_field(lua_State *L, const struct uw_record *r, size_t i)
+{
+	char hex[2 * 64 + 1];
+
+	switch (i) {
+	case 0: lua_pushstring(L, file_type_name(r->type)); break;
+	case 1: lua_pushinteger(L, r->mode); break;
+	case 2: lua_pushinteger(L, r->uid); break;
+	case 3: lua_pushinteger(L, r->gid); break;
+	case 4: lua_pushinteger(L, (lua_Integer)r->size); break;
+	case 5: lua_pushinteger(L, r->mtime_ns); break;
+	case 6:
+		if (!(r->flags & UW_REC_HASHED))
+			return 0;
+		hex_encode(hex, r->hash, UW_HASH_LEN);
+		lua_pushlstring(L, hex, 2 * UW_HASH_LEN);
+		break;
+	case 7:
+		if (r->link == NULL)
+			return 0;
+		lua_pushlstring(L, (const char *)r->link, r->link_len);
+		break;
+	case 8:
+		if (r->caps == NULL)	/* (lazy_copy kept only <= 64) */
+			return 0;
+		hex_encode(hex, r->caps, r->caps_len);
+		lua_pushlstring(L, hex, 2 * r->caps_len);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* The index in `fields` of the string at idx, or -1. */
+static int
+field_index(lua_State *L, int idx, const char *const *fields)
+{
+	size_t len;
+	const char *k;
+	int i;
+
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return -1;
+	k = lua_tolstring(L, idx, &len);
+	for (i = 0; fields[i] != NULL; i++)
+		if (strlen(fields[i]) == len && memcmp(fields[i], k, len) == 0)
+			return i;
+	return -1;
+}
+
+/* __index of a record's view (argument 1), and rawget through it: the
+ * field (argument 2), or nil. */
+static int
+record_index(lua_State *L)
+{
+	const struct uw_record *r = record_of(L, 1);
+	int i = field_index(L, 2, record_fields);
+
+	if (r == NULL || i < 0 || !push_record_field(L, r, (size_t)i))
+		lua_pushnil(L);
+	return 1;
+}
+
+/* next(view, k) on a record's view (argument 1): the field after k
+ * (nil: the first) in record_fields that the record has. */
+static int
+record_next(lua_State *L)
+{
+	const struct uw_record *r = record_of(L, 1);
+	int i = 0;
+
+	if (!lua_isnil(L, 2)) {
+		i = field_index(L, 2, record_fields);
+		if (i < 0)
+			return luaL_error(L, "invalid key to 'next'");
+		i++;
+	}
+	for (; r != NULL && record_fields[i] != NULL; i++) {
+		lua_pushstring(L, record_fields[i]);
+		if (push_record_field(L, r, (size_t)i))
+			return 2;
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	return 1;
+}
+
+/* Push the metatable of every record's view, made the first time. */
+static void
+push_record_mt(lua_State *L)
+{
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &record_mt_key) == LUA_TTABLE)
+		return;
+	lua_pop(L, 1);
+	lua_createtable(L, 0, 4);
+	lua_pushcfunction(L, record_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, ro_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushcfunction(L, ro_pairs);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &record_mt_key);
+}
 
 /* Push record `which` (0 current, 1 baseline) of the event whose hidden
  * table is at h (absolute) as a view, stored in h too; or nil. */
@@ -278,13 +412,16 @@ lazy_make(lua_State *L, int h, int which)
 		return;
 	}
 	lr = lua_touserdata(L, -1);
-	lua_pop(L, 1);		/* h holds it */
 	if (!lr->has[which]) {
+		lua_pop(L, 1);
 		lua_pushnil(L);
 		return;
 	}
-	push_record(L, &lr->rec[which]);
-	seal(L);
+	lua_createtable(L, 0, 1);		/* the view */
+	lua_insert(L, -2);
+	lua_rawsetp(L, -2, &record_keys[which]);
+	push_record_mt(L);
+	lua_setmetatable(L, -2);
 	lua_pushstring(L, lazy_names[which]);
 	lua_pushvalue(L, -2);
 	lua_rawset(L, h);
@@ -344,17 +481,11 @@ static const char *const event_fields[] = {
 static int
 event_next(lua_State *L)
 {
-	size_t i = 0, len;
-	const char *k;
+	int i = 0;
 
 	if (!lua_isnil(L, 2)) {
-		k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len) :
-		    NULL;
-		while (k != NULL && event_fields[i] != NULL &&
-		    strcmp(event_fields[i], k) != 0)
-			i++;
-		if (k == NULL || event_fields[i] == NULL ||
-		    strlen(k) != len)
+		i = field_index(L, 2, event_fields);
+		if (i < 0)
 			return luaL_error(L, "invalid key to 'next'");
 		i++;
 	}

@@ -355,6 +355,45 @@ return {
 CASES
 run_cases "an event kept past its evaluation reads as it was" "$S/keep" "$S/keep-cases.lua"
 
+# A record gives back every field it was made with, walked in a fixed
+# order: hash and caps as lower-case hex, link as its bytes, and a field
+# it does not have is nil, not an empty string.
+mkdir -p "$S/record"
+cat >"$S/record/record.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "record", description = "says every field of both records",
+	evaluate = function(ev)
+		local out = {}
+		for _, which in ipairs({ "current", "baseline" }) do
+			local parts = {}
+			for k, v in pairs(ev[which]) do
+				parts[#parts + 1] = k .. "=" .. tostring(v)
+			end
+			out[#out + 1] = which .. " " .. table.concat(parts, " ")
+		end
+		return uw.verdict("low", "log", table.concat(out, "; ") ..
+		    "; link " .. tostring(ev.baseline.link) .. " hash " ..
+		    tostring(ev.baseline.hash))
+	end,
+}
+POLICY
+HASH=00112233445566778899aabbccddeeff
+cat >"$S/record-cases.lua" <<CASES
+return {
+	{ name = "every field of a record reads back",
+	  event = { op = "modified", path = "/bin/x",
+	            current = { type = "symlink", mode = "0777", uid = 7,
+	                        gid = 8, size = 9, mtime = 10, hash = "$HASH",
+	                        link = "/a b", caps = "0100000200200000" },
+	            baseline = { mode = "4755", uid = 1, gid = 2, size = 3,
+	                         mtime = 4 } },
+	  expect = { severity = "low", action = "log", policy = "record",
+	             reason = "current type=symlink mode=511 uid=7 gid=8 size=9 mtime=10 hash=$HASH link=/a b caps=0100000200200000; baseline type=file mode=2541 uid=1 gid=2 size=3 mtime=4; link nil hash nil" } },
+}
+CASES
+run_cases "a record reads back every field, in a fixed order" "$S/record" "$S/record-cases.lua"
+
 # The order a walk of the event gives does not depend on which policy
 # read which record first: a reads ev.baseline on /x only, b walks every
 # event.  The order of a table's keys can follow the order they went in,
