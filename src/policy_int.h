@@ -4,7 +4,7 @@
  * runs under, and the calls one part of the engine makes into another.
  * policy.c loads and frees sets, policy_sandbox.c makes their Lua state
  * and runs code in it under limits, policy_event.c builds the read-only
- * event, policy_eval.c judges it, policy_module.c is the upperwatch
+ * event (policy_container.c its container), policy_eval.c judges it, policy_module.c is the upperwatch
  * module; the rest of the program goes through policy.h.  lua.h is fine
  * here: only policy files include this.
  */
@@ -141,7 +141,17 @@ void policy_disarm(struct uw_policy_set *set);
 int policy_msgh(lua_State *L);
 const char *policy_error_text(lua_State *L, int idx);
 
-/* ---- the read-only event (policy_event.c) ---- */
+/* ---- the read-only event (policy_event.c, policy_container.c) ---- */
+
+/* Replace the table on top of the stack by a read-only view of it. */
+void policy_seal(lua_State *L);
+
+/* t[key] = value ("" for NULL), t on top of the stack. */
+void policy_str_field(lua_State *L, const char *key, const char *value);
+
+/* Push the view of container c (NULL: one with no fields), kept for
+ * the next event of the same container.  Allocates: protected mode. */
+void policy_container_view(lua_State *L, const struct uw_container *c);
 
 /* Forget the kept container views, releasing their refs when `unref`
  * (not when the Lua state is about to be closed). */
