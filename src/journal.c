@@ -5,6 +5,15 @@
  * detection, and its recovery; and the path-state cache (what was last
  * reported of each path of a container, in memory and in path_state)
  * that tells a change from a repeat.
+ *
+ * With a writer thread (w->jw, journal_writer.h) the writes of events,
+ * responses and path states are handed to it and a commit is a mark in
+ * its queue; its failure is taken here at the next journal call (or
+ * daemon turn, journal_check) and stops the journal as a failed write
+ * of our own would.  What it dropped meanwhile is found by the recovery's
+ * reconcile like the rest of a rolled-back transaction.  The recovery
+ * itself, and the reads of path_state, run on the watcher's connection
+ * once the writer has drained (jw_sync).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +27,7 @@
 
 #include "event.h"
 #include "journal.h"
+#include "journal_writer.h"
 #include "names.h"
 #include "notice.h"
 #include "pathset.h"
@@ -55,12 +65,46 @@ journal_fail(struct watcher *w, int rc)
 	return 0;
 }
 
+/* Do the journal's writes go to the writer thread (not while the
+ * recovery writes on the watcher's own connection)? */
+static int
+async(const struct watcher *w)
+{
+	return w->jw != NULL && !w->journal_retrying;
+}
+
+/* Take a failure of the writer thread, if any, as journal_fail would
+ * take one of ours.  0, or -ENOMEM. */
+int
+journal_check(struct watcher *w)
+{
+	struct uw_error e;
+	int rc;
+
+	if (w->jw == NULL)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	rc = jw_failure(w->jw, &e);
+	if (rc == 0)
+		return 0;
+	seterr(w->err, rc, "%s", e.msg);
+	return journal_fail(w, rc);
+}
+
 /* Begin the journal's transaction, if it writes; 0 or -ENOMEM. */
 int
 journal_begin(struct watcher *w)
 {
 	int rc;
 
+	if (async(w)) {
+		rc = journal_check(w);
+		if (rc < 0 || w->in_txn || w->journal_down)
+			return rc;
+		w->in_txn = 1;
+		w->txn_start_ns = now_mono_ns();
+		return 0;
+	}
 	if (w->in_txn || w->journal_down)
 		return 0;
 	rc = store_begin(w->store, w->err);
@@ -79,6 +123,11 @@ journal_commit(struct watcher *w)
 	if (!w->in_txn)
 		return 0;
 	w->in_txn = 0;
+	if (async(w)) {
+		if (jw_commit(w->jw) < 0)
+			return seterr(w->err, -ENOMEM, "out of memory");
+		return journal_check(w);
+	}
 	rc = store_commit(w->store, w->err);
 	if (rc < 0)
 		return journal_fail(w, rc);
@@ -88,6 +137,24 @@ journal_commit(struct watcher *w)
 	    store_checkpoint(w->store, w->err) < 0)
 		return journal_fail(w, -EIO);
 	return 0;
+}
+
+/*
+ * Commit, and wait until the writer thread has: the watcher's own
+ * connection may then write the database (a baseline) without waiting
+ * for the writer's transaction.  0, or -ENOMEM.
+ */
+int
+journal_settle(struct watcher *w)
+{
+	int rc;
+
+	rc = journal_commit(w);
+	if (rc == 0 && w->jw != NULL) {
+		jw_sync(w->jw);
+		rc = journal_check(w);
+	}
+	return rc;
 }
 
 /*
@@ -210,6 +277,15 @@ journal_event(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 		return rc;
 	if (w->journal_down)
 		return 1;
+	if (async(w)) {
+		rc = jw_event(w->jw, ev->id, ev->time_ns, c->info->id,
+		    op_name(ev->op), ev->path, ev->path_len,
+		    file_type_name(ev->type), json, json_len,
+		    v ? severity_name(v->severity) : NULL,
+		    v ? action_name(v->action) : NULL,
+		    v ? v->policy_set : NULL, (const char *)w->sig.data);
+		return rc < 0 ? seterr(w->err, rc, "out of memory") : 0;
+	}
 	rc = store_event_add(w->store, ev->id, ev->time_ns, c->info->id,
 	    op_name(ev->op), ev->path, ev->path_len,
 	    file_type_name(ev->type), json, json_len,
@@ -237,6 +313,11 @@ journal_response(struct watcher *w, uint64_t event_id, const char *ctr_id,
 	rc = journal_begin(w);
 	if (rc < 0 || w->journal_down)
 		return rc;
+	if (async(w)) {
+		rc = jw_response(w->jw, event_id, ctr_id, action, method,
+		    outcome, detail, latency_ns, evidence);
+		return rc < 0 ? seterr(w->err, rc, "out of memory") : 0;
+	}
 	rc = store_response_add(w->store, event_id, ctr_id, action, method,
 	    outcome, detail, latency_ns, evidence, w->err);
 	return rc < 0 ? journal_fail(w, rc) : 0;
@@ -257,7 +338,11 @@ journal_forget(struct watcher *w, struct wctr *c, const unsigned char *path,
 		return 0;	/* never reported */
 	/* (`path` may be the entry's own key: the row goes first) */
 	rc = journal_begin(w);
-	if (rc == 0 && !w->journal_down) {
+	if (rc == 0 && !w->journal_down && async(w)) {
+		rc = jw_state_del(w->jw, c->info->id, path, len);
+		if (rc < 0)
+			rc = seterr(w->err, rc, "out of memory");
+	} else if (rc == 0 && !w->journal_down) {
 		rc = store_state_del(w->store, c->info->id, path, len, w->err);
 		if (rc < 0)
 			rc = journal_fail(w, rc);
@@ -307,6 +392,8 @@ journal_load_state(struct watcher *w, struct wctr *c)
 {
 	int rc;
 
+	if (w->jw != NULL)
+		jw_sync(w->jw);		/* what it wrote, committed */
 	rc = store_state_foreach(w->store, c->info->id, state_row,
 	    &c->reported, w->err);
 	if (rc == -ENOMEM)
@@ -359,9 +446,16 @@ reconcile(struct watcher *w, struct wctr *c)
 int
 journal_recover(struct watcher *w)
 {
+	struct uw_error dropped;
 	size_t i;
 	int rc = 0;
 
+	if (w->jw != NULL) {
+		/* the writer is idle, and what it dropped after its failure
+		 * is found by reconcile below */
+		jw_sync(w->jw);
+		(void)jw_failure(w->jw, &dropped);
+	}
 	w->journal_down = 0;
 	w->journal_retrying = 1;
 	rc = journal_begin(w);

@@ -13,7 +13,11 @@
 
 int journal_fail(struct watcher *w, int rc) UW_WARN_UNUSED;
 int journal_begin(struct watcher *w) UW_WARN_UNUSED;
+/* Take a failure of the writer thread, if any (journal_fail). */
+int journal_check(struct watcher *w) UW_WARN_UNUSED;
 int journal_commit(struct watcher *w) UW_WARN_UNUSED;
+/* Commit and wait for the writer thread to have committed too. */
+int journal_settle(struct watcher *w) UW_WARN_UNUSED;
 int journal_sig(struct buf *sig, const struct uw_event *ev,
     uint64_t *value) UW_WARN_UNUSED;
 /* The event as one JSON line (no newline, NUL-terminated) in *json,

@@ -93,7 +93,7 @@ auto_baseline(struct watcher *w, struct wctr *c)
 	struct uw_baseline_stats stats;
 	int rc;
 
-	rc = journal_commit(w);
+	rc = journal_settle(w);		/* the baseline writes here */
 	memset(&bopts, 0, sizeof(bopts));
 	bopts.image = c->info->image_key;
 	bopts.layers = c->info->lower;

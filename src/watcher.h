@@ -191,6 +191,7 @@ struct watcher {
 	void (*touched)(struct watcher *w, struct wctr *c,
 	    const unsigned char *path, size_t len);
 	struct store *store;
+	struct jw *jw;			/* the journal's writer thread, or NULL */
 	const struct uw_watch_opts *opts;
 	struct uw_error *err;
 	int inotify_fd;
