@@ -33,9 +33,11 @@ measures:
      event is classified only once its path has been quiet that long) and
      once with --quiet-ms 5.
 
-Goals, printed PASS or MISS: >= 50,000 drift events/s on one core (the
-daemon is single-threaded; both the wall-clock and the per-CPU-second rate
-are judged), median latency < 50 ms (with each quiet period).  Exits 0
+Goals, printed PASS or MISS: >= 50,000 drift events/s (both the
+wall-clock and the per-CPU-second rate are judged: the daemon classifies
+on one thread and journals on another), median latency < 50 ms (with each
+quiet period); and the target of the performance work, >= 100,000 events/s
+by the wall clock.  Exits 0
 unless a tool fails.  Needs root (mount), cc, inotifywait (inotify-tools),
 jq.
 
@@ -372,7 +374,7 @@ rate_runs() { # EXPR over $1 paths $2 wall $3 cpu: one value per run, median
 		awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 goal() { # DESCRIPTION AWK-CONDITION DETAIL
-	printf '  %-4s  %-46s %s\n' "$(calc "print ($2) ? \"PASS\" : \"MISS\"")" "$1" "$3"
+	printf '  %-4s  %-48s %s\n' "$(calc "print ($2) ? \"PASS\" : \"MISS\"")" "$1" "$3"
 }
 WALL_RATE=$(rate_runs '$1 / $2')
 CPU_RATE=$(rate_runs '$1 / $3')
@@ -403,5 +405,6 @@ echo
 echo "goals:"
 goal ">= 50,000 drift events/s (wall clock)" "$WALL_RATE >= 50000" "($(calc "printf \"%.0f\", $WALL_RATE")/s)"
 goal ">= 50,000 drift events per CPU-second" "$CPU_RATE >= 50000" "($(calc "printf \"%.0f\", $CPU_RATE")/s)"
+goal "target: >= 100,000 drift events/s (wall clock)" "$WALL_RATE >= 100000" "($(calc "printf \"%.0f\", $WALL_RATE")/s)"
 goal "median latency < 50 ms (default --quiet-ms 20)" "$(pct lat50 50) < 50" "($(pct lat50 50) ms)"
 goal "median latency < 50 ms (--quiet-ms 5)" "$(pct lat5 50) < 50" "($(pct lat5 50) ms)"
