@@ -21,6 +21,10 @@
 
 /* Writes handed out and not applied yet, at most: the watcher waits. */
 #define JW_QUEUE_MAX 4096
+/* Writes the watcher gathers before it hands them over (a commit mark
+ * hands them over at once): one lock and one wake-up per batch, not per
+ * event. */
+#define JW_BATCH 64
 
 enum jw_kind { JW_EVENT, JW_RESPONSE, JW_STATE_DEL, JW_COMMIT };
 
@@ -51,6 +55,10 @@ struct jw {
 	pthread_cond_t done;		/* the watcher waits for the writer */
 	struct jw_op *head, *tail;
 	size_t queued;
+	/* the watcher's batch, not handed over yet (its thread only) */
+	struct jw_op *batch_head, *batch_tail;
+	size_t batch;
+	int waiting;			/* the writer waits for work */
 	uint64_t handed, applied;	/* writes, by count */
 	int stop;
 	/* the first write that failed, until taken */
@@ -60,23 +68,42 @@ struct jw {
 	int in_txn;
 };
 
-/* Append op; 0, or -ENOMEM (op is freed). */
-static int
-jw_put(struct jw *jw, struct jw_op *op)
+/* Hand the batch over to the writer. */
+static void
+jw_flush(struct jw *jw)
 {
+	if (jw->batch_head == NULL)
+		return;
 	pthread_mutex_lock(&jw->mu);
 	while (jw->queued >= JW_QUEUE_MAX)
 		pthread_cond_wait(&jw->done, &jw->mu);
-	op->next = NULL;
 	if (jw->tail != NULL)
-		jw->tail->next = op;
+		jw->tail->next = jw->batch_head;
 	else
-		jw->head = op;
-	jw->tail = op;
-	if (jw->queued++ == 0)
+		jw->head = jw->batch_head;
+	jw->tail = jw->batch_tail;
+	jw->queued += jw->batch;
+	jw->handed += jw->batch;
+	if (jw->waiting)
 		pthread_cond_signal(&jw->work);
-	jw->handed++;
 	pthread_mutex_unlock(&jw->mu);
+	jw->batch_head = jw->batch_tail = NULL;
+	jw->batch = 0;
+}
+
+/* Append op to the batch, handed over when full or at a commit mark;
+ * returns 0. */
+static int
+jw_put(struct jw *jw, struct jw_op *op)
+{
+	op->next = NULL;
+	if (jw->batch_tail != NULL)
+		jw->batch_tail->next = op;
+	else
+		jw->batch_head = op;
+	jw->batch_tail = op;
+	if (++jw->batch >= JW_BATCH || op->kind == JW_COMMIT)
+		jw_flush(jw);
 	return 0;
 }
 
@@ -286,8 +313,11 @@ jw_main(void *arg)
 
 	pthread_mutex_lock(&jw->mu);
 	for (;;) {
-		while (jw->head == NULL && !jw->stop)
+		while (jw->head == NULL && !jw->stop) {
+			jw->waiting = 1;
 			pthread_cond_wait(&jw->work, &jw->mu);
+			jw->waiting = 0;
+		}
 		if (jw->head == NULL && jw->stop)
 			break;
 		list = jw->head;
@@ -357,9 +387,8 @@ jw_sync(struct jw *jw)
 {
 	uint64_t want;
 
-	if (jw_commit(jw) < 0) {
-		/* no memory for the mark: what is there still drains */
-	}
+	if (jw_commit(jw) < 0)
+		jw_flush(jw);	/* no memory for the mark: the rest drains */
 	pthread_mutex_lock(&jw->mu);
 	want = jw->handed;
 	while (jw->applied < want)
