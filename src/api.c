@@ -324,7 +324,7 @@ resume_journal(void *arg, uint64_t event_id, const char *ctr_id,
 	struct uw_error jerr;
 	int rc;
 
-	rc = store_response_add(j->store, event_id, ctr_id, action, method,
+	rc = store_response_add(j->store, 0, event_id, ctr_id, action, method,
 	    outcome, detail, latency_ns, evidence, &jerr);
 	if (rc < 0 && strcmp(outcome, "done") == 0)
 		*j->err = jerr;

@@ -367,7 +367,7 @@ verify_lower(struct watcher *w, struct wctr *c)
 	o.layer_count = c->info->lower_count;
 	o.overlay_flags = c->info->overlay_follow;
 	w->cur = c;
-	rc = journal_commit(w);
+	rc = journal_settle(w);		/* a baseline may be written */
 	if (rc < 0)
 		return rc;
 	w->err->code = 0;	/* set by the events' pipeline only */
@@ -673,8 +673,14 @@ due_work(struct watcher *w, int64_t *next_due)
 	}
 	if (rc < 0)
 		return rc;
-	if (w->in_txn && (now_mono_ns() - w->txn_start_ns >= COMMIT_NS ||
-	    *next_due - now > COMMIT_NS)) {
+	if (w->in_txn && *next_due - now > COMMIT_NS) {
+		/* about to wait: committed before anyone is told it is idle
+		 * (on_idle), as when the watcher wrote the rows itself */
+		rc = journal_settle(w);
+		if (rc < 0)
+			return rc;
+	} else if (w->in_txn &&
+	    now_mono_ns() - w->txn_start_ns >= COMMIT_NS) {
 		rc = journal_commit(w);
 		if (rc < 0)
 			return rc;
@@ -731,7 +737,9 @@ daemon_turn(struct watcher *w)
 	pfd[0].revents = pfd[1].revents = pfd[2].revents = pfd[3].revents = 0;
 	if (timeout > 0 && idle(w) != 0)
 		return 1;
-	if (timeout > 0 && !w->in_txn && !w->journal_down &&
+	if (timeout > 0 && !w->in_txn && !w->journal_down && w->jw != NULL)
+		jw_idle(w->jw);		/* its checkpoint, if the WAL is long */
+	else if (timeout > 0 && !w->in_txn && !w->journal_down &&
 	    store_wal_pages(w->store) >= CKPT_IDLE_PAGES) {
 		if (store_checkpoint(w->store, w->err) < 0)
 			return journal_fail(w, -EIO);
@@ -791,11 +799,14 @@ daemon_cleanup(struct watcher *w)
 	size_t i;
 
 	if (w->jw != NULL) {
-		/* journal_settle took any failure; a later one is an
-		 * out-of-memory path that already ends the watcher */
-		struct uw_error ignored;
+		/* journal_settle took any failure before; one at the
+		 * last commit is said here */
+		struct uw_error e;
 
-		(void)jw_stop(w->jw, &ignored);
+		memset(&e, 0, sizeof(e));
+		if (jw_stop(w->jw, &e) < 0)
+			notice_warn(w, "the journal's last writes failed: %s",
+			    e.msg);
 		w->jw = NULL;
 	}
 	store_resume_checkpoints(w->store);	/* the handle outlives us */

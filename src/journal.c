@@ -318,8 +318,8 @@ journal_response(struct watcher *w, uint64_t event_id, const char *ctr_id,
 		    outcome, detail, latency_ns, evidence);
 		return rc < 0 ? seterr(w->err, rc, "out of memory") : 0;
 	}
-	rc = store_response_add(w->store, event_id, ctr_id, action, method,
-	    outcome, detail, latency_ns, evidence, w->err);
+	rc = store_response_add(w->store, 0, event_id, ctr_id, action,
+	    method, outcome, detail, latency_ns, evidence, w->err);
 	return rc < 0 ? journal_fail(w, rc) : 0;
 }
 
@@ -452,9 +452,10 @@ journal_recover(struct watcher *w)
 
 	if (w->jw != NULL) {
 		/* the writer is idle, and what it dropped after its failure
-		 * is found by reconcile below */
+		 * is found by reconcile below; it writes again after */
 		jw_sync(w->jw);
 		(void)jw_failure(w->jw, &dropped);
+		jw_resume(w->jw);
 	}
 	w->journal_down = 0;
 	w->journal_retrying = 1;

@@ -3,15 +3,18 @@
  * journal_writer.h).
  *
  * Writes are kept as one allocation each, in a list, under one mutex:
- * the watcher appends, the writer takes the whole list at once and
- * applies it on its own connection, outside the lock.  The writer opens
- * a transaction at the first write after a commit, commits at each
- * commit mark, and after a commit copies the WAL into the database file
- * once it passes CKPT_BUSY_PAGES, or CKPT_IDLE_PAGES when nothing is
- * waiting.
+ * the watcher gathers a batch and appends it, the writer takes the
+ * whole list at once and applies it on its own connection, outside the
+ * lock.  The writer opens a transaction at the first write after a
+ * commit and commits after a write marked so (jw_commit marks the last
+ * one handed out, or asks for a commit at once when there is none: a
+ * commit never needs memory); after a commit it copies the WAL into the
+ * database file once it passes CKPT_BUSY_PAGES, and, when the watcher
+ * is about to wait (jw_idle), once it passes CKPT_IDLE_PAGES.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,13 +29,15 @@
  * event. */
 #define JW_BATCH 64
 
-enum jw_kind { JW_EVENT, JW_RESPONSE, JW_STATE_DEL, JW_COMMIT };
+enum jw_kind { JW_EVENT, JW_RESPONSE, JW_STATE_DEL };
 
 struct jw_op {
 	struct jw_op *next;
 	enum jw_kind kind;
+	int commit;			/* commit after it */
 	uint64_t id;			/* event id */
-	int64_t time_ns;		/* event time; response latency */
+	int64_t time_ns;		/* event or response time */
+	int64_t latency_ns;		/* response */
 	size_t path_len, json_len;
 	/* into data; NULL when not given */
 	const char *str[7];
@@ -61,8 +66,11 @@ struct jw {
 	int waiting;			/* the writer waits for work */
 	uint64_t handed, applied;	/* writes, by count */
 	int stop;
-	/* the first write that failed, until taken */
-	int failed;
+	int commit_now;			/* commit, with nothing to write */
+	int idle;			/* the watcher is about to wait */
+	/* the first write that failed: writes are dropped from then on,
+	 * until jw_resume; `taken` once jw_failure has said it */
+	int failed, taken;
 	struct uw_error fail;
 	/* the writer's side, outside the lock */
 	int in_txn;
@@ -91,7 +99,7 @@ jw_flush(struct jw *jw)
 	jw->batch = 0;
 }
 
-/* Append op to the batch, handed over when full or at a commit mark;
+/* Append op to the batch, handed over when full (or at jw_commit);
  * returns 0. */
 static int
 jw_put(struct jw *jw, struct jw_op *op)
@@ -102,7 +110,7 @@ jw_put(struct jw *jw, struct jw_op *op)
 	else
 		jw->batch_head = op;
 	jw->batch_tail = op;
-	if (++jw->batch >= JW_BATCH || op->kind == JW_COMMIT)
+	if (++jw->batch >= JW_BATCH)
 		jw_flush(jw);
 	return 0;
 }
@@ -180,7 +188,8 @@ jw_response(struct jw *jw, uint64_t event_id, const char *container,
 	if (op == NULL)
 		return -ENOMEM;
 	op->id = event_id;
-	op->time_ns = latency_ns;
+	op->time_ns = now_real_ns();	/* when it was done, not written */
+	op->latency_ns = latency_ns;
 	return jw_put(jw, op);
 }
 
@@ -200,30 +209,57 @@ jw_state_del(struct jw *jw, const char *container, const unsigned char *path,
 int
 jw_commit(struct jw *jw)
 {
-	struct jw_op *op;
-
-	op = jw_op_new(JW_COMMIT, NULL, 0, NULL, 0, NULL, 0);
-	if (op == NULL)
-		return -ENOMEM;
-	return jw_put(jw, op);
+	if (jw->batch_tail != NULL) {
+		jw->batch_tail->commit = 1;
+		jw_flush(jw);
+		return 0;
+	}
+	pthread_mutex_lock(&jw->mu);
+	if (jw->tail != NULL) {
+		jw->tail->commit = 1;	/* not taken by the writer yet */
+	} else {
+		jw->commit_now = 1;
+		if (jw->waiting)
+			pthread_cond_signal(&jw->work);
+	}
+	pthread_mutex_unlock(&jw->mu);
+	return 0;
 }
 
-/* Apply one write on the writer's connection; 0 or <0 (err). */
+void
+jw_idle(struct jw *jw)
+{
+	pthread_mutex_lock(&jw->mu);
+	jw->idle = 1;
+	if (jw->waiting)
+		pthread_cond_signal(&jw->work);
+	pthread_mutex_unlock(&jw->mu);
+}
+
+/* Commit the writer's transaction, if open; then copy the WAL back once
+ * it has grown past `pages`.  0 or <0 (err). */
+static int
+jw_end_txn(struct jw *jw, int pages, struct uw_error *err)
+{
+	int rc = 0;
+
+	if (jw->in_txn) {
+		jw->in_txn = 0;
+		rc = store_commit(jw->store, err);
+	}
+	if (rc == 0 && store_wal_pages(jw->store) >= pages &&
+	    store_checkpoint(jw->store, err) < 0)
+		rc = -EIO;
+	return rc;
+}
+
+/* Apply one write on the writer's connection, and the commit after it
+ * when it is marked so; 0 or <0 (err). */
 static int
 jw_apply(struct jw *jw, const struct jw_op *op, struct uw_error *err)
 {
 	int rc = 0;
 
-	if (op->kind == JW_COMMIT) {
-		if (!jw->in_txn)
-			return 0;
-		jw->in_txn = 0;
-		rc = store_commit(jw->store, err);
-		if (rc == 0 && store_wal_pages(jw->store) >= CKPT_BUSY_PAGES &&
-		    store_checkpoint(jw->store, err) < 0)
-			rc = -EIO;
-		return rc;
-	}
 	if (!jw->in_txn) {
 		rc = store_begin(jw->store, err);
 		if (rc < 0)
@@ -241,22 +277,23 @@ jw_apply(struct jw *jw, const struct jw_op *op, struct uw_error *err)
 			    op->path, op->path_len, op->str[S_SIG], err);
 		break;
 	case JW_RESPONSE:
-		rc = store_response_add(jw->store, op->id, op->str[R_CTR],
-		    op->str[R_ACTION], op->str[R_METHOD], op->str[R_OUTCOME],
-		    op->str[R_DETAIL], op->time_ns, op->str[R_EVIDENCE], err);
+		rc = store_response_add(jw->store, op->time_ns, op->id,
+		    op->str[R_CTR], op->str[R_ACTION], op->str[R_METHOD],
+		    op->str[R_OUTCOME], op->str[R_DETAIL], op->latency_ns,
+		    op->str[R_EVIDENCE], err);
 		break;
 	case JW_STATE_DEL:
 		rc = store_state_del(jw->store, op->str[S_CTR], op->path,
 		    op->path_len, err);
 		break;
-	case JW_COMMIT:
-		break;
 	}
+	if (rc == 0 && op->commit)
+		rc = jw_end_txn(jw, CKPT_BUSY_PAGES, err);
 	return rc;
 }
 
 /* A write failed (rc, err): its transaction is rolled back, and what
- * comes is dropped until the watcher takes the failure. */
+ * comes is dropped until jw_resume. */
 static void
 jw_failed(struct jw *jw, int rc, struct uw_error *err)
 {
@@ -304,38 +341,63 @@ jw_run_list(struct jw *jw, struct jw_op *list)
 	pthread_mutex_unlock(&jw->mu);
 }
 
+/* What the watcher asked for besides writes: a commit with nothing to
+ * write (commit_now), a checkpoint while it waits (idle).  Called and
+ * returns with the lock held; a request is cleared once it is done (so
+ * that jw_sync cannot see it done early), and one made meanwhile is
+ * covered by it: nothing was handed out in between (else the write
+ * would carry the commit). */
+static void
+jw_asked(struct jw *jw)
+{
+	struct uw_error err;
+	int commit = jw->commit_now, idle = jw->idle, rc = 0;
+
+	if (!jw->failed && (commit || idle)) {
+		pthread_mutex_unlock(&jw->mu);
+		memset(&err, 0, sizeof(err));
+		if (commit)
+			rc = jw_end_txn(jw, CKPT_BUSY_PAGES, &err);
+		if (rc == 0 && idle && !jw->in_txn)
+			rc = jw_end_txn(jw, CKPT_IDLE_PAGES, &err);
+		if (rc < 0)
+			jw_failed(jw, rc, &err);
+		pthread_mutex_lock(&jw->mu);
+	}
+	if (commit)
+		jw->commit_now = 0;
+	if (idle)
+		jw->idle = 0;
+}
+
 static void *
 jw_main(void *arg)
 {
 	struct jw *jw = arg;
 	struct jw_op *list;
-	struct uw_error err;
 
 	pthread_mutex_lock(&jw->mu);
 	for (;;) {
-		while (jw->head == NULL && !jw->stop) {
+		while (jw->head == NULL && !jw->commit_now && !jw->idle &&
+		    !jw->stop) {
 			jw->waiting = 1;
 			pthread_cond_wait(&jw->work, &jw->mu);
 			jw->waiting = 0;
 		}
-		if (jw->head == NULL && jw->stop)
-			break;
-		list = jw->head;
-		jw->head = jw->tail = NULL;
-		jw->queued = 0;
-		pthread_cond_broadcast(&jw->done);	/* room again */
-		pthread_mutex_unlock(&jw->mu);
-		jw_run_list(jw, list);
-		/* nothing waiting: a good time to copy the WAL back */
-		pthread_mutex_lock(&jw->mu);
-		if (jw->head == NULL && !jw->in_txn && !jw->failed &&
-		    store_wal_pages(jw->store) >= CKPT_IDLE_PAGES) {
+		if (jw->head != NULL) {
+			list = jw->head;
+			jw->head = jw->tail = NULL;
+			jw->queued = 0;
+			pthread_cond_broadcast(&jw->done);	/* room */
 			pthread_mutex_unlock(&jw->mu);
-			memset(&err, 0, sizeof(err));
-			if (store_checkpoint(jw->store, &err) < 0)
-				jw_failed(jw, -EIO, &err);
+			jw_run_list(jw, list);
 			pthread_mutex_lock(&jw->mu);
+			continue;	/* (what was asked comes after) */
 		}
+		jw_asked(jw);
+		pthread_cond_broadcast(&jw->done);
+		if (jw->stop && jw->head == NULL)
+			break;
 	}
 	pthread_mutex_unlock(&jw->mu);
 	return NULL;
@@ -344,6 +406,7 @@ jw_main(void *arg)
 int
 jw_start(struct jw **out, const char *path, struct uw_error *err)
 {
+	sigset_t all, old;
 	struct jw *jw;
 	int rc;
 
@@ -368,7 +431,11 @@ jw_start(struct jw **out, const char *path, struct uw_error *err)
 	pthread_mutex_init(&jw->mu, NULL);
 	pthread_cond_init(&jw->work, NULL);
 	pthread_cond_init(&jw->done, NULL);
+	/* signals are the watcher's: its poll must be the one they wake */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&jw->thread, NULL, jw_main, jw);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		pthread_cond_destroy(&jw->done);
 		pthread_cond_destroy(&jw->work);
@@ -387,11 +454,10 @@ jw_sync(struct jw *jw)
 {
 	uint64_t want;
 
-	if (jw_commit(jw) < 0)
-		jw_flush(jw);	/* no memory for the mark: the rest drains */
+	(void)jw_commit(jw);
 	pthread_mutex_lock(&jw->mu);
 	want = jw->handed;
-	while (jw->applied < want)
+	while (jw->applied < want || jw->commit_now)
 		pthread_cond_wait(&jw->done, &jw->mu);
 	pthread_mutex_unlock(&jw->mu);
 }
@@ -402,13 +468,21 @@ jw_failure(struct jw *jw, struct uw_error *err)
 	int rc = 0;
 
 	pthread_mutex_lock(&jw->mu);
-	if (jw->failed) {
+	if (jw->failed && !jw->taken) {
 		*err = jw->fail;
 		rc = jw->fail.code < 0 ? jw->fail.code : -EIO;
-		jw->failed = 0;
+		jw->taken = 1;
 	}
 	pthread_mutex_unlock(&jw->mu);
 	return rc;
+}
+
+void
+jw_resume(struct jw *jw)
+{
+	pthread_mutex_lock(&jw->mu);
+	jw->failed = jw->taken = 0;
+	pthread_mutex_unlock(&jw->mu);
 }
 
 int

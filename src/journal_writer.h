@@ -8,9 +8,8 @@
  * overlap with the next events.  The writer groups writes into the
  * transactions the watcher ends (jw_commit), copies the WAL into the
  * database file when it has grown, and says when a write failed: from
- * then on it drops what it is given, until the watcher has taken the
- * failure (jw_failure) and stopped handing writes out (the journal is
- * down, journal.c).  jw_sync waits until everything handed out is
+ * then on it drops what it is given, until the journal's recovery has
+ * waited for it and lets it write again (jw_resume; journal.c).  jw_sync waits until everything handed out is
  * committed or dropped; the watcher calls it before it reads or writes
  * the journal's tables itself.
  */
@@ -44,15 +43,22 @@ int jw_response(struct jw *jw, uint64_t event_id, const char *container,
     const char *detail, int64_t latency_ns, const char *evidence);
 int jw_state_del(struct jw *jw, const char *container,
     const unsigned char *path, size_t len);
-/* End the transaction: what was handed out before is committed next. */
+/* End the transaction: what was handed out before is committed next.
+ * Needs no memory; returns 0. */
 int jw_commit(struct jw *jw);
+
+/* The watcher is about to wait: the writer copies the WAL back if it
+ * has grown past CKPT_IDLE_PAGES. */
+void jw_idle(struct jw *jw);
 
 /* Wait until everything handed out is committed (or dropped). */
 void jw_sync(struct jw *jw);
 
-/* A write that failed and was not taken yet: its code (<0; the transaction
- * it was in is rolled back, and later writes were dropped), its text in
- * err; and the writer writes again.  0 when none failed. */
+/* A write that failed and was not taken yet: its code (<0; the
+ * transaction it was in is rolled back), its text in err; 0 when none
+ * failed.  From the failure on, the writer drops what it is given, until
+ * jw_resume (after a jw_sync: the journal's recovery). */
 int jw_failure(struct jw *jw, struct uw_error *err);
+void jw_resume(struct jw *jw);
 
 #endif /* UW_JOURNAL_WRITER_H */

@@ -184,11 +184,13 @@ int store_events_foreach(struct store *store, const char *container,
 
 /* ---- responses ---- */
 
-/* Journal a response (outcome "done", "failed" or "skipped"). */
-int store_response_add(struct store *store, uint64_t event_id,
-    const char *container, const char *action, const char *method,
-    const char *outcome, const char *detail, int64_t latency_ns,
-    const char *evidence, struct uw_error *err) UW_WARN_UNUSED;
+/* Journal a response (outcome "done", "failed" or "skipped") made at
+ * time_ns (0: now). */
+int store_response_add(struct store *store, int64_t time_ns,
+    uint64_t event_id, const char *container, const char *action,
+    const char *method, const char *outcome, const char *detail,
+    int64_t latency_ns, const char *evidence, struct uw_error *err)
+    UW_WARN_UNUSED;
 
 /* The responses journaled since since_ns, of a container (an id or id
  * prefix; NULL: all), in order. */

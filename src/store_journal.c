@@ -166,7 +166,7 @@ store_events_foreach(struct store *store, const char *container,
 }
 
 int
-store_response_add(struct store *store, uint64_t event_id,
+store_response_add(struct store *store, int64_t time_ns, uint64_t event_id,
     const char *container, const char *action, const char *method,
     const char *outcome, const char *detail, int64_t latency_ns,
     const char *evidence, struct uw_error *err)
@@ -174,7 +174,7 @@ store_response_add(struct store *store, uint64_t event_id,
 	sqlite3_stmt *st = store->stmt[ST_RESPONSE_ADD];
 	int rc;
 
-	sqlite3_bind_int64(st, 1, now_real_ns());
+	sqlite3_bind_int64(st, 1, time_ns != 0 ? time_ns : now_real_ns());
 	if (event_id != 0)
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)event_id);
 	else
