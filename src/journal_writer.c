@@ -309,8 +309,8 @@ jw_failed(struct jw *jw, int rc, struct uw_error *err)
 	pthread_mutex_unlock(&jw->mu);
 }
 
-/* Apply a list of writes (dropping them while a failure is untaken),
- * freeing each; then say how many were done. */
+/* Apply a list of writes (dropping them from a failure on, until
+ * jw_resume), freeing each; then say how many were done. */
 static void
 jw_run_list(struct jw *jw, struct jw_op *list)
 {

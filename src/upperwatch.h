@@ -29,6 +29,9 @@
  *  - Alerts to a URL initialise libcurl (curl_global_init) in the
  *    watcher, before its sender thread starts; alerts to syslog call
  *    openlog("upperwatch", LOG_PID | LOG_NDELAY, LOG_DAEMON).
+ *  - uw_watch journals on a thread of its own, started and joined
+ *    within the call, with a second connection to the database's file
+ *    (by its path) and every signal blocked; no callback runs on it.
  *  - Nothing else: no other signal handler, no atexit, no environment.
  */
 #ifndef UPPERWATCH_H
