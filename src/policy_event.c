@@ -200,12 +200,14 @@ policy_guard_table_lib(lua_State *L, int idx)
  * string), so # of one is 0 like its hidden table's without a __len:
  * four metamethods take a hash part of four slots, where five took eight.
  */
-void
-policy_seal(lua_State *L)
+/* Replace the value on top of the stack (a hidden table, or a record
+ * view's record_index) by a view's metatable reading through it: the
+ * one place that says what makes a view (push_hidden). */
+static void
+push_view_mt(lua_State *L)
 {
-	lua_newtable(L);			/* the view */
-	lua_createtable(L, 0, 4);		/* its metatable */
-	lua_pushvalue(L, -3);
+	lua_createtable(L, 0, 4);
+	lua_insert(L, -2);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, ro_newindex);
 	lua_setfield(L, -2, "__newindex");
@@ -213,6 +215,14 @@ policy_seal(lua_State *L)
 	lua_setfield(L, -2, "__pairs");
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
+}
+
+void
+policy_seal(lua_State *L)
+{
+	lua_newtable(L);			/* the view */
+	lua_pushvalue(L, -2);
+	push_view_mt(L);
 	lua_setmetatable(L, -2);
 	lua_remove(L, -2);
 }
@@ -381,15 +391,8 @@ push_record_mt(lua_State *L)
 	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &record_mt_key) == LUA_TTABLE)
 		return;
 	lua_pop(L, 1);
-	lua_createtable(L, 0, 4);
 	lua_pushcfunction(L, record_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, ro_newindex);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushcfunction(L, ro_pairs);
-	lua_setfield(L, -2, "__pairs");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
+	push_view_mt(L);
 	lua_pushvalue(L, -1);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &record_mt_key);
 }
