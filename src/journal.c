@@ -124,8 +124,7 @@ journal_commit(struct watcher *w)
 		return 0;
 	w->in_txn = 0;
 	if (async(w)) {
-		if (jw_commit(w->jw) < 0)
-			return seterr(w->err, -ENOMEM, "out of memory");
+		jw_commit(w->jw);
 		return journal_check(w);
 	}
 	rc = store_commit(w->store, w->err);

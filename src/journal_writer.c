@@ -22,8 +22,10 @@
 #include "store.h"
 #include "watcher.h"
 
-/* Writes handed out and not applied yet, at most: the watcher waits. */
+/* Writes handed out and not applied yet, at most, in count and in bytes
+ * (a container's paths and their JSON may be long): the watcher waits. */
 #define JW_QUEUE_MAX 4096
+#define JW_QUEUE_BYTES (8u << 20)
 /* Writes the watcher gathers before it hands them over (a commit mark
  * hands them over at once): one lock and one wake-up per batch, not per
  * event. */
@@ -35,6 +37,7 @@ struct jw_op {
 	struct jw_op *next;
 	enum jw_kind kind;
 	int commit;			/* commit after it */
+	size_t size;			/* of the allocation */
 	uint64_t id;			/* event id */
 	int64_t time_ns;		/* event or response time */
 	int64_t latency_ns;		/* response */
@@ -59,10 +62,10 @@ struct jw {
 	pthread_cond_t work;		/* the writer waits for writes */
 	pthread_cond_t done;		/* the watcher waits for the writer */
 	struct jw_op *head, *tail;
-	size_t queued;
+	size_t queued, queued_bytes;
 	/* the watcher's batch, not handed over yet (its thread only) */
 	struct jw_op *batch_head, *batch_tail;
-	size_t batch;
+	size_t batch, batch_bytes;
 	int waiting;			/* the writer waits for work */
 	uint64_t handed, applied;	/* writes, by count */
 	int stop;
@@ -83,7 +86,8 @@ jw_flush(struct jw *jw)
 	if (jw->batch_head == NULL)
 		return;
 	pthread_mutex_lock(&jw->mu);
-	while (jw->queued >= JW_QUEUE_MAX)
+	while (jw->queued >= JW_QUEUE_MAX || (jw->queued_bytes > 0 &&
+	    jw->queued_bytes + jw->batch_bytes > JW_QUEUE_BYTES))
 		pthread_cond_wait(&jw->done, &jw->mu);
 	if (jw->tail != NULL)
 		jw->tail->next = jw->batch_head;
@@ -91,17 +95,17 @@ jw_flush(struct jw *jw)
 		jw->head = jw->batch_head;
 	jw->tail = jw->batch_tail;
 	jw->queued += jw->batch;
+	jw->queued_bytes += jw->batch_bytes;
 	jw->handed += jw->batch;
 	if (jw->waiting)
 		pthread_cond_signal(&jw->work);
 	pthread_mutex_unlock(&jw->mu);
 	jw->batch_head = jw->batch_tail = NULL;
-	jw->batch = 0;
+	jw->batch = jw->batch_bytes = 0;
 }
 
-/* Append op to the batch, handed over when full (or at jw_commit);
- * returns 0. */
-static int
+/* Append op to the batch, handed over when full (or at jw_commit). */
+static void
 jw_put(struct jw *jw, struct jw_op *op)
 {
 	op->next = NULL;
@@ -110,9 +114,9 @@ jw_put(struct jw *jw, struct jw_op *op)
 	else
 		jw->batch_head = op;
 	jw->batch_tail = op;
+	jw->batch_bytes += op->size;
 	if (++jw->batch >= JW_BATCH)
 		jw_flush(jw);
-	return 0;
 }
 
 /* A new op with copies of the strings `s` (n of them, NULL kept NULL),
@@ -134,6 +138,7 @@ jw_op_new(enum jw_kind kind, const char *const *s, size_t n,
 		return NULL;
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
+	op->size = sizeof(*op) + total;
 	p = op->data;
 	for (i = 0; i < n; i++) {
 		if (s[i] == NULL)
@@ -172,7 +177,8 @@ jw_event(struct jw *jw, uint64_t id, int64_t time_ns, const char *container,
 		return -ENOMEM;
 	op->id = id;
 	op->time_ns = time_ns;
-	return jw_put(jw, op);
+	jw_put(jw, op);
+	return 0;
 }
 
 int
@@ -190,7 +196,8 @@ jw_response(struct jw *jw, uint64_t event_id, const char *container,
 	op->id = event_id;
 	op->time_ns = now_real_ns();	/* when it was done, not written */
 	op->latency_ns = latency_ns;
-	return jw_put(jw, op);
+	jw_put(jw, op);
+	return 0;
 }
 
 int
@@ -203,16 +210,17 @@ jw_state_del(struct jw *jw, const char *container, const unsigned char *path,
 	op = jw_op_new(JW_STATE_DEL, s, 1, path, len, NULL, 0);
 	if (op == NULL)
 		return -ENOMEM;
-	return jw_put(jw, op);
+	jw_put(jw, op);
+	return 0;
 }
 
-int
+void
 jw_commit(struct jw *jw)
 {
 	if (jw->batch_tail != NULL) {
 		jw->batch_tail->commit = 1;
 		jw_flush(jw);
-		return 0;
+		return;
 	}
 	pthread_mutex_lock(&jw->mu);
 	if (jw->tail != NULL) {
@@ -223,7 +231,6 @@ jw_commit(struct jw *jw)
 			pthread_cond_signal(&jw->work);
 	}
 	pthread_mutex_unlock(&jw->mu);
-	return 0;
 }
 
 void
@@ -387,7 +394,7 @@ jw_main(void *arg)
 		if (jw->head != NULL) {
 			list = jw->head;
 			jw->head = jw->tail = NULL;
-			jw->queued = 0;
+			jw->queued = jw->queued_bytes = 0;
 			pthread_cond_broadcast(&jw->done);	/* room */
 			pthread_mutex_unlock(&jw->mu);
 			jw_run_list(jw, list);
@@ -454,7 +461,7 @@ jw_sync(struct jw *jw)
 {
 	uint64_t want;
 
-	(void)jw_commit(jw);
+	jw_commit(jw);
 	pthread_mutex_lock(&jw->mu);
 	want = jw->handed;
 	while (jw->applied < want || jw->commit_now)

@@ -32,7 +32,7 @@ int jw_start(struct jw **out, const char *path, struct uw_error *err);
 int jw_stop(struct jw *jw, struct uw_error *err);
 
 /* Hand out writes (the strings are copied); 0 or -ENOMEM.  Waits while
- * the writer is JW_QUEUE_MAX writes behind. */
+ * the writer is JW_QUEUE_MAX writes or JW_QUEUE_BYTES behind. */
 int jw_event(struct jw *jw, uint64_t id, int64_t time_ns,
     const char *container, const char *op, const unsigned char *path,
     size_t path_len, const char *type, const char *json, size_t json_len,
@@ -44,8 +44,8 @@ int jw_response(struct jw *jw, uint64_t event_id, const char *container,
 int jw_state_del(struct jw *jw, const char *container,
     const unsigned char *path, size_t len);
 /* End the transaction: what was handed out before is committed next.
- * Needs no memory; returns 0. */
-int jw_commit(struct jw *jw);
+ * Needs no memory. */
+void jw_commit(struct jw *jw);
 
 /* The watcher is about to wait: the writer copies the WAL back if it
  * has grown past CKPT_IDLE_PAGES. */
