@@ -71,6 +71,7 @@ policy_free(struct uw_policy_set *set)
 	buf_free(&set->ctr_key);
 	if (set->L != NULL)
 		lua_close(set->L);
+	policy_blocks_free(set);
 	for (i = 0; i < set->count; i++)
 		policy_free_one(&set->policies[i]);
 	free(set->policies);

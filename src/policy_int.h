@@ -71,8 +71,17 @@ struct policy_glob_slot {
 #define POLICY_CTR_VIEWS 32
 #define POLICY_CTR_KEY_MAX 16384
 
+/* Small blocks the policies' Lua state freed, kept for its next
+ * allocations (policy_alloc): free lists by size class of
+ * POLICY_BLOCK_GRAIN bytes, at most POLICY_BLOCK_CACHE bytes in all. */
+#define POLICY_BLOCK_GRAIN 16
+#define POLICY_BLOCK_CLASSES 17		/* blocks of up to 256 bytes */
+#define POLICY_BLOCK_CACHE (1u << 20)
+
 struct uw_policy_set {
 	lua_State *L;
+	void *free_blocks[POLICY_BLOCK_CLASSES];
+	size_t free_block_bytes;
 	struct policy_glob_slot glob_cache[POLICY_GLOB_CACHE];
 	size_t mem_used, mem_limit, mem_peak;
 	int mem_failed;			/* the allocator refused */
@@ -128,6 +137,10 @@ struct uw_policy_set {
  * error (err says why); policy_free closes a half-made state. */
 int policy_sandbox_open(struct uw_policy_set *set, struct uw_error *err)
     UW_WARN_UNUSED;
+
+/* Give back the blocks policy_alloc keeps for reuse (once the Lua state
+ * is closed). */
+void policy_blocks_free(struct uw_policy_set *set);
 
 /* Before and after each lua_pcall into policy code: the instruction
  * budget and wall-clock deadline (in µs) of the call, and the counts of
