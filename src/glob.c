@@ -165,9 +165,41 @@ struct glob {
 	size_t count;		/* tokens */
 	size_t prefix;		/* leading tokens that are plain bytes */
 	int literal;		/* nothing but plain bytes */
+	enum {
+		TAIL_NFA,	/* the rest needs the NFA */
+		TAIL_ANY,	/* the rest is "**": anything */
+		TAIL_NAME	/* the rest is "*": anything but a '/' */
+	} tail;
 	unsigned char *bytes;	/* those bytes */
+	/* The longest run of plain bytes after the prefix: a path that
+	 * matches has it somewhere past its prefix, as it is. */
+	const unsigned char *needle;
+	size_t needle_len;
 	struct tok toks[];
 };
+
+/* Set g's needle (in g->bytes, after the prefix): its longest run of
+ * plain bytes after the prefix, if any is two bytes or more. */
+static void
+find_needle(struct glob *g)
+{
+	size_t i, run = 0, best = 0, best_at = 0;
+
+	for (i = g->prefix; i < g->count; i++) {
+		if (g->toks[i].kind != T_BYTE) {
+			run = 0;
+			continue;
+		}
+		if (++run > best) {
+			best = run;
+			best_at = i + 1 - run;
+		}
+	}
+	g->needle = g->bytes + g->prefix;
+	g->needle_len = best >= 2 ? best : 0;
+	for (i = 0; i < g->needle_len; i++)
+		g->bytes[g->prefix + i] = g->toks[best_at + i].byte;
+}
 
 struct glob *
 glob_compile(const char *pattern, size_t len)
@@ -192,13 +224,23 @@ glob_compile(const char *pattern, size_t len)
 	    g->toks[g->prefix].kind == T_BYTE; g->prefix++)
 		;
 	g->literal = g->prefix == g->count;
-	g->bytes = malloc(g->prefix + 1);
+	/* The commonest shapes, a prefix and one wildcard ("/usr/lib/"
+	 * then "**", "/etc/cron" then "*"), are decided without the NFA. */
+	g->tail = TAIL_NFA;
+	if (g->count == g->prefix + 1 && g->toks[g->prefix].kind ==
+	    T_GLOBSTAR)
+		g->tail = TAIL_ANY;
+	else if (g->count == g->prefix + 1 && g->toks[g->prefix].kind ==
+	    T_STAR)
+		g->tail = TAIL_NAME;
+	g->bytes = malloc(g->prefix + g->count + 1);
 	if (g->bytes == NULL) {
 		free(g);
 		return NULL;
 	}
 	for (n = 0; (size_t)n < g->prefix; n++)
 		g->bytes[n] = g->toks[n].byte;
+	find_needle(g);
 	return g;
 }
 
@@ -220,10 +262,21 @@ glob_exec(const struct glob *g, const unsigned char *path, size_t path_len)
 	size_t n = g->count, words = BITS(n + 1), k, i;
 	int ret;
 
-	if (path_len < g->prefix || memcmp(path, g->bytes, g->prefix) != 0)
+	/* Its last byte first: most paths differ there already. */
+	if (path_len < g->prefix || (g->prefix > 0 && path[g->prefix - 1] !=
+	    g->bytes[g->prefix - 1]) || memcmp(path, g->bytes,
+	    g->prefix) != 0)
 		return 0;
 	if (g->literal)
 		return path_len == g->prefix;
+	if (g->tail == TAIL_ANY)
+		return 1;
+	if (g->tail == TAIL_NAME)
+		return memchr(path + g->prefix, '/', path_len - g->prefix) ==
+		    NULL;
+	if (g->needle_len > 0 && memmem(path + g->prefix, path_len -
+	    g->prefix, g->needle, g->needle_len) == NULL)
+		return 0;
 	if (words <= STACK_WORDS) {
 		cur = stack;
 	} else {
