@@ -628,6 +628,23 @@ push_package(lua_State *L, const struct uw_package *p)
 	lua_setfield(L, -2, "version");
 }
 
+/* The slots an event's hidden table needs: its fields, and the records
+ * a policy may read (made then, set in it: room for them now spares a
+ * rehash of the whole table then). */
+static int
+event_slots(const struct uw_event *ev)
+{
+	int n = 7;	/* op path type layer container time id */
+
+	if (ev->current != NULL || ev->baseline != NULL)
+		n += 1 + (ev->current != NULL) + (ev->baseline != NULL);
+	n += (ev->error != NULL) + (ev->process != NULL) +
+	    (ev->incident != 0);
+	if (ev->package_check != UW_PKG_NONE)
+		n += 1 + (ev->package != NULL);
+	return n;
+}
+
 /*
  * Protected: the DESIGN §4 fields of the event (argument 1) as read-only
  * views, stored in the set's event slot.  Only memory can fail here.
@@ -640,7 +657,7 @@ push_event(lua_State *L)
 	struct uw_policy_set *set;
 
 	lua_getallocf(L, (void **)&set);
-	lua_createtable(L, 0, 8);
+	lua_createtable(L, 0, event_slots(ev));
 	lua_pushstring(L, op_name(ev->op));
 	lua_setfield(L, -2, "op");
 	push_bytes_field(L, "path", ev->path, ev->path_len);
