@@ -25,7 +25,9 @@ build/tests/policy_bench; this script builds nothing) four times:
      (policy_bench --packages); their cost beside (a);
  (c) for reference, a set of one trivial policy (no match, returns nil):
      the fixed cost of one policy call (the event table, the sandboxed
-     call, the limits).
+     call, the limits); and the same policy four times, which splits it
+     into what building the event costs (once per event) and what each
+     call costs.
 
 Each is a warm-up pass over the mix and BENCH_RUNS timed runs of
 BENCH_EVALS evaluations on one thread; the median run is reported:
@@ -100,6 +102,13 @@ return {
 }
 EOF
 
+# The same policy four times: what a call costs beyond the first, which
+# also pays for building the event.
+mkdir -p "$WORK/trivial4"
+for i in 1 2 3 4; do
+	sed "s/\"trivial\"/\"trivial$i\"/" "$WORK/trivial/trivial.lua" >"$WORK/trivial4/t$i.lua"
+done
+
 SRCARGS=(-n "$EVALS" -r "$RUNS")
 if [ -n "$EVENTS" ]; then
 	SRCARGS+=(-e "$EVENTS")
@@ -127,6 +136,7 @@ bench on "$POLICIES"
 bench pkg --packages "$POLICIES"
 bench off --no-prefilter "$POLICIES"
 bench trivial "$WORK/trivial"
+bench trivial4 "$WORK/trivial4"
 
 row() { # LABEL NAME
 	awk -v l="$1" -v p="$(field "$2" policies)" -v c="$(field "$2" calls_per_event)" \
@@ -150,6 +160,13 @@ row "default set, prefilter on (daemon)" on
 row "  the same, events with package fields" pkg
 row "default set, prefilter off" off
 row "one trivial policy (reference)" trivial
+row "four trivial policies" trivial4
+echo
+T1=$(field trivial ns_per_event) T4=$(field trivial4 ns_per_event)
+CALL=$(calc "printf \"%.0f\", ($T4 - $T1) / 3")
+echo "Of one trivial policy's $T1 ns per event, a policy call takes about $CALL ns"
+echo "(each of the three calls the four-policy set adds) and building the event,"
+echo "done once per event whatever the number of policies, the other $(calc "printf \"%.0f\", $T1 - $CALL") ns."
 echo
 echo "calls/ev: policies run per event (prefilter on: those whose match.ops and"
 echo "match.paths pass).  Verdicts of the default set, prefilter on (run 1):"
