@@ -244,7 +244,7 @@ daemon_report(const struct uw_event *ev, void *arg)
 	uint64_t sigval;
 	const char *json = NULL;
 	size_t json_len = 0;
-	int rc, recheck;
+	int rc, recheck, changed, same;
 
 	w->leaf_reported = 1;
 	if (scan_excluded(w, ev->path, ev->path_len))
@@ -260,7 +260,7 @@ daemon_report(const struct uw_event *ev, void *arg)
 			goto exec;
 	}
 	rc = 0;
-	recheck = incident_recheck(w, c, ev->path, ev->path_len);
+	recheck = incident_recheck(w, c, ev->path, ev->path_len, &changed);
 	if (known != NULL && (uint64_t)known->first_ns == sigval &&
 	    recheck < 0 &&
 	    (!(known->flags & PENT_UNJOURNALED) || w->journal_down))
@@ -299,12 +299,21 @@ daemon_report(const struct uw_event *ev, void *arg)
 		daemon_touched(w, c, ev->path, ev->path_len);
 	pkgview_annotate(&c->pkg, c->root_fd, &out, w->pkg_flushing ?
 	    w->txn_files : -1, w->txn_changed);
-	if (recheck >= 0 && (known == NULL ||
-	    (uint64_t)known->first_ns != sigval ||
-	    out.package_check == (enum uw_package_check)recheck))
-		goto exec;	/* what it was, or a change handed out since */
-	if (recheck >= 0)
-		w->txn_rechanged++;	/* the transaction's, after all */
+	if (recheck >= 0) {
+		same = known != NULL && (uint64_t)known->first_ns == sigval;
+		if (changed) {
+			/* and an event in the transaction: handed out if it
+			 * changed, or if what the database says did */
+			if (same && out.package_check ==
+			    (enum uw_package_check)recheck)
+				goto exec;
+		} else if (!same || out.package_check ==
+		    (enum uw_package_check)recheck) {
+			goto exec;	/* what it was, or a change since */
+		} else {
+			w->txn_rechanged++;	/* the transaction's after all */
+		}
+	}
 	if (w->pkg_flushing) {
 		out.incident = w->cur_incident;
 		if (out.package == NULL || !out.package->database)

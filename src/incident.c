@@ -58,9 +58,11 @@ manager_writing(const struct watcher *w)
 	return 0;
 }
 
-/* A held path that is only looked at again (it was handed out before the
- * transaction began), with the check it was handed out with. */
+/* A held path that is looked at again (it was handed out before the
+ * transaction began), with the check it was handed out with; and one
+ * that also had an event of its own in the transaction. */
 #define HOLD_RECHECK 0x100u
+#define HOLD_CHANGED 0x200u
 #define HOLD_CHECK_MASK 0xffu
 
 /* Hold `path` back till the transaction ends: for a change (recheck <
@@ -77,8 +79,9 @@ hold(struct watcher *w, struct wctr *c, const unsigned char *path,
 	e = pathset_get(&c->pkg.deferred, path, len, 1);
 	if (e == NULL)
 		return seterr(w->err, -ENOMEM, "out of memory");
-	if (recheck < 0)
-		e->flags = 0;		/* a change of its own now */
+	if (recheck < 0)	/* a change of its own now */
+		e->flags = (e->flags & HOLD_RECHECK) ? e->flags | HOLD_CHANGED :
+		    0;
 	else if (c->pkg.deferred.count > before)
 		e->flags = HOLD_RECHECK | ((unsigned)recheck & HOLD_CHECK_MASK);
 	if (writer != 0)
@@ -88,15 +91,17 @@ hold(struct watcher *w, struct wctr *c, const unsigned char *path,
 
 int
 incident_recheck(struct watcher *w, struct wctr *c, const unsigned char *path,
-    size_t len)
+    size_t len, int *changed)
 {
 	struct pathset_entry *e;
 
+	*changed = 0;
 	if (!w->pkg_flushing)
 		return -1;
 	e = pathset_get(&c->pkg.deferred, path, len, 0);
 	if (e == NULL || !(e->flags & HOLD_RECHECK))
 		return -1;
+	*changed = (e->flags & HOLD_CHANGED) != 0;
 	return (int)(e->flags & HOLD_CHECK_MASK);
 }
 
@@ -225,7 +230,7 @@ txn_end(struct watcher *w, struct wctr *c)
 	 * database); a path handed out before that the new database leaves
 	 * as it was is no change of this transaction's. */
 	for (i = 0; (e = pathset_next(&c->pkg.deferred, &i)) != NULL; )
-		if (!(e->flags & HOLD_RECHECK) &&
+		if ((!(e->flags & HOLD_RECHECK) || (e->flags & HOLD_CHANGED)) &&
 		    pkgdb_db_path(e->key, e->len) == NULL)
 			files++;
 	c->pkg.txn_start_ns = c->pkg.txn_last_ns = 0;

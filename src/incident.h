@@ -23,10 +23,12 @@ void incident_noted(struct watcher *w, struct wctr *c,
     const struct uw_event *ev);
 
 /* While a transaction's paths are handed out: the check `path` was
- * handed out with before the transaction, when it is only looked at
- * again (it is handed out again only if its check changed), or -1. */
+ * handed out with before the transaction, when it is looked at again
+ * for that (it is handed out again if its check changed), or -1; and
+ * *changed, whether it also had an event in the transaction (it is then
+ * handed out as a change too, if it is one). */
 int incident_recheck(struct watcher *w, struct wctr *c,
-    const unsigned char *path, size_t len);
+    const unsigned char *path, size_t len, int *changed);
 
 /* End the transactions that are due (their database quiet for
  * PACKAGE_TXN_QUIET_NS, or PACKAGE_TXN_MAX_NS after they began): their

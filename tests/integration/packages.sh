@@ -261,6 +261,20 @@ check "inotify: a file made and removed while the database is written" \
 check "inotify: it is still reported, added and high" wait_until 10 has2 /usr/bin/ghostly \
 	'.op == "added" and .verdict.severity == "high"'
 
+# A file handed out (a mismatch) just before its package's database is
+# written is looked at again with the transaction; an event of its own in
+# the transaction that changes nothing (a chmod to the mode it has) must
+# not make it count as reported already: the database now says "match".
+sleep 4	# the database write above: its transaction ends after 3 s of quiet
+check "inotify: a packaged file is edited" \
+	runc exec "$C2" sh -c "printf 'uwextra, rebuilt\n' > /usr/bin/uwextra"
+check "inotify: it is handed out as a mismatch, in no incident" wait_until 10 has2 /usr/bin/uwextra \
+	'.incident == null and .package_check == "mismatch"'
+check "inotify: its package's digest is written, then it is touched" \
+	runc exec "$C2" sh -c "printf '%s  usr/bin/uwextra\n' \$(md5sum < /usr/bin/uwextra | cut -d' ' -f1) > /var/lib/dpkg/info/uwextra.md5sums; sleep 1; chmod u+r /usr/bin/uwextra"
+check "inotify: it is handed out again in the incident, a match" wait_until 15 has2 /usr/bin/uwextra \
+	'.incident != null and .package_check == "match"'
+
 if [ "$_failures" -gt 0 ]; then
 	echo "# the events, last 40:" >&2
 	jq -c '{op, path, package, package_check, incident, severity: .verdict.severity}' "$EV" |
