@@ -227,6 +227,29 @@ report_exec(struct watcher *w, struct wctr *c, const struct uw_event *ev)
 	return hand_out(w, c, &out, 0, 0);
 }
 
+/* An event printed while the journal was down, unchanged since (known
+ * is its path's): journaled now, as it is, and not handed out again.
+ * 0, or a negative error (w->err says it). */
+static int
+journal_quietly(struct watcher *w, struct wctr *c, struct uw_event *out,
+    struct pathset_entry *known)
+{
+	const char *json = NULL;
+	size_t json_len = 0;
+	int rc;
+
+	rc = journal_json(w, out, &json, &json_len);
+	if (rc == 0)
+		rc = journal_event(w, c, out, json, json_len);
+	if (rc == 0) {
+		known->flags &= ~(unsigned)PENT_UNJOURNALED;
+		w->unjournaled--;
+	}
+	if (rc < 0)
+		return seterr(w->err, rc, "out of memory");
+	return 0;	/* (1: the journal is down again) */
+}
+
 /*
  * The classifier's callback: judge, journal, hand out, alert and respond
  * to what is new.  What was reported already is not again; what was
@@ -242,8 +265,6 @@ daemon_report(const struct uw_event *ev, void *arg)
 	struct uw_event out;
 	struct pathset_entry *known;
 	uint64_t sigval;
-	const char *json = NULL;
-	size_t json_len = 0;
 	int rc, recheck, changed, same;
 
 	w->leaf_reported = 1;
@@ -272,18 +293,7 @@ daemon_report(const struct uw_event *ev, void *arg)
 	out.id = w->next_id++;
 	if (recheck < 0 && known != NULL &&
 	    (uint64_t)known->first_ns == sigval) {
-		/* Printed while the journal was down, and unchanged since:
-		 * journaled now, as it is, and not handed out again. */
-		rc = journal_json(w, &out, &json, &json_len);
-		if (rc == 0)
-			rc = journal_event(w, c, &out, json, json_len);
-		if (rc == 0) {
-			known->flags &= ~(unsigned)PENT_UNJOURNALED;
-			w->unjournaled--;
-		}
-		if (rc < 0)
-			return seterr(w->err, rc, "out of memory");
-		rc = 0;		/* 1: the journal is down again */
+		rc = journal_quietly(w, c, &out, known);
 		goto exec;
 	}
 	/* Drift found by a tree scan may be an image file that ran,
@@ -305,8 +315,12 @@ daemon_report(const struct uw_event *ev, void *arg)
 			/* and an event in the transaction: handed out if it
 			 * changed, or if what the database says did */
 			if (same && out.package_check ==
-			    (enum uw_package_check)recheck)
+			    (enum uw_package_check)recheck) {
+				if ((known->flags & PENT_UNJOURNALED) &&
+				    !w->journal_down)
+					rc = journal_quietly(w, c, &out, known);
 				goto exec;
+			}
 		} else if (!same || out.package_check ==
 		    (enum uw_package_check)recheck) {
 			goto exec;	/* what it was, or a change since */

@@ -151,6 +151,8 @@ policy_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	}
 	p = ptr == NULL ? block_get(set, nsize) :
 	    block_resize(set, ptr, osize, nsize);
+	if (p == NULL && nsize <= osize)
+		p = ptr;	/* a shrink never fails: the block is big enough */
 	if (p == NULL) {
 		set->mem_failed = 1;
 		return NULL;
