@@ -227,29 +227,6 @@ report_exec(struct watcher *w, struct wctr *c, const struct uw_event *ev)
 	return hand_out(w, c, &out, 0, 0);
 }
 
-/* An event printed while the journal was down, unchanged since (known
- * is its path's): journaled now, as it is, and not handed out again.
- * 0, or a negative error (w->err says it). */
-static int
-journal_quietly(struct watcher *w, struct wctr *c, struct uw_event *out,
-    struct pathset_entry *known)
-{
-	const char *json = NULL;
-	size_t json_len = 0;
-	int rc;
-
-	rc = journal_json(w, out, &json, &json_len);
-	if (rc == 0)
-		rc = journal_event(w, c, out, json, json_len);
-	if (rc == 0) {
-		known->flags &= ~(unsigned)PENT_UNJOURNALED;
-		w->unjournaled--;
-	}
-	if (rc < 0)
-		return seterr(w->err, rc, "out of memory");
-	return 0;	/* (1: the journal is down again) */
-}
-
 /*
  * The classifier's callback: judge, journal, hand out, alert and respond
  * to what is new.  What was reported already is not again; what was

@@ -301,6 +301,29 @@ journal_event(struct watcher *w, struct wctr *c, const struct uw_event *ev,
 	return 0;
 }
 
+/* An event printed while the journal was down, unchanged since (known
+ * is its path's): journaled now, as it is, and not handed out again.
+ * 0, or a negative error (w->err says it). */
+int
+journal_quietly(struct watcher *w, struct wctr *c, struct uw_event *out,
+    struct pathset_entry *known)
+{
+	const char *json = NULL;
+	size_t json_len = 0;
+	int rc;
+
+	rc = journal_json(w, out, &json, &json_len);
+	if (rc == 0)
+		rc = journal_event(w, c, out, json, json_len);
+	if (rc == 0) {
+		known->flags &= ~(unsigned)PENT_UNJOURNALED;
+		w->unjournaled--;
+	}
+	if (rc < 0)
+		return seterr(w->err, rc, "out of memory");
+	return 0;	/* (1: the journal is down again) */
+}
+
 /* Journal a response, unless the journal is down; 0 or -ENOMEM. */
 int
 journal_response(struct watcher *w, uint64_t event_id, const char *ctr_id,

@@ -29,6 +29,11 @@ void journal_json_free(struct watcher *w);
 int journal_event(struct watcher *w, struct wctr *c,
     const struct uw_event *ev, const char *json, size_t json_len)
     UW_WARN_UNUSED;
+/* An event printed while the journal was down, unchanged since (known
+ * is its path's entry): journaled now, as it is, and not handed out
+ * again.  0, or a negative error (w->err says it). */
+int journal_quietly(struct watcher *w, struct wctr *c, struct uw_event *out,
+    struct pathset_entry *known) UW_WARN_UNUSED;
 int journal_response(struct watcher *w, uint64_t event_id,
     const char *ctr_id, const char *action, const char *method,
     const char *outcome, const char *detail, int64_t latency_ns,
