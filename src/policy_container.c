@@ -114,23 +114,14 @@ add_key_field(struct key_sink *k, const char *v)
 static int
 container_key(struct key_sink *k, const struct uw_container *c)
 {
+	const char *const fields[] = { c->id, c->name, c->image,
+	    c->image_id, c->runtime, c->pod, c->pod_namespace };
 	struct label_walk w;
 	size_t i, vlen;
-	int rc;
+	int rc = 0;
 
-	rc = add_key_field(k, c->id);
-	if (rc == 0)
-		rc = add_key_field(k, c->name);
-	if (rc == 0)
-		rc = add_key_field(k, c->image);
-	if (rc == 0)
-		rc = add_key_field(k, c->image_id);
-	if (rc == 0)
-		rc = add_key_field(k, c->runtime);
-	if (rc == 0)
-		rc = add_key_field(k, c->pod);
-	if (rc == 0)
-		rc = add_key_field(k, c->pod_namespace);
+	for (i = 0; rc == 0 && i < sizeof(fields) / sizeof(fields[0]); i++)
+		rc = add_key_field(k, fields[i]);
 	label_walk_init(c, &w);
 	while (rc == 0 && label_next(c, &w, &i, &vlen)) {
 		rc = add_key_field(k, c->labels[i].key);

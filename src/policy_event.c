@@ -360,20 +360,29 @@ record_index(lua_State *L)
 	return 1;
 }
 
+/* Where a walk of `fields` goes on after the key at idx (nil: from the
+ * first); a key not in `fields` is an error, as next's is. */
+static int
+field_after(lua_State *L, int idx, const char *const *fields)
+{
+	int i;
+
+	if (lua_isnil(L, idx))
+		return 0;
+	i = field_index(L, idx, fields);
+	if (i < 0)
+		return luaL_error(L, "invalid key to 'next'");
+	return i + 1;
+}
+
 /* next(view, k) on a record's view (argument 1): the field after k
  * (nil: the first) in record_fields that the record has. */
 static int
 record_next(lua_State *L)
 {
 	const struct uw_record *r = record_of(L, 1);
-	int i = 0;
+	int i = field_after(L, 2, record_fields);
 
-	if (!lua_isnil(L, 2)) {
-		i = field_index(L, 2, record_fields);
-		if (i < 0)
-			return luaL_error(L, "invalid key to 'next'");
-		i++;
-	}
 	for (; r != NULL && record_fields[i] != NULL; i++) {
 		lua_pushstring(L, record_fields[i]);
 		if (push_record_field(L, r, (size_t)i))
@@ -479,14 +488,8 @@ static const char *const event_fields[] = {
 static int
 event_next(lua_State *L)
 {
-	int i = 0;
+	int i = field_after(L, 2, event_fields);
 
-	if (!lua_isnil(L, 2)) {
-		i = field_index(L, 2, event_fields);
-		if (i < 0)
-			return luaL_error(L, "invalid key to 'next'");
-		i++;
-	}
 	for (; event_fields[i] != NULL; i++) {
 		lua_pushstring(L, event_fields[i]);
 		if (lua_gettable(L, 1) != LUA_TNIL) {	/* records: lazy */
