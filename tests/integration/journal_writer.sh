@@ -39,11 +39,7 @@ else
 	fail "baseline: $(head -c 300 "$S/out")"
 	finish
 fi
-mkdir -p "$T"
-mount -t tmpfs -o size=256m,nr_inodes=100000,mode=0755 "$P" "$T" || { fail "mount tmpfs"; finish; }
-cleanup_push "umount -l '$T'"
-mkdir -p "$T/upper" "$T/work"
-mount_overlay "$L1" "$T/upper" "$T/work" "$M" || { fail "mount overlay"; finish; }
+tmpfs_overlay "$P" "$T" 100000 "$L1" "$M" || { fail "mount the tmpfs and the overlay"; finish; }
 
 # watcher OUT: start one in the background (its pid in W), wait for it
 # to watch the upper.

@@ -81,6 +81,18 @@ mount_overlay() {
 	cleanup_push "umount -l '$4'"
 }
 
+# tmpfs_overlay NAME DIR INODES LOWERS MERGED: a 256 MiB tmpfs at DIR
+# (with at most INODES inodes) holding the upper and work dirs of an
+# overlay of LOWERS at MERGED, so that a burst of files is not slowed by
+# the disk; both unmounts registered.
+tmpfs_overlay() {
+	mkdir -p "$2"
+	mount -t tmpfs -o "size=256m,nr_inodes=$3,mode=0755" "$1" "$2" || return 1
+	cleanup_push "umount -l '$2'"
+	mkdir -p "$2/upper" "$2/work"
+	mount_overlay "$4" "$2/upper" "$2/work" "$5"
+}
+
 finish() {
 	if [ "$_failures" -gt 0 ]; then
 		echo "$TEST_NAME: $_failures check(s) failed" >&2

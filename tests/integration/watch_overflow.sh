@@ -54,11 +54,7 @@ fi
 
 # ---- a tmpfs-backed upper --------------------------------------------------
 
-mkdir -p "$T"
-mount -t tmpfs -o size=256m,nr_inodes=200000,mode=0755 "$P" "$T" || { fail "mount tmpfs"; finish; }
-cleanup_push "umount -l '$T'"
-mkdir -p "$T/upper" "$T/work"
-mount_overlay "$L2:$L1" "$T/upper" "$T/work" "$M" || { fail "mount overlay"; finish; }
+tmpfs_overlay "$P" "$T" 200000 "$L2:$L1" "$M" || { fail "mount the tmpfs and the overlay"; finish; }
 pass "overlay mounted with upper and work on tmpfs"
 
 # ---- the watcher, with a small queue ---------------------------------------
