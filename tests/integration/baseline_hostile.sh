@@ -142,14 +142,8 @@ fi
 
 # Watch the canary: upperwatch must not open it through the symlink.
 watch_pid=
-if command -v inotifywait >/dev/null 2>&1; then
-	inotifywait -m -e open,access --format '%e' "$H/canary" >"$S/canary.log" 2>"$S/canary.err" &
-	watch_pid=$!
-	cleanup_push "kill $watch_pid"
-	for _ in $(seq 50); do
-		grep -q 'Watches established' "$S/canary.err" 2>/dev/null && break
-		sleep 0.1
-	done
+if opens_start "$S/canary.log" "$H/canary"; then
+	watch_pid=$OPENS_PID
 else
 	touch -a -d '2001-01-01' "$H/canary"
 fi
@@ -189,10 +183,8 @@ if baseline "specials (FIFO, devices, host symlinks)" 20 specials "$P"; then
 	    "$(uwx 30 show --image $I /etc/passwd; cat "$S/out")"
 fi
 if [ -n "$watch_pid" ]; then
-	sleep 0.3
-	kill "$watch_pid" 2>/dev/null
-	wait "$watch_pid" 2>/dev/null
-	expect_eq "host canary never opened through the symlink" "" "$(tr '\n' ' ' <"$S/canary.log")"
+	expect_eq "host canary never opened through the symlink" "" \
+	    "$(opens_by_upperwatch "$watch_pid" "$S/canary.log")"
 else
 	expect_eq "host canary never read through the symlink (atime)" "$atime0" "$(stat -c %X "$H/canary")"
 fi
@@ -431,15 +423,8 @@ ln -s "$H2/canary2" "$R/racef.b"
 head -c 1M /dev/urandom >"$R/racefifo"
 mkfifo "$R/racefifo.b"
 watch2=
-if command -v inotifywait >/dev/null 2>&1; then
-	inotifywait -m -e open,access --format '%w%f %e' "$H2" "$H2/canary2" \
-	    >"$S/canary2.log" 2>"$S/canary2.err" &
-	watch2=$!
-	cleanup_push "kill $watch2"
-	for _ in $(seq 50); do
-		grep -q 'Watches established' "$S/canary2.err" 2>/dev/null && break
-		sleep 0.1
-	done
+if opens_start "$S/canary2.log" "$H2"; then
+	watch2=$OPENS_PID
 fi
 "$PY" -c '
 import os, sys
@@ -474,10 +459,8 @@ echo "# race: 15 runs, $built built"
 expect_eq "race: runs that hung (a FIFO swapped in for a file)" 0 "$hung"
 expect_eq "race: rows from the host dir behind a swapped-in symlink" 0 "$leaked"
 if [ -n "$watch2" ]; then
-	sleep 0.3
-	kill "$watch2" 2>/dev/null
-	wait "$watch2" 2>/dev/null
-	expect_eq "race: host dir and canary never opened" "" "$(head -n 5 "$S/canary2.log" | tr '\n' ' ')"
+	expect_eq "race: host dir and canary never opened by upperwatch" "" \
+	    "$(opens_by_upperwatch "$watch2" "$S/canary2.log")"
 fi
 
 finish

@@ -16,7 +16,7 @@
 # non-UTF-8 name), print one text line per event with names escaped, and
 # record the sparse files' exact size and content hash.
 #
-# Needs root (mknod, mount), jq, python3, inotifywait (else atime).
+# Needs root (mknod, mount, fanotify: else atime), jq, python3.
 . "$(dirname "$0")/lib.sh"
 
 require_root
@@ -85,15 +85,8 @@ mkfifo "$H/fifo"
 rootdev=$(findmnt -no MAJ:MIN / 2>/dev/null | tr -d ' ')
 
 watch_pid=
-if command -v inotifywait >/dev/null 2>&1; then
-	inotifywait -m -e open,access --format '%w%f %e' "$H/canary" "$H/dir" "$H/fifo" \
-	    >"$S/canary.log" 2>"$S/canary.err" &
-	watch_pid=$!
-	cleanup_push "kill $watch_pid"
-	for _ in $(seq 50); do
-		grep -q 'Watches established' "$S/canary.err" 2>/dev/null && break
-		sleep 0.1
-	done
+if opens_start "$S/canary.log" "$H/canary" "$H/dir" "$H/fifo"; then
+	watch_pid=$OPENS_PID
 else
 	touch -a -d '2001-01-01' "$H/canary" "$H/dir"
 fi
@@ -294,10 +287,8 @@ expect_eq "without the sparse files: the same events" \
 
 # Nothing outside the upper was opened.
 if [ -n "$watch_pid" ]; then
-	sleep 0.3
-	kill "$watch_pid" 2>/dev/null
-	wait "$watch_pid" 2>/dev/null
-	expect_eq "host canaries (file, dir, FIFO) never opened" "" "$(head -n 5 "$S/canary.log" | tr '\n' ' ')"
+	expect_eq "host canaries (file, dir, FIFO) never opened by upperwatch" "" \
+	    "$(opens_by_upperwatch "$watch_pid" "$S/canary.log")"
 else
 	expect_eq "host canaries never read (atime)" "$atime0" \
 	    "$(stat -c %X "$H/canary" "$H/dir" | tr '\n' ' ')"

@@ -236,6 +236,45 @@ sql() {
 	sqlite3 -readonly -cmd '.timeout 5000' "$1" "$2"
 }
 
+# opens_start LOG PATH...: from now on, log each process that opens or
+# reads a PATH (a dir: it, or an entry in it) to LOG, one "PID COMM EVENT
+# PATH" line each ($UW_OPENS, fanotify: unlike inotify it names the
+# opener, so a program walking the scratch dir is not taken for
+# upperwatch).  Sets OPENS_PID; returns 1 with OPENS_PID empty when it
+# cannot watch (then compare atimes instead).
+opens_start() {
+	local log=$1
+	shift
+	OPENS_PID=
+	[ -x "${UW_OPENS:-}" ] || return 1
+	"$UW_OPENS" "$@" >"$log" 2>"$log.err" &
+	OPENS_PID=$!
+	cleanup_push "kill $OPENS_PID 2>/dev/null"
+	for _ in $(seq 50); do
+		grep -qx ready "$log.err" 2>/dev/null && return 0
+		kill -0 "$OPENS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# opens: $(head -c 300 "$log.err")" >&2
+	kill "$OPENS_PID" 2>/dev/null
+	wait "$OPENS_PID" 2>/dev/null
+	OPENS_PID=
+	return 1
+}
+
+# opens_by_upperwatch PID LOG: stop the logger PID (from opens_start),
+# then print (on one line) the first lines of LOG whose process was
+# upperwatch, or was gone before it could be named; the other openers go
+# to stderr as comments.
+opens_by_upperwatch() {
+	sleep 0.3	# events in flight
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	awk '$2 != "upperwatch" && $2 != "?" { print "# opened by another process: " $0 }' \
+	    "$2" | head -n 5 >&2
+	awk '$2 == "upperwatch" || $2 == "?"' "$2" | head -n 5 | tr '\n' ' '
+}
+
 # build_hostile OUT: tests/integration/hostile.c, the evasion tests'
 # attacker tool, built static into OUT (to be copied into an image layer,
 # so that the attacks run inside a container).
