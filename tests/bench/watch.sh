@@ -25,7 +25,10 @@ measures:
      so that neither takes CPU from the other): events it received per
      second (first write to the last line it printed).  inotifywait only
      has to receive what upperwatch classifies, hashes and journals.
-     Median of BENCH_RUNS runs.
+     Median of BENCH_RUNS runs.  Also printed: the CPU the burst took in
+     all (the writer's own, from getrusage, and the daemon's) over the
+     CPUs there are, which is the earliest the last event can come on
+     this machine, and what the 100,000/s target leaves the two.
  (b) latency: BENCH_LAT_WRITES single files written BENCH_LAT_GAP_MS
      apart; each file's write time (CLOCK_REALTIME just before open) is
      subtracted from its event's "time"; median and p99.  Once with the
@@ -111,6 +114,7 @@ cat >"$WORK/helper.c" <<'EOF'
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,7 +134,9 @@ int main(int argc, char **argv) {
 	static char buf[1 << 16];
 	char p[4096];
 	if (argc == 6 && strcmp(argv[1], "burst") == 0) {
-		/* burst ROOT N DIRS SIZE: prints "first_ns last_ns" */
+		/* burst ROOT N DIRS SIZE: prints "first_ns last_ns cpu_s"
+		 * (its own user + system time) */
+		struct rusage ru;
 		long n = atol(argv[3]), d = atol(argv[4]);
 		size_t size = (size_t)atol(argv[5]) % sizeof(buf);
 		long long t0 = now_ns(), t1;
@@ -144,7 +150,10 @@ int main(int argc, char **argv) {
 			put(p, buf, size);
 		}
 		t1 = now_ns();
-		printf("%lld %lld\n", t0, t1);
+		getrusage(RUSAGE_SELF, &ru);
+		printf("%lld %lld %.3f\n", t0, t1, ru.ru_utime.tv_sec +
+		    ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec +
+		    ru.ru_stime.tv_usec) / 1e6);
 		return 0;
 	}
 	if (argc == 6 && strcmp(argv[1], "spaced") == 0) {
@@ -282,7 +291,7 @@ for ((r = 1; r <= RUNS; r++)); do
 	sleep 0.2
 	c0=$(cpu_ticks "$UW_PID")
 	"$WORK/helper" burst "$MERGED" "$EVENTS" "$DIRS" "$SIZE" >"$WORK/burst$r" || die "the writer failed"
-	read -r w0 w1 <"$WORK/burst$r"
+	read -r w0 w1 wcpu <"$WORK/burst$r"
 	wait_lines "$out" $((EVENTS + DIRS))
 	c1=$(cpu_ticks "$UW_PID")
 	overflows=$(grep -c "queue overflow" "$WORK/tp$r.err" || true)
@@ -320,7 +329,7 @@ for ((r = 1; r <= RUNS; r++)); do
 		sleep 0.2
 		"$WORK/helper" burst "$MERGED" "$EVENTS" "$DIRS" "$SIZE" >"$WORK/iwburst$r" ||
 			die "the writer failed"
-		read -r i0 i1 <"$WORK/iwburst$r"
+		read -r i0 i1 _ <"$WORK/iwburst$r"
 		sleep 1	# what it got is printed by then
 		kill "$iw_pid" 2>/dev/null || true
 		wait "$iw_pid" 2>/dev/null || true
@@ -330,9 +339,9 @@ for ((r = 1; r <= RUNS; r++)); do
 		iw_wr=$(awk -v a="$i0" -v b="$i1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 		unmount_last "iw$r"
 	fi
-	echo "$paths $wall $cpu $lines $overflows $iw_n $iw_rate $wr $iw_wr" \
+	echo "$paths $wall $cpu $lines $overflows $iw_n $iw_rate $wr $iw_wr $wcpu" \
 		>>"$WORK/tp.runs"
-	echo "  burst run $r: upperwatch $paths paths in $wall s (writer $wr s)," \
+	echo "  burst run $r: upperwatch $paths paths in $wall s (writer $wr s, CPU $wcpu s)," \
 		"daemon CPU $cpu s, $lines events printed, $overflows overflows;" \
 		"inotifywait $iw_n events (writer $iw_wr s)" >&2
 done
@@ -395,6 +404,13 @@ if [ "$SKIP_IW" != 1 ]; then
 fi
 echo "  the writer took $(med 8) s for the burst under upperwatch, $(med 9) s under inotifywait;" \
 	"upperwatch printed $(med 4) lines (median), $(med 5) queue overflows (median) -> rescans"
+# The CPU the burst took in all: a wall-clock rate above what NPROC CPUs
+# can give that much work is out of reach whatever the daemon does.
+CPU_ALL=$(calc "printf \"%.3f\", $(med 10) + $(med 3)")
+echo "  CPU: the writer used $(med 10) s and upperwatch $(med 3) s (medians): $CPU_ALL CPU-s on $NPROC CPUs," \
+	"so the last event cannot come before $(calc "printf \"%.3f\", $CPU_ALL / $NPROC") s after the first write:" \
+	"at most $(calc "printf \"%.0f\", $EVENTS * $NPROC / $CPU_ALL") events/s here; 100,000/s asks the two for" \
+	"at most $(calc "printf \"%.3f\", $EVENTS * $NPROC / 100000") CPU-s"
 echo
 echo "(b) write -> report latency: $LAT_N single writes ${LAT_GAP} ms apart"
 printf '%-44s %12s %10s\n' "" "median ms" "p99 ms"
