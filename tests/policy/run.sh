@@ -475,6 +475,94 @@ return {
 POLICY
 run_cases "a walk of an event shows every field it has" "$S/walk" "$S/all-cases.lua"
 
+# Every way a policy reads an event gives the same fields: each event here
+# is first read in another way (the length, rawlen, rawget, next, pairs,
+# ipairs, a record, type), then by field.
+mkdir -p "$S/first"
+cat >"$S/first/f.lua" <<'POLICY'
+local uw = require("upperwatch")
+local n = 0
+local first = {
+	function(ev) return "len " .. #ev end,
+	function(ev) return "rawlen " .. rawlen(ev) end,
+	function(ev) return "rawget " .. rawget(ev, "path") end,
+	function(ev) return "next " .. tostring((next(ev))) end,
+	function(ev)
+		local c = 0
+		for _ in pairs(ev) do c = c + 1 end
+		return "pairs " .. c
+	end,
+	function(ev)
+		local c = 0
+		for _ in ipairs(ev) do c = c + 1 end
+		return "ipairs " .. c
+	end,
+	function(ev) return "mode " .. ev.current.mode end,
+	function(ev) return "type " .. type(ev) end,
+}
+return {
+	name = "f",
+	description = "reads each event first in another way",
+	evaluate = function(ev)
+		n = n + 1
+		local got = first[n](ev)
+		return uw.verdict("low", "log", got .. "; then " .. ev.path
+			.. " " .. ev.op .. " " .. ev.baseline.mode)
+	end,
+}
+POLICY
+{
+	echo "return {"
+	i=0
+	for want in "len 0" "rawlen 0" "rawget /f3" "next op" "pairs 9" "ipairs 0" "mode 420" "type table"; do
+		i=$((i + 1))
+		echo "  { name = \"first read: $want\", event = { op = \"modified\", path = \"/f$i\","
+		echo "    current = { mode = \"0644\" }, baseline = { mode = \"0600\" } },"
+		echo "    expect = { policy = \"f\", reason = \"$want; then /f$i modified 384\" } },"
+	done
+	echo "}"
+} >"$S/first-cases.lua"
+run_cases "an event reads the same whichever way it is read first" "$S/first" "$S/first-cases.lua"
+
+# uw.package of the event's own path is the event's package (before the
+# policy read the event, too); of another path, the database's (none in a
+# case file).
+mkdir -p "$S/own"
+cat >"$S/own/o.lua" <<'POLICY'
+local uw = require("upperwatch")
+local function owner(path)
+	local p = uw.package(path)
+	return p and (p.manager .. " " .. p.name .. " " .. p.version) or "none"
+end
+return {
+	name = "o",
+	description = "asks uw.package about the event's own path",
+	evaluate = function(ev)
+		local before = owner("/usr/bin/tool")
+		return uw.verdict("low", "log", before .. "; " .. owner(ev.path)
+			.. "; " .. owner(ev.path .. "x"))
+	end,
+}
+POLICY
+cat >"$S/own-cases.lua" <<'CASES'
+return {
+	{ name = "owned", event = { op = "modified", path = "/usr/bin/tool",
+	    current = { mode = "0755" }, baseline = { mode = "0755" },
+	    package_check = "match",
+	    package = { manager = "dpkg", name = "tool", version = "2" } },
+	  expect = { policy = "o", reason = "dpkg tool 2; dpkg tool 2; none" } },
+	{ name = "another path", event = { op = "modified", path = "/usr/bin/other",
+	    current = { mode = "0755" }, baseline = { mode = "0755" },
+	    package_check = "match",
+	    package = { manager = "dpkg", name = "other", version = "1" } },
+	  expect = { policy = "o", reason = "none; dpkg other 1; none" } },
+	{ name = "unowned", event = { op = "added", path = "/usr/bin/tool",
+	    current = { mode = "0755" }, package_check = "unowned" },
+	  expect = { policy = "o", reason = "none; none; none" } },
+}
+CASES
+run_cases "uw.package of the event's own path gives the event's package" "$S/own" "$S/own-cases.lua"
+
 # A broken policy does not load, with file:line.
 mkdir -p "$S/broken"
 printf 'return {\n  name = "b", description = "d",\n  evaluate = function(ev)\n    return uw.verdict(\n  end,\n}\n' >"$S/broken/b.lua"
