@@ -9,17 +9,20 @@
  *   PID COMM EVENT PATH
  *
  * COMM is the opener's /proc/PID/comm, or "?" when it was gone before it
- * could be named; EVENT is "open" or "access".  Prints "ready" on stderr
+ * could be named; EVENT is "open" or "access".  A queue overflow (events
+ * lost: any of them could have been anyone's) prints
+ * "0 (overflow) overflow ?".  Prints "ready" on stderr
  * once every mark is in place.  The host-canary checks of the hostile
  * tests use it where inotify says only that something opened a canary:
  * another program walking the scratch dir (a tmp cleaner, a file
  * indexer) is then not taken for upperwatch.
  *
  * Files and dirs are marked with fanotify permission events: the opener
- * waits (allowed at once) while it is named, so it is always named.
- * fanotify gives those only for files and dirs; any other PATH (a FIFO)
- * is marked in a second, FID-reporting group, whose openers are named if
- * they are still there.  Needs CAP_SYS_ADMIN.
+ * waits (allowed at once) while it is named, so it is always named.  A
+ * group that reports events with an fd gives none for a FIFO (measured:
+ * an open of a marked FIFO raised nothing), so any PATH that is neither
+ * a file nor a dir is marked in a second, FID-reporting group, whose
+ * openers are named if they are still there.  Needs CAP_SYS_ADMIN.
  * Exit status: 0 stopped by a signal, 1 fanotify failed, 2 usage.
  */
 #ifndef _GNU_SOURCE
@@ -107,6 +110,10 @@ print_event(const struct fanotify_event_metadata *m, int fid_mode)
 	const char *name = path;
 	ssize_t n = -1;
 
+	if (m->mask & FAN_Q_OVERFLOW) {
+		printf("0 (overflow) overflow ?\n");
+		return;
+	}
 	comm_of(m->pid, comm, sizeof(comm));
 	if (fid_mode) {
 		name = special_path(m);
@@ -227,7 +234,9 @@ main(int argc, char **argv)
 			fprintf(stderr, "opens: poll: %s\n", strerror(errno));
 			return 1;
 		}
-		if (n <= 0) {
+		if (n < 0)
+			continue;	/* the signal: drain, then stop */
+		if (n == 0) {
 			if (stop)
 				return 0;
 			continue;

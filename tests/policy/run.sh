@@ -526,7 +526,8 @@ run_cases "an event reads the same whichever way it is read first" "$S/first" "$
 
 # uw.package of the event's own path is the event's package (before the
 # policy read the event, too); of another path, the database's (none in a
-# case file).
+# case file).  The last case, an event with no package after two with
+# one, would name a stale package if the answer outlived its event.
 mkdir -p "$S/own"
 cat >"$S/own/o.lua" <<'POLICY'
 local uw = require("upperwatch")
