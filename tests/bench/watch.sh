@@ -412,7 +412,7 @@ echo "  the writer took $(med 8) s for the burst under upperwatch, $(med 9) s un
 # writer's own.
 P=$((NPROC < 3 ? NPROC : 3))
 CPU_ALL=$(calc "printf \"%.3f\", $(med 10) + $(med 3)")
-FLOOR=$(calc "f = $CPU_ALL / $P; w = $(med 10); printf \"%.3f\", f > w ? f : w")
+FLOOR=$(calc "f = $CPU_ALL / $P; w = $(med 10); printf \"%.3f\", (f > w ? f : w)")
 echo "  CPU: the writer used $(med 10) s and upperwatch $(med 3) s (medians): $CPU_ALL CPU-s over $P of $NPROC CPUs," \
 	"so the last event cannot come before $FLOOR s after the first write:" \
 	"at most $(calc "printf \"%.0f\", $EVENTS / $FLOOR") events/s here; 100,000/s asks the two for" \
