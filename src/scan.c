@@ -281,6 +281,83 @@ out:
 }
 
 /*
+ * Hard links the container made.  A write through one name of an upper
+ * file changes every name of it, but inotify (the watch on the written
+ * name's dir) and fanotify (the path of the writer's fd) give only the
+ * name written through: `ln /etc/shadow /tmp/x`, a write to /tmp/x and
+ * `rm /tmp/x` would show nothing of /etc/shadow.  So the names of each
+ * upper file with more than one link are kept, and when one of them is
+ * looked at for an event, the other names of the file it is now, and of
+ * the file it was when last seen, are queued to be looked at too
+ * (PENT_ALIAS: those looks queue nothing more).  A full scan looks at
+ * every name anyway.
+ */
+
+/* Queue the kept names of upper inode `ino` but `self`: 0 or -ENOMEM. */
+static int
+links_queue(struct watcher *w, struct wctr *c, uint64_t ino,
+    const struct pathset_entry *self)
+{
+	struct pathset_entry *o;
+	size_t i;
+	int rc;
+
+	for (i = 0; (o = pathset_next(&c->links, &i)) != NULL;) {
+		if (o == self || o->proc != ino)
+			continue;
+		rc = watch_queue_by(w, c, o->key, o->len, PENT_ALIAS,
+		    now_mono_ns(), w->cur_writer);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* `path` of `c` is in state `st` (NULL: gone): keep its name or drop it,
+ * and queue its other names.  Returns 0 or -ENOMEM. */
+static int
+links_seen(struct watcher *w, struct wctr *c, const unsigned char *path,
+    size_t len, const struct stat *st)
+{
+	struct pathset_entry *e;
+	uint64_t ino = 0, was = 0;
+	int linked, kept, rc;
+
+	e = pathset_get(&c->links, path, len, 0);
+	kept = e != NULL;
+	if (kept)
+		was = e->proc;
+	linked = st != NULL && S_ISREG(st->st_mode) && st->st_nlink > 1;
+	if (linked)
+		ino = (uint64_t)st->st_ino;
+	if (!linked && kept) {
+		pathset_del(&c->links, e);
+		e = NULL;
+	} else if (linked && !kept && c->links.count < MAX_LINK_NAMES) {
+		e = pathset_get(&c->links, path, len, 1);
+		if (e == NULL)
+			return seterr(w->err, -ENOMEM, "out of memory");
+	} else if (linked && !kept && !c->links_full) {
+		c->links_full = 1;
+		notice_coverage(w, c, "container %s has more than %d "
+		    "hard-linked names in its upper dir: a write through one "
+		    "more is seen under that name only, and at its other "
+		    "names by the next rescan",
+		    notice_escs(w, c->info->id), MAX_LINK_NAMES);
+	}
+	if (e != NULL)
+		e->proc = ino;
+	if (w->scanning || (w->cur_flags & PENT_ALIAS))
+		return 0;
+	rc = 0;
+	if (kept && (!linked || was != ino))
+		rc = links_queue(w, c, was, e);
+	if (rc == 0 && linked)
+		rc = links_queue(w, c, ino, e);
+	return rc;
+}
+
+/*
  * Classify the entry at container path `path` of `c` and report it.
  * A directory entry is left open in `leaf` for the caller to watch and
  * scan.  Returns 0, ANCESTOR_GONE or ANCESTOR_UNREAD, or a negative
@@ -317,6 +394,12 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 	 * entry is opened O_PATH for it, and a file is read through that. */
 	skey = 0;
 	dir.path_fd = walk_open_path(w->ctx.ctx.fd, comp, &st);
+	rc = links_seen(w, c, path, len, dir.path_fd >= 0 ? &st : NULL);
+	if (rc < 0) {
+		if (dir.path_fd >= 0)
+			close(dir.path_fd);
+		return rc;
+	}
 	if (dir.path_fd >= 0) {
 		dir.st = &st;
 		if (S_ISDIR(st.st_mode)) {
@@ -461,8 +544,9 @@ look_first(struct watcher *w, struct wctr *c, struct upperwalk_entry *e,
 	} else if (walk_stat(e->dir.fd, e->name, st) == 0) {
 		e->dir.st = st;
 	}
-	if (e->dir.st == NULL)
-		return 0;
+	rc = links_seen(w, c, e->path, e->path_len, e->dir.st);
+	if (rc < 0 || e->dir.st == NULL)
+		return rc;
 	if (S_ISDIR(st->st_mode)) {
 		if (e->dir.path_fd >= 0)
 			close(e->dir.path_fd);
@@ -615,6 +699,9 @@ scan_container(struct watcher *w, struct wctr *c)
 		return 0;
 	}
 	top.xwhiteouts = c->root_xwhiteouts;
+	/* The scan finds every name again: none kept is stale after it. */
+	pathset_free(&c->links);
+	c->links_full = 0;
 	c->unwatched = 0;
 	c->dirs_seen = 0;
 	w->scanning = 1;

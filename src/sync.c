@@ -41,6 +41,7 @@ sync_ctr_free(struct wctr *c)
 	pathset_free(&c->aside);
 	pathset_free(&c->reported);
 	pathset_free(&c->lower_reported);
+	pathset_free(&c->links);
 	pkgview_free(&c->pkg);
 	free(c);
 }

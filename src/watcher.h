@@ -55,6 +55,10 @@ struct prevent;
 #define RETRY_TRIES 3		/* a path whose dir kept changing */
 #define DEFAULT_QUIET_MS 20
 #define MAX_PENDING (1u << 20)
+/* The hard-linked names of upper files kept per container (scan.c's
+ * links_seen); past that, a write through one more is left to the
+ * periodic rescan, and the container says so. */
+#define MAX_LINK_NAMES 4096
 #define COMMIT_NS 100000000	/* group journal writes: 100 ms */
 #define EVENTS_PER_TURN 8192
 /* The journal's WAL is copied into the database file when the watcher
@@ -73,6 +77,7 @@ struct prevent;
 #define PENT_SLOW 0x10		/* pending: handed out a moment ago, so it
 				 * waits the whole quiet period */
 #define PENT_UNIGNORE 0x20	/* pending: touched once more at its report */
+#define PENT_ALIAS 0x40		/* pending: another name of it was written */
 
 /*
  * The quiet period adapts: a path whose events came at once (within the
@@ -154,6 +159,9 @@ struct wctr {
 	struct pathset aside;	/* queued while `pending` is drained */
 	struct pathset reported;	/* path -> signature (first_ns) last
 				 * reported: all of path_state, in memory */
+	struct pathset links;	/* path -> upper inode (in `proc`) of each
+				 * upper file with more than one link */
+	int links_full;		/* MAX_LINK_NAMES reached: said once */
 	struct pkgview pkg;	/* its packages (package.h) */
 };
 

@@ -14,6 +14,10 @@
 #     that mount: the event cannot be mapped to a path, and the container
 #     is rescanned instead: the new content is reported all the same,
 #     and status counts the unmapped event;
+#   - hard links made in the container: `ln /etc/passwd /tmp/pw`, a
+#     write through /tmp/pw and `rm /tmp/pw` (events name only /tmp/pw,
+#     gone by the time it is read): /etc/passwd is reported modified, its
+#     writer named; the same with the link kept (/etc/motd);
 #   - a write burst the daemon cannot keep up with (it is stopped with
 #     SIGSTOP while 17,000 files are written, more than fanotify's queue
 #     of 16,384 holds): the queue overflows, the daemon says so and
@@ -48,10 +52,11 @@ last_of() { jq -c --arg p "$1" 'select(.path == $p)' "$EV" 2>/dev/null | tail -n
 status() { jq -c "$1" "$S/status.json" 2>/dev/null; }
 
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,mnt/e,flood}
-busybox_layer "$L1" sh cat echo sleep mount umount unshare ||
+busybox_layer "$L1" sh cat echo sleep mount umount unshare ln rm ||
 	{ fail "building the layer failed"; finish; }
 echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 echo v1 >"$L1/etc/app.conf"
+echo 'welcome' >"$L1/etc/motd"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 # CAP_SYS_ADMIN: the container may mount.
@@ -106,6 +111,30 @@ if wait_until 8 sh -c "jq -e '.fanotify_events > 0' '$S/status.json' >/dev/null 
 else
 	fail "status: $(status '{fanotify_events, fanotify_unmapped}')"
 fi
+
+# ---- hard links made in the container ---------------------------------------
+
+# The link copies /etc/passwd up unchanged (no drift); a second later the
+# write and the unlink come within one quiet period (the writer stays a
+# while, as above).
+xc 'ln /etc/passwd /tmp/pw && sleep 1 && echo "toor::0:0::/:/bin/sh" > /tmp/pw && rm /tmp/pw && sleep 2' ||
+	fail "link: ln, write, rm"
+if wait_until 5 event_where /etc/passwd '.op == "modified" and .current.size == 21'; then
+	pass "link: a write through a link the container made, then removed, is reported at /etc/passwd"
+	expect_eq "link: the writer named" sh "$(last_of /etc/passwd | jq -r '.process.comm')"
+else
+	fail "link: /etc/passwd not reported modified; events: $(jq -c 'select(.path == "/etc/passwd" or .path == "/tmp/pw") | {op, path, size: .current.size}' "$EV" | head -c 400)"
+fi
+expect_eq "link: control: the upper's /etc/passwd holds the write" "toor::0:0::/:/bin/sh" \
+	"$(cat "$RS/c1/upper/etc/passwd" 2>&1)"
+xc 'ln /etc/motd /tmp/m && sleep 1 && echo "pwned" >> /tmp/m' || fail "link: ln, append"
+if wait_until 5 event_where /etc/motd '.op == "modified" and .current.size == 14'; then
+	pass "link: a write through a link that stays is reported at the image's name too"
+else
+	fail "link: /etc/motd not reported modified; last: $(last_of /etc/motd | head -c 300)"
+fi
+wait_until 5 event_where /tmp/m '.current.size == 14' ||
+	fail "link: control: /tmp/m not reported with the write; last: $(last_of /tmp/m | head -c 300)"
 
 # ---- a burst past fanotify's queue -----------------------------------------------
 
