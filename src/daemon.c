@@ -41,6 +41,7 @@
 #include "hash.h"
 #include "incident.h"
 #include "journal.h"
+#include "mapped.h"
 #include "journal_writer.h"
 #include "names.h"
 #include "notice.h"
@@ -659,6 +660,8 @@ due_work(struct watcher *w, int64_t *next_due)
 	rc = watch_drain(w, now, next_due);
 	if (rc == 0)
 		rc = incident_due(w, now_mono_ns(), next_due);
+	if (rc == 0)
+		rc = mapped_due(w, now_mono_ns(), next_due);
 	for (i = 0; i < w->ctr_count && rc == 0; i++) {
 		struct wctr *c = w->ctrs[i];
 

@@ -474,6 +474,8 @@ fan_open(struct watcher *w)
 
 	w->fan_fd = -1;
 	w->inotify_writes = mode != UW_CONTENT_FANOTIFY;
+	w->upper_closes = mode == UW_CONTENT_AUTO &&
+	    kernel_notifies_upper_writes();
 	if (mode == UW_CONTENT_INOTIFY) {
 		if (!kernel_notifies_upper_writes())
 			notice_coverage(w, NULL, "--content-events inotify on "

@@ -77,6 +77,7 @@ start_content(struct watcher *w, struct wctr *c)
 
 	c->inotify_writes = !marked || (w->inotify_writes &&
 	    w->opts->content_events != UW_CONTENT_AUTO);
+	c->close_writes = w->upper_closes;
 }
 
 #define START_RETRY_NS 30000000000LL	/* a container that failed to start */

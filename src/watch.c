@@ -250,9 +250,12 @@ int
 watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
     size_t len, int fd)
 {
-	/* Writes come from fanotify where it marked the overlay. */
+	/* Writes come from fanotify where it marked the overlay (and the
+	 * closes of the upper files from inotify: watcher.h's
+	 * upper_closes). */
 	uint32_t mask = c->inotify_writes ? WATCH_MASK :
-	    WATCH_MASK & ~(uint32_t)(IN_MODIFY | IN_CLOSE_WRITE);
+	    WATCH_MASK & ~(uint32_t)(IN_MODIFY |
+	    (c->close_writes ? 0 : IN_CLOSE_WRITE));
 	char proc[40];
 	int wd, e;
 

@@ -147,6 +147,8 @@ struct wctr {
 	int paused, killed;	/* by us */
 	int fan_marked;		/* its overlay has our fanotify mark */
 	int inotify_writes;	/* its watches ask for writes */
+	int close_writes;	/* ...or, where fanotify gives writes, for the
+				 * closes (fan_open's upper_closes) */
 	uint64_t ov_dev;	/* the overlay's st_dev */
 	uint64_t ov_mnt_id;	/* our mount of it (its mount_point) */
 	int needs_rescan;
@@ -162,6 +164,9 @@ struct wctr {
 	struct pathset links;	/* path -> upper inode (in `proc`) of each
 				 * upper file with more than one link */
 	int links_full;		/* MAX_LINK_NAMES reached: said once */
+	uint64_t map_dev;	/* the overlay's st_dev (mapped.c), 0: unread */
+	int64_t map_rescan_ns;	/* an unplaced mapping rescans from then */
+	int map_capped;		/* a sweep's bound was reached: said once */
 	struct pkgview pkg;	/* its packages (package.h) */
 };
 
@@ -229,6 +234,14 @@ struct watcher {
 	int fan_pidfds;		/* events carry pidfds (FAN_REPORT_PIDFD) */
 	int inotify_writes;	/* inotify is asked for writes (not only
 				 * where fanotify cannot mark) */
+	int upper_closes;	/* --content-events auto on Linux 6.5+:
+				 * where fanotify gives the writes, inotify
+				 * is asked for closes after writing too.
+				 * The last release of a shared mapping is
+				 * the upper file's, never the overlay's
+				 * (fanotify marks the overlay): open,
+				 * mmap, close, write, munmap shows only
+				 * there.  Before 6.5 inotify sees none. */
 	struct fan_proc *fan_procs;	/* FAN_PROCS of them, a ring */
 	uint64_t fan_next_serial;
 	uint64_t fan_batch, fan_last_batch, fan_last_serial;
@@ -292,6 +305,7 @@ struct watcher {
 	 * mounts the rootfs a moment before it writes its state. */
 	struct pathset unclaimed;
 	int64_t resync_ns;		/* look at the host again then */
+	int64_t map_sweep_ns;		/* read shared mappings then */
 	/* scratch */
 	struct buf sig, path;
 	char esc[4][512];		/* escaped names for notices */

@@ -29,10 +29,14 @@
  *   hostile fill-disk FILE
  *       write FILE until the filesystem says ENOSPC, down to the last
  *       byte it takes; prints "filled N bytes".
- *   hostile mmap-write FILE TEXT
+ *   hostile mmap-write FILE TEXT [DELAY [HOLD]]
  *       open an existing FILE read-write, map its first page shared and
  *       copy TEXT over its start (no write(2): the change reaches the
- *       file through the page cache); msync, then close.
+ *       file through the page cache); msync, then close.  With DELAY
+ *       (seconds, may be fractional): close the file as soon as it is
+ *       mapped, and copy DELAY seconds later, when a monitor has read
+ *       the closed file unchanged; then keep the mapping HOLD seconds
+ *       (default 0) before it is unmapped.
  *   hostile write-many DIR N [TEXT]
  *       DIR/f0 .. DIR/f(N-1): each opened (created, truncated) and, when
  *       TEXT is given, TEXT written into it, as fast as it goes.
@@ -65,7 +69,7 @@ usage(void)
 	    "exchange-loop A B SECONDS | swap-file-fifo FILE FIFO SECONDS "
 	    "[WORKERS] | "
 	    "fifo-writer FIFO MARKER | deep-mkdir DIR N [PAYLOAD] | "
-	    "mmap-write FILE TEXT | write-many DIR N [TEXT] | "
+	    "mmap-write FILE TEXT [DELAY [HOLD]] | write-many DIR N [TEXT] | "
 	    "fill-disk FILE\n");
 	return 2;
 }
@@ -309,6 +313,19 @@ cmd_fill_disk(int argc, char **argv)
 	return 0;
 }
 
+static void
+sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static int
 cmd_mmap_write(int argc, char **argv)
 {
@@ -317,7 +334,7 @@ cmd_mmap_write(int argc, char **argv)
 	char *map;
 	int fd;
 
-	if (argc != 4)
+	if (argc < 4 || argc > 6)
 		return usage();
 	len = strlen(argv[3]);
 	fd = open(argv[2], O_RDWR | O_CLOEXEC);
@@ -335,10 +352,18 @@ cmd_mmap_write(int argc, char **argv)
 		perror("hostile: mmap");
 		return 1;
 	}
+	if (argc > 4) {
+		close(fd);
+		fd = -1;
+		sleep_s(atof(argv[4]));
+	}
 	memcpy(map, argv[3], len);
 	msync(map, len, MS_SYNC);
+	if (argc > 5)
+		sleep_s(atof(argv[5]));
 	munmap(map, len);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }
 

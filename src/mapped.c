@@ -1,0 +1,298 @@
+/*
+ * mapped.c - writes through shared mappings.
+ *
+ * A store through a MAP_SHARED mapping raises no inotify or fanotify
+ * event.  The file's close, which does, may come long before it: open,
+ * mmap, close (read by the watcher: unchanged), then write.  The
+ * mapping's own release comes after it, but it is the upper file's, not
+ * the overlay's (fanotify marks the overlay; inotify sees it from Linux
+ * 6.5 on), and a process that keeps its mapping never releases it.  So
+ * every MAP_SWEEP_NS the mappings of each container's processes are read
+ * from /proc/PID/maps (about 1 us a line: a few ms a sweep for a host of
+ * ordinary containers), and each file of its overlay that one of them maps
+ * shared is looked at again: a change is reported like any other (the
+ * same state is not reported twice).  A writable shared mapping of a
+ * name the upper dir does not hold (a bind mount inside the container,
+ * another mount namespace) cannot be placed: the container is rescanned,
+ * at most once a minute.
+ *
+ * Bounded against a container that spawns processes or mappings to slow
+ * the watcher down: MAP_MAX_PIDS processes and MAP_MAX_BYTES of maps per
+ * container and sweep, said once when reached.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "mapped.h"
+#include "notice.h"
+#include "util.h"
+#include "walk.h"
+#include "watch.h"
+#include "watcher.h"
+
+#define MAP_SWEEP_NS 5000000000LL
+#define MAP_RESCAN_NS 60000000000LL	/* an unplaced writable mapping */
+#define MAP_MAX_PIDS 1024
+#define MAP_MAX_BYTES (16u << 20)
+#define MAP_MAX_CGROUPS 256		/* nested cgroups read */
+#define MAP_LINE 8192			/* longer lines are skipped */
+
+struct sweep {
+	struct watcher *w;
+	struct wctr *c;
+	dev_t ov_dev, up_dev;	/* the overlay's, the upper dir's */
+	const char *upper;	/* its host path, for an upper file's name */
+	size_t upper_len;
+	size_t pids, cgroups;
+	size_t bytes;
+	int capped;		/* a bound was reached */
+	int unplaced;		/* a writable mapping with no upper name */
+	int rc;			/* a negative error of our own */
+};
+
+/* Queue container path `p` (len n) when the upper dir holds it, else say
+ * whether it was writable, to rescan. */
+static void
+place(struct sweep *s, const char *p, size_t n, int writable)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if (n == 0 || n >= sizeof(path) || p[0] != '/')
+		return;
+	memcpy(path, p, n);
+	path[n] = '\0';
+	rc = walk_exists_beneath(s->c->root_fd, path);
+	if (rc == 1) {
+		rc = watch_queue(s->w, s->c, (const unsigned char *)path, n, 0,
+		    now_mono_ns());
+		if (rc < 0)
+			s->rc = rc;
+	} else if (writable) {
+		s->unplaced = 1;
+	}
+}
+
+/*
+ * One line of a maps file: "start-end perms offset maj:min inode  path".
+ * A newline in a name is written "\012" (a name holding those four bytes
+ * is looked at under both readings), and " (deleted)" ends the name of
+ * a file removed since (looked at with and without it).
+ */
+static void
+map_line(struct sweep *s, char *line)
+{
+	char perms[8], name[PATH_MAX];
+	unsigned maj, min;
+	unsigned long long ino;
+	const char *p;
+	size_t n, len;
+	int off = -1, writable;
+	dev_t dev;
+
+	if (sscanf(line, "%*[0-9a-f]-%*[0-9a-f] %7s %*[0-9a-f] %x:%x %llu %n",
+	    perms, &maj, &min, &ino, &off) != 4 || off < 0 ||
+	    strlen(perms) < 4 ||
+	    perms[3] != 's' || ino == 0)
+		return;
+	p = line + off;
+	len = strlen(p);
+	dev = makedev(maj, min);
+	writable = perms[1] == 'w';
+	if (dev == s->up_dev && s->up_dev != s->ov_dev) {
+		/* a kernel that shows the upper file itself */
+		if (len <= s->upper_len || memcmp(p, s->upper,
+		    s->upper_len) != 0 || p[s->upper_len] != '/')
+			return;
+		p += s->upper_len;
+		len -= s->upper_len;
+	} else if (dev != s->ov_dev) {
+		return;
+	}
+	place(s, p, len, writable);
+	for (n = 0; *p != '\0' && n < sizeof(name) - 1; p++) {
+		if (strncmp(p, "\\012", 4) == 0) {
+			name[n++] = '\n';
+			p += 3;
+		} else {
+			name[n++] = *p;
+		}
+	}
+	if (n != len)
+		place(s, name, n, writable);
+	if (n > 10 && strcmp(name + n - 10, " (deleted)") == 0)
+		place(s, name, n - 10, 0);
+}
+
+/* The maps of one process, line by line, within the sweep's bound. */
+static void
+sweep_pid(struct sweep *s, long pid)
+{
+	char path[64], buf[MAP_LINE + 1], *nl, *line;
+	size_t have = 0;
+	ssize_t got;
+	int fd, skipping = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;		/* gone already */
+	for (;;) {
+		if (s->bytes >= MAP_MAX_BYTES) {
+			s->capped = 1;
+			break;
+		}
+		got = read(fd, buf + have, MAP_LINE - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		s->bytes += (size_t)got;
+		have += (size_t)got;
+		buf[have] = '\0';
+		line = buf;
+		while ((nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			if (!skipping)
+				map_line(s, line);
+			skipping = 0;
+			line = nl + 1;
+		}
+		have = (size_t)(buf + have - line);
+		memmove(buf, line, have);
+		if (have == MAP_LINE) {	/* a line too long: its end */
+			have = 0;
+			skipping = 1;
+		}
+	}
+	close(fd);
+}
+
+/* The processes of the cgroup dir open at `dirfd`, then of the cgroups
+ * nested in it.  Takes dirfd. */
+static void
+sweep_cgroup(struct sweep *s, int dirfd, int depth)
+{
+	char buf[65536], *p, *end;
+	struct dirent *d;
+	ssize_t got;
+	DIR *dir;
+	int fd;
+
+	if (++s->cgroups > MAP_MAX_CGROUPS) {
+		s->capped = 1;
+		close(dirfd);
+		return;
+	}
+	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	got = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[got > 0 ? got : 0] = '\0';
+	for (p = buf; *p != '\0' && s->rc == 0; p = end) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (s->pids++ >= MAP_MAX_PIDS) {
+			s->capped = 1;
+			break;
+		}
+		if (pid > 0)
+			sweep_pid(s, pid);
+	}
+	dir = depth < 8 ? fdopendir(dirfd) : NULL;
+	if (dir == NULL) {
+		close(dirfd);
+		return;
+	}
+	while (s->rc == 0 && !s->capped && (d = readdir(dir)) != NULL) {
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd, d->d_name, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0)
+			sweep_cgroup(s, fd, depth + 1);
+	}
+	closedir(dir);
+}
+
+static int
+sweep_ctr(struct watcher *w, struct wctr *c, int64_t now)
+{
+	const struct uw_container *info = c->info;
+	const char *cg = info->cgroup_v2 != NULL && info->cgroup_v2[0] ?
+	    info->cgroup_v2 : info->cgroup_v1_freezer;
+	struct sweep s;
+	struct stat st;
+	int fd;
+
+	if (cg == NULL || cg[0] == '\0' || c->root_fd < 0 ||
+	    info->mount_point == NULL || info->upper == NULL)
+		return 0;
+	memset(&s, 0, sizeof(s));
+	s.w = w;
+	s.c = c;
+	if (fstat(c->root_fd, &st) != 0)
+		return 0;
+	s.up_dev = st.st_dev;
+	if (c->map_dev == 0) {
+		/* the host's mount point (a runtime's dir), not a name the
+		 * container chose */
+		fd = open(info->mount_point, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		if (fstat(fd, &st) == 0)
+			c->map_dev = st.st_dev;
+		close(fd);
+		if (c->map_dev == 0)
+			return 0;
+	}
+	s.ov_dev = c->map_dev;
+	s.upper = info->upper;
+	s.upper_len = strlen(info->upper);
+	while (s.upper_len > 1 && s.upper[s.upper_len - 1] == '/')
+		s.upper_len--;
+	fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;	/* stopped meanwhile */
+	sweep_cgroup(&s, fd, 0);
+	if (s.capped && !c->map_capped) {
+		c->map_capped = 1;
+		notice_coverage(w, c, "container %s has more processes, "
+		    "cgroups or mappings than a sweep for writes through "
+		    "shared mappings reads (%d processes, %u MiB of maps): "
+		    "such writes past those are found by rescans",
+		    notice_escs(w, info->id), MAP_MAX_PIDS,
+		    MAP_MAX_BYTES >> 20);
+	}
+	if (s.unplaced && now >= c->map_rescan_ns) {
+		c->map_rescan_ns = now + MAP_RESCAN_NS;
+		c->needs_rescan = 1;
+	}
+	return s.rc;
+}
+
+int
+mapped_due(struct watcher *w, int64_t now, int64_t *next_due)
+{
+	size_t i;
+	int rc = 0;
+
+	if (now >= w->map_sweep_ns) {
+		w->map_sweep_ns = now + MAP_SWEEP_NS;
+		for (i = 0; i < w->ctr_count && rc == 0; i++)
+			rc = sweep_ctr(w, w->ctrs[i], now);
+	}
+	if (w->map_sweep_ns < *next_due)
+		*next_due = w->map_sweep_ns;
+	return rc;
+}
