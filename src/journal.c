@@ -83,6 +83,17 @@ journal_check(struct watcher *w)
 
 	if (w->jw == NULL)
 		return 0;
+	w->journal_pruned = jw_pruned(w->jw);
+	if (w->journal_pruned > w->pruned_said &&
+	    now_mono_ns() >= w->pruned_notice_ns) {
+		notice_warn(w, "the journal passed --journal-max-mb (%u MiB): "
+		    "%llu of its oldest events were deleted so far, the "
+		    "lowest severities first", w->opts->journal_max_mb ?
+		    w->opts->journal_max_mb : DEFAULT_JOURNAL_MAX_MB,
+		    (unsigned long long)w->journal_pruned);
+		w->pruned_said = w->journal_pruned;
+		w->pruned_notice_ns = now_mono_ns() + 60000000000LL;
+	}
 	memset(&e, 0, sizeof(e));
 	rc = jw_failure(w->jw, &e);
 	if (rc == 0)

@@ -11,6 +11,13 @@
  * commit never needs memory); after a commit it copies the WAL into the
  * database file once it passes CKPT_BUSY_PAGES, and, when the watcher
  * is about to wait (jw_idle), once it passes CKPT_IDLE_PAGES.
+ *
+ * With a limit (jw_limit), every JW_PRUNE_EVERY events it reads how much
+ * of the database is in use, after a commit; past the limit, it deletes
+ * the oldest events of the lowest severity, a batch at a time, until
+ * nine tenths of the limit: a container that rewrites files in a loop
+ * cannot fill the disk with its own events, nor push a critical event
+ * out before every lesser one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +37,11 @@
  * hands them over at once): one lock and one wake-up per batch, not per
  * event. */
 #define JW_BATCH 64
+/* Events between two reads of the database's size, with a limit; the
+ * events one deletion takes; the deletions one prune makes at most. */
+#define JW_PRUNE_EVERY 1024
+#define JW_PRUNE_BATCH 5000
+#define JW_PRUNE_ROUNDS 64
 
 enum jw_kind { JW_EVENT, JW_RESPONSE, JW_STATE_DEL };
 
@@ -75,8 +87,11 @@ struct jw {
 	 * until jw_resume; `taken` once jw_failure has said it */
 	int failed, taken;
 	struct uw_error fail;
+	uint64_t pruned;		/* events deleted over the limit */
 	/* the writer's side, outside the lock */
 	int in_txn;
+	uint64_t max_bytes;		/* 0: no limit */
+	unsigned since_check;		/* events since the size was read */
 };
 
 /* Hand the batch over to the writer. */
@@ -243,8 +258,46 @@ jw_idle(struct jw *jw)
 	pthread_mutex_unlock(&jw->mu);
 }
 
-/* Commit the writer's transaction, if open; then copy the WAL back once
- * it has grown past `pages`.  0 or <0 (err). */
+/* Over the limit: delete the oldest events of the lowest severity, a
+ * batch per transaction, until nine tenths of it are in use (or no
+ * event is left, or JW_PRUNE_ROUNDS were made: the next check goes on).
+ * Outside a transaction; 0 or <0 (err). */
+static int
+jw_prune(struct jw *jw, struct uw_error *err)
+{
+	uint64_t used, n, total = 0;
+	int i, rc;
+
+	jw->since_check = 0;
+	rc = store_used_bytes(jw->store, &used, err);
+	if (rc < 0 || used <= jw->max_bytes)
+		return rc;
+	for (i = 0; i < JW_PRUNE_ROUNDS && used > jw->max_bytes / 10 * 9;
+	    i++) {
+		rc = store_begin(jw->store, err);
+		if (rc < 0)
+			break;
+		rc = store_events_prune(jw->store, JW_PRUNE_BATCH, &n, err);
+		if (rc < 0) {
+			store_rollback(jw->store);
+			break;
+		}
+		rc = store_commit(jw->store, err);
+		if (rc < 0 || n == 0)
+			break;
+		total += n;
+		rc = store_used_bytes(jw->store, &used, err);
+		if (rc < 0)
+			break;
+	}
+	pthread_mutex_lock(&jw->mu);
+	jw->pruned += total;
+	pthread_mutex_unlock(&jw->mu);
+	return rc;
+}
+
+/* Commit the writer's transaction, if open (and prune, when due); then
+ * copy the WAL back once it has grown past `pages`.  0 or <0 (err). */
 static int
 jw_end_txn(struct jw *jw, int pages, struct uw_error *err)
 {
@@ -254,6 +307,9 @@ jw_end_txn(struct jw *jw, int pages, struct uw_error *err)
 		jw->in_txn = 0;
 		rc = store_commit(jw->store, err);
 	}
+	if (rc == 0 && jw->max_bytes != 0 &&
+	    jw->since_check >= JW_PRUNE_EVERY)
+		rc = jw_prune(jw, err);
 	if (rc == 0 && store_wal_pages(jw->store) >= pages &&
 	    store_checkpoint(jw->store, err) < 0)
 		rc = -EIO;
@@ -275,6 +331,7 @@ jw_apply(struct jw *jw, const struct jw_op *op, struct uw_error *err)
 	}
 	switch (op->kind) {
 	case JW_EVENT:
+		jw->since_check++;
 		rc = store_event_add(jw->store, op->id, op->time_ns,
 		    op->str[S_CTR], op->str[S_OP], op->path, op->path_len,
 		    op->str[S_TYPE], op->json, op->json_len,
@@ -514,4 +571,23 @@ jw_stop(struct jw *jw, struct uw_error *err)
 	pthread_mutex_destroy(&jw->mu);
 	free(jw);
 	return rc;
+}
+
+void
+jw_limit(struct jw *jw, uint64_t max_bytes)
+{
+	pthread_mutex_lock(&jw->mu);
+	jw->max_bytes = max_bytes;
+	pthread_mutex_unlock(&jw->mu);
+}
+
+uint64_t
+jw_pruned(struct jw *jw)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&jw->mu);
+	n = jw->pruned;
+	pthread_mutex_unlock(&jw->mu);
+	return n;
 }

@@ -215,6 +215,7 @@ status_json(struct watcher *w, const struct totals *t, int final)
 	jsonw_int(f, &first, "last_rescan", w->last_rescan_real_ns);
 	jsonw_bool(f, &first, "journal_ok", !w->journal_down);
 	jsonw_uint(f, &first, "unjournaled_events", w->unjournaled);
+	jsonw_uint(f, &first, "journal_pruned_events", w->journal_pruned);
 	jsonw_uint(f, &first, "coverage_warnings", w->coverage_total);
 	jsonw_key(f, &first, "degraded");
 	fputc('[', f);
@@ -315,6 +316,9 @@ status_metrics(struct watcher *w, const struct totals *t)
 	    !w->journal_down);
 	METRIC("unjournaled_events", "gauge",
 	    "Events handed out but not journaled yet.", w->unjournaled);
+	METRIC("journal_pruned_events", "counter",
+	    "Events deleted from the journal over --journal-max-mb.",
+	    w->journal_pruned);
 	METRIC("coverage_warnings_total", "counter",
 	    "Warnings that coverage was lowered.", w->coverage_total);
 	METRIC("inotify_watches", "gauge", "inotify watches held.",

@@ -261,3 +261,48 @@ store_last_pause(struct store *store, const char *container, char *method,
 	sqlite3_reset(st);
 	return ret;
 }
+
+int
+store_used_bytes(struct store *store, uint64_t *bytes, struct uw_error *err)
+{
+	sqlite3_stmt *st = store->stmt[ST_USED_PAGES];
+	int rc;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*bytes = (uint64_t)sqlite3_column_int64(st, 0) *
+		    (uint64_t)sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : store_sql_fail(store, err,
+	    "reading the database's size");
+}
+
+int
+store_events_prune(struct store *store, unsigned max, uint64_t *deleted,
+    struct uw_error *err)
+{
+	static const char *const order[] = {
+		NULL, "info", "low", "medium", "high", "critical",
+	};
+	sqlite3_stmt *st = store->stmt[ST_EVENTS_PRUNE];
+	size_t i;
+	int rc;
+
+	*deleted = 0;
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (order[i] != NULL)
+			sqlite3_bind_text(st, 1, order[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 1);
+		sqlite3_bind_int64(st, 2, max);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_sql_fail(store, err,
+			    "deleting the oldest events");
+		*deleted = (uint64_t)sqlite3_changes(store->db);
+		if (*deleted > 0)
+			break;
+	}
+	return 0;
+}

@@ -59,6 +59,7 @@ struct prevent;
  * links_seen); past that, a write through one more is left to the
  * periodic rescan, and the container says so. */
 #define MAX_LINK_NAMES 4096
+#define DEFAULT_JOURNAL_MAX_MB 1024
 #define COMMIT_NS 100000000	/* group journal writes: 100 ms */
 #define EVENTS_PER_TURN 8192
 /* The journal's WAL is copied into the database file when the watcher
@@ -275,6 +276,9 @@ struct watcher {
 	char journal_why[256];
 	int64_t journal_retry_ns;
 	uint64_t unjournaled;		/* events out while it was down */
+	uint64_t journal_pruned;	/* events deleted over --journal-max-mb */
+	uint64_t pruned_said;		/* ...as the last warning said */
+	int64_t pruned_notice_ns;	/* the next warning, not before */
 	int catching_up;		/* a rescan journals what was missed */
 	/* for status.json and the metrics */
 	char *status_path, *metrics_path;
