@@ -11,10 +11,12 @@
  * from /proc/PID/maps (about 1 us a line: a few ms a sweep for a host of
  * ordinary containers), and each file of its overlay that one of them maps
  * shared is looked at again: a change is reported like any other (the
- * same state is not reported twice).  A writable shared mapping of a
- * name the upper dir does not hold (a bind mount inside the container,
- * another mount namespace) cannot be placed: the container is rescanned,
- * at most once a minute.
+ * same state is not reported twice).  Each mapped file is placed through
+ * the mapping itself (/proc/PID/map_files) and the process's mounts, so
+ * a bind mount inside the container gives the overlay's path; only when
+ * that fails is the name maps prints taken.  A writable shared mapping
+ * that still cannot be placed gets the container rescanned, at most once
+ * a minute.
  *
  * Bounded against a container that spawns processes or mappings to slow
  * the watcher down: MAP_MAX_PIDS processes and MAP_MAX_BYTES of maps per
@@ -30,6 +32,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "fanotify.h"
 #include "mapped.h"
 #include "notice.h"
 #include "util.h"
@@ -55,6 +58,7 @@ struct sweep {
 	int capped;		/* a bound was reached */
 	int unplaced;		/* a writable mapping with no upper name */
 	int rc;			/* a negative error of our own */
+	struct buf path;	/* a mapped file's container path */
 };
 
 /* Queue container path `p` (len n) when the upper dir holds it, else say
@@ -81,15 +85,43 @@ place(struct sweep *s, const char *p, size_t n, int writable)
 }
 
 /*
+ * The container path of the file process `pid` maps at `range` ("start-
+ * end"), through the mapping itself (/proc/PID/map_files, root only) and
+ * the mounts of the process, as fanotify's writers are placed: a bind
+ * mount inside the container gives the overlay's own path.  0, or -1.
+ */
+static int
+map_file_path(struct sweep *s, long pid, const char *range)
+{
+	const struct uw_container *info = s->c->info;
+	struct fan_target t = {
+		.owner = s->c, .mount_point = info->mount_point,
+		.mnt_id = s->c->ov_mnt_id, .init_pid = info->pid
+	};
+	char link[96];
+	int fd, rc;
+
+	snprintf(link, sizeof(link), "/proc/%ld/map_files/%s", pid, range);
+	fd = open(link, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fan_path_of(&t, fd, (int)pid, &s->w->fan_mnts, &s->path);
+	close(fd);
+	return rc;
+}
+
+/*
  * One line of a maps file: "start-end perms offset maj:min inode  path".
- * A newline in a name is written "\012" (a name holding those four bytes
- * is looked at under both readings), and " (deleted)" ends the name of
- * a file removed since (looked at with and without it).
+ * Its file is placed through the mapping where it can be, else by the
+ * name the line gives.  There, a newline in a name is written "\012" (a
+ * name holding those four bytes is looked at under both readings), and
+ * " (deleted)" ends the name of a file removed since (looked at with and
+ * without it).
  */
 static void
-map_line(struct sweep *s, char *line)
+map_line(struct sweep *s, long pid, char *line)
 {
-	char perms[8], name[PATH_MAX];
+	char start[24], end[24], perms[8], range[48], name[PATH_MAX];
 	unsigned maj, min;
 	unsigned long long ino;
 	const char *p;
@@ -97,11 +129,19 @@ map_line(struct sweep *s, char *line)
 	int off = -1, writable;
 	dev_t dev;
 
-	if (sscanf(line, "%*[0-9a-f]-%*[0-9a-f] %7s %*[0-9a-f] %x:%x %llu %n",
-	    perms, &maj, &min, &ino, &off) != 4 || off < 0 ||
-	    strlen(perms) < 4 ||
-	    perms[3] != 's' || ino == 0)
+	if (sscanf(line, "%20[0-9a-f]-%20[0-9a-f] %7s %*[0-9a-f] %x:%x %llu "
+	    "%n", start, end, perms, &maj, &min, &ino, &off) != 6 ||
+	    off < 0 || strlen(perms) < 4 || perms[3] != 's' || ino == 0)
 		return;
+	dev = makedev(maj, min);
+	if (dev != s->ov_dev && dev != s->up_dev)
+		return;
+	writable = perms[1] == 'w';
+	snprintf(range, sizeof(range), "%s-%s", start, end);
+	if (map_file_path(s, pid, range) == 0) {
+		place(s, (const char *)s->path.data, s->path.len, writable);
+		return;
+	}
 	p = line + off;
 	len = strlen(p);
 	dev = makedev(maj, min);
@@ -161,7 +201,7 @@ sweep_pid(struct sweep *s, long pid)
 		while ((nl = strchr(line, '\n')) != NULL) {
 			*nl = '\0';
 			if (!skipping)
-				map_line(s, line);
+				map_line(s, pid, line);
 			skipping = 0;
 			line = nl + 1;
 		}
@@ -264,7 +304,9 @@ sweep_ctr(struct watcher *w, struct wctr *c, int64_t now)
 	fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;	/* stopped meanwhile */
+	buf_init(&s.path, PATH_MAX);
 	sweep_cgroup(&s, fd, 0);
+	buf_free(&s.path);
 	if (s.capped && !c->map_capped) {
 		c->map_capped = 1;
 		notice_coverage(w, c, "container %s has more processes, "
