@@ -290,17 +290,22 @@ out:
  * looked at for an event, the other names of the file it is now, and of
  * the file it was when last seen, are queued to be looked at too
  * (PENT_ALIAS: those looks queue nothing more).  A full scan looks at
- * every name anyway.
+ * every name anyway, and keeps them all: a name looked at while it was
+ * the file's only one is not kept, and `ln` raises no event there, so
+ * when a file has more links than kept names, the container is
+ * rescanned (at most every LINKS_RESCAN_NS: a write through such a link
+ * meanwhile is seen at its other names by that rescan).
  */
 
-/* Queue the kept names of upper inode `ino` but `self`: 0 or -ENOMEM. */
+/* Queue the kept names of upper inode `ino` but `self`: how many, or
+ * -ENOMEM. */
 static int
 links_queue(struct watcher *w, struct wctr *c, uint64_t ino,
     const struct pathset_entry *self)
 {
 	struct pathset_entry *o;
 	size_t i;
-	int rc;
+	int rc, n = 0;
 
 	for (i = 0; (o = pathset_next(&c->links, &i)) != NULL;) {
 		if (o == self || o->proc != ino)
@@ -309,8 +314,9 @@ links_queue(struct watcher *w, struct wctr *c, uint64_t ino,
 		    now_mono_ns(), w->cur_writer);
 		if (rc < 0)
 			return rc;
+		n++;
 	}
-	return 0;
+	return n;
 }
 
 /* `path` of `c` is in state `st` (NULL: gone): keep its name or drop it,
@@ -352,9 +358,15 @@ links_seen(struct watcher *w, struct wctr *c, const unsigned char *path,
 	rc = 0;
 	if (kept && (!linked || was != ino))
 		rc = links_queue(w, c, was, e);
-	if (rc == 0 && linked)
+	if (rc >= 0 && linked) {
 		rc = links_queue(w, c, ino, e);
-	return rc;
+		if (rc >= 0 && (nlink_t)rc + 1 < st->st_nlink &&
+		    now_mono_ns() >= c->links_rescan_ns) {
+			c->links_rescan_ns = now_mono_ns() + LINKS_RESCAN_NS;
+			c->needs_rescan = 1;
+		}
+	}
+	return rc < 0 ? rc : 0;
 }
 
 /*

@@ -59,6 +59,9 @@ struct prevent;
  * links_seen); past that, a write through one more is left to the
  * periodic rescan, and the container says so. */
 #define MAX_LINK_NAMES 4096
+/* A file with more links than names kept rescans its container, at most
+ * this often. */
+#define LINKS_RESCAN_NS 2000000000LL
 #define DEFAULT_JOURNAL_MAX_MB 1024
 #define COMMIT_NS 100000000	/* group journal writes: 100 ms */
 #define EVENTS_PER_TURN 8192
@@ -165,6 +168,7 @@ struct wctr {
 	struct pathset links;	/* path -> upper inode (in `proc`) of each
 				 * upper file with more than one link */
 	int links_full;		/* MAX_LINK_NAMES reached: said once */
+	int64_t links_rescan_ns;	/* a rescan for names, not before */
 	uint64_t map_dev;	/* the overlay's st_dev (mapped.c), 0: unread */
 	int64_t map_rescan_ns;	/* an unplaced mapping rescans from then */
 	int map_capped;		/* a sweep's bound was reached: said once */

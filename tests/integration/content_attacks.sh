@@ -19,7 +19,9 @@
 #     gone by the time it is read): /etc/passwd is reported modified (by
 #     the look at /tmp/pw's other names, or, when the writer's fd is read
 #     after the unlink and names no path, by the rescan that follows);
-#     the same with the link kept (/etc/motd), its writer named;
+#     the same with the link kept (/etc/motd), its writer named; and
+#     with /etc/group copied up (chmod) and looked at while it had one
+#     link, before the `ln` (which raises no event at /etc/group);
 #   - writes through a shared mapping, which raise no event: the file is
 #     opened read-write (copied up unchanged), mapped, closed (read by
 #     the daemon: no drift), written a second later.  The mapping kept
@@ -64,11 +66,12 @@ last_of() { jq -c --arg p "$1" 'select(.path == $p)' "$EV" 2>/dev/null | tail -n
 status() { jq -c "$1" "$S/status.json" 2>/dev/null; }
 
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,mnt/e,flood}
-busybox_layer "$L1" sh cat echo sleep mount umount unshare ln rm ||
+busybox_layer "$L1" sh cat echo sleep mount umount unshare ln rm chmod ||
 	{ fail "building the layer failed"; finish; }
 echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 echo v1 >"$L1/etc/app.conf"
 echo 'welcome' >"$L1/etc/motd"
+echo 'root:x:0:' >"$L1/etc/group"
 echo 'mapped-original' >"$L1/etc/mapped"
 echo 'mapped-original' >"$L1/etc/mapped2"
 echo 'mapped-original' >"$L1/etc/mapped3"
@@ -150,6 +153,15 @@ else
 fi
 wait_until 5 event_where /tmp/m '.current.size == 14' ||
 	fail "link: control: /tmp/m not reported with the write; last: $(last_of /tmp/m | head -c 300)"
+xc 'chmod 600 /etc/group' || fail "link: chmod"
+wait_until 5 event_where /etc/group '.op == "metadata"' ||
+	fail "link: control: the chmod of /etc/group not reported; last: $(last_of /etc/group | head -c 300)"
+xc 'ln /etc/group /tmp/g && sleep 1 && echo "wheel:x:10:" >> /tmp/g' || fail "link: ln, append to /tmp/g"
+if wait_until 5 event_where /etc/group '.current.size == 22'; then
+	pass "link: a file looked at with one link, then linked, is reported at its first name"
+else
+	fail "link: /etc/group not reported with the write; last: $(last_of /etc/group | head -c 300)"
+fi
 
 # ---- writes through a shared mapping -----------------------------------------
 
