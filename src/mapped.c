@@ -8,19 +8,21 @@
  * the overlay's (fanotify marks the overlay; inotify sees it from Linux
  * 6.5 on), and a process that keeps its mapping never releases it.  So
  * every MAP_SWEEP_NS the mappings of each container's processes are read
- * from /proc/PID/maps (about 1 us a line: a few ms a sweep for a host of
- * ordinary containers), and each file of its overlay that one of them maps
+ * from /proc/PID/maps, and each file of its overlay that one of them maps
  * shared is looked at again: a change is reported like any other (the
  * same state is not reported twice).  Each mapped file is placed through
  * the mapping itself (/proc/PID/map_files) and the process's mounts, so
- * a bind mount inside the container gives the overlay's path; only when
- * that fails is the name maps prints taken.  A writable shared mapping
- * that still cannot be placed gets the container rescanned, at most once
- * a minute.
+ * a bind mount inside the container gives the overlay's path.  Only when
+ * that fails is the name maps prints taken, and then a writable mapping
+ * also gets the container rescanned (the name is the process's, which a
+ * mount of its own may point anywhere), at most once a minute.
  *
  * Bounded against a container that spawns processes or mappings to slow
  * the watcher down: MAP_MAX_PIDS processes and MAP_MAX_BYTES of maps per
- * container and sweep, said once when reached.
+ * container and sweep, said once when reached; and a sweep that took long
+ * puts the next one off, so that sweeping takes at most about one
+ * MAP_CPU_SHARE-th of the watcher's time (a maps line of a process with
+ * many shared mappings costs the kernel about 6 us).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,7 +45,8 @@
 #define MAP_SWEEP_NS 5000000000LL
 #define MAP_RESCAN_NS 60000000000LL	/* an unplaced writable mapping */
 #define MAP_MAX_PIDS 1024
-#define MAP_MAX_BYTES (16u << 20)
+#define MAP_MAX_BYTES (4u << 20)
+#define MAP_CPU_SHARE 20
 #define MAP_MAX_CGROUPS 256		/* nested cgroups read */
 #define MAP_LINE 8192			/* longer lines are skipped */
 
@@ -156,6 +159,8 @@ map_line(struct sweep *s, long pid, char *line)
 	} else if (dev != s->ov_dev) {
 		return;
 	}
+	if (writable)
+		s->unplaced = 1;
 	place(s, p, len, writable);
 	for (n = 0; *p != '\0' && n < sizeof(name) - 1; p++) {
 		if (strncmp(p, "\\012", 4) == 0) {
@@ -329,10 +334,14 @@ mapped_due(struct watcher *w, int64_t now, int64_t *next_due)
 	size_t i;
 	int rc = 0;
 
+	int64_t took;
+
 	if (now >= w->map_sweep_ns) {
-		w->map_sweep_ns = now + MAP_SWEEP_NS;
 		for (i = 0; i < w->ctr_count && rc == 0; i++)
 			rc = sweep_ctr(w, w->ctrs[i], now);
+		took = now_mono_ns() - now;
+		w->map_sweep_ns = now + (took * MAP_CPU_SHARE > MAP_SWEEP_NS ?
+		    took * MAP_CPU_SHARE : MAP_SWEEP_NS);
 	}
 	if (w->map_sweep_ns < *next_due)
 		*next_due = w->map_sweep_ns;
