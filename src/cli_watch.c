@@ -240,7 +240,7 @@ static const struct {
 	{ 'd', "--dedupe", "seconds, ", 86400 },
 	{ 'M', "--max-watches-per-container", "", 1u << 24 },
 	{ 'T', "--prevent-deadline-ms", "", 10000 },
-	{ 'J', "--journal-max-mb", "MiB, ", 1u << 20 },
+	{ 'J', "--journal-max-events", "", 1000000000 },
 };
 
 /* One of watch_numbers into *opts. Returns -1 to go on, else the exit
@@ -274,7 +274,7 @@ watch_number(const struct cli_cmd *cmd, int c, struct uw_watch_opts *opts)
 		opts->max_watches_per_container = v;
 		break;
 	case 'J':
-		opts->journal_max_mb = v;
+		opts->journal_max_events = v;
 		break;
 	default:
 		opts->prevent_deadline_ms = v;
@@ -414,7 +414,7 @@ watch_parse(struct cli_ctx *ctx, int argc, char **argv, struct watch_args *a)
 		{ "prevent", no_argument, NULL, 'V' },
 		{ "prevent-deadline-ms", required_argument, NULL, 'T' },
 		{ "verify-lower", no_argument, NULL, 'L' },
-		{ "journal-max-mb", required_argument, NULL, 'J' },
+		{ "journal-max-events", required_argument, NULL, 'J' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -613,13 +613,13 @@ const struct cli_cmd cli_cmd_watch = {
 	    "                   one with more is rescanned every 30 s (or "
 	    "--rescan) instead,\n"
 	    "                   with a warning, until it has fewer\n"
-	    "  --journal-max-mb N  keep the database's pages in use under N "
-	    "MiB (1024):\n"
-	    "                   past it the oldest events of the lowest "
-	    "severity are\n"
-	    "                   deleted (unjudged, info, low... critical "
-	    "last), with a\n"
-	    "                   warning and journal_pruned_events in status\n"
+	    "  --journal-max-events N  keep at most N events in the journal "
+	    "(1000000,\n"
+	    "                   about 1 GB): past it the oldest of the lowest "
+	    "severity\n"
+	    "                   are deleted (unjudged, info, low... critical "
+	    "last), with\n"
+	    "                   a warning and journal_pruned_events in status\n"
 	    "  --content-events SOURCE  where content writes are seen "
 	    "from:\n"
 	    "                   auto (default): fanotify for each container "

@@ -540,8 +540,8 @@ daemon_init(struct watcher *w)
 	rc = jw_start(&w->jw, store_path(w->store), w->err);
 	if (rc < 0)
 		return rc;
-	jw_limit(w->jw, (uint64_t)(opts->journal_max_mb ?
-	    opts->journal_max_mb : DEFAULT_JOURNAL_MAX_MB) << 20);
+	jw_limit(w->jw, opts->journal_max_events ? opts->journal_max_events :
+	    DEFAULT_JOURNAL_MAX_EVENTS);
 	if (opts->policy.path_count > 0) {
 		rc = load_policies(w, 0);
 		if (rc < 0)

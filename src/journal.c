@@ -86,10 +86,10 @@ journal_check(struct watcher *w)
 	w->journal_pruned = jw_pruned(w->jw);
 	if (w->journal_pruned > w->pruned_said &&
 	    now_mono_ns() >= w->pruned_notice_ns) {
-		notice_warn(w, "the journal passed --journal-max-mb (%u MiB): "
+		notice_warn(w, "the journal passed --journal-max-events (%u): "
 		    "%llu of its oldest events were deleted so far, the "
-		    "lowest severities first", w->opts->journal_max_mb ?
-		    w->opts->journal_max_mb : DEFAULT_JOURNAL_MAX_MB,
+		    "lowest severities first", w->opts->journal_max_events ?
+		    w->opts->journal_max_events : DEFAULT_JOURNAL_MAX_EVENTS,
 		    (unsigned long long)w->journal_pruned);
 		w->pruned_said = w->journal_pruned;
 		w->pruned_notice_ns = now_mono_ns() + 60000000000LL;

@@ -12,12 +12,13 @@
  * database file once it passes CKPT_BUSY_PAGES, and, when the watcher
  * is about to wait (jw_idle), once it passes CKPT_IDLE_PAGES.
  *
- * With a limit (jw_limit), every JW_PRUNE_EVERY events it reads how much
- * of the database is in use, after a commit; past the limit, it deletes
- * the oldest events of the lowest severity, a batch at a time, until
+ * With a limit (jw_limit) it counts the journal's events (once, then as
+ * it adds and deletes them); past the limit, after a commit, it deletes
+ * the oldest events of the lowest severity, a batch at a time, down to
  * nine tenths of the limit: a container that rewrites files in a loop
  * cannot fill the disk with its own events, nor push a critical event
- * out before every lesser one.
+ * out before every lesser one.  Events only: the other tables (the
+ * baselines, each path's last state) neither count nor make an event go.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,9 +38,8 @@
  * hands them over at once): one lock and one wake-up per batch, not per
  * event. */
 #define JW_BATCH 64
-/* Events between two reads of the database's size, with a limit; the
- * events one deletion takes; the deletions one prune makes at most. */
-#define JW_PRUNE_EVERY 1024
+/* The events one deletion takes; the deletions one prune makes at most
+ * (the next commit goes on). */
 #define JW_PRUNE_BATCH 5000
 #define JW_PRUNE_ROUNDS 64
 
@@ -90,8 +90,9 @@ struct jw {
 	uint64_t pruned;		/* events deleted over the limit */
 	/* the writer's side, outside the lock */
 	int in_txn;
-	uint64_t max_bytes;		/* 0: no limit */
-	unsigned since_check;		/* events since the size was read */
+	uint64_t max_events;		/* 0: no limit */
+	uint64_t events;		/* in the journal, once counted */
+	int counted;
 };
 
 /* Hand the batch over to the writer. */
@@ -259,25 +260,28 @@ jw_idle(struct jw *jw)
 }
 
 /* Over the limit: delete the oldest events of the lowest severity, a
- * batch per transaction, until nine tenths of it are in use (or no
- * event is left, or JW_PRUNE_ROUNDS were made: the next check goes on).
- * Outside a transaction; 0 or <0 (err). */
+ * batch per transaction, down to nine tenths of it (or until no event is
+ * left, or JW_PRUNE_ROUNDS were made: the next commit goes on).  Outside
+ * a transaction; 0 or <0 (err). */
 static int
 jw_prune(struct jw *jw, struct uw_error *err)
 {
-	uint64_t used, n, total = 0;
-	int i, rc;
+	uint64_t keep = jw->max_events - jw->max_events / 10, n, total = 0;
+	int i, rc = 0;
 
-	jw->since_check = 0;
-	rc = store_used_bytes(jw->store, &used, err);
-	if (rc < 0 || used <= jw->max_bytes)
-		return rc;
-	for (i = 0; i < JW_PRUNE_ROUNDS && used > jw->max_bytes / 10 * 9;
-	    i++) {
+	if (!jw->counted) {
+		rc = store_events_count(jw->store, &jw->events, err);
+		if (rc < 0)
+			return rc;
+		jw->counted = 1;
+	}
+	for (i = 0; i < JW_PRUNE_ROUNDS && jw->events > jw->max_events; i++) {
+		n = jw->events - keep;
 		rc = store_begin(jw->store, err);
 		if (rc < 0)
 			break;
-		rc = store_events_prune(jw->store, JW_PRUNE_BATCH, &n, err);
+		rc = store_events_prune(jw->store, n < JW_PRUNE_BATCH ?
+		    (unsigned)n : JW_PRUNE_BATCH, &n, err);
 		if (rc < 0) {
 			store_rollback(jw->store);
 			break;
@@ -286,8 +290,8 @@ jw_prune(struct jw *jw, struct uw_error *err)
 		if (rc < 0 || n == 0)
 			break;
 		total += n;
-		rc = store_used_bytes(jw->store, &used, err);
-		if (rc < 0)
+		jw->events -= n;
+		if (jw->events <= keep)
 			break;
 	}
 	pthread_mutex_lock(&jw->mu);
@@ -307,8 +311,8 @@ jw_end_txn(struct jw *jw, int pages, struct uw_error *err)
 		jw->in_txn = 0;
 		rc = store_commit(jw->store, err);
 	}
-	if (rc == 0 && jw->max_bytes != 0 &&
-	    jw->since_check >= JW_PRUNE_EVERY)
+	if (rc == 0 && jw->max_events != 0 &&
+	    (!jw->counted || jw->events > jw->max_events))
 		rc = jw_prune(jw, err);
 	if (rc == 0 && store_wal_pages(jw->store) >= pages &&
 	    store_checkpoint(jw->store, err) < 0)
@@ -331,7 +335,7 @@ jw_apply(struct jw *jw, const struct jw_op *op, struct uw_error *err)
 	}
 	switch (op->kind) {
 	case JW_EVENT:
-		jw->since_check++;
+		jw->events++;
 		rc = store_event_add(jw->store, op->id, op->time_ns,
 		    op->str[S_CTR], op->str[S_OP], op->path, op->path_len,
 		    op->str[S_TYPE], op->json, op->json_len,
@@ -574,10 +578,10 @@ jw_stop(struct jw *jw, struct uw_error *err)
 }
 
 void
-jw_limit(struct jw *jw, uint64_t max_bytes)
+jw_limit(struct jw *jw, uint64_t max_events)
 {
 	pthread_mutex_lock(&jw->mu);
-	jw->max_bytes = max_bytes;
+	jw->max_events = max_events;
 	pthread_mutex_unlock(&jw->mu);
 }
 

@@ -61,10 +61,10 @@ void jw_sync(struct jw *jw);
 int jw_failure(struct jw *jw, struct uw_error *err);
 void jw_resume(struct jw *jw);
 
-/* Keep the database's pages in use under `max_bytes` (0: no limit) by
- * deleting the oldest events of the lowest severity (journal_writer.c);
- * set before the first write. */
-void jw_limit(struct jw *jw, uint64_t max_bytes);
+/* Keep the journal at `max_events` events at most (0: no limit) by
+ * deleting the oldest of the lowest severity (journal_writer.c); set
+ * before the first write. */
+void jw_limit(struct jw *jw, uint64_t max_events);
 /* How many events were deleted so far over the limit. */
 uint64_t jw_pruned(struct jw *jw);
 

@@ -317,7 +317,7 @@ status_metrics(struct watcher *w, const struct totals *t)
 	METRIC("unjournaled_events", "gauge",
 	    "Events handed out but not journaled yet.", w->unjournaled);
 	METRIC("journal_pruned_events", "counter",
-	    "Events deleted from the journal over --journal-max-mb.",
+	    "Events deleted from the journal over --journal-max-events.",
 	    w->journal_pruned);
 	METRIC("coverage_warnings_total", "counter",
 	    "Warnings that coverage was lowered.", w->coverage_total);

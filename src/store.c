@@ -120,9 +120,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* The oldest events of one severity (NULL: not judged). */
 	[ST_EVENTS_PRUNE] = "DELETE FROM events WHERE id IN (SELECT id FROM "
 	    "events WHERE severity IS ?1 ORDER BY id LIMIT ?2)",
-	[ST_USED_PAGES] = "SELECT (SELECT page_count FROM pragma_page_count) "
-	    "- (SELECT freelist_count FROM pragma_freelist_count), "
-	    "(SELECT page_size FROM pragma_page_size)",
+	[ST_EVENTS_COUNT] = "SELECT count(*) FROM events",
 };
 
 /*

@@ -173,8 +173,8 @@ int store_event_add(struct store *store, uint64_t id, int64_t time_ns,
     size_t path_len, const char *type, const char *detail, size_t detail_len,
     const char *severity, const char *action, const char *policy_set,
     struct uw_error *err) UW_WARN_UNUSED;
-/* The bytes of the database's pages in use (its free pages left out). */
-int store_used_bytes(struct store *store, uint64_t *bytes,
+/* How many events the journal holds. */
+int store_events_count(struct store *store, uint64_t *count,
     struct uw_error *err) UW_WARN_UNUSED;
 /* Delete up to `max` of the oldest events of the lowest severity that
  * has any (not judged, then info, low, medium, high, critical); each

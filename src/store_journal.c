@@ -263,18 +263,17 @@ store_last_pause(struct store *store, const char *container, char *method,
 }
 
 int
-store_used_bytes(struct store *store, uint64_t *bytes, struct uw_error *err)
+store_events_count(struct store *store, uint64_t *count, struct uw_error *err)
 {
-	sqlite3_stmt *st = store->stmt[ST_USED_PAGES];
+	sqlite3_stmt *st = store->stmt[ST_EVENTS_COUNT];
 	int rc;
 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		*bytes = (uint64_t)sqlite3_column_int64(st, 0) *
-		    (uint64_t)sqlite3_column_int64(st, 1);
+		*count = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : store_sql_fail(store, err,
-	    "reading the database's size");
+	    "counting the journal's events");
 }
 
 int

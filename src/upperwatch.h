@@ -887,10 +887,10 @@ struct uw_watch_opts {
 	 * baseline when it starts and at each rescan (uw_verify); each
 	 * difference is an event with `lower` set. */
 	int verify_lower;
-	/* Keep the database's pages in use under this many MiB (0: 1024):
-	 * past it the oldest events of the lowest severity are deleted
-	 * (not judged first, critical last), and that is said. */
-	unsigned journal_max_mb;
+	/* Keep the journal at this many events at most (0: 1,000,000, about
+	 * 1 GB): past it the oldest events of the lowest severity are
+	 * deleted (not judged first, critical last), and that is said. */
+	unsigned journal_max_events;
 	/* Each drift event, after it is journaled.  A non-zero return stops
 	 * the watcher. */
 	int (*on_event)(const struct uw_event *ev, void *arg);

@@ -62,7 +62,7 @@ struct prevent;
 /* A file with more links than names kept rescans its container, at most
  * this often. */
 #define LINKS_RESCAN_NS 2000000000LL
-#define DEFAULT_JOURNAL_MAX_MB 1024
+#define DEFAULT_JOURNAL_MAX_EVENTS 1000000
 #define COMMIT_NS 100000000	/* group journal writes: 100 ms */
 #define EVENTS_PER_TURN 8192
 /* The journal's WAL is copied into the database file when the watcher
@@ -280,7 +280,7 @@ struct watcher {
 	char journal_why[256];
 	int64_t journal_retry_ns;
 	uint64_t unjournaled;		/* events out while it was down */
-	uint64_t journal_pruned;	/* events deleted over --journal-max-mb */
+	uint64_t journal_pruned;	/* events deleted over the limit */
 	uint64_t pruned_said;		/* ...as the last warning said */
 	int64_t pruned_notice_ns;	/* the next warning, not before */
 	int catching_up;		/* a rescan journals what was missed */

@@ -3,20 +3,23 @@
 # the host's journal without bound, nor push a severe event out of it.
 #
 # One runc container (busybox; /usr/bin and /srv in the image), watched by
-# `watch --container C --policy policies/default --journal-max-mb 1`.
+# `watch --container C --policy policies/default --journal-max-events
+# 1000`.
 # From inside it: a binary dropped into /usr/bin (high: new executable in
 # a program dir), then 50 files of /srv rewritten 6,000 times in all, in
 # rounds of 50 with a pause (low each).  Then:
 #   - every event is still printed (the limit is the journal's only);
-#   - the warning "the journal passed --journal-max-mb" is said, and
+#   - the warning "the journal passed --journal-max-events" is said, and
 #     status.json counts journal_pruned_events > 0;
-#   - the database's pages in use stay under 3 MiB (the limit, plus what
-#     comes between two size checks); without the limit the same flood
-#     took 6.3 MiB, so the check can fail;
+#   - the journal holds at most 1,000 events, at least 900 (pruned down
+#     to nine tenths, no further);
 #   - the journal still holds the high event of the dropped binary, and
 #     the last flood event printed, but not the first flood events: the
 #     oldest low ones went first;
-#   - --journal-max-mb 0 is a usage error (exit 2).
+#   - a second flood, of 400 files with 3 KB paths (each path's last
+#     state is kept, and never pruned), makes no event go but the oldest
+#     low ones: the high one stays;
+#   - --journal-max-events 0 is a usage error (exit 2).
 #
 # Needs root, runc, a static busybox, jq, sqlite3.
 . "$(dirname "$0")/lib.sh"
@@ -38,11 +41,7 @@ N=6000
 cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && rmdir \"\$d\"/*/ \"\$d\"; done"
 
 xc() { runc_sh -t 120 "$C" "$1"; }
-used_bytes() {
-	sql "$S/db" "SELECT ((SELECT page_count FROM pragma_page_count) - \
-		(SELECT freelist_count FROM pragma_freelist_count)) * \
-		(SELECT page_size FROM pragma_page_size)"
-}
+journaled() { sql "$S/db" "SELECT count(*) FROM events"; }
 printed() { wc -l <"$EV"; }
 # settled: the output has not grown for a second
 settled() {
@@ -54,7 +53,7 @@ settled() {
 }
 
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,usr/bin,srv}
-busybox_layer "$L1" sh cat cp chmod echo sleep || { fail "building the layer failed"; finish; }
+busybox_layer "$L1" sh cat cp chmod echo sleep mkdir || { fail "building the layer failed"; finish; }
 echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 
 check "runc container started" run_container "$RS/c1" "$C" "$L1" "/$P/c1" \
@@ -62,7 +61,7 @@ check "runc container started" run_container "$RS/c1" "$C" "$L1" "/$P/c1" \
 wait_until 10 test -s "$RS/c1/upper/tmp/started" || { fail "$C did not start"; finish; }
 
 start_upperwatch W "$EV" "$ERR" --db "$S/db" watch --container "$C" \
-	--policy "$DEFPOL" --journal-max-mb 1 --rescan 3600 --output "$EV"
+	--policy "$DEFPOL" --journal-max-events 1000 --rescan 3600 --output "$EV"
 if ! wait_until 20 grep -q "watching container $C " "$ERR"; then
 	fail "no 'watching container' notice within 20 s: $(head -c 600 "$ERR")"
 	finish
@@ -89,7 +88,7 @@ else
 	fail "only $n_flood flood events printed"
 fi
 
-if wait_until 10 grep -q "the journal passed --journal-max-mb (1 MiB)" "$ERR"; then
+if wait_until 10 grep -q "the journal passed --journal-max-events (1000)" "$ERR"; then
 	pass "the limit is said"
 else
 	fail "no warning about the limit: $(grep -i journal "$ERR" | head -c 300)"
@@ -99,11 +98,11 @@ if wait_until 10 sh -c "jq -e '.journal_pruned_events > 0' '$S/status.json' >/de
 else
 	fail "status: journal_pruned_events $(jq .journal_pruned_events "$S/status.json" 2>&1)"
 fi
-used=$(used_bytes)
-if [ -n "$used" ] && [ "$used" -le $((3 << 20)) ]; then
-	pass "the database's pages in use stay under 3 MiB ($used bytes)"
+n=$(journaled)
+if [ -n "$n" ] && [ "$n" -le 1000 ] && [ "$n" -ge 900 ]; then
+	pass "the journal holds $n events (900 to 1000)"
 else
-	fail "the database's pages in use: ${used:-?} bytes"
+	fail "the journal holds ${n:-?} events"
 fi
 
 timeout 60 "$UPPERWATCH" --db "$S/db" events --json >"$S/journal" 2>"$S/journal.err" ||
@@ -126,9 +125,28 @@ else
 	pass "the oldest low events were deleted ($(wc -l <"$S/journal") events kept of $(printed))"
 fi
 
+# Long paths: each path's last state is kept whatever the limit.
+long=$(printf 'd%.0s' $(seq 250))
+xc "mkdir -p /srv/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long && cd /srv/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long && i=0; while [ \$i -lt 400 ]; do : > f\$i; i=\$((i + 1)); [ \$((i % 50)) = 0 ] && sleep 0.05; done; true" ||
+	fail "the long paths"
+wait_until 60 settled || fail "the output did not settle within 60 s"
+n_long=$(jq -r "select(.path | startswith(\"/srv/$long/\")) | .id" "$EV" | wc -l)
+if [ "$n_long" -ge 400 ]; then
+	pass "long paths: $n_long events printed"
+else
+	fail "long paths: only $n_long events printed"
+fi
+timeout 60 "$UPPERWATCH" --db "$S/db" events --json >"$S/journal2" 2>"$S/journal.err" ||
+	fail "events: $(head -c 300 "$S/journal.err")"
+if json_has "$S/journal2" '.path == "/usr/bin/dropper"'; then
+	pass "long paths: the high event is still in the journal ($(wc -l <"$S/journal2") events)"
+else
+	fail "long paths: the high event (id $drop_id) was deleted"
+fi
+
 stop_bg "$W"
 expect_eq "watch stops cleanly" 0 "$BG_STATUS"
 
-"$UPPERWATCH" --db "$S/db" watch --container "$C" --journal-max-mb 0 >"$S/out" 2>&1
-expect_eq "--journal-max-mb 0: exit 2" 2 "$?"
+"$UPPERWATCH" --db "$S/db" watch --container "$C" --journal-max-events 0 >"$S/out" 2>&1
+expect_eq "--journal-max-events 0: exit 2" 2 "$?"
 finish
