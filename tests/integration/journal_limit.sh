@@ -42,6 +42,19 @@ cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] 
 
 xc() { runc_sh -t 120 "$C" "$1"; }
 journaled() { sql "$S/db" "SELECT count(*) FROM events"; }
+# journal_to FILE: the journal as JSON Lines into FILE.
+journal_to() {
+	timeout 60 "$UPPERWATCH" --db "$S/db" events --json >"$1" 2>"$S/journal.err" ||
+		fail "events: $(head -c 300 "$S/journal.err")"
+}
+# high_kept WHAT FILE: the dropped binary's high event is in FILE.
+high_kept() {
+	if json_has "$2" '.path == "/usr/bin/dropper"'; then
+		pass "$1: the high event is still in the journal ($(wc -l <"$2") events)"
+	else
+		fail "$1: the high event (id $drop_id) was deleted"
+	fi
+}
 printed() { wc -l <"$EV"; }
 # settled: the output has not grown for a second
 settled() {
@@ -105,13 +118,8 @@ else
 	fail "the journal holds ${n:-?} events"
 fi
 
-timeout 60 "$UPPERWATCH" --db "$S/db" events --json >"$S/journal" 2>"$S/journal.err" ||
-	fail "events: $(head -c 300 "$S/journal.err")"
-if json_has "$S/journal" '.path == "/usr/bin/dropper"'; then
-	pass "the high event is still in the journal"
-else
-	fail "the high event (id $drop_id) was deleted"
-fi
+journal_to "$S/journal"
+high_kept flood "$S/journal"
 first_flood=$(jq -r 'select(.path | startswith("/srv/f")) | .id' "$EV" | head -n 1)
 last_id=$(jq -r '.id' "$EV" | tail -n 1)
 if json_has "$S/journal" ".id == $last_id"; then
@@ -136,13 +144,8 @@ if [ "$n_long" -ge 400 ]; then
 else
 	fail "long paths: only $n_long events printed"
 fi
-timeout 60 "$UPPERWATCH" --db "$S/db" events --json >"$S/journal2" 2>"$S/journal.err" ||
-	fail "events: $(head -c 300 "$S/journal.err")"
-if json_has "$S/journal2" '.path == "/usr/bin/dropper"'; then
-	pass "long paths: the high event is still in the journal ($(wc -l <"$S/journal2") events)"
-else
-	fail "long paths: the high event (id $drop_id) was deleted"
-fi
+journal_to "$S/journal2"
+high_kept "long paths" "$S/journal2"
 
 stop_bg "$W"
 expect_eq "watch stops cleanly" 0 "$BG_STATUS"
