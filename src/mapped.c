@@ -113,65 +113,86 @@ map_file_path(struct sweep *s, long pid, const char *range)
 	return rc;
 }
 
-/*
- * One line of a maps file: "start-end perms offset maj:min inode  path".
- * Its file is placed through the mapping where it can be, else by the
- * name the line gives.  There, a newline in a name is written "\012" (a
- * name holding those four bytes is looked at under both readings), and
- * " (deleted)" ends the name of a file removed since (looked at with and
- * without it).
- */
-static void
-map_line(struct sweep *s, long pid, char *line)
+int
+mapped_parse(const char *line, struct map_entry *e)
 {
-	char start[24], end[24], perms[8], range[48], name[PATH_MAX];
+	char start[24], end[24], perms[8];
 	unsigned maj, min;
-	unsigned long long ino;
-	const char *p;
-	size_t n, len;
-	int off = -1, writable;
-	dev_t dev;
+	int off = -1;
 
 	if (sscanf(line, "%20[0-9a-f]-%20[0-9a-f] %7s %*[0-9a-f] %x:%x %llu "
-	    "%n", start, end, perms, &maj, &min, &ino, &off) != 6 ||
-	    off < 0 || strlen(perms) < 4 || perms[3] != 's' || ino == 0)
+	    "%n", start, end, perms, &maj, &min, &e->ino, &off) != 6 ||
+	    off < 0 || strlen(perms) < 4 || e->ino == 0 ||
+	    line[off] != '/')
+		return -1;
+	snprintf(e->range, sizeof(e->range), "%s-%s", start, end);
+	e->shared = perms[3] == 's';
+	e->writable = perms[1] == 'w';
+	e->dev = makedev(maj, min);
+	e->name = line + off;
+	return 0;
+}
+
+size_t
+mapped_unescape(const char *name, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *name != '\0'; name++) {
+		if (n + 1 >= size)
+			return (size_t)-1;
+		if (strncmp(name, "\\012", 4) == 0) {
+			out[n++] = '\n';
+			name += 3;
+		} else {
+			out[n++] = *name;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/*
+ * One line of a maps file.  Its file is placed through the mapping where
+ * it can be, else by the name the line gives (then a writable mapping
+ * also asks for a rescan).  There, a newline in a name is written "\012"
+ * (a name holding those four bytes is looked at under both readings),
+ * and " (deleted)" ends the name of a file removed since (looked at with
+ * and without it).
+ */
+static void
+map_line(struct sweep *s, long pid, const char *line)
+{
+	struct map_entry e;
+	char name[PATH_MAX];
+	const char *p;
+	size_t n, len;
+
+	if (mapped_parse(line, &e) < 0 || !e.shared ||
+	    (e.dev != s->ov_dev && e.dev != s->up_dev))
 		return;
-	dev = makedev(maj, min);
-	if (dev != s->ov_dev && dev != s->up_dev)
-		return;
-	writable = perms[1] == 'w';
-	snprintf(range, sizeof(range), "%s-%s", start, end);
-	if (map_file_path(s, pid, range) == 0) {
-		place(s, (const char *)s->path.data, s->path.len, writable);
+	if (map_file_path(s, pid, e.range) == 0) {
+		place(s, (const char *)s->path.data, s->path.len, e.writable);
 		return;
 	}
-	p = line + off;
+	p = e.name;
 	len = strlen(p);
-	dev = makedev(maj, min);
-	writable = perms[1] == 'w';
-	if (dev == s->up_dev && s->up_dev != s->ov_dev) {
+	if (e.dev == s->up_dev && s->up_dev != s->ov_dev) {
 		/* a kernel that shows the upper file itself */
 		if (len <= s->upper_len || memcmp(p, s->upper,
 		    s->upper_len) != 0 || p[s->upper_len] != '/')
 			return;
 		p += s->upper_len;
 		len -= s->upper_len;
-	} else if (dev != s->ov_dev) {
-		return;
 	}
-	if (writable)
+	if (e.writable)
 		s->unplaced = 1;
-	place(s, p, len, writable);
-	for (n = 0; *p != '\0' && n < sizeof(name) - 1; p++) {
-		if (strncmp(p, "\\012", 4) == 0) {
-			name[n++] = '\n';
-			p += 3;
-		} else {
-			name[n++] = *p;
-		}
-	}
+	place(s, p, len, e.writable);
+	n = mapped_unescape(p, name, sizeof(name));
+	if (n == (size_t)-1)
+		return;
 	if (n != len)
-		place(s, name, n, writable);
+		place(s, name, n, e.writable);
 	if (n > 10 && strcmp(name + n - 10, " (deleted)") == 0)
 		place(s, name, n - 10, 0);
 }
