@@ -54,6 +54,7 @@ struct sweep {
 	struct watcher *w;
 	struct wctr *c;
 	dev_t ov_dev, up_dev;	/* the overlay's, the upper dir's */
+	int merged_fd;		/* the overlay's root (its mount point) */
 	const char *upper;	/* its host path, for an upper file's name */
 	size_t upper_len;
 	size_t pids, cgroups;
@@ -64,27 +65,32 @@ struct sweep {
 	struct buf path;	/* a mapped file's container path */
 };
 
-/* Queue container path `p` (len n) when the upper dir holds it, else say
- * whether it was writable, to rescan. */
-static void
-place(struct sweep *s, const char *p, size_t n, int writable)
+/* Queue container path `p` (len n) when it names the mapped file `e`:
+ * the same device and inode there, in the overlay (or, where maps shows
+ * the upper file, the upper dir), which also holds it in its upper dir.
+ * A name that does not (a decoy at the name of an unlinked alias, say)
+ * is not taken.  Returns 1 when queued, 0 when not. */
+static int
+place(struct sweep *s, const struct map_entry *e, const char *p, size_t n)
 {
 	char path[PATH_MAX];
-	int rc;
+	struct stat st;
+	int root, rc;
 
 	if (n == 0 || n >= sizeof(path) || p[0] != '/')
-		return;
+		return 0;
 	memcpy(path, p, n);
 	path[n] = '\0';
-	rc = walk_exists_beneath(s->c->root_fd, path);
-	if (rc == 1) {
-		rc = watch_queue(s->w, s->c, (const unsigned char *)path, n, 0,
-		    now_mono_ns());
-		if (rc < 0)
-			s->rc = rc;
-	} else if (writable) {
-		s->unplaced = 1;
-	}
+	root = e->dev == s->ov_dev ? s->merged_fd : s->c->root_fd;
+	if (root < 0 || walk_stat_beneath(root, path, &st) != 1 ||
+	    st.st_dev != e->dev || (unsigned long long)st.st_ino != e->ino ||
+	    walk_exists_beneath(s->c->root_fd, path) != 1)
+		return 0;
+	rc = watch_queue(s->w, s->c, (const unsigned char *)path, n, 0,
+	    now_mono_ns());
+	if (rc < 0)
+		s->rc = rc;
+	return 1;
 }
 
 /*
@@ -153,48 +159,53 @@ mapped_unescape(const char *name, char *out, size_t size)
 }
 
 /*
- * One line of a maps file.  Its file is placed through the mapping where
- * it can be, else by the name the line gives (then a writable mapping
- * also asks for a rescan).  There, a newline in a name is written "\012"
- * (a name holding those four bytes is looked at under both readings),
- * and " (deleted)" ends the name of a file removed since (looked at with
- * and without it).
+ * One line of a maps file (`cut`: only its first MAP_LINE bytes, its
+ * name cut short).  Its file is placed through the mapping where it can
+ * be, else by the name the line gives.  There, a newline in a name is
+ * written "\012" (a name holding those four bytes is tried under both
+ * readings), and " (deleted)" ends the name of a file removed since
+ * (tried with and without it).  Each name is taken only if it is the
+ * mapped file (place); a writable mapping no name is taken for gets the
+ * container rescanned.
  */
 static void
-map_line(struct sweep *s, long pid, const char *line)
+map_line(struct sweep *s, long pid, const char *line, int cut)
 {
 	struct map_entry e;
 	char name[PATH_MAX];
 	const char *p;
 	size_t n, len;
+	int placed = 0;
 
 	if (mapped_parse(line, &e) < 0 || !e.shared ||
 	    (e.dev != s->ov_dev && e.dev != s->up_dev))
 		return;
-	if (map_file_path(s, pid, e.range) == 0) {
-		place(s, (const char *)s->path.data, s->path.len, e.writable);
-		return;
-	}
+	if (map_file_path(s, pid, e.range) == 0)
+		placed = place(s, &e, (const char *)s->path.data,
+		    s->path.len);
 	p = e.name;
 	len = strlen(p);
-	if (e.dev == s->up_dev && s->up_dev != s->ov_dev) {
+	if (!placed && !cut && e.dev == s->up_dev && s->up_dev != s->ov_dev) {
 		/* a kernel that shows the upper file itself */
 		if (len <= s->upper_len || memcmp(p, s->upper,
-		    s->upper_len) != 0 || p[s->upper_len] != '/')
-			return;
-		p += s->upper_len;
-		len -= s->upper_len;
+		    s->upper_len) != 0 || p[s->upper_len] != '/') {
+			cut = 1;	/* not beneath it: no name */
+		} else {
+			p += s->upper_len;
+			len -= s->upper_len;
+		}
 	}
-	if (e.writable)
+	if (!placed && !cut) {
+		placed = place(s, &e, p, len);
+		n = mapped_unescape(p, name, sizeof(name));
+		if (!placed && n != (size_t)-1 && n != len)
+			placed = place(s, &e, name, n);
+		if (!placed && n != (size_t)-1 && n > 10 &&
+		    strcmp(name + n - 10, " (deleted)") == 0)
+			placed = place(s, &e, name, n - 10);
+	}
+	if (!placed && e.writable)
 		s->unplaced = 1;
-	place(s, p, len, e.writable);
-	n = mapped_unescape(p, name, sizeof(name));
-	if (n == (size_t)-1)
-		return;
-	if (n != len)
-		place(s, name, n, e.writable);
-	if (n > 10 && strcmp(name + n - 10, " (deleted)") == 0)
-		place(s, name, n - 10, 0);
 }
 
 /* The maps of one process, line by line, within the sweep's bound. */
@@ -204,7 +215,7 @@ sweep_pid(struct sweep *s, long pid)
 	char path[64], buf[MAP_LINE + 1], *nl, *line;
 	size_t have = 0;
 	ssize_t got;
-	int fd, skipping = 0;
+	int fd, skipping = 0;	/* in the rest of a line too long */
 
 	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -227,13 +238,17 @@ sweep_pid(struct sweep *s, long pid)
 		while ((nl = strchr(line, '\n')) != NULL) {
 			*nl = '\0';
 			if (!skipping)
-				map_line(s, pid, line);
+				map_line(s, pid, line, 0);
 			skipping = 0;
 			line = nl + 1;
 		}
 		have = (size_t)(buf + have - line);
 		memmove(buf, line, have);
-		if (have == MAP_LINE) {	/* a line too long: its end */
+		if (have == MAP_LINE) {
+			/* a line too long: its head (range, device,
+			 * inode) is read, its name is not */
+			if (!skipping)
+				map_line(s, pid, buf, 1);
 			have = 0;
 			skipping = 1;
 		}
@@ -309,18 +324,17 @@ sweep_ctr(struct watcher *w, struct wctr *c, int64_t now)
 	if (fstat(c->root_fd, &st) != 0)
 		return 0;
 	s.up_dev = st.st_dev;
+	/* the host's mount point (a runtime's dir), not a name the
+	 * container chose */
+	s.merged_fd = open(info->mount_point, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (s.merged_fd < 0)
+		return 0;
+	if (c->map_dev == 0 && fstat(s.merged_fd, &st) == 0)
+		c->map_dev = st.st_dev;
 	if (c->map_dev == 0) {
-		/* the host's mount point (a runtime's dir), not a name the
-		 * container chose */
-		fd = open(info->mount_point, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
-		if (fd < 0)
-			return 0;
-		if (fstat(fd, &st) == 0)
-			c->map_dev = st.st_dev;
-		close(fd);
-		if (c->map_dev == 0)
-			return 0;
+		close(s.merged_fd);
+		return 0;
 	}
 	s.ov_dev = c->map_dev;
 	s.upper = info->upper;
@@ -328,11 +342,14 @@ sweep_ctr(struct watcher *w, struct wctr *c, int64_t now)
 	while (s.upper_len > 1 && s.upper[s.upper_len - 1] == '/')
 		s.upper_len--;
 	fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	if (fd < 0) {
+		close(s.merged_fd);
 		return 0;	/* stopped meanwhile */
+	}
 	buf_init(&s.path, PATH_MAX);
 	sweep_cgroup(&s, fd, 0);
 	buf_free(&s.path);
+	close(s.merged_fd);
 	if (s.capped && !c->map_capped) {
 		c->map_capped = 1;
 		notice_coverage(w, c, "container %s has more processes, "
