@@ -28,7 +28,11 @@
 #     (30 s): the daemon's sweep of its processes' shared mappings finds
 #     /etc/mapped and reports it modified; the same through the bind
 #     mount made above (/mnt/e/mapped3: placed at /etc/mapped3 through
-#     the mapping and the writer's mounts).  The mapping released at once
+#     the mapping and the writer's mounts).  A hard-link alias of
+#     /etc/mapped4, mapped, unlinked, a decoy made at "<alias> (deleted)"
+#     (the name maps and the mapping's readlink give), then written: the
+#     decoy is not the mapped file (device and inode), so the container
+#     is rescanned and /etc/mapped4 reported.  The mapping released at once
 #     after the write: its release is the upper file's, which only a
 #     second daemon with --content-events auto (inotify asked for the
 #     closes of upper files, Linux 6.5+) reports, /etc/mapped2;
@@ -75,6 +79,7 @@ echo 'root:x:0:' >"$L1/etc/group"
 echo 'mapped-original' >"$L1/etc/mapped"
 echo 'mapped-original' >"$L1/etc/mapped2"
 echo 'mapped-original' >"$L1/etc/mapped3"
+echo 'mapped-original' >"$L1/etc/mapped4"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 # CAP_SYS_ADMIN: the container may mount.
@@ -192,6 +197,18 @@ if wait_until 12 event_where /etc/mapped3 '.op == "modified"'; then
 else
 	fail "mapped: /etc/mapped3 not reported modified; last: $(last_of /etc/mapped3 | head -c 300)"
 fi
+# The write comes 0.5 s after the mapping, the unlink and the decoy
+# before it.  Should a sweep fall in between, its rescan is too early
+# and the next one may come a minute later: hence the long wait.
+xc 'ln /etc/mapped4 /tmp/a && { hostile mmap-write /tmp/a MAPPED 0.5 30 </dev/null >/dev/null 2>&1 & } && sleep 0.2 && rm /tmp/a && echo decoy > "/tmp/a (deleted)"' ||
+	fail "mapped: the alias, the unlink and the decoy"
+if wait_until 70 event_where /etc/mapped4 '.op == "modified"'; then
+	pass "mapped: a decoy at an unlinked alias's name does not hide the write"
+else
+	fail "mapped: /etc/mapped4 not reported modified; last: $(last_of /etc/mapped4 | head -c 300)"
+fi
+expect_eq "mapped: control: the upper's /etc/mapped4 holds the write" "MAPPED-original" \
+	"$(cat "$RS/c1/upper/etc/mapped4" 2>&1)"
 EV2=$S/auto.jsonl ERR2=$S/auto.err
 start_upperwatch W2 "$EV2" "$ERR2" --db "$S/db2" watch --container "$C" \
 	--content-events auto --rescan 3600 --no-policy --output "$EV2"
