@@ -68,6 +68,16 @@ event_where() {
 }
 last_of() { jq -c --arg p "$1" 'select(.path == $p)' "$EV" 2>/dev/null | tail -n 1; }
 status() { jq -c "$1" "$S/status.json" 2>/dev/null; }
+# reported_modified SECS PATH WHAT: PATH reported modified within SECS
+# (pass WHAT), or fail with its last event; returns as it went.
+reported_modified() {
+	if wait_until "$1" event_where "$2" '.op == "modified"'; then
+		pass "$3"
+	else
+		fail "$2 not reported modified ($3); last: $(last_of "$2" | head -c 300)"
+		return 1
+	fi
+}
 
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,mnt/e,flood}
 busybox_layer "$L1" sh cat echo sleep mount umount unshare ln rm chmod ||
@@ -172,18 +182,13 @@ fi
 
 xc 'hostile mmap-write /etc/mapped MAPPED 1 30 </dev/null >/dev/null 2>&1 &' ||
 	fail "mapped: starting the writer"
-if wait_until 12 event_where /etc/mapped '.op == "modified"'; then
-	pass "mapped: a write through a mapping kept open is reported"
-else
-	fail "mapped: /etc/mapped not reported modified; last: $(last_of /etc/mapped | head -c 300)"
-fi
+reported_modified 12 /etc/mapped "mapped: a write through a mapping kept open is reported"
 expect_eq "mapped: control: the upper's /etc/mapped holds the write" "MAPPED-original" \
 	"$(cat "$RS/c1/upper/etc/mapped" 2>&1)"
 t_bind=$(date +%s%N)
 xc '[ -e /mnt/e/mapped3 ] || mount --bind /etc /mnt/e; hostile mmap-write /mnt/e/mapped3 MAPPED 1 30 </dev/null >/dev/null 2>&1 &' ||
 	fail "mapped: starting the writer through the bind mount"
-if wait_until 12 event_where /etc/mapped3 '.op == "modified"'; then
-	pass "mapped: a write through a mapping of a bind mount's file is reported at its overlay path"
+if reported_modified 12 /etc/mapped3 "mapped: a write through a mapping of a bind mount's file is reported at its overlay path"; then
 	# placed through the mapping, not found by the rescan an unplaced
 	# mapping asks for: none since (status.json is rewritten every 5 s)
 	t_ev=$(date +%s)
@@ -194,19 +199,13 @@ if wait_until 12 event_where /etc/mapped3 '.op == "modified"'; then
 	else
 		fail "mapped: a rescan since the bind write (last_rescan ${last:-?}, write at $t_bind)"
 	fi
-else
-	fail "mapped: /etc/mapped3 not reported modified; last: $(last_of /etc/mapped3 | head -c 300)"
 fi
 # The write comes 0.5 s after the mapping, the unlink and the decoy
 # before it.  Should a sweep fall in between, its rescan is too early
 # and the next one may come a minute later: hence the long wait.
 xc 'ln /etc/mapped4 /tmp/a && { hostile mmap-write /tmp/a MAPPED 0.5 30 </dev/null >/dev/null 2>&1 & } && sleep 0.2 && rm /tmp/a && echo decoy > "/tmp/a (deleted)"' ||
 	fail "mapped: the alias, the unlink and the decoy"
-if wait_until 70 event_where /etc/mapped4 '.op == "modified"'; then
-	pass "mapped: a decoy at an unlinked alias's name does not hide the write"
-else
-	fail "mapped: /etc/mapped4 not reported modified; last: $(last_of /etc/mapped4 | head -c 300)"
-fi
+reported_modified 70 /etc/mapped4 "mapped: a decoy at an unlinked alias's name does not hide the write"
 expect_eq "mapped: control: the upper's /etc/mapped4 holds the write" "MAPPED-original" \
 	"$(cat "$RS/c1/upper/etc/mapped4" 2>&1)"
 EV2=$S/auto.jsonl ERR2=$S/auto.err
