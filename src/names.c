@@ -41,8 +41,11 @@ value_of(const char *const *names, size_t count, const char *name)
 {
 	size_t i;
 
+	/* (the first byte first: every verdict names a severity and an
+	 * action, and most names of a set differ there) */
 	for (i = 0; name != NULL && i < count; i++)
-		if (names[i] != NULL && strcmp(names[i], name) == 0)
+		if (names[i] != NULL && names[i][0] == name[0] &&
+		    strcmp(names[i], name) == 0)
 			return (int)i;
 	return -1;
 }
