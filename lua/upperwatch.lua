@@ -6,7 +6,7 @@
 
 ---@alias upperwatch.severity "info"|"low"|"medium"|"high"|"critical"
 ---@alias upperwatch.action "log"|"alert"|"deny"|"pause"|"kill" "deny" refuses an exec under watch --prevent; otherwise it is an alert
----@alias upperwatch.op "added"|"modified"|"metadata"|"deleted"|"replaced"|"error"
+---@alias upperwatch.op "added"|"modified"|"metadata"|"deleted"|"replaced"|"error"|"exec"
 ---@alias upperwatch.type "file"|"dir"|"symlink"|"fifo"|"socket"|"chardev"|"blockdev"|"unknown"
 
 ---What a file is, or was in the image.
@@ -84,12 +84,21 @@
 ---@field reason string
 ---@field tags string[]
 
+---What an event must have to reach evaluate, checked in C: each list
+---given must be passed, a list by any one of its entries.
+---@class upperwatch.match
+---@field paths? string[] globs on ev.path (at most 256)
+---@field ops? upperwatch.op[]
+---@field types? upperwatch.type[]
+---@field current? ("executable"|"setuid"|"setgid"|"world_writable"|"caps")[] what the file is now; an event without ev.current never passes
+---@field package_check? upperwatch.package_check[] an event without ev.package_check never passes
+
 ---A policy file returns one of these: a table it builds itself (not
 ---_ENV, a library or the module), read without metamethods.
 ---@class upperwatch.policy
 ---@field name string unique in the set; at most 128 bytes, no control characters
 ---@field description string
----@field match? { paths?: string[], ops?: upperwatch.op[] } checked in C before Lua runs
+---@field match? upperwatch.match checked in C before Lua runs
 ---@field evaluate fun(ev: upperwatch.event): upperwatch.verdict? anything else than nil or a verdict table (with string severity, action and reason) is a malformed verdict
 
 ---@class upperwatchlib

@@ -151,9 +151,66 @@ shown(const char *s)
 	return s;
 }
 
+/* The words of match.current, in the order of the POLICY_CUR_* bits. */
+static const char *const current_names[] = {
+	"executable", "setuid", "setgid", "world_writable", "caps", NULL
+};
+
+static int
+current_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && current_names[i] != NULL; i++)
+		if (strcmp(current_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* One list of names in match (`key`: ops, types, current,
+ * package_check), by raw access: *mask gets 1 << value of each, value
+ * from `from_name` (a value <= `least` is unknown); `what` is one of
+ * them and `known` lists them, for the message.  An absent list leaves *mask 0 (all pass).
+ * Protected mode (check_policy). */
+static int
+load_names(lua_State *L, int match, const char *key, int (*from_name)(
+    const char *), int least, const char *what, const char *known,
+    unsigned *mask, const char *file, struct uw_error *err)
+{
+	size_t i, n;
+	const char *s;
+	int v, list;
+
+	if (policy_raw_field(L, match, key) != LUA_TNIL) {
+		list = lua_gettop(L);
+		if (!policy_plain_table(L, list))
+			return seterr(err, -EINVAL, "%s: match.%s must be a "
+			    "list of %ss (%s)", file, key, what, known);
+		n = (size_t)lua_rawlen(L, list);
+		for (i = 1; i <= n; i++) {
+			s = lua_rawgeti(L, list, (lua_Integer)i) ==
+			    LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+			v = from_name(s);
+			if (v <= least)
+				return seterr(err, -EINVAL, "%s: unknown %s "
+				    "'%s' in match.%s (%s)", file, what,
+				    s != NULL ? shown(s) :
+				    luaL_typename(L, -1), key, known);
+			*mask |= 1u << v;
+			lua_pop(L, 1);
+		}
+		if (*mask == 0)
+			return seterr(err, -EINVAL, "%s: match.%s is empty",
+			    file, key);
+	}
+	lua_pop(L, 1);
+	return 0;
+}
+
 /*
- * Take match = { paths = {...}, ops = {...} } (the plain table at
- * `match`), by raw access.  Protected mode (check_policy).
+ * Take match = { paths = {...}, ops = {...}, types = {...}, current =
+ * {...}, package_check = {...} } (the plain table at `match`), by raw
+ * access.  Protected mode (check_policy).
  */
 static int
 load_match(lua_State *L, int match, struct policy *p, const char *file,
@@ -161,7 +218,7 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 {
 	size_t i, n, len;
 	const char *s;
-	int op, list;
+	int list;
 
 	if (policy_raw_field(L, match, "paths") != LUA_TNIL) {
 		list = lua_gettop(L);
@@ -196,30 +253,19 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 		}
 	}
 	lua_pop(L, 1);
-	if (policy_raw_field(L, match, "ops") != LUA_TNIL) {
-		list = lua_gettop(L);
-		if (!policy_plain_table(L, list))
-			return seterr(err, -EINVAL, "%s: match.ops must be a "
-			    "list of ops", file);
-		n = (size_t)lua_rawlen(L, list);
-		for (i = 1; i <= n; i++) {
-			s = lua_rawgeti(L, list, (lua_Integer)i) ==
-			    LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-			op = op_from_name(s);
-			if (op <= 0)
-				return seterr(err, -EINVAL, "%s: unknown op "
-				    "'%s' in match.ops (added, modified, "
-				    "metadata, deleted, replaced, error, exec)",
-				    file, s != NULL ? shown(s) :
-				    luaL_typename(L, -1));
-			p->op_mask |= 1u << op;
-			lua_pop(L, 1);
-		}
-		if (p->op_mask == 0)
-			return seterr(err, -EINVAL, "%s: match.ops is empty",
-			    file);
-	}
-	lua_pop(L, 1);
+	if (load_names(L, match, "ops", op_from_name, 0, "op", "added, "
+	    "modified, metadata, deleted, replaced, error, exec",
+	    &p->op_mask, file, err) < 0 ||
+	    load_names(L, match, "types", file_type_from_name, 0, "type",
+	    "file, dir, symlink, fifo, socket, chardev, blockdev",
+	    &p->type_mask, file, err) < 0 ||
+	    load_names(L, match, "current", current_from_name, -1,
+	    "property", "executable, setuid, setgid, world_writable, caps",
+	    &p->current_mask, file, err) < 0 ||
+	    load_names(L, match, "package_check", package_check_from_name, 0,
+	    "check", "match, mismatch, unowned, unknown", &p->check_mask,
+	    file, err) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -310,7 +356,8 @@ check_policy(lua_State *L)
 	if (policy_raw_field(L, 2, "match") != LUA_TNIL) {
 		if (!policy_plain_table(L, -1)) {
 			c->rc = seterr(c->err, -EINVAL, "%s: match must be a "
-			    "table (of paths and ops)", file);
+			    "table (of paths, ops, types, current, "
+			    "package_check)", file);
 			return 0;
 		}
 		c->rc = load_match(L, lua_gettop(L), p, file, c->err);

@@ -246,6 +246,29 @@ path_matches(const struct policy *p, const struct uw_event *ev)
 	return 0;
 }
 
+/* The match.current properties record r has (POLICY_CUR_*); none when
+ * there is no record.  Caps of any length count, so a policy that reads
+ * cur.caps sees every event where it is set. */
+static unsigned
+current_has(const struct uw_record *r)
+{
+	unsigned has = 0;
+
+	if (r == NULL)
+		return 0;
+	if (r->mode & 0111)
+		has |= POLICY_CUR_EXECUTABLE;
+	if (r->mode & 04000)
+		has |= POLICY_CUR_SETUID;
+	if (r->mode & 02000)
+		has |= POLICY_CUR_SETGID;
+	if (r->mode & 0002)
+		has |= POLICY_CUR_WORLD_WRITABLE;
+	if (r->caps != NULL)
+		has |= POLICY_CUR_CAPS;
+	return has;
+}
+
 /* Does the C prefilter let this policy see the event? */
 int
 policy_matches(const struct uw_policy_set *set, size_t i,
@@ -254,6 +277,14 @@ policy_matches(const struct uw_policy_set *set, size_t i,
 	const struct policy *p = &set->policies[i];
 
 	if (p->op_mask != 0 && !(p->op_mask & (1u << ev->op)))
+		return 0;
+	if (p->type_mask != 0 && !(p->type_mask & (1u << ev->type)))
+		return 0;
+	if (p->check_mask != 0 && !(p->check_mask &
+	    (1u << ev->package_check)))
+		return 0;
+	if (p->current_mask != 0 && !(p->current_mask &
+	    current_has(ev->current)))
 		return 0;
 	return path_matches(p, ev);
 }

@@ -34,6 +34,13 @@
 /* Why a call into Lua stopped. */
 enum policy_limit { POLICY_LIMIT_NONE, POLICY_LIMIT_CPU, POLICY_LIMIT_TIME };
 
+/* match.current: what the event's current record must have (one of). */
+#define POLICY_CUR_EXECUTABLE 0x01	/* any execute bit */
+#define POLICY_CUR_SETUID 0x02
+#define POLICY_CUR_SETGID 0x04
+#define POLICY_CUR_WORLD_WRITABLE 0x08
+#define POLICY_CUR_CAPS 0x10		/* file capabilities */
+
 /* One loaded policy: what its file declared, and how it has fared. */
 struct policy {
 	char *name;
@@ -43,6 +50,9 @@ struct policy {
 	struct glob **compiled;
 	size_t glob_count;
 	unsigned op_mask;		/* match.ops: 1 << op; 0 = all */
+	unsigned type_mask;		/* match.types: 1 << type; 0 = all */
+	unsigned current_mask;		/* match.current: POLICY_CUR_* */
+	unsigned check_mask;		/* match.package_check: 1 << check */
 	unsigned failures;		/* consecutive */
 	int quarantined;
 	int64_t log_window_ns;

@@ -1,9 +1,8 @@
--- New or changed programs: the classic dropped binary, or a tampered one;
--- and the moment one of them runs (op "exec": a file that is drift was
--- opened for exec, seen through fanotify), which is critical.  A program
--- whose content is what its package lists (package_check "match": a
--- package manager installed it) is low; one whose content is not its
--- package's is high whatever it is.
+-- New or changed programs: the classic dropped binary, or a tampered one.
+-- (The moment one of them runs is execution.lua's.)  A program whose
+-- content is what its package lists (package_check "match": a package
+-- manager installed it) is low; one whose content is not its package's
+-- is high whatever it is.
 local uw = require("upperwatch")
 
 local program_dirs = {
@@ -22,17 +21,12 @@ end
 
 return {
 	name = "executables",
-	description = "A new or changed executable file is high; running "
-		.. "one is critical.",
-	match = { ops = { "added", "modified", "metadata", "replaced", "exec" } },
+	description = "A new or changed executable file is high.",
+	-- Only a file that is executable now can be judged here: the
+	-- others never reach Lua.
+	match = { ops = { "added", "modified", "metadata", "replaced" },
+		types = { "file" }, current = { "executable" } },
 	evaluate = function(ev)
-		if ev.op == "exec" then
-			local by = ev.process and ev.process.comm
-			return uw.verdict("critical", "alert",
-				"a file that is drift was run"
-				.. (by and (" by " .. by) or ""),
-				{ tags = { "execution", "drift" } })
-		end
 		local cur = ev.current
 		if ev.type ~= "file" or not cur or not uw.executable(cur.mode) then
 			return nil

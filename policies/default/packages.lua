@@ -12,8 +12,9 @@ return {
 	name = "packages",
 	description = "A package database edited without files changing is "
 		.. "high; a file that differs from its package is medium.",
+	-- Only a mismatch can be judged here: the rest never reach Lua.
 	match = { ops = { "added", "modified", "metadata", "replaced",
-		"deleted" } },
+		"deleted" }, package_check = { "mismatch" } },
 	evaluate = function(ev)
 		local pkg = ev.package
 		if pkg and pkg.database then

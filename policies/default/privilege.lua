@@ -10,7 +10,10 @@ return {
 	name = "privilege",
 	description = "A new setuid/setgid file or new file capabilities are "
 		.. "critical.",
-	match = { ops = { "added", "modified", "metadata", "replaced" } },
+	-- Only a file that now has one of these can be judged here: the
+	-- others never reach Lua.
+	match = { ops = { "added", "modified", "metadata", "replaced" },
+		types = { "file" }, current = { "setuid", "setgid", "caps" } },
 	evaluate = function(ev)
 		local cur = ev.current
 		if not cur or ev.type ~= "file" then

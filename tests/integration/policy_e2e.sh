@@ -24,7 +24,7 @@
 #     file:line); the next events are judged by the old set (its digest,
 #     low from container-drift, high for another dropped executable).
 #     Then drift.lua is put back and a new policy makes /etc/motd
-#     critical; SIGHUP: "policies reloaded: 6 policies, set NEW" with
+#     critical; SIGHUP: "policies reloaded: N+1 policies, set NEW" with
 #     NEW == `policy check DIR` != the old digest; the next event (an
 #     append to /etc/motd) is critical with NEW, and an ordinary one is
 #     low with NEW.  Every line's digest: old ones first, then new ones,

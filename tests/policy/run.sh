@@ -136,6 +136,79 @@ return {
 CASES
 run_cases "op error: ev.error and match.ops" "$S/errset" "$S/errset-cases.lua"
 
+# match.types, match.current and match.package_check keep events away in
+# C: each policy below says it saw the event, so a case's top verdict
+# names the policy that should be the only one above "low".
+mkdir -p "$S/matchset"
+for spec in "mx:medium:current = { \"executable\" }" \
+	"priv:critical:types = { \"file\" }, current = { \"setuid\", \"caps\" }" \
+	"pkg:high:package_check = { \"mismatch\", \"unowned\" }" \
+	"dirs:high:types = { \"dir\" }, current = { \"world_writable\" }"; do
+	IFS=: read -r name sev match <<<"$spec"
+	cat >"$S/matchset/$name.lua" <<POLICY
+local uw = require("upperwatch")
+return {
+	name = "$name", description = "says it saw the event",
+	match = { $match },
+	evaluate = function(ev)
+		return uw.verdict("$sev", "alert", "$name saw " .. ev.path)
+	end,
+}
+POLICY
+done
+cat >"$S/matchset/all.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "all", description = "sees everything",
+	evaluate = function(ev) return uw.verdict("low", "log", "all") end,
+}
+POLICY
+cat >"$S/matchset-cases.lua" <<'CASES'
+return {
+	{ name = "an executable file passes current executable only",
+	  event = { op = "added", path = "/x", current = { mode = "0755" } },
+	  expect = { severity = "medium", policy = "mx", reason = "mx saw /x" } },
+	{ name = "a plain file passes none",
+	  event = { op = "added", path = "/p", current = { mode = "0644" } },
+	  expect = { severity = "low", policy = "all" } },
+	{ name = "setuid: priv (and executable: mx)",
+	  event = { op = "metadata", path = "/s", current = { mode = "4755" },
+	            baseline = { mode = "0755" } },
+	  expect = { severity = "critical", policy = "priv", reason = "priv saw /s" } },
+	{ name = "caps without a mode bit: priv",
+	  event = { op = "metadata", path = "/c", current = { mode = "0644",
+	            caps = "0100000200100000000000000000000000000000" } },
+	  expect = { severity = "critical", policy = "priv" } },
+	{ name = "a setuid dir: not a file, so not priv; executable: mx",
+	  event = { op = "added", path = "/d", type = "dir", current = { mode = "4755" } },
+	  expect = { severity = "medium", policy = "mx" } },
+	{ name = "a deleted executable has no current record: none",
+	  event = { op = "deleted", path = "/gone", baseline = { mode = "4755" } },
+	  expect = { severity = "low", policy = "all" } },
+	{ name = "package_check mismatch: pkg",
+	  event = { op = "modified", path = "/etc/a", package_check = "mismatch",
+	            package = { name = "a", version = "1" } },
+	  expect = { severity = "high", policy = "pkg" } },
+	{ name = "package_check unowned: pkg (any one of the list)",
+	  event = { op = "added", path = "/etc/b", package_check = "unowned" },
+	  expect = { severity = "high", policy = "pkg" } },
+	{ name = "package_check match: not pkg",
+	  event = { op = "modified", path = "/etc/c", package_check = "match",
+	            package = { name = "c", version = "1" } },
+	  expect = { severity = "low", policy = "all" } },
+	{ name = "no package_check at all: not pkg",
+	  event = { op = "modified", path = "/etc/d" },
+	  expect = { severity = "low", policy = "all" } },
+	{ name = "a world-writable dir: dirs (both lists passed)",
+	  event = { op = "added", path = "/w", type = "dir", current = { mode = "0666" } },
+	  expect = { severity = "high", policy = "dirs", reason = "dirs saw /w" } },
+	{ name = "a world-writable file: types keeps it from dirs",
+	  event = { op = "added", path = "/wf", current = { mode = "0666" } },
+	  expect = { severity = "low", policy = "all" } },
+}
+CASES
+run_cases "match.types, current and package_check" "$S/matchset" "$S/matchset-cases.lua"
+
 cat >"$S/errcase-bad.lua" <<'CASES'
 return {
 	{ name = "op error without its reason",
