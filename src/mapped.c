@@ -15,7 +15,8 @@
  * a bind mount inside the container gives the overlay's path.  Only when
  * that fails is the name maps prints taken, and then a writable mapping
  * also gets the container rescanned (the name is the process's, which a
- * mount of its own may point anywhere), at most once a minute.
+ * mount of its own may point anywhere), at most once a minute: one seen
+ * within the minute after a rescan is rescanned for when it ends.
  *
  * Bounded against a container that spawns processes or mappings to slow
  * the watcher down: MAP_MAX_PIDS processes and MAP_MAX_BYTES of maps per
@@ -37,6 +38,7 @@
 #include "fanotify.h"
 #include "mapped.h"
 #include "notice.h"
+#include "scan.h"
 #include "util.h"
 #include "walk.h"
 #include "watch.h"
@@ -306,7 +308,7 @@ sweep_cgroup(struct sweep *s, int dirfd, int depth)
 }
 
 static int
-sweep_ctr(struct watcher *w, struct wctr *c, int64_t now)
+sweep_ctr(struct watcher *w, struct wctr *c)
 {
 	const struct uw_container *info = c->info;
 	const char *cg = info->cgroup_v2 != NULL && info->cgroup_v2[0] ?
@@ -359,10 +361,8 @@ sweep_ctr(struct watcher *w, struct wctr *c, int64_t now)
 		    notice_escs(w, info->id), MAP_MAX_PIDS,
 		    MAP_MAX_BYTES >> 20);
 	}
-	if (s.unplaced && now >= c->map_rescan_ns) {
-		c->map_rescan_ns = now + MAP_RESCAN_NS;
-		c->needs_rescan = 1;
-	}
+	if (s.unplaced)
+		rescan_limited(c, &c->map_rescan_ns, MAP_RESCAN_NS);
 	return s.rc;
 }
 
@@ -376,7 +376,7 @@ mapped_due(struct watcher *w, int64_t now, int64_t *next_due)
 
 	if (now >= w->map_sweep_ns) {
 		for (i = 0; i < w->ctr_count && rc == 0; i++)
-			rc = sweep_ctr(w, w->ctrs[i], now);
+			rc = sweep_ctr(w, w->ctrs[i]);
 		took = now_mono_ns() - now;
 		w->map_sweep_ns = now + (took * MAP_CPU_SHARE > MAP_SWEEP_NS ?
 		    took * MAP_CPU_SHARE : MAP_SWEEP_NS);

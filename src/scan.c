@@ -360,11 +360,9 @@ links_seen(struct watcher *w, struct wctr *c, const unsigned char *path,
 		rc = links_queue(w, c, was, e);
 	if (rc >= 0 && linked) {
 		rc = links_queue(w, c, ino, e);
-		if (rc >= 0 && (nlink_t)rc + 1 < st->st_nlink &&
-		    now_mono_ns() >= c->links_rescan_ns) {
-			c->links_rescan_ns = now_mono_ns() + LINKS_RESCAN_NS;
-			c->needs_rescan = 1;
-		}
+		if (rc >= 0 && (nlink_t)rc + 1 < st->st_nlink)
+			rescan_limited(c, &c->links_rescan_ns,
+			    LINKS_RESCAN_NS);
 	}
 	return rc < 0 ? rc : 0;
 }
@@ -681,6 +679,23 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 	w->cur_flags = flags;
 	w->cur_writer = writer;
 	return rc < 0 ? rc : 0;
+}
+
+/* (scan.h) A rescan put off is owed: were it dropped, one change that
+ * asks for it would buy the period in which the next went unseen. */
+void
+rescan_limited(struct wctr *c, int64_t *not_before, int64_t period)
+{
+	int64_t now = now_mono_ns();
+
+	if (now >= *not_before) {
+		*not_before = now + period;
+		c->needs_rescan = 1;
+	} else if (*not_before < c->next_rescan_ns) {
+		/* owed at the slot, which it takes: the next waits on */
+		c->next_rescan_ns = *not_before;
+		*not_before += period;
+	}
 }
 
 /* A full rescan of a container: report what differs from the journal. */

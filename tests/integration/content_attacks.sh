@@ -32,7 +32,11 @@
 #     /etc/mapped4, mapped, unlinked, a decoy made at "<alias> (deleted)"
 #     (the name maps and the mapping's readlink give), then written: the
 #     decoy is not the mapped file (device and inode), so the container
-#     is rescanned and /etc/mapped4 reported.  The mapping released at once
+#     is rescanned and /etc/mapped4 reported, although that rescan is
+#     put off (at most one a minute, and the alias of /etc/mapped5 below
+#     had one) until after the mapping is gone.  An alias of
+#     /etc/mapped5 8,400 bytes deep, whose maps line is longer than the
+#     sweep reads (8 KiB): rescanned.  The mapping released at once
 #     after the write: its release is the upper file's, which only a
 #     second daemon with --content-events auto (inotify asked for the
 #     closes of upper files, Linux 6.5+) reports, /etc/mapped2;
@@ -90,6 +94,7 @@ echo 'mapped-original' >"$L1/etc/mapped"
 echo 'mapped-original' >"$L1/etc/mapped2"
 echo 'mapped-original' >"$L1/etc/mapped3"
 echo 'mapped-original' >"$L1/etc/mapped4"
+echo 'mapped-original' >"$L1/etc/mapped5"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 # CAP_SYS_ADMIN: the container may mount.
@@ -200,12 +205,26 @@ if reported_modified 12 /etc/mapped3 "mapped: a write through a mapping of a bin
 		fail "mapped: a rescan since the bind write (last_rescan ${last:-?}, write at $t_bind)"
 	fi
 fi
+# An alias so deep (42 dirs of 200 bytes) that its line in
+# /proc/PID/maps is longer than the sweep reads (8 KiB), and its
+# map_files link too long to read: the container is rescanned.  On its
+# own, so that no other attack's rescan finds the write for it; should
+# a rescan have come within the minute before, its own waits that long.
+DEEP=$(printf 'd%.0s' $(seq 1 200))
+xc "hostile deep-in /tmp 42 $DEEP sh -c 'ln /etc/mapped5 x && { hostile mmap-write x MAPPED 1 30 </dev/null >/dev/null 2>&1 & }'" ||
+	fail "mapped: the deep alias"
+reported_modified 70 /etc/mapped5 "mapped: a write through an alias whose maps line is over 8 KiB long is reported"
+expect_eq "mapped: control: the upper's /etc/mapped5 holds the write, with 2 links" "MAPPED-original 2" \
+	"$(cat "$RS/c1/upper/etc/mapped5" 2>&1) $(stat -c %h "$RS/c1/upper/etc/mapped5" 2>&1)"
 # The write comes 0.5 s after the mapping, the unlink and the decoy
-# before it.  Should a sweep fall in between, its rescan is too early
-# and the next one may come a minute later: hence the long wait.
+# before it, within the minute after the deep alias's rescan, and the
+# mapping is gone 30 s later: the rescan it asks for is put off to the
+# minute's end, when nothing maps the file any more, and must still
+# come (and should a sweep fall before the write, so must the next):
+# hence the long wait.
 xc 'ln /etc/mapped4 /tmp/a && { hostile mmap-write /tmp/a MAPPED 0.5 30 </dev/null >/dev/null 2>&1 & } && sleep 0.2 && rm /tmp/a && echo decoy > "/tmp/a (deleted)"' ||
 	fail "mapped: the alias, the unlink and the decoy"
-reported_modified 70 /etc/mapped4 "mapped: a decoy at an unlinked alias's name does not hide the write"
+reported_modified 80 /etc/mapped4 "mapped: a decoy at an unlinked alias's name does not hide the write"
 expect_eq "mapped: control: the upper's /etc/mapped4 holds the write" "MAPPED-original" \
 	"$(cat "$RS/c1/upper/etc/mapped4" 2>&1)"
 EV2=$S/auto.jsonl ERR2=$S/auto.err

@@ -26,6 +26,11 @@
  *       to the one above (mkdirat/openat), so depth is not limited by
  *       PATH_MAX; then a file PAYLOAD (default "payload") at the bottom.
  *       Prints "depth N".
+ *   hostile deep-in DIR N NAME COMMAND [ARG...]
+ *       N nested dirs named NAME below DIR, made where missing and each
+ *       entered relative to the one above, so depth is not limited by
+ *       PATH_MAX; then run COMMAND with the bottom one as its working
+ *       dir (fchdir), where relative paths reach past PATH_MAX.
  *   hostile fill-disk FILE
  *       write FILE until the filesystem says ENOSPC, down to the last
  *       byte it takes; prints "filled N bytes".
@@ -69,6 +74,7 @@ usage(void)
 	    "exchange-loop A B SECONDS | swap-file-fifo FILE FIFO SECONDS "
 	    "[WORKERS] | "
 	    "fifo-writer FIFO MARKER | deep-mkdir DIR N [PAYLOAD] | "
+	    "deep-in DIR N NAME COMMAND [ARG...] | "
 	    "mmap-write FILE TEXT [DELAY [HOLD]] | write-many DIR N [TEXT] | "
 	    "fill-disk FILE\n");
 	return 2;
@@ -230,37 +236,73 @@ cmd_fifo_writer(int argc, char **argv)
 	return 0;
 }
 
+/* Make (where missing) and enter n nested dirs named `name` below dir;
+ * the bottom one's fd, or -1 (said). */
 static int
-cmd_deep_mkdir(int argc, char **argv)
+deep_dirs(const char *dir, long n, const char *name)
 {
-	const char *payload = argc > 4 ? argv[4] : "payload";
-	long n, i;
-	int fd, next, f;
+	long i;
+	int fd, next;
 
-	if (argc < 4)
-		return usage();
-	n = atol(argv[3]);
-	fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "hostile: %s: %s\n", argv[2], strerror(errno));
-		return 1;
+		fprintf(stderr, "hostile: %s: %s\n", dir, strerror(errno));
+		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (mkdirat(fd, "d", 0755) < 0 && errno != EEXIST) {
+		if (mkdirat(fd, name, 0755) < 0 && errno != EEXIST) {
 			fprintf(stderr, "hostile: mkdir at depth %ld: %s\n",
 			    i + 1, strerror(errno));
-			return 1;
+			close(fd);
+			return -1;
 		}
-		next = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 		if (next < 0) {
 			fprintf(stderr, "hostile: open at depth %ld: %s\n",
 			    i + 1, strerror(errno));
-			return 1;
+			close(fd);
+			return -1;
 		}
 		close(fd);
 		fd = next;
 	}
+	return fd;
+}
+
+static int
+cmd_deep_in(int argc, char **argv)
+{
+	int fd;
+
+	if (argc < 6)
+		return usage();
+	fd = deep_dirs(argv[2], atol(argv[3]), argv[4]);
+	if (fd < 0)
+		return 1;
+	if (fchdir(fd) < 0) {
+		fprintf(stderr, "hostile: fchdir: %s\n", strerror(errno));
+		return 1;
+	}
+	close(fd);
+	execvp(argv[5], argv + 5);
+	fprintf(stderr, "hostile: %s: %s\n", argv[5], strerror(errno));
+	return 1;
+}
+
+static int
+cmd_deep_mkdir(int argc, char **argv)
+{
+	const char *payload = argc > 4 ? argv[4] : "payload";
+	long n;
+	int fd, f;
+
+	if (argc < 4)
+		return usage();
+	n = atol(argv[3]);
+	fd = deep_dirs(argv[2], n, "d");
+	if (fd < 0)
+		return 1;
 	f = openat(fd, payload, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0644);
 	if (f < 0 || write(f, "payload at the bottom\n", 22) != 22) {
@@ -406,6 +448,8 @@ main(int argc, char **argv)
 		return cmd_fifo_writer(argc, argv);
 	if (strcmp(argv[1], "deep-mkdir") == 0)
 		return cmd_deep_mkdir(argc, argv);
+	if (strcmp(argv[1], "deep-in") == 0)
+		return cmd_deep_in(argc, argv);
 	if (strcmp(argv[1], "fill-disk") == 0)
 		return cmd_fill_disk(argc, argv);
 	if (strcmp(argv[1], "mmap-write") == 0)
