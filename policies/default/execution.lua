@@ -9,6 +9,9 @@ return {
 	description = "Running a file that is drift is critical.",
 	match = { ops = { "exec" } },
 	evaluate = function(ev)
+		if ev.op ~= "exec" then
+			return nil
+		end
 		local by = ev.process and ev.process.comm
 		return uw.verdict("critical", "alert",
 			"a file that is drift was run"

@@ -168,8 +168,9 @@ echo "Of one trivial policy's $T1 ns per event, a policy call takes about $CALL 
 echo "(each of the three calls the four-policy set adds) and building the event,"
 echo "done once per event whatever the number of policies, the other $(calc "printf \"%.0f\", $T1 - $CALL") ns."
 echo
-echo "calls/ev: policies run per event (prefilter on: those whose match.ops and"
-echo "match.paths pass).  Verdicts of the default set, prefilter on (run 1):"
+echo "calls/ev: policies run per event (prefilter on: those whose match lists,"
+echo "paths, ops, types, current and package_check, pass).  Verdicts of the"
+echo "default set, prefilter on (run 1):"
 echo "  $(field on info) info, $(field on low) low, $(field on medium) medium, $(field on high) high," \
 	"$(field on critical) critical; failed policy calls $(field on failed), quarantines $(field on quarantined)"
 echo "  prefilter off: $(field off info) info, $(field off low) low, $(field off medium) medium," \

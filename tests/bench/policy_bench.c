@@ -1,7 +1,7 @@
 /*
  * policy_bench.c - how fast a policy set judges drift events: loads a set
  * the way the daemon does (uw_policy_load), then evaluates a recorded mix
- * of events over and over, with the C prefilter (match.paths, match.ops)
+ * of events over and over, with the C prefilter (the match lists)
  * on or off, and prints evaluations per second and ns per event.
  *
  * The mix is either generated here, deterministically from a seed, to
