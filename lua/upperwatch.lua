@@ -89,7 +89,7 @@
 ---@class upperwatch.match
 ---@field paths? string[] globs on ev.path (at most 256)
 ---@field ops? upperwatch.op[]
----@field types? upperwatch.type[]
+---@field types? ("file"|"dir"|"symlink"|"fifo"|"socket"|"chardev"|"blockdev")[] not "unknown"
 ---@field current? ("executable"|"setuid"|"setgid"|"world_writable"|"caps")[] what the file is now; an event without ev.current never passes
 ---@field package_check? upperwatch.package_check[] an event without ev.package_check never passes
 

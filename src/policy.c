@@ -6,7 +6,8 @@
  * *.lua in name order), each run in its own sandbox environment under
  * the load limits (policy_sandbox.c) and the table it returns checked by
  * raw access: name, description, the match prefilter compiled to C
- * globs and an op mask, the evaluate function.  The set's digest covers
+ * globs and masks (ops, types, current, package_check), the evaluate
+ * function.  The set's digest covers
  * every file's name and content.  Any failure frees the half-made set
  * and says which file and why, so a reload that fails keeps the set the
  * caller already runs.  Judging events is policy_eval.c's job.
@@ -167,15 +168,18 @@ current_from_name(const char *name)
 	return -1;
 }
 
+/* A name's value in a closed set (names.h), or -1. */
+typedef int (*value_of_fn)(const char *name);
+
 /* One list of names in match (`key`: ops, types, current,
- * package_check), by raw access: *mask gets 1 << value of each, value
- * from `from_name` (a value <= `least` is unknown); `what` is one of
- * them and `known` lists them, for the message.  An absent list leaves *mask 0 (all pass).
- * Protected mode (check_policy). */
+ * package_check), by raw access: *mask gets 1 << value of each (by
+ * `value_of`); `what` is one of them and `known` lists them, for the
+ * message.  An absent list leaves *mask 0 (all pass).  Protected mode
+ * (check_policy). */
 static int
-load_names(lua_State *L, int match, const char *key, int (*from_name)(
-    const char *), int least, const char *what, const char *known,
-    unsigned *mask, const char *file, struct uw_error *err)
+load_names(lua_State *L, int match, const char *key, value_of_fn value_of,
+    const char *what, const char *known, unsigned *mask, const char *file,
+    struct uw_error *err)
 {
 	size_t i, n;
 	const char *s;
@@ -185,13 +189,13 @@ load_names(lua_State *L, int match, const char *key, int (*from_name)(
 		list = lua_gettop(L);
 		if (!policy_plain_table(L, list))
 			return seterr(err, -EINVAL, "%s: match.%s must be a "
-			    "list of %ss (%s)", file, key, what, known);
+			    "list of names (%s)", file, key, known);
 		n = (size_t)lua_rawlen(L, list);
 		for (i = 1; i <= n; i++) {
 			s = lua_rawgeti(L, list, (lua_Integer)i) ==
 			    LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-			v = from_name(s);
-			if (v <= least)
+			v = value_of(s);
+			if (v < 0)
 				return seterr(err, -EINVAL, "%s: unknown %s "
 				    "'%s' in match.%s (%s)", file, what,
 				    s != NULL ? shown(s) :
@@ -204,6 +208,35 @@ load_names(lua_State *L, int match, const char *key, int (*from_name)(
 			    file, key);
 	}
 	lua_pop(L, 1);
+	return 0;
+}
+
+/* Is every field of match (the plain table at `match`) one of its
+ * lists?  A misspelt one would filter nothing and let every event
+ * through.  Raw walk; protected mode. */
+static int
+match_fields_known(lua_State *L, int match, const char *file,
+    struct uw_error *err)
+{
+	static const char *const fields[] = {
+		"paths", "ops", "types", "current", "package_check", NULL
+	};
+	size_t i;
+
+	lua_pushnil(L);
+	while (lua_next(L, match) != 0) {
+		lua_pop(L, 1);
+		for (i = 0; lua_type(L, -1) == LUA_TSTRING &&
+		    fields[i] != NULL; i++)
+			if (strcmp(lua_tostring(L, -1), fields[i]) == 0)
+				break;
+		if (lua_type(L, -1) != LUA_TSTRING || fields[i] == NULL)
+			return seterr(err, -EINVAL, "%s: unknown field '%s' in "
+			    "match (paths, ops, types, current, "
+			    "package_check)", file, lua_type(L, -1) ==
+			    LUA_TSTRING ? shown(lua_tostring(L, -1)) :
+			    luaL_typename(L, -1));
+	}
 	return 0;
 }
 
@@ -253,20 +286,20 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 		}
 	}
 	lua_pop(L, 1);
-	if (load_names(L, match, "ops", op_from_name, 0, "op", "added, "
+	if (load_names(L, match, "ops", op_from_name, "op", "added, "
 	    "modified, metadata, deleted, replaced, error, exec",
 	    &p->op_mask, file, err) < 0 ||
-	    load_names(L, match, "types", file_type_from_name, 0, "type",
+	    load_names(L, match, "types", file_type_from_name, "type",
 	    "file, dir, symlink, fifo, socket, chardev, blockdev",
 	    &p->type_mask, file, err) < 0 ||
-	    load_names(L, match, "current", current_from_name, -1,
-	    "property", "executable, setuid, setgid, world_writable, caps",
+	    load_names(L, match, "current", current_from_name, "property",
+	    "executable, setuid, setgid, world_writable, caps",
 	    &p->current_mask, file, err) < 0 ||
-	    load_names(L, match, "package_check", package_check_from_name, 0,
+	    load_names(L, match, "package_check", package_check_from_name,
 	    "check", "match, mismatch, unowned, unknown", &p->check_mask,
 	    file, err) < 0)
 		return -EINVAL;
-	return 0;
+	return match_fields_known(L, match, file, err);
 }
 
 /* Does a name read well in one line of a log or a JSON reason (no NUL

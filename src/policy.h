@@ -58,7 +58,7 @@ void policy_set_packages(struct uw_policy_set *set,
     int (*package_of)(void *arg, const unsigned char *path, size_t len,
     struct uw_package *out), void *arg);
 
-/* Does policy `i`'s C prefilter (match.paths, match.ops) pass `ev`? */
+/* Does policy `i`'s C prefilter (its match lists) pass `ev`? */
 int policy_matches(const struct uw_policy_set *set, size_t i,
     const struct uw_event *ev);
 

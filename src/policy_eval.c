@@ -246,6 +246,14 @@ path_matches(const struct policy *p, const struct uw_event *ev)
 	return 0;
 }
 
+/* 1 << v, for a value of an enum an embedder may have set to anything
+ * (0: one outside any mask). */
+static unsigned
+bit(int v)
+{
+	return v >= 0 && v < 32 ? 1u << v : 0;
+}
+
 /* The match.current properties record r has (POLICY_CUR_*); none when
  * there is no record.  Caps of any length count, so a policy that reads
  * cur.caps sees every event where it is set. */
@@ -276,12 +284,11 @@ policy_matches(const struct uw_policy_set *set, size_t i,
 {
 	const struct policy *p = &set->policies[i];
 
-	if (p->op_mask != 0 && !(p->op_mask & (1u << ev->op)))
+	if (p->op_mask != 0 && !(p->op_mask & bit(ev->op)))
 		return 0;
-	if (p->type_mask != 0 && !(p->type_mask & (1u << ev->type)))
+	if (p->type_mask != 0 && !(p->type_mask & bit(ev->type)))
 		return 0;
-	if (p->check_mask != 0 && !(p->check_mask &
-	    (1u << ev->package_check)))
+	if (p->check_mask != 0 && !(p->check_mask & bit(ev->package_check)))
 		return 0;
 	if (p->current_mask != 0 && !(p->current_mask &
 	    current_has(ev->current)))

@@ -1,4 +1,4 @@
--- expect: match.package_check must be a list of checks (match, mismatch, unowned, unknown)
+-- expect: match.package_check must be a list of names (match, mismatch, unowned, unknown)
 -- at: load
 local uw = require("upperwatch")
 return {
