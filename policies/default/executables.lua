@@ -28,8 +28,9 @@ return {
 		types = { "file" }, current = { "executable" } },
 	evaluate = function(ev)
 		local cur = ev.current
-		if ev.type ~= "file" or not cur or not uw.executable(cur.mode) then
-			return nil
+		if ev.op == "exec" or ev.type ~= "file" or not cur
+			or not uw.executable(cur.mode) then
+			return nil	-- (an exec is execution.lua's)
 		end
 		-- Podman writes /etc/hosts and friends with mode 0755.
 		if uw.runtime_file(ev.path) then
@@ -37,15 +38,21 @@ return {
 		end
 		-- What a package manager installed, with the content its
 		-- package lists: the incident says so once; the file is low.
-		if ev.package_check == "match" and ev.op ~= "metadata" then
-			return uw.verdict("low", "log", "installed by package "
-				.. ev.package.name .. " " .. ev.package.version,
-				{ tags = { "package" } })
+		-- So is a file of its database (dpkg's maintainer scripts are
+		-- executable) written with its packages; one written without
+		-- them is packages.lua's, and a new executable here too.
+		local pkg = ev.package
+		if ev.package_check == "match" and ev.op ~= "metadata" and pkg then
+			return uw.verdict("low", "log", pkg.database
+				and ("a file of the " .. pkg.manager .. " database, "
+					.. "written with its packages")
+				or ("installed by package " .. pkg.name .. " "
+					.. pkg.version), { tags = { "package" } })
 		end
-		if ev.package_check == "mismatch" then
+		if ev.package_check == "mismatch" and pkg and not pkg.database then
 			return uw.verdict("high", "alert", "executable differs "
-				.. "from package " .. ev.package.name .. " "
-				.. ev.package.version, { tags = { "tampering" } })
+				.. "from package " .. pkg.name .. " " .. pkg.version,
+				{ tags = { "tampering" } })
 		end
 		local was_exec = ev.baseline and uw.executable(ev.baseline.mode)
 		if ev.op == "metadata" and was_exec then

@@ -21,16 +21,22 @@ return {
 		if uw.ext(name) == "pyc" or uw.glob(ev.path, "**/__pycache__/**") then
 			return nil
 		end
-		-- installed by a package manager, as its package lists it
-		if ev.package_check == "match" then
-			return uw.verdict("low", "log", "installed by package "
-				.. ev.package.name .. " " .. ev.package.version,
-				{ tags = { "package" } })
+		-- installed by a package manager, as its package lists it;
+		-- or a file of its database (apk's is /lib/apk/db) written
+		-- with its packages (one written without them is
+		-- packages.lua's, and a library dir change here too)
+		local pkg = ev.package
+		if ev.package_check == "match" and pkg then
+			return uw.verdict("low", "log", pkg.database
+				and ("a file of the " .. pkg.manager .. " database, "
+					.. "written with its packages")
+				or ("installed by package " .. pkg.name .. " "
+					.. pkg.version), { tags = { "package" } })
 		end
-		if ev.package_check == "mismatch" then
+		if ev.package_check == "mismatch" and pkg and not pkg.database then
 			return uw.verdict("high", "alert", "library differs from "
-				.. "package " .. ev.package.name .. " "
-				.. ev.package.version, { tags = { "tampering" } })
+				.. "package " .. pkg.name .. " " .. pkg.version,
+				{ tags = { "tampering" } })
 		end
 		return uw.verdict("high", "alert", "library dir " .. ev.op,
 			{ tags = { "persistence", "defense-evasion" } })

@@ -1,4 +1,13 @@
 -- packages, executables, libraries: what the package database says.
+local function script(name)
+	return { name = "maintainer script " .. name .. " in a transaction",
+	  event = { op = "added", path = "/var/lib/dpkg/info/" .. name,
+	            current = { mode = "0755" },
+	            package = { manager = "dpkg", database = true },
+	            package_check = "match", incident = 43 },
+	  expect = { severity = "low", policy = "executables" } }
+end
+
 return {
 	{ name = "a program installed by its package is low",
 	  event = { op = "added", path = "/usr/bin/hello",
@@ -69,4 +78,42 @@ return {
 	                        version = "2.10-3" },
 	            package_check = "match", incident = 41 },
 	  expect = { severity = "low" } },
+	{ name = "a maintainer script written with its packages is low",
+	  event = { op = "added", path = "/var/lib/dpkg/info/hello.postinst",
+	            current = { mode = "0755" },
+	            package = { manager = "dpkg", database = true },
+	            package_check = "match", incident = 41 },
+	  expect = { severity = "low", action = "log", policy = "executables",
+	             reason = "a file of the dpkg database, written with its packages" } },
+	{ name = "a maintainer script written without a package is high",
+	  event = { op = "added", path = "/var/lib/dpkg/info/evil.postinst",
+	            current = { mode = "0755" },
+	            package = { manager = "dpkg", database = true },
+	            package_check = "mismatch" },
+	  expect = { severity = "high", action = "alert",
+	             reason = "dpkg database changed with no file changing" } },
+	{ name = "and executables calls it a new executable too",
+	  event = { op = "added", path = "/var/lib/dpkg/info/evil.postinst",
+	            current = { mode = "0755" },
+	            package = { manager = "dpkg", database = true },
+	            package_check = "mismatch" },
+	  expect = { severity = "high", policy = "executables",
+	             reason = "new executable" } },
+	{ name = "apk's database under /lib, written with its packages, is low",
+	  event = { op = "modified", path = "/lib/apk/db/installed",
+	            baseline = { mode = "0644" }, current = { mode = "0644" },
+	            package = { manager = "apk", database = true },
+	            package_check = "match", incident = 42 },
+	  expect = { severity = "low", policy = "libraries",
+	             reason = "a file of the apk database, written with its packages" } },
+	-- dpkg writes six maintainer scripts for two packages: executables
+	-- judges each (no failure, so no quarantine), and a binary dropped
+	-- next is still high
+	script("a.postinst"), script("a.postrm"), script("a.prerm"),
+	script("b.postinst"), script("b.postrm"), script("b.prerm"),
+	{ name = "a binary dropped after an install is still high",
+	  event = { op = "added", path = "/usr/bin/evil",
+	            current = { mode = "0755" }, package_check = "unowned" },
+	  expect = { severity = "high", policy = "executables",
+	             reason = "new executable in a program dir" } },
 }
