@@ -16,11 +16,13 @@
  * that fails is the name maps prints taken, and then a writable mapping
  * also gets the container rescanned (the name is the process's, which a
  * mount of its own may point anywhere), at most once a minute: one seen
- * within the minute after a rescan is rescanned for when it ends.
+ * within the minute after such a rescan is rescanned for when it ends.
  *
  * Bounded against a container that spawns processes or mappings to slow
- * the watcher down: MAP_MAX_PIDS processes and MAP_MAX_BYTES of maps per
- * container and sweep, said once when reached; and a sweep that took long
+ * the watcher down: MAP_MAX_PIDS processes, MAP_MAX_CGROUPS cgroups
+ * MAP_MAX_DEPTH deep and MAP_MAX_BYTES of maps per container and sweep,
+ * said once when reached, when the container is rescanned instead (as for
+ * an unplaced mapping); and a sweep that took long
  * puts the next one off, so that sweeping takes at most about one
  * MAP_CPU_SHARE-th of the watcher's time (a maps line of a process with
  * many shared mappings costs the kernel about 6 us).
@@ -50,6 +52,7 @@
 #define MAP_MAX_BYTES (4u << 20)
 #define MAP_CPU_SHARE 20
 #define MAP_MAX_CGROUPS 256		/* nested cgroups read */
+#define MAP_MAX_DEPTH 8			/* and how deep */
 #define MAP_LINE 8192			/* longer lines are skipped */
 
 struct sweep {
@@ -291,7 +294,12 @@ sweep_cgroup(struct sweep *s, int dirfd, int depth)
 		if (pid > 0)
 			sweep_pid(s, pid);
 	}
-	dir = depth < 8 ? fdopendir(dirfd) : NULL;
+	if (depth >= MAP_MAX_DEPTH) {
+		s->capped = 1;	/* deeper cgroups are not read */
+		close(dirfd);
+		return;
+	}
+	dir = fdopendir(dirfd);
 	if (dir == NULL) {
 		close(dirfd);
 		return;
@@ -356,12 +364,15 @@ sweep_ctr(struct watcher *w, struct wctr *c)
 		c->map_capped = 1;
 		notice_coverage(w, c, "container %s has more processes, "
 		    "cgroups or mappings than a sweep for writes through "
-		    "shared mappings reads (%d processes, %u MiB of maps): "
-		    "such writes past those are found by rescans",
-		    notice_escs(w, info->id), MAP_MAX_PIDS,
-		    MAP_MAX_BYTES >> 20);
+		    "shared mappings reads (%d processes, %d cgroups %d "
+		    "deep, %u MiB of maps): it is rescanned for such writes "
+		    "instead, at most once a minute",
+		    notice_escs(w, info->id), MAP_MAX_PIDS, MAP_MAX_CGROUPS,
+		    MAP_MAX_DEPTH, MAP_MAX_BYTES >> 20);
 	}
-	if (s.unplaced)
+	/* and a sweep that could not read every mapping has not found
+	 * every write either */
+	if (s.unplaced || s.capped)
 		rescan_limited(c, &c->map_rescan_ns, MAP_RESCAN_NS);
 	return s.rc;
 }

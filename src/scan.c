@@ -688,6 +688,8 @@ rescan_limited(struct wctr *c, int64_t *not_before, int64_t period)
 {
 	int64_t now = now_mono_ns();
 
+	if (c->needs_rescan)
+		return;		/* one is coming: it serves */
 	if (now >= *not_before) {
 		*not_before = now + period;
 		c->needs_rescan = 1;

@@ -222,7 +222,8 @@ limit(struct watcher *w, struct wctr *c, enum limit_cause cause)
 	/* every cached context stale, none freed: the look that got here
 	 * may still use the one it is in */
 	w->dir_gen++;
-	c->next_rescan_ns = now_mono_ns() + w->limited_rescan_ns;
+	if (c->next_rescan_ns > now_mono_ns() + w->limited_rescan_ns)
+		c->next_rescan_ns = now_mono_ns() + w->limited_rescan_ns;
 	if (cause == LIMIT_BUDGET)
 		notice_coverage(w, c, "container %s has more than %zu dirs to "
 		    "watch (--max-watches-per-container): it is rescanned "
