@@ -8,6 +8,27 @@
 -- critical: someone on the host changed every container of that image.
 local uw = require("upperwatch")
 
+-- The two verdicts nearly every event gets are made once and returned
+-- again (the engine only reads a verdict): the runtime's files, and one
+-- for each op and type (7 by 8 at most).
+local runtime = uw.verdict("info", "log",
+	"file written by the container runtime at start")
+local low = {}
+
+local function low_for(op, type)
+	local of_op = low[op]
+	if not of_op then
+		of_op = {}
+		low[op] = of_op
+	end
+	local v = of_op[type]
+	if not v then
+		v = uw.verdict("low", "log", op .. " " .. type)
+		of_op[type] = v
+	end
+	return v
+end
+
 return {
 	name = "container-drift",
 	description = "Any change to the image's files is low; files the "
@@ -25,9 +46,8 @@ return {
 				{ tags = { "defense-evasion" } })
 		end
 		if uw.runtime_file(ev.path) then
-			return uw.verdict("info", "log",
-				"file written by the container runtime at start")
+			return runtime
 		end
-		return uw.verdict("low", "log", ev.op .. " " .. ev.type)
+		return low_for(ev.op, ev.type)
 	end,
 }
