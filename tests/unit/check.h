@@ -6,11 +6,35 @@
 #ifndef UW_CHECK_H
 #define UW_CHECK_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int check_count, check_failed;
+
+/* The rest of a TAP line, each newline in it (a value shown) written as
+ * a backslash and an n: a line never ends early, so the harness sees no
+ * stray output. */
+static inline void
+check_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void
+check_print(const char *fmt, ...)
+{
+	char buf[4096];
+	const char *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	for (p = buf; *p != '\0'; p++)
+		if (*p == '\n')
+			fputs("\\n", stdout);
+		else
+			putchar(*p);
+	putchar('\n');
+}
 
 #define CHECK(cond, ...) do {						\
 	check_count++;							\
@@ -21,8 +45,7 @@ static int check_count, check_failed;
 		printf("not ok %d - %s:%d: ", check_count, __FILE__,	\
 		    __LINE__);						\
 	}								\
-	printf(__VA_ARGS__);						\
-	putchar('\n');							\
+	check_print(__VA_ARGS__);					\
 } while (0)
 
 #define CHECK_INT(got, want, what) do {					\
