@@ -256,10 +256,16 @@ push_bytes_field(lua_State *L, const char *key, const unsigned char *b,
  * from the userdata on each read, its walk (record_next) follows
  * record_fields.  One small table per record, where a hidden table, a
  * view and a metatable were.
+ *
+ * The package (its view, like the event's: ev.package) is copied into
+ * the same userdata and made on its first read too: most policies never
+ * read it, and a view costs two tables.
  */
 struct lazy_records {
 	unsigned char has[2];		/* current, baseline */
+	unsigned char has_package;
 	struct uw_record rec[2];	/* link and caps point into data */
+	struct uw_package package;	/* its strings too */
 	unsigned char data[];
 };
 
@@ -434,7 +440,33 @@ lazy_make(lua_State *L, int h, int which)
 	lua_rawset(L, h);
 }
 
-/* __index of an event's hidden table: a record not made yet. */
+static void push_package(lua_State *L, const struct uw_package *p);
+
+/* Push the package of the event whose hidden table is at h (absolute)
+ * as a view, stored in h too; or nil. */
+static void
+lazy_package(lua_State *L, int h)
+{
+	const struct lazy_records *lr;
+
+	if (lua_rawgetp(L, h, &lazy_key) != LUA_TUSERDATA ||
+	    !((const struct lazy_records *)lua_touserdata(L, -1))->
+	    has_package) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+		return;
+	}
+	lr = lua_touserdata(L, -1);
+	push_package(L, &lr->package);
+	policy_seal(L);
+	lua_remove(L, -2);
+	lua_pushliteral(L, "package");
+	lua_pushvalue(L, -2);
+	lua_rawset(L, h);
+}
+
+/* __index of an event's hidden table: a record or the package, not
+ * made yet. */
 static int
 lazy_index(lua_State *L)
 {
@@ -448,9 +480,13 @@ lazy_index(lua_State *L)
 			which = 0;
 		else if (len == 8 && memcmp(k, "baseline", 8) == 0)
 			which = 1;
+		else if (len == 7 && memcmp(k, "package", 7) == 0)
+			which = 2;
 	}
 	if (which < 0)
 		lua_pushnil(L);
+	else if (which == 2)
+		lazy_package(L, 1);
 	else
 		lazy_make(L, 1, which);
 	return 1;
@@ -537,25 +573,64 @@ lazy_bytes(const struct uw_record *r)
 	    (r->caps != NULL && r->caps_len <= 64 ? r->caps_len : 0);
 }
 
-/* Give the event's hidden table (on top of the stack) its records, to
- * be made when read. */
+/* The event's package, when policies see one (else NULL). */
+static const struct uw_package *
+event_package(const struct uw_event *ev)
+{
+	return ev->package_check != UW_PKG_NONE ? ev->package : NULL;
+}
+
+/* Copy string s (NULL stays NULL) to *tail, which moves on past it. */
+static const char *
+lazy_str(const char *s, unsigned char **tail)
+{
+	char *to = (char *)*tail;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(to, s, n);
+	*tail += n;
+	return to;
+}
+
+/* The bytes lazy_str takes for s. */
+static size_t
+lazy_str_bytes(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/* Give the event's hidden table (on top of the stack) its records and
+ * its package, to be made when read. */
 static void
 push_lazy_records(lua_State *L, const struct uw_event *ev)
 {
 	const struct uw_record *from[2] = { ev->current, ev->baseline };
+	const struct uw_package *pkg = event_package(ev);
 	struct lazy_records *lr;
 	unsigned char *tail;
 	int which;
 
-	if (from[0] != NULL || from[1] != NULL) {
+	if (from[0] != NULL || from[1] != NULL || pkg != NULL) {
 		lr = lua_newuserdatauv(L, sizeof(*lr) + lazy_bytes(from[0]) +
-		    lazy_bytes(from[1]), 0);
+		    lazy_bytes(from[1]) + (pkg == NULL ? 0 :
+		    lazy_str_bytes(pkg->manager) + lazy_str_bytes(pkg->name) +
+		    lazy_str_bytes(pkg->version)), 0);
 		tail = lr->data;
 		for (which = 0; which < 2; which++) {
 			lr->has[which] = from[which] != NULL;
 			if (from[which] != NULL)
 				lazy_copy(&lr->rec[which], from[which],
 				    &tail);
+		}
+		lr->has_package = pkg != NULL;
+		if (pkg != NULL) {
+			lr->package = *pkg;
+			lr->package.manager = lazy_str(pkg->manager, &tail);
+			lr->package.name = lazy_str(pkg->name, &tail);
+			lr->package.version = lazy_str(pkg->version, &tail);
 		}
 		lua_rawsetp(L, -2, &lazy_key);
 	}
@@ -682,11 +757,7 @@ push_event(lua_State *L)
 		lua_setfield(L, -2, "process");
 	}
 	if (ev->package_check != UW_PKG_NONE) {
-		if (ev->package != NULL) {
-			push_package(L, ev->package);
-			policy_seal(L);
-			lua_setfield(L, -2, "package");
-		}
+		/* (the package: lazy, push_lazy_records) */
 		lua_pushstring(L, package_check_name(ev->package_check));
 		lua_setfield(L, -2, "package_check");
 	}

@@ -273,7 +273,10 @@ m_package(lua_State *L)
 		evpath = lua_tolstring(L, -1, &evlen);
 		if (evpath != NULL && evlen == len &&
 		    memcmp(evpath, path, len) == 0) {
-			policy_raw_field(L, ev, "package");
+			/* not raw: the package is made on its first read,
+			 * by the hidden table's own (C) __index */
+			lua_pushliteral(L, "package");
+			lua_gettable(L, ev);
 			return 1;
 		}
 	}

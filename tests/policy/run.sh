@@ -385,9 +385,10 @@ run_cases "control: a policy failing for real is quarantined after five" \
 	"$S/flaky" "$S/flaky-cases.lua"
 
 # An event kept past its evaluation still reads as it was: its records
-# are made when first read, from a copy taken when it was built, so one
-# read only later (here, at the next event) is the kept event's, and a
-# walk of the kept event lists them.
+# and its package are made when first read, from a copy taken when it
+# was built, so one read only later (here, at the next event, which has
+# a package of its own) is the kept event's, and a walk of the kept
+# event lists them.
 mkdir -p "$S/keep"
 cat >"$S/keep/keep.lua" <<'POLICY'
 local uw = require("upperwatch")
@@ -406,10 +407,12 @@ return {
 		end
 		table.sort(keys)
 		return uw.verdict("low", "log", string.format(
-		    "kept %s: current %o %s, baseline %o; now %s %s; keys %s",
+		    "kept %s: current %o %s, baseline %o, package %s %s; "
+		    .. "now %s %s %s; keys %s",
 		    kept.path, kept.current.mode, kept.current.link,
-		    kept.baseline.mode, ev.path, tostring(ev.current),
-		    table.concat(keys, ",")))
+		    kept.baseline.mode, kept.package.name,
+		    kept.package.version, ev.path, tostring(ev.current),
+		    ev.package.name, table.concat(keys, ",")))
 	end,
 }
 POLICY
@@ -418,12 +421,16 @@ return {
 	{ name = "the first event is kept", expect = false,
 	  event = { op = "modified", path = "/first", type = "symlink",
 	            current = { type = "symlink", mode = "0777", link = "/a" },
-	            baseline = { type = "symlink", mode = "0755", link = "/b" } } },
+	            baseline = { type = "symlink", mode = "0755", link = "/b" },
+	            package = { manager = "dpkg", name = "hello", version = "2.10-3" },
+	            package_check = "mismatch" } },
 	{ name = "the kept event reads as it was",
 	  event = { op = "deleted", path = "/second",
-	            baseline = { mode = "0644" } },
+	            baseline = { mode = "0644" },
+	            package = { manager = "apk", name = "other", version = "1" },
+	            package_check = "match" },
 	  expect = { severity = "low", action = "log", policy = "keep",
-	             reason = "kept /first: current 777 /a, baseline 755; now /second nil; keys baseline,container,current,id,layer,op,path,time,type" } },
+	             reason = "kept /first: current 777 /a, baseline 755, package hello 2.10-3; now /second nil other; keys baseline,container,current,id,layer,op,package,package_check,path,time,type" } },
 }
 CASES
 run_cases "an event kept past its evaluation reads as it was" "$S/keep" "$S/keep-cases.lua"
