@@ -293,15 +293,16 @@ out:
  * every name anyway, and keeps them all: a name looked at while it was
  * the file's only one is not kept, and `ln` raises no event there, so
  * when a file has more links than kept names, the container is
- * rescanned (at most every LINKS_RESCAN_NS: a write through such a link
- * meanwhile is seen at its other names by that rescan).
+ * rescanned (at most every LINKS_RESCAN_NS, or RESCAN_CPU_SHARE times
+ * as long as a rescan of it takes: a write through such a link meanwhile
+ * is seen at its other names by that rescan).
  */
 
-/* Queue the kept names of upper inode `ino` but `self`: how many, or
- * -ENOMEM. */
+/* Queue the kept names of upper inode `ino` but `self`, up to
+ * MAX_ALIAS_FANOUT (more: *more is set): how many, or -ENOMEM. */
 static int
 links_queue(struct watcher *w, struct wctr *c, uint64_t ino,
-    const struct pathset_entry *self)
+    const struct pathset_entry *self, int *more)
 {
 	struct pathset_entry *o;
 	size_t i;
@@ -310,6 +311,10 @@ links_queue(struct watcher *w, struct wctr *c, uint64_t ino,
 	for (i = 0; (o = pathset_next(&c->links, &i)) != NULL;) {
 		if (o == self || o->proc != ino)
 			continue;
+		if (n == MAX_ALIAS_FANOUT) {
+			*more = 1;
+			break;
+		}
 		rc = watch_queue_by(w, c, o->key, o->len, PENT_ALIAS,
 		    now_mono_ns(), w->cur_writer);
 		if (rc < 0)
@@ -327,7 +332,7 @@ links_seen(struct watcher *w, struct wctr *c, const unsigned char *path,
 {
 	struct pathset_entry *e;
 	uint64_t ino = 0, was = 0;
-	int linked, kept, rc;
+	int linked, kept, rc, more = 0;
 
 	e = pathset_get(&c->links, path, len, 0);
 	kept = e != NULL;
@@ -357,13 +362,14 @@ links_seen(struct watcher *w, struct wctr *c, const unsigned char *path,
 		return 0;
 	rc = 0;
 	if (kept && (!linked || was != ino))
-		rc = links_queue(w, c, was, e);
+		rc = links_queue(w, c, was, e, &more);
 	if (rc >= 0 && linked) {
-		rc = links_queue(w, c, ino, e);
+		rc = links_queue(w, c, ino, e, &more);
 		if (rc >= 0 && (nlink_t)rc + 1 < st->st_nlink)
-			rescan_limited(c, &c->links_rescan_ns,
-			    LINKS_RESCAN_NS);
+			more = 1;
 	}
+	if (rc >= 0 && more)
+		rescan_limited(c, &c->links_rescan_ns, LINKS_RESCAN_NS);
 	return rc < 0 ? rc : 0;
 }
 
@@ -690,6 +696,8 @@ rescan_limited(struct wctr *c, int64_t *not_before, int64_t period)
 
 	if (c->needs_rescan)
 		return;		/* one is coming: it serves */
+	if (period < c->rescan_took_ns * RESCAN_CPU_SHARE)
+		period = c->rescan_took_ns * RESCAN_CPU_SHARE;
 	if (now >= *not_before) {
 		*not_before = now + period;
 		c->needs_rescan = 1;
@@ -707,6 +715,7 @@ scan_container(struct watcher *w, struct wctr *c)
 	struct drift_child top;
 	struct pathset_entry *known;
 	char why[256];
+	int64_t start = now_mono_ns();
 	size_t i;
 	int rc;
 
@@ -754,6 +763,7 @@ scan_container(struct watcher *w, struct wctr *c)
 	}
 	w->scanning = 0;
 	drift_child_free(&top);
+	c->rescan_took_ns = now_mono_ns() - start;
 	for (i = 0; rc == 0 &&
 	    (known = pathset_next(&c->reported, &i)) != NULL;) {
 		if (known->gen == w->scan_gen)

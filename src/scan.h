@@ -17,7 +17,8 @@ void scan_ctx_init(struct watcher *w);
 void scan_ctx_free(struct watcher *w);
 void scan_ctx_drop(struct watcher *w, const struct wctr *c);
 int scan_container(struct watcher *w, struct wctr *c) UW_WARN_UNUSED;
-/* Ask for a rescan of c at most once a `period` (the limiter's next
+/* Ask for a rescan of c at most once a `period`, or RESCAN_CPU_SHARE
+ * times as long as its last rescan took if longer (the limiter's next
  * slot at *not_before): now when the slot has come, else at the slot, as
  * the container's next rescan.  Put off, never dropped. */
 void rescan_limited(struct wctr *c, int64_t *not_before, int64_t period);

@@ -59,9 +59,19 @@ struct prevent;
  * links_seen); past that, a write through one more is left to the
  * periodic rescan, and the container says so. */
 #define MAX_LINK_NAMES 4096
+/* The other names of a file one look queues at most: past that, its
+ * container is rescanned instead (rescan_limited), so one write through
+ * a file linked thousands of times costs a bounded rescan, not thousands
+ * of looks. */
+#define MAX_ALIAS_FANOUT 64
 /* A file with more links than names kept rescans its container, at most
  * this often. */
 #define LINKS_RESCAN_NS 2000000000LL
+/* And a rescan asked for by a container (rescan_limited) waits at least
+ * this many times as long as its last rescan took: such rescans take at
+ * most about a twentieth of the watcher's time, however big the
+ * container made its upper dir. */
+#define RESCAN_CPU_SHARE 20
 #define DEFAULT_JOURNAL_MAX_EVENTS 1000000
 #define COMMIT_NS 100000000	/* group journal writes: 100 ms */
 #define EVENTS_PER_TURN 8192
@@ -169,6 +179,7 @@ struct wctr {
 				 * upper file with more than one link */
 	int links_full;		/* MAX_LINK_NAMES reached: said once */
 	int64_t links_rescan_ns;	/* a rescan for names, not before */
+	int64_t rescan_took_ns;		/* how long its last rescan took */
 	uint64_t map_dev;	/* the overlay's st_dev (mapped.c), 0: unread */
 	int64_t map_rescan_ns;	/* an unplaced mapping rescans from then */
 	int map_capped;		/* a sweep's bound was reached: said once */

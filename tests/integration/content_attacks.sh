@@ -21,7 +21,10 @@
 #     after the unlink and names no path, by the rescan that follows);
 #     the same with the link kept (/etc/motd), its writer named; and
 #     with /etc/group copied up (chmod) and looked at while it had one
-#     link, before the `ln` (which raises no event at /etc/group);
+#     link, before the `ln` (which raises no event at /etc/group); a
+#     file with 101 names, more than one look queues (64), written
+#     through one: all 101 reported with the write (the rest by a
+#     rescan);
 #   - writes through a shared mapping, which raise no event: the file is
 #     opened read-write (copied up unchanged), mapped, closed (read by
 #     the daemon: no drift), written a second later.  The mapping kept
@@ -181,6 +184,23 @@ if wait_until 5 event_where /etc/group '.current.size == 22'; then
 	pass "link: a file looked at with one link, then linked, is reported at its first name"
 else
 	fail "link: /etc/group not reported with the write; last: $(last_of /etc/group | head -c 300)"
+fi
+# A file with 101 names, more than one look queues (64): a write through
+# one of them must still reach every other, by the rescan the rest ask
+# for (the bound keeps a write through a file linked thousands of times
+# from costing thousands of looks).
+xc 'echo v1 > /tmp/fan && i=0 && while [ $i -lt 100 ]; do ln /tmp/fan /tmp/fan$i || exit 1; i=$((i + 1)); done' ||
+	fail "fan-out: 100 links"
+# n_fan SIZE: how many of its names were reported with that size
+n_fan() { jq -r "select(.path | startswith(\"/tmp/fan\")) | select(.current.size == $1) | .path" "$EV" 2>/dev/null | sort -u | wc -l; }
+fan_all() { [ "$(n_fan "$1")" -ge 101 ]; }
+wait_until 10 fan_all 3 || fail "fan-out: control: $(n_fan 3) of 101 names reported as made"
+sleep 3		# past the rescans the links asked for (every 2 s at most)
+xc 'echo v2 >> /tmp/fan7' || fail "fan-out: the write"
+if wait_until 15 fan_all 6; then
+	pass "fan-out: a write through one of 101 names is reported at all of them"
+else
+	fail "fan-out: $(n_fan 6) of 101 names reported with the write"
 fi
 
 # ---- writes through a shared mapping -----------------------------------------
