@@ -213,19 +213,20 @@ map_line(struct sweep *s, long pid, const char *line, int cut)
 		s->unplaced = 1;
 }
 
-/* The maps of one process, line by line, within the sweep's bound. */
-static void
+/* The maps of one process (or thread), line by line, within the sweep's
+ * bound: how many bytes it had. */
+static size_t
 sweep_pid(struct sweep *s, long pid)
 {
 	char path[64], buf[MAP_LINE + 1], *nl, *line;
-	size_t have = 0;
+	size_t have = 0, total = 0;
 	ssize_t got;
 	int fd, skipping = 0;	/* in the rest of a line too long */
 
 	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return;		/* gone already */
+		return 0;	/* gone already */
 	for (;;) {
 		if (s->bytes >= MAP_MAX_BYTES) {
 			s->capped = 1;
@@ -237,6 +238,7 @@ sweep_pid(struct sweep *s, long pid)
 		if (got <= 0)
 			break;
 		s->bytes += (size_t)got;
+		total += (size_t)got;
 		have += (size_t)got;
 		buf[have] = '\0';
 		line = buf;
@@ -259,6 +261,31 @@ sweep_pid(struct sweep *s, long pid)
 		}
 	}
 	close(fd);
+	return total;
+}
+
+/* A process whose maps are empty: a zombie, or one whose first thread
+ * has exited (pthread_exit) while the others run on, with the mappings,
+ * which /proc/PID/maps then no longer shows.  Read them through one of
+ * its other threads. */
+static void
+sweep_threads_of(struct sweep *s, long pid)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+	long tid;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	dir = opendir(path);
+	if (dir == NULL)
+		return;
+	while ((d = readdir(dir)) != NULL) {
+		tid = strtol(d->d_name, NULL, 10);
+		if (tid > 0 && tid != pid && sweep_pid(s, tid) > 0)
+			break;
+	}
+	closedir(dir);
 }
 
 /* The processes of the cgroup dir open at `dirfd`, then of the cgroups
@@ -291,8 +318,8 @@ sweep_cgroup(struct sweep *s, int dirfd, int depth)
 			s->capped = 1;
 			break;
 		}
-		if (pid > 0)
-			sweep_pid(s, pid);
+		if (pid > 0 && sweep_pid(s, pid) == 0)
+			sweep_threads_of(s, pid);
 	}
 	if (depth >= MAP_MAX_DEPTH) {
 		s->capped = 1;	/* deeper cgroups are not read */

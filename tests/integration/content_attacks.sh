@@ -29,7 +29,9 @@
 #     opened read-write (copied up unchanged), mapped, closed (read by
 #     the daemon: no drift), written a second later.  The mapping kept
 #     (30 s): the daemon's sweep of its processes' shared mappings finds
-#     /etc/mapped and reports it modified; the same through the bind
+#     /etc/mapped and reports it modified; the same when the process's
+#     first thread has exited (its maps read empty: /etc/mapped6,
+#     read through its other thread); the same through the bind
 #     mount made above (/mnt/e/mapped3: placed at /etc/mapped3 through
 #     the mapping and the writer's mounts).  A hard-link alias of
 #     /etc/mapped4, mapped, unlinked, a decoy made at "<alias> (deleted)"
@@ -98,6 +100,7 @@ echo 'mapped-original' >"$L1/etc/mapped2"
 echo 'mapped-original' >"$L1/etc/mapped3"
 echo 'mapped-original' >"$L1/etc/mapped4"
 echo 'mapped-original' >"$L1/etc/mapped5"
+echo 'mapped-original' >"$L1/etc/mapped6"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 # CAP_SYS_ADMIN: the container may mount.
@@ -210,6 +213,13 @@ xc 'hostile mmap-write /etc/mapped MAPPED 1 30 </dev/null >/dev/null 2>&1 &' ||
 reported_modified 12 /etc/mapped "mapped: a write through a mapping kept open is reported"
 expect_eq "mapped: control: the upper's /etc/mapped holds the write" "MAPPED-original" \
 	"$(cat "$RS/c1/upper/etc/mapped" 2>&1)"
+# The same from a process whose first thread has exited: its maps read
+# empty, the mapping shows only in its other thread's.
+xc 'hostile mmap-write-thread /etc/mapped6 MAPPED 1 30 </dev/null >/dev/null 2>&1 &' ||
+	fail "mapped: starting the threaded writer"
+reported_modified 12 /etc/mapped6 "mapped: a write through a mapping a process holds after its first thread exited is reported"
+expect_eq "mapped: control: the upper's /etc/mapped6 holds the write" "MAPPED-original" \
+	"$(cat "$RS/c1/upper/etc/mapped6" 2>&1)"
 t_bind=$(date +%s%N)
 xc '[ -e /mnt/e/mapped3 ] || mount --bind /etc /mnt/e; hostile mmap-write /mnt/e/mapped3 MAPPED 1 30 </dev/null >/dev/null 2>&1 &' ||
 	fail "mapped: starting the writer through the bind mount"

@@ -42,6 +42,11 @@
  *       mapped, and copy DELAY seconds later, when a monitor has read
  *       the closed file unchanged; then keep the mapping HOLD seconds
  *       (default 0) before it is unmapped.
+ *   hostile mmap-write-thread FILE TEXT DELAY HOLD
+ *       the same as mmap-write with DELAY and HOLD, but the first thread
+ *       exits (pthread_exit) once the file is mapped and closed, and a
+ *       second one writes and holds: the process lives on with the
+ *       mapping, and its /proc/PID/maps reads empty.
  *   hostile write-many DIR N [TEXT]
  *       DIR/f0 .. DIR/f(N-1): each opened (created, truncated) and, when
  *       TEXT is given, TEXT written into it, as fast as it goes.
@@ -51,6 +56,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +81,8 @@ usage(void)
 	    "[WORKERS] | "
 	    "fifo-writer FIFO MARKER | deep-mkdir DIR N [PAYLOAD] | "
 	    "deep-in DIR N NAME COMMAND [ARG...] | "
-	    "mmap-write FILE TEXT [DELAY [HOLD]] | write-many DIR N [TEXT] | "
+	    "mmap-write FILE TEXT [DELAY [HOLD]] | "
+	    "mmap-write-thread FILE TEXT DELAY HOLD | write-many DIR N [TEXT] | "
 	    "fill-disk FILE\n");
 	return 2;
 }
@@ -409,6 +416,57 @@ cmd_mmap_write(int argc, char **argv)
 	return 0;
 }
 
+/* What the second thread of mmap-write-thread does. */
+struct map_job {
+	char *map;
+	const char *text;
+	size_t len;
+	double delay, hold;
+};
+
+static void *
+map_writer(void *arg)
+{
+	struct map_job *j = arg;
+
+	sleep_s(j->delay);
+	memcpy(j->map, j->text, j->len);
+	msync(j->map, j->len, MS_SYNC);
+	sleep_s(j->hold);
+	exit(0);
+}
+
+static int
+cmd_mmap_write_thread(int argc, char **argv)
+{
+	static struct map_job j;
+	pthread_t t;
+	int fd;
+
+	if (argc != 6)
+		return usage();
+	j.text = argv[3];
+	j.len = strlen(argv[3]);
+	j.delay = atof(argv[4]);
+	j.hold = atof(argv[5]);
+	fd = open(argv[2], O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		perror(argv[2]);
+		return 1;
+	}
+	j.map = mmap(NULL, j.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (j.map == MAP_FAILED) {
+		perror("hostile: mmap");
+		return 1;
+	}
+	close(fd);
+	if (pthread_create(&t, NULL, map_writer, &j) != 0) {
+		fprintf(stderr, "hostile: pthread_create failed\n");
+		return 1;
+	}
+	pthread_exit(NULL);
+}
+
 static int
 cmd_write_many(int argc, char **argv)
 {
@@ -454,6 +512,8 @@ main(int argc, char **argv)
 		return cmd_fill_disk(argc, argv);
 	if (strcmp(argv[1], "mmap-write") == 0)
 		return cmd_mmap_write(argc, argv);
+	if (strcmp(argv[1], "mmap-write-thread") == 0)
+		return cmd_mmap_write_thread(argc, argv);
 	if (strcmp(argv[1], "write-many") == 0)
 		return cmd_write_many(argc, argv);
 	return usage();
