@@ -46,6 +46,7 @@
 #include "mountinfo.h"
 #include "notice.h"
 #include "pathset.h"
+#include "scan.h"
 #include "util.h"
 #include "watch.h"
 
@@ -699,7 +700,10 @@ handle(struct watcher *w, const struct fanotify_event_metadata *m,
 	if (map_path(w, c, m->fd, m->pid, &w->fan_path) < 0 ||
 	    w->fan_path.len == 0) {
 		w->fan_unmapped++;
-		c->needs_rescan = 1;
+		/* rate-limited: a writer that exits at once on every write
+		 * must not buy a rescan a write */
+		rescan_limited(c, &c->unmapped_rescan_ns,
+		    UNMAPPED_RESCAN_NS);
 		return 0;
 	}
 	if (!(m->mask & FAN_CONTENT_MASK)) {

@@ -72,6 +72,9 @@ struct prevent;
  * most about a twentieth of the watcher's time, however big the
  * container made its upper dir. */
 #define RESCAN_CPU_SHARE 20
+/* A fanotify event that cannot be placed rescans its container, at most
+ * this often. */
+#define UNMAPPED_RESCAN_NS 1000000000LL
 #define DEFAULT_JOURNAL_MAX_EVENTS 1000000
 #define COMMIT_NS 100000000	/* group journal writes: 100 ms */
 #define EVENTS_PER_TURN 8192
@@ -180,6 +183,7 @@ struct wctr {
 	int links_full;		/* MAX_LINK_NAMES reached: said once */
 	int64_t links_rescan_ns;	/* a rescan for names, not before */
 	int64_t rescan_took_ns;		/* how long its last rescan took */
+	int64_t unmapped_rescan_ns;	/* a rescan for fanotify, not before */
 	uint64_t map_dev;	/* the overlay's st_dev (mapped.c), 0: unread */
 	int64_t map_rescan_ns;	/* an unplaced mapping rescans from then */
 	int map_capped;		/* a sweep's bound was reached: said once */
