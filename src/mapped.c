@@ -53,6 +53,7 @@
 #define MAP_CPU_SHARE 20
 #define MAP_MAX_CGROUPS 256		/* nested cgroups read */
 #define MAP_MAX_DEPTH 8			/* and how deep */
+#define MAP_THREAD_TRIES 4		/* threads read for a process */
 #define MAP_LINE 8192			/* longer lines are skipped */
 
 struct sweep {
@@ -267,7 +268,8 @@ sweep_pid(struct sweep *s, long pid)
 /* A process whose maps are empty: a zombie, or one whose first thread
  * has exited (pthread_exit) while the others run on, with the mappings,
  * which /proc/PID/maps then no longer shows.  Read them through one of
- * its other threads. */
+ * its other threads: they share them, so the first that shows any does;
+ * at most MAP_THREAD_TRIES (one caught leaving shows none). */
 static void
 sweep_threads_of(struct sweep *s, long pid)
 {
@@ -275,15 +277,19 @@ sweep_threads_of(struct sweep *s, long pid)
 	struct dirent *d;
 	DIR *dir;
 	long tid;
+	int tries = 0;
 
 	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
 	dir = opendir(path);
 	if (dir == NULL)
 		return;
-	while ((d = readdir(dir)) != NULL) {
+	while (tries < MAP_THREAD_TRIES && (d = readdir(dir)) != NULL) {
 		tid = strtol(d->d_name, NULL, 10);
-		if (tid > 0 && tid != pid && sweep_pid(s, tid) > 0)
+		if (tid <= 0 || tid == pid)
+			continue;
+		if (sweep_pid(s, tid) > 0)
 			break;
+		tries++;
 	}
 	closedir(dir);
 }

@@ -447,16 +447,15 @@ static void push_package(lua_State *L, const struct uw_package *p);
 static void
 lazy_package(lua_State *L, int h)
 {
-	const struct lazy_records *lr;
+	const struct lazy_records *lr = NULL;
 
-	if (lua_rawgetp(L, h, &lazy_key) != LUA_TUSERDATA ||
-	    !((const struct lazy_records *)lua_touserdata(L, -1))->
-	    has_package) {
+	if (lua_rawgetp(L, h, &lazy_key) == LUA_TUSERDATA)
+		lr = lua_touserdata(L, -1);
+	if (lr == NULL || !lr->has_package) {
 		lua_pop(L, 1);
 		lua_pushnil(L);
 		return;
 	}
-	lr = lua_touserdata(L, -1);
 	push_package(L, &lr->package);
 	policy_seal(L);
 	lua_remove(L, -2);
