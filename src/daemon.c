@@ -525,6 +525,9 @@ daemon_init(struct watcher *w)
 			    "%s", opts->excludes[i]);
 		w->exclude_count++;
 	}
+	w->exclude_set = glob_set_new(w->excludes, w->exclude_count);
+	if (w->exclude_set == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
 	rc = store_next_event_id(w->store, &w->next_id, w->err);
 	/* A burst journals thousands of rows per transaction: SQLite's
 	 * default 2 MiB page cache would spill them, writing pages twice. */
@@ -831,6 +834,7 @@ daemon_cleanup(struct watcher *w)
 	free(w->status_path);
 	free(w->metrics_path);
 	free(w->evidence_dir);
+	glob_set_free(w->exclude_set);
 	for (i = 0; i < w->exclude_count; i++)
 		glob_free(w->excludes[i]);
 	free(w->excludes);

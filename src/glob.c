@@ -252,6 +252,13 @@ glob_free(struct glob *g)
 	free(g);
 }
 
+size_t
+glob_prefix(const struct glob *g, const unsigned char **bytes)
+{
+	*bytes = g->bytes;
+	return g->prefix;
+}
+
 #define STACK_WORDS 16		/* patterns of up to 1023 tokens */
 
 int

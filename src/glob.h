@@ -29,6 +29,21 @@ void glob_free(struct glob *g);
 int glob_exec(const struct glob *g, const unsigned char *path,
     size_t path_len);
 
+/* The plain bytes every path the pattern matches starts with (its
+ * prefix up to the first wildcard): their count, and *bytes. */
+size_t glob_prefix(const struct glob *g, const unsigned char **bytes);
+
+/* Compiled patterns matched together: a path is only tried against the
+ * patterns whose prefix it starts with (glob_set.c).  The set borrows
+ * the n patterns, which must outlive it; NULL when memory is short. */
+struct glob_set;
+struct glob_set *glob_set_new(struct glob *const *globs, size_t n);
+void glob_set_free(struct glob_set *s);
+/* 1 if a pattern of the set matches, 0 if none does, -1 if none does
+ * and one ran out of memory. */
+int glob_set_exec(const struct glob_set *s, const unsigned char *path,
+    size_t path_len);
+
 /* 0 if the pattern is well-formed, -1 if not. */
 int glob_check(const char *pattern, size_t pattern_len);
 

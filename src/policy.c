@@ -55,6 +55,7 @@ policy_free_one(struct policy *p)
 		free(p->globs[i]);
 		glob_free(p->compiled[i]);
 	}
+	glob_set_free(p->paths);
 	free(p->globs);
 	free(p->compiled);
 }
@@ -284,6 +285,9 @@ load_match(lua_State *L, int match, struct policy *p, const char *file,
 				return seterr(err, -ENOMEM, "out of memory");
 			lua_pop(L, 1);
 		}
+		p->paths = glob_set_new(p->compiled, p->glob_count);
+		if (p->paths == NULL)
+			return seterr(err, -ENOMEM, "out of memory");
 	}
 	lua_pop(L, 1);
 	if (load_names(L, match, "ops", op_from_name, "op", "added, "

@@ -236,14 +236,8 @@ take_verdict(struct uw_policy_set *set, const struct policy *p,
 static int
 path_matches(const struct policy *p, const struct uw_event *ev)
 {
-	size_t i;
-
-	if (p->glob_count == 0)
-		return 1;
-	for (i = 0; i < p->glob_count; i++)
-		if (glob_exec(p->compiled[i], ev->path, ev->path_len) == 1)
-			return 1;
-	return 0;
+	return p->glob_count == 0 ||
+	    glob_set_exec(p->paths, ev->path, ev->path_len) == 1;
 }
 
 /* 1 << v, for a value of an enum an embedder may have set to anything

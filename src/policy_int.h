@@ -49,6 +49,7 @@ struct policy {
 	char **globs;			/* match.paths */
 	struct glob **compiled;
 	size_t glob_count;
+	struct glob_set *paths;		/* compiled, matched together */
 	unsigned op_mask;		/* match.ops: 1 << op; 0 = all */
 	unsigned type_mask;		/* match.types: 1 << type; 0 = all */
 	unsigned current_mask;		/* match.current: POLICY_CUR_* */

@@ -799,12 +799,8 @@ scan_container(struct watcher *w, struct wctr *c)
 int
 scan_excluded(const struct watcher *w, const unsigned char *path, size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < w->exclude_count; i++)
-		if (glob_exec(w->excludes[i], path, len) == 1)
-			return 1;
-	return 0;
+	return w->exclude_count > 0 &&
+	    glob_set_exec(w->exclude_set, path, len) == 1;
 }
 
 /*

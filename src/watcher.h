@@ -324,6 +324,7 @@ struct watcher {
 	uint64_t dir_gen, ctx_tick;
 	struct glob **excludes;		/* compiled opts->excludes */
 	size_t exclude_count;
+	struct glob_set *exclude_set;	/* excludes, matched together */
 	/* Mounts no runtime has claimed yet, and when first seen: a runtime
 	 * mounts the rootfs a moment before it writes its state. */
 	struct pathset unclaimed;

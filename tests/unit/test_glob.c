@@ -3,6 +3,8 @@
  * that are not UTF-8, and patterns that make backtracking matchers blow
  * up (exponential in the stars) answered: the test would time out.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -17,6 +19,108 @@ m(const char *pattern, const char *path)
 
 #define YES(p, s) CHECK(m(p, s) == 1, "'%s' matches '%s'", p, s)
 #define NO(p, s) CHECK(m(p, s) == 0, "'%s' does not match '%s'", p, s)
+
+static uint64_t seed = 88172645463325252ull;
+
+/* xorshift64: the same draws on every run. */
+static unsigned
+draw(unsigned n)
+{
+	seed ^= seed << 13;
+	seed ^= seed >> 7;
+	seed ^= seed << 17;
+	return (unsigned)(seed % n);
+}
+
+/* A random pattern or path of up to `max` pieces into out (NUL
+ * terminated); long ones share long prefixes ("/aaaa..."), so that the
+ * set's depth cap is crossed. */
+static void
+random_text(char *out, size_t size, unsigned max, int pattern)
+{
+	static const char *const pieces[] = {
+		"/", "a", "b", ".", "/a", "/b", "ab", "*", "**", "?",
+		"[ab]", "\\*", "/**/",
+	};
+	unsigned n = draw(max + 1), i, kinds = pattern ? 13 : 7;
+	size_t len = 0, l;
+
+	out[0] = '\0';
+	if (size > 80 && draw(4) == 0) {
+		memset(out, 'a', 70);
+		out[0] = '/';
+		len = 60 + draw(11);
+		out[len] = '\0';
+	}
+	for (i = 0; i < n; i++) {
+		const char *p = pieces[draw(kinds)];
+
+		l = strlen(p);
+		if (len + l + 1 > size)
+			break;
+		memcpy(out + len, p, l + 1);
+		len += l;
+	}
+}
+
+/* A set of patterns says what trying each of them says, on random
+ * patterns and paths: prefixes shared, nested, empty, past the depth
+ * the set indexes, and paths that stop inside a prefix. */
+static void
+check_sets(void)
+{
+	char pats[12][128], path[128];
+	struct glob *g[12];
+	struct glob_set *s;
+	unsigned round, n, i, j, wrong = 0, hits = 0, tries = 0;
+	int want, got;
+
+	for (round = 0; round < 400; round++) {
+		n = 1 + draw(12);
+		for (i = 0; i < n; i++) {
+			do
+				random_text(pats[i], sizeof(pats[i]), 6, 1);
+			while ((g[i] = glob_compile(pats[i],
+			    strlen(pats[i]))) == NULL);
+		}
+		s = glob_set_new(g, n);
+		if (s == NULL && wrong++ < 5)
+			CHECK(0, "a set of %u patterns made", n);
+		for (j = 0; s != NULL && j < 200; j++) {
+			/* half the paths start as one of the patterns */
+			if (draw(2) == 0) {
+				random_text(path, sizeof(path), 8, 0);
+			} else {
+				i = draw(n);
+				snprintf(path, sizeof(path), "%.*s",
+				    (int)draw((unsigned)strlen(pats[i]) + 1),
+				    pats[i]);
+				random_text(path + strlen(path), sizeof(path) -
+				    strlen(path), 3, 0);
+			}
+			want = 0;
+			for (i = 0; i < n; i++)
+				if (glob_exec(g[i], (const unsigned char *)path,
+				    strlen(path)) == 1)
+					want = 1;
+			got = glob_set_exec(s, (const unsigned char *)path,
+			    strlen(path));
+			tries++;
+			hits += want;
+			if (got != want && wrong++ < 5)
+				CHECK(0, "set of %u ('%s'...) on '%s': %d, "
+				    "its patterns say %d", n, pats[0], path,
+				    got, want);
+		}
+		glob_set_free(s);
+		for (i = 0; i < n; i++)
+			glob_free(g[i]);
+	}
+	CHECK(wrong == 0, "%u of %u random paths matched a set as its "
+	    "patterns say", tries - wrong, tries);
+	CHECK(hits > tries / 20 && hits < tries - tries / 20,
+	    "the random paths both match (%u) and do not", hits);
+}
 
 int
 main(void)
@@ -111,6 +215,36 @@ main(void)
 	YES("/etc/**", "/etc/");
 	YES("/usr/lib/**", "/usr/lib/x86_64-linux-gnu/libc.so.6");
 	NO("/usr/lib/**", "/usr/lib");
+
+	check_sets();
+	{
+		static const char *const pats[] = {
+			"/etc/passwd", "/etc/ssh/**", "/home/*/.ssh",
+			"**/.bashrc", "/etc/cron*",
+		};
+		struct glob *g[5];
+		struct glob_set *s;
+		size_t i;
+
+		for (i = 0; i < 5; i++)
+			g[i] = glob_compile(pats[i], strlen(pats[i]));
+		s = glob_set_new(g, 5);
+		CHECK(s != NULL && glob_set_exec(s,
+		    (const unsigned char *)"/etc/ssh/sshd_config", 20) == 1,
+		    "a set matches a path under one prefix");
+		CHECK(s != NULL && glob_set_exec(s,
+		    (const unsigned char *)"/root/.bashrc", 13) == 1,
+		    "and by a pattern with no prefix");
+		CHECK(s != NULL && glob_set_exec(s,
+		    (const unsigned char *)"/etc/hostname", 13) == 0,
+		    "and not a path under none");
+		CHECK(s != NULL && glob_set_exec(s,
+		    (const unsigned char *)"/etc", 4) == 0,
+		    "nor a path that stops inside the prefixes");
+		glob_set_free(s);
+		for (i = 0; i < 5; i++)
+			glob_free(g[i]);
+	}
 
 	/* Backtracking matchers take exponential or polynomial time here. */
 	memset(big, 'a', sizeof(big) - 1);
