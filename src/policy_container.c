@@ -5,9 +5,11 @@
  * containers, so most events find their container's view made.
  *
  * A view is kept with the bytes it was built from (every field and
- * label, length-prefixed: the key), compared whole, never by a hash
- * that could collide; at most POLICY_CTR_VIEWS of them, each at most
- * POLICY_CTR_KEY_MAX bytes (struct uw_policy_set's ctr_views).
+ * label as the container holds them, length-prefixed: the key), compared
+ * whole, never by a hash that could collide; at most POLICY_CTR_VIEWS of
+ * them, each at most POLICY_CTR_KEY_MAX bytes (struct uw_policy_set's
+ * ctr_views).  The key is what the view is made from, before the caps:
+ * the same key makes the same view, and comparing it needs no walk.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -76,61 +78,90 @@ struct key_sink {
 	size_t cmp_len, pos;
 };
 
-/* Add len bytes to a cache key, after their length (so that fields
- * cannot run into one another).  0, -E2BIG (too big to keep), -ENOMEM,
- * or, comparing, -ESRCH at the first difference. */
-static int
-add_key_bytes(struct key_sink *k, const char *v, size_t len)
-{
-	uint32_t n = (uint32_t)len;
+/* The length that stands for a NULL string in a key. */
+#define KEY_NULL UINT32_MAX
 
+/* Add 32-bit n to a cache key; or, comparing, check it is next in the
+ * kept key.  0, -E2BIG (too big to keep), -ENOMEM, or -ESRCH at the
+ * first difference. */
+static int
+key_num(struct key_sink *k, uint32_t n)
+{
 	if (k->out == NULL) {
-		if (k->cmp_len - k->pos < sizeof(n) + len ||
-		    memcmp(k->cmp + k->pos, &n, sizeof(n)) != 0 ||
-		    memcmp(k->cmp + k->pos + sizeof(n), v, len) != 0)
+		if (k->cmp_len - k->pos < sizeof(n) ||
+		    memcmp(k->cmp + k->pos, &n, sizeof(n)) != 0)
 			return -ESRCH;
-		k->pos += sizeof(n) + len;
+		k->pos += sizeof(n);
 		return 0;
 	}
-	if (k->out->len + sizeof(n) + len > POLICY_CTR_KEY_MAX)
+	if (k->out->len + sizeof(n) > POLICY_CTR_KEY_MAX)
 		return -E2BIG;
-	if (buf_add(k->out, &n, sizeof(n)) < 0 || buf_add(k->out, v, len) < 0)
-		return -ENOMEM;
-	return 0;
+	return buf_add(k->out, &n, sizeof(n)) < 0 ? -ENOMEM : 0;
 }
 
-/* Add a C string (NULL as "") to a cache key. */
+/* Add C string v (NULL: no bytes, length KEY_NULL) to a cache key, after
+ * its length, so that fields cannot run into one another; or, comparing,
+ * check it is next in the kept key, in one pass over v (whose bytes are
+ * read no further than its NUL).  As key_num. */
 static int
-add_key_field(struct key_sink *k, const char *v)
+key_str(struct key_sink *k, const char *v)
 {
-	return add_key_bytes(k, v != NULL ? v : "", v != NULL ? strlen(v) :
-	    0);
+	size_t len = 0;
+	uint32_t n;
+	int rc;
+
+	if (k->out == NULL) {
+		if (k->cmp_len - k->pos < sizeof(n))
+			return -ESRCH;
+		memcpy(&n, k->cmp + k->pos, sizeof(n));
+		k->pos += sizeof(n);
+		if (v == NULL || n == KEY_NULL)
+			return v == NULL && n == KEY_NULL ? 0 : -ESRCH;
+		/* (a kept string has no NUL: v stops in it or after it) */
+		if (k->cmp_len - k->pos < n || strncmp(v,
+		    (const char *)k->cmp + k->pos, n) != 0 || v[n] != '\0')
+			return -ESRCH;
+		k->pos += n;
+		return 0;
+	}
+	if (v != NULL)
+		len = strnlen(v, POLICY_CTR_KEY_MAX + 1);
+	if (len > POLICY_CTR_KEY_MAX)
+		return -E2BIG;
+	rc = key_num(k, v != NULL ? (uint32_t)len : KEY_NULL);
+	if (rc == 0 && len > POLICY_CTR_KEY_MAX - k->out->len)
+		return -E2BIG;
+	if (rc == 0 && len > 0 && buf_add(k->out, v, len) < 0)
+		return -ENOMEM;
+	return rc;
 }
 
-/* What a container's view is built from, every field length-prefixed,
- * into k: the cache key (compared whole: no hash to collide).  0, or <0
- * when it is too big to be worth keeping (or no memory), or differs
- * from the key k compares with. */
+/* What a container's view is made from, into k: the cache key (compared
+ * whole: no hash to collide), every field and label as c holds them and
+ * labels_truncated.  0, or <0 when it is too big to be worth keeping (or
+ * no memory), or differs from the key k compares with. */
 static int
 container_key(struct key_sink *k, const struct uw_container *c)
 {
 	const char *const fields[] = { c->id, c->name, c->image,
 	    c->image_id, c->runtime, c->pod, c->pod_namespace };
-	struct label_walk w;
-	size_t i, vlen;
+	size_t i;
 	int rc = 0;
 
+	/* (a label takes 8 bytes of a key at least) */
+	if (c->label_count > POLICY_CTR_KEY_MAX / 8)
+		return -E2BIG;
 	for (i = 0; rc == 0 && i < sizeof(fields) / sizeof(fields[0]); i++)
-		rc = add_key_field(k, fields[i]);
-	label_walk_init(c, &w);
-	while (rc == 0 && label_next(c, &w, &i, &vlen)) {
-		rc = add_key_field(k, c->labels[i].key);
+		rc = key_str(k, fields[i]);
+	if (rc == 0)
+		rc = key_num(k, (uint32_t)c->label_count);
+	for (i = 0; rc == 0 && i < c->label_count; i++) {
+		rc = key_str(k, c->labels[i].key);
 		if (rc == 0)
-			rc = add_key_bytes(k, vlen > 0 ? c->labels[i].value :
-			    "", vlen);
+			rc = key_str(k, c->labels[i].value);
 	}
 	if (rc == 0)
-		rc = add_key_field(k, w.caps.truncated ? "1" : "0");
+		rc = key_num(k, c->labels_truncated != 0);
 	if (rc == 0 && k->out == NULL && k->pos != k->cmp_len)
 		rc = -ESRCH;
 	return rc;
