@@ -49,15 +49,31 @@ struct eval_call {
 	struct verdict_read v;
 };
 
-/* A verdict's field `key` (t absolute) by raw access: the index of its
+/* The fields of a verdict: call_evaluate's upvalues, so that reading
+ * one copies a string Lua has rather than finding a C string's. */
+enum verdict_key { V_SEVERITY = 1, V_ACTION, V_REASON, V_TAGS, V_END };
+
+static const char *const verdict_keys[V_END] = {
+	NULL, "severity", "action", "reason", "tags"
+};
+
+/* Push a verdict's field k (t absolute) by raw access; its type. */
+static int
+verdict_field(lua_State *L, int t, enum verdict_key k)
+{
+	lua_pushvalue(L, lua_upvalueindex(k));
+	return lua_rawget(L, t);
+}
+
+/* A verdict's field k (t absolute) by raw access: the index of its
  * value by `from_name` when it is a string, else -1. */
 static int
-verdict_enum(lua_State *L, int t, const char *key,
+verdict_enum(lua_State *L, int t, enum verdict_key k,
     int (*from_name)(const char *))
 {
 	int i = -1;
 
-	if (policy_raw_field(L, t, key) == LUA_TSTRING)
+	if (verdict_field(L, t, k) == LUA_TSTRING)
 		i = from_name(lua_tostring(L, -1));
 	lua_pop(L, 1);
 	return i;
@@ -93,21 +109,21 @@ read_verdict(lua_State *L, int t, struct verdict_read *v)
 		    "(_ENV, a library, the event?)");
 		return;
 	}
-	v->severity = verdict_enum(L, t, "severity", severity_from_name);
-	v->action = verdict_enum(L, t, "action", action_from_name);
+	v->severity = verdict_enum(L, t, V_SEVERITY, severity_from_name);
+	v->action = verdict_enum(L, t, V_ACTION, action_from_name);
 	if (v->severity < 0 || v->action < 0) {
 		snprintf(v->why, sizeof(v->why), "no %s name",
 		    v->severity < 0 ? "severity" : "action");
 		return;
 	}
-	if (policy_raw_field(L, t, "reason") != LUA_TSTRING) {
+	if (verdict_field(L, t, V_REASON) != LUA_TSTRING) {
 		lua_pop(L, 1);
 		snprintf(v->why, sizeof(v->why), "the reason is not a string");
 		return;
 	}
 	v->reason = lua_tostring(L, -1);
 	lua_pop(L, 1);
-	if (policy_raw_field(L, t, "tags") != LUA_TNIL) {
+	if (verdict_field(L, t, V_TAGS) != LUA_TNIL) {
 		tags = lua_gettop(L);
 		if (!policy_plain_table(L, tags)) {
 			snprintf(v->why, sizeof(v->why), "tags is not a list");
@@ -132,7 +148,7 @@ read_verdict(lua_State *L, int t, struct verdict_read *v)
 /*
  * Protected: evaluate(event), and what it returned read as a verdict
  * (into the struct eval_call in argument 1).  The verdict is returned,
- * keeping its strings alive.
+ * keeping its strings alive.  Its upvalues are verdict_keys.
  */
 static int
 call_evaluate(lua_State *L)
@@ -331,7 +347,7 @@ run_policy(struct uw_policy_set *set, struct policy *p)
 	call.set = set;
 	call.p = p;
 	lua_pushcfunction(L, policy_msgh);
-	lua_pushcfunction(L, call_evaluate);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, set->evaluator);
 	lua_pushlightuserdata(L, &call);
 	policy_arm(set, set->limits.instructions, set->limits.deadline_us);
 	rc = lua_pcall(L, 1, 1, top + 1);
@@ -369,6 +385,19 @@ run_policy(struct uw_policy_set *set, struct policy *p)
 	if (rc != LUA_OK)
 		lua_gc(L, LUA_GCCOLLECT);
 	return ret;
+}
+
+/* Protected (the state's set-up): call_evaluate with its keys, kept in
+ * the registry; the ref. */
+int
+policy_evaluator(lua_State *L)
+{
+	int k;
+
+	for (k = 1; k < V_END; k++)
+		lua_pushstring(L, verdict_keys[k]);
+	lua_pushcclosure(L, call_evaluate, V_END - 1);
+	return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 /* Judge `ev` with the policies whose prefilter passes (upperwatch.h). */

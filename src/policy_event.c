@@ -200,43 +200,75 @@ policy_guard_table_lib(lua_State *L, int idx)
  * string), so # of one is 0 like its hidden table's without a __len:
  * four metamethods take a hash part of four slots, where five took eight.
  */
+/*
+ * The keys the event is built with.  push_event, which builds it, holds
+ * them as its upvalues (K_*), so that setting a field copies a string
+ * Lua already has rather than finding a C string's in the state's cache
+ * (a strcmp per field, the costliest part of a field set).
+ */
+enum event_key {
+	K_OP = 1, K_PATH, K_TYPE, K_ERROR, K_LAYER, K_CONTAINER, K_PROCESS,
+	K_PACKAGE_CHECK, K_INCIDENT, K_TIME, K_ID, K_INDEX, K_NEWINDEX,
+	K_PAIRS, K_METATABLE, K_END
+};
+
+static const char *const event_keys[K_END] = {
+	NULL, "op", "path", "type", "error", "layer", "container", "process",
+	"package_check", "incident", "time", "id", "__index", "__newindex",
+	"__pairs", "__metatable"
+};
+
+/* t[key] = the value on top of the stack (popped), t just below it:
+ * with `up`, key is event_keys[k], push_event's upvalue k; without,
+ * it is found by name. */
+static void
+set_key(lua_State *L, int up, enum event_key k)
+{
+	if (!up) {
+		lua_setfield(L, -2, event_keys[k]);
+		return;
+	}
+	lua_pushvalue(L, lua_upvalueindex(k));
+	lua_insert(L, -2);
+	lua_rawset(L, -3);
+}
+
 /* Replace the value on top of the stack (a hidden table, or a record
  * view's record_index) by a view's metatable reading through it: the
- * one place that says what makes a view (push_hidden). */
+ * one place that says what makes a view (push_hidden).  `up`: called
+ * by push_event (set_key). */
 static void
-push_view_mt(lua_State *L)
+push_view_mt(lua_State *L, int up)
 {
 	lua_createtable(L, 0, 4);
 	lua_insert(L, -2);
-	lua_setfield(L, -2, "__index");
+	set_key(L, up, K_INDEX);
 	lua_pushcfunction(L, ro_newindex);
-	lua_setfield(L, -2, "__newindex");
+	set_key(L, up, K_NEWINDEX);
 	lua_pushcfunction(L, ro_pairs);
-	lua_setfield(L, -2, "__pairs");
+	set_key(L, up, K_PAIRS);
 	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
+	set_key(L, up, K_METATABLE);
+}
+
+/* policy_seal; `up`: called by push_event (set_key). */
+static void
+seal(lua_State *L, int up)
+{
+	lua_newtable(L);			/* the view */
+	lua_pushvalue(L, -2);
+	push_view_mt(L, up);
+	lua_setmetatable(L, -2);
+	lua_remove(L, -2);
 }
 
 void
 policy_seal(lua_State *L)
 {
-	lua_newtable(L);			/* the view */
-	lua_pushvalue(L, -2);
-	push_view_mt(L);
-	lua_setmetatable(L, -2);
-	lua_remove(L, -2);
+	seal(L, 0);
 }
 
 /* ---- the event as a Lua table ---- */
-
-/* t[key] = the bytes b (len of them), t on top of the stack. */
-static void
-push_bytes_field(lua_State *L, const char *key, const unsigned char *b,
-    size_t len)
-{
-	lua_pushlstring(L, (const char *)b, len);
-	lua_setfield(L, -2, key);
-}
 
 /*
  * The records (current, baseline) would be the costliest part of an
@@ -407,7 +439,7 @@ push_record_mt(lua_State *L)
 		return;
 	lua_pop(L, 1);
 	lua_pushcfunction(L, record_index);
-	push_view_mt(L);
+	push_view_mt(L, 0);
 	lua_pushvalue(L, -1);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &record_mt_key);
 }
@@ -736,41 +768,55 @@ push_event(lua_State *L)
 	lua_getallocf(L, (void **)&set);
 	lua_createtable(L, 0, event_slots(ev));
 	lua_pushstring(L, op_name(ev->op));
-	lua_setfield(L, -2, "op");
-	push_bytes_field(L, "path", ev->path, ev->path_len);
+	set_key(L, 1, K_OP);
+	lua_pushlstring(L, (const char *)ev->path, ev->path_len);
+	set_key(L, 1, K_PATH);
 	lua_pushstring(L, file_type_name(ev->type));
-	lua_setfield(L, -2, "type");
+	set_key(L, 1, K_TYPE);
 	push_lazy_records(L, ev);
 	if (ev->error != NULL) {
 		lua_pushlstring(L, ev->error, strnlen(ev->error,
 		    POLICY_MAX_REASON));
-		lua_setfield(L, -2, "error");
+		set_key(L, 1, K_ERROR);
 	}
 	lua_pushstring(L, ev->lower ? "lower" : "upper");
-	lua_setfield(L, -2, "layer");
+	set_key(L, 1, K_LAYER);
 	policy_container_view(L, ev->container);
-	lua_setfield(L, -2, "container");
+	set_key(L, 1, K_CONTAINER);
 	if (ev->process != NULL) {
 		push_process(L, ev->process);
-		policy_seal(L);
-		lua_setfield(L, -2, "process");
+		seal(L, 1);
+		set_key(L, 1, K_PROCESS);
 	}
 	if (ev->package_check != UW_PKG_NONE) {
 		/* (the package: lazy, push_lazy_records) */
 		lua_pushstring(L, package_check_name(ev->package_check));
-		lua_setfield(L, -2, "package_check");
+		set_key(L, 1, K_PACKAGE_CHECK);
 	}
 	if (ev->incident != 0) {
 		lua_pushinteger(L, (lua_Integer)ev->incident);
-		lua_setfield(L, -2, "incident");
+		set_key(L, 1, K_INCIDENT);
 	}
 	lua_pushinteger(L, ev->time_ns);
-	lua_setfield(L, -2, "time");
+	set_key(L, 1, K_TIME);
 	lua_pushinteger(L, (lua_Integer)ev->id);
-	lua_setfield(L, -2, "id");
-	policy_seal(L);
+	set_key(L, 1, K_ID);
+	seal(L, 1);
 	lua_rawseti(L, LUA_REGISTRYINDEX, set->event_slot);
 	return 0;
+}
+
+/* Protected (the state's set-up): push_event with its keys, kept in the
+ * registry; the ref. */
+int
+policy_event_builder(lua_State *L)
+{
+	int k;
+
+	for (k = 1; k < K_END; k++)
+		lua_pushstring(L, event_keys[k]);
+	lua_pushcclosure(L, push_event, K_END - 1);
+	return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 /*
@@ -785,7 +831,7 @@ policy_build_event(struct uw_policy_set *set, const struct uw_event *ev)
 
 	set->slack = 0;
 	set->mem_failed = 0;
-	lua_pushcfunction(L, push_event);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, set->event_builder);
 	lua_pushlightuserdata(L, (void *)ev);
 	if (lua_pcall(L, 1, 0, 0) == LUA_OK)
 		return 0;

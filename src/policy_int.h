@@ -128,6 +128,8 @@ struct uw_policy_set {
 	 * protected mode, and only overwritten after, so that clearing it
 	 * outside protected mode never allocates. */
 	int event_slot;
+	int event_builder;	/* push_event with its keys (a registry ref) */
+	int evaluator;		/* call_evaluate with its keys (a ref) */
 	/* Container views kept for reuse (policy_event.c): the bytes they
 	 * were built from (compared whole), their registry refs; the one
 	 * used last, looked at first. */
@@ -196,6 +198,8 @@ void policy_guard_table_lib(lua_State *L, int idx);
  * mode under the memory cap.  Returns 0, or -1 when it does not fit
  * (counted in events_unjudged): the event's failure, no policy's.
  */
+int policy_evaluator(lua_State *L);
+int policy_event_builder(lua_State *L);
 int policy_build_event(struct uw_policy_set *set, const struct uw_event *ev)
     UW_WARN_UNUSED;
 

@@ -482,6 +482,8 @@ open_state(lua_State *L)
 	lua_getallocf(L, (void **)&set);
 	lua_pushboolean(L, 0);
 	set->event_slot = luaL_ref(L, LUA_REGISTRYINDEX);
+	set->event_builder = policy_event_builder(L);
+	set->evaluator = policy_evaluator(L);
 	/* The module, shared read-only in spirit: policies cannot reach
 	 * rawset or setmetatable, and assignment is refused. */
 	/* Policies see an empty proxy: reads go to the functions, every
