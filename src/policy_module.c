@@ -155,19 +155,22 @@ m_ext(lua_State *L)
 static int
 m_runtime_file(lua_State *L)
 {
-	static const char *const files[] = {
-		"/etc/hostname", "/etc/hosts", "/etc/resolv.conf",
-		"/etc/mtab", "/run/.containerenv", "/.containerenv",
-		"/etc/.pwd.lock", "/run/secrets", NULL
+#define F(s, below) { s, sizeof(s) - 1, below }
+	/* (below: what lies under it is the runtime's too) */
+	static const struct { const char *s; size_t n; int below; } files[] = {
+		F("/etc/hostname", 0), F("/etc/hosts", 0),
+		F("/etc/resolv.conf", 0), F("/etc/mtab", 0),
+		F("/run/.containerenv", 0), F("/.containerenv", 0),
+		F("/etc/.pwd.lock", 0), F("/run/secrets", 1),
 	};
+#undef F
 	size_t len, i, n;
 	const char *path = luaL_checklstring(L, 1, &len);
 
-	for (i = 0; files[i] != NULL; i++) {
-		n = strlen(files[i]);
-		if (len >= n && memcmp(path, files[i], n) == 0 &&
-		    (len == n || (path[n] == '/' &&
-		    strcmp(files[i], "/run/secrets") == 0))) {
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		n = files[i].n;
+		if ((len == n || (len > n && files[i].below &&
+		    path[n] == '/')) && memcmp(path, files[i].s, n) == 0) {
 			lua_pushboolean(L, 1);
 			return 1;
 		}
