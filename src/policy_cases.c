@@ -92,6 +92,19 @@ opt_integer(lua_State *L, int t, const char *key)
 	return v;
 }
 
+/* t[key] when it is an integer, else dflt. */
+static lua_Integer
+opt_integer_or(lua_State *L, int t, const char *key, lua_Integer dflt)
+{
+	lua_Integer v = dflt;
+
+	if (policy_raw_field(L, t, key) == LUA_TNUMBER &&
+	    lua_isinteger(L, -1))
+		v = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
 /* Fill a record from the table at `t`; mode may be "0755" or 493. */
 static int
 read_record(lua_State *L, int t, struct uw_record *r, unsigned char *caps,
@@ -382,8 +395,8 @@ read_event(lua_State *L, int t, struct case_event *ce, char *why,
 	ce->ev.incident = lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0 ?
 	    (uint64_t)lua_tointeger(L, -1) : 0;
 	lua_pop(L, 1);
-	ce->ev.time_ns = 1;
-	ce->ev.id = 1;
+	ce->ev.time_ns = opt_integer_or(L, ev_idx, "time", 1);
+	ce->ev.id = (uint64_t)opt_integer_or(L, ev_idx, "id", 1);
 	return 0;
 }
 

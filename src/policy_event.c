@@ -208,13 +208,13 @@ policy_guard_table_lib(lua_State *L, int idx)
  */
 enum event_key {
 	K_OP = 1, K_PATH, K_TYPE, K_ERROR, K_LAYER, K_CONTAINER, K_PROCESS,
-	K_PACKAGE_CHECK, K_INCIDENT, K_TIME, K_ID, K_INDEX, K_NEWINDEX,
+	K_PACKAGE_CHECK, K_INCIDENT, K_INDEX, K_NEWINDEX,
 	K_PAIRS, K_METATABLE, K_END
 };
 
 static const char *const event_keys[K_END] = {
 	NULL, "op", "path", "type", "error", "layer", "container", "process",
-	"package_check", "incident", "time", "id", "__index", "__newindex",
+	"package_check", "incident", "__index", "__newindex",
 	"__pairs", "__metatable"
 };
 
@@ -294,6 +294,8 @@ policy_seal(lua_State *L)
  * read it, and a view costs two tables.
  */
 struct lazy_records {
+	int64_t time_ns;		/* ev.time and ev.id: read from here, */
+	uint64_t id;			/* few policies read them */
 	unsigned char has[2];		/* current, baseline */
 	unsigned char has_package;
 	struct uw_record rec[2];	/* link and caps point into data */
@@ -496,8 +498,25 @@ lazy_package(lua_State *L, int h)
 	lua_rawset(L, h);
 }
 
+/* Push ev.time (which 3) or ev.id (4) of the event whose hidden table
+ * is at h (absolute). */
+static void
+lazy_number(lua_State *L, int h, int which)
+{
+	const struct lazy_records *lr;
+
+	lua_rawgetp(L, h, &lazy_key);
+	lr = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (lr == NULL)
+		lua_pushnil(L);
+	else
+		lua_pushinteger(L, which == 3 ? lr->time_ns :
+		    (lua_Integer)lr->id);
+}
+
 /* __index of an event's hidden table: a record or the package, not
- * made yet. */
+ * made yet; the time or the id. */
 static int
 lazy_index(lua_State *L)
 {
@@ -513,11 +532,17 @@ lazy_index(lua_State *L)
 			which = 1;
 		else if (len == 7 && memcmp(k, "package", 7) == 0)
 			which = 2;
+		else if (len == 4 && memcmp(k, "time", 4) == 0)
+			which = 3;
+		else if (len == 2 && memcmp(k, "id", 2) == 0)
+			which = 4;
 	}
 	if (which < 0)
 		lua_pushnil(L);
 	else if (which == 2)
 		lazy_package(L, 1);
+	else if (which >= 3)
+		lazy_number(L, 1, which);
 	else
 		lazy_make(L, 1, which);
 	return 1;
@@ -634,7 +659,7 @@ lazy_str_bytes(const char *s)
 }
 
 /* Give the event's hidden table (on top of the stack) its records and
- * its package, to be made when read. */
+ * its package, to be made when read, and its time and id. */
 static void
 push_lazy_records(lua_State *L, const struct uw_event *ev)
 {
@@ -644,27 +669,26 @@ push_lazy_records(lua_State *L, const struct uw_event *ev)
 	unsigned char *tail;
 	int which;
 
-	if (from[0] != NULL || from[1] != NULL || pkg != NULL) {
-		lr = lua_newuserdatauv(L, sizeof(*lr) + lazy_bytes(from[0]) +
-		    lazy_bytes(from[1]) + (pkg == NULL ? 0 :
-		    lazy_str_bytes(pkg->manager) + lazy_str_bytes(pkg->name) +
-		    lazy_str_bytes(pkg->version)), 0);
-		tail = lr->data;
-		for (which = 0; which < 2; which++) {
-			lr->has[which] = from[which] != NULL;
-			if (from[which] != NULL)
-				lazy_copy(&lr->rec[which], from[which],
-				    &tail);
-		}
-		lr->has_package = pkg != NULL;
-		if (pkg != NULL) {
-			lr->package = *pkg;
-			lr->package.manager = lazy_str(pkg->manager, &tail);
-			lr->package.name = lazy_str(pkg->name, &tail);
-			lr->package.version = lazy_str(pkg->version, &tail);
-		}
-		lua_rawsetp(L, -2, &lazy_key);
+	lr = lua_newuserdatauv(L, sizeof(*lr) + lazy_bytes(from[0]) +
+	    lazy_bytes(from[1]) + (pkg == NULL ? 0 :
+	    lazy_str_bytes(pkg->manager) + lazy_str_bytes(pkg->name) +
+	    lazy_str_bytes(pkg->version)), 0);
+	lr->time_ns = ev->time_ns;
+	lr->id = ev->id;
+	tail = lr->data;
+	for (which = 0; which < 2; which++) {
+		lr->has[which] = from[which] != NULL;
+		if (from[which] != NULL)
+			lazy_copy(&lr->rec[which], from[which], &tail);
 	}
+	lr->has_package = pkg != NULL;
+	if (pkg != NULL) {
+		lr->package = *pkg;
+		lr->package.manager = lazy_str(pkg->manager, &tail);
+		lr->package.name = lazy_str(pkg->name, &tail);
+		lr->package.version = lazy_str(pkg->version, &tail);
+	}
+	lua_rawsetp(L, -2, &lazy_key);
 	/* also what marks it an event's (is_event) */
 	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &lazy_mt_key) != LUA_TTABLE) {
 		lua_pop(L, 1);
@@ -743,10 +767,9 @@ push_package(lua_State *L, const struct uw_package *p)
 static int
 event_slots(const struct uw_event *ev)
 {
-	int n = 7;	/* op path type layer container time id */
+	int n = 6;	/* op path type layer container, the userdata */
 
-	if (ev->current != NULL || ev->baseline != NULL)
-		n += 1 + (ev->current != NULL) + (ev->baseline != NULL);
+	n += (ev->current != NULL) + (ev->baseline != NULL);
 	n += (ev->error != NULL) + (ev->process != NULL) +
 	    (ev->incident != 0);
 	if (ev->package_check != UW_PKG_NONE)
@@ -797,10 +820,7 @@ push_event(lua_State *L)
 		lua_pushinteger(L, (lua_Integer)ev->incident);
 		set_key(L, 1, K_INCIDENT);
 	}
-	lua_pushinteger(L, ev->time_ns);
-	set_key(L, 1, K_TIME);
-	lua_pushinteger(L, (lua_Integer)ev->id);
-	set_key(L, 1, K_ID);
+	/* (the time and the id: lazy, push_lazy_records) */
 	seal(L, 1);
 	lua_rawseti(L, LUA_REGISTRYINDEX, set->event_slot);
 	return 0;

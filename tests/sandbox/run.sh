@@ -30,6 +30,7 @@ meta() { # meta FILE KEY
 # The trigger event: labels a policy could pass off as a verdict
 # (critical/kill) if verdicts were read through metamethods.
 TRIGGER='{ op = "added", path = "/trigger", current = { mode = "0755" },
+	    time = 1765000000123456789, id = 42,
 	    container = { id = "case", labels = { tier = "prod",
 	      severity = "critical", action = "kill",
 	      reason = "labels passed off as a verdict" } } }'
