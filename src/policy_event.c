@@ -209,13 +209,15 @@ policy_guard_table_lib(lua_State *L, int idx)
 enum event_key {
 	K_OP = 1, K_PATH, K_TYPE, K_ERROR, K_LAYER, K_CONTAINER, K_PROCESS,
 	K_PACKAGE_CHECK, K_INCIDENT, K_INDEX, K_NEWINDEX,
-	K_PAIRS, K_METATABLE, K_END
+	K_PAIRS, K_METATABLE, K_PID, K_UID, K_COMM, K_EXE, K_CMDLINE,
+	K_EXE_DRIFT, K_END
 };
 
 static const char *const event_keys[K_END] = {
 	NULL, "op", "path", "type", "error", "layer", "container", "process",
 	"package_check", "incident", "__index", "__newindex",
-	"__pairs", "__metatable"
+	"__pairs", "__metatable", "pid", "uid", "comm", "exe", "cmdline",
+	"exe_drift"
 };
 
 /* t[key] = the value on top of the stack (popped), t just below it:
@@ -710,36 +712,36 @@ policy_str_field(lua_State *L, const char *key, const char *value)
 }
 
 /* The writer's view: only what is known (a field it took with it is
- * absent). */
+ * absent).  Called by push_event (set_key). */
 static void
 push_process(lua_State *L, const struct uw_process *p)
 {
 	lua_createtable(L, 0, 7);
 	lua_pushinteger(L, p->pid);
-	lua_setfield(L, -2, "pid");
+	set_key(L, 1, K_PID);
 	if (p->uid >= 0) {
 		lua_pushinteger(L, p->uid);
-		lua_setfield(L, -2, "uid");
+		set_key(L, 1, K_UID);
 	}
 	if (p->comm != NULL) {
 		lua_pushstring(L, p->comm);
-		lua_setfield(L, -2, "comm");
+		set_key(L, 1, K_COMM);
 	}
 	if (p->exe != NULL) {
 		lua_pushstring(L, p->exe);
-		lua_setfield(L, -2, "exe");
+		set_key(L, 1, K_EXE);
 	}
 	if (p->cmdline != NULL) {
 		lua_pushstring(L, p->cmdline);
-		lua_setfield(L, -2, "cmdline");
+		set_key(L, 1, K_CMDLINE);
 	}
 	if (p->container_id != NULL) {
 		lua_pushstring(L, p->container_id);
-		lua_setfield(L, -2, "container");
+		set_key(L, 1, K_CONTAINER);
 	}
 	if (p->exe_drift >= 0) {
 		lua_pushboolean(L, p->exe_drift);
-		lua_setfield(L, -2, "exe_drift");
+		set_key(L, 1, K_EXE_DRIFT);
 	}
 }
 

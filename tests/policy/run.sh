@@ -555,6 +555,42 @@ return {
 POLICY
 run_cases "a walk of an event shows every field it has" "$S/walk" "$S/all-cases.lua"
 
+# The writer's view gives each field the event has, by name and by a
+# walk, and leaves out what is unknown.
+mkdir -p "$S/proc"
+cat >"$S/proc/p.lua" <<'POLICY'
+local uw = require("upperwatch")
+return {
+	name = "p",
+	description = "lists the writer's fields",
+	evaluate = function(ev)
+		local p, keys = ev.process, {}
+		for k in pairs(p) do
+			keys[#keys + 1] = k
+		end
+		table.sort(keys)
+		return uw.verdict("low", "log", string.format(
+		    "%s: %s %s %s %s %s %s %s", table.concat(keys, ","),
+		    tostring(p.pid), tostring(p.uid), tostring(p.comm),
+		    tostring(p.exe), tostring(p.cmdline), tostring(p.container),
+		    tostring(p.exe_drift)))
+	end,
+}
+POLICY
+cat >"$S/proc-cases.lua" <<'CASES'
+return {
+	{ name = "every field of the writer",
+	  event = { op = "added", path = "/x", process = { pid = 7, uid = 33,
+	            comm = "sh", exe = "/bin/busybox", cmdline = "sh -c x",
+	            container = "c1", exe_drift = true } },
+	  expect = { policy = "p", reason = "cmdline,comm,container,exe,exe_drift,pid,uid: 7 33 sh /bin/busybox sh -c x c1 true" } },
+	{ name = "a writer known by its pid alone",
+	  event = { op = "added", path = "/x", process = { pid = 8 } },
+	  expect = { policy = "p", reason = "pid: 8 nil nil nil nil nil nil" } },
+}
+CASES
+run_cases "the writer's fields, each under its own name" "$S/proc" "$S/proc-cases.lua"
+
 # Every way a policy reads an event gives the same fields: each event here
 # is first read in another way (the length, rawlen, rawget, next, pairs,
 # ipairs, a record, type), then by field.
