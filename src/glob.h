@@ -35,7 +35,8 @@ size_t glob_prefix(const struct glob *g, const unsigned char **bytes);
 
 /* Compiled patterns matched together: a path is only tried against the
  * patterns whose prefix it starts with (glob_set.c).  The set borrows
- * the n patterns, which must outlive it; NULL when memory is short. */
+ * the n patterns, which must outlive it; NULL when memory is short (or
+ * the set would hold over 2^32 nodes). */
 struct glob_set;
 struct glob_set *glob_set_new(struct glob *const *globs, size_t n);
 void glob_set_free(struct glob_set *s);

@@ -20,7 +20,6 @@
 #include "glob.h"
 
 #define GS_DEPTH 64
-#define GS_MAX (1u << 16)	/* patterns in a set */
 
 struct gs_node {
 	uint32_t child;		/* first child; 0: none (the root is 0) */
@@ -77,14 +76,19 @@ glob_set_new(struct glob *const *globs, size_t n)
 	struct glob_set *s;
 	const unsigned char *bytes;
 	uint32_t used = 1, *end = NULL, sum = 0, k;
-	size_t i, len;
+	size_t i, len, room = 1;
 
-	if (n > GS_MAX)
+	/* a node per prefix byte at most (indexes are 32-bit) */
+	for (i = 0; i < n; i++) {
+		len = glob_prefix(globs[i], &bytes);
+		room += len < GS_DEPTH ? len : GS_DEPTH;
+	}
+	if (room > UINT32_MAX || n > UINT32_MAX)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
-	s->nodes = calloc(1 + n * GS_DEPTH, sizeof(*s->nodes));
+	s->nodes = calloc(room, sizeof(*s->nodes));
 	s->order = calloc(n + 1, sizeof(*s->order));
 	end = calloc(n + 1, sizeof(*end));
 	if (s->nodes == NULL || s->order == NULL || end == NULL) {

@@ -130,7 +130,8 @@ policy_view_rawget(lua_State *L)
 	if (kind == VIEW_RECORD)
 		return record_index(L);
 	if (kind == VIEW_TABLE) {
-		/* a hidden table's only metamethod: an event's records */
+		/* a hidden table's only metamethod: an event's records,
+		 * package, time and id */
 		lua_replace(L, 1);
 		lua_gettable(L, 1);
 		return 1;
@@ -192,15 +193,6 @@ policy_guard_table_lib(lua_State *L, int idx)
 }
 
 /*
- * Replace the table on top of the stack by a read-only view of it.  One
- * event is built once and shared by every policy that judges it (and a
- * container's view by its events), so no policy can change what the
- * next one sees.  Two tables per view; the metamethods are light C
- * functions (no allocation).  No view holds a list (every key is a
- * string), so # of one is 0 like its hidden table's without a __len:
- * four metamethods take a hash part of four slots, where five took eight.
- */
-/*
  * The keys the event is built with.  push_event, which builds it, holds
  * them as its upvalues (K_*), so that setting a field copies a string
  * Lua already has rather than finding a C string's in the state's cache
@@ -253,7 +245,17 @@ push_view_mt(lua_State *L, int up)
 	set_key(L, up, K_METATABLE);
 }
 
-/* policy_seal; `up`: called by push_event (set_key). */
+/*
+ * Replace the table on top of the stack by a read-only view of it.  One
+ * event is built once and shared by every policy that judges it (and a
+ * container's view by its events), so no policy can change what the
+ * next one sees.  Two tables per view; the metamethods are light C
+ * functions (no allocation).  No view holds a list (every key is a
+ * string), so # of one is 0 like its hidden table's without a __len:
+ * four metamethods take a hash part of four slots, where five took eight.
+ *
+ * policy_seal; `up`: called by push_event (set_key).
+ */
 static void
 seal(lua_State *L, int up)
 {

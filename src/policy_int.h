@@ -193,13 +193,17 @@ int policy_view_rawlen(lua_State *L);
  * move) so that they refuse a view.  Allocates: protected mode only. */
 void policy_guard_table_lib(lua_State *L, int idx);
 
+/* Once per state, in protected mode (its set-up): the C functions that
+ * build an event and call a policy, made with the keys they set and
+ * read, kept in the registry; each returns its ref. */
+int policy_event_builder(lua_State *L);
+int policy_evaluator(lua_State *L);
+
 /*
  * Build `ev` as read-only views into the set's event slot, in protected
  * mode under the memory cap.  Returns 0, or -1 when it does not fit
  * (counted in events_unjudged): the event's failure, no policy's.
  */
-int policy_evaluator(lua_State *L);
-int policy_event_builder(lua_State *L);
 int policy_build_event(struct uw_policy_set *set, const struct uw_event *ev)
     UW_WARN_UNUSED;
 

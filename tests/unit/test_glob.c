@@ -122,6 +122,38 @@ check_sets(void)
 	    "the random paths both match (%u) and do not", hits);
 }
 
+/* A set on a few patterns of the shapes policies use. */
+static void
+check_set_examples(void)
+{
+	static const char *const pats[] = {
+		"/etc/passwd", "/etc/ssh/**", "/home/*/.ssh",
+		"**/.bashrc", "/etc/cron*",
+	};
+	struct glob *g[5];
+	struct glob_set *s;
+	size_t i;
+
+	for (i = 0; i < 5; i++)
+		g[i] = glob_compile(pats[i], strlen(pats[i]));
+	s = glob_set_new(g, 5);
+	CHECK(s != NULL && glob_set_exec(s,
+	    (const unsigned char *)"/etc/ssh/sshd_config", 20) == 1,
+	    "a set matches a path under one prefix");
+	CHECK(s != NULL && glob_set_exec(s,
+	    (const unsigned char *)"/root/.bashrc", 13) == 1,
+	    "and by a pattern with no prefix");
+	CHECK(s != NULL && glob_set_exec(s,
+	    (const unsigned char *)"/etc/hostname", 13) == 0,
+	    "and not a path under none");
+	CHECK(s != NULL && glob_set_exec(s,
+	    (const unsigned char *)"/etc", 4) == 0,
+	    "nor a path that stops inside the prefixes");
+	glob_set_free(s);
+	for (i = 0; i < 5; i++)
+		glob_free(g[i]);
+}
+
 int
 main(void)
 {
@@ -217,34 +249,7 @@ main(void)
 	NO("/usr/lib/**", "/usr/lib");
 
 	check_sets();
-	{
-		static const char *const pats[] = {
-			"/etc/passwd", "/etc/ssh/**", "/home/*/.ssh",
-			"**/.bashrc", "/etc/cron*",
-		};
-		struct glob *g[5];
-		struct glob_set *s;
-		size_t i;
-
-		for (i = 0; i < 5; i++)
-			g[i] = glob_compile(pats[i], strlen(pats[i]));
-		s = glob_set_new(g, 5);
-		CHECK(s != NULL && glob_set_exec(s,
-		    (const unsigned char *)"/etc/ssh/sshd_config", 20) == 1,
-		    "a set matches a path under one prefix");
-		CHECK(s != NULL && glob_set_exec(s,
-		    (const unsigned char *)"/root/.bashrc", 13) == 1,
-		    "and by a pattern with no prefix");
-		CHECK(s != NULL && glob_set_exec(s,
-		    (const unsigned char *)"/etc/hostname", 13) == 0,
-		    "and not a path under none");
-		CHECK(s != NULL && glob_set_exec(s,
-		    (const unsigned char *)"/etc", 4) == 0,
-		    "nor a path that stops inside the prefixes");
-		glob_set_free(s);
-		for (i = 0; i < 5; i++)
-			glob_free(g[i]);
-	}
+	check_set_examples();
 
 	/* Backtracking matchers take exponential or polynomial time here. */
 	memset(big, 'a', sizeof(big) - 1);
