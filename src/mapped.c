@@ -294,14 +294,27 @@ sweep_threads_of(struct sweep *s, long pid)
 	closedir(dir);
 }
 
+/* One process of a cgroup (pids_each): 1 to stop, at the cap. */
+static int
+sweep_one(long pid, void *arg)
+{
+	struct sweep *s = arg;
+
+	if (s->pids++ >= MAP_MAX_PIDS) {
+		s->capped = 1;
+		return 1;
+	}
+	if (sweep_pid(s, pid) == 0)
+		sweep_threads_of(s, pid);
+	return s->rc != 0;
+}
+
 /* The processes of the cgroup dir open at `dirfd`, then of the cgroups
  * nested in it.  Takes dirfd. */
 static void
 sweep_cgroup(struct sweep *s, int dirfd, int depth)
 {
-	char buf[65536], *p, *end;
 	struct dirent *d;
-	ssize_t got;
 	DIR *dir;
 	int fd;
 
@@ -310,22 +323,16 @@ sweep_cgroup(struct sweep *s, int dirfd, int depth)
 		close(dirfd);
 		return;
 	}
+	/* all of the list: a process past what one read gives (a page,
+	 * some 700 pids) must be swept too, or make the sweep capped */
 	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	got = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
+	if (fd >= 0) {
+		(void)pids_each(fd, sweep_one, s);
 		close(fd);
-	buf[got > 0 ? got : 0] = '\0';
-	for (p = buf; *p != '\0' && s->rc == 0; p = end) {
-		long pid = strtol(p, &end, 10);
-
-		if (end == p)
-			break;
-		if (s->pids++ >= MAP_MAX_PIDS) {
-			s->capped = 1;
-			break;
-		}
-		if (pid > 0 && sweep_pid(s, pid) == 0)
-			sweep_threads_of(s, pid);
+	}
+	if (s->capped) {
+		close(dirfd);
+		return;
 	}
 	if (depth >= MAP_MAX_DEPTH) {
 		s->capped = 1;	/* deeper cgroups are not read */

@@ -71,20 +71,31 @@ write_file(const char *dir, const char *name, const char *value)
 	return rc;
 }
 
-/* Read dir/name (at most len - 1 bytes). */
+/* Open dir/name to read: the fd, or -errno. */
 static int
-read_file(const char *dir, const char *name, char *buf, size_t len)
+open_in(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
-	ssize_t n;
 	int fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    sizeof(path))
 		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Read dir/name (at most len - 1 bytes: one read, enough for a state
+ * or to see whether a list is empty). */
+static int
+read_file(const char *dir, const char *name, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open_in(dir, name);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)
@@ -457,24 +468,27 @@ respond_resume(const struct respond_target *t, const char *method,
 	return seterr(err, -EINVAL, "unknown pause method '%s'", method);
 }
 
-/* SIGKILL every pid listed in dir/cgroup.procs. */
+/* SIGKILL one pid of a list (pids_each). */
+static int
+kill_one(long pid, void *arg)
+{
+	(void)arg;
+	if (pid > 1)
+		kill((pid_t)pid, SIGKILL);
+	return 0;
+}
+
+/* SIGKILL every pid listed in dir/cgroup.procs: all of them, not what
+ * one read gives (a page, some 700), while the cgroup is frozen. */
 static void
 kill_procs(const char *dir)
 {
-	char buf[65536], *p, *end;
-	long pid;
+	int fd = open_in(dir, "cgroup.procs");
 
-	if (read_file(dir, "cgroup.procs", buf, sizeof(buf)) != 0)
+	if (fd < 0)
 		return;
-	for (p = buf; *p != '\0'; p = end) {
-		pid = strtol(p, &end, 10);
-		if (end == p)
-			break;
-		if (pid > 1)
-			kill((pid_t)pid, SIGKILL);
-		while (*end == '\n')
-			end++;
-	}
+	(void)pids_each(fd, kill_one, NULL);
+	close(fd);
 }
 
 int

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -335,4 +336,52 @@ image_digest(const char *id, char *out)
 			return 0;
 	snprintf(out, UW_DIGEST_MAX, "sha256:%s", id);
 	return 1;
+}
+
+/* A line of a pid list: fn(pid) when it is one, else nothing. */
+static int
+pid_line(const char *s, int (*fn)(long pid, void *arg), void *arg)
+{
+	char *end;
+	long pid = strtol(s, &end, 10);
+
+	return end == s || *end != '\0' || pid <= 0 ? 0 : fn(pid, arg);
+}
+
+int
+pids_each(int fd, int (*fn)(long pid, void *arg), void *arg)
+{
+	char buf[4096 + 1];
+	size_t have = 0, start, i;
+	int rc, skip = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		have += (size_t)n;
+		if (n == 0 && have > 0)
+			buf[have++] = '\n';	/* the last line, unended */
+		for (start = i = 0; i < have; i++) {
+			if (buf[i] != '\n')
+				continue;
+			buf[i] = '\0';
+			rc = skip ? 0 : pid_line(buf + start, fn, arg);
+			if (rc != 0)
+				return rc;
+			skip = 0;
+			start = i + 1;
+		}
+		if (n == 0)
+			return 0;
+		if (start == 0 && have == sizeof(buf) - 1) {
+			skip = 1;	/* no pid is this long: drop the line */
+			start = have;
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+	}
 }

@@ -86,6 +86,15 @@ int label_fit(struct label_caps *caps, size_t key_len,
     const char *value, size_t *value_len);
 
 /* Lower-case hex of `len` bytes into out (2 * len + 1 bytes). */
+/*
+ * Call fn(pid, arg) for each pid listed in the open file fd (a cgroup's
+ * cgroup.procs or tasks: a decimal number a line), read to its end: the
+ * kernel hands such a list out a page per read(), so one read sees only
+ * its first few hundred pids.  Stops when fn returns nonzero and returns
+ * that; else 0 at the end, or -errno when a read fails.
+ */
+int pids_each(int fd, int (*fn)(long pid, void *arg), void *arg);
+
 void hex_encode(char *out, const unsigned char *bytes, size_t len);
 /* The bytes of `len` hex digits (either case) into out[max]: how many,
  * or -1 when len is odd, a char is no hex digit or they do not fit. */

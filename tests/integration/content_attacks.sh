@@ -44,7 +44,10 @@
 #     sweep reads (8 KiB): rescanned.  The mapping released at once
 #     after the write: its release is the upper file's, which only a
 #     second daemon with --content-events auto (inotify asked for the
-#     closes of upper files, Linux 6.5+) reports, /etc/mapped2;
+#     closes of upper files, Linux 6.5+) reports, /etc/mapped2.  A
+#     mapping held by a process past the 1,024 a sweep reads (1,030
+#     sleepers started before it): the daemon says its sweep is capped,
+#     and the rescan that stands in for it reports /etc/mapped7;
 #   - a write burst the daemon cannot keep up with (it is stopped with
 #     SIGSTOP while 17,000 files are written, more than fanotify's queue
 #     of 16,384 holds): the queue overflows, the daemon says so and
@@ -101,6 +104,8 @@ echo 'mapped-original' >"$L1/etc/mapped3"
 echo 'mapped-original' >"$L1/etc/mapped4"
 echo 'mapped-original' >"$L1/etc/mapped5"
 echo 'mapped-original' >"$L1/etc/mapped6"
+echo 'mapped-original' >"$L1/etc/mapped7"
+echo 'mapped-original' >"$L1/etc/mapped7"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 # CAP_SYS_ADMIN: the container may mount.
@@ -257,6 +262,29 @@ xc 'ln /etc/mapped4 /tmp/a && { hostile mmap-write /tmp/a MAPPED 0.5 30 </dev/nu
 reported_modified 80 /etc/mapped4 "mapped: a decoy at an unlinked alias's name does not hide the write"
 expect_eq "mapped: control: the upper's /etc/mapped4 holds the write" "MAPPED-original" \
 	"$(cat "$RS/c1/upper/etc/mapped4" 2>&1)"
+# Past the sweep's process cap: 1,030 sleepers, then the writer (the
+# freezer cgroup lists pids in order: it comes after them).  The sweep
+# reads the first 1,024 and asks for a rescan, put off to a minute
+# after the last one at most.
+expect_eq "capped: control: no sweep was capped before" 0 \
+	"$(grep -c 'has more processes, cgroups or mappings than a sweep' "$ERR")"
+xc 'sh -c '\''i=0; while [ $i -lt 1030 ]; do sleep 600 & i=$((i + 1)); done; wait'\'' </dev/null >/dev/null 2>&1 &' ||
+	fail "capped: starting the sleepers"
+n_procs() { xc 'ls -d /proc/[0-9]* | wc -l' && cat "$S/exec.out"; }
+procs_over() { [ "$(n_procs)" -gt "$1" ]; }
+wait_until 60 procs_over 1030 ||
+	fail "capped: $(n_procs) processes in the container, not over 1,030"
+xc 'hostile mmap-write /etc/mapped7 MAPPED 1 30 </dev/null >/dev/null 2>&1 &' ||
+	fail "capped: starting the writer"
+reported_modified 75 /etc/mapped7 "capped: a write through a mapping held past the sweep's 1,024 processes is reported"
+if grep -q "has more processes, cgroups or mappings than a sweep" "$ERR"; then
+	pass "capped: the daemon says its sweep is capped"
+else
+	fail "capped: no notice of the capped sweep: $(grep -i sweep "$ERR" | head -c 300)"
+fi
+xc 'killall sleep' >/dev/null 2>&1
+wait_until 20 eval '! procs_over 100' ||
+	echo "# capped: the sleepers are not gone yet ($(n_procs) processes)"
 EV2=$S/auto.jsonl ERR2=$S/auto.err
 start_upperwatch W2 "$EV2" "$ERR2" --db "$S/db2" watch --container "$C" \
 	--content-events auto --rescan 3600 --no-policy --output "$EV2"

@@ -2,7 +2,8 @@
  * test_mapped.c - the lines of /proc/PID/maps the shared-mapping sweep
  * reads: file mappings shared or private, writable or not, anonymous
  * ones and malformed lines left out, and the names as the kernel prints
- * them (a newline as "\012", a removed file's " (deleted)").
+ * them (a newline as "\012", a removed file's " (deleted)"); and the
+ * pid lists it walks (pids_each), read to their end.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -14,6 +15,69 @@
 
 #include "check.h"
 #include "mapped.h"
+#include "util.h"
+
+struct pid_tally {
+	long count, sum, last, stop_at;
+};
+
+static int
+tally(long pid, void *arg)
+{
+	struct pid_tally *t = arg;
+
+	t->count++;
+	t->sum += pid;
+	t->last = pid;
+	return t->stop_at != 0 && pid == t->stop_at ? 7 : 0;
+}
+
+/* A pid list far longer than one read (cgroup.procs gives a page per
+ * read(); a file here gives 4 KiB reads to pids_each's buffer), with a
+ * number cut by each read's end, lines that are no pid, an over-long
+ * line and an unended last line. */
+static void
+pid_lists(void)
+{
+	char path[] = "/tmp/uw-test-pids.XXXXXX";
+	struct pid_tally t = { 0, 0, 0, 0 };
+	long pid, want_sum = 0;
+	FILE *f;
+	int fd, i, rc;
+
+	fd = mkstemp(path);
+	f = fd >= 0 ? fdopen(fd, "w+") : NULL;
+	CHECK(f != NULL, "a scratch file");
+	if (f == NULL)
+		return;
+	unlink(path);
+	for (pid = 1; pid <= 5000; pid++) {
+		fprintf(f, "%ld\n", pid * 7);
+		want_sum += pid * 7;
+		if (pid == 2500) {
+			fputs("abc\n\n-4\n12x\n", f);
+			for (i = 0; i < 6000; i++)
+				fputc('9', f);
+			fputc('\n', f);
+		}
+	}
+	fputs("99999", f);	/* unended */
+	fflush(f);
+	lseek(fd, 0, SEEK_SET);
+	rc = pids_each(fd, tally, &t);
+	CHECK(rc == 0 && t.count == 5001 && t.sum == want_sum + 99999 &&
+	    t.last == 99999, "every pid of a 29 KB list: %ld of 5001, sum "
+	    "%ld of %ld, last %ld (rc %d)", t.count, t.sum, want_sum + 99999,
+	    t.last, rc);
+	memset(&t, 0, sizeof(t));
+	t.stop_at = 7 * 3000;
+	lseek(fd, 0, SEEK_SET);
+	rc = pids_each(fd, tally, &t);
+	CHECK(rc == 7 && t.count == 3000, "a walk stopped at the 3,000th "
+	    "pid returns what stopped it (rc %d, %ld pids)", rc, t.count);
+	fclose(f);
+	CHECK(pids_each(-1, tally, &t) < 0, "a read that fails says so");
+}
 
 /* This process's own maps: a file it maps shared shows as the sweep
  * reads it, with its device, inode and name. */
@@ -102,5 +166,6 @@ main(void)
 	    "too long for the buffer");
 
 	own_mapping();
+	pid_lists();
 	return check_done();
 }

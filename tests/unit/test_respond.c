@@ -3,17 +3,191 @@
  * the child inherits no fd of the watcher's but 0, 1 and 2 (an upper-dir
  * fd leaked into `podman` or `ctr` would hand the container's files to
  * whatever that runtime runs), its output and exit status come back, and
- * a long output is cut, not a hang.
+ * a long output is cut, not a hang; and a kill by the v1 freezer and
+ * SIGKILL (no cgroup.kill) of a cgroup of 1,200 processes, one forking
+ * all along, leaves none (as root on a host with the v1 freezer).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "respond.h"
+#include "util.h"
+
+#define FREEZER "/sys/fs/cgroup/freezer"
+#define KILL_PROCS 1200
+#define TICKERS 100		/* the last processes: they run, and say when */
+
+static int
+count_one(long pid, void *arg)
+{
+	(void)pid;
+	++*(long *)arg;
+	return 0;
+}
+
+/* Processes in the cgroup dir (-1: unreadable). */
+static long
+procs_in(const char *dir)
+{
+	char path[512];
+	long n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (pids_each(fd, count_one, &n) < 0)
+		n = -1;
+	close(fd);
+	return n;
+}
+
+/* Write `state` to the freezer.state file `path`, and wait (2 s at most)
+ * until it reads so. */
+static void
+write_state(const char *path, const char *state)
+{
+	char buf[64];
+	ssize_t got;
+	int fd, i;
+
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, state, strlen(state)) < 0)
+			perror(path);
+		close(fd);
+	}
+	for (i = 0; i < 200; i++) {
+		fd = open(path, O_RDONLY);
+		got = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (got > 0 && strncmp(buf, state, strlen(state)) == 0)
+			return;
+		usleep(10000);
+	}
+}
+
+/* In a child: join the cgroup dir, fork KILL_PROCS - 1 that wait (the
+ * last TICKERS write the time into ticks[] every 2 ms), and fork
+ * children for ever (one a millisecond, 20,000 at most). */
+static void
+crowd(const char *dir, volatile int64_t *ticks)
+{
+	char path[512], pid[32];
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
+		_exit(1);
+	close(fd);
+	for (i = 1; i < KILL_PROCS; i++) {
+		if (fork() != 0)
+			continue;
+		while (i >= KILL_PROCS - TICKERS) {
+			ticks[i] = now_mono_ns();
+			usleep(2000);
+		}
+		for (;;)
+			pause();
+	}
+	for (i = 0; i < 20000; i++) {
+		if (fork() == 0)
+			for (;;)
+				pause();
+		usleep(1000);
+	}
+	for (;;)
+		pause();
+}
+
+/* The kill a host without cgroup.kill gets: freeze, SIGKILL each listed
+ * process, thaw.  Every process must go, however many and though one
+ * forks all along, and none may run again once frozen: the SIGKILLs go
+ * out while it is, to every process (one read of cgroup.procs lists
+ * some 700; the ones past them, thawed without one, would run).  The
+ * cgroup is frozen first, as a paused container is. */
+static void
+test_kill_many(void)
+{
+	struct respond_target t;
+	struct uw_error err;
+	const char *method = "";
+	char dir[256], path[300];
+	volatile int64_t *ticks;
+	int64_t frozen, last = 0;
+	struct stat st;
+	long n = 0;
+	int i, rc;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		CHECK(getenv("UPPERWATCH_REQUIRE_ROOT_TESTS") == NULL ||
+		    strcmp(getenv("UPPERWATCH_REQUIRE_ROOT_TESTS"), "1") != 0,
+		    "kill of many processes: needs root");
+		return;
+	}
+	if (stat(FREEZER "/cgroup.procs", &st) != 0) {
+		/* (a cgroup v2 host kills by cgroup.kill: respond_runc) */
+		printf("# kill of many processes: no v1 freezer at %s\n",
+		    FREEZER);
+		return;
+	}
+	snprintf(dir, sizeof(dir), FREEZER "/uw-test-kill-%d", (int)getpid());
+	CHECK(mkdir(dir, 0755) == 0, "a freezer cgroup %s", dir);
+	/* orphans come back to us, and are reaped at once */
+	signal(SIGCHLD, SIG_IGN);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ticks = mmap(NULL, KILL_PROCS * sizeof(*ticks), PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ticks == MAP_FAILED)
+		return;
+	pid = fork();
+	if (pid == 0)
+		crowd(dir, ticks);
+	for (i = 0; i < 600 && (n = procs_in(dir)) < KILL_PROCS + 20; i++)
+		usleep(10000);
+	CHECK(n >= KILL_PROCS + 20, "%ld processes in the cgroup, one "
+	    "forking", n);
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	write_state(path, "FROZEN");
+	frozen = now_mono_ns();
+	memset(&t, 0, sizeof(t));
+	t.id = "test";
+	t.v1_freezer = dir;
+	t.v2 = "";
+	rc = respond_kill(&t, &method, &err);
+	CHECK(rc == 0 && strcmp(method, "freeze+sigkill") == 0,
+	    "killed by %s (rc %d%s%s)", method, rc, rc ? ": " : "",
+	    rc ? err.msg : "");
+	for (i = 0; i < 300 && (n = procs_in(dir)) != 0; i++)
+		usleep(10000);
+	CHECK(n == 0, "no process left in the cgroup (%ld)", n);
+	for (i = KILL_PROCS - TICKERS; i < KILL_PROCS; i++)
+		if (ticks[i] > last)
+			last = ticks[i];
+	CHECK(last > 0 && last < frozen, "no process ran once frozen (the "
+	    "last tick %.1f ms before the freeze)",
+	    (double)(frozen - last) / 1e6);
+	munmap((void *)ticks, KILL_PROCS * sizeof(*ticks));
+	if (n != 0)		/* clean up all the same */
+		rc = respond_kill(&t, &method, &err);
+	rmdir(dir);
+	signal(SIGCHLD, SIG_DFL);
+}
 
 static void
 test_no_fd_inherited(void)
@@ -75,5 +249,6 @@ main(void)
 {
 	test_no_fd_inherited();
 	test_output_and_status();
+	test_kill_many();
 	return check_done();
 }
