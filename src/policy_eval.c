@@ -392,12 +392,7 @@ run_policy(struct uw_policy_set *set, struct policy *p)
 int
 policy_evaluator(lua_State *L)
 {
-	int k;
-
-	for (k = 1; k < V_END; k++)
-		lua_pushstring(L, verdict_keys[k]);
-	lua_pushcclosure(L, call_evaluate, V_END - 1);
-	return luaL_ref(L, LUA_REGISTRYINDEX);
+	return policy_keyed_closure(L, call_evaluate, verdict_keys, V_END);
 }
 
 /* Judge `ev` with the policies whose prefilter passes (upperwatch.h). */

@@ -502,10 +502,16 @@ lazy_package(lua_State *L, int h)
 	lua_rawset(L, h);
 }
 
-/* Push ev.time (which 3) or ev.id (4) of the event whose hidden table
- * is at h (absolute). */
+/* What lazy_index makes: a record (its index in rec[]), the package, or
+ * the time or the id. */
+enum lazy_field {
+	LAZY_CURRENT, LAZY_BASELINE, LAZY_PACKAGE, LAZY_TIME, LAZY_ID
+};
+
+/* Push ev.time or ev.id of the event whose hidden table is at h
+ * (absolute). */
 static void
-lazy_number(lua_State *L, int h, int which)
+lazy_number(lua_State *L, int h, enum lazy_field which)
 {
 	const struct lazy_records *lr;
 
@@ -515,7 +521,7 @@ lazy_number(lua_State *L, int h, int which)
 	if (lr == NULL)
 		lua_pushnil(L);
 	else
-		lua_pushinteger(L, which == 3 ? lr->time_ns :
+		lua_pushinteger(L, which == LAZY_TIME ? lr->time_ns :
 		    (lua_Integer)lr->id);
 }
 
@@ -531,22 +537,22 @@ lazy_index(lua_State *L)
 	if (lua_type(L, 2) == LUA_TSTRING) {
 		k = lua_tolstring(L, 2, &len);
 		if (len == 7 && memcmp(k, "current", 7) == 0)
-			which = 0;
+			which = LAZY_CURRENT;
 		else if (len == 8 && memcmp(k, "baseline", 8) == 0)
-			which = 1;
+			which = LAZY_BASELINE;
 		else if (len == 7 && memcmp(k, "package", 7) == 0)
-			which = 2;
+			which = LAZY_PACKAGE;
 		else if (len == 4 && memcmp(k, "time", 4) == 0)
-			which = 3;
+			which = LAZY_TIME;
 		else if (len == 2 && memcmp(k, "id", 2) == 0)
-			which = 4;
+			which = LAZY_ID;
 	}
 	if (which < 0)
 		lua_pushnil(L);
-	else if (which == 2)
+	else if (which == LAZY_PACKAGE)
 		lazy_package(L, 1);
-	else if (which >= 3)
-		lazy_number(L, 1, which);
+	else if (which >= LAZY_TIME)
+		lazy_number(L, 1, (enum lazy_field)which);
 	else
 		lazy_make(L, 1, which);
 	return 1;
@@ -830,17 +836,26 @@ push_event(lua_State *L)
 	return 0;
 }
 
+/* Protected: fn with upvalues keys[1 .. n - 1] (keys[0] unused), kept
+ * in the registry; the ref. */
+int
+policy_keyed_closure(lua_State *L, lua_CFunction fn,
+    const char *const *keys, int n)
+{
+	int k;
+
+	for (k = 1; k < n; k++)
+		lua_pushstring(L, keys[k]);
+	lua_pushcclosure(L, fn, n - 1);
+	return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
 /* Protected (the state's set-up): push_event with its keys, kept in the
  * registry; the ref. */
 int
 policy_event_builder(lua_State *L)
 {
-	int k;
-
-	for (k = 1; k < K_END; k++)
-		lua_pushstring(L, event_keys[k]);
-	lua_pushcclosure(L, push_event, K_END - 1);
-	return luaL_ref(L, LUA_REGISTRYINDEX);
+	return policy_keyed_closure(L, push_event, event_keys, K_END);
 }
 
 /*

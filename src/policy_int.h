@@ -198,6 +198,9 @@ void policy_guard_table_lib(lua_State *L, int idx);
  * read, kept in the registry; each returns its ref. */
 int policy_event_builder(lua_State *L);
 int policy_evaluator(lua_State *L);
+/* What both are made with: fn with upvalues keys[1 .. n - 1]. */
+int policy_keyed_closure(lua_State *L, lua_CFunction fn,
+    const char *const *keys, int n);
 
 /*
  * Build `ev` as read-only views into the set's event slot, in protected
