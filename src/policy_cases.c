@@ -80,29 +80,24 @@ opt_string(lua_State *L, int t, const char *key, const char *dflt)
 	return s;
 }
 
+/* t[key] as an integer (as lua_tointeger reads it), or dflt. */
+static lua_Integer
+opt_integer_or(lua_State *L, int t, const char *key, lua_Integer dflt)
+{
+	lua_Integer v;
+	int is;
+
+	policy_raw_field(L, t, key);
+	v = lua_tointegerx(L, -1, &is);
+	lua_pop(L, 1);
+	return is ? v : dflt;
+}
+
 /* t[key] as an integer (0 when it is none). */
 static lua_Integer
 opt_integer(lua_State *L, int t, const char *key)
 {
-	lua_Integer v;
-
-	policy_raw_field(L, t, key);
-	v = lua_tointeger(L, -1);
-	lua_pop(L, 1);
-	return v;
-}
-
-/* t[key] when it is an integer, else dflt. */
-static lua_Integer
-opt_integer_or(lua_State *L, int t, const char *key, lua_Integer dflt)
-{
-	lua_Integer v = dflt;
-
-	if (policy_raw_field(L, t, key) == LUA_TNUMBER &&
-	    lua_isinteger(L, -1))
-		v = lua_tointeger(L, -1);
-	lua_pop(L, 1);
-	return v;
+	return opt_integer_or(L, t, key, 0);
 }
 
 /* Fill a record from the table at `t`; mode may be "0755" or 493. */
