@@ -130,6 +130,12 @@ check_set_examples(void)
 		"/etc/passwd", "/etc/ssh/**", "/home/*/.ssh",
 		"**/.bashrc", "/etc/cron*",
 	};
+	static const struct { const char *path, *what; int want; } tries[] = {
+		{ "/etc/ssh/sshd_config", "a path under one prefix", 1 },
+		{ "/root/.bashrc", "a path by a pattern with no prefix", 1 },
+		{ "/etc/hostname", "a path under none", 0 },
+		{ "/etc", "a path that stops inside the prefixes", 0 },
+	};
 	struct glob *g[5];
 	struct glob_set *s;
 	size_t i;
@@ -137,18 +143,12 @@ check_set_examples(void)
 	for (i = 0; i < 5; i++)
 		g[i] = glob_compile(pats[i], strlen(pats[i]));
 	s = glob_set_new(g, 5);
-	CHECK(s != NULL && glob_set_exec(s,
-	    (const unsigned char *)"/etc/ssh/sshd_config", 20) == 1,
-	    "a set matches a path under one prefix");
-	CHECK(s != NULL && glob_set_exec(s,
-	    (const unsigned char *)"/root/.bashrc", 13) == 1,
-	    "and by a pattern with no prefix");
-	CHECK(s != NULL && glob_set_exec(s,
-	    (const unsigned char *)"/etc/hostname", 13) == 0,
-	    "and not a path under none");
-	CHECK(s != NULL && glob_set_exec(s,
-	    (const unsigned char *)"/etc", 4) == 0,
-	    "nor a path that stops inside the prefixes");
+	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		CHECK(s != NULL && glob_set_exec(s,
+		    (const unsigned char *)tries[i].path,
+		    strlen(tries[i].path)) == tries[i].want,
+		    "a set %s %s (%s)", tries[i].want ? "matches" :
+		    "does not match", tries[i].what, tries[i].path);
 	glob_set_free(s);
 	for (i = 0; i < 5; i++)
 		glob_free(g[i]);
