@@ -61,7 +61,7 @@ diff_open_root(struct drift *d, const struct uw_diff_opts *opts,
 	struct walk_xattrs x;
 	int fd, rc;
 
-	fd = walk_open_root(opts->upper);
+	fd = walk_open_upper(opts->upper);
 	if (fd < 0)
 		return seterr(err, fd, "%s: %s", opts->upper, strerror(-fd));
 	top->fd = fd;

@@ -182,7 +182,7 @@ sync_start(struct watcher *w, const struct uw_container *info)
 		    notice_escs(w, c->info->id));
 	c->dialect = overlay_dialect(c->info->overlay_follow, 0);
 	c->drift = drift_new(w->store, c->info->image_key, w->err);
-	c->root_fd = walk_open_root(c->info->upper);
+	c->root_fd = walk_open_upper(c->info->upper);
 	if (c->drift == NULL || c->root_fd < 0)
 		return not_watched(w, c, c->drift == NULL ? w->err->msg :
 		    strerror(-c->root_fd));

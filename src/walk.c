@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -24,13 +25,72 @@
 #define OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | \
 	O_CLOEXEC)
 
+/*
+ * Our reads leave a container's atimes as they were.  A container sees
+ * the atimes of its files through its merged view, and reading a file,
+ * listing a dir or reading a symlink moves one (under relatime, the
+ * first read after a change): a canary that moved would tell malware
+ * that something on the host looks.  So a container's upper dir is read
+ * through a private mount of it (walk_open_upper) that is noatime, and read-only, nodev,
+ * nosuid, noexec and nosymfollow besides: nothing we do through it can
+ * change, run or open a device in what it holds.  Where that mount
+ * cannot be made (a kernel before 5.12, no CAP_SYS_ADMIN), files and
+ * dirs are opened O_NOATIME (which needs their owner or CAP_FOWNER; an
+ * open is made without it when refused), and only a symlink's atime may
+ * move.
+ */
+static int
+open_quiet(int dirfd, const char *name, int flags)
+{
+	int fd;
+
+	fd = openat(dirfd, name, flags | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, name, flags);
+	return fd;
+}
+
+/* The tree at `path`, on a private mount of it (above); -1 when none
+ * can be made. */
+static int
+open_private(const char *path)
+{
+	struct mount_attr attr;
+	int tree, fd = -1;
+
+	tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return -1;
+	memset(&attr, 0, sizeof(attr));
+	attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV |
+	    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSYMFOLLOW |
+	    MOUNT_ATTR_NOATIME;
+	attr.attr_clr = MOUNT_ATTR__ATIME;
+	/* The mount lives on, detached, as long as an fd is open in it. */
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0)
+		fd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+		    O_NOCTTY);
+	close(tree);
+	return fd;
+}
+
 int
 walk_open_root(const char *path)
 {
 	int fd;
 
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+	fd = open_quiet(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOCTTY);
 	return fd < 0 ? -errno : fd;
+}
+
+int
+walk_open_upper(const char *path)
+{
+	int fd;
+
+	fd = open_private(path);
+	return fd >= 0 ? fd : walk_open_root(path);
 }
 
 int
@@ -38,7 +98,7 @@ walk_open_dir(int dirfd, const char *name)
 {
 	int fd;
 
-	fd = openat(dirfd, name, OPEN_FLAGS | O_DIRECTORY);
+	fd = open_quiet(dirfd, name, OPEN_FLAGS | O_DIRECTORY);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -85,7 +145,7 @@ walk_reopen_file(int path_fd, const struct stat *st)
 	if (proc_fd_dir < 0)
 		return -ENOSYS;		/* no /proc: nothing safe to do */
 	snprintf(num, sizeof(num), "%d", path_fd);
-	fd = openat(proc_fd_dir, num, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	fd = open_quiet(proc_fd_dir, num, O_RDONLY | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
@@ -108,7 +168,7 @@ walk_open_layer_file(int dirfd, const char *name, struct stat *st)
 {
 	int fd, saved;
 
-	fd = openat(dirfd, name, OPEN_FLAGS);
+	fd = open_quiet(dirfd, name, OPEN_FLAGS);
 	if (fd < 0)
 		return errno == ELOOP ? -EINVAL : -errno;
 	if (fstat(fd, st) < 0) {

@@ -34,6 +34,13 @@ size_t walk_path_depth(const unsigned char *path, size_t len);
  * through symlinks; nothing below it will).  Returns an fd or -errno. */
 int walk_open_root(const char *path) UW_WARN_UNUSED;
 
+/* walk_open_root for a container's upper dir, on a private read-only,
+ * nodev, nosuid, noexec, nosymfollow and noatime mount of it when one
+ * can be made (a kernel since 5.12, CAP_SYS_ADMIN): nothing read through
+ * it moves an atime the container could see.  Without one, files and
+ * dirs opened below it still leave their atimes (O_NOATIME, walk.c). */
+int walk_open_upper(const char *path) UW_WARN_UNUSED;
+
 /* Open the directory `name` in `dirfd`, refusing symlinks.  fd or -errno
  * (-ENOTDIR when it is not a directory, -ELOOP for a symlink). */
 int walk_open_dir(int dirfd, const char *name) UW_WARN_UNUSED;

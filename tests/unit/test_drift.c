@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -264,6 +266,131 @@ test_upper_walk_descends_only_into_an_open_child(void)
 	upperwalk_free(walk);
 }
 
+/* The atime of dir/name (lstat), in ns; -1 when it cannot be had. */
+static long long
+atime_of(const char *name)
+{
+	struct stat st;
+
+	if (lstat(at(name), &st) != 0)
+		return -1;
+	return st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec;
+}
+
+/* Set dir/name's atime (not following a symlink) long before its mtime:
+ * under relatime the next read moves it. */
+static void
+age_atime(const char *name)
+{
+	struct timespec ts[2] = { { 1000000000, 0 }, { 0, UTIME_OMIT } };
+
+	if (utimensat(AT_FDCWD, at(name), ts, AT_SYMLINK_NOFOLLOW) != 0)
+		CHECK(0, "utimensat %s: %s", name, strerror(errno));
+}
+
+/* Read what walk reads (a file whole, a dir's listing, a symlink's
+ * target) below `root`. */
+static void
+read_through(int root)
+{
+	struct walk_names names;
+	struct buf target;
+	struct stat st;
+	char byte;
+	int fd, sub, rc;
+
+	fd = walk_open_file(root, "f", &st);
+	CHECK(fd >= 0 && read(fd, &byte, 1) == 1, "read q/f (%d)", fd);
+	if (fd >= 0)
+		close(fd);
+	sub = walk_open_dir(root, "sub");
+	walk_names_init(&names);
+	rc = sub >= 0 ? walk_list(sub, &names) : sub;
+	CHECK(rc == 0 && names.count == 1, "list q/sub (%d, %zu)", rc,
+	    names.count);
+	walk_names_free(&names);
+	if (sub >= 0)
+		close(sub);
+	buf_init(&target, 16);
+	rc = walk_readlink(root, "l", &target);
+	CHECK(rc == 0 && target.len == 1, "readlink q/l (%d)", rc);
+	buf_free(&target);
+}
+
+/* An upper dir read through walk leaves every atime a container could
+ * see as it was: through the private mount, files, dirs and symlinks;
+ * through a plain root (no private mount), files and dirs (O_NOATIME). */
+static void
+test_reads_leave_atimes(void)
+{
+	static const char *const names[] = { "q/f", "q/sub", "q/l" };
+	long long before[3];
+	struct statvfs vfs;
+	int root, i, fd;
+
+	if (mkdir(at("q"), 0755) != 0 || mkdir(at("q/sub"), 0755) != 0 ||
+	    symlink("f", at("q/l")) != 0) {
+		CHECK(0, "scratch tree: %s", strerror(errno));
+		return;
+	}
+	fd = open(at("q/f"), O_WRONLY | O_CREAT, 0644);
+	CHECK(fd >= 0 && write(fd, "x", 1) == 1, "q/f written");
+	if (fd >= 0)
+		close(fd);
+	fd = open(at("q/sub/g"), O_WRONLY | O_CREAT, 0644);
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < 3; i++) {
+		age_atime(names[i]);
+		before[i] = atime_of(names[i]);
+	}
+
+	root = walk_open_root(at("q"));
+	CHECK(root >= 0, "walk_open_root (%d)", root);
+	if (root >= 0) {
+		read_through(root);
+		close(root);
+	}
+	CHECK_INT(atime_of("q/f"), before[0], "a plain root: a file read "
+	    "leaves its atime");
+	CHECK_INT(atime_of("q/sub"), before[1], "a plain root: a dir listed "
+	    "leaves its atime");
+
+	for (i = 0; i < 3; i++) {	/* (a symlink's moved above) */
+		age_atime(names[i]);
+		before[i] = atime_of(names[i]);
+	}
+	root = walk_open_upper(at("q"));
+	CHECK(root >= 0, "walk_open_upper (%d)", root);
+	if (root >= 0 && geteuid() == 0) {
+		read_through(root);
+		for (i = 0; i < 3; i++)
+			CHECK_INT(atime_of(names[i]), before[i], names[i]);
+		CHECK(fstatvfs(root, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) &&
+		    (vfs.f_flag & ST_NODEV) && (vfs.f_flag & ST_NOSUID) &&
+		    (vfs.f_flag & ST_NOEXEC),
+		    "the private mount is read-only, nodev, nosuid, noexec");
+		fd = openat(root, "new", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		CHECK(fd < 0 && errno == EROFS, "nothing is written through "
+		    "it (%s)", fd < 0 ? strerror(errno) : "created");
+		if (fd >= 0)
+			close(fd);
+	}
+	if (root >= 0)
+		close(root);
+
+	/* Control: a plain read moves them here (relatime). */
+	fd = open(at("q/f"), O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char byte;
+
+		CHECK(read(fd, &byte, 1) == 1, "control read");
+		close(fd);
+	}
+	CHECK(atime_of("q/f") != before[0], "control: a plain read of q/f "
+	    "moves its atime on this file system");
+}
+
 int
 main(void)
 {
@@ -285,6 +412,7 @@ main(void)
 	test_upper_walk_yields_each_entry_once_in_order();
 	test_upper_walk_path_too_long_fails_or_is_skipped();
 	test_upper_walk_descends_only_into_an_open_child();
+	test_reads_leave_atimes();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		CHECK(0, "scratch dir removed");
