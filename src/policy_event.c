@@ -212,37 +212,39 @@ static const char *const event_keys[K_END] = {
 	"exe_drift"
 };
 
-/* t[key] = the value on top of the stack (popped), t just below it:
- * with `up`, key is event_keys[k], push_event's upvalue k; without,
- * it is found by name. */
+/* Push key event_keys[k], of a field whose value is pushed next and set
+ * with lua_rawset(L, -3): with `up`, push_event's upvalue k (no lookup
+ * in the state's string cache), without, found by name. */
 static void
-set_key(lua_State *L, int up, enum event_key k)
+push_key(lua_State *L, int up, enum event_key k)
 {
-	if (!up) {
-		lua_setfield(L, -2, event_keys[k]);
-		return;
-	}
-	lua_pushvalue(L, lua_upvalueindex(k));
-	lua_insert(L, -2);
-	lua_rawset(L, -3);
+	if (up)
+		lua_pushvalue(L, lua_upvalueindex(k));
+	else
+		lua_pushstring(L, event_keys[k]);
 }
 
 /* Replace the value on top of the stack (a hidden table, or a record
  * view's record_index) by a view's metatable reading through it: the
  * one place that says what makes a view (push_hidden).  `up`: called
- * by push_event (set_key). */
+ * by push_event (push_key). */
 static void
 push_view_mt(lua_State *L, int up)
 {
 	lua_createtable(L, 0, 4);
-	lua_insert(L, -2);
-	set_key(L, up, K_INDEX);
+	push_key(L, up, K_INDEX);
+	lua_pushvalue(L, -3);
+	lua_rawset(L, -3);
+	push_key(L, up, K_NEWINDEX);
 	lua_pushcfunction(L, ro_newindex);
-	set_key(L, up, K_NEWINDEX);
+	lua_rawset(L, -3);
+	push_key(L, up, K_PAIRS);
 	lua_pushcfunction(L, ro_pairs);
-	set_key(L, up, K_PAIRS);
+	lua_rawset(L, -3);
+	push_key(L, up, K_METATABLE);
 	lua_pushboolean(L, 0);
-	set_key(L, up, K_METATABLE);
+	lua_rawset(L, -3);
+	lua_replace(L, -2);
 }
 
 /*
@@ -254,7 +256,7 @@ push_view_mt(lua_State *L, int up)
  * string), so # of one is 0 like its hidden table's without a __len:
  * four metamethods take a hash part of four slots, where five took eight.
  *
- * policy_seal; `up`: called by push_event (set_key).
+ * policy_seal; `up`: called by push_event (push_key).
  */
 static void
 seal(lua_State *L, int up)
@@ -263,7 +265,7 @@ seal(lua_State *L, int up)
 	lua_pushvalue(L, -2);
 	push_view_mt(L, up);
 	lua_setmetatable(L, -2);
-	lua_remove(L, -2);
+	lua_replace(L, -2);
 }
 
 void
@@ -720,36 +722,43 @@ policy_str_field(lua_State *L, const char *key, const char *value)
 }
 
 /* The writer's view: only what is known (a field it took with it is
- * absent).  Called by push_event (set_key). */
+ * absent).  Called by push_event (push_key). */
 static void
 push_process(lua_State *L, const struct uw_process *p)
 {
 	lua_createtable(L, 0, 7);
+	push_key(L, 1, K_PID);
 	lua_pushinteger(L, p->pid);
-	set_key(L, 1, K_PID);
+	lua_rawset(L, -3);
 	if (p->uid >= 0) {
+		push_key(L, 1, K_UID);
 		lua_pushinteger(L, p->uid);
-		set_key(L, 1, K_UID);
+		lua_rawset(L, -3);
 	}
 	if (p->comm != NULL) {
+		push_key(L, 1, K_COMM);
 		lua_pushstring(L, p->comm);
-		set_key(L, 1, K_COMM);
+		lua_rawset(L, -3);
 	}
 	if (p->exe != NULL) {
+		push_key(L, 1, K_EXE);
 		lua_pushstring(L, p->exe);
-		set_key(L, 1, K_EXE);
+		lua_rawset(L, -3);
 	}
 	if (p->cmdline != NULL) {
+		push_key(L, 1, K_CMDLINE);
 		lua_pushstring(L, p->cmdline);
-		set_key(L, 1, K_CMDLINE);
+		lua_rawset(L, -3);
 	}
 	if (p->container_id != NULL) {
+		push_key(L, 1, K_CONTAINER);
 		lua_pushstring(L, p->container_id);
-		set_key(L, 1, K_CONTAINER);
+		lua_rawset(L, -3);
 	}
 	if (p->exe_drift >= 0) {
+		push_key(L, 1, K_EXE_DRIFT);
 		lua_pushboolean(L, p->exe_drift);
-		set_key(L, 1, K_EXE_DRIFT);
+		lua_rawset(L, -3);
 	}
 }
 
@@ -800,35 +809,44 @@ push_event(lua_State *L)
 
 	lua_getallocf(L, (void **)&set);
 	lua_createtable(L, 0, event_slots(ev));
+	push_key(L, 1, K_OP);
 	lua_pushstring(L, op_name(ev->op));
-	set_key(L, 1, K_OP);
+	lua_rawset(L, -3);
+	push_key(L, 1, K_PATH);
 	lua_pushlstring(L, (const char *)ev->path, ev->path_len);
-	set_key(L, 1, K_PATH);
+	lua_rawset(L, -3);
+	push_key(L, 1, K_TYPE);
 	lua_pushstring(L, file_type_name(ev->type));
-	set_key(L, 1, K_TYPE);
+	lua_rawset(L, -3);
 	push_lazy_records(L, ev);
 	if (ev->error != NULL) {
+		push_key(L, 1, K_ERROR);
 		lua_pushlstring(L, ev->error, strnlen(ev->error,
 		    POLICY_MAX_REASON));
-		set_key(L, 1, K_ERROR);
+		lua_rawset(L, -3);
 	}
+	push_key(L, 1, K_LAYER);
 	lua_pushstring(L, ev->lower ? "lower" : "upper");
-	set_key(L, 1, K_LAYER);
+	lua_rawset(L, -3);
+	push_key(L, 1, K_CONTAINER);
 	policy_container_view(L, ev->container);
-	set_key(L, 1, K_CONTAINER);
+	lua_rawset(L, -3);
 	if (ev->process != NULL) {
+		push_key(L, 1, K_PROCESS);
 		push_process(L, ev->process);
 		seal(L, 1);
-		set_key(L, 1, K_PROCESS);
+		lua_rawset(L, -3);
 	}
 	if (ev->package_check != UW_PKG_NONE) {
 		/* (the package: lazy, push_lazy_records) */
+		push_key(L, 1, K_PACKAGE_CHECK);
 		lua_pushstring(L, package_check_name(ev->package_check));
-		set_key(L, 1, K_PACKAGE_CHECK);
+		lua_rawset(L, -3);
 	}
 	if (ev->incident != 0) {
+		push_key(L, 1, K_INCIDENT);
 		lua_pushinteger(L, (lua_Integer)ev->incident);
-		set_key(L, 1, K_INCIDENT);
+		lua_rawset(L, -3);
 	}
 	/* (the time and the id: lazy, push_lazy_records) */
 	seal(L, 1);
