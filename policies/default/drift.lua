@@ -14,6 +14,7 @@ local uw = require("upperwatch")
 local runtime = uw.verdict("info", "log",
 	"file written by the container runtime at start")
 local low = {}
+local runtime_file = uw.runtime_file
 
 local function low_for(op, type)
 	local of_op = low[op]
@@ -35,19 +36,22 @@ return {
 		.. "runtime injects at start are info; an entry that could not "
 		.. "be classified is high.",
 	evaluate = function(ev)
+		local op = ev.op
 		if ev.layer == "lower" then
 			return uw.verdict("critical", "alert", "the node's copy of "
-				.. "the image was changed: " .. ev.op .. " " .. ev.type,
+				.. "the image was changed: " .. op .. " " .. ev.type,
 				{ tags = { "persistence", "supply-chain" } })
 		end
-		if ev.op == "error" then
+		if op == "error" then
 			return uw.verdict("high", "alert", "could not be classified: "
 				.. (ev.error or "no reason given"),
 				{ tags = { "defense-evasion" } })
 		end
-		if uw.runtime_file(ev.path) then
+		if runtime_file(ev.path) then
 			return runtime
 		end
-		return low_for(ev.op, ev.type)
+		local of_op = low[op]
+		local v = of_op and of_op[ev.type]
+		return v or low_for(op, ev.type)
 	end,
 }
