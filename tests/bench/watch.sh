@@ -9,8 +9,9 @@ usage() {
 	cat <<EOF
 Usage: tests/bench/watch.sh [--help]
 
-Watches a fresh overlay upper dir (upper and work on a tmpfs, so that the
-file system's own burst behaviour stays out of the figures) over a small
+Watches a fresh overlay upper dir (upper and work on a tmpfs by default,
+so that the file system's own burst behaviour stays out of the figures;
+BENCH_UPPER_FS=disk puts them on a disk file system) over a small
 baselined image with 'upperwatch watch --upper DIR --image REF', and
 measures:
 
@@ -53,6 +54,9 @@ Environment:
   BENCH_LAT_WRITES  single writes for latency      (200)
   BENCH_LAT_GAP_MS  gap between them               (20)
   BENCH_TMPFS_MB    size of the tmpfs              (512)
+  BENCH_UPPER_FS    tmpfs, or disk: upper and work in the scratch
+                    dir, on TMPDIR's file system, as a runtime's
+                    upper dirs are on /var/lib's (tmpfs)
   BENCH_SKIP_INOTIFYWAIT  1: no inotifywait beside (0)
   BENCH_WATCH_ARGS  more options for 'watch', split at spaces, e.g.
                     "--content-events inotify" ()
@@ -75,6 +79,7 @@ RUNS=${BENCH_RUNS:-3}
 LAT_N=${BENCH_LAT_WRITES:-200}
 LAT_GAP=${BENCH_LAT_GAP_MS:-20}
 TMPFS_MB=${BENCH_TMPFS_MB:-512}
+UPPER_FS=${BENCH_UPPER_FS:-tmpfs}
 SKIP_IW=${BENCH_SKIP_INOTIFYWAIT:-0}
 UW=${UPPERWATCH:-$ROOT/build/upperwatch}
 NPROC=$(nproc)
@@ -213,8 +218,15 @@ echo v2 >"$L2/etc/app.conf"
 echo s >"$L2/srv/data"
 
 mkdir -p "$WORK/t"
-mount -t tmpfs -o "size=${TMPFS_MB}m,nr_inodes=0,mode=0755" "$TAG" "$WORK/t"
-MOUNTS+=("$WORK/t")
+case $UPPER_FS in
+tmpfs)
+	mount -t tmpfs -o "size=${TMPFS_MB}m,nr_inodes=0,mode=0755" "$TAG" "$WORK/t"
+	MOUNTS+=("$WORK/t")
+	;;
+disk) ;;
+*) die "BENCH_UPPER_FS: tmpfs or disk, not '$UPPER_FS'" ;;
+esac
+UPPER_DESC="$(stat -f -c %T "$WORK/t")-backed upper"
 
 # fresh NAME: a new upper on the tmpfs, mounted at $WORK/m-NAME, and a new
 # db with the image's baseline at $WORK/NAME.db.  Sets UPPER, MERGED, DB.
@@ -391,7 +403,7 @@ CPU_RATE=$(rate_runs '$1 / $3')
 IW_RATE=$(med 7)
 
 echo
-echo "upperwatch watch benchmark: $("$UW" --version 2>&1 | head -n 1), tmpfs-backed upper, $NPROC CPUs," \
+echo "upperwatch watch benchmark: $("$UW" --version 2>&1 | head -n 1), $UPPER_DESC, $NPROC CPUs," \
 	"db on $(df --output=fstype "$WORK" | tail -n 1), kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "(a) burst: $EVENTS files of $SIZE bytes in $DIRS new dirs, median of $RUNS runs"
