@@ -31,13 +31,13 @@
  * listing a dir or reading a symlink moves one (under relatime, the
  * first read after a change): a canary that moved would tell malware
  * that something on the host looks.  So a container's upper dir is read
- * through a private mount of it (walk_open_upper) that is noatime, and read-only, nodev,
- * nosuid, noexec and nosymfollow besides: nothing we do through it can
- * change, run or open a device in what it holds.  Where that mount
- * cannot be made (a kernel before 5.12, no CAP_SYS_ADMIN), files and
- * dirs are opened O_NOATIME (which needs their owner or CAP_FOWNER; an
- * open is made without it when refused), and only a symlink's atime may
- * move.
+ * through a private mount of it (walk_open_upper) that is noatime, and
+ * read-only, nodev, nosuid, noexec and nosymfollow besides: nothing we
+ * do through it can change, run or open a device in what it holds.
+ * Where that mount cannot be made (a kernel before 5.12, no
+ * CAP_SYS_ADMIN), files and dirs are opened O_NOATIME (which needs their
+ * owner or CAP_FOWNER; an open is made without it when refused), and
+ * only a symlink's atime may move.
  */
 static int
 open_quiet(int dirfd, const char *name, int flags)
