@@ -100,15 +100,36 @@ read_proc(const char *path, char *buf, size_t size)
 	return n;
 }
 
+/* Keep the path after "ID:name:" of a /proc/PID/cgroup line in `out`:
+ * "" when it does not fit (never a path cut short, which could name an
+ * ancestor). */
+static void
+keep_cgroup(char *out, size_t size, const char *path)
+{
+	if ((size_t)snprintf(out, size, "%s", path) >= size)
+		out[0] = '\0';
+}
+
+/* The whole of /proc/PID/cgroup: a line per v1 hierarchy, each with a
+ * path that nesting can make long. */
+#define CGROUP_FILE_MAX (64u << 10)
+
 int
 fan_cgroup_of(int pid, char *v2, size_t v2_size, char *v1, size_t v1_size)
 {
-	char path[64], text[2048], *line, *save, *cg;
+	char path[64], *text, *line, *save, *cg;
+	ssize_t n;
 
 	v2[0] = v1[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	if (read_proc(path, text, sizeof(text)) < 0)
+	text = malloc(CGROUP_FILE_MAX);
+	if (text == NULL)
 		return -1;
+	n = read_proc(path, text, CGROUP_FILE_MAX);
+	if (n < 0 || (size_t)n == CGROUP_FILE_MAX - 1) {
+		free(text);		/* gone, or more than we read */
+		return -1;
+	}
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		/* ID:controllers:path; "0::path" on v2, "N:freezer:path" */
@@ -116,44 +137,68 @@ fan_cgroup_of(int pid, char *v2, size_t v2_size, char *v1, size_t v1_size)
 		if (cg == NULL)
 			continue;
 		if (strncmp(cg, "::", 2) == 0)
-			snprintf(v2, v2_size, "%s", cg + 2);
+			keep_cgroup(v2, v2_size, cg + 2);
 		else if (strncmp(cg, ":freezer:", 9) == 0)
-			snprintf(v1, v1_size, "%s", cg + 9);
+			keep_cgroup(v1, v1_size, cg + 9);
+	}
+	free(text);
+	return 0;
+}
+
+/*
+ * How deep the process's cgroup `cg` (a path from its hierarchy's root)
+ * lies in the absolute cgroup dir `dir`: the length of the longest of cg
+ * and its ancestors, as whole names, that `dir` ends with; 0 for none.
+ * A process in a cgroup a container made below its own (systemd in a
+ * container does, for each service) is in that container.  "/", the
+ * root, is no container's.
+ */
+static size_t
+cgroup_depth(const char *dir, const char *cg)
+{
+	size_t l = strlen(dir), n = strlen(cg);
+
+	if (cg[0] != '/')
+		return 0;
+	while (n > 1) {
+		if (l >= n && memcmp(dir + l - n, cg, n) == 0)
+			return n;
+		while (n > 0 && cg[n - 1] != '/')
+			n--;
+		if (n > 0)
+			n--;		/* the parent, without its slash */
 	}
 	return 0;
 }
 
-/* Does the absolute cgroup dir `dir` end with the process's `cg` (a
- * path from "/": so whole names match)?  "/": the root, no container. */
-static int
-cgroup_ends(const char *dir, const char *cg)
-{
-	size_t l = strlen(dir), n = strlen(cg);
-
-	return n > 1 && cg[0] == '/' && l >= n &&
-	    strcmp(dir + l - n, cg) == 0;
-}
-
 int
-fan_cgroup_in(const char *v2, const char *v1, const struct uw_container *c)
+fan_cgroup_better(const char *v2, const char *v1,
+    const struct uw_container *c, size_t *best)
 {
-	return cgroup_ends(c->cgroup_v2, v2) ||
-	    cgroup_ends(c->cgroup_v1_freezer, v1);
+	size_t d2 = cgroup_depth(c->cgroup_v2, v2);
+	size_t d1 = cgroup_depth(c->cgroup_v1_freezer, v1);
+	size_t d = d2 > d1 ? d2 : d1;
+
+	if (d <= *best)
+		return 0;
+	*best = d;
+	return 1;
 }
 
 /* The container whose cgroup `pid` is in. */
 static const char *
 cgroup_container(const struct watcher *w, int pid)
 {
-	char v2[1024], v1[1024];
-	size_t i;
+	char v2[PATH_MAX], v1[PATH_MAX];
+	const char *id = NULL;
+	size_t i, best = 0;
 
 	if (fan_cgroup_of(pid, v2, sizeof(v2), v1, sizeof(v1)) < 0)
 		return NULL;
 	for (i = 0; i < w->ctr_count; i++)
-		if (fan_cgroup_in(v2, v1, w->ctrs[i]->info))
-			return w->ctrs[i]->info->id;
-	return NULL;
+		if (fan_cgroup_better(v2, v1, w->ctrs[i]->info, &best))
+			id = w->ctrs[i]->info->id;
+	return id;
 }
 
 /* The uid on the "Uid:" line of /proc/PID/status (real), or -1. */

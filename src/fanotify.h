@@ -97,12 +97,16 @@ void fan_mnts_free(struct fan_mnts *mc);
  * container_id and exe_drift are left unknown.  Thread-safe. */
 void fan_proc_read(struct fan_proc *r, int pid, int pidfd, int pidfds);
 
-/* The cgroup paths of `pid` (v2, v1 freezer; "" if none): 0 or -1. */
+/* The cgroup paths of `pid` (v2, v1 freezer; "" if none, or longer
+ * than the buffer): 0 or -1. */
 int fan_cgroup_of(int pid, char *v2, size_t v2_size, char *v1,
     size_t v1_size);
-/* Is a process of cgroups v2 / v1 (fan_cgroup_of) in container `c`? */
-int fan_cgroup_in(const char *v2, const char *v1,
-    const struct uw_container *c);
+/* Is a process of cgroups v2 / v1 (fan_cgroup_of) in container `c`, at
+ * its cgroup or below, deeper than `*best` (0 at first)?  Then *best is
+ * that depth and 1 is returned: the container that holds the process is
+ * the last one for which this says 1. */
+int fan_cgroup_better(const char *v2, const char *v1,
+    const struct uw_container *c, size_t *best);
 
 /* The pidfd of the process behind event `m` (FAN_REPORT_PIDFD), or -1:
  * the caller closes it. */

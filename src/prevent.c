@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
@@ -164,8 +165,8 @@ judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
 	struct uw_error err;
 	struct stat st;
 	struct pctr *c;
-	char v2[1024], v1[1024];
-	size_t i;
+	char v2[PATH_MAX], v1[PATH_MAX];
+	size_t i, best;
 	int rc;
 
 	if (fstat(m->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -198,13 +199,14 @@ judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
 	}
 	memset(&r, 0, sizeof(r));
 	fan_proc_read(&r, m->pid, pidfd, p->pidfds);
+	best = 0;
 	if (fan_cgroup_of(m->pid, v2, sizeof(v2), v1, sizeof(v1)) == 0)
 		for (i = 0; i < p->ctr_count; i++)
-			if (fan_cgroup_in(v2, v1, p->ctrs[i]->info)) {
+			if (fan_cgroup_better(v2, v1, p->ctrs[i]->info,
+			    &best)) {
 				snprintf(r.ctr, sizeof(r.ctr), "%s",
 				    p->ctrs[i]->info->id);
 				r.p.container_id = r.ctr;
-				break;
 			}
 	walk_record_from_stat(&cur, p->path.data, p->path.len, &st);
 	memset(&ev, 0, sizeof(ev));

@@ -22,6 +22,9 @@
 #     (NSpid maps it to the pid it wrote into the file), comm "sh", exe
 #     /bin/busybox, cmdline "sh -c ...", uid 0, container = C,
 #     exe_drift false; `events` prints "by sh[PID]";
+#   - a writer moved (from the host, as systemd in a container would do
+#     it itself) into a cgroup 12 levels below the container's, with
+#     200-byte names: process.container is still C;
 #   - a `sh -c` child that exits at once: process names a pid, and
 #     a comm only if it is "sh" (never another process's);
 #   - a dropped binary (a copy of busybox) that writes: exe /tmp/sh,
@@ -50,7 +53,8 @@ RS=$(realpath "$S")
 L1=$RS/layers/1
 EV=$S/events.jsonl ERR=$S/watch.err
 
-cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && rmdir \"\$d\"/*/ \"\$d\"; done"
+# (deepest first: the writer below nests cgroups in the container's)
+cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && find \"\$d\" -depth -type d -exec rmdir {} \\;; done"
 
 # xc COMMAND: run COMMAND with sh -c in the container.
 xc() { runc_sh "$C" "$1"; }
@@ -196,6 +200,48 @@ if wait_until 5 event_where /tmp/w1 '.process != null'; then
 	fi
 else
 	fail "writer: no event for /tmp/w1 names a process: $(last_of /tmp/w1 | head -c 300)"
+fi
+wait "$XPID" 2>/dev/null
+
+# ---- a writer in a cgroup below the container's -------------------------------
+
+# systemd in a container gives each service a cgroup below the container's,
+# and a container with a writable cgroupfs can make its own: a writer
+# there is still the container's.  12 levels of 200-byte names make its
+# cgroup paths 2.4 KB each (v2 and the v1 freezer, where a container's
+# are found), its /proc/PID/cgroup over 4 KB.
+runc exec "$C" sh -c 'echo $$ > /tmp/nest.pid
+	while [ ! -e /tmp/nest.go ]; do sleep 0.1; done
+	echo nested > /tmp/nested; sleep 2' </dev/null >/dev/null 2>&1 &
+XPID=$!
+hpid=
+if wait_until 5 test -s "$RS/c1/upper/tmp/nest.pid"; then
+	for p in $(runc ps --format json "$C" 2>/dev/null | jq -r '.[]'); do
+		[ "$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status" 2>/dev/null)" = "$(cat "$RS/c1/upper/tmp/nest.pid")" ] &&
+		    hpid=$p && break
+	done
+	echo "# the writer: host pid '$hpid'; its cgroups: $(tr '\n' ' ' <"/proc/$hpid/cgroup" 2>/dev/null)"
+fi
+long=$(printf 'n%.0s' $(seq 200))
+sub=
+for i in $(seq 12); do sub=$sub/$long$i; done
+moved=0
+for d in /sys/fs/cgroup/freezer/$P/c1 /sys/fs/cgroup/unified/$P/c1 /sys/fs/cgroup/$P/c1; do
+	[ -n "$hpid" ] && [ -f "$d/cgroup.procs" ] && mkdir -p "$d$sub" &&
+	    echo "$hpid" >"$d$sub/cgroup.procs" && moved=$((moved + 1))
+done
+if [ "$moved" -gt 0 ] && [ "$(wc -c <"/proc/$hpid/cgroup")" -gt 4000 ]; then
+	pass "the writer is $moved cgroup hierarchies deep below the container's"
+else
+	fail "could not nest the writer's cgroup (pid '$hpid', moved $moved)"
+fi
+xc 'touch /tmp/nest.go' || fail "touch /tmp/nest.go"
+if wait_until 5 event_where /tmp/nested '.process != null'; then
+	ev=$(jq -c 'select(.path == "/tmp/nested" and .process != null)' "$EV" | tail -n 1)
+	expect_eq "nested writer: its pid" "$hpid" "$(jq -r '.process.pid' <<<"$ev")"
+	expect_eq "nested writer: still the container's, by cgroup" "$C" "$(jq -r '.process.container' <<<"$ev")"
+else
+	fail "nested writer: no event for /tmp/nested names a process: $(last_of /tmp/nested | head -c 300)"
 fi
 wait "$XPID" 2>/dev/null
 

@@ -1,10 +1,12 @@
 /*
  * test_container.c - the one rule by which a word names a container
  * (watch --container, diff --container, baseline --container, resume),
- * and the deep copy the watcher and the CLI keep of a container.
+ * the deep copy the watcher and the CLI keep of a container, and which
+ * container a writer's cgroup puts it in.
  */
 #include "check.h"
 #include "discover.h"
+#include "fanotify.h"
 
 static struct uw_container
 ctr(const char *id, const char *name)
@@ -76,10 +78,58 @@ test_copy_is_deep_and_keeps_set_cgroups(void)
 	discover_copy_free(c);
 }
 
+/* The container fan_cgroup_better picks for a process of cgroups v2 /
+ * v1 among cs[0..n), in that order; -1 for none. */
+static int
+pick(struct uw_container *cs, int n, const char *v2, const char *v1)
+{
+	size_t best = 0;
+	int i, got = -1;
+
+	for (i = 0; i < n; i++)
+		if (fan_cgroup_better(v2, v1, &cs[i], &best))
+			got = i;
+	return got;
+}
+
+/* A writer is in the container whose cgroup holds it, at any depth below
+ * (systemd in a container makes one cgroup per service), by whole names;
+ * of two nested containers, the inner one, whatever their order. */
+static void
+test_writer_cgroup_picks_the_deepest_container(void)
+{
+	struct uw_container cs[3];
+
+	memset(cs, 0, sizeof(cs));
+	cs[0].cgroup_v1_freezer = "/sys/fs/cgroup/freezer/k/c1";
+	cs[0].cgroup_v2 = "";
+	cs[1].cgroup_v1_freezer = "";
+	cs[1].cgroup_v2 = "/sys/fs/cgroup/k/c1/svc/inner";
+	cs[2].cgroup_v1_freezer = "";
+	cs[2].cgroup_v2 = "/sys/fs/cgroup/k/c2";
+	CHECK_INT(pick(cs, 3, "", "/k/c1"), 0, "its own cgroup (v1)");
+	CHECK_INT(pick(cs, 3, "", "/k/c1/a/b/c"), 0, "a cgroup below (v1)");
+	CHECK_INT(pick(cs, 3, "/k/c2/x", ""), 2, "a cgroup below (v2)");
+	CHECK_INT(pick(cs, 3, "", "/k/c10"), -1, "names compared whole");
+	CHECK_INT(pick(cs, 3, "/k/c", ""), -1, "no part of a name");
+	CHECK_INT(pick(cs, 3, "", "/k"), -1, "an ancestor is no container's");
+	CHECK_INT(pick(cs, 3, "/", "/"), -1, "the root is no container's");
+	CHECK_INT(pick(cs, 3, "", ""), -1, "no cgroup, no container");
+	CHECK_INT(pick(cs, 3, "/k/c1/svc/inner/x", "/k/c1/svc/inner/x"), 1,
+	    "the inner of two nested containers");
+	CHECK_INT(pick(cs + 1, 1, "/k/c1/svc", ""), -1,
+	    "the outer's service is not the inner's");
+	/* the inner one first: the outer never wins over it */
+	cs[2] = cs[0];
+	CHECK_INT(pick(cs + 1, 2, "/k/c1/svc/inner", "/k/c1/svc/inner"), 0,
+	    "the inner one, listed first");
+}
+
 int
 main(void)
 {
 	test_match_kinds_rank_id_name_prefix();
 	test_copy_is_deep_and_keeps_set_cgroups();
+	test_writer_cgroup_picks_the_deepest_container();
 	return check_done();
 }
