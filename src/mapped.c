@@ -63,7 +63,7 @@ struct sweep {
 	int merged_fd;		/* the overlay's root (its mount point) */
 	const char *upper;	/* its host path, for an upper file's name */
 	size_t upper_len;
-	size_t pids, cgroups;
+	size_t pids;
 	size_t bytes;
 	int capped;		/* a bound was reached */
 	int unplaced;		/* a writable mapping with no upper name */
@@ -309,58 +309,13 @@ sweep_one(long pid, void *arg)
 	return s->rc != 0;
 }
 
-/* The processes of the cgroup dir open at `dirfd`, then of the cgroups
- * nested in it.  Takes dirfd. */
-static void
-sweep_cgroup(struct sweep *s, int dirfd, int depth)
-{
-	struct dirent *d;
-	DIR *dir;
-	int fd;
-
-	if (++s->cgroups > MAP_MAX_CGROUPS) {
-		s->capped = 1;
-		close(dirfd);
-		return;
-	}
-	/* all of the list: a process past what one read gives (a page,
-	 * some 700 pids) must be swept too, or make the sweep capped */
-	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		(void)pids_each(fd, sweep_one, s);
-		close(fd);
-	}
-	if (s->capped) {
-		close(dirfd);
-		return;
-	}
-	if (depth >= MAP_MAX_DEPTH) {
-		s->capped = 1;	/* deeper cgroups are not read */
-		close(dirfd);
-		return;
-	}
-	dir = fdopendir(dirfd);
-	if (dir == NULL) {
-		close(dirfd);
-		return;
-	}
-	while (s->rc == 0 && !s->capped && (d = readdir(dir)) != NULL) {
-		if (d->d_type != DT_DIR || d->d_name[0] == '.')
-			continue;
-		fd = openat(dirfd, d->d_name, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0)
-			sweep_cgroup(s, fd, depth + 1);
-	}
-	closedir(dir);
-}
-
 static int
 sweep_ctr(struct watcher *w, struct wctr *c)
 {
 	const struct uw_container *info = c->info;
 	const char *cg = info->cgroup_v2 != NULL && info->cgroup_v2[0] ?
 	    info->cgroup_v2 : info->cgroup_v1_freezer;
+	struct cgroup_caps caps;
 	struct sweep s;
 	struct stat st;
 	int fd;
@@ -397,7 +352,11 @@ sweep_ctr(struct watcher *w, struct wctr *c)
 		return 0;	/* stopped meanwhile */
 	}
 	buf_init(&s.path, PATH_MAX);
-	sweep_cgroup(&s, fd, 0);
+	caps.max_cgroups = MAP_MAX_CGROUPS;
+	caps.max_depth = MAP_MAX_DEPTH;
+	(void)cgroup_pids_each(fd, &caps, sweep_one, &s);
+	s.capped |= caps.capped;
+	close(fd);
 	buf_free(&s.path);
 	close(s.merged_fd);
 	if (s.capped && !c->map_capped) {

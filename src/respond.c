@@ -134,17 +134,48 @@ wait_for(const char *dir, const char *name, const char *want)
 	return -ETIMEDOUT;
 }
 
-/* Are there processes in the cgroup dir? */
+/* How far a kill reads a container's cgroups (the container may nest its
+ * own in them): past that it fails closed (respond_kill). */
+#define KILL_MAX_CGROUPS 4096
+#define KILL_MAX_DEPTH 64
+
+/* pids_each over dir's cgroup and every cgroup below it (within the kill's
+ * caps): what fn returned to stop, else 0; E2BIG when some were past the
+ * caps; 0 when dir is gone, with its processes. */
 static int
-has_procs(const char *dir)
+tree_pids_each(const char *dir, int (*fn)(long pid, void *arg))
 {
-	char buf[64];
+	struct cgroup_caps caps;
+	int fd, rc;
 
 	if (dir == NULL || dir[0] == '\0')
 		return 0;
-	if (read_file(dir, "cgroup.procs", buf, sizeof(buf)) != 0)
-		return 0;	/* gone with its processes */
-	return buf[0] != '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	memset(&caps, 0, sizeof(caps));
+	caps.max_cgroups = KILL_MAX_CGROUPS;
+	caps.max_depth = KILL_MAX_DEPTH;
+	rc = cgroup_pids_each(fd, &caps, fn, NULL);
+	close(fd);
+	return rc > 0 ? rc : caps.capped ? E2BIG : 0;
+}
+
+/* A pid (pids_each): stop at the first. */
+static int
+any_pid(long pid, void *arg)
+{
+	(void)pid;
+	(void)arg;
+	return 1;
+}
+
+/* Has the cgroup at dir, or one below it, a process?  Yes when it cannot
+ * be told (more cgroups than the caps). */
+static int
+has_procs(const char *dir)
+{
+	return tree_pids_each(dir, any_pid) != 0;
 }
 
 /*
@@ -478,17 +509,13 @@ kill_one(long pid, void *arg)
 	return 0;
 }
 
-/* SIGKILL every pid listed in dir/cgroup.procs: all of them, not what
- * one read gives (a page, some 700), while the cgroup is frozen. */
-static void
+/* SIGKILL every pid of the cgroup at dir and of those below it (all of
+ * each list, not what one read gives: a page, some 700), while the
+ * cgroup is frozen: 0, or E2BIG when some were past the caps. */
+static int
 kill_procs(const char *dir)
 {
-	int fd = open_in(dir, "cgroup.procs");
-
-	if (fd < 0)
-		return;
-	(void)pids_each(fd, kill_one, NULL);
-	close(fd);
+	return tree_pids_each(dir, kill_one);
 }
 
 int
@@ -521,7 +548,13 @@ respond_kill(const struct respond_target *t, const char **method,
 			return rc;
 		dir = strcmp(freeze_method, "cgroup-v1") == 0 ?
 		    t->v1_freezer : t->v2;
-		kill_procs(dir);
+		if (kill_procs(dir) == E2BIG)
+			/* Thawed, a process not read would run on: it stays
+			 * frozen with the rest, and says why. */
+			return seterr(err, -E2BIG, "container %s: its cgroups "
+			    "nest more than %d deep or %d in all: left frozen, "
+			    "not killed", t->id, KILL_MAX_DEPTH,
+			    KILL_MAX_CGROUPS);
 		if (strcmp(freeze_method, "cgroup-v2") == 0)
 			(void)thaw_cgroup(t, freeze_method, err);
 		v1_frozen = strcmp(freeze_method, "cgroup-v1") == 0;
@@ -534,7 +567,7 @@ respond_kill(const struct respond_target *t, const char **method,
 	    now_mono_ns() < deadline) {
 		sleep_ns(WAIT_STEP_NS);
 		if (has_procs(dir))
-			kill_procs(dir);
+			(void)kill_procs(dir);
 	}
 	if (has_procs(t->v2) || has_procs(t->v1_freezer))
 		return seterr(err, -EBUSY, "container %s: processes remain "

@@ -1,7 +1,9 @@
 /*
  * util.c - error reporting, the capped buffer, clocks and escaping.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -384,4 +386,64 @@ pids_each(int fd, int (*fn)(long pid, void *arg), void *arg)
 		memmove(buf, buf + start, have - start);
 		have -= start;
 	}
+}
+
+/* cgroup_pids_each's walk below the cgroup open at dirfd (taken). */
+static int
+cgroup_walk(int dirfd, int depth, struct cgroup_caps *caps,
+    int (*fn)(long pid, void *arg), void *arg)
+{
+	struct dirent *d;
+	DIR *dir;
+	int fd, rc = 0;
+
+	if (caps->cgroups++ >= caps->max_cgroups) {
+		caps->capped = 1;
+		close(dirfd);
+		return 0;
+	}
+	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		rc = pids_each(fd, fn, arg);
+		close(fd);
+	}
+	if (rc > 0) {
+		close(dirfd);
+		return rc;
+	}
+	dir = fdopendir(dirfd);
+	if (dir == NULL) {
+		close(dirfd);
+		return 0;
+	}
+	rc = 0;
+	while (rc <= 0 && (d = readdir(dir)) != NULL) {
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		if (depth >= caps->max_depth ||
+		    caps->cgroups >= caps->max_cgroups) {
+			caps->capped = 1;	/* one too deep, or too many */
+			break;
+		}
+		fd = openat(dirfd, d->d_name, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0)
+			rc = cgroup_walk(fd, depth + 1, caps, fn, arg);
+	}
+	closedir(dir);
+	return rc > 0 ? rc : 0;
+}
+
+int
+cgroup_pids_each(int dirfd, struct cgroup_caps *caps,
+    int (*fn)(long pid, void *arg), void *arg)
+{
+	int fd;
+
+	caps->cgroups = 0;
+	caps->capped = 0;
+	fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	return cgroup_walk(fd, 0, caps, fn, arg);
 }

@@ -95,6 +95,26 @@ int label_fit(struct label_caps *caps, size_t key_len,
  */
 int pids_each(int fd, int (*fn)(long pid, void *arg), void *arg);
 
+/* How far cgroup_pids_each goes, and how far it went. */
+struct cgroup_caps {
+	unsigned max_cgroups;	/* cgroups read, the first included */
+	int max_depth;		/* levels below the first read */
+	unsigned cgroups;	/* read */
+	int capped;		/* some were not read: past a cap */
+};
+
+/*
+ * pids_each over the cgroup dir open at `dirfd` (left open) and every
+ * cgroup below it, each before those below it: a container may nest
+ * cgroups in its own (systemd in a container does, a service each), so
+ * its processes are in all of them.  Reads no more than the caps allow,
+ * and says so (caps->capped).  Stops when fn returns nonzero and
+ * returns that; else 0 (a cgroup that cannot be read is skipped: gone
+ * with its processes), or -errno when dirfd cannot be duplicated.
+ */
+int cgroup_pids_each(int dirfd, struct cgroup_caps *caps,
+    int (*fn)(long pid, void *arg), void *arg);
+
 void hex_encode(char *out, const unsigned char *bytes, size_t len);
 /* The bytes of `len` hex digits (either case) into out[max]: how many,
  * or -1 when len is odd, a char is no hex digit or they do not fit. */

@@ -5,9 +5,12 @@
  * whatever that runtime runs), its output and exit status come back, and
  * a long output is cut, not a hang; and a kill by the v1 freezer and
  * SIGKILL (no cgroup.kill) of a cgroup of 1,200 processes, one forking
- * all along, leaves none (as root on a host with the v1 freezer).
+ * all along, leaves none, nor any in cgroups nested in it, and one nested
+ * past what a kill reads is left frozen, not thawed alive (as root on a
+ * host with the v1 freezer).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,11 +247,140 @@ test_output_and_status(void)
 	CHECK_INT(strlen(out), sizeof(out) - 1, "the output cut to fit");
 }
 
+/* A child that sleeps in the cgroup dir; its pid, or -1. */
+static pid_t
+sleeper_in(const char *dir)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		for (;;)
+			pause();
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "w");
+	if (pid < 0 || f == NULL || fprintf(f, "%d\n", (int)pid) < 0 ||
+	    fclose(f) != 0) {
+		CHECK(0, "a sleeper in %s", dir);
+		return -1;
+	}
+	return pid;
+}
+
+/* Did child `pid` die of SIGKILL (reaped; 3 s at most)? */
+static int
+killed(pid_t pid)
+{
+	int i, status;
+
+	for (i = 0; i < 300; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFSIGNALED(status) &&
+			    WTERMSIG(status) == SIGKILL;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* A container may nest cgroups in its own (systemd in a container makes
+ * one per service): a kill by the freezer and SIGKILL kills in all of
+ * them; one nested past what a kill reads (64 deep) leaves the container
+ * frozen and says so, rather than thaw what it could not reach. */
+static void
+test_kill_nested(void)
+{
+	struct respond_target t;
+	struct uw_error err;
+	const char *method = "";
+	char top[256], path[PATH_MAX], state[32];
+	pid_t pids[4];
+	int i, rc, n, fd;
+
+	if (geteuid() != 0 || access(FREEZER "/cgroup.procs", F_OK) != 0)
+		return;		/* (said by test_kill_many) */
+	snprintf(top, sizeof(top), FREEZER "/uw-test-nest-%d", (int)getpid());
+	CHECK(mkdir(top, 0755) == 0, "cgroup %s", top);
+	snprintf(path, sizeof(path), "%s/a", top);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/a/b", top);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/c", top);
+	mkdir(path, 0755);
+	pids[0] = sleeper_in(top);
+	snprintf(path, sizeof(path), "%s/a", top);
+	pids[1] = sleeper_in(path);
+	snprintf(path, sizeof(path), "%s/a/b", top);
+	pids[2] = sleeper_in(path);
+	snprintf(path, sizeof(path), "%s/c", top);
+	pids[3] = sleeper_in(path);
+	memset(&t, 0, sizeof(t));
+	t.id = "nested";
+	t.v1_freezer = top;
+	t.v2 = "";
+	rc = respond_kill(&t, &method, &err);
+	CHECK(rc == 0, "killed, nested cgroups and all (rc %d%s%s)", rc,
+	    rc ? ": " : "", rc ? err.msg : "");
+	for (i = 0, n = 0; i < 4; i++)
+		n += pids[i] > 0 && killed(pids[i]);
+	CHECK_INT(n, 4, "processes killed in the cgroup and the 3 below");
+	if (n != 4) {		/* clean up all the same */
+		snprintf(path, sizeof(path), "%s/freezer.state", top);
+		write_state(path, "THAWED");
+		for (i = 0; i < 4; i++)
+			if (pids[i] > 0 && kill(pids[i], SIGKILL) == 0)
+				(void)killed(pids[i]);
+	}
+
+	/* 66 deep: past the kill's reach */
+	snprintf(path, sizeof(path), "%s", top);
+	for (i = 0; i < 66; i++) {
+		strcat(path, "/d");
+		mkdir(path, 0755);
+	}
+	pids[0] = sleeper_in(path);
+	rc = respond_kill(&t, &method, &err);
+	CHECK(rc < 0 && strstr(err.msg, "left frozen") != NULL,
+	    "a process 66 cgroups deep: the kill says it could not (%s)",
+	    rc < 0 ? err.msg : "it says it killed");
+	snprintf(state, sizeof(state), "?");
+	snprintf(path, sizeof(path), "%s/freezer.state", top);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = (int)read(fd, state, sizeof(state) - 1);
+		state[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	CHECK(strncmp(state, "FROZEN", 6) == 0 && pids[0] > 0 &&
+	    kill(pids[0], 0) == 0, "and leaves it frozen (%.*s), the "
+	    "process there but not running", 6, state);
+	if (pids[0] > 0)
+		kill(pids[0], SIGKILL);
+	write_state(path, "THAWED");
+	if (pids[0] > 0)
+		(void)killed(pids[0]);
+	snprintf(path, sizeof(path), "%s", top);
+	for (i = 0; i < 66; i++)
+		strcat(path, "/d");
+	for (i = 0; i < 66; i++) {
+		rmdir(path);
+		*strrchr(path, '/') = '\0';
+	}
+	snprintf(path, sizeof(path), "%s/a/b", top);
+	rmdir(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/c", top);
+	rmdir(path);
+	CHECK(rmdir(top) == 0, "cgroups removed");
+}
+
 int
 main(void)
 {
 	test_no_fd_inherited();
 	test_output_and_status();
 	test_kill_many();
+	test_kill_nested();
 	return check_done();
 }
