@@ -306,7 +306,7 @@ sweep_one(long pid, void *arg)
 	}
 	if (sweep_pid(s, pid) == 0)
 		sweep_threads_of(s, pid);
-	return s->rc != 0;
+	return s->rc != 0 || s->capped;	/* (past the bytes cap too) */
 }
 
 static int

@@ -418,7 +418,11 @@ cgroup_walk(int dirfd, int depth, struct cgroup_caps *caps,
 	}
 	rc = 0;
 	while (rc <= 0 && (d = readdir(dir)) != NULL) {
-		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+		/* (a cgroup's name may begin with a dot: only . and ..
+		 * are not cgroups) */
+		if (d->d_type != DT_DIR || (d->d_name[0] == '.' &&
+		    (d->d_name[1] == '\0' || (d->d_name[1] == '.' &&
+		    d->d_name[2] == '\0'))))
 			continue;
 		if (depth >= caps->max_depth ||
 		    caps->cgroups >= caps->max_cgroups) {

@@ -56,7 +56,7 @@ static int
 open_private(const char *path)
 {
 	struct mount_attr attr;
-	int tree, fd = -1;
+	int tree, rc, fd = -1;
 
 	tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0)
@@ -66,8 +66,16 @@ open_private(const char *path)
 	    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSYMFOLLOW |
 	    MOUNT_ATTR_NOATIME;
 	attr.attr_clr = MOUNT_ATTR__ATIME;
+	rc = mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr));
+	if (rc != 0 && errno == EINVAL) {
+		/* nosymfollow came in 5.14: our opens refuse symlinks
+		 * anyway */
+		attr.attr_set &= ~(uint64_t)MOUNT_ATTR_NOSYMFOLLOW;
+		rc = mount_setattr(tree, "", AT_EMPTY_PATH, &attr,
+		    sizeof(attr));
+	}
 	/* The mount lives on, detached, as long as an fd is open in it. */
-	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0)
+	if (rc == 0)
 		fd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 		    O_NOCTTY);
 	close(tree);

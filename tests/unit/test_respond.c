@@ -5,7 +5,7 @@
  * whatever that runtime runs), its output and exit status come back, and
  * a long output is cut, not a hang; and a kill by the v1 freezer and
  * SIGKILL (no cgroup.kill) of a cgroup of 1,200 processes, one forking
- * all along, leaves none, nor any in cgroups nested in it, and one nested
+ * all along, leaves none, nor any in cgroups nested in it (a name with a dot too), and one nested
  * past what a kill reads is left frozen, not thawed alive (as root on a
  * host with the v1 freezer).
  */
@@ -263,6 +263,10 @@ sleeper_in(const char *dir)
 	if (pid < 0 || f == NULL || fprintf(f, "%d\n", (int)pid) < 0 ||
 	    fclose(f) != 0) {
 		CHECK(0, "a sleeper in %s", dir);
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
 		return -1;
 	}
 	return pid;
@@ -305,14 +309,14 @@ test_kill_nested(void)
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/a/b", top);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/c", top);
+	snprintf(path, sizeof(path), "%s/.h", top);	/* a dot is no hiding */
 	mkdir(path, 0755);
 	pids[0] = sleeper_in(top);
 	snprintf(path, sizeof(path), "%s/a", top);
 	pids[1] = sleeper_in(path);
 	snprintf(path, sizeof(path), "%s/a/b", top);
 	pids[2] = sleeper_in(path);
-	snprintf(path, sizeof(path), "%s/c", top);
+	snprintf(path, sizeof(path), "%s/.h", top);
 	pids[3] = sleeper_in(path);
 	memset(&t, 0, sizeof(t));
 	t.id = "nested";
@@ -323,7 +327,8 @@ test_kill_nested(void)
 	    rc ? ": " : "", rc ? err.msg : "");
 	for (i = 0, n = 0; i < 4; i++)
 		n += pids[i] > 0 && killed(pids[i]);
-	CHECK_INT(n, 4, "processes killed in the cgroup and the 3 below");
+	CHECK_INT(n, 4, "processes killed in the cgroup and in a, a/b and "
+	    ".h below it");
 	if (n != 4) {		/* clean up all the same */
 		snprintf(path, sizeof(path), "%s/freezer.state", top);
 		write_state(path, "THAWED");
@@ -370,7 +375,7 @@ test_kill_nested(void)
 	rmdir(path);
 	*strrchr(path, '/') = '\0';
 	rmdir(path);
-	snprintf(path, sizeof(path), "%s/c", top);
+	snprintf(path, sizeof(path), "%s/.h", top);
 	rmdir(path);
 	CHECK(rmdir(top) == 0, "cgroups removed");
 }
