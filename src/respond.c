@@ -71,31 +71,21 @@ write_file(const char *dir, const char *name, const char *value)
 	return rc;
 }
 
-/* Open dir/name to read: the fd, or -errno. */
+/* Read dir/name (at most len - 1 bytes: one read, enough for a
+ * state). */
 static int
-open_in(const char *dir, const char *name)
+read_file(const char *dir, const char *name, char *buf, size_t len)
 {
 	char path[PATH_MAX];
+	ssize_t n;
 	int fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    sizeof(path))
 		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Read dir/name (at most len - 1 bytes: one read, enough for a state
- * or to see whether a list is empty). */
-static int
-read_file(const char *dir, const char *name, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open_in(dir, name);
 	if (fd < 0)
-		return fd;
+		return -errno;
 	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)

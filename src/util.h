@@ -85,7 +85,6 @@ struct label_caps {
 int label_fit(struct label_caps *caps, size_t key_len,
     const char *value, size_t *value_len);
 
-/* Lower-case hex of `len` bytes into out (2 * len + 1 bytes). */
 /*
  * Call fn(pid, arg) for each pid listed in the open file fd (a cgroup's
  * cgroup.procs or tasks: a decimal number a line), read to its end: the
@@ -115,6 +114,7 @@ struct cgroup_caps {
 int cgroup_pids_each(int dirfd, struct cgroup_caps *caps,
     int (*fn)(long pid, void *arg), void *arg);
 
+/* Lower-case hex of `len` bytes into out (2 * len + 1 bytes). */
 void hex_encode(char *out, const unsigned char *bytes, size_t len);
 /* The bytes of `len` hex digits (either case) into out[max]: how many,
  * or -1 when len is odd, a char is no hex digit or they do not fit. */
