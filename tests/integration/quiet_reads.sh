@@ -60,10 +60,15 @@ wait_until 10 json_has "$EV" '.path == "/tmp/started"' ||
 
 runc_sh "$C" 'echo payload > /srv/f; ln -s f /srv/l; mkdir /srv/d;
 	echo more > /srv/d/g; echo x > /etc/h;
-	for p in '"$CANARIES"'; do echo "$p $(stat -c %x "$p")"; done' ||
+	for p in '"$CANARIES"'; do echo "$p|$(stat -c %x "$p")|$(stat -c %y "$p")"; done' ||
 	{ fail "making the canaries failed"; finish; }
-before=$(cat "$S/exec.out")
-echo "# the canaries as made: $(tr '\n' ';' <<<"$before")"
+made=$(cat "$S/exec.out")
+echo "# the canaries as made (path|atime|mtime): $(tr '\n' ';' <<<"$made")"
+before=$(awk -F'|' '{ print $1 " " $2 }' <<<"$made")
+# Nothing read them before that look (or the check below could not fail):
+# a read after a change sets the atime past the mtime.
+expect_eq "no canary was read before its atime was taken" "" \
+	"$(awk -F'|' '$2 > $3 { print $1 }' <<<"$made")"
 
 reported() {
 	local p
