@@ -106,11 +106,14 @@ policy_view_next(lua_State *L)
 	return 1;
 }
 
-/* __pairs: policy_view_next over the view itself (the state a policy
- * gets back is the view, not its hidden table). */
-static int
-ro_pairs(lua_State *L)
+/* pairs(t) for policies: policy_view_next over t itself (for a view,
+ * the state a policy gets back is the view, not its hidden table).  A
+ * view needs no __pairs of its own: policies get no other pairs. */
+int
+policy_view_pairs(lua_State *L)
 {
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
 	lua_pushcfunction(L, policy_view_next);
 	lua_pushvalue(L, 1);
 	lua_pushnil(L);
@@ -200,15 +203,13 @@ policy_guard_table_lib(lua_State *L, int idx)
  */
 enum event_key {
 	K_OP = 1, K_PATH, K_TYPE, K_ERROR, K_LAYER, K_CONTAINER, K_PROCESS,
-	K_PACKAGE_CHECK, K_INCIDENT, K_INDEX, K_NEWINDEX,
-	K_PAIRS, K_METATABLE, K_PID, K_UID, K_COMM, K_EXE, K_CMDLINE,
+	K_PACKAGE_CHECK, K_INCIDENT, K_INDEX, K_NEWINDEX, K_PID, K_UID, K_COMM, K_EXE, K_CMDLINE,
 	K_EXE_DRIFT, K_END
 };
 
 static const char *const event_keys[K_END] = {
 	NULL, "op", "path", "type", "error", "layer", "container", "process",
-	"package_check", "incident", "__index", "__newindex",
-	"__pairs", "__metatable", "pid", "uid", "comm", "exe", "cmdline",
+	"package_check", "incident", "__index", "__newindex", "pid", "uid", "comm", "exe", "cmdline",
 	"exe_drift"
 };
 
@@ -231,18 +232,12 @@ push_key(lua_State *L, int up, enum event_key k)
 static void
 push_view_mt(lua_State *L, int up)
 {
-	lua_createtable(L, 0, 4);
+	lua_createtable(L, 0, 2);
 	push_key(L, up, K_INDEX);
 	lua_pushvalue(L, -3);
 	lua_rawset(L, -3);
 	push_key(L, up, K_NEWINDEX);
 	lua_pushcfunction(L, ro_newindex);
-	lua_rawset(L, -3);
-	push_key(L, up, K_PAIRS);
-	lua_pushcfunction(L, ro_pairs);
-	lua_rawset(L, -3);
-	push_key(L, up, K_METATABLE);
-	lua_pushboolean(L, 0);
 	lua_rawset(L, -3);
 	lua_replace(L, -2);
 }
@@ -253,8 +248,10 @@ push_view_mt(lua_State *L, int up)
  * container's view by its events), so no policy can change what the
  * next one sees.  Two tables per view; the metamethods are light C
  * functions (no allocation).  No view holds a list (every key is a
- * string), so # of one is 0 like its hidden table's without a __len:
- * four metamethods take a hash part of four slots, where five took eight.
+ * string), so # of one is 0 like its hidden table's without a __len.
+ * Two metamethods, a hash part of two slots: no __pairs (the sandbox's
+ * pairs walks views itself) and no __metatable (policies have neither
+ * getmetatable nor setmetatable).
  *
  * policy_seal; `up`: called by push_event (push_key).
  */

@@ -186,6 +186,7 @@ void policy_ctr_views_clear(struct uw_policy_set *set, int unref);
 /* next, rawget and rawlen for policies: a view is walked, read and
  * measured through to its hidden table, which is never handed out. */
 int policy_view_next(lua_State *L);
+int policy_view_pairs(lua_State *L);
 int policy_view_rawget(lua_State *L);
 int policy_view_rawlen(lua_State *L);
 

@@ -367,9 +367,9 @@ copy_lib(lua_State *L, const char *lib, const char *const *fields)
 	lua_pop(L, 2);
 }
 
-/* next, rawget and rawlen are the view-aware ones (policy_push_env). */
+/* next, pairs, rawget and rawlen are the view-aware ones (policy_push_env). */
 static const char *const base_allowed[] = {
-	"assert", "error", "ipairs", "pairs", "select", "tonumber",
+	"assert", "error", "ipairs", "select", "tonumber",
 	"tostring", "type", "rawequal", NULL
 };
 static const char *const base_blocked[] = {
@@ -422,6 +422,8 @@ policy_push_env(lua_State *L)
 	lua_pop(L, 2);
 	lua_pushcfunction(L, policy_view_next);
 	lua_setfield(L, env, "next");
+	lua_pushcfunction(L, policy_view_pairs);
+	lua_setfield(L, env, "pairs");
 	lua_pushcfunction(L, policy_view_rawget);
 	lua_setfield(L, env, "rawget");
 	lua_pushcfunction(L, policy_view_rawlen);
