@@ -203,14 +203,14 @@ policy_guard_table_lib(lua_State *L, int idx)
  */
 enum event_key {
 	K_OP = 1, K_PATH, K_TYPE, K_ERROR, K_LAYER, K_CONTAINER, K_PROCESS,
-	K_PACKAGE_CHECK, K_INCIDENT, K_INDEX, K_NEWINDEX, K_PID, K_UID, K_COMM, K_EXE, K_CMDLINE,
-	K_EXE_DRIFT, K_END
+	K_PACKAGE_CHECK, K_INCIDENT, K_INDEX, K_NEWINDEX, K_PID, K_UID,
+	K_COMM, K_EXE, K_CMDLINE, K_EXE_DRIFT, K_END
 };
 
 static const char *const event_keys[K_END] = {
 	NULL, "op", "path", "type", "error", "layer", "container", "process",
-	"package_check", "incident", "__index", "__newindex", "pid", "uid", "comm", "exe", "cmdline",
-	"exe_drift"
+	"package_check", "incident", "__index", "__newindex", "pid", "uid",
+	"comm", "exe", "cmdline", "exe_drift"
 };
 
 /* Push key event_keys[k], of a field whose value is pushed next and set
