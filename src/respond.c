@@ -160,11 +160,21 @@ any_pid(long pid, void *arg)
 	return 1;
 }
 
-/* Has the cgroup at dir, or one below it, a process?  Yes when it cannot
- * be told (more cgroups than the caps). */
+/* Has the cgroup at dir, or one below it, a process?  A v2 cgroup's
+ * cgroup.events says, for its whole subtree however deep or wide (a
+ * cgroup.kill reaches all of it too); elsewhere the cgroups are walked,
+ * and it is yes when that cannot tell (more cgroups than the caps). */
 static int
 has_procs(const char *dir)
 {
+	char buf[256];
+	const char *p;
+
+	if (dir != NULL && dir[0] != '\0' &&
+	    read_file(dir, "cgroup.events", buf, sizeof(buf)) == 0 &&
+	    (p = strstr(buf, "populated ")) != NULL &&
+	    (p == buf || p[-1] == '\n') && (p[10] == '0' || p[10] == '1'))
+		return p[10] == '1';
 	return tree_pids_each(dir, any_pid) != 0;
 }
 

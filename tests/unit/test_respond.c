@@ -7,7 +7,8 @@
  * SIGKILL (no cgroup.kill) of a cgroup of 1,200 processes, one forking
  * all along, leaves none, nor any in cgroups nested in it (a name with a dot too), and one nested
  * past what a kill reads is left frozen, not thawed alive (as root on a
- * host with the v1 freezer).
+ * host with the v1 freezer); and a cgroup.kill of a container with a
+ * process nested past that is done and said to be (cgroup v2).
  */
 #include <errno.h>
 #include <limits.h>
@@ -380,6 +381,68 @@ test_kill_nested(void)
 	CHECK(rmdir(top) == 0, "cgroups removed");
 }
 
+/* A v2 host kills by cgroup.kill, which reaches every cgroup below the
+ * container's, however deep.  That none is left is then read from
+ * cgroup.events, which covers the whole subtree: a walk stops at 64
+ * deep and would have said processes remain. */
+static void
+test_kill_v2_deep(void)
+{
+	struct respond_target t;
+	struct uw_error err;
+	const char *method = "", *root = NULL;
+	char top[256], path[PATH_MAX];
+	pid_t pids[2];
+	int i, rc, n;
+
+	if (geteuid() != 0)
+		return;		/* (said by test_kill_many) */
+	if (access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0)
+		root = "/sys/fs/cgroup/unified";
+	else if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+		root = "/sys/fs/cgroup";
+	if (root == NULL) {
+		printf("# v2 kill: no cgroup v2 hierarchy\n");
+		return;
+	}
+	snprintf(top, sizeof(top), "%s/uw-test-kill2-%d", root,
+	    (int)getpid());
+	CHECK(mkdir(top, 0755) == 0, "cgroup %s", top);
+	snprintf(path, sizeof(path), "%s/cgroup.kill", top);
+	if (access(path, F_OK) != 0) {
+		printf("# v2 kill: no cgroup.kill (Linux < 5.14)\n");
+		rmdir(top);
+		return;
+	}
+	pids[0] = sleeper_in(top);
+	snprintf(path, sizeof(path), "%s", top);
+	for (i = 0; i < 66; i++) {
+		strcat(path, "/d");
+		mkdir(path, 0755);
+	}
+	pids[1] = sleeper_in(path);
+	memset(&t, 0, sizeof(t));
+	t.id = "deep";
+	t.v1_freezer = "";
+	t.v2 = top;
+	rc = respond_kill(&t, &method, &err);
+	CHECK(rc == 0 && strcmp(method, "cgroup.kill") == 0,
+	    "cgroup.kill of a container with a process 66 cgroups deep: "
+	    "done (rc %d%s%s, by %s)", rc, rc ? ": " : "", rc ? err.msg : "",
+	    method);
+	for (i = 0, n = 0; i < 2; i++)
+		n += pids[i] > 0 && killed(pids[i]);
+	CHECK_INT(n, 2, "the process at the top and the one 66 deep killed");
+	for (i = 0; n != 2 && i < 2; i++)	/* clean up all the same */
+		if (pids[i] > 0 && kill(pids[i], SIGKILL) == 0)
+			(void)killed(pids[i]);
+	for (i = 0; i < 66; i++) {
+		rmdir(path);
+		*strrchr(path, '/') = '\0';
+	}
+	CHECK(rmdir(top) == 0, "cgroups removed");
+}
+
 int
 main(void)
 {
@@ -387,5 +450,6 @@ main(void)
 	test_output_and_status();
 	test_kill_many();
 	test_kill_nested();
+	test_kill_v2_deep();
 	return check_done();
 }
