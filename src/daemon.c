@@ -208,14 +208,16 @@ daemon_touched(struct watcher *w, struct wctr *c, const unsigned char *path,
 }
 
 /* A drift event of a path that was opened for exec: an exec event too,
- * each time, with the process that ran it. */
+ * each time, with the process that ran it.  (An exec event already: of
+ * a file that was unlinked, fan_report_gone_exec.) */
 static int
 report_exec(struct watcher *w, struct wctr *c, const struct uw_event *ev)
 {
 	struct uw_event out;
 
 	if (ev->type != UW_TYPE_FILE || (ev->op != UW_OP_ADDED &&
-	    ev->op != UW_OP_MODIFIED && ev->op != UW_OP_METADATA))
+	    ev->op != UW_OP_MODIFIED && ev->op != UW_OP_METADATA &&
+	    ev->op != UW_OP_EXEC))
 		return 0;	/* not drift: an image file runs */
 	out = *ev;
 	out.op = UW_OP_EXEC;
@@ -248,6 +250,8 @@ daemon_report(const struct uw_event *ev, void *arg)
 	w->leaf_reported = 1;
 	if (scan_excluded(w, ev->path, ev->path_len))
 		return 0;
+	if (ev->op == UW_OP_EXEC)
+		return report_exec(w, c, ev);
 	if (journal_sig(&w->sig, ev, &sigval) < 0)
 		return seterr(w->err, -ENOMEM, "out of memory");
 	known = pathset_get(&c->reported, ev->path, ev->path_len, 0);

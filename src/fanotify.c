@@ -48,6 +48,7 @@
 #include "pathset.h"
 #include "scan.h"
 #include "util.h"
+#include "walk.h"
 #include "watch.h"
 
 #ifndef OVERLAYFS_SUPER_MAGIC
@@ -728,6 +729,58 @@ ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
 	return 0;
 }
 
+int
+fan_gone(int upper_fd, const struct stat *st, struct buf *path)
+{
+	static const char sfx[] = " (deleted)";
+	const size_t n = sizeof(sfx) - 1;
+	struct stat us;
+	int cut;
+
+	cut = path->len > n && memcmp(path->data + path->len - n, sfx, n) == 0;
+	if (st->st_nlink != 0) {
+		if (!cut || buf_addc(path, '\0') < 0)
+			return 0;
+		path->len--;
+		/* a file named so: the name it has (an error: gone) */
+		if (walk_stat_beneath(upper_fd, (const char *)path->data,
+		    &us) == 1)
+			return 0;
+	}
+	if (cut)
+		path->len -= n;
+	return 1;
+}
+
+int
+fan_report_gone_exec(struct watcher *w, struct wctr *c,
+    const unsigned char *path, size_t len, const struct stat *st,
+    uint64_t writer, unsigned flags)
+{
+	struct wctr *was = w->cur;
+	uint64_t was_writer = w->cur_writer;
+	unsigned was_flags = w->cur_flags;
+	struct uw_record cur;
+	struct uw_event ev;
+	int rc;
+
+	walk_record_from_stat(&cur, path, len, st);
+	memset(&ev, 0, sizeof(ev));
+	ev.op = UW_OP_EXEC;
+	ev.path = path;
+	ev.path_len = len;
+	ev.type = UW_TYPE_FILE;
+	ev.current = &cur;
+	w->cur = c;
+	w->cur_writer = writer;
+	w->cur_flags = flags | PENT_EXEC;
+	rc = w->report(&ev, w);
+	w->cur = was;
+	w->cur_writer = was_writer;
+	w->cur_flags = was_flags;
+	return rc < 0 ? rc : 0;
+}
+
 static int
 handle(struct watcher *w, const struct fanotify_event_metadata *m,
     int pidfd, int64_t now)
@@ -739,7 +792,7 @@ handle(struct watcher *w, const struct fanotify_event_metadata *m,
 	if (fstat(m->fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;
 	c = ctr_of_dev(w, st.st_dev);
-	if (c == NULL || st.st_nlink == 0)
+	if (c == NULL || (st.st_nlink == 0 && !(m->mask & FAN_OPEN_EXEC)))
 		return 0;	/* not ours (any more), or unlinked */
 	w->fan_events++;
 	if (map_path(w, c, m->fd, m->pid, &w->fan_path) < 0 ||
@@ -751,6 +804,10 @@ handle(struct watcher *w, const struct fanotify_event_metadata *m,
 		    UNMAPPED_RESCAN_NS);
 		return 0;
 	}
+	if ((m->mask & FAN_OPEN_EXEC) &&
+	    fan_gone(c->root_fd, &st, &w->fan_path))
+		return fan_report_gone_exec(w, c, w->fan_path.data,
+		    w->fan_path.len, &st, writer(w, c, m->pid, pidfd), 0);
 	if (!(m->mask & FAN_CONTENT_MASK)) {
 		/* Only an exec: of an image file that is not drift, the
 		 * common case, nothing is looked at.  Drift is what was

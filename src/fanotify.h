@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <sys/fanotify.h>
+#include <sys/stat.h>
 
 #include "watcher.h"
 
@@ -66,6 +67,23 @@ const struct uw_process *fan_process(const struct watcher *w,
  * else 0, with no mark left.  A write meanwhile leaves no stale mark. */
 int ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
     struct buf *path);
+/*
+ * Is the file an event is about gone from its container: unlinked
+ * (st_nlink 0, `st` its fstat), or its overlay name removed (the
+ * kernel's " (deleted)" after `path`, from fan_path_of, and no file by
+ * that whole name in the upper dir upper_fd)?  A file run that way (an
+ * execveat of an fd opened before the unlink) cannot be told apart from
+ * the image's by its name: its exec is judged and reported as drift, and
+ * never marked ignored.  1, with the suffix cut from path (the name it
+ * had), or 0.
+ */
+int fan_gone(int upper_fd, const struct stat *st, struct buf *path);
+/* Report the exec of such a file of c (at path, of fstat `st`) by the
+ * watcher's report callback, as an exec event with `writer` and `flags`
+ * (PENT_DENIED: --prevent refused it).  0 or a negative error. */
+int fan_report_gone_exec(struct watcher *w, struct wctr *c,
+    const unsigned char *path, size_t len, const struct stat *st,
+    uint64_t writer, unsigned flags) UW_WARN_UNUSED;
 int fan_parent_of(const struct wctr *c, const unsigned char *path,
     size_t len, char *tmp, size_t tmp_size, const char **name);
 void fan_unignore_in(int group, uint64_t mask, int dirfd, const char *name);

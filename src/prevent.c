@@ -66,6 +66,8 @@ struct denial {
 	char *ctr_id;
 	char *path;
 	struct fan_proc proc;
+	int gone;		/* unlinked (fan_gone): st is its fstat */
+	struct stat st;
 };
 
 struct prevent {
@@ -113,7 +115,8 @@ answer(struct prevent *p, int fd, int allow)
 }
 
 static void
-queue_denial(struct prevent *p, const struct pctr *c, const struct fan_proc *r)
+queue_denial(struct prevent *p, const struct pctr *c, const struct fan_proc *r,
+    int gone, const struct stat *st)
 {
 	struct denial *d;
 
@@ -132,6 +135,8 @@ queue_denial(struct prevent *p, const struct pctr *c, const struct fan_proc *r)
 		return;
 	}
 	d->proc = *r;
+	d->gone = gone;
+	d->st = *st;
 	*p->tail = d;
 	p->tail = &d->next;
 	p->denial_count++;
@@ -150,12 +155,13 @@ pctr_of_dev(struct prevent *p, uint64_t dev)
 }
 
 /*
- * Judge one exec: 1 allow, 0 refuse (then *rp and *cp say who tried what).
- * Called with p->mu held; the watchdog minds the deadline.
+ * Judge one exec: 1 allow, 0 refuse (then *rp and *cp say who tried what,
+ * and *gone whether the file was unlinked, stp its fstat).  Called with
+ * p->mu held; the watchdog minds the deadline.
  */
 static int
 judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
-    struct fan_proc *rp, struct pctr **cp)
+    struct fan_proc *rp, struct pctr **cp, int *gone, struct stat *stp)
 {
 	struct fan_target t;
 	struct fan_proc r;
@@ -184,15 +190,24 @@ judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
 		return 1;
 	}
 	p->path.len--;
-	/* In no upper layer: the image's, untouched.  Its next execs are
-	 * not even held: an ignore mark on its (overlay) inode, which the
-	 * kernel clears when the file is modified. */
-	if (ignore_execs(p->fd, FAN_OPEN_EXEC_PERM, m->fd, c->upper_fd,
-	    &p->path)) {
+	*stp = st;
+	/* Unlinked (run from an fd opened before): drift by the name it
+	 * had, with its own fstat.  Else, in no upper layer: the image's,
+	 * untouched.  Its next execs are not even held: an ignore mark on
+	 * its (overlay) inode, which the kernel clears when the file is
+	 * modified. */
+	*gone = fan_gone(c->upper_fd, stp, &p->path);
+	if (*gone) {
+		p->path.data[p->path.len] = '\0';
+		rc = 0;
+	} else if (ignore_execs(p->fd, FAN_OPEN_EXEC_PERM, m->fd,
+	    c->upper_fd, &p->path)) {
 		p->fast++;
 		return 1;
+	} else {
+		rc = walk_stat_beneath(c->upper_fd,
+		    (const char *)p->path.data, &st);
 	}
-	rc = walk_stat_beneath(c->upper_fd, (const char *)p->path.data, &st);
 	if (rc < 0 || p->set == NULL) {
 		p->fail_open++;
 		return 1;
@@ -293,13 +308,14 @@ handle(struct prevent *p, const struct fanotify_event_metadata *m)
 {
 	struct fan_proc r;
 	struct pctr *c = NULL;
+	struct stat st;
 	int64_t t0 = now_mono_ns();
-	int pidfd = fan_event_pidfd(m), allow = 1, late = 0;
+	int pidfd = fan_event_pidfd(m), allow = 1, late = 0, gone = 0;
 
 	if ((m->mask & FAN_OPEN_EXEC_PERM) && m->fd >= 0) {
 		hold(p, m->fd, t0);
 		pthread_mutex_lock(&p->mu);
-		allow = judge(p, m, pidfd, &r, &c);
+		allow = judge(p, m, pidfd, &r, &c, &gone, &st);
 		late = release(p);	/* the watchdog allowed it: too late */
 		if (!late && !allow && now_mono_ns() - t0 > p->deadline_ns) {
 			/* past the deadline, and the watchdog did not get
@@ -309,7 +325,7 @@ handle(struct prevent *p, const struct fanotify_event_metadata *m)
 		}
 		if (!late && !allow) {
 			p->denied++;
-			queue_denial(p, c, &r);
+			queue_denial(p, c, &r, gone, &st);
 		}
 		pthread_mutex_unlock(&p->mu);
 	}
@@ -600,8 +616,12 @@ prevent_read(struct watcher *w, int64_t now)
 
 			if (strcmp(c->info->id, d->ctr_id) != 0)
 				continue;
-			rc = watch_queue_by(w, c, (unsigned char *)d->path,
-			    strlen(d->path), PENT_EXEC | PENT_DENIED, now,
+			rc = d->gone ? fan_report_gone_exec(w, c,
+			    (unsigned char *)d->path, strlen(d->path),
+			    &d->st, fan_process_keep(w, &d->proc),
+			    PENT_DENIED) : watch_queue_by(w, c,
+			    (unsigned char *)d->path, strlen(d->path),
+			    PENT_EXEC | PENT_DENIED, now,
 			    fan_process_keep(w, &d->proc));
 			break;
 		}

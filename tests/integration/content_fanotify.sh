@@ -33,8 +33,9 @@
 #   - exec: running the dropped binary gives an op "exec" event each time
 #     (its content, its runner, judged critical); running image binaries
 #     gives none; an image script that ran and is then appended to, made
-#     setuid or renamed gives one when it runs again; `events --op exec`
-#     lists it;
+#     setuid or renamed gives one when it runs again; so does a dropped
+#     binary unlinked before it runs (execveat of an open fd), by the name
+#     it had; `events --op exec` lists it;
 #   - --content-events with a bad value: usage error, exit 2.
 #
 # Needs root, runc, a static busybox, a C compiler with static libc, jq.
@@ -297,6 +298,20 @@ if jq -e 'select(.op == "exec" and .path != "/tmp/sh" and .path != "/opt/run.sh"
 	fail "an exec event for an image binary: $(jq -c 'select(.op == "exec" and .path != "/tmp/sh" and .path != "/opt/run.sh")' "$EV" | head -n 1 | head -c 300)"
 else
 	pass "no exec event for image binaries"
+fi
+# Unlinked before it runs (execveat of an fd opened before the unlink):
+# no name leads to it, and its exec is reported all the same, by the
+# name it had.
+xc 'cp /bin/busybox /tmp/gone && /bin/hostile exec-unlinked /tmp/gone sh -c "sleep 1; true"' ||
+	fail "exec-unlinked round: $(head -c 300 "$S/exec.out")"
+if wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/gone"'; then
+	ev=$(jq -c 'select(.op == "exec" and .path == "/tmp/gone")' "$EV" | tail -n 1)
+	pass "exec of a dropped binary unlinked before it ran: an exec event"
+	expect_eq "unlinked exec: its content's size" 1982256 "$(jq -r '.current.size' <<<"$ev")"
+	expect_eq "unlinked exec: judged" critical "$(jq -r '.verdict.severity' <<<"$ev")"
+	expect_eq "unlinked exec: the runner's container" "$C" "$(jq -r '.process.container' <<<"$ev")"
+else
+	fail "no exec event for the unlinked binary: $(jq -c 'select(.op == "exec")' "$EV" | tail -n 2 | head -c 400)"
 fi
 # An image script that ran (its next execs no longer raise events) and is
 # then modified: its exec is reported.

@@ -50,6 +50,10 @@
  *   hostile write-many DIR N [TEXT]
  *       DIR/f0 .. DIR/f(N-1): each opened (created, truncated) and, when
  *       TEXT is given, TEXT written into it, as fast as it goes.
+ *   hostile exec-unlinked FILE ARG0 [ARG...]
+ *       open FILE, unlink it, and run it from the open file
+ *       (execveat AT_EMPTY_PATH): a binary that no name reaches any more
+ *       by the time it runs.
  *
  * Exit status: 0 done, 1 the attack failed, 2 usage.
  */
@@ -83,7 +87,7 @@ usage(void)
 	    "deep-in DIR N NAME COMMAND [ARG...] | "
 	    "mmap-write FILE TEXT [DELAY [HOLD]] | "
 	    "mmap-write-thread FILE TEXT DELAY HOLD | write-many DIR N [TEXT] | "
-	    "fill-disk FILE\n");
+	    "fill-disk FILE | exec-unlinked FILE ARG0 [ARG...]\n");
 	return 2;
 }
 
@@ -490,6 +494,24 @@ cmd_write_many(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_exec_unlinked(int argc, char **argv)
+{
+	extern char **environ;
+	int fd;
+
+	if (argc < 4)
+		return usage();
+	fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || unlink(argv[2]) != 0) {
+		perror(argv[2]);
+		return 1;
+	}
+	syscall(SYS_execveat, fd, "", argv + 3, environ, AT_EMPTY_PATH);
+	perror("hostile: execveat");
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -516,5 +538,7 @@ main(int argc, char **argv)
 		return cmd_mmap_write_thread(argc, argv);
 	if (strcmp(argv[1], "write-many") == 0)
 		return cmd_write_many(argc, argv);
+	if (strcmp(argv[1], "exec-unlinked") == 0)
+		return cmd_exec_unlinked(argc, argv);
 	return usage();
 }

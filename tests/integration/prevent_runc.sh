@@ -3,7 +3,8 @@
 # it, through its merged view:
 #   - a dropped copy of busybox (/tmp/sh) is refused when a policy answers
 #     deny to its exec: the shell says "Operation not permitted", exit
-#     126; image binaries run (exit 0); the refused exec is reported as
+#     126; so is one unlinked before it runs from an open fd (execveat),
+#     reported by the name it had; image binaries run (exit 0); the refused exec is reported as
 #     op "exec" with "prevented": true and verdict action deny; status
 #     counts it (prevent.denied) and the image execs (prevent.fast);
 #   - an image script runs (twice), then is appended to: now drift, its
@@ -40,6 +41,7 @@ xc() { runc_sh -t 20 "$C" "$1"; }
 
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root}
 busybox_layer "$L1" sh cat echo sleep cp true || { fail "building the layer failed"; finish; }
+build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 echo 'root:x:0:0:root:/root:/bin/sh' >"$L1/etc/passwd"
 mkdir -p "$L1/opt"
 printf '#!/bin/sh\necho v1\n' >"$L1/opt/run.sh"
@@ -105,6 +107,32 @@ if grep -q '^rc=126$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
 else
 	fail "the dropped binary was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
 fi
+# Unlinked before it runs (execveat of an open fd): no name leads to it
+# any more, and it is still what the container dropped.
+xc 'cp /bin/busybox /tmp/gone && /bin/hostile exec-unlinked /tmp/gone sh -c "echo ran"; echo rc=$?'
+if grep -q '^rc=1$' "$S/exec.out" && grep -q 'execveat: Operation not permitted' "$S/exec.out" &&
+	! grep -q '^ran$' "$S/exec.out"; then
+	pass "a dropped binary unlinked before it runs is refused"
+else
+	fail "a dropped binary unlinked before it ran was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
+fi
+wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/gone" and .prevented == true' ||
+	fail "no refused exec of /tmp/gone: $(jq -c 'select(.op == "exec")' "$EV" | tail -n 2 | head -c 400)"
+# The same with a second name left (a hard link: the file is still there,
+# its name that ran is not), and a file named as the kernel marks one
+# that is gone: judged by the name it has.
+xc 'cp /bin/busybox /tmp/h1 && ln /tmp/h1 /tmp/h2 && /bin/hostile exec-unlinked /tmp/h1 sh -c "echo ran"; echo rc=$?'
+if grep -q '^rc=1$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
+	pass "a dropped binary run once one of its two names is unlinked is refused"
+else
+	fail "a dropped binary run from an unlinked name (linked elsewhere) was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
+fi
+xc 'cp /bin/busybox "/tmp/x (deleted)" && "/tmp/x (deleted)" sh -c "echo ran"; echo rc=$?'
+grep -q '^rc=126$' "$S/exec.out" || fail "a binary named '... (deleted)' was not refused: $(head -c 300 "$S/exec.out")"
+wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/h1" and .prevented == true' ||
+	fail "no refused exec of /tmp/h1: $(jq -c 'select(.op == "exec")' "$EV" | tail -n 2 | head -c 400)"
+wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/x (deleted)" and .prevented == true' ||
+	fail "no refused exec of '/tmp/x (deleted)': $(jq -c 'select(.op == "exec")' "$EV" | tail -n 2 | head -c 400)"
 xc '/bin/true; echo rc=$?; /bin/sh -c "echo image-ran"'
 if grep -q '^rc=0$' "$S/exec.out" && grep -q '^image-ran$' "$S/exec.out"; then
 	pass "image binaries run"
