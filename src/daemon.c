@@ -196,14 +196,12 @@ daemon_touched(struct watcher *w, struct wctr *c, const unsigned char *path,
 	const char *name;
 	int dirfd;
 
-	if (!c->fan_marked && w->prevent == NULL)
+	if (!c->fan_marked)
 		return;
 	dirfd = fan_parent_of(c, path, len, tmp, sizeof(tmp), &name);
 	if (dirfd < 0)
 		return;
-	if (c->fan_marked)
-		fan_unignore(w, dirfd, name);
-	prevent_unignore(w, dirfd, name);
+	fan_unignore(w, dirfd, name);
 	close(dirfd);
 }
 
@@ -284,8 +282,11 @@ daemon_report(const struct uw_event *ev, void *arg)
 	 * the event did it: watch's touched callback, or the write.  A
 	 * rename's is done again now: inotify reports it from the upper
 	 * dir, and the callback may have run before the overlay's own
-	 * rename was done, when the name led elsewhere or nowhere.) */
-	if ((w->in_tree || (w->cur_flags & PENT_UNIGNORE)) &&
+	 * rename was done, when the name led elsewhere or nowhere.)  So is
+	 * an image file's: a change through a shared mapping is no write
+	 * to the kernel, and its copy-up comes as a create. */
+	if ((w->in_tree || (w->cur_flags & PENT_UNIGNORE) ||
+	    ev->baseline != NULL) &&
 	    ev->type == UW_TYPE_FILE && (ev->op == UW_OP_ADDED ||
 	    ev->op == UW_OP_MODIFIED || ev->op == UW_OP_METADATA))
 		daemon_touched(w, c, ev->path, ev->path_len);

@@ -665,7 +665,7 @@ fan_parent_of(const struct wctr *c, const unsigned char *path, size_t len,
 	return fd < 0 ? -1 : fd;
 }
 
-void
+static void
 fan_unignore_in(int group, uint64_t mask, int dirfd, const char *name)
 {
 	/* The name's own inode (a symlink's, not its target's); ENOENT:
@@ -695,10 +695,8 @@ ctr_of_dev(struct watcher *w, dev_t dev)
 	return NULL;
 }
 
-/* 1: the file at `path` (NUL-terminated by the call) is in no upper
- * layer (the image's, untouched); 0: it is, or cannot be told. */
-static int
-in_no_upper(int upper_fd, struct buf *path)
+int
+fan_in_no_upper(int upper_fd, struct buf *path)
 {
 	struct stat st;
 	int rc;
@@ -718,11 +716,11 @@ ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
 	 * clears it (the kernel); one before the first look keeps the file
 	 * from being marked; one between the two looks (a copy-up comes
 	 * first) has the mark taken back. */
-	if (!in_no_upper(upper_fd, path))
+	if (!fan_in_no_upper(upper_fd, path))
 		return 0;
 	(void)fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, mask,
 	    fd, NULL);
-	if (in_no_upper(upper_fd, path))
+	if (fan_in_no_upper(upper_fd, path))
 		return 1;
 	(void)fanotify_mark(group, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
 	    mask, fd, NULL);

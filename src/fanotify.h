@@ -50,16 +50,17 @@ const struct uw_process *fan_process(const struct watcher *w,
     uint64_t serial);
 
 /*
- * Ignore marks.  An image file that ran and is not drift gets one, so
- * that the kernel skips its next execs; the kernel clears it when the
- * file is written, but not when it is renamed, linked or copied up, nor
- * when its mode, owner or capabilities change, after which it may be
- * drift.  For these the watcher removes the marks as soon as inotify
- * tells it: fan_parent_of gives an O_PATH fd of the dir of `path` in
- * c's overlay (beneath its mount point, through no symlink) and its last
- * name in *name (pointing into tmp), or -1; fan_unignore_in removes group
- * `group`'s ignore mark for `mask` on dirfd/name, fan_unignore the
- * watcher's own (FAN_OPEN_EXEC).
+ * Ignore marks (the watcher's group only: --prevent looks at each exec).
+ * An image file that ran and is not drift gets one, so that the kernel
+ * skips its next execs; the kernel clears it when the file is written,
+ * but not when it is renamed, linked or copied up, changed through a
+ * shared mapping, nor when its mode, owner or capabilities change, after
+ * which it may be drift.  For these the watcher removes the mark as soon
+ * as inotify tells it, and again when an image file's path is reported
+ * as drift: fan_parent_of gives an O_PATH fd of the dir of `path` in c's
+ * overlay (beneath its mount point, through no symlink) and its last
+ * name in *name (pointing into tmp), or -1; fan_unignore removes the
+ * mark (FAN_OPEN_EXEC) on dirfd/name.
  */
 /* An exec of the file `fd` (of the overlay whose upper dir is upper_fd,
  * at `path`): when the file is in no upper layer, mark it ignored for
@@ -67,6 +68,9 @@ const struct uw_process *fan_process(const struct watcher *w,
  * else 0, with no mark left.  A write meanwhile leaves no stale mark. */
 int ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
     struct buf *path);
+/* 1: the file at `path` (NUL-terminated by the call) is in no upper
+ * layer (the image's, untouched); 0: it is, or cannot be told. */
+int fan_in_no_upper(int upper_fd, struct buf *path);
 /*
  * Is the file an event is about gone from its container: unlinked
  * (st_nlink 0, `st` its fstat), or its overlay name removed (the
@@ -86,7 +90,6 @@ int fan_report_gone_exec(struct watcher *w, struct wctr *c,
     uint64_t writer, unsigned flags) UW_WARN_UNUSED;
 int fan_parent_of(const struct wctr *c, const unsigned char *path,
     size_t len, char *tmp, size_t tmp_size, const char **name);
-void fan_unignore_in(int group, uint64_t mask, int dirfd, const char *name);
 void fan_unignore(struct watcher *w, int dirfd, const char *name);
 
 /* An overlay whose events are read: its mount point and mount id in our

@@ -8,7 +8,9 @@
  * to another container) holds an exec:
  *
  *   - a file that is not in the upper dir is an image file untouched:
- *     allowed at once, without Lua (the fast path, nearly every exec);
+ *     allowed at once, without Lua (the fast path, nearly every exec),
+ *     looked for at each exec (no ignore mark: one would outlive a
+ *     copy-up, and a change through a shared mapping, never a write);
  *   - a file of the upper dir (new, or copied up) is judged by a policy
  *     set of the thread's own as an event of op "exec" (its current
  *     record, no hash, no baseline: judged in time, not hashed), and
@@ -193,15 +195,15 @@ judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
 	*stp = st;
 	/* Unlinked (run from an fd opened before): drift by the name it
 	 * had, with its own fstat.  Else, in no upper layer: the image's,
-	 * untouched.  Its next execs are not even held: an ignore mark on
-	 * its (overlay) inode, which the kernel clears when the file is
-	 * modified. */
+	 * untouched.  It is looked for at each exec, never marked ignored:
+	 * a mark on its (overlay) inode would outlive a copy-up and a
+	 * change through a shared mapping, which the kernel does not count
+	 * as a write. */
 	*gone = fan_gone(c->upper_fd, stp, &p->path);
 	if (*gone) {
 		p->path.data[p->path.len] = '\0';
 		rc = 0;
-	} else if (ignore_execs(p->fd, FAN_OPEN_EXEC_PERM, m->fd,
-	    c->upper_fd, &p->path)) {
+	} else if (fan_in_no_upper(c->upper_fd, &p->path)) {
 		p->fast++;
 		return 1;
 	} else {
@@ -574,14 +576,6 @@ prevent_drop(struct watcher *w, struct wctr *c)
 	}
 	pthread_mutex_unlock(&p->mu);
 	pctr_free(gone);	/* its mark goes with its overlay */
-}
-
-void
-prevent_unignore(struct watcher *w, int dirfd, const char *name)
-{
-	if (w->prevent != NULL)
-		fan_unignore_in(w->prevent->fd, FAN_OPEN_EXEC_PERM, dirfd,
-		    name);
 }
 
 int

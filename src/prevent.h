@@ -34,10 +34,6 @@ void prevent_drop(struct watcher *w, struct wctr *c);
 int prevent_fd(const struct watcher *w);
 int prevent_read(struct watcher *w, int64_t now) UW_WARN_UNUSED;
 
-/* The file dirfd/name may be drift now (fan_parent_of): its execs are
- * held again. */
-void prevent_unignore(struct watcher *w, int dirfd, const char *name);
-
 /* The policy set was reloaded: the thread gets one of its own too. */
 void prevent_reload(struct watcher *w);
 

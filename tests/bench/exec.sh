@@ -21,9 +21,10 @@ layer holding a static helper, and measures from inside it:
      an event the daemon reads and drops after a path lookup), then
      '--content-events fanotify --prevent' with the example deny policy
      (every exec is held until the prevention thread answered: for
-     /bin/true, an image file, after a lookup in the upper dir, without
-     Lua; its later execs are not even held: the kernel skips a file
-     marked ignored until it is modified).  Then the worst case: the
+     /bin/true, an image file, after a lookup of its path in the upper
+     dir, without Lua; each time: no ignore mark, which would outlive a
+     copy-up and a change through a shared mapping).  Then the worst
+     case: the
      same program dropped into the container as /w/true (drift), run
      without daemon, then with --prevent and a policy that allows it,
      so each exec is held, judged in Lua, allowed, and reported.  Each
@@ -239,8 +240,7 @@ for ((r = 1; r <= RUNS; r++)); do
 		case $mode in none | dnone) ;; *) start_daemon "$mode" ;; esac
 		in_ctr helper execs "$EXECS" $prog >>"$WORK/exec.$mode" || die "exec loop failed ($mode)"
 		stop_daemon
-		# how many execs the prevention thread saw (after the first, the
-		# kernel skips an image file marked ignored)
+		# how many execs the prevention thread saw (all of them)
 		case $mode in prevent | judged)
 			jq -r --arg m "$mode" '.prevent | "\($m): \(.fast) fast, \(.judged) judged, \(.denied) denied, \(.fail_open) failed open"' \
 				"$WORK/status.json" >&2 ;;

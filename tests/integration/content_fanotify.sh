@@ -33,7 +33,8 @@
 #   - exec: running the dropped binary gives an op "exec" event each time
 #     (its content, its runner, judged critical); running image binaries
 #     gives none; an image script that ran and is then appended to, made
-#     setuid or renamed gives one when it runs again; so does a dropped
+#     setuid, renamed or changed through a shared mapping gives one when
+#     it runs again; so does a dropped
 #     binary unlinked before it runs (execveat of an open fd), by the name
 #     it had; `events --op exec` lists it;
 #   - --content-events with a bad value: usage error, exit 2.
@@ -80,6 +81,9 @@ printf '#!/bin/sh\necho v1\n' >"$L1/opt/run.sh"
 chmod 755 "$L1/opt/run.sh"
 for t in suid moved; do printf '#!/bin/sh\necho %s\n' "$t" >"$L1/opt/$t.sh"; done
 chmod 755 "$L1/opt/suid.sh" "$L1/opt/moved.sh"
+printf '#!/bin/sh\necho m1\n' >"$L1/opt/mapped.sh"
+chmod 755 "$L1/opt/mapped.sh"
+printf '#!/bin/sh\necho m2' >"$L1/opt/payload"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 cat >"$S/process.lua" <<'EOF'
@@ -331,6 +335,17 @@ for p in /opt/suid.sh /opt/elsewhere.sh; do
 		fail "no exec event for $p: $(jq -c --arg p "$p" 'select(.path == $p)' "$EV" | head -c 300)"
 	fi
 done
+# Nor when it changes through a shared mapping: no write to the kernel,
+# and the copy-up comes to inotify as a create.
+xc '/opt/mapped.sh; /bin/hostile mmap-write /opt/mapped.sh "$(cat /opt/payload)"' || fail "mapping round"
+wait_until 10 json_has "$EV" '.op == "modified" and .path == "/opt/mapped.sh"' ||
+	fail "no modified event for /opt/mapped.sh: $(jq -c 'select(.path == "/opt/mapped.sh")' "$EV" | head -c 300)"
+xc '/opt/mapped.sh' || fail "mapped script run"
+if wait_until 5 json_has "$EV" '.op == "exec" and .path == "/opt/mapped.sh"'; then
+	pass "an image script that ran, then changed through a mapping, gives an exec event"
+else
+	fail "no exec event for /opt/mapped.sh: $(jq -c 'select(.path == "/opt/mapped.sh")' "$EV" | head -c 300)"
+fi
 # (the journal commits in batches: polled)
 execs_by_sh() {
 	"$UPPERWATCH" --db "$S/db" events --container "$C" --op exec >"$S/execs.txt" 2>&1

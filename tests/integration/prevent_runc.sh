@@ -4,13 +4,14 @@
 #   - a dropped copy of busybox (/tmp/sh) is refused when a policy answers
 #     deny to its exec: the shell says "Operation not permitted", exit
 #     126; so is one unlinked before it runs from an open fd (execveat),
-#     reported by the name it had; image binaries run (exit 0); the refused exec is reported as
-#     op "exec" with "prevented": true and verdict action deny; status
+#     reported by the name it had; image binaries run (exit 0); the
+#     refused exec is reported as op "exec" with "prevented": true and
+#     verdict action deny; status
 #     counts it (prevent.denied) and the image execs (prevent.fast);
 #   - an image script runs (twice), then is appended to: now drift, its
-#     next exec is refused (an image file allowed once is not held
-#     again until it is modified); the same for one made setuid, and
-#     one renamed, without a write, each run at once after;
+#     next exec is refused; the same for one made setuid, and one
+#     renamed, without a write, each run at once after, and one changed
+#     through a shared mapping (no write: no ignore mark may outlive it);
 #   - a policy that fails on exec events never refuses: the dropped
 #     binary runs;
 #   - a judgement past --prevent-deadline-ms is allowed and counted as a
@@ -48,6 +49,9 @@ printf '#!/bin/sh\necho v1\n' >"$L1/opt/run.sh"
 chmod 755 "$L1/opt/run.sh"
 for t in suid moved; do printf '#!/bin/sh\necho %s\n' "$t" >"$L1/opt/$t.sh"; done
 chmod 755 "$L1/opt/suid.sh" "$L1/opt/moved.sh"
+printf '#!/bin/sh\necho m1\n' >"$L1/opt/mapped.sh"
+chmod 755 "$L1/opt/mapped.sh"
+printf '#!/bin/sh\necho m2' >"$L1/opt/payload"
 
 mkdir -p "$S/deny" "$S/broken" "$S/slow"
 cat >"$S/deny/deny.lua" <<'EOF'
@@ -146,8 +150,7 @@ if wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/sh" and .preven
 else
 	fail "no exec event with prevented true: $(jq -c 'select(.op == "exec")' "$EV" | head -c 300)"
 fi
-# An image file that ran is not held again (an ignore mark) until it is
-# modified: then it is drift, and refused.
+# An image file that ran, once modified, is drift, and refused.
 xc '/opt/run.sh; /opt/run.sh; echo "echo v2" >> /opt/run.sh; /opt/run.sh; echo rc=$?'
 if grep -q '^rc=126$' "$S/exec.out" && ! grep -q '^v2$' "$S/exec.out" && [ "$(grep -c '^v1$' "$S/exec.out")" = 2 ]; then
 	pass "an image script ran twice, then, once modified, was refused"
@@ -176,6 +179,19 @@ if grep -q '^rc=126$' "$S/exec.out" && [ "$n1" = 1 ] && ! grep -q '^moved$' "$S/
 	pass "an image script that ran, renamed, was refused"
 else
 	fail "image script renamed after it ran: $(tr '\n' ' ' <"$S/exec.out" | head -c 300)"
+fi
+# Nor when it is changed through a shared mapping, which the kernel does
+# not count as a write (no FAN_MODIFY clears the mark): the copy-up it
+# takes is enough.
+xc '/opt/mapped.sh; /bin/hostile mmap-write /opt/mapped.sh "$(cat /opt/payload)"'
+n1=$(grep -c '^m1$' "$S/exec.out")
+wait_until 10 json_has "$EV" '.op == "modified" and .path == "/opt/mapped.sh"' ||
+	fail "no modified event for /opt/mapped.sh: $(jq -c 'select(.path == "/opt/mapped.sh")' "$EV" | head -c 300)"
+xc '/opt/mapped.sh; echo rc=$?'
+if grep -q '^rc=126$' "$S/exec.out" && [ "$n1" = 1 ] && ! grep -q '^m2$' "$S/exec.out"; then
+	pass "an image script that ran, changed through a mapping, was refused"
+else
+	fail "image script changed through a mapping after it ran: $n1 $(tr '\n' ' ' <"$S/exec.out" | head -c 300)"
 fi
 if wait_until 8 sh -c "jq -e '.prevent.denied >= 4 and .prevent.fast >= 1' '$S/status.json' >/dev/null 2>&1"; then
 	pass "status counts it: $(status .prevent)"
