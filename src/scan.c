@@ -32,38 +32,72 @@
 #include "watch.h"
 #include "watcher.h"
 
+/* A number from a /proc/sys file, or `dflt` when it cannot be read. */
+static long
+sysctl_long(const char *path, long dflt)
+{
+	char buf[32];
+	ssize_t n;
+	long v;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dflt;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return dflt;
+	buf[n] = '\0';
+	v = strtol(buf, NULL, 10);
+	return v < 0 || v > 100000000 ? dflt : v;
+}
+
 /*
- * Identity of a file's state for the rescan shortcut (never 0), or 0
- * when it cannot be trusted: a ctime younger than two ticks of the
- * clock the kernel stamps it from (the coarse clock: 4 ms at HZ=250,
- * 10 ms at HZ=100).  A same-size rewrite in the tick after this stat
- * could leave inode, ctime and size as they were (git's "racily clean"
- * files).
+ * How young a ctime is too young to vouch for a file's content.  A
+ * write(2) moves ctime; a write through a shared mapping moves it only at
+ * the page fault that makes a clean page writable, and not again while
+ * the page stays dirty and writable, until writeback cleans it: at the
+ * latest dirty_expire_centisecs after it was dirtied, by a flusher that
+ * wakes every dirty_writeback_centisecs (none: the page may stay dirty
+ * for good).  A margin for a flusher that is late.  This also covers the
+ * two ticks of the coarse clock in which a same-size rewrite could leave
+ * inode, ctime and size as they were (git's "racily clean" files).
  */
+#define RACY_MARGIN_NS 5000000000LL
+
 static int64_t
 racy_ns(void)
 {
 	static int64_t v;
-	struct timespec res;
+	long expire, every;
 
 	if (v == 0) {
-		v = 20000000;	/* unknown: 20 ms */
-		if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0 &&
-		    res.tv_sec == 0 && res.tv_nsec > 0 &&
-		    res.tv_nsec <= 10000000)
-			v = 2 * (int64_t)res.tv_nsec;
+		expire = sysctl_long("/proc/sys/vm/dirty_expire_centisecs",
+		    3000);
+		every = sysctl_long("/proc/sys/vm/dirty_writeback_centisecs",
+		    500);
+		v = every == 0 ? INT64_MAX : (int64_t)(expire + every) *
+		    10000000 + RACY_MARGIN_NS;
 	}
 	return v;
 }
 
+/*
+ * Identity of a file's state for the rescan shortcut (never 0), or 0
+ * when it cannot be trusted: on an upper dir whose writes through a
+ * mapping never move ctime (tmpfs: c->ctime_blind), or with a ctime
+ * younger than racy_ns(), when the file may still be written through a
+ * mapping without its ctime moving.
+ */
 static int64_t
-stat_key(const struct stat *st)
+stat_key(const struct wctr *c, const struct stat *st)
 {
 	uint64_t v[5];
 	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
 	    st->st_ctim.tv_nsec;
 
-	if (now_real_ns() - ctime_ns < racy_ns())
+	if (c->ctime_blind || now_real_ns() - ctime_ns < racy_ns())
 		return 0;
 
 	v[0] = (uint64_t)st->st_ino;
@@ -422,7 +456,7 @@ classify_path(struct watcher *w, struct wctr *c, const unsigned char *path,
 			close(dir.path_fd);
 			dir.path_fd = -1;
 		} else {
-			skey = stat_key(&st);
+			skey = stat_key(c, &st);
 		}
 	}
 	rc = drift_entry(c->drift, &dir, comp, len - plen - 1, leaf,
@@ -580,9 +614,9 @@ look_first(struct watcher *w, struct wctr *c, struct upperwalk_entry *e,
 		return rc < 0 ? rc : 1;
 	}
 	/* A file already reported and not touched since (same inode, ctime
-	 * and size: any write moves ctime) needs no second look: overflow
-	 * and periodic rescans stay cheap. */
-	*skey = stat_key(st);
+	 * and size: any write moves ctime, but see stat_key) needs no second
+	 * look: overflow and periodic rescans stay cheap. */
+	*skey = stat_key(c, st);
 	if (!pending && known != NULL && *skey != 0 &&
 	    known->last_ns == *skey && !(known->flags & PENT_UNJOURNALED)) {
 		if (e->dir.path_fd >= 0)

@@ -8,7 +8,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "baseline.h"
 #include "discover.h"
@@ -140,6 +143,7 @@ sync_start(struct watcher *w, const struct uw_container *info)
 	struct uw_error ignored;
 	char digest[UW_DIGEST_MAX];
 	struct walk_xattrs x;
+	struct statfs sfs;
 	struct wctr *c, **v;
 	int64_t image_id;
 	int rc;
@@ -194,6 +198,8 @@ sync_start(struct watcher *w, const struct uw_container *info)
 		goto fail;	/* out of memory */
 	if (walk_read_xattrs(c->root_fd, c->dialect, &x) == 0)
 		c->root_xwhiteouts = (x.flags & WALK_X_XWHITEOUTS) != 0;
+	c->ctime_blind = fstatfs(c->root_fd, &sfs) != 0 ||
+	    sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
 	v = realloc(w->ctrs, (w->ctr_count + 1) * sizeof(*v));
 	if (v == NULL) {
 		rc = seterr(w->err, -ENOMEM, "out of memory");

@@ -154,6 +154,8 @@ struct wctr {
 	int *wds;
 	size_t wd_count, wd_alloc;
 	int root_xwhiteouts;	/* the upper root is overlay.opaque=x */
+	int ctime_blind;	/* its upper dir is on tmpfs or ramfs: a write
+				 * through a mapping moves no ctime */
 	unsigned dialect;	/* WALK_OV_*: the mount's overlay xattrs */
 	enum limit_cause limited;	/* rescans only */
 	int64_t limited_since_ns;

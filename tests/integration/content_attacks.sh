@@ -105,7 +105,7 @@ echo 'mapped-original' >"$L1/etc/mapped4"
 echo 'mapped-original' >"$L1/etc/mapped5"
 echo 'mapped-original' >"$L1/etc/mapped6"
 echo 'mapped-original' >"$L1/etc/mapped7"
-echo 'mapped-original' >"$L1/etc/mapped7"
+echo 'mapped-original' >"$L1/etc/mapped8"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 # CAP_SYS_ADMIN: the container may mount.
@@ -302,6 +302,37 @@ if wait_until 20 grep -q "watching container $C " "$ERR2"; then
 	expect_eq "mapped: the auto daemon stops cleanly" 0 "$BG_STATUS"
 else
 	fail "auto daemon: no 'watching container' notice within 20 s: $(head -c 600 "$ERR2")"
+fi
+
+# ---- a rescan reads again what a mapping may have changed ------------------------
+
+# /etc/mapped8 is mapped and its first bytes written back as they were
+# (the fault stamps ctime on ext4; tmpfs stamps none), then made
+# reported (chmod: metadata, the content the image's); 3 s later the
+# payload goes through the mapping, whose page is still dirty and
+# writable: no fault, no event, no ctime, inode or size moves; then it
+# is released, before a sweep can see it.  Only a rescan can report
+# the change, and only if it reads the file rather than trust its
+# unchanged inode, ctime and size.
+EV3=$S/rescan.jsonl ERR3=$S/rescan.err
+start_upperwatch W3 "$EV3" "$ERR3" --db "$S/db3" watch --container "$C" \
+	--content-events fanotify --rescan 2 --no-policy --output "$EV3"
+if wait_until 20 grep -q "watching container $C " "$ERR3"; then
+	xc 'hostile mmap-rewrite /etc/mapped8 MAPPED 3 </dev/null >/dev/null 2>&1 & sleep 0.5; chmod 600 /etc/mapped8' ||
+		fail "mapped8: the writer"
+	wait_until 10 json_has "$EV3" '.path == "/etc/mapped8" and .op == "metadata"' ||
+		fail "mapped8: not reported after its chmod: $(grep mapped8 "$EV3" | tail -n 1 | head -c 300)"
+	if wait_until 15 json_has "$EV3" '.path == "/etc/mapped8" and .op == "modified"'; then
+		pass "mapped8: a change through a mapping that moved no ctime is reported by a rescan"
+	else
+		fail "mapped8: not reported modified: $(grep mapped8 "$EV3" | tail -n 1 | head -c 300)"
+	fi
+	expect_eq "mapped8: control: the upper's /etc/mapped8 holds the write" "MAPPED-original" \
+		"$(cat "$RS/c1/upper/etc/mapped8" 2>&1)"
+	stop_bg "$W3"
+	expect_eq "mapped8: the daemon stops cleanly" 0 "$BG_STATUS"
+else
+	fail "rescan daemon: no 'watching container' notice within 20 s: $(head -c 600 "$ERR3")"
 fi
 
 # ---- a burst past fanotify's queue -----------------------------------------------

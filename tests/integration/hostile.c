@@ -42,6 +42,12 @@
  *       mapped, and copy DELAY seconds later, when a monitor has read
  *       the closed file unchanged; then keep the mapping HOLD seconds
  *       (default 0) before it is unmapped.
+ *   hostile mmap-rewrite FILE TEXT DELAY
+ *       open an existing FILE read-write, map its first page shared and
+ *       close it; write its first bytes back as they are (the page fault
+ *       that stamps ctime: ext4's; tmpfs stamps none), and DELAY seconds
+ *       later copy TEXT over them (the page still dirty and writable: no
+ *       fault, ctime stays); then unmap, with no msync.
  *   hostile mmap-write-thread FILE TEXT DELAY HOLD
  *       the same as mmap-write with DELAY and HOLD, but the first thread
  *       exits (pthread_exit) once the file is mapped and closed, and a
@@ -86,6 +92,7 @@ usage(void)
 	    "fifo-writer FIFO MARKER | deep-mkdir DIR N [PAYLOAD] | "
 	    "deep-in DIR N NAME COMMAND [ARG...] | "
 	    "mmap-write FILE TEXT [DELAY [HOLD]] | "
+	    "mmap-rewrite FILE TEXT DELAY | "
 	    "mmap-write-thread FILE TEXT DELAY HOLD | write-many DIR N [TEXT] | "
 	    "fill-disk FILE | exec-unlinked FILE ARG0 [ARG...]\n");
 	return 2;
@@ -420,6 +427,37 @@ cmd_mmap_write(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_mmap_rewrite(int argc, char **argv)
+{
+	size_t len, i;
+	struct stat st;
+	volatile char *map;
+	int fd;
+
+	if (argc != 5)
+		return usage();
+	len = strlen(argv[3]);
+	fd = open(argv[2], O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0 || (size_t)st.st_size < len) {
+		fprintf(stderr, "hostile: %s: cannot open, or shorter than the "
+		    "text\n", argv[2]);
+		return 1;
+	}
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		perror("hostile: mmap");
+		return 1;
+	}
+	close(fd);
+	for (i = 0; i < len; i++)
+		map[i] = map[i];
+	sleep_s(atof(argv[4]));
+	memcpy((char *)map, argv[3], len);
+	munmap((void *)map, len);
+	return 0;
+}
+
 /* What the second thread of mmap-write-thread does. */
 struct map_job {
 	char *map;
@@ -534,6 +572,8 @@ main(int argc, char **argv)
 		return cmd_fill_disk(argc, argv);
 	if (strcmp(argv[1], "mmap-write") == 0)
 		return cmd_mmap_write(argc, argv);
+	if (strcmp(argv[1], "mmap-rewrite") == 0)
+		return cmd_mmap_rewrite(argc, argv);
 	if (strcmp(argv[1], "mmap-write-thread") == 0)
 		return cmd_mmap_write_thread(argc, argv);
 	if (strcmp(argv[1], "write-many") == 0)
