@@ -252,7 +252,8 @@ parent_context(struct watcher *w, struct wctr *c, const unsigned char *path,
 		}
 	}
 	ctx_keep(w);
-	if (walk_path_depth(path, plen) >= WALK_MAX_DEPTH)
+	if (plen > WATCH_MAX_PATH ||
+	    walk_path_depth(path, plen) >= WALK_MAX_DEPTH)
 		return ANCESTOR_UNREAD;	/* a rescan reports it */
 	for (i = 0; i < 2; i++)
 		drift_child_init(&ctx[i]);
@@ -672,12 +673,13 @@ scan_tree(struct watcher *w, struct wctr *c, const unsigned char *path,
 		w->cur_writer = pe != NULL ? pe->proc : 0;
 		if (pe != NULL)
 			pathset_del(&c->pending, pe);
-		if (e.depth > WALK_MAX_DEPTH) {
+		if (e.depth > WALK_MAX_DEPTH || e.path_len > WATCH_MAX_PATH) {
 			/* Reported, never skipped silently. */
 			w->leaf_reported = 0;
 			rc = drift_error_entry(c->drift, &e.dir, e.name,
-			    e.name_len, WALK_DEEP_REASON, w->report, w,
-			    w->err);
+			    e.name_len, e.depth > WALK_MAX_DEPTH ?
+			    WALK_DEEP_REASON : WATCH_LONG_REASON, w->report,
+			    w, w->err);
 			continue;
 		}
 		lrc = look_first(w, c, &e, &st, pe != NULL, &skey);

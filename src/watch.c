@@ -300,7 +300,9 @@ watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
 
 /*
  * A dir of `c` was renamed from `from` to `to` (container paths): so were
- * the paths of the watches at and below it.
+ * the paths of the watches at and below it.  A watch whose path grows
+ * past WATCH_MAX_PATH is dropped, and the container rescanned: the
+ * rescan reports what is there as too long.
  */
 static int
 rename_watches(struct watcher *w, struct wctr *c, const unsigned char *from,
@@ -315,6 +317,13 @@ rename_watches(struct watcher *w, struct wctr *c, const unsigned char *from,
 		if (d->len < from_len || memcmp(d->path, from, from_len) != 0 ||
 		    (d->len > from_len && d->path[from_len] != '/'))
 			continue;
+		if (to_len + d->len - from_len > WATCH_MAX_PATH) {
+			inotify_rm_watch(w->inotify_fd, c->wds[k]);
+			forget_wd(w, c->wds[k]);	/* wds[k]: the last */
+			c->needs_rescan = 1;
+			k--;
+			continue;
+		}
 		p = malloc(to_len + d->len - from_len + 1);
 		if (p == NULL)
 			return seterr(w->err, -ENOMEM, "out of memory");
@@ -343,6 +352,12 @@ watch_queue_by(struct watcher *w, struct wctr *c, const unsigned char *path,
 {
 	struct pathset_entry *e;
 
+	if (len > WATCH_MAX_PATH) {
+		/* (a write named by fanotify) past what is read: a rescan
+		 * reports it as such, no sooner than an unmapped write's */
+		rescan_limited(c, &c->unmapped_rescan_ns, UNMAPPED_RESCAN_NS);
+		return 0;
+	}
 	if (c->pending.count + c->aside.count >= MAX_PENDING) {
 		c->needs_rescan = 1;	/* too much at once: rescan */
 		return 0;

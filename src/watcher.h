@@ -55,6 +55,14 @@ struct prevent;
 #define RETRY_TRIES 3		/* a path whose dir kept changing */
 #define DEFAULT_QUIET_MS 20
 #define MAX_PENDING (1u << 20)
+/* The longest container path the watcher reads, watches or keeps: an
+ * entry whose path is longer is reported as such (WATCH_LONG_REASON),
+ * never read.  Every path it keeps (watches, looks queued, reported
+ * paths) is at most this much and a name, so a chain of dirs with long
+ * names, whose paths' lengths add up with the square of its depth,
+ * cannot run the daemon out of memory. */
+#define WATCH_MAX_PATH 16384
+#define WATCH_LONG_REASON "path longer than 16384 bytes: not read below"
 /* The hard-linked names of upper files kept per container (scan.c's
  * links_seen); past that, a write through one more is left to the
  * periodic rescan, and the container says so. */

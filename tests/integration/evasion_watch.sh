@@ -25,6 +25,11 @@
 #      with `diff --overlay-options metacopy=on`, hides the edit (no mount
 #      reads user.overlay.metacopy: userxattr excludes metacopy=on).
 #      Also `baseline --userxattr` reads user.overlay.opaque in a layer.
+#      B: a chain of 100 dirs with 200-byte names (a 20 KB path; 4,096
+#      of 255 bytes would make the daemon keep 2 GiB of paths), a file at
+#      the bottom: an `error` event that says the path is longer than
+#      16384 bytes (high/alert), and no event path longer than 16 KiB
+#      and a name.  Control: the payload is in the upper dir.
 #   8. A file named "x\n<a notice line>" (and a dir so named, holding the
 #      chain of 4): no stderr line starts with the forged notice; every
 #      stdout line is one JSON object.  Control: the event's path decodes
@@ -86,6 +91,7 @@ $FORGED_LINE"
 DEEP_ROOT="/srv/deep
 $FORGED_LINE"
 DEPTH=4097
+LONG_NAME=$(printf "%0200d" 0 | tr 0 l)
 
 cleanup_push "for d in /sys/fs/cgroup/$P /sys/fs/cgroup/*/$P; do [ -d \"\$d\" ] && rmdir \"\$d\"/*/ \"\$d\"; done"
 
@@ -299,6 +305,23 @@ scenario_4() {
 	[ "$rc" = 2 ] && echo "# diff: $(head -c 300 "$S/diff4.err" | tr '\n' ' ')"
 	check "4: diff --container --json has the error inside the chain" \
 	    json_has "$S/diff4.json" "$DEEP_FILTER" --arg r "$DEEP_ROOT"
+
+	# B: a chain of long names, whose paths' lengths add up with the
+	# square of its depth (4,096 of 255 bytes: 2 GiB to keep): read no
+	# further than 16 KiB of path, and what lies below is reported.
+	from=$(wc -l <"$EV")
+	xc "$C1" "mkdir /srv/long && hostile deep-in /srv/long 100 $LONG_NAME sh -c 'echo x > payload'" ||
+	    fail "4B: deep-in failed in the container"
+	LONG_FILTER='.op == "error" and (.path | startswith("/srv/long/")) and ((.error // "") | test("longer than 16384"))'
+	if expect_event "4B: 100 dirs of 200-byte names: an error event that says the path is too long" \
+	    "$EV" "$from" 20 "$LONG_FILTER"; then
+		expect_eq "4B: the error is judged high/alert" "high alert" \
+		    "$(lines "$EV" "$from" | jq -r "select($LONG_FILTER) | \"\(.verdict.severity) \(.verdict.action)\"" | head -n 1)"
+	fi
+	expect_eq "4B: no event names a path longer than 16 KiB and a name" 0 \
+	    "$(lines "$EV" "$from" | jq -r 'select((.path | length) > 16384 + 256) | .path' | wc -l)"
+	expect_eq "4B control: the payload is in the upper dir, 101 levels below /srv/long" \
+	    101 "$(find "$U1/srv/long" -name payload -printf '%d\n' 2>/dev/null | head -n 1)"
 }
 
 # ---- 8. a name that holds a notice line ---------------------------------------
