@@ -383,6 +383,41 @@ watch_queue_by(struct watcher *w, struct wctr *c, const unsigned char *path,
 	return 0;
 }
 
+/* When the look at queued path e may be, `due` as the quiet period has
+ * it: later if the last look at it was slow (see SLOW_LOOK_NS). */
+static int64_t
+slow_due(struct wctr *c, const struct pathset_entry *e, int64_t due)
+{
+	const struct pathset_entry *s;
+
+	s = pathset_get(&c->slow, e->key, e->len, 0);
+	return s != NULL && s->first_ns > due ? s->first_ns : due;
+}
+
+/* The look at `key` took `took` ns, ending at `now`: when slow, the next
+ * waits SLOW_LOOK_SHARE times as long; else it need not wait. */
+static int
+slow_note(struct watcher *w, struct wctr *c, const unsigned char *key,
+    size_t len, int64_t took, int64_t now)
+{
+	struct pathset_entry *s;
+
+	if (took <= SLOW_LOOK_NS) {
+		if (c->slow.count > 0 &&
+		    (s = pathset_get(&c->slow, key, len, 0)) != NULL)
+			pathset_del(&c->slow, s);
+		return 0;
+	}
+	if (c->slow.count >= MAX_SLOW_PATHS &&
+	    pathset_get(&c->slow, key, len, 0) == NULL)
+		return 0;
+	s = pathset_get(&c->slow, key, len, 1);
+	if (s == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	s->first_ns = now + took * SLOW_LOOK_SHARE;
+	return 0;
+}
+
 /* Move what waited aside during a drain into the queue. */
 static int
 merge_aside(struct watcher *w, struct wctr *c)
@@ -545,7 +580,7 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 {
 	struct pathset_entry *e;
 	size_t i, k;
-	int64_t due;
+	int64_t due, t0, t1;
 	int rc = 0, burst;
 
 	for (k = 0; k < w->ctr_count; k++) {
@@ -564,6 +599,8 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 			    w->quiet_ns : w->quiet_short_ns);
 			if (due > e->first_ns + w->max_hold_ns)
 				due = e->first_ns + w->max_hold_ns;
+			if (c->slow.count > 0)
+				due = slow_due(c, e, due);
 			if (due > now) {
 				if (due < *next_due)
 					*next_due = due;
@@ -571,9 +608,15 @@ watch_drain(struct watcher *w, int64_t now, int64_t *next_due)
 			}
 			w->cur_writer = e->proc;
 			w->cur_flags = e->flags;
+			t0 = now_mono_ns();
 			rc = w->look(w, c, e->key, e->len, e->flags);
 			w->cur_writer = 0;
 			w->cur_flags = 0;
+			if (rc >= 0 && pathset_live(e)) {
+				t1 = now_mono_ns();
+				rc = slow_note(w, c, e->key, e->len, t1 - t0,
+				    t1) < 0 ? -ENOMEM : rc;
+			}
 			if (rc == PROCESS_RETRY && pathset_live(e) &&
 			    ++e->gen < RETRY_TRIES) {
 				/* A dir on its way kept changing: again in

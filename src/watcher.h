@@ -55,6 +55,15 @@ struct prevent;
 #define RETRY_TRIES 3		/* a path whose dir kept changing */
 #define DEFAULT_QUIET_MS 20
 #define MAX_PENDING (1u << 20)
+/* A look that takes longer than SLOW_LOOK_NS (hashing a huge file) puts
+ * the next look at its path off, so that it takes no more than 1 /
+ * SLOW_LOOK_SHARE of the watcher's time: a container that keeps writing
+ * to a huge file cannot keep the thread that serves every container
+ * busy.  The change is reported all the same, later.  At most
+ * MAX_SLOW_PATHS paths per container are kept so. */
+#define SLOW_LOOK_NS 10000000LL
+#define SLOW_LOOK_SHARE 20
+#define MAX_SLOW_PATHS 1024
 /* The longest container path the watcher reads, watches or keeps: an
  * entry whose path is longer is reported as such (WATCH_LONG_REASON),
  * never read.  Every path it keeps (watches, looks queued, reported
@@ -186,6 +195,8 @@ struct wctr {
 	int64_t next_rescan_ns;
 	struct pathset pending;	/* container paths waiting for quiet */
 	struct pathset aside;	/* queued while `pending` is drained */
+	struct pathset slow;	/* paths whose last look was slow (a huge
+				 * file): first_ns, when the next may be */
 	struct pathset reported;	/* path -> signature (first_ns) last
 				 * reported: all of path_state, in memory */
 	struct pathset links;	/* path -> upper inode (in `proc`) of each

@@ -30,6 +30,11 @@
 #      the bottom: an `error` event that says the path is longer than
 #      16384 bytes (high/alert), and no event path longer than 16 KiB
 #      and a name.  Control: the payload is in the upper dir.
+#   3. A huge file that keeps changing: 768 MiB written, then a byte
+#      appended every 20 ms for 6 s.  Hashing it takes long, so its
+#      looks are spaced out (20 times as long as the last took): at most
+#      8 events for it in all; its final size is reported.  Control: the
+#      upper file reaches that size.
 #   8. A file named "x\n<a notice line>" (and a dir so named, holding the
 #      chain of 4): no stderr line starts with the forged notice; every
 #      stdout line is one JSON object.  Control: the event's path decodes
@@ -63,7 +68,7 @@
 #      more than 1,000 times; `inotifywait -m -r` on c2's upper during
 #      the same loop does end up watching the host dir.
 #
-# They run in the order 1, 4, 8, 7, 2; UWT_ONLY="1 7" runs only those.
+# They run in the order 1, 4, 3, 8, 7, 2; UWT_ONLY="1 7" runs only those.
 # Needs root, runc, a static busybox, cc with a static libc, jq, setfattr,
 # getfattr, inotifywait.  UWT_KEEP=DIR keeps a copy of the scratch dir.
 . "$(dirname "$0")/lib.sh"
@@ -324,6 +329,23 @@ scenario_4() {
 	    101 "$(find "$U1/srv/long" -name payload -printf '%d\n' 2>/dev/null | head -n 1)"
 }
 
+# ---- 3. a huge file written to all the time --------------------------------------
+
+scenario_3() {
+	from=$(wc -l <"$EV")
+	xc "$C1" "hostile grow /srv/huge 768 300 20 </dev/null >/dev/null 2>&1 &" ||
+	    fail "3: grow failed in the container"
+	final=$((768 * 1048576 + 300))
+	wait_until 60 sh -c "[ \$(stat -c %s '$U1/srv/huge' 2>/dev/null || echo 0) = $final ]" ||
+	    fail "3 control: /srv/huge did not reach $final bytes in the upper dir"
+	expect_event "3: its final size is reported" "$EV" "$from" 60 \
+	    '.path == "/srv/huge" and .current.size == $n' --argjson n "$final"
+	n=$(lines "$EV" "$from" | jq -c 'select(.path == "/srv/huge")' | wc -l)
+	echo "# 3: /srv/huge reported $n times"
+	check "3: looked at no more than 8 times while it grew for 6 s ($n)" [ "$n" -le 8 ]
+	xc "$C1" "rm /srv/huge" || fail "3: rm"
+}
+
 # ---- 8. a name that holds a notice line ---------------------------------------
 
 scenario_8() {
@@ -503,7 +525,7 @@ scenario_2() {
 
 # want N: scenario N is to run (all of them, or those in UWT_ONLY="1 7").
 want() { [ -z "${UWT_ONLY:-}" ] || [[ " $UWT_ONLY " == *" $1 "* ]]; }
-for sc in 1 4 8 7; do
+for sc in 1 4 3 8 7; do
 	want $sc || continue
 	t_sc=$EPOCHREALTIME
 	ensure_watch "$sc"

@@ -56,6 +56,9 @@
  *   hostile write-many DIR N [TEXT]
  *       DIR/f0 .. DIR/f(N-1): each opened (created, truncated) and, when
  *       TEXT is given, TEXT written into it, as fast as it goes.
+ *   hostile grow FILE MIB N GAP_MS
+ *       write MIB MiB of data (no holes) into FILE, then append a byte N
+ *       times, GAP_MS apart: a huge file that keeps changing.
  *   hostile exec-unlinked FILE ARG0 [ARG...]
  *       open FILE, unlink it, and run it from the open file
  *       (execveat AT_EMPTY_PATH): a binary that no name reaches any more
@@ -94,7 +97,8 @@ usage(void)
 	    "mmap-write FILE TEXT [DELAY [HOLD]] | "
 	    "mmap-rewrite FILE TEXT DELAY | "
 	    "mmap-write-thread FILE TEXT DELAY HOLD | write-many DIR N [TEXT] | "
-	    "fill-disk FILE | exec-unlinked FILE ARG0 [ARG...]\n");
+	    "fill-disk FILE | grow FILE MIB N GAP_MS | "
+	    "exec-unlinked FILE ARG0 [ARG...]\n");
 	return 2;
 }
 
@@ -533,6 +537,38 @@ cmd_write_many(int argc, char **argv)
 }
 
 static int
+cmd_grow(int argc, char **argv)
+{
+	static char buf[1 << 20];
+	long mib, n, gap, i;
+	int fd;
+
+	if (argc != 6 || (mib = atol(argv[3])) < 0 || (n = atol(argv[4])) < 0
+	    || (gap = atol(argv[5])) < 0)
+		return usage();
+	memset(buf, 'g', sizeof(buf));
+	fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		perror(argv[2]);
+		return 1;
+	}
+	for (i = 0; i < mib; i++)
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf)) {
+			perror(argv[2]);
+			return 1;
+		}
+	for (i = 0; i < n; i++) {
+		sleep_s(gap / 1000.0);
+		if (write(fd, "+", 1) != 1) {
+			perror(argv[2]);
+			return 1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static int
 cmd_exec_unlinked(int argc, char **argv)
 {
 	extern char **environ;
@@ -578,6 +614,8 @@ main(int argc, char **argv)
 		return cmd_mmap_write_thread(argc, argv);
 	if (strcmp(argv[1], "write-many") == 0)
 		return cmd_write_many(argc, argv);
+	if (strcmp(argv[1], "grow") == 0)
+		return cmd_grow(argc, argv);
 	if (strcmp(argv[1], "exec-unlinked") == 0)
 		return cmd_exec_unlinked(argc, argv);
 	return usage();
