@@ -740,9 +740,14 @@ fan_gone(int upper_fd, const struct stat *st, struct buf *path)
 		if (!cut || buf_addc(path, '\0') < 0)
 			return 0;
 		path->len--;
-		/* a file named so: the name it has (an error: gone) */
+		/* a file named so, this very one (a pure upper file's
+		 * overlay inode number is its upper one): the name it has.
+		 * Anything else there (a decoy dir, another file, a
+		 * copied-up file whose number is its lower one, an
+		 * error): gone, and judged as drift. */
 		if (walk_stat_beneath(upper_fd, (const char *)path->data,
-		    &us) == 1)
+		    &us) == 1 && S_ISREG(us.st_mode) &&
+		    us.st_ino == st->st_ino)
 			return 0;
 	}
 	if (cut)
@@ -758,10 +763,22 @@ fan_report_gone_exec(struct watcher *w, struct wctr *c,
 	struct wctr *was = w->cur;
 	uint64_t was_writer = w->cur_writer;
 	unsigned was_flags = w->cur_flags;
+	struct pathset_entry *g;
 	struct uw_record cur;
 	struct uw_event ev;
+	int64_t now = now_mono_ns();
 	int rc;
 
+	/* One a quiet period for each name, as execs of a queued path are:
+	 * a loop of execveat must not flood the journal. */
+	if (c->gone.count >= MAX_SLOW_PATHS)
+		pathset_free(&c->gone);
+	g = pathset_get(&c->gone, path, len, 1);
+	if (g == NULL)
+		return seterr(w->err, -ENOMEM, "out of memory");
+	if (g->first_ns != 0 && now - g->first_ns < w->quiet_ns)
+		return 0;
+	g->first_ns = now;
 	walk_record_from_stat(&cur, path, len, st);
 	memset(&ev, 0, sizeof(ev));
 	ev.op = UW_OP_EXEC;

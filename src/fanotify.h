@@ -55,9 +55,10 @@ const struct uw_process *fan_process(const struct watcher *w,
  * skips its next execs; the kernel clears it when the file is written,
  * but not when it is renamed, linked or copied up, changed through a
  * shared mapping, nor when its mode, owner or capabilities change, after
- * which it may be drift.  For these the watcher removes the mark as soon
- * as inotify tells it, and again when an image file's path is reported
- * as drift: fan_parent_of gives an O_PATH fd of the dir of `path` in c's
+ * which it may be drift.  The watcher removes the mark as soon as
+ * inotify reports a rename or a change of attributes, and whenever the
+ * file's path is reported as drift (a copy-up and a link come to inotify
+ * as creates, a mapped write as nothing): fan_parent_of gives an O_PATH fd of the dir of `path` in c's
  * overlay (beneath its mount point, through no symlink) and its last
  * name in *name (pointing into tmp), or -1; fan_unignore removes the
  * mark (FAN_OPEN_EXEC) on dirfd/name.

@@ -98,7 +98,7 @@ struct prevent {
 	size_t denial_count;
 	/* the thread's alone */
 	struct fan_mnts mnts;
-	struct buf path;
+	struct buf path, again;
 	_Atomic uint64_t fast, judged, denied, fail_open, dropped;
 };
 
@@ -157,6 +157,40 @@ pctr_of_dev(struct prevent *p, uint64_t dev)
 }
 
 /*
+ * A look found no upper file at p->path, the name of the file being run
+ * (m->fd): is it its name still, not unlinked nor renamed meanwhile by
+ * another process of the container?  Else the look was about some other
+ * name: *st is the file's fstat now, and p->path its name now, without
+ * the kernel's " (deleted)"; the caller judges it as drift.
+ */
+static int
+still_named(struct prevent *p, const struct fan_target *t,
+    const struct fanotify_event_metadata *m, struct stat *st)
+{
+	static const char sfx[] = " (deleted)";
+	const size_t n = sizeof(sfx) - 1;
+	struct buf *a = &p->again;
+
+	buf_reset(a);
+	if (fstat(m->fd, st) == 0 && st->st_nlink != 0 &&
+	    fan_path_of(t, m->fd, m->pid, &p->mnts, a) == 0 &&
+	    a->len == p->path.len &&
+	    memcmp(a->data, p->path.data, a->len) == 0)
+		return 1;
+	if (a->len > n && memcmp(a->data + a->len - n, sfx, n) == 0)
+		a->len -= n;
+	if (a->len > 0) {		/* else: the name it had */
+		buf_reset(&p->path);
+		if (buf_add(&p->path, a->data, a->len) < 0 ||
+		    buf_addc(&p->path, '\0') < 0)
+			buf_reset(&p->path);
+		else
+			p->path.len--;
+	}
+	return 0;
+}
+
+/*
  * Judge one exec: 1 allow, 0 refuse (then *rp and *cp say who tried what,
  * and *gone whether the file was unlinked, stp its fstat).  Called with
  * p->mu held; the watchdog minds the deadline.
@@ -204,8 +238,14 @@ judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
 		p->path.data[p->path.len] = '\0';
 		rc = 0;
 	} else if (fan_in_no_upper(c->upper_fd, &p->path)) {
-		p->fast++;
-		return 1;
+		if (still_named(p, &t, m, stp)) {
+			p->fast++;
+			return 1;
+		}
+		*gone = 1;
+		st = *stp;
+		p->path.data[p->path.len] = '\0';
+		rc = 0;
 	} else {
 		rc = walk_stat_beneath(c->upper_fd,
 		    (const char *)p->path.data, &st);
@@ -414,6 +454,7 @@ prevent_start(struct watcher *w)
 	p->deadline_ns = (int64_t)(ms ? ms : DEFAULT_DEADLINE_MS) * 1000000;
 	p->max_action = w->opts->policy.max_action;
 	buf_init(&p->path, 4096);
+	buf_init(&p->again, 4096);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_mutex_init(&p->wmu, NULL);
 	pthread_condattr_init(&ca);
@@ -495,6 +536,7 @@ prevent_stop(struct watcher *w)
 	policy_free(p->set);
 	fan_mnts_free(&p->mnts);
 	buf_free(&p->path);
+	buf_free(&p->again);
 	pthread_mutex_destroy(&p->mu);
 	pthread_mutex_destroy(&p->wmu);
 	pthread_cond_destroy(&p->wcv);

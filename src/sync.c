@@ -43,6 +43,7 @@ sync_ctr_free(struct wctr *c)
 	pathset_free(&c->pending);
 	pathset_free(&c->aside);
 	pathset_free(&c->slow);
+	pathset_free(&c->gone);
 	pathset_free(&c->reported);
 	pathset_free(&c->lower_reported);
 	pathset_free(&c->links);

@@ -301,8 +301,8 @@ watch_add(struct watcher *w, struct wctr *c, const unsigned char *path,
 /*
  * A dir of `c` was renamed from `from` to `to` (container paths): so were
  * the paths of the watches at and below it.  A watch whose path grows
- * past WATCH_MAX_PATH is dropped, and the container rescanned: the
- * rescan reports what is there as too long.
+ * past WATCH_MAX_PATH is dropped: the scan of the moved dir, and a
+ * rescan, report what is there as too long.
  */
 static int
 rename_watches(struct watcher *w, struct wctr *c, const unsigned char *from,
@@ -318,9 +318,13 @@ rename_watches(struct watcher *w, struct wctr *c, const unsigned char *from,
 		    (d->len > from_len && d->path[from_len] != '/'))
 			continue;
 		if (to_len + d->len - from_len > WATCH_MAX_PATH) {
+			/* (the scan of the moved dir reports what is too
+			 * long; a rescan backs it up, rate-limited, so that
+			 * renames to and fro cannot buy one each) */
 			inotify_rm_watch(w->inotify_fd, c->wds[k]);
 			forget_wd(w, c->wds[k]);	/* wds[k]: the last */
-			c->needs_rescan = 1;
+			rescan_limited(c, &c->unmapped_rescan_ns,
+			    UNMAPPED_RESCAN_NS);
 			k--;
 			continue;
 		}
@@ -353,8 +357,9 @@ watch_queue_by(struct watcher *w, struct wctr *c, const unsigned char *path,
 	struct pathset_entry *e;
 
 	if (len > WATCH_MAX_PATH) {
-		/* (a write named by fanotify) past what is read: a rescan
-		 * reports it as such, no sooner than an unmapped write's */
+		/* (a name in a dir at the limit) past what is read: a
+		 * rescan reports it as such, no sooner than an unmapped
+		 * write's */
 		rescan_limited(c, &c->unmapped_rescan_ns, UNMAPPED_RESCAN_NS);
 		return 0;
 	}

@@ -60,7 +60,8 @@ struct prevent;
  * SLOW_LOOK_SHARE of the watcher's time: a container that keeps writing
  * to a huge file cannot keep the thread that serves every container
  * busy.  The change is reported all the same, later.  At most
- * MAX_SLOW_PATHS paths per container are kept so. */
+ * MAX_SLOW_PATHS paths per container are kept so (and as many names of
+ * unlinked files that ran, fan_report_gone_exec). */
 #define SLOW_LOOK_NS 10000000LL
 #define SLOW_LOOK_SHARE 20
 #define MAX_SLOW_PATHS 1024
@@ -197,6 +198,8 @@ struct wctr {
 	struct pathset aside;	/* queued while `pending` is drained */
 	struct pathset slow;	/* paths whose last look was slow (a huge
 				 * file): first_ns, when the next may be */
+	struct pathset gone;	/* unlinked files that ran (fan_gone):
+				 * first_ns, when last reported */
 	struct pathset reported;	/* path -> signature (first_ns) last
 				 * reported: all of path_state, in memory */
 	struct pathset links;	/* path -> upper inode (in `proc`) of each

@@ -131,6 +131,13 @@ if grep -q '^rc=1$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
 else
 	fail "a dropped binary run from an unlinked name (linked elsewhere) was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
 fi
+# A decoy at the name the kernel gives the unlinked one: a dir.
+xc 'cp /bin/busybox /tmp/d1 && ln /tmp/d1 /tmp/d2 && mkdir "/tmp/d1 (deleted)" && /bin/hostile exec-unlinked /tmp/d1 sh -c "echo ran"; echo rc=$?'
+if grep -q '^rc=1$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
+	pass "an unlinked binary with a decoy dir at '<name> (deleted)' is refused"
+else
+	fail "an unlinked binary with a decoy dir at '<name> (deleted)' was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
+fi
 xc 'cp /bin/busybox "/tmp/x (deleted)" && "/tmp/x (deleted)" sh -c "echo ran"; echo rc=$?'
 grep -q '^rc=126$' "$S/exec.out" || fail "a binary named '... (deleted)' was not refused: $(head -c 300 "$S/exec.out")"
 wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/h1" and .prevented == true' ||
