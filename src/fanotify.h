@@ -58,10 +58,10 @@ const struct uw_process *fan_process(const struct watcher *w,
  * which it may be drift.  The watcher removes the mark as soon as
  * inotify reports a rename or a change of attributes, and whenever the
  * file's path is reported as drift (a copy-up and a link come to inotify
- * as creates, a mapped write as nothing): fan_parent_of gives an O_PATH fd of the dir of `path` in c's
- * overlay (beneath its mount point, through no symlink) and its last
- * name in *name (pointing into tmp), or -1; fan_unignore removes the
- * mark (FAN_OPEN_EXEC) on dirfd/name.
+ * as creates, a mapped write as nothing): fan_parent_of gives an O_PATH
+ * fd of the dir of `path` in c's overlay (beneath its mount point,
+ * through no symlink) and its last name in *name (pointing into tmp), or
+ * -1; fan_unignore removes the mark (FAN_OPEN_EXEC) on dirfd/name.
  */
 /* An exec of the file `fd` (of the overlay whose upper dir is upper_fd,
  * at `path`): when the file is in no upper layer, mark it ignored for
