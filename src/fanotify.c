@@ -460,6 +460,8 @@ fan_path_of(const struct fan_target *t, int fd, int pid, struct fan_mnts *mc,
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, p, sizeof(p) - 1);
+	if (n < 0 && errno == ENAMETOOLONG)
+		return -ENAMETOOLONG;
 	if (n <= 0 || p[0] != '/')
 		return -1;
 	p[n] = '\0';
@@ -803,6 +805,7 @@ handle(struct watcher *w, const struct fanotify_event_metadata *m,
 	struct stat st;
 	struct wctr *c;
 	uint64_t serial;
+	int rc;
 
 	if (fstat(m->fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;
@@ -810,8 +813,14 @@ handle(struct watcher *w, const struct fanotify_event_metadata *m,
 	if (c == NULL || (st.st_nlink == 0 && !(m->mask & FAN_OPEN_EXEC)))
 		return 0;	/* not ours (any more), or unlinked */
 	w->fan_events++;
-	if (map_path(w, c, m->fd, m->pid, &w->fan_path) < 0 ||
-	    w->fan_path.len == 0) {
+	rc = map_path(w, c, m->fd, m->pid, &w->fan_path);
+	if (rc == -ENAMETOOLONG && (m->mask & FAN_OPEN_EXEC))
+		/* too deep for the kernel to name: as --prevent judges it */
+		return fan_report_gone_exec(w, c,
+		    (const unsigned char *)FAN_LONG_PATH,
+		    strlen(FAN_LONG_PATH), &st, writer(w, c, m->pid, pidfd),
+		    0);
+	if (rc < 0 || w->fan_path.len == 0) {
 		w->fan_unmapped++;
 		/* rate-limited: a writer that exits at once on every write
 		 * must not buy a rescan a write */

@@ -105,10 +105,14 @@ struct fan_target {
 
 /*
  * The path in the overlay of the file `fd` of a fanotify event of process
- * `pid` on `t`, "/a/b", into out: 0, or -1 when it cannot be told (the
+ * `pid` on `t`, "/a/b", into out: 0, -ENAMETOOLONG when it is longer
+ * than the kernel names (PATH_MAX), or -1 when it cannot be told (the
  * process and the init gone, a mount not found).  `mc` caches the mounts
  * met.  Safe in any thread with its own `mc` and `out`.
  */
+/* What an exec of a file fan_path_of cannot name for being too deep is
+ * reported as: no container path, which all begin with "/", can be it. */
+#define FAN_LONG_PATH "(a path longer than PATH_MAX)"
 int fan_path_of(const struct fan_target *t, int fd, int pid,
     struct fan_mnts *mc, struct buf *out);
 void fan_mnts_free(struct fan_mnts *mc);

@@ -220,8 +220,14 @@ judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
 	t.mount_point = c->info->mount_point;
 	t.mnt_id = c->mnt_id;
 	t.init_pid = c->info->pid;
-	if (fan_path_of(&t, m->fd, m->pid, &p->mnts, &p->path) < 0 ||
-	    buf_addc(&p->path, '\0') < 0) {
+	rc = fan_path_of(&t, m->fd, m->pid, &p->mnts, &p->path);
+	if (rc == -ENAMETOOLONG) {
+		/* deeper than the kernel names: no image file is, and the
+		 * container chose it; judged as drift */
+		buf_reset(&p->path);
+		rc = buf_add(&p->path, FAN_LONG_PATH, strlen(FAN_LONG_PATH));
+	}
+	if (rc < 0 || buf_addc(&p->path, '\0') < 0) {
 		p->fail_open++;
 		return 1;
 	}
@@ -233,7 +239,8 @@ judge(struct prevent *p, const struct fanotify_event_metadata *m, int pidfd,
 	 * a mark on its (overlay) inode would outlive a copy-up and a
 	 * change through a shared mapping, which the kernel does not count
 	 * as a write. */
-	*gone = fan_gone(c->upper_fd, stp, &p->path);
+	*gone = p->path.data[0] != '/' ||
+	    fan_gone(c->upper_fd, stp, &p->path);
 	if (*gone) {
 		p->path.data[p->path.len] = '\0';
 		rc = 0;

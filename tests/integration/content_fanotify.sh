@@ -34,9 +34,10 @@
 #     (its content, its runner, judged critical); running image binaries
 #     gives none; an image script that ran and is then appended to, made
 #     setuid, renamed or changed through a shared mapping gives one when
-#     it runs again; so does a dropped
-#     binary unlinked before it runs (execveat of an open fd), by the name
-#     it had; `events --op exec` lists it;
+#     it runs again; so does a dropped binary unlinked before it runs
+#     (execveat of an open fd), by the name it had, and one deeper than
+#     PATH_MAX (as "(a path longer than PATH_MAX)"); `events --op exec`
+#     lists it;
 #   - --content-events with a bad value: usage error, exit 2.
 #
 # Needs root, runc, a static busybox, a C compiler with static libc, jq.
@@ -84,6 +85,7 @@ chmod 755 "$L1/opt/suid.sh" "$L1/opt/moved.sh"
 printf '#!/bin/sh\necho m1\n' >"$L1/opt/mapped.sh"
 chmod 755 "$L1/opt/mapped.sh"
 printf '#!/bin/sh\necho m2' >"$L1/opt/payload"
+echo 'cp /bin/busybox ./sh && ./sh -c "echo ran"' >"$L1/opt/deeprun.sh"
 build_hostile "$L1/bin/hostile" || { fail "building hostile failed"; finish; }
 
 cat >"$S/process.lua" <<'EOF'
@@ -316,6 +318,16 @@ if wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/gone"'; then
 	expect_eq "unlinked exec: the runner's container" "$C" "$(jq -r '.process.container' <<<"$ev")"
 else
 	fail "no exec event for the unlinked binary: $(jq -c 'select(.op == "exec")' "$EV" | tail -n 2 | head -c 400)"
+fi
+# Run deeper than the kernel names a path (over PATH_MAX): reported as
+# such, never dropped as a path that cannot be told.
+long=$(printf "%0200d" 0 | tr 0 l)
+xc "/bin/hostile deep-in /tmp 25 $long sh /opt/deeprun.sh" || fail "deep exec round: $(head -c 300 "$S/exec.out")"
+grep -q '^ran$' "$S/exec.out" || fail "deep exec control: the binary did not run: $(head -c 300 "$S/exec.out")"
+if wait_until 5 json_has "$EV" '.op == "exec" and .path == "(a path longer than PATH_MAX)"'; then
+	pass "exec of a binary dropped deeper than PATH_MAX: an exec event"
+else
+	fail "no exec event for the deep binary: $(jq -c 'select(.op == "exec")' "$EV" | tail -n 1 | head -c 300)"
 fi
 # An image script that ran (its next execs no longer raise events) and is
 # then modified: its exec is reported.

@@ -4,7 +4,9 @@
 #   - a dropped copy of busybox (/tmp/sh) is refused when a policy answers
 #     deny to its exec: the shell says "Operation not permitted", exit
 #     126; so is one unlinked before it runs from an open fd (execveat),
-#     reported by the name it had; image binaries run (exit 0); the
+#     reported by the name it had, and one dropped deeper than PATH_MAX
+#     (reported as "(a path longer than PATH_MAX)"); image binaries run
+#     (exit 0); the
 #     refused exec is reported as op "exec" with "prevented": true and
 #     verdict action deny; status
 #     counts it (prevent.denied) and the image execs (prevent.fast);
@@ -52,6 +54,7 @@ chmod 755 "$L1/opt/suid.sh" "$L1/opt/moved.sh"
 printf '#!/bin/sh\necho m1\n' >"$L1/opt/mapped.sh"
 chmod 755 "$L1/opt/mapped.sh"
 printf '#!/bin/sh\necho m2' >"$L1/opt/payload"
+echo 'cp /bin/busybox ./sh && ./sh -c "echo ran"; echo rc=$?' >"$L1/opt/deeprun.sh"
 
 mkdir -p "$S/deny" "$S/broken" "$S/slow"
 cat >"$S/deny/deny.lua" <<'EOF'
@@ -131,6 +134,17 @@ if grep -q '^rc=1$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
 else
 	fail "a dropped binary run from an unlinked name (linked elsewhere) was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
 fi
+# Deeper than the kernel names a path (over PATH_MAX): the binary is
+# dropped and run from a working dir 25 dirs of 200-byte names down.
+long=$(printf "%0200d" 0 | tr 0 l)
+xc "/bin/hostile deep-in /tmp 25 $long sh /opt/deeprun.sh"
+if grep -q '^rc=126$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
+	pass "a binary dropped deeper than PATH_MAX is refused"
+else
+	fail "a binary dropped deeper than PATH_MAX was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
+fi
+wait_until 5 json_has "$EV" '.op == "exec" and .path == "(a path longer than PATH_MAX)" and .prevented == true' ||
+	fail "no refused exec of the deep binary: $(jq -c 'select(.op == "exec")' "$EV" | tail -n 1 | head -c 300)"
 # A decoy at the name the kernel gives the unlinked one: a dir.
 xc 'cp /bin/busybox /tmp/d1 && ln /tmp/d1 /tmp/d2 && mkdir "/tmp/d1 (deleted)" && /bin/hostile exec-unlinked /tmp/d1 sh -c "echo ran"; echo rc=$?'
 if grep -q '^rc=1$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
