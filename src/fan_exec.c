@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
@@ -73,6 +75,24 @@ fan_in_no_upper(int upper_fd, struct buf *path)
 	return rc == 0 || (rc == 1 && !S_ISREG(st.st_mode));
 }
 
+/* Is `path` still the name of the open file fd: linked, and the end of
+ * what /proc/self/fd shows for it (no " (deleted)" after it)?  Through
+ * a mount that shows it by another path, no: that only costs a mark. */
+static int
+still_named_fd(int fd, const struct buf *path)
+{
+	char link[64], p[PATH_MAX + 1];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) != 0 || st.st_nlink == 0)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, p, sizeof(p) - 1);
+	return n > 0 && (size_t)n >= path->len &&
+	    memcmp(p + n - path->len, path->data, path->len) == 0;
+}
+
 int
 ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
     struct buf *path)
@@ -80,12 +100,14 @@ ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
 	/* Looked for, marked, looked for again.  A write after the mark
 	 * clears it (the kernel); one before the first look keeps the file
 	 * from being marked; one between the two looks (a copy-up comes
-	 * first) has the mark taken back. */
+	 * first) has the mark taken back; so does an unlink or a rename
+	 * after the name was read, which made the looks about another
+	 * name (an upper file, linked elsewhere, would stay marked). */
 	if (!fan_in_no_upper(upper_fd, path))
 		return 0;
 	(void)fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, mask,
 	    fd, NULL);
-	if (fan_in_no_upper(upper_fd, path))
+	if (fan_in_no_upper(upper_fd, path) && still_named_fd(fd, path))
 		return 1;
 	(void)fanotify_mark(group, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
 	    mask, fd, NULL);
