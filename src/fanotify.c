@@ -48,7 +48,6 @@
 #include "pathset.h"
 #include "scan.h"
 #include "util.h"
-#include "walk.h"
 #include "watch.h"
 
 #ifndef OVERLAYFS_SUPER_MAGIC
