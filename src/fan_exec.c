@@ -75,28 +75,27 @@ fan_in_no_upper(int upper_fd, struct buf *path)
 	return rc == 0 || (rc == 1 && !S_ISREG(st.st_mode));
 }
 
-/* Is `path` still the name of the open file fd: linked, and the end of
- * what /proc/self/fd shows for it (no " (deleted)" after it)?  Through
- * a mount that shows it by another path, no: that only costs a mark. */
-static int
-still_named_fd(int fd, const struct buf *path)
+int
+fan_same_name(const struct fan_target *t, int fd, int pid,
+    struct fan_mnts *mc, const struct buf *path, struct buf *again,
+    struct stat *st)
 {
-	char link[64], p[PATH_MAX + 1];
-	struct stat st;
-	ssize_t n;
-
-	if (fstat(fd, &st) != 0 || st.st_nlink == 0)
-		return 0;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, p, sizeof(p) - 1);
-	return n > 0 && (size_t)n >= path->len &&
-	    memcmp(p + n - path->len, path->data, path->len) == 0;
+	buf_reset(again);
+	return fstat(fd, st) == 0 && st->st_nlink != 0 &&
+	    fan_path_of(t, fd, pid, mc, again) == 0 &&
+	    again->len == path->len &&
+	    memcmp(again->data, path->data, path->len) == 0;
 }
 
 int
 ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
-    struct buf *path)
+    struct buf *path, const struct fan_target *t, int pid,
+    struct fan_mnts *mc)
 {
+	struct buf again;
+	struct stat st;
+	int same;
+
 	/* Looked for, marked, looked for again.  A write after the mark
 	 * clears it (the kernel); one before the first look keeps the file
 	 * from being marked; one between the two looks (a copy-up comes
@@ -107,8 +106,13 @@ ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
 		return 0;
 	(void)fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, mask,
 	    fd, NULL);
-	if (fan_in_no_upper(upper_fd, path) && still_named_fd(fd, path))
-		return 1;
+	if (fan_in_no_upper(upper_fd, path)) {
+		buf_init(&again, path->len + 1);
+		same = fan_same_name(t, fd, pid, mc, path, &again, &st);
+		buf_free(&again);
+		if (same)
+			return 1;
+	}
 	(void)fanotify_mark(group, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
 	    mask, fd, NULL);
 	return 0;

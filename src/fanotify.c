@@ -488,13 +488,21 @@ fan_path_of(const struct fan_target *t, int fd, int pid, struct fan_mnts *mc,
 
 /* The path in the overlay of `c` of the file `fd`, "/a/b" as the queue
  * holds container paths: 0, or -1 when it cannot be told. */
-static int
-map_path(struct watcher *w, struct wctr *c, int fd, int pid, struct buf *out)
+static struct fan_target
+target_of(struct wctr *c)
 {
 	struct fan_target t = {
 		.owner = c, .mount_point = c->info->mount_point,
 		.mnt_id = c->ov_mnt_id, .init_pid = c->info->pid
 	};
+
+	return t;
+}
+
+static int
+map_path(struct watcher *w, struct wctr *c, int fd, int pid, struct buf *out)
+{
+	struct fan_target t = target_of(c);
 
 	return fan_path_of(&t, fd, pid, &w->fan_mnts, out);
 }
@@ -687,6 +695,8 @@ handle(struct watcher *w, const struct fanotify_event_metadata *m,
 		return fan_report_gone_exec(w, c, w->fan_path.data,
 		    w->fan_path.len, &st, writer(w, c, m->pid, pidfd), 0);
 	if (!(m->mask & FAN_CONTENT_MASK)) {
+		struct fan_target t = target_of(c);
+
 		/* Only an exec: of an image file that is not drift, the
 		 * common case, nothing is looked at.  Drift is what was
 		 * reported, or waits to be. */
@@ -695,7 +705,7 @@ handle(struct watcher *w, const struct fanotify_event_metadata *m,
 		    pathset_get(&c->pending, w->fan_path.data,
 		    w->fan_path.len, 0) == NULL &&
 		    ignore_execs(w->fan_fd, FAN_OPEN_EXEC, m->fd, c->root_fd,
-		    &w->fan_path))
+		    &w->fan_path, &t, m->pid, &w->fan_mnts))
 			return 0;
 	}
 	serial = writer(w, c, m->pid, pidfd);

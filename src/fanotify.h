@@ -11,6 +11,9 @@
 
 #include "watcher.h"
 
+struct fan_mnts;
+struct fan_target;
+
 /* What older <sys/fanotify.h> (glibc before the kernel's 5.x flags) may
  * lack; the kernel says EINVAL where it lacks them itself. */
 #ifndef FAN_REPORT_PIDFD
@@ -66,9 +69,12 @@ const struct uw_process *fan_process(const struct watcher *w,
 /* An exec of the file `fd` (of the overlay whose upper dir is upper_fd,
  * at `path`): when the file is in no upper layer, mark it ignored for
  * `mask` in `group` (its next execs are not even reported) and return 1;
- * else 0, with no mark left.  A write meanwhile leaves no stale mark. */
+ * else 0, with no mark left.  A write meanwhile leaves no stale mark, nor
+ * does an unlink or rename of `path` (fan_same_name, with t, pid, mc as
+ * fan_path_of takes them). */
 int ignore_execs(int group, uint64_t mask, int fd, int upper_fd,
-    struct buf *path);
+    struct buf *path, const struct fan_target *t, int pid,
+    struct fan_mnts *mc);
 /* 1: the file at `path` (NUL-terminated by the call) is in no upper
  * layer (the image's, untouched); 0: it is, or cannot be told. */
 int fan_in_no_upper(int upper_fd, struct buf *path);
@@ -110,6 +116,13 @@ struct fan_target {
  * process and the init gone, a mount not found).  `mc` caches the mounts
  * met.  Safe in any thread with its own `mc` and `out`.
  */
+/* Is `path` (from fan_path_of) still the name of the open file fd, on
+ * t, of process pid: is the file linked (its fstat into *st), and does
+ * fan_path_of give that very path again (into `again`)?  A look made
+ * by that name was about this file only if so. */
+int fan_same_name(const struct fan_target *t, int fd, int pid,
+    struct fan_mnts *mc, const struct buf *path, struct buf *again,
+    struct stat *st);
 /* What an exec of a file fan_path_of cannot name for being too deep is
  * reported as: no container path, which all begin with "/", can be it. */
 #define FAN_LONG_PATH "(a path longer than PATH_MAX)"

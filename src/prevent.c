@@ -171,11 +171,7 @@ still_named(struct prevent *p, const struct fan_target *t,
 	const size_t n = sizeof(sfx) - 1;
 	struct buf *a = &p->again;
 
-	buf_reset(a);
-	if (fstat(m->fd, st) == 0 && st->st_nlink != 0 &&
-	    fan_path_of(t, m->fd, m->pid, &p->mnts, a) == 0 &&
-	    a->len == p->path.len &&
-	    memcmp(a->data, p->path.data, a->len) == 0)
+	if (fan_same_name(t, m->fd, m->pid, &p->mnts, &p->path, a, st))
 		return 1;
 	if (a->len > n && memcmp(a->data + a->len - n, sfx, n) == 0)
 		a->len -= n;
