@@ -100,6 +100,21 @@ daemon() {
 	wait_until 20 sh -c "[ \$(grep -c 'watching container' '$ERR') -gt ${n:-0} ]"
 }
 status() { jq -c "$1" "$S/status.json" 2>/dev/null; }
+# refused WHAT RC COMMAND: run COMMAND (which echoes rc=$?) in the
+# container; pass when it ended with RC and nothing printed "ran".
+refused() {
+	xc "$3"
+	if grep -q "^rc=$2\$" "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
+		pass "$1"
+	else
+		fail "$1: not so: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
+	fi
+}
+# refused_event PATH: a refused exec of PATH is reported.
+refused_event() {
+	wait_until 5 json_has "$EV" '.op == "exec" and .path == $p and .prevented == true' --arg p "$1" ||
+		fail "no refused exec of '$1': $(jq -c 'select(.op == "exec")' "$EV" | tail -n 2 | head -c 400)"
+}
 
 # ---- deny ----------------------------------------------------------------------
 
@@ -116,48 +131,29 @@ else
 fi
 # Unlinked before it runs (execveat of an open fd): no name leads to it
 # any more, and it is still what the container dropped.
-xc 'cp /bin/busybox /tmp/gone && /bin/hostile exec-unlinked /tmp/gone sh -c "echo ran"; echo rc=$?'
-if grep -q '^rc=1$' "$S/exec.out" && grep -q 'execveat: Operation not permitted' "$S/exec.out" &&
-	! grep -q '^ran$' "$S/exec.out"; then
-	pass "a dropped binary unlinked before it runs is refused"
-else
-	fail "a dropped binary unlinked before it ran was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
-fi
-wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/gone" and .prevented == true' ||
-	fail "no refused exec of /tmp/gone: $(jq -c 'select(.op == "exec")' "$EV" | tail -n 2 | head -c 400)"
+refused "a dropped binary unlinked before it runs is refused" 1 \
+	'cp /bin/busybox /tmp/gone && /bin/hostile exec-unlinked /tmp/gone sh -c "echo ran"; echo rc=$?'
+grep -q 'execveat: Operation not permitted' "$S/exec.out" ||
+	fail "the unlinked binary's execveat did not fail with EPERM: $(head -c 300 "$S/exec.out")"
+refused_event /tmp/gone
 # The same with a second name left (a hard link: the file is still there,
 # its name that ran is not), and a file named as the kernel marks one
 # that is gone: judged by the name it has.
-xc 'cp /bin/busybox /tmp/h1 && ln /tmp/h1 /tmp/h2 && /bin/hostile exec-unlinked /tmp/h1 sh -c "echo ran"; echo rc=$?'
-if grep -q '^rc=1$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
-	pass "a dropped binary run once one of its two names is unlinked is refused"
-else
-	fail "a dropped binary run from an unlinked name (linked elsewhere) was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
-fi
+refused "a dropped binary run once one of its two names is unlinked is refused" 1 \
+	'cp /bin/busybox /tmp/h1 && ln /tmp/h1 /tmp/h2 && /bin/hostile exec-unlinked /tmp/h1 sh -c "echo ran"; echo rc=$?'
 # Deeper than the kernel names a path (over PATH_MAX): the binary is
 # dropped and run from a working dir 25 dirs of 200-byte names down.
 long=$(printf "%0200d" 0 | tr 0 l)
-xc "/bin/hostile deep-in /tmp 25 $long sh /opt/deeprun.sh"
-if grep -q '^rc=126$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
-	pass "a binary dropped deeper than PATH_MAX is refused"
-else
-	fail "a binary dropped deeper than PATH_MAX was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
-fi
-wait_until 5 json_has "$EV" '.op == "exec" and .path == "(a path longer than PATH_MAX)" and .prevented == true' ||
-	fail "no refused exec of the deep binary: $(jq -c 'select(.op == "exec")' "$EV" | tail -n 1 | head -c 300)"
+refused "a binary dropped deeper than PATH_MAX is refused" 126 \
+	"/bin/hostile deep-in /tmp 25 $long sh /opt/deeprun.sh"
+refused_event "(a path longer than PATH_MAX)"
 # A decoy at the name the kernel gives the unlinked one: a dir.
-xc 'cp /bin/busybox /tmp/d1 && ln /tmp/d1 /tmp/d2 && mkdir "/tmp/d1 (deleted)" && /bin/hostile exec-unlinked /tmp/d1 sh -c "echo ran"; echo rc=$?'
-if grep -q '^rc=1$' "$S/exec.out" && ! grep -q '^ran$' "$S/exec.out"; then
-	pass "an unlinked binary with a decoy dir at '<name> (deleted)' is refused"
-else
-	fail "an unlinked binary with a decoy dir at '<name> (deleted)' was not refused: $(tr '\n' '|' <"$S/exec.out" | head -c 300)"
-fi
-xc 'cp /bin/busybox "/tmp/x (deleted)" && "/tmp/x (deleted)" sh -c "echo ran"; echo rc=$?'
-grep -q '^rc=126$' "$S/exec.out" || fail "a binary named '... (deleted)' was not refused: $(head -c 300 "$S/exec.out")"
-wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/h1" and .prevented == true' ||
-	fail "no refused exec of /tmp/h1: $(jq -c 'select(.op == "exec")' "$EV" | tail -n 2 | head -c 400)"
-wait_until 5 json_has "$EV" '.op == "exec" and .path == "/tmp/x (deleted)" and .prevented == true' ||
-	fail "no refused exec of '/tmp/x (deleted)': $(jq -c 'select(.op == "exec")' "$EV" | tail -n 2 | head -c 400)"
+refused "an unlinked binary with a decoy dir at '<name> (deleted)' is refused" 1 \
+	'cp /bin/busybox /tmp/d1 && ln /tmp/d1 /tmp/d2 && mkdir "/tmp/d1 (deleted)" && /bin/hostile exec-unlinked /tmp/d1 sh -c "echo ran"; echo rc=$?'
+refused "a binary named '... (deleted)' is refused" 126 \
+	'cp /bin/busybox "/tmp/x (deleted)" && "/tmp/x (deleted)" sh -c "echo ran"; echo rc=$?'
+refused_event /tmp/h1
+refused_event "/tmp/x (deleted)"
 xc '/bin/true; echo rc=$?; /bin/sh -c "echo image-ran"'
 if grep -q '^rc=0$' "$S/exec.out" && grep -q '^image-ran$' "$S/exec.out"; then
 	pass "image binaries run"
