@@ -136,6 +136,57 @@ return {
 CASES
 run_cases "op error: ev.error and match.ops" "$S/errset" "$S/errset-cases.lua"
 
+# An event's records, time and id are made when a policy first reads
+# them, from a copy taken when it was judged: one kept unread and read at
+# the next event is still itself (fields, records, process, walk),
+# though the engine's event is gone and the next one is in its place.
+mkdir -p "$S/keeper"
+cat >"$S/keeper/keeper.lua" <<'POLICY'
+local uw = require("upperwatch")
+local kept
+return {
+	name = "keeper", description = "reads last event's, kept unread",
+	evaluate = function(ev)
+		local was = kept
+		kept = ev
+		if was == nil then
+			return uw.verdict("low", "log", "first")
+		end
+		local walked = {}
+		for k in pairs(was) do
+			walked[#walked + 1] = k
+		end
+		return uw.verdict("low", "log", string.format(
+			"%s %s %s %s %s %s %s %s %s %s | %s", was.op, was.path,
+			was.type, was.layer, was.container.id,
+			was.process and was.process.comm,
+			tostring(was.error),
+			tostring(was.current and was.current.mode),
+			tostring(was.time), tostring(was.id),
+			table.concat(walked, " ")))
+	end,
+}
+POLICY
+cat >"$S/keeper-cases.lua" <<'CASES'
+return {
+	{ name = "kept unread",
+	  event = { op = "added", path = "/kept/first", current = { mode = "0755" },
+	    container = { id = "c-first" }, process = { pid = 7, comm = "sh" },
+	    time = 11, id = 12 },
+	  expect = { reason = "first" } },
+	{ name = "the kept event, read one event later",
+	  event = { op = "error", path = "/second", error = "too deep",
+	    container = { id = "c-second" }, process = { pid = 8, comm = "cat" },
+	    time = 21, id = 22 },
+	  expect = { reason = "added /kept/first file upper c-first sh nil 493 11 12 | op path type current layer container process time id" } },
+	{ name = "and the next",
+	  event = { op = "deleted", path = "/third" },
+	  expect = { reason = "error /second file upper c-second cat too deep nil 21 22 | op path type error layer container process time id" } },
+}
+CASES
+run_cases "an event kept unread reads as itself later" "$S/keeper" \
+	"$S/keeper-cases.lua"
+
 # match.types, match.current and match.package_check keep events away in
 # C: each policy below says it saw the event, so a case's top verdict
 # names the policy that should be the only one above "low".
