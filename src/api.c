@@ -124,9 +124,14 @@ UW_API int
 uw_baseline_export(struct uw_db *db, const char *image, FILE *out,
     struct uw_error *err)
 {
+	int rc;
+
 	if (db == NULL || image == NULL || out == NULL)
 		return seterr(err, -EINVAL, "bad arguments");
-	return transfer_export(db->store, image, out, err);
+	flockfile(out);		/* (jsonw.h) */
+	rc = transfer_export(db->store, image, out, err);
+	funlockfile(out);
+	return rc;
 }
 
 UW_API int
@@ -399,13 +404,23 @@ uw_overlay_flags_for_upper(const char *upper, unsigned *flags,
 UW_API int
 uw_event_write_json(FILE *out, const struct uw_event *ev)
 {
-	return event_write_json(out, ev);
+	int rc;
+
+	flockfile(out);		/* (jsonw.h) */
+	rc = event_write_json(out, ev);
+	funlockfile(out);
+	return rc;
 }
 
 UW_API int
 uw_event_write_ocsf(FILE *out, const struct uw_event *ev)
 {
-	return ocsf_write_event(out, ev);
+	int rc;
+
+	flockfile(out);
+	rc = ocsf_write_event(out, ev);
+	funlockfile(out);
+	return rc;
 }
 
 UW_API int
@@ -422,9 +437,14 @@ uw_responses_foreach(struct uw_db *db, const char *container,
 UW_API int
 uw_journal_write_ocsf(FILE *out, const struct uw_journal_entry *e)
 {
+	int rc;
+
 	if (out == NULL || e == NULL || e->json == NULL)
 		return -EINVAL;
-	return replay_write_ocsf(out, e->json);
+	flockfile(out);
+	rc = replay_write_ocsf(out, e->json);
+	funlockfile(out);
+	return rc;
 }
 
 UW_API struct uw_policy_set *

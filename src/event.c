@@ -16,7 +16,7 @@ write_record(FILE *out, const struct uw_record *rec)
 	char hex[2 * 64 + 1];
 	int first = 1;
 
-	fputc('{', out);
+	putc_unlocked('{', out);
 	jsonw_str(out, &first, "type", file_type_name(rec->type));
 	jsonw_uint(out, &first, "mode", rec->mode);
 	jsonw_uint(out, &first, "uid", rec->uid);
@@ -35,7 +35,7 @@ write_record(FILE *out, const struct uw_record *rec)
 	}
 	if (rec->flags & UW_REC_UNSTABLE)
 		jsonw_bool(out, &first, "unstable", 1);
-	fputc('}', out);
+	putc_unlocked('}', out);
 }
 
 static void
@@ -44,22 +44,22 @@ write_container(FILE *out, const struct uw_container *c)
 	size_t i;
 	int first = 1, inner = 1;
 
-	fputc('{', out);
+	putc_unlocked('{', out);
 	jsonw_str(out, &first, "id", c->id);
 	jsonw_str(out, &first, "name", c->name);
 	jsonw_str(out, &first, "image", c->image);
 	jsonw_str(out, &first, "image_id", c->image_id);
 	jsonw_str(out, &first, "runtime", c->runtime);
 	jsonw_key(out, &first, "labels");
-	fputc('{', out);
+	putc_unlocked('{', out);
 	for (i = 0; i < c->label_count; i++)
 		jsonw_str(out, &inner, c->labels[i].key, c->labels[i].value);
-	fputc('}', out);
+	putc_unlocked('}', out);
 	if (c->labels_truncated)
 		jsonw_bool(out, &first, "labels_truncated", 1);
 	jsonw_str(out, &first, "pod", c->pod);
 	jsonw_str(out, &first, "namespace", c->pod_namespace);
-	fputc('}', out);
+	putc_unlocked('}', out);
 }
 
 /* A string of the process's own, or null when it took it with it. */
@@ -71,7 +71,7 @@ str_or_null(FILE *out, int *first, const char *key, const char *value)
 		return;
 	}
 	jsonw_key(out, first, key);
-	fputs("null", out);
+	fputs_unlocked("null", out);
 }
 
 static void
@@ -79,7 +79,7 @@ write_process(FILE *out, const struct uw_process *p)
 {
 	int first = 1;
 
-	fputc('{', out);
+	putc_unlocked('{', out);
 	jsonw_int(out, &first, "pid", p->pid);
 	str_or_null(out, &first, "comm", p->comm);
 	str_or_null(out, &first, "exe", p->exe);
@@ -93,7 +93,7 @@ write_process(FILE *out, const struct uw_process *p)
 		jsonw_bool(out, &first, "exe_drift", p->exe_drift);
 	else
 		str_or_null(out, &first, "exe_drift", NULL);
-	fputc('}', out);
+	putc_unlocked('}', out);
 }
 
 /* Package names and versions are the database's own bytes: escaped as
@@ -103,7 +103,7 @@ write_package(FILE *out, const struct uw_package *p)
 {
 	int first = 1;
 
-	fputc('{', out);
+	putc_unlocked('{', out);
 	jsonw_str(out, &first, "manager", p->manager);
 	if (p->database)
 		jsonw_bool(out, &first, "database", 1);
@@ -111,7 +111,7 @@ write_package(FILE *out, const struct uw_package *p)
 		jsonw_str(out, &first, "name", p->name);
 		jsonw_str(out, &first, "version", p->version);
 	}
-	fputc('}', out);
+	putc_unlocked('}', out);
 }
 
 static void
@@ -121,20 +121,20 @@ write_verdict(FILE *out, const struct uw_verdict *v)
 	size_t i, t;
 	int first = 1, inner;
 
-	fputc('{', out);
+	putc_unlocked('{', out);
 	jsonw_str(out, &first, "severity", severity_name(v->severity));
 	jsonw_str(out, &first, "action", action_name(v->action));
 	if (v->wanted != v->action)
 		jsonw_str(out, &first, "wanted", action_name(v->wanted));
 	jsonw_str(out, &first, "policy_set", v->policy_set);
 	jsonw_key(out, &first, "reasons");
-	fputc('[', out);
+	putc_unlocked('[', out);
 	for (i = 0; i < v->reason_count; i++) {
 		r = &v->reasons[i];
 		if (i > 0)
-			fputc(',', out);
+			putc_unlocked(',', out);
 		inner = 1;
-		fputc('{', out);
+		putc_unlocked('{', out);
 		jsonw_str(out, &inner, "policy", r->policy);
 		jsonw_str(out, &inner, "severity",
 		    severity_name(r->severity));
@@ -142,21 +142,21 @@ write_verdict(FILE *out, const struct uw_verdict *v)
 		jsonw_str(out, &inner, "reason", r->reason);
 		if (r->tag_count > 0) {
 			jsonw_key(out, &inner, "tags");
-			fputc('[', out);
+			putc_unlocked('[', out);
 			for (t = 0; t < r->tag_count; t++) {
 				if (t > 0)
-					fputc(',', out);
+					putc_unlocked(',', out);
 				jsonw_string(out,
 				    (const unsigned char *)r->tags[t],
 				    strlen(r->tags[t]));
 			}
-			fputc(']', out);
+			putc_unlocked(']', out);
 		}
 		if (r->failed)
 			jsonw_bool(out, &inner, "failed", 1);
-		fputc('}', out);
+		putc_unlocked('}', out);
 	}
-	fputs("]}", out);
+	fputs_unlocked("]}", out);
 }
 
 /* The UW_CHG_* bits by name, in the order they are written. */
@@ -177,16 +177,16 @@ write_changes(FILE *out, unsigned changes)
 	size_t i;
 	int n = 0;
 
-	fputc('[', out);
+	putc_unlocked('[', out);
 	for (i = 0; i < sizeof(change_names) / sizeof(change_names[0]); i++) {
 		if (!(changes & change_names[i].bit))
 			continue;
 		if (n++ > 0)
-			fputc(',', out);
+			putc_unlocked(',', out);
 		jsonw_string(out, (const unsigned char *)change_names[i].name,
 		    strlen(change_names[i].name));
 	}
-	fputc(']', out);
+	putc_unlocked(']', out);
 }
 
 int
@@ -194,7 +194,7 @@ event_write_json(FILE *out, const struct uw_event *ev)
 {
 	int first = 1;
 
-	fputc('{', out);
+	putc_unlocked('{', out);
 	jsonw_str(out, &first, "op", op_name(ev->op));
 	jsonw_bytes(out, &first, "path", ev->path, ev->path_len);
 	jsonw_str(out, &first, "type", file_type_name(ev->type));
@@ -234,14 +234,14 @@ event_write_json(FILE *out, const struct uw_event *ev)
 		if (ev->process != NULL)
 			write_process(out, ev->process);
 		else
-			fputs("null", out);
+			fputs_unlocked("null", out);
 	}
 	if (ev->package_check != UW_PKG_NONE) {
 		jsonw_key(out, &first, "package");
 		if (ev->package != NULL)
 			write_package(out, ev->package);
 		else
-			fputs("null", out);
+			fputs_unlocked("null", out);
 		jsonw_str(out, &first, "package_check",
 		    package_check_name(ev->package_check));
 	}
@@ -257,6 +257,6 @@ event_write_json(FILE *out, const struct uw_event *ev)
 		jsonw_int(out, &first, "time", ev->time_ns);
 	if (ev->id != 0)
 		jsonw_uint(out, &first, "id", ev->id);
-	fputs("}\n", out);
+	fputs_unlocked("}\n", out);
 	return ferror(out) ? -EIO : 0;
 }

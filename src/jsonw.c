@@ -13,7 +13,7 @@ jsonw_string(FILE *out, const unsigned char *bytes, size_t len)
 	unsigned char c;
 	int lossy = 0;
 
-	fputc('"', out);
+	putc_unlocked('"', out);
 	/* Plain runs go out in one fwrite; only what needs escaping is
 	 * written byte by byte. */
 	while (i < len) {
@@ -29,24 +29,24 @@ jsonw_string(FILE *out, const unsigned char *bytes, size_t len)
 				continue;
 			}
 		}
-		fwrite(bytes + run, 1, i - run, out);
+		fwrite_unlocked(bytes + run, 1, i - run, out);
 		if (c == '"' || c == '\\') {
-			fputc('\\', out);
-			fputc(c, out);
+			putc_unlocked('\\', out);
+			putc_unlocked(c, out);
 		} else if (c == '\n') {
-			fputs("\\n", out);
+			fputs_unlocked("\\n", out);
 		} else if (c == '\t') {
-			fputs("\\t", out);
+			fputs_unlocked("\\t", out);
 		} else if (c < 0x80) {
 			fprintf(out, "\\u%04x", c);
 		} else {
-			fputs("\\ufffd", out);
+			fputs_unlocked("\\ufffd", out);
 			lossy = 1;
 		}
 		run = ++i;
 	}
-	fwrite(bytes + run, 1, i - run, out);
-	fputc('"', out);
+	fwrite_unlocked(bytes + run, 1, i - run, out);
+	putc_unlocked('"', out);
 	return lossy;
 }
 
@@ -54,10 +54,10 @@ void
 jsonw_key(FILE *out, int *first, const char *key)
 {
 	if (!*first)
-		fputc(',', out);
+		putc_unlocked(',', out);
 	*first = 0;
 	jsonw_string(out, (const unsigned char *)key, strlen(key));
-	fputc(':', out);
+	putc_unlocked(':', out);
 }
 
 void
@@ -72,10 +72,10 @@ jsonw_bytes(FILE *out, int *first, const char *key,
 		return;
 	snprintf(hexkey, sizeof(hexkey), "%s_hex", key);
 	jsonw_key(out, first, hexkey);
-	fputc('"', out);
+	putc_unlocked('"', out);
 	for (i = 0; i < len; i++)
 		fprintf(out, "%02x", bytes[i]);
-	fputc('"', out);
+	putc_unlocked('"', out);
 }
 
 void
@@ -96,7 +96,7 @@ put_u64(FILE *out, uint64_t v)
 		buf[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v != 0);
-	fwrite(buf + i, 1, sizeof(buf) - i, out);
+	fwrite_unlocked(buf + i, 1, sizeof(buf) - i, out);
 }
 
 void
@@ -104,7 +104,7 @@ jsonw_int(FILE *out, int *first, const char *key, int64_t value)
 {
 	jsonw_key(out, first, key);
 	if (value < 0) {
-		fputc('-', out);
+		putc_unlocked('-', out);
 		put_u64(out, (uint64_t)0 - (uint64_t)value);
 	} else {
 		put_u64(out, (uint64_t)value);
@@ -129,5 +129,5 @@ void
 jsonw_bool(FILE *out, int *first, const char *key, int value)
 {
 	jsonw_key(out, first, key);
-	fputs(value ? "true" : "false", out);
+	fputs_unlocked(value ? "true" : "false", out);
 }

@@ -5,6 +5,14 @@
  * escaped), and a byte string that is not valid UTF-8 is written with
  * U+FFFD in place of each invalid byte, the exact bytes then given in hex
  * under the same key with "_hex" appended (jsonw_bytes).
+ *
+ * These writers, and event.c's, use stdio's unlocked calls: a value is
+ * dozens of small writes, and taking the stream's lock for each was a
+ * twentieth of the watcher's time.  A stream another thread may write
+ * at the same time must be held with flockfile around them, as the
+ * API's writers (api.c) hold the stream they are given; the library's
+ * own JSON goes to streams only one thread writes (memory streams,
+ * stdout of a command).
  */
 #ifndef UW_JSONW_H
 #define UW_JSONW_H

@@ -511,7 +511,10 @@ struct uw_event {
  * current and baseline (type, mode, uid, gid, size, mtime, hash, link,
  * caps), count, redirect, metacopy, container (id, name, image, image_id,
  * runtime, labels, pod, namespace), time, id.  A name that is not UTF-8
- * also gets an exact "_hex" twin.  Returns 0 or -EIO.
+ * also gets an exact "_hex" twin.  The stream is held (flockfile) for
+ * the whole event, so threads that share one write whole lines; this
+ * and the other writers below take it, as the baseline export does.
+ * Returns 0 or -EIO.
  */
 UW_API int uw_event_write_json(FILE *out, const struct uw_event *ev)
     UW_WARN_UNUSED;
