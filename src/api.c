@@ -124,14 +124,11 @@ UW_API int
 uw_baseline_export(struct uw_db *db, const char *image, FILE *out,
     struct uw_error *err)
 {
-	int rc;
-
 	if (db == NULL || image == NULL || out == NULL)
 		return seterr(err, -EINVAL, "bad arguments");
-	flockfile(out);		/* (jsonw.h) */
-	rc = transfer_export(db->store, image, out, err);
-	funlockfile(out);
-	return rc;
+	/* (each line is made aside and written in one call: the stream
+	 * needs no holding, jsonw.h) */
+	return transfer_export(db->store, image, out, err);
 }
 
 UW_API int

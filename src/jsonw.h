@@ -10,9 +10,9 @@
  * dozens of small writes, and taking the stream's lock for each was a
  * twentieth of the watcher's time.  A stream another thread may write
  * at the same time must be held with flockfile around them, as the
- * API's writers (api.c) hold the stream they are given; the library's
- * own JSON goes to streams only one thread writes (memory streams,
- * stdout of a command).
+ * API's event writers (api.c) hold the stream they are given; the
+ * library's own JSON goes to streams only one thread writes (memory
+ * streams, stdout of a command).
  */
 #ifndef UW_JSONW_H
 #define UW_JSONW_H

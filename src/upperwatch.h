@@ -512,8 +512,8 @@ struct uw_event {
  * caps), count, redirect, metacopy, container (id, name, image, image_id,
  * runtime, labels, pod, namespace), time, id.  A name that is not UTF-8
  * also gets an exact "_hex" twin.  The stream is held (flockfile) for
- * the whole event, so threads that share one write whole lines; this
- * and the other writers below take it, as the baseline export does.
+ * the whole event, so threads that share one write whole lines;
+ * uw_event_write_ocsf and uw_journal_write_ocsf hold it the same way.
  * Returns 0 or -EIO.
  */
 UW_API int uw_event_write_json(FILE *out, const struct uw_event *ev)
