@@ -125,6 +125,8 @@ main(void)
 	if (f == NULL || fputs(keeper, f) < 0 || fclose(f) != 0)
 		return 99;
 	set = uw_policy_load(paths, 1, NULL, NULL, NULL, &err);
+	unlink(file);		/* loaded: the set keeps no path open */
+	rmdir(dir);
 	CHECK(set != NULL, "the keeper loads");
 	if (set == NULL)
 		return check_done();
@@ -140,8 +142,6 @@ main(void)
 	    "/bin/exe2 error 2 2000 2",
 	    "the second, read while the third is judged");
 	uw_policy_free(set);
-	unlink(file);
-	rmdir(dir);
 	free(b);
 	return check_done();
 }
